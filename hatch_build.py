@@ -156,11 +156,9 @@ class CustomBuildHook(BuildHookInterface):  # type: ignore[type-arg]
         if self.target_name != "wheel":
             return
         root = Path(self.root)
-        try:
-            out_dir = build_shim(root, log=self.app.display_info)
-        except ShimBuildError as exc:
-            self.app.display_error(str(exc))
-            raise
+        # A ShimBuildError propagates: the build frontend prints its message (the
+        # dotnet output, or how to install the SDK) and fails.
+        out_dir = build_shim(root, log=self.app.display_info)
 
         if version == "editable":
             # The editable install imports pyclrbridge from the source tree, where the

@@ -1,0 +1,95 @@
+"""nox sessions for pyclrbridge.
+
+    nox                      # default sessions: tests (every Python found), lint, typecheck, docs
+    nox -s tests-3.13        # one interpreter
+    nox -s lint typecheck docs
+    nox -s bench-3.11 -- ... # python -m benchmarks ...
+
+Interpreters are found on PATH and in version managers (pyenv included, even when the
+version is not active); missing ones are skipped. If ``../shared/wheelhouse`` exists next to
+the repository, every session installs from it with no package index.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nox
+
+ROOT = Path(__file__).resolve().parent
+WHEELHOUSE = ROOT.parent / "shared" / "wheelhouse"
+
+PYTHONS = ["3.11", "3.12", "3.13", "3.14", "3.14t"]
+TOOLS_PYTHON = "3.11"  # lint/typecheck/docs: one interpreter is enough
+
+nox.options.sessions = ["tests", "lint", "typecheck", "docs"]
+nox.options.error_on_missing_interpreters = False
+nox.options.reuse_existing_virtualenvs = True
+
+PYPROJECT = nox.project.load_toml(str(ROOT / "pyproject.toml"))
+RUNTIME_DEPS: list[str] = PYPROJECT["project"]["dependencies"]
+
+
+def _setup(session: nox.Session) -> None:
+    """Point pip at the offline wheelhouse when there is one."""
+    if WHEELHOUSE.is_dir():
+        session.env["PIP_NO_INDEX"] = "1"
+        session.env["PIP_FIND_LINKS"] = str(WHEELHOUSE)
+    session.env.setdefault("DOTNET_CLI_TELEMETRY_OPTOUT", "1")
+    session.env.setdefault("DOTNET_NOLOGO", "1")
+
+
+def _lint_paths() -> list[str]:
+    names = ["pyclrbridge", "tests", "benchmarks", "hatch_build.py", "noxfile.py"]
+    return [name for name in names if (ROOT / name).exists()]
+
+
+@nox.session(python=PYTHONS)
+def tests(session: nox.Session) -> None:
+    """Install the package (editable; builds the shim) and run pytest. Args go to pytest."""
+    _setup(session)
+    session.install("-e", ".[test]")
+    if str(session.python).endswith("t"):
+        # Free-threaded build: keep the GIL off even if an extension module does not
+        # declare free-threading support, so the tests exercise real parallelism.
+        session.env["PYTHON_GIL"] = "0"
+    session.run("python", "-m", "pyclrbridge", "info")
+    session.run("python", "-m", "pytest", *session.posargs)
+
+
+@nox.session(python=TOOLS_PYTHON)
+def lint(session: nox.Session) -> None:
+    """ruff check (args replace the default paths)."""
+    _setup(session)
+    session.install("ruff>=0.6")
+    session.run("ruff", "check", *(session.posargs or _lint_paths()))
+
+
+@nox.session(python=TOOLS_PYTHON)
+def typecheck(session: nox.Session) -> None:
+    """mypy --strict on the package (runtime deps only: no .NET build needed)."""
+    _setup(session)
+    session.install("mypy>=1.11", *RUNTIME_DEPS)
+    session.run("mypy", "--strict", "pyclrbridge", *session.posargs)
+
+
+@nox.session(python=TOOLS_PYTHON)
+def docs(session: nox.Session) -> None:
+    """mkdocs build --strict (pass `serve` as the only arg to serve the site instead)."""
+    _setup(session)
+    session.env["NO_MKDOCS_2_WARNING"] = "1"  # silence Material's banner about MkDocs 2
+    session.install("mkdocs-material>=9.5", "mkdocstrings[python]>=0.26", *RUNTIME_DEPS)
+    if session.posargs == ["serve"]:
+        session.run("mkdocs", "serve")
+    else:
+        session.run("mkdocs", "build", "--strict", *session.posargs)
+
+
+@nox.session(python=PYTHONS, default=False)
+def bench(session: nox.Session) -> None:
+    """python -m benchmarks <args> (the benchmarks package is in the repo root)."""
+    _setup(session)
+    session.install("-e", ".[test]")
+    if str(session.python).endswith("t"):
+        session.env["PYTHON_GIL"] = "0"
+    session.run("python", "-m", "benchmarks", *session.posargs)

@@ -12,6 +12,9 @@ the repository, every session installs from it with no package index.
 
 from __future__ import annotations
 
+import os
+import re
+import subprocess
 from pathlib import Path
 
 import nox
@@ -28,6 +31,36 @@ nox.options.reuse_existing_virtualenvs = True
 
 PYPROJECT = nox.project.load_toml(str(ROOT / "pyproject.toml"))
 RUNTIME_DEPS: list[str] = PYPROJECT["project"]["dependencies"]
+
+
+def _expose_pyenv_versions() -> None:
+    """Make every installed pyenv version visible to nox's interpreter discovery.
+
+    pyenv's ``python3.12`` shim only works when 3.12 is an *active* version; listing all
+    installed versions in PYENV_VERSION (the current one first, so ``python`` keeps meaning
+    the same thing) lets nox find them without touching the user's pyenv setup.
+    """
+    root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
+    if "PYENV_VERSION" in os.environ or not (root / "versions").is_dir():
+        return
+    installed = sorted(
+        (d.name for d in (root / "versions").iterdir() if re.fullmatch(r"\d+\.\d+\.\d+t?", d.name)),
+        key=lambda v: [int(x) for x in re.findall(r"\d+", v)],
+        reverse=True,
+    )
+    try:
+        current = subprocess.run(
+            ["pyenv", "version-name"], capture_output=True, text=True, check=True, timeout=30
+        ).stdout.split(":")
+    except (OSError, subprocess.SubprocessError):
+        current = []
+    current = [v.strip() for v in current if v.strip() and v.strip() != "system"]
+    versions = current + [v for v in installed if v not in current]
+    if versions:
+        os.environ["PYENV_VERSION"] = ":".join(versions)
+
+
+_expose_pyenv_versions()
 
 
 def _setup(session: nox.Session) -> None:

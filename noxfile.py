@@ -72,6 +72,21 @@ def _setup(session: nox.Session) -> None:
     session.env.setdefault("DOTNET_NOLOGO", "1")
 
 
+def _gil_off_if_free_threaded(session: nox.Session) -> None:
+    """On a free-threaded build, keep the GIL off even if an extension module does not
+    declare free-threading support, so tests and benchmarks exercise real parallelism.
+    (Asks the interpreter itself: the session name need not end in "t", e.g. with
+    ``--force-python /path/to/python``. PYTHON_GIL=0 is fatal on a GIL build.)"""
+    out = session.run(
+        "python",
+        "-c",
+        "import sysconfig; print(sysconfig.get_config_var('Py_GIL_DISABLED') or 0)",
+        silent=True,
+    )
+    if str(out).strip() == "1":
+        session.env["PYTHON_GIL"] = "0"
+
+
 def _lint_paths() -> list[str]:
     names = ["pyclrbridge", "tests", "benchmarks", "hatch_build.py", "noxfile.py"]
     return [name for name in names if (ROOT / name).exists()]
@@ -82,10 +97,7 @@ def tests(session: nox.Session) -> None:
     """Install the package (editable; builds the shim) and run pytest. Args go to pytest."""
     _setup(session)
     session.install("-e", ".[test]")
-    if str(session.python).endswith("t"):
-        # Free-threaded build: keep the GIL off even if an extension module does not
-        # declare free-threading support, so the tests exercise real parallelism.
-        session.env["PYTHON_GIL"] = "0"
+    _gil_off_if_free_threaded(session)
     session.run("python", "-m", "pyclrbridge", "info")
     session.run("python", "-m", "pytest", *session.posargs)
 
@@ -123,6 +135,5 @@ def bench(session: nox.Session) -> None:
     """python -m benchmarks <args> (the benchmarks package is in the repo root)."""
     _setup(session)
     session.install("-e", ".[test]")
-    if str(session.python).endswith("t"):
-        session.env["PYTHON_GIL"] = "0"
+    _gil_off_if_free_threaded(session)
     session.run("python", "-m", "benchmarks", *session.posargs)

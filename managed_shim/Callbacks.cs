@@ -1,0 +1,147 @@
+using System;
+using System.Collections.Concurrent;
+using System.Threading;
+
+namespace PyClrBridge.Shim;
+
+/// <summary>A Python object held by .NET: Python keeps it alive until this wrapper is collected.</summary>
+public sealed class PyObjectRef
+{
+    public long Id { get; }
+
+    internal PyObjectRef(long id) => Id = id;
+
+    // The finalizer never calls into Python: it queues the id, and Python drains the queue.
+    ~PyObjectRef() => PyObjects.QueueRelease(Id);
+
+    public override string ToString() => $"<Python object {Id}>";
+}
+
+/// <summary>A Python exception that crossed into .NET from a callback.</summary>
+public sealed class PythonException : Exception
+{
+    private readonly PyObjectRef _error;
+
+    internal PythonException(PyObjectRef error, string pythonType, string message, string traceback)
+        : base($"{pythonType}: {message}")
+    {
+        _error = error;
+        PythonType = pythonType;
+        PythonTraceback = traceback;
+    }
+
+    public string PythonType { get; }
+    public string PythonTraceback { get; }
+    public long PyObjectId => _error.Id;
+    public override string? StackTrace => PythonTraceback + Environment.NewLine + base.StackTrace;
+}
+
+/// <summary>The registry of Python objects .NET holds, seen from the .NET side.</summary>
+internal static class PyObjects
+{
+    // Concurrent: finalizer threads enqueue, Python threads drain.
+    private static readonly ConcurrentQueue<long> _released = new();
+    private static long _live;
+
+    public static long Live => Interlocked.Read(ref _live);
+
+    public static PyObjectRef Take(long id)
+    {
+        Interlocked.Increment(ref _live);
+        return new PyObjectRef(id);
+    }
+
+    public static void QueueRelease(long id)
+    {
+        Interlocked.Decrement(ref _live);
+        if (!Callbacks.IsClosed) _released.Enqueue(id);
+    }
+
+    public static unsafe int Drain(long* buffer, int capacity)
+    {
+        int n = 0;
+        while (n < capacity && _released.TryDequeue(out long id)) buffer[n++] = id;
+        return n;
+    }
+
+    public static object ToClr(long id, Type target)
+    {
+        PyObjectRef r = Take(id);
+        if (DelegateFactory.IsDelegateType(target)) return DelegateFactory.Create(target, r);
+        if (target.IsAssignableFrom(typeof(PyObjectRef))) return r;
+        throw new InvalidCastException($"a Python object cannot become {Signatures.TypeName(target)}");
+    }
+}
+
+/// <summary>
+/// Calls from .NET into Python through the one dispatcher function Python registered.
+/// Shutdown protocol: a caller first counts itself in flight, then checks the closed flag
+/// (both full fences); <see cref="Close"/> sets the flag, then waits for the count to drain.
+/// So once Close returns zero, no thread is or will be inside Python.
+/// </summary>
+internal static unsafe class Callbacks
+{
+    private static delegate* unmanaged[Cdecl]<long, Value*, int, int, Value*, int, int> _dispatch;
+    private static int _closed;
+    private static int _inFlight;
+    private static long _calls;
+
+    public static bool IsClosed => Volatile.Read(ref _closed) != 0;
+    public static int InFlight => Volatile.Read(ref _inFlight);
+    public static long Calls => Interlocked.Read(ref _calls);
+
+    public static void Register(IntPtr dispatch) =>
+        _dispatch = (delegate* unmanaged[Cdecl]<long, Value*, int, int, Value*, int, int>)dispatch;
+
+    /// <summary>Refuses new callbacks, then waits (bounded) for those in flight. Returns how many remain.</summary>
+    public static int Close(int timeoutMs)
+    {
+        Interlocked.Exchange(ref _closed, 1);
+        var deadline = Environment.TickCount64 + timeoutMs;
+        var spin = new SpinWait();
+        while (Volatile.Read(ref _inFlight) > 0 && Environment.TickCount64 < deadline) spin.SpinOnce();
+        return Volatile.Read(ref _inFlight);
+    }
+
+    /// <summary>Calls a Python callable. Returns [result, byref values...] converted to .NET types.</summary>
+    public static object?[] Invoke(PyObjectRef callable, object?[] args, Type returnType, Type[] byRefTypes)
+    {
+        Interlocked.Increment(ref _inFlight);
+        try
+        {
+            if (Volatile.Read(ref _closed) != 0 || _dispatch == null)
+            {
+                // After shutdown a void callback (timers, events) is skipped quietly: throwing on a
+                // thread-pool thread would take the whole process down at exit. A callback that
+                // must produce a value cannot be skipped, so its caller gets an exception.
+                if (returnType == typeof(void) && byRefTypes.Length == 0) return new object?[1];
+                throw new InvalidOperationException("Python has shut down; the callback was not run");
+            }
+            Interlocked.Increment(ref _calls);
+            int nargs = args.Length;
+            int nresults = Math.Max(2, 1 + byRefTypes.Length);
+            Value* argv = stackalloc Value[Math.Max(nargs, 1)];
+            Value* results = stackalloc Value[nresults];
+            Arena.Reset();
+            for (int i = 0; i < nargs; i++) Values.FromClr(args[i], argv + i);
+            int typeId = returnType == typeof(void) ? 0 : TypeCatalog.IdOf(returnType);
+            int rc = _dispatch(callable.Id, argv, nargs, typeId, results, 1 + byRefTypes.Length);
+            if (rc == 2) throw new InvalidOperationException("a Python callback failed and its error could not be reported");
+            if (rc != 0)
+            {
+                PyObjectRef error = PyObjects.Take(results[0].Payload);
+                string text = results[1].Kind == ValueKind.String ? Values.ReadString(results[1]) : "Exception";
+                string[] parts = text.Split('\u001f', 3);
+                throw new PythonException(error, parts[0], parts.Length > 1 ? parts[1] : "", parts.Length > 2 ? parts[2] : "");
+            }
+            var converted = new object?[1 + byRefTypes.Length];
+            if (returnType != typeof(void)) converted[0] = Values.ToClr(results[0], returnType);
+            for (int i = 0; i < byRefTypes.Length; i++) converted[1 + i] = Values.ToClr(results[1 + i], byRefTypes[i]);
+            return converted;
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _inFlight);
+        }
+    }
+}

@@ -1,0 +1,81 @@
+using System;
+using System.Collections.Concurrent;
+using System.Collections.Generic;
+using System.Linq;
+using System.Linq.Expressions;
+using System.Reflection;
+
+namespace PyClrBridge.Shim;
+
+/// <summary>
+/// Makes a .NET delegate of any type that calls a Python callable. One factory per delegate
+/// type, compiled once from an expression tree.
+/// </summary>
+internal static class DelegateFactory
+{
+    // Two levels: _factories holds only finished factories (read without a lock); building one
+    // happens under _emitLock, which also serializes expression compilation.
+    private static readonly ConcurrentDictionary<Type, Func<PyObjectRef, Delegate>> _factories = new();
+    private static readonly object _emitLock = new();
+    private static readonly MethodInfo _invoke = typeof(Callbacks).GetMethod(nameof(Callbacks.Invoke))
+        ?? throw new MissingMethodException(nameof(Callbacks), nameof(Callbacks.Invoke));
+
+    public static int Count => _factories.Count;
+
+    public static bool IsDelegateType(Type t) =>
+        typeof(Delegate).IsAssignableFrom(t) && t != typeof(Delegate) && t != typeof(MulticastDelegate);
+
+    public static Delegate Create(Type delegateType, PyObjectRef callable)
+    {
+        if (!_factories.TryGetValue(delegateType, out var factory))
+        {
+            lock (_emitLock)
+            {
+                if (!_factories.TryGetValue(delegateType, out factory))
+                {
+                    factory = Build(delegateType);
+                    _factories[delegateType] = factory;
+                }
+            }
+        }
+        return factory(callable);
+    }
+
+    private static Func<PyObjectRef, Delegate> Build(Type delegateType)
+    {
+        if (delegateType.ContainsGenericParameters)
+            throw new InvalidOperationException($"{Signatures.TypeName(delegateType)} needs type arguments");
+        MethodInfo invoke = delegateType.GetMethod("Invoke")
+            ?? throw new InvalidOperationException($"{delegateType} has no Invoke method");
+        ParameterInfo[] ps = invoke.GetParameters();
+        ParameterExpression callable = Expression.Parameter(typeof(PyObjectRef), "callable");
+        ParameterExpression[] inner = ps.Select(p => Expression.Parameter(p.ParameterType, p.Name)).ToArray();
+        Type[] byRefTypes = ps.Where(p => p.ParameterType.IsByRef).Select(p => p.ParameterType.GetElementType()!).ToArray();
+
+        Expression[] boxed = ps.Select((p, i) => p.IsOut
+            ? (Expression)Expression.Constant(null, typeof(object))
+            : Expression.Convert(inner[i], typeof(object))).ToArray();
+        ParameterExpression results = Expression.Variable(typeof(object?[]), "results");
+        var body = new List<Expression>
+        {
+            Expression.Assign(results, Expression.Call(_invoke, callable,
+                Expression.NewArrayInit(typeof(object), boxed),
+                Expression.Constant(invoke.ReturnType, typeof(Type)),
+                Expression.Constant(byRefTypes))),
+        };
+        int k = 1;
+        for (int i = 0; i < ps.Length; i++)
+        {
+            if (!ps[i].ParameterType.IsByRef) continue;
+            Type et = ps[i].ParameterType.GetElementType()!;
+            body.Add(Expression.Assign(inner[i],
+                Expression.Convert(Expression.ArrayIndex(results, Expression.Constant(k++)), et)));
+        }
+        if (invoke.ReturnType != typeof(void))
+            body.Add(Expression.Convert(Expression.ArrayIndex(results, Expression.Constant(0)), invoke.ReturnType));
+        else
+            body.Add(Expression.Empty());
+        LambdaExpression lambda = Expression.Lambda(delegateType, Expression.Block(invoke.ReturnType, new[] { results }, body), inner);
+        return Expression.Lambda<Func<PyObjectRef, Delegate>>(lambda, callable).Compile();
+    }
+}

@@ -1,0 +1,289 @@
+using System;
+using System.Linq;
+using System.Reflection;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Text.Json;
+
+namespace PyClrBridge.Shim;
+
+/// <summary>
+/// The whole native surface of the shim. Each export is thin: decode, call one helper, encode.
+/// Every export that can fail returns 0 on success and 1 with <c>error</c> holding a handle to
+/// the .NET exception. Nothing here lets an exception escape into native code.
+/// </summary>
+public static unsafe class Exports
+{
+    public const int AbiVersion = 1;
+
+    private static int Fail(Exception e, Value* error)
+    {
+        while (e is TargetInvocationException { InnerException: { } inner }) e = inner;
+        try
+        {
+            error->Kind = ValueKind.Object;
+            error->Payload = Handles.Alloc(e);
+            error->Extra = TypeCatalog.IdOf(e.GetType());
+            return 1;
+        }
+        catch
+        {
+            return 2;
+        }
+    }
+
+    private static string Text(char* s, int length) => new string(s, 0, length);
+
+    private static int Json(string text, Value* result)
+    {
+        Arena.Reset();
+        Values.SetString(result, text);
+        return 0;
+    }
+
+    [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
+    public static int Initialize(IntPtr dispatch, Value* result, Value* error)
+    {
+        try
+        {
+            Callbacks.Register(dispatch);
+            Assemblies.Hook();
+            return Json(JsonSerializer.Serialize(new
+            {
+                abi = AbiVersion,
+                runtime = Environment.Version.ToString(),
+                framework = RuntimeInformation.FrameworkDescription,
+                shim = typeof(Exports).Assembly.GetName().Version?.ToString(),
+            }), result);
+        }
+        catch (Exception e) { return Fail(e, error); }
+    }
+
+    [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
+    public static int FindType(char* name, int length, int* typeId, Value* error)
+    {
+        try
+        {
+            Type? t = TypeCatalog.Find(Text(name, length));
+            *typeId = t == null ? 0 : TypeCatalog.IdOf(t);
+            return 0;
+        }
+        catch (Exception e) { return Fail(e, error); }
+    }
+
+    [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
+    public static int DescribeType(int typeId, int members, Value* result, Value* error)
+    {
+        try
+        {
+            Type t = TypeCatalog.TypeOf(typeId);
+            return Json(members != 0 ? TypeDescriber.Members(t) : TypeDescriber.Info(t), result);
+        }
+        catch (Exception e) { return Fail(e, error); }
+    }
+
+    [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
+    public static int Invoke(int memberId, long target, Value* args, int nargs, Value* results, int nresults, Value* error)
+    {
+        try
+        {
+            Invoker invoker = Invokers.Get(memberId);
+            int nparams = invoker.ParameterTypes.Length;
+            if (nargs > nparams)
+                throw new ArgumentException($"expected at most {nparams} arguments, got {nargs}");
+            // A field id reads with no argument and writes with one; methods fill omitted optionals.
+            var converted = new object?[invoker.IsField ? nargs : nparams];
+            for (int i = 0; i < converted.Length; i++)
+            {
+                converted[i] = i < nargs && args[i].Kind != ValueKind.Missing
+                    ? Values.ToClr(args[i], invoker.ParameterTypes[i])
+                    : invoker.DefaultFor(i);
+            }
+            object? self = target == 0 ? null : Handles.Target(target);
+            object? result = invoker.Call(self, converted);
+            Arena.Reset();
+            if (invoker.ReturnsVoid) { results[0].Kind = ValueKind.Void; results[0].Payload = 0; }
+            else Values.FromClr(result, results);
+            int k = 1;
+            foreach (int i in invoker.ByRefPositions)
+                if (k < nresults) Values.FromClr(converted[i], results + k++);
+            return 0;
+        }
+        catch (Exception e) { return Fail(e, error); }
+    }
+
+    [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
+    public static int Convert(Value* value, int typeId, Value* result, Value* error)
+    {
+        try
+        {
+            object? o = Values.ToClr(*value, TypeCatalog.TypeOf(typeId));
+            Arena.Reset();
+            if (o == null) { result->Kind = ValueKind.Null; result->Payload = 0; return 0; }
+            result->Kind = ValueKind.Object;
+            result->Payload = Handles.Alloc(o);
+            result->Extra = TypeCatalog.IdOf(o.GetType());
+            return 0;
+        }
+        catch (Exception e) { return Fail(e, error); }
+    }
+
+    [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
+    public static int Unbox(long handle, Value* result, Value* error)
+    {
+        try
+        {
+            Arena.Reset();
+            object o = Handles.Target(handle);
+            if (o.GetType().IsPrimitive || o is string || o is decimal || o is Enum) Values.FromClr(o, result);
+            else { result->Kind = ValueKind.Void; result->Payload = 0; }
+            return 0;
+        }
+        catch (Exception e) { return Fail(e, error); }
+    }
+
+    [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
+    public static int FreeHandle(long handle) => Handles.Free(handle) ? 1 : 0;
+
+    [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
+    public static int ObjectType(long handle)
+    {
+        try { return TypeCatalog.IdOf(Handles.Target(handle).GetType()); }
+        catch { return 0; }
+    }
+
+    private static readonly ConditionalWeakTable<object, object> _identities = new();
+    private static long _nextIdentity;
+
+    [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
+    public static long Identity(long handle)
+    {
+        try
+        {
+            object box = _identities.GetValue(Handles.Target(handle),
+                _ => System.Threading.Interlocked.Increment(ref _nextIdentity));
+            return (long)box;
+        }
+        catch { return 0; }
+    }
+
+    [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
+    public static int MakeGeneric(int id, int method, int* typeArgs, int count, int* result, Value* error)
+    {
+        try
+        {
+            Type[] args = Enumerable.Range(0, count).Select(i => TypeCatalog.TypeOf(typeArgs[i])).ToArray();
+            if (method != 0)
+            {
+                var m = (MethodInfo)TypeCatalog.MemberOf(id);
+                *result = TypeCatalog.IdOf(m.MakeGenericMethod(args));
+            }
+            else
+            {
+                *result = TypeCatalog.IdOf(TypeCatalog.TypeOf(id).MakeGenericType(args));
+            }
+            return 0;
+        }
+        catch (Exception e) { return Fail(e, error); }
+    }
+
+    [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
+    public static int MakeArrayType(int elementId, int rank) =>
+        TypeCatalog.IdOf(rank <= 1 ? TypeCatalog.TypeOf(elementId).MakeArrayType() : TypeCatalog.TypeOf(elementId).MakeArrayType(rank));
+
+    /// <summary>1 when a value of type <c>from</c> can be passed where <c>to</c> is wanted.
+    /// 2 when only a user-defined implicit conversion makes it fit.</summary>
+    [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
+    public static int IsAssignable(int to, int from)
+    {
+        try
+        {
+            Type t = TypeCatalog.TypeOf(to), f = TypeCatalog.TypeOf(from);
+            if (t.IsAssignableFrom(f)) return 1;
+            return Conversions.HasImplicit(f, t) ? 2 : 0;
+        }
+        catch { return 0; }
+    }
+
+    [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
+    public static int LoadAssembly(char* text, int length, int byPath, Value* result, Value* error)
+    {
+        try
+        {
+            string s = Text(text, length);
+            Assembly a = byPath != 0 ? Assemblies.LoadFromPath(s) : Assemblies.LoadByName(s);
+            return Json(JsonSerializer.Serialize(new
+            {
+                name = a.GetName().Name,
+                fullName = a.FullName,
+                location = a.Location,
+                types = Assemblies.PublicTypes(a).Where(t => !t.IsNested).Select(t => t.FullName).ToArray(),
+            }), result);
+        }
+        catch (Exception e) { return Fail(e, error); }
+    }
+
+    [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
+    public static int ListTypes(Value* result, Value* error)
+    {
+        try
+        {
+            int generation = Assemblies.Generation;
+            var assemblies = Assemblies.Visible().Select(a => new
+            {
+                name = a.GetName().Name,
+                types = Assemblies.PublicTypes(a).Where(t => !t.IsNested).Select(t => t.FullName).ToArray(),
+            }).ToArray();
+            return Json(JsonSerializer.Serialize(new { generation, assemblies }), result);
+        }
+        catch (Exception e) { return Fail(e, error); }
+    }
+
+    [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
+    public static int TryLoadNamespace(char* ns, int length)
+    {
+        try { return Assemblies.TryLoadForNamespace(Text(ns, length)) ? 1 : 0; }
+        catch { return 0; }
+    }
+
+    [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
+    public static int Generation() => Assemblies.Generation;
+
+    [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
+    public static int Stats(Value* result, Value* error)
+    {
+        try
+        {
+            return Json(JsonSerializer.Serialize(new
+            {
+                live_handles = Handles.Live,
+                handles_allocated = Handles.Allocated,
+                handles_freed = Handles.Freed,
+                refused_frees = Handles.RefusedFrees,
+                python_objects_held = PyObjects.Live,
+                known_types = TypeCatalog.TypeCount,
+                known_members = TypeCatalog.MemberCount,
+                compiled_invokers = Invokers.Count,
+                delegate_factories = DelegateFactory.Count,
+                callbacks = Callbacks.Calls,
+                callbacks_in_flight = Callbacks.InFlight,
+            }), result);
+        }
+        catch (Exception e) { return Fail(e, error); }
+    }
+
+    [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
+    public static int DrainReleased(long* buffer, int capacity) => PyObjects.Drain(buffer, capacity);
+
+    [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
+    public static int Collect()
+    {
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+        return 0;
+    }
+
+    [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
+    public static int Shutdown(int timeoutMs) => Callbacks.Close(timeoutMs);
+}

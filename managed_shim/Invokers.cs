@@ -1,0 +1,177 @@
+using System;
+using System.Collections.Concurrent;
+using System.Collections.Generic;
+using System.Linq;
+using System.Linq.Expressions;
+using System.Reflection;
+
+namespace PyClrBridge.Shim;
+
+/// <summary>A callable stub for one member: converts nothing, just calls with typed arguments.</summary>
+internal sealed class Invoker
+{
+    public readonly Type[] ParameterTypes;
+    public readonly ParameterInfo?[] Parameters;
+    public readonly int[] ByRefPositions;
+    public readonly bool IsConstructor;
+    public readonly bool ReturnsVoid;
+    public bool IsField { get; init; }
+    public readonly Func<object?, object?[], object?> Call;
+
+    public Invoker(Type[] types, ParameterInfo?[] parameters, bool isCtor, bool returnsVoid, Func<object?, object?[], object?> call)
+    {
+        ParameterTypes = types;
+        Parameters = parameters;
+        ByRefPositions = Enumerable.Range(0, types.Length).Where(i => types[i].IsByRef).ToArray();
+        IsConstructor = isCtor;
+        ReturnsVoid = returnsVoid;
+        Call = call;
+    }
+
+    /// <summary>The value an omitted optional argument takes.</summary>
+    public object? DefaultFor(int index)
+    {
+        ParameterInfo? p = Parameters[index];
+        Type t = ParameterTypes[index];
+        if (t.IsByRef) t = t.GetElementType()!;
+        if (p != null && p.HasDefaultValue && p.DefaultValue != null && p.DefaultValue != DBNull.Value)
+            return p.DefaultValue is IConvertible && t.IsEnum ? Enum.ToObject(t, p.DefaultValue) : p.DefaultValue;
+        if (p != null && p.IsDefined(typeof(ParamArrayAttribute), false))
+            return Array.CreateInstance(t.GetElementType()!, 0);
+        return t.IsValueType ? Activator.CreateInstance(t) : null;
+    }
+}
+
+/// <summary>
+/// Compiled invokers, one per member id, built once (expression trees) and cached.
+/// </summary>
+internal static class Invokers
+{
+    // Concurrent with Lazy: each member's stub is compiled exactly once, without a global lock
+    // on the hot path.
+    private static readonly ConcurrentDictionary<int, Lazy<Invoker>> _cache = new();
+
+    public static int Count => _cache.Count;
+
+    public static Invoker Get(int memberId) =>
+        _cache.GetOrAdd(memberId, id => new Lazy<Invoker>(() => Build(TypeCatalog.MemberOf(id)))).Value;
+
+    private static Invoker Build(MemberInfo member)
+    {
+        switch (member)
+        {
+            case MethodInfo m when m.ContainsGenericParameters:
+                throw new InvalidOperationException(
+                    $"{Signatures.Of(m)} is generic: give its type arguments, e.g. {m.Name}[System.Int32](...)");
+            case MethodBase mb:
+                return Compile(mb);
+            case FieldInfo f:
+                return FieldAccessor(f);
+            case Type valueType:
+                return new Invoker(Type.EmptyTypes, Array.Empty<ParameterInfo?>(), true, false,
+                    (_, _) => Activator.CreateInstance(valueType));
+            default:
+                throw new InvalidOperationException($"cannot call {member}");
+        }
+    }
+
+    private static Invoker FieldAccessor(FieldInfo f)
+    {
+        // Field ids: called with no arguments it reads, with one it writes.
+        Type[] types = { f.FieldType };
+        if (f.IsLiteral)
+        {
+            object? constant = f.GetRawConstantValue();
+            if (f.FieldType.IsEnum && constant != null) constant = Enum.ToObject(f.FieldType, constant);
+            return new Invoker(types, new ParameterInfo?[1], false, false, (_, _) => constant) { IsField = true };
+        }
+        return new Invoker(types, new ParameterInfo?[1], false, false, (target, args) =>
+        {
+            if (args.Length == 0) return f.GetValue(target);
+            if (f.IsInitOnly) throw new FieldAccessException($"{f.Name} is read-only");
+            f.SetValue(target, args[0]);
+            return null;
+        }) { IsField = true };
+    }
+
+    private static Invoker Compile(MethodBase method)
+    {
+        ParameterInfo[] ps = method.GetParameters();
+        Type[] types = ps.Select(p => p.ParameterType).ToArray();
+        bool isCtor = method is ConstructorInfo;
+        bool returnsVoid = method is MethodInfo mi0 && mi0.ReturnType == typeof(void);
+        Func<object?, object?[], object?> call;
+        try
+        {
+            call = CompileExpression(method, ps);
+        }
+        catch (Exception)
+        {
+            // Rare shapes expression trees refuse: fall back to reflection, unwrapping its wrapper.
+            call = (target, args) =>
+            {
+                try { return method is ConstructorInfo c ? c.Invoke(args) : method.Invoke(target, args); }
+                catch (TargetInvocationException e) when (e.InnerException != null)
+                {
+                    System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerException).Throw();
+                    throw;
+                }
+            };
+        }
+        return new Invoker(types, ps.Cast<ParameterInfo?>().ToArray(), isCtor, returnsVoid, call);
+    }
+
+    private static Func<object?, object?[], object?> CompileExpression(MethodBase method, ParameterInfo[] ps)
+    {
+        ParameterExpression target = Expression.Parameter(typeof(object), "target");
+        ParameterExpression args = Expression.Parameter(typeof(object?[]), "args");
+        var locals = new List<ParameterExpression>();
+        var body = new List<Expression>();
+        var callArgs = new Expression[ps.Length];
+        var writeBacks = new List<Expression>();
+        for (int i = 0; i < ps.Length; i++)
+        {
+            Type pt = ps[i].ParameterType;
+            Expression slot = Expression.ArrayAccess(args, Expression.Constant(i));
+            if (pt.IsByRef)
+            {
+                Type et = pt.GetElementType()!;
+                ParameterExpression local = Expression.Variable(et, ps[i].Name);
+                locals.Add(local);
+                body.Add(Expression.Assign(local, Expression.Convert(slot, et)));
+                callArgs[i] = local;
+                writeBacks.Add(Expression.Assign(slot, Expression.Convert(local, typeof(object))));
+            }
+            else
+            {
+                callArgs[i] = Expression.Convert(slot, pt);
+            }
+        }
+
+        Expression invoke;
+        if (method is ConstructorInfo ctor)
+        {
+            invoke = Expression.New(ctor, callArgs);
+        }
+        else
+        {
+            var m = (MethodInfo)method;
+            Expression? instance = null;
+            if (!m.IsStatic)
+            {
+                Type owner = m.DeclaringType!;
+                instance = owner.IsValueType ? Expression.Unbox(target, owner) : Expression.Convert(target, owner);
+            }
+            invoke = Expression.Call(instance, m, callArgs);
+        }
+
+        ParameterExpression result = Expression.Variable(typeof(object), "result");
+        locals.Add(result);
+        body.Add(invoke.Type == typeof(void)
+            ? Expression.Block(invoke, Expression.Assign(result, Expression.Constant(null)))
+            : Expression.Assign(result, Expression.Convert(invoke, typeof(object))));
+        body.AddRange(writeBacks);
+        body.Add(result);
+        return Expression.Lambda<Func<object?, object?[], object?>>(Expression.Block(locals, body), target, args).Compile();
+    }
+}

@@ -1,0 +1,74 @@
+using System;
+using System.Collections.Concurrent;
+using System.Collections.Generic;
+using System.Reflection;
+using System.Threading;
+
+namespace PyClrBridge.Shim;
+
+/// <summary>
+/// Small integer ids for types and members, so Python can name them without handles.
+/// Ids are never reused; the tables only grow.
+/// </summary>
+internal static class TypeCatalog
+{
+    // Owner: _idLock guards id assignment (check-then-add must be one step); the two
+    // dictionaries are concurrent so lookups never take the lock.
+    private static readonly object _idLock = new();
+    private static readonly ConcurrentDictionary<Type, int> _typeIds = new();
+    private static readonly ConcurrentDictionary<int, Type> _types = new();
+    private static readonly ConcurrentDictionary<MemberInfo, int> _memberIds = new();
+    private static readonly ConcurrentDictionary<int, MemberInfo> _members = new();
+    private static int _nextTypeId;
+    private static int _nextMemberId;
+
+    public static int IdOf(Type t)
+    {
+        if (_typeIds.TryGetValue(t, out int id)) return id;
+        lock (_idLock)
+        {
+            if (_typeIds.TryGetValue(t, out id)) return id;
+            id = ++_nextTypeId;
+            _types[id] = t;          // reverse entry first: an id is never seen before it resolves
+            _typeIds[t] = id;
+            return id;
+        }
+    }
+
+    public static Type TypeOf(int id) =>
+        _types.TryGetValue(id, out Type? t) ? t : throw new ArgumentException($"unknown type id {id}");
+
+    public static int IdOf(MemberInfo m)
+    {
+        if (m is Type t && !t.IsValueType) throw new ArgumentException("only value types have a default-constructor member");
+        if (_memberIds.TryGetValue(m, out int id)) return id;
+        lock (_idLock)
+        {
+            if (_memberIds.TryGetValue(m, out id)) return id;
+            id = ++_nextMemberId;
+            _members[id] = m;
+            _memberIds[m] = id;
+            return id;
+        }
+    }
+
+    public static MemberInfo MemberOf(int id) =>
+        _members.TryGetValue(id, out MemberInfo? m) ? m : throw new ArgumentException($"unknown member id {id}");
+
+    public static int TypeCount => _types.Count;
+    public static int MemberCount => _members.Count;
+
+    /// <summary>Finds a type by full or assembly-qualified name in every loaded assembly.</summary>
+    public static Type? Find(string name)
+    {
+        Type? t = Type.GetType(name, throwOnError: false);
+        if (t != null) return t;
+        foreach (Assembly a in AppDomain.CurrentDomain.GetAssemblies())
+        {
+            if (a.IsDynamic) continue;
+            t = a.GetType(name, throwOnError: false);
+            if (t != null) return t;
+        }
+        return null;
+    }
+}

@@ -1,0 +1,284 @@
+using System;
+using System.Collections.Concurrent;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Reflection;
+using System.Text;
+using System.Text.Json;
+
+namespace PyClrBridge.Shim;
+
+/// <summary>
+/// Describes a type to Python as JSON: <see cref="Info"/> (identity, shape, relations) and
+/// <see cref="Members"/> (the public member table Python builds a proxy class from).
+/// Each text is built once per type.
+/// </summary>
+internal static class TypeDescriber
+{
+    // Concurrent with Lazy values: each description is built exactly once even when many
+    // threads ask for a new type at the same moment.
+    private static readonly ConcurrentDictionary<Type, Lazy<string>> _info = new();
+    private static readonly ConcurrentDictionary<Type, Lazy<string>> _members = new();
+
+    private const BindingFlags Public = BindingFlags.Public | BindingFlags.Instance | BindingFlags.Static | BindingFlags.FlattenHierarchy;
+
+    public static string Info(Type t) => _info.GetOrAdd(t, k => new Lazy<string>(() => BuildInfo(k))).Value;
+    public static string Members(Type t) => _members.GetOrAdd(t, k => new Lazy<string>(() => BuildMembers(k))).Value;
+
+    private static string Write(Action<Utf8JsonWriter> body)
+    {
+        using var stream = new MemoryStream();
+        using (var w = new Utf8JsonWriter(stream)) body(w);
+        return Encoding.UTF8.GetString(stream.ToArray());
+    }
+
+    public static string KindOf(Type t)
+    {
+        if (t.IsGenericParameter) return "generic-param";
+        if (t.IsArray) return "array";
+        if (t.IsByRef) return "byref";
+        if (t.IsPointer) return "pointer";
+        if (t.IsEnum) return "enum";
+        if (t.IsInterface) return "interface";
+        if (typeof(Delegate).IsAssignableFrom(t) && t != typeof(Delegate) && t != typeof(MulticastDelegate)) return "delegate";
+        if (t.IsValueType) return "struct";
+        return "class";
+    }
+
+    private static string BuildInfo(Type t) => Write(w =>
+    {
+        w.WriteStartObject();
+        w.WriteNumber("id", TypeCatalog.IdOf(t));
+        w.WriteString("name", t.Name);
+        w.WriteString("fullName", t.FullName ?? t.Name);
+        w.WriteString("namespace", t.Namespace ?? "");
+        w.WriteString("assembly", t.Assembly.GetName().Name);
+        w.WriteString("display", Signatures.TypeName(t));
+        w.WriteString("kind", KindOf(t));
+        w.WriteString("typeCode", t.IsEnum ? "Enum" : Type.GetTypeCode(t).ToString());
+        w.WriteBoolean("valueType", t.IsValueType);
+        w.WriteBoolean("abstract", t.IsAbstract && !t.IsSealed);
+        w.WriteBoolean("static", t.IsAbstract && t.IsSealed);
+        w.WriteBoolean("public", t.IsPublic || t.IsNestedPublic);
+        w.WriteBoolean("genericDef", t.IsGenericTypeDefinition);
+        w.WriteBoolean("open", t.ContainsGenericParameters);
+        if (t.IsGenericType && !t.IsGenericTypeDefinition)
+            w.WriteNumber("genericDefId", TypeCatalog.IdOf(t.GetGenericTypeDefinition()));
+        w.WriteStartArray("genericArgs");
+        if (t.IsGenericType) foreach (Type a in t.GetGenericArguments()) w.WriteNumberValue(TypeCatalog.IdOf(a));
+        w.WriteEndArray();
+        if (t.IsGenericParameter)
+        {
+            w.WriteNumber("position", t.GenericParameterPosition);
+            w.WriteBoolean("methodParam", t.IsGenericMethodParameter);
+        }
+        if (t.BaseType != null && !t.IsInterface) w.WriteNumber("base", TypeCatalog.IdOf(t.BaseType));
+        w.WriteStartArray("interfaces");
+        if (!t.IsGenericParameter)
+            foreach (Type i in t.GetInterfaces())
+                if (i.IsPublic || i.IsNestedPublic) w.WriteNumberValue(TypeCatalog.IdOf(i));
+        w.WriteEndArray();
+        if (t.HasElementType) w.WriteNumber("element", TypeCatalog.IdOf(t.GetElementType()!));
+        if (t.IsArray) w.WriteNumber("rank", t.GetArrayRank());
+        Type? nullable = Nullable.GetUnderlyingType(t);
+        if (nullable != null) w.WriteNumber("nullableOf", TypeCatalog.IdOf(nullable));
+        if (t.IsNested && t.DeclaringType != null) w.WriteNumber("declaring", TypeCatalog.IdOf(t.DeclaringType));
+        if (t.IsEnum)
+        {
+            w.WriteString("enumUnderlying", Enum.GetUnderlyingType(t).Name);
+            w.WriteBoolean("flags", t.IsDefined(typeof(FlagsAttribute), false));
+        }
+        w.WriteEndObject();
+    });
+
+    /// <summary>True for members Python can call: no pointers, no ref structs.</summary>
+    private static bool Usable(Type t)
+    {
+        if (t.IsByRef) t = t.GetElementType()!;
+        return !t.IsPointer && !t.IsByRefLike && !t.IsFunctionPointer;
+    }
+
+    private static bool Usable(MethodBase m) =>
+        m.GetParameters().All(p => Usable(p.ParameterType)) &&
+        (m is not MethodInfo mi || mi.ReturnType == typeof(void) || Usable(mi.ReturnType));
+
+    private static int Depth(Type? t)
+    {
+        int d = 0;
+        for (; t != null; t = t.BaseType) d++;
+        return d;
+    }
+
+    private static IEnumerable<Type> SelfAndInheritedInterfaces(Type t) =>
+        t.IsInterface ? new[] { t }.Concat(t.GetInterfaces()) : new[] { t };
+
+    private static IEnumerable<MethodInfo> PublicMethods(Type t)
+    {
+        // Keep the most derived of methods that share a signature ("new" hides, overrides repeat).
+        var chosen = new Dictionary<string, MethodInfo>();
+        foreach (Type s in SelfAndInheritedInterfaces(t))
+        {
+            foreach (MethodInfo m in s.GetMethods(Public))
+            {
+                if (m.IsSpecialName && !m.Name.StartsWith("op_", StringComparison.Ordinal)) continue;
+                if (!Usable(m)) continue;
+                string key = Signatures.Key(m);
+                if (!chosen.TryGetValue(key, out MethodInfo? prior) || Depth(m.DeclaringType) > Depth(prior.DeclaringType))
+                    chosen[key] = m;
+            }
+        }
+        return chosen.Values.OrderBy(m => m.Name, StringComparer.Ordinal).ThenBy(m => m.GetParameters().Length);
+    }
+
+    private static void WriteOverload(Utf8JsonWriter w, MethodBase m, bool isStatic)
+    {
+        w.WriteStartObject();
+        w.WriteNumber("id", TypeCatalog.IdOf(m));
+        w.WriteString("name", m.Name);
+        w.WriteBoolean("static", isStatic);
+        w.WriteString("sig", Signatures.Of(m));
+        w.WriteStartArray("params");
+        ParameterInfo[] ps = m.GetParameters();
+        foreach (ParameterInfo p in ps) WriteParameter(w, p);
+        w.WriteEndArray();
+        if (m is MethodInfo mi && mi.ReturnType != typeof(void)) w.WriteNumber("ret", TypeCatalog.IdOf(mi.ReturnType));
+        w.WriteStartArray("genericParams");
+        if (m.IsGenericMethodDefinition) foreach (Type g in m.GetGenericArguments()) w.WriteStringValue(g.Name);
+        w.WriteEndArray();
+        w.WriteEndObject();
+    }
+
+    private static void WriteParameter(Utf8JsonWriter w, ParameterInfo p)
+    {
+        w.WriteStartObject();
+        w.WriteString("name", p.Name ?? $"arg{p.Position}");
+        Type pt = p.ParameterType;
+        w.WriteNumber("byref", pt.IsByRef ? (p.IsOut ? 2 : 1) : 0);
+        w.WriteNumber("type", TypeCatalog.IdOf(pt.IsByRef ? pt.GetElementType()! : pt));
+        bool optional = p.IsOptional || p.HasDefaultValue;
+        w.WriteBoolean("optional", optional);
+        if (optional && p.HasDefaultValue) w.WriteString("default", Signatures.Literal(p.DefaultValue));
+        w.WriteBoolean("params", p.IsDefined(typeof(ParamArrayAttribute), false));
+        w.WriteEndObject();
+    }
+
+    private static string BuildMembers(Type t) => Write(w =>
+    {
+        w.WriteStartObject();
+        w.WriteStartArray("ctors");
+        if (!t.IsAbstract && !t.IsInterface && !t.ContainsGenericParameters)
+        {
+            foreach (ConstructorInfo c in t.GetConstructors(BindingFlags.Public | BindingFlags.Instance))
+                if (Usable(c)) WriteOverload(w, c, true);
+            if (t.IsValueType && t.GetConstructor(Type.EmptyTypes) == null)
+            {
+                w.WriteStartObject();
+                w.WriteNumber("id", TypeCatalog.IdOf((MemberInfo)t));
+                w.WriteString("name", ".ctor");
+                w.WriteBoolean("static", true);
+                w.WriteString("sig", $"{Signatures.TypeName(t)}()");
+                w.WriteStartArray("params"); w.WriteEndArray();
+                w.WriteStartArray("genericParams"); w.WriteEndArray();
+                w.WriteEndObject();
+            }
+        }
+        w.WriteEndArray();
+
+        w.WriteStartObject("methods");
+        foreach (IGrouping<string, MethodInfo> group in PublicMethods(t).GroupBy(m => m.Name))
+        {
+            w.WriteStartArray(group.Key);
+            foreach (MethodInfo m in group) WriteOverload(w, m, m.IsStatic);
+            w.WriteEndArray();
+        }
+        w.WriteEndObject();
+
+        w.WriteStartArray("properties");
+        var seenProps = new HashSet<string>();
+        foreach (Type s in SelfAndInheritedInterfaces(t))
+        foreach (PropertyInfo p in s.GetProperties(Public).OrderByDescending(p => Depth(p.DeclaringType)))
+        {
+            if (!Usable(p.PropertyType)) continue;
+            ParameterInfo[] index = p.GetIndexParameters();
+            string key = p.Name + "/" + string.Join(",", index.Select(i => i.ParameterType.FullName));
+            if (!seenProps.Add(key)) continue;
+            MethodInfo? get = p.GetGetMethod(), set = p.GetSetMethod();
+            if (get == null && set == null) continue;
+            if (index.Any(i => !Usable(i.ParameterType))) continue;
+            w.WriteStartObject();
+            w.WriteString("name", p.Name);
+            w.WriteNumber("type", TypeCatalog.IdOf(p.PropertyType));
+            w.WriteBoolean("static", (get ?? set)!.IsStatic);
+            if (get != null) w.WriteNumber("get", TypeCatalog.IdOf(get));
+            if (set != null) w.WriteNumber("set", TypeCatalog.IdOf(set));
+            w.WriteStartArray("index");
+            foreach (ParameterInfo i in index) WriteParameter(w, i);
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+
+        w.WriteStartArray("fields");
+        foreach (FieldInfo f in t.GetFields(Public))
+        {
+            if (!Usable(f.FieldType) || f.IsSpecialName) continue;
+            w.WriteStartObject();
+            w.WriteString("name", f.Name);
+            w.WriteNumber("id", TypeCatalog.IdOf(f));
+            w.WriteNumber("type", TypeCatalog.IdOf(f.FieldType));
+            w.WriteBoolean("static", f.IsStatic);
+            w.WriteBoolean("readonly", f.IsInitOnly || f.IsLiteral);
+            w.WriteBoolean("const", f.IsLiteral);
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+
+        w.WriteStartArray("events");
+        foreach (EventInfo e in t.GetEvents(Public))
+        {
+            MethodInfo? add = e.GetAddMethod(), remove = e.GetRemoveMethod();
+            if (add == null || remove == null || e.EventHandlerType == null) continue;
+            w.WriteStartObject();
+            w.WriteString("name", e.Name);
+            w.WriteNumber("type", TypeCatalog.IdOf(e.EventHandlerType));
+            w.WriteBoolean("static", add.IsStatic);
+            w.WriteNumber("add", TypeCatalog.IdOf(add));
+            w.WriteNumber("remove", TypeCatalog.IdOf(remove));
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+
+        w.WriteStartArray("nested");
+        foreach (Type n in t.GetNestedTypes(BindingFlags.Public))
+        {
+            w.WriteStartObject();
+            w.WriteString("name", n.Name);
+            w.WriteNumber("id", TypeCatalog.IdOf(n));
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+
+        if (t.IsEnum)
+        {
+            w.WriteStartArray("enumValues");
+            bool unsigned = Enum.GetUnderlyingType(t) == typeof(ulong);
+            foreach (string name in Enum.GetNames(t))
+            {
+                object v = Enum.Parse(t, name);
+                w.WriteStartArray();
+                w.WriteStringValue(name);
+                if (unsigned) w.WriteNumberValue(Convert.ToUInt64(v, System.Globalization.CultureInfo.InvariantCulture));
+                else w.WriteNumberValue(Convert.ToInt64(v, System.Globalization.CultureInfo.InvariantCulture));
+                w.WriteEndArray();
+            }
+            w.WriteEndArray();
+        }
+        if (KindOf(t) == "delegate" && t.GetMethod("Invoke") is MethodInfo invoke && !t.ContainsGenericParameters)
+        {
+            w.WritePropertyName("invoke");
+            WriteOverload(w, invoke, false);
+        }
+        w.WriteEndObject();
+    });
+}

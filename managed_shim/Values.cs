@@ -1,0 +1,282 @@
+using System;
+using System.Collections;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Runtime.InteropServices;
+
+namespace PyClrBridge.Shim;
+
+/// <summary>What a <see cref="Value"/> carries. Mirrored by <c>pyclrbridge/_shim.py</c>.</summary>
+public enum ValueKind : int
+{
+    Null = 0,
+    Bool = 1,
+    Int64 = 2,
+    Double = 3,
+    String = 4,     // Payload: UTF-16 pointer; Extra: length in code units
+    Object = 5,     // Payload: GCHandle owned by the receiver; Extra: type id of the runtime type
+    PyObject = 6,   // Payload: id of a Python object in the Python-side registry
+    UInt64 = 7,
+    Void = 8,
+    Enum = 9,       // Payload: underlying integer value; Extra: type id of the enum
+    Char = 10,      // Payload: UTF-16 code unit
+    Decimal = 11,   // Payload: UTF-16 pointer to invariant text; Extra: length
+    Bytes = 12,     // Payload: pointer to bytes; Extra: length
+    List = 13,      // Payload: pointer to Value[]; Extra: count (a Python sequence)
+    Map = 14,       // Payload: pointer to Value[] of alternating key, value; Extra: pair count
+    Type = 15,      // Payload: unused; Extra: type id (a System.Type passed by identity)
+    Buffer = 16,    // Payload: pointer to packed primitive elements; Extra: element count
+    Missing = 17,   // an omitted optional argument: the parameter's default is used
+}
+
+/// <summary>The one value struct that crosses the boundary: 16 bytes, no references.</summary>
+[StructLayout(LayoutKind.Sequential)]
+public struct Value
+{
+    public long Payload;
+    public ValueKind Kind;
+    public int Extra;
+}
+
+/// <summary>
+/// Per-thread native scratch memory for strings handed to Python. The Python caller reads
+/// every string of a result before it makes its next call on the same thread, so the arena is
+/// reset each time a result is written. Thread-static, so no lock.
+/// </summary>
+internal static unsafe class Arena
+{
+    [ThreadStatic] private static char* _buffer;
+    [ThreadStatic] private static int _capacity;
+    [ThreadStatic] private static int _used;
+
+    public static void Reset() => _used = 0;
+
+    public static char* Store(string s)
+    {
+        int need = _used + s.Length + 1;
+        if (need > _capacity)
+        {
+            // Growing moves the buffer; strings already handed out in this result stay valid
+            // because the old block is kept until the thread's next reset (leaked once per growth).
+            int cap = Math.Max(need * 2, 256);
+            char* fresh = (char*)NativeMemory.Alloc((nuint)cap, sizeof(char));
+            _buffer = fresh;
+            _capacity = cap;
+            _used = 0;
+            need = s.Length + 1;
+        }
+        char* dst = _buffer + _used;
+        s.AsSpan().CopyTo(new Span<char>(dst, s.Length));
+        dst[s.Length] = '\0';
+        _used = need;
+        return dst;
+    }
+}
+
+/// <summary>Converts between <see cref="Value"/> and .NET objects.</summary>
+internal static unsafe class Values
+{
+    public static void SetString(Value* v, string s, ValueKind kind = ValueKind.String)
+    {
+        v->Kind = kind;
+        v->Payload = (long)Arena.Store(s);
+        v->Extra = s.Length;
+    }
+
+    /// <summary>Writes a .NET result for Python. Strings go to the arena, objects to a new handle.</summary>
+    public static void FromClr(object? o, Value* v)
+    {
+        v->Extra = 0;
+        switch (o)
+        {
+            case null: v->Kind = ValueKind.Null; v->Payload = 0; return;
+            case string s: SetString(v, s); return;
+            case bool b: v->Kind = ValueKind.Bool; v->Payload = b ? 1 : 0; return;
+            case int i: v->Kind = ValueKind.Int64; v->Payload = i; return;
+            case long l: v->Kind = ValueKind.Int64; v->Payload = l; return;
+            case double d: v->Kind = ValueKind.Double; v->Payload = BitConverter.DoubleToInt64Bits(d); return;
+            case Enum e:
+                v->Kind = ValueKind.Enum;
+                v->Payload = EnumToInt64(e);
+                v->Extra = TypeCatalog.IdOf(e.GetType());
+                return;
+            case short s16: v->Kind = ValueKind.Int64; v->Payload = s16; return;
+            case byte u8: v->Kind = ValueKind.Int64; v->Payload = u8; return;
+            case sbyte i8: v->Kind = ValueKind.Int64; v->Payload = i8; return;
+            case ushort u16: v->Kind = ValueKind.Int64; v->Payload = u16; return;
+            case uint u32: v->Kind = ValueKind.Int64; v->Payload = u32; return;
+            case ulong u64:
+                v->Kind = u64 > long.MaxValue ? ValueKind.UInt64 : ValueKind.Int64;
+                v->Payload = unchecked((long)u64);
+                return;
+            case float f: v->Kind = ValueKind.Double; v->Payload = BitConverter.DoubleToInt64Bits(f); return;
+            case char c: v->Kind = ValueKind.Char; v->Payload = c; return;
+            case decimal m: SetString(v, m.ToString(CultureInfo.InvariantCulture), ValueKind.Decimal); return;
+            default:
+                v->Kind = ValueKind.Object;
+                v->Payload = Handles.Alloc(o);
+                v->Extra = TypeCatalog.IdOf(o.GetType());
+                return;
+        }
+    }
+
+    private static long EnumToInt64(Enum e)
+    {
+        return Type.GetTypeCode(Enum.GetUnderlyingType(e.GetType())) switch
+        {
+            TypeCode.UInt64 => unchecked((long)Convert.ToUInt64(e, CultureInfo.InvariantCulture)),
+            _ => Convert.ToInt64(e, CultureInfo.InvariantCulture),
+        };
+    }
+
+    public static string ReadString(in Value v) => new string((char*)v.Payload, 0, v.Extra);
+
+    /// <summary>
+    /// Converts a Python-sent value to <paramref name="target"/>. Python's binder already chose the
+    /// overload and range-checked numbers; this only narrows and builds.
+    /// </summary>
+    public static object? ToClr(in Value v, Type target)
+    {
+        if (target.IsByRef) target = target.GetElementType()!;
+        Type? nullable = Nullable.GetUnderlyingType(target);
+        if (nullable != null)
+        {
+            if (v.Kind == ValueKind.Null) return null;
+            target = nullable;
+        }
+        switch (v.Kind)
+        {
+            case ValueKind.Null:
+                if (target.IsValueType)
+                    throw new InvalidCastException($"null cannot be converted to the value type {target.FullName}");
+                return null;
+            case ValueKind.Object:
+                return Coerce(Handles.Target(v.Payload), target);
+            case ValueKind.PyObject:
+                return PyObjects.ToClr(v.Payload, target);
+            case ValueKind.String:
+                {
+                    string s = ReadString(v);
+                    if (target == typeof(char)) return s.Length == 1 ? s[0] : throw new InvalidCastException($"a string of length {s.Length} is not a Char");
+                    if (target == typeof(Guid)) return Guid.Parse(s);
+                    return Coerce(s, target);
+                }
+            case ValueKind.Decimal:
+                return Coerce(decimal.Parse(ReadString(v), NumberStyles.Float, CultureInfo.InvariantCulture), target);
+            case ValueKind.Bool:
+                return Coerce(v.Payload != 0, target);
+            case ValueKind.Char:
+                return Coerce((char)v.Payload, target);
+            case ValueKind.Int64:
+                return Coerce(v.Payload, target);
+            case ValueKind.UInt64:
+                return Coerce(unchecked((ulong)v.Payload), target);
+            case ValueKind.Double:
+                return Coerce(BitConverter.Int64BitsToDouble(v.Payload), target);
+            case ValueKind.Enum:
+                return Coerce(Enum.ToObject(TypeCatalog.TypeOf(v.Extra), v.Payload), target);
+            case ValueKind.Type:
+                return TypeCatalog.TypeOf(v.Extra);
+            case ValueKind.Bytes:
+                {
+                    byte[] bytes = new byte[v.Extra];
+                    if (v.Extra > 0) Marshal.Copy((IntPtr)v.Payload, bytes, 0, v.Extra);
+                    return Coerce(bytes, target);
+                }
+            case ValueKind.Buffer:
+                return FromBuffer(v, target);
+            case ValueKind.List:
+                return FromList((Value*)v.Payload, v.Extra, target);
+            case ValueKind.Map:
+                return FromMap((Value*)v.Payload, v.Extra, target);
+            default:
+                throw new ArgumentException($"unknown value kind {(int)v.Kind}");
+        }
+    }
+
+    /// <summary>Numeric narrowing and the few conversions a C# compiler would insert.</summary>
+    private static object? Coerce(object? o, Type target)
+    {
+        if (o == null || target.IsInstanceOfType(o)) return o;
+        if (target.IsEnum) return Enum.ToObject(target, o);
+        if (o is IConvertible && (target.IsPrimitive || target == typeof(decimal)))
+        {
+            if (o is char ch && target != typeof(char)) o = (int)ch;
+            return Convert.ChangeType(o, target, CultureInfo.InvariantCulture);
+        }
+        if (o is long ticks && target == typeof(DateTime)) return new DateTime(ticks);
+        if (o is long span && target == typeof(TimeSpan)) return new TimeSpan(span);
+        var op = Conversions.Find(o.GetType(), target);
+        if (op != null) return op.Invoke(null, new[] { o });
+        throw new InvalidCastException($"cannot convert {o.GetType().FullName} to {target.FullName}");
+    }
+
+    private static Type ElementTypeFor(Type target, out bool makeArray, out bool makeList)
+    {
+        makeArray = false; makeList = false;
+        if (target.IsArray) { makeArray = true; return target.GetElementType()!; }
+        if (target == typeof(object) || target == typeof(IEnumerable) || target == typeof(IList) || target == typeof(ICollection))
+        { makeArray = true; return typeof(object); }
+        if (target.IsGenericType)
+        {
+            Type def = target.GetGenericTypeDefinition();
+            Type arg = target.GetGenericArguments()[0];
+            if (def == typeof(List<>)) { makeList = true; return arg; }
+            if (def == typeof(IEnumerable<>) || def == typeof(IReadOnlyList<>) || def == typeof(IReadOnlyCollection<>))
+            { makeArray = true; return arg; }
+            if (def == typeof(IList<>) || def == typeof(ICollection<>)) { makeList = true; return arg; }
+            if (def == typeof(HashSet<>) || def == typeof(ISet<>)) { return arg; }
+        }
+        throw new InvalidCastException($"a Python sequence cannot become {target.FullName}");
+    }
+
+    private static object FromList(Value* items, int count, Type target)
+    {
+        Type element = ElementTypeFor(target, out bool makeArray, out bool makeList);
+        Array array = Array.CreateInstance(element, count);
+        for (int i = 0; i < count; i++) array.SetValue(ToClr(items[i], element), i);
+        if (makeArray) return array;
+        if (makeList) return Activator.CreateInstance(typeof(List<>).MakeGenericType(element), array)!;
+        return Activator.CreateInstance(typeof(HashSet<>).MakeGenericType(element), array)!;
+    }
+
+    private static object FromBuffer(in Value v, Type target)
+    {
+        Type element = ElementTypeFor(target, out bool makeArray, out bool makeList);
+        Array array = Array.CreateInstance(element, v.Extra);
+        int size = Marshal.SizeOf(element);
+        if (v.Extra > 0)
+        {
+            GCHandle pin = GCHandle.Alloc(array, GCHandleType.Pinned);
+            try
+            {
+                Buffer.MemoryCopy((void*)v.Payload, (void*)pin.AddrOfPinnedObject(), (long)v.Extra * size, (long)v.Extra * size);
+            }
+            finally { pin.Free(); }
+        }
+        if (makeArray) return array;
+        if (makeList) return Activator.CreateInstance(typeof(List<>).MakeGenericType(element), array)!;
+        return Activator.CreateInstance(typeof(HashSet<>).MakeGenericType(element), array)!;
+    }
+
+    private static object FromMap(Value* items, int pairs, Type target)
+    {
+        Type key = typeof(object), value = typeof(object);
+        if (target.IsGenericType)
+        {
+            Type def = target.GetGenericTypeDefinition();
+            if (def == typeof(Dictionary<,>) || def == typeof(IDictionary<,>) || def == typeof(IReadOnlyDictionary<,>))
+            {
+                Type[] args = target.GetGenericArguments();
+                key = args[0]; value = args[1];
+            }
+            else throw new InvalidCastException($"a Python dict cannot become {target.FullName}");
+        }
+        else if (target != typeof(object) && target != typeof(IDictionary))
+            throw new InvalidCastException($"a Python dict cannot become {target.FullName}");
+        var dict = (IDictionary)Activator.CreateInstance(typeof(Dictionary<,>).MakeGenericType(key, value))!;
+        for (int i = 0; i < pairs; i++)
+            dict[ToClr(items[2 * i], key)!] = ToClr(items[2 * i + 1], value);
+        return dict;
+    }
+}

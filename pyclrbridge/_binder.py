@@ -1,0 +1,382 @@
+"""Overload resolution: choose the .NET overload a C# compiler would, from Python arguments.
+
+Each candidate is scored per argument (lower is better: exact type < widening numeric <
+user conversion < ``object``); the best total wins and a tie is an error listing every
+candidate. The choice is cached per (argument kinds, keyword names), so the second call
+with the same kinds does no resolution work.
+"""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from . import _typeinfo
+
+INT_RANGES: dict[str, tuple[int, int]] = {
+    "SByte": (-(2**7), 2**7 - 1), "Byte": (0, 2**8 - 1),
+    "Int16": (-(2**15), 2**15 - 1), "UInt16": (0, 2**16 - 1),
+    "Int32": (-(2**31), 2**31 - 1), "UInt32": (0, 2**32 - 1),
+    "Int64": (-(2**63), 2**63 - 1), "UInt64": (0, 2**64 - 1),
+}
+# C# prefers int, then long, then the other integer types, then floating point.
+_INT_RANK = {"Int32": 0, "Int64": 1, "UInt32": 2, "UInt64": 2, "Int16": 3, "UInt16": 3,
+             "SByte": 4, "Byte": 4, "Single": 6, "Double": 5, "Decimal": 6}
+_FLOAT_RANK = {"Double": 0, "Single": 1, "Decimal": 2}
+OBJECT_SCORE = 10
+NO = None
+_SEQUENCE_DEFS = {
+    "System.Collections.Generic.List`1", "System.Collections.Generic.IList`1",
+    "System.Collections.Generic.ICollection`1", "System.Collections.Generic.IEnumerable`1",
+    "System.Collections.Generic.IReadOnlyList`1", "System.Collections.Generic.IReadOnlyCollection`1",
+    "System.Collections.Generic.HashSet`1", "System.Collections.Generic.ISet`1",
+}
+_MAP_DEFS = {
+    "System.Collections.Generic.Dictionary`2", "System.Collections.Generic.IDictionary`2",
+    "System.Collections.Generic.IReadOnlyDictionary`2",
+}
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    type_id: int
+    byref: int  # 0 in, 1 ref, 2 out
+    optional: bool
+    default: str | None
+    is_params: bool
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> Param:
+        return cls(d["name"], d["type"], d["byref"], d["optional"], d.get("default"), d["params"])
+
+
+@dataclass(frozen=True)
+class Overload:
+    id: int
+    name: str
+    static: bool
+    sig: str
+    params: tuple[Param, ...]
+    ret: int
+    generic_params: tuple[str, ...]
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> Overload:
+        return cls(d["id"], d["name"], d["static"], d["sig"],
+                   tuple(Param.from_json(p) for p in d["params"]), d.get("ret", 0),
+                   tuple(d["genericParams"]))
+
+    @property
+    def byref_count(self) -> int:
+        return sum(1 for p in self.params if p.byref)
+
+    @property
+    def inputs(self) -> tuple[Param, ...]:
+        """Parameters the caller passes: every one but ``out``."""
+        return tuple(p for p in self.params if p.byref != 2)
+
+
+#: How a chosen overload takes its arguments: for each parameter, an index into the
+#: positional arguments, a keyword name, ``None`` (omitted: use the default / an out slot),
+#: or a slice start for a ``params`` array built from the remaining positionals.
+@dataclass(frozen=True)
+class Plan:
+    overload: Overload
+    sources: tuple[int | str | None, ...]
+    params_from: int  # -1, or the first positional that goes into the params array
+
+
+def _info(type_id: int) -> _typeinfo.TypeInfo:
+    return _typeinfo.info(type_id)
+
+
+def _generic_def_name(t: _typeinfo.TypeInfo) -> str:
+    if t.generic_def_id:
+        return _info(t.generic_def_id).full_name
+    return t.full_name
+
+
+def _is_callable_arg(arg: Any) -> bool:
+    return callable(arg) and not isinstance(arg, type) and getattr(type(arg), "__clr_type_id__", 0) == 0
+
+
+def score(arg: Any, type_id: int, bindings: dict[int, int] | None = None) -> int | None:
+    """How well ``arg`` fits a parameter of type ``type_id`` (lower is better; None: not at all)."""
+    t = _info(type_id)
+    if t.kind == "generic-param":
+        bound = (bindings or {}).get(t.position) if t.method_param else None
+        if bound is None:
+            return 2  # inferred later from this very argument
+        return score(arg, bound, bindings)
+    code = t.type_code
+    if t.nullable_of:
+        if arg is None:
+            return 0
+        inner = score(arg, t.nullable_of, bindings)
+        return None if inner is None else inner + 1
+    if arg is None:
+        return None if t.value_type else (1 if code == "Object" else 0)
+    arg_type = type(arg)
+    clr_id = getattr(arg_type, "__clr_type_id__", 0)
+    if clr_id:
+        if clr_id == type_id:
+            return 0
+        how = _typeinfo.assignable(type_id, clr_id)
+        if how == 1:
+            if code == "Object" and t.full_name == "System.Object":
+                return OBJECT_SCORE
+            return 3 if t.kind == "interface" else 2
+        return 6 if how == 2 else None
+    if arg_type is bool:
+        if code == "Boolean":
+            return 0
+        return OBJECT_SCORE if t.full_name == "System.Object" else None
+    if isinstance(arg, int) and not isinstance(arg, bool):
+        if code in INT_RANGES:
+            lo, hi = INT_RANGES[code]
+            return _INT_RANK[code] if lo <= arg <= hi else None
+        if code in ("Double", "Single", "Decimal"):
+            return _INT_RANK[code]
+        return OBJECT_SCORE if t.full_name == "System.Object" else None
+    if isinstance(arg, float):
+        if code in _FLOAT_RANK:
+            return _FLOAT_RANK[code]
+        return OBJECT_SCORE if t.full_name == "System.Object" else None
+    if isinstance(arg, str):
+        if code == "String":
+            return 0
+        if code == "Char" and len(arg) == 1:
+            return 1
+        if t.full_name == "System.Guid":
+            return 8
+        return OBJECT_SCORE if t.full_name == "System.Object" else None
+    if isinstance(arg, decimal.Decimal):
+        return {"Decimal": 0, "Double": 3, "Single": 4}.get(code, OBJECT_SCORE if code == "Object" else None)
+    if isinstance(arg, datetime.datetime):
+        return 0 if t.full_name == "System.DateTime" else None
+    if isinstance(arg, datetime.timedelta):
+        return 0 if t.full_name == "System.TimeSpan" else None
+    if isinstance(arg, uuid.UUID):
+        return 0 if t.full_name == "System.Guid" else None
+    if isinstance(arg, type):
+        if t.full_name in ("System.Type", "System.Object"):
+            return 0 if t.full_name == "System.Type" else OBJECT_SCORE
+        return None
+    if isinstance(arg, (bytes, bytearray, memoryview)):
+        if t.kind == "array" and _info(t.element).full_name == "System.Byte":
+            return 0
+        return _sequence_score(list(arg[:1]), t, bindings)
+    if isinstance(arg, Mapping):
+        if t.full_name in ("System.Object", "System.Collections.IDictionary") or (
+            _generic_def_name(t) in _MAP_DEFS
+        ):
+            return 3 if t.full_name != "System.Object" else OBJECT_SCORE
+        return None
+    if isinstance(arg, (list, tuple, range)):
+        return _sequence_score(arg, t, bindings)
+    if t.kind == "delegate":
+        return 3 if _is_callable_arg(arg) else None
+    if t.full_name == "System.Object":
+        return OBJECT_SCORE
+    return None
+
+
+def _sequence_score(items: Any, t: _typeinfo.TypeInfo, bindings: dict[int, int] | None) -> int | None:
+    if t.kind == "array":
+        element = t.element
+    elif _generic_def_name(t) in _SEQUENCE_DEFS:
+        element = t.generic_args[0]
+    elif t.full_name in ("System.Collections.IEnumerable", "System.Collections.IList",
+                         "System.Collections.ICollection"):
+        return 4
+    elif t.full_name == "System.Object":
+        return OBJECT_SCORE
+    else:
+        return None
+    worst = 0
+    for item in items[:16]:
+        s = score(item, element, bindings)
+        if s is None:
+            return None
+        worst = max(worst, s)
+    return 3 + min(worst, 5)
+
+
+def infer(params: tuple[Param, ...], args: list[Any], n_generic: int) -> dict[int, int] | None:
+    """Method type arguments from argument types, when the arguments decide them unambiguously."""
+    from ._types import natural_type_id
+
+    bindings: dict[int, int] = {}
+
+    def unify(type_id: int, arg: Any) -> bool:
+        t = _info(type_id)
+        if t.kind == "generic-param" and t.method_param:
+            found = natural_type_id(arg)
+            if found is None:
+                return True  # says nothing (a lambda, None): another argument may decide
+            prior = bindings.setdefault(t.position, found)
+            return prior == found
+        if t.open and isinstance(arg, (list, tuple)) and arg and (
+            t.kind == "array" or _generic_def_name(t) in _SEQUENCE_DEFS
+        ):
+            element = t.element if t.kind == "array" else t.generic_args[0]
+            return unify(element, arg[0])
+        if t.open and t.generic_def_id and getattr(type(arg), "__clr_type_id__", 0):
+            arg_info = _info(type(arg).__clr_type_id__)
+            for candidate in (arg_info.id, *arg_info.interfaces):
+                c = _info(candidate)
+                if c.generic_def_id == t.generic_def_id:
+                    return all(unify(p, _TypeArg(a)) for p, a in zip(t.generic_args, c.generic_args, strict=True))
+            return True
+        if isinstance(arg, _TypeArg) and t.kind == "generic-param" and t.method_param:
+            return True
+        return True
+
+    for p, a in zip(params, args, strict=False):
+        if not unify(p.type_id, a):
+            return None
+    if len(bindings) != n_generic:
+        return None
+    return bindings
+
+
+class _TypeArg:
+    """A .NET type standing in for an argument during inference."""
+
+    __slots__ = ("type_id",)
+
+    def __init__(self, type_id: int) -> None:
+        self.type_id = type_id
+
+
+def arg_kind(arg: Any) -> Any:
+    """The part of an argument's identity that decides overload choice (the cache key)."""
+    t = type(arg)
+    if t is int:
+        if -(2**31) <= arg < 2**31:
+            return 32
+        if -(2**63) <= arg < 2**63:
+            return 64
+        return 128 if arg >= 0 else -128
+    if t is str:
+        return str if len(arg) != 1 else "char"
+    if t in (list, tuple) and arg:
+        return (t, arg_kind(arg[0]))
+    return t
+
+
+def _plan_for(ov: Overload, args: tuple[Any, ...], kwargs: Mapping[str, Any],
+              bindings: dict[int, int] | None) -> tuple[int, Plan] | None:
+    inputs = ov.params
+    sources: list[int | str | None] = []
+    total = 0
+    pos = 0
+    params_from = -1
+    for i, p in enumerate(inputs):
+        if p.byref == 2:
+            sources.append(None)
+            continue
+        last = i == len(inputs) - 1
+        if p.name in kwargs:
+            s = score(kwargs[p.name], p.type_id, bindings)
+            if s is None:
+                return None
+            total += s
+            sources.append(p.name)
+        elif pos < len(args):
+            if p.is_params and last:
+                rest = args[pos:]
+                if len(rest) == 1:
+                    direct = score(rest[0], p.type_id, bindings)
+                    if direct is not None:
+                        total += direct
+                        sources.append(pos)
+                        pos += 1
+                        continue
+                element = _info(p.type_id).element
+                for a in rest:
+                    s = score(a, element, bindings)
+                    if s is None:
+                        return None
+                    total += s + 1
+                params_from = pos
+                sources.append(None)
+                pos = len(args)
+            else:
+                s = score(args[pos], p.type_id, bindings)
+                if s is None:
+                    return None
+                total += s
+                sources.append(pos)
+                pos += 1
+        elif p.optional or p.is_params:
+            sources.append(None)
+            total += 1
+        else:
+            return None
+    if pos < len(args):
+        return None
+    known = {p.name for p in inputs}
+    if any(k not in known for k in kwargs):
+        return None
+    return total, Plan(ov, tuple(sources), params_from)
+
+
+def choose(
+    overloads: tuple[Overload, ...],
+    args: tuple[Any, ...],
+    kwargs: Mapping[str, Any],
+    describe: Callable[[], str],
+    generic_args: tuple[int, ...] = (),
+) -> Plan:
+    """The best overload for these arguments, or a TypeError listing every candidate."""
+    from ._types import construct_generic_overload
+
+    scored: list[tuple[int, Plan]] = []
+    for ov in overloads:
+        candidate = ov
+        bindings: dict[int, int] | None = None
+        if ov.generic_params:
+            if generic_args:
+                if len(generic_args) != len(ov.generic_params):
+                    continue
+                bindings = dict(enumerate(generic_args))
+            else:
+                positional = [args[i] if i < len(args) else kwargs.get(p.name) for i, p in enumerate(ov.inputs)]
+                bindings = infer(ov.inputs, positional, len(ov.generic_params))
+                if bindings is None:
+                    continue
+        elif generic_args:
+            continue
+        planned = _plan_for(candidate, args, kwargs, bindings)
+        if planned is None:
+            continue
+        total, plan = planned
+        if bindings is not None:
+            concrete = construct_generic_overload(ov, [bindings[i] for i in range(len(ov.generic_params))])
+            plan = Plan(concrete, plan.sources, plan.params_from)
+        scored.append((total, plan))
+    if not scored:
+        raise TypeError(f"no overload of {describe()} accepts {_describe_args(args, kwargs)}; "
+                        f"candidates:\n  " + "\n  ".join(o.sig for o in overloads))
+    scored.sort(key=lambda item: item[0])
+    if len(scored) > 1 and scored[0][0] == scored[1][0]:
+        tied = [p.overload.sig for s, p in scored if s == scored[0][0]]
+        raise TypeError(f"the call {describe()}({_describe_args(args, kwargs)}) is ambiguous between:\n  "
+                        + "\n  ".join(tied) + "\nchoose one with .overloads[...]")
+    return scored[0][1]
+
+
+def _describe_args(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> str:
+    parts = [_arg_type_name(a) for a in args] + [f"{k}={_arg_type_name(v)}" for k, v in kwargs.items()]
+    return "(" + ", ".join(parts) + ")"
+
+
+def _arg_type_name(a: Any) -> str:
+    name = getattr(type(a), "__clr_name__", None)
+    return name if isinstance(name, str) else type(a).__name__

@@ -1,0 +1,123 @@
+"""Python objects reachable from .NET, and the one dispatcher .NET calls them through.
+
+The registry maps small ids to Python objects. .NET holds an id inside a ``PyObjectRef``;
+when .NET collects that wrapper its finalizer queues the id (never calling Python), and
+Python drains the queue and drops its reference.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import itertools
+import threading
+import traceback
+from typing import Any
+
+from . import _bridge
+from ._convert import from_value, to_value
+from ._shim import DISPATCHER, Kind, Value, ValuePtr
+
+# Owner: _registry_lock guards _registry and the id counter (insert and delete as one step).
+_registry_lock = threading.Lock()
+_registry: dict[int, Any] = {}
+_next_id = itertools.count(1)
+_since_drain = 0
+_DRAIN_EVERY = 256
+
+# Memory a callback result points at must outlive the callback's return, until .NET has read
+# it: kept per OS thread (threading.local would die with a .NET thread's temporary state).
+_keepalive: dict[int, list[Any]] = {}
+
+
+def register(obj: Any) -> int:
+    """Give ``obj`` an id that .NET will hold (one reference per registration)."""
+    global _since_drain
+    with _registry_lock:
+        new_id = next(_next_id)
+        _registry[new_id] = obj
+        _since_drain += 1
+        drain_now = _since_drain >= _DRAIN_EVERY
+        if drain_now:
+            _since_drain = 0
+    if drain_now:
+        drain()
+    return new_id
+
+
+def lookup(obj_id: int) -> Any:
+    try:
+        return _registry[obj_id]
+    except KeyError:
+        raise LookupError(f"Python object {obj_id} is no longer held by .NET") from None
+
+
+def live_count() -> int:
+    return len(_registry)
+
+
+def drain() -> int:
+    """Drop the Python objects .NET has collected. Returns how many were released."""
+    if _bridge.SHIM is None or _bridge.SHUTTING_DOWN.is_set():
+        return 0
+    buf = (ctypes.c_int64 * 512)()
+    total = 0
+    while True:
+        n = _bridge.SHIM.DrainReleased(buf, 512)
+        if n <= 0:
+            return total
+        with _registry_lock:
+            for i in range(n):
+                _registry.pop(buf[i], None)
+        total += n
+
+
+def _write_error(exc: BaseException, results: Any) -> None:
+    error_id = register(exc)
+    text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    data, n = _bridge.utf16(f"{type(exc).__qualname__}\x1f{exc}\x1f{text}")
+    results[0].kind = Kind.PYOBJECT
+    results[0].i = error_id
+    results[1].kind = Kind.STRING
+    results[1].s = data
+    results[1].extra = n
+    _keepalive[threading.get_ident()] = [data]
+
+
+def _dispatch(obj_id: int, args: Any, nargs: int, ret_type: int, results: Any, nresults: int) -> int:
+    try:
+        fn = _registry[obj_id]
+        py_args = [from_value(args[i]) for i in range(nargs)]
+        out = fn(*py_args)
+        keep: list[Any] = []
+        if nresults > 1:
+            if ret_type == 0:
+                outs = out if isinstance(out, tuple) else (out,)
+                results[0].kind = Kind.VOID
+            else:
+                if not isinstance(out, tuple) or len(out) != nresults:
+                    raise TypeError(f"a callback for a delegate with out/ref parameters must return a "
+                                    f"tuple (result, {', '.join(['value'] * (nresults - 1))})")
+                to_value(out[0], results[0], keep)
+                outs = out[1:]
+            if len(outs) != nresults - 1:
+                raise TypeError(f"the callback must return {nresults - 1} out/ref value(s), got {len(outs)}")
+            for i, value in enumerate(outs):
+                to_value(value, results[1 + i], keep)
+        elif ret_type != 0:
+            to_value(out, results[0], keep)
+        else:
+            results[0].kind = Kind.VOID
+        _keepalive[threading.get_ident()] = keep
+        return 0
+    except BaseException as exc:  # everything, SystemExit too: it travels back through .NET
+        try:
+            _write_error(exc, results)
+            return 1
+        except BaseException:
+            return 2
+
+
+#: The one dispatcher object; referenced for the life of the process.
+DISPATCH = DISPATCHER(_dispatch)
+DISPATCH_ADDRESS = ctypes.cast(DISPATCH, ctypes.c_void_p).value
+_ = ValuePtr, Value

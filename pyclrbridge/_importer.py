@@ -1,0 +1,144 @@
+"""``import System`` and friends: .NET namespaces as lazy Python modules.
+
+A finder at the end of ``sys.meta_path`` answers only for names that are .NET namespaces of
+loaded assemblies, so real Python modules always win.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.abc
+import importlib.machinery
+import sys
+import threading
+import types
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import _bridge
+
+
+@dataclass
+class NamespaceIndex:
+    generation: int = -1
+    namespaces: set[str] = field(default_factory=set)
+    types: dict[str, dict[str, list[str]]] = field(default_factory=dict)  # ns -> short name -> full names
+    children: dict[str, set[str]] = field(default_factory=dict)
+    assemblies: list[str] = field(default_factory=list)
+
+
+# Owner: _index_lock serializes rebuilding; readers take the current index object (one
+# atomic reference read) and never see a half-built one.
+_index_lock = threading.Lock()
+_index = NamespaceIndex()
+
+
+def index(refresh: bool = False) -> NamespaceIndex:
+    global _index
+    current = _index
+    generation = _bridge.shim().Generation()
+    if current.generation == generation and not refresh:
+        return current
+    with _index_lock:
+        if _index.generation == generation and not refresh:
+            return _index
+        data = _bridge.json_call(_bridge.shim().ListTypes)
+        fresh = NamespaceIndex(generation=data["generation"])
+        for asm in data["assemblies"]:
+            fresh.assemblies.append(asm["name"])
+            for full in asm["types"]:
+                if not full:
+                    continue
+                ns, _, short = full.rpartition(".")
+                fresh.types.setdefault(ns, {}).setdefault(short.split("`")[0], []).append(full)
+                _add_namespace(fresh, ns)
+        _index = fresh
+        return fresh
+
+
+def _add_namespace(ix: NamespaceIndex, ns: str) -> None:
+    while ns and ns not in ix.namespaces:
+        ix.namespaces.add(ns)
+        parent, _, child = ns.rpartition(".")
+        ix.children.setdefault(parent, set()).add(child)
+        ns = parent
+
+
+def _try_load(namespace: str) -> bool:
+    data, n = _bridge.utf16(namespace)
+    return bool(_bridge.shim().TryLoadNamespace(data, n))
+
+
+def _pick(full_names: list[str]) -> str:
+    """The non-generic type if there is one, else the generic definition of lowest arity."""
+    def arity(name: str) -> int:
+        return int(name.rsplit("`", 1)[1]) if "`" in name else 0
+
+    return min(full_names, key=arity)
+
+
+class NamespaceModule(types.ModuleType):
+    """A .NET namespace: attributes are its types and sub-namespaces, resolved on first use."""
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        ns = self.__name__
+        for attempt in range(2):
+            ix = index()
+            full_names = ix.types.get(ns, {}).get(name)
+            if full_names:
+                from ._types import class_for
+                from ._typeinfo import id_by_name
+
+                value = class_for(id_by_name(_pick(full_names)))
+                return self.__dict__.setdefault(name, value)
+            if f"{ns}.{name}" in ix.namespaces:
+                module = importlib.import_module(f"{ns}.{name}")
+                return self.__dict__.setdefault(name, module)
+            if attempt == 0 and not _try_load(f"{ns}.{name}") and not _try_load(ns):
+                break
+        raise AttributeError(
+            f".NET namespace {ns!r} has no type or namespace {name!r} "
+            f"(searched {len(index().assemblies)} loaded assemblies; add_reference() the one that defines it)"
+        )
+
+    def __dir__(self) -> list[str]:
+        ix = index()
+        return sorted(set(ix.types.get(self.__name__, {})) | ix.children.get(self.__name__, set())
+                      | {k for k in self.__dict__ if not k.startswith("_")})
+
+    def __repr__(self) -> str:
+        return f"<.NET namespace {self.__name__!r}>"
+
+
+class _Loader(importlib.abc.Loader):
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> types.ModuleType:
+        module = NamespaceModule(spec.name)
+        module.__path__ = []
+        module.__package__ = spec.name
+        return module
+
+    def exec_module(self, module: types.ModuleType) -> None:
+        return None
+
+
+class NamespaceFinder(importlib.abc.MetaPathFinder):
+    def find_spec(self, fullname: str, path: Sequence[str] | None = None,
+                  target: types.ModuleType | None = None) -> importlib.machinery.ModuleSpec | None:
+        if _bridge.SHIM is None or _bridge.SHUTTING_DOWN.is_set():
+            return None
+        if fullname not in index().namespaces:
+            if not _try_load(fullname) or fullname not in index().namespaces:
+                return None
+        return importlib.machinery.ModuleSpec(fullname, _LOADER, is_package=True)
+
+
+_LOADER = _Loader()
+FINDER = NamespaceFinder()
+
+
+def install() -> None:
+    if FINDER not in sys.meta_path:
+        sys.meta_path.append(FINDER)

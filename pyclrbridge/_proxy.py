@@ -1,0 +1,289 @@
+"""Base classes of every proxy: the metaclass, the object base, enums, and ``wrap``."""
+
+from __future__ import annotations
+
+import ctypes
+import threading
+from typing import Any
+
+from . import _bridge, _typeinfo
+from ._errors import ClrError
+from ._shim import Kind, Value
+
+
+def handle_of(obj: Any) -> int | None:
+    """The GCHandle behind a .NET proxy object, or None for a plain Python object."""
+    if getattr(type(obj), "__clr_type_id__", 0):
+        h: int | None = getattr(obj, "_h", None)
+        return h
+    return None
+
+
+class ClrMeta(type):
+    """Metaclass of every proxy class: ``isinstance``/``issubclass`` follow .NET, ``cls[...]``
+    instantiates generics, calling the class constructs (or casts to an interface)."""
+
+    __clr_type_id__: int
+    __clr_name__: str
+
+    def __instancecheck__(cls, obj: Any) -> bool:
+        t = type(obj)
+        if t is cls or cls in t.__mro__:
+            return True
+        tid = getattr(t, "__clr_type_id__", 0)
+        mine = cls.__dict__.get("__clr_type_id__", 0)
+        return bool(tid and mine) and _typeinfo.assignable(mine, tid) == 1
+
+    def __subclasscheck__(cls, sub: Any) -> bool:
+        if not isinstance(sub, type):
+            raise TypeError("issubclass() arg 1 must be a class")
+        if cls in sub.__mro__:
+            return True
+        tid = sub.__dict__.get("__clr_type_id__", 0) if isinstance(sub, ClrMeta) else 0
+        mine = cls.__dict__.get("__clr_type_id__", 0)
+        return bool(tid and mine) and _typeinfo.assignable(mine, tid) == 1
+
+    def __getitem__(cls, args: Any) -> Any:
+        from ._types import instantiate
+
+        return instantiate(cls, args if isinstance(args, tuple) else (args,))
+
+    def __call__(cls, *args: Any, **kwargs: Any) -> Any:
+        from ._types import construct
+
+        return construct(cls, args, kwargs)
+
+    def __setattr__(cls, name: str, value: Any) -> None:
+        from ._members import Event, Property
+
+        for klass in cls.__mro__:
+            member = klass.__dict__.get(name)
+            if isinstance(member, Property) and member.static:
+                member.write(None, value)
+                return
+            if isinstance(member, Event) and member.static:
+                member.__set__(None, value)
+                return
+            if member is not None:
+                break
+        super().__setattr__(name, value)
+
+    def __repr__(cls) -> str:
+        kind = cls.__dict__.get("__clr_kind__", "type")
+        return f"<.NET {kind} {cls.__dict__.get('__clr_name__', cls.__name__)}>"
+
+    def __dir__(cls) -> list[str]:
+        return sorted({n for k in cls.__mro__ for n in k.__dict__ if not n.startswith("_")}
+                      | set(type.__dir__(cls)))
+
+
+# Member ids of System.Object's ToString / Equals / GetHashCode, found once at first use.
+# Owner: _object_members_lock guards the one-time lookup.
+_object_members_lock = threading.Lock()
+_object_members: dict[str, Any] = {}
+
+
+def _object_member(name: str) -> Any:
+    found = _object_members.get(name)
+    if found is None:
+        with _object_members_lock:
+            if not _object_members:
+                from ._types import class_by_name
+
+                obj = class_by_name("System.Object")
+                _object_members.update(
+                    ToString=obj.__dict__["ToString"], Equals=obj.__dict__["Equals"],
+                    GetHashCode=obj.__dict__["GetHashCode"],
+                )
+            found = _object_members[name]
+    return found
+
+
+def clr_str(obj: Any) -> str:
+    return str(_object_member("ToString").call(obj, (), {}))
+
+
+def clr_repr(obj: Any) -> str:
+    name = type(obj).__dict__.get("__clr_name__") or type(obj).__clr_name__
+    try:
+        text = clr_str(obj)
+    except Exception:
+        text = "?"
+    if text == name:
+        return f"<{name}>"
+    return f"<{name}: {text}>"
+
+
+# Exactly-once release. __del__ runs when no other reference exists, so it needs no lock;
+# release() can race with itself on two threads, so it claims the slot under this lock.
+_release_lock = threading.Lock()
+
+
+def release(obj: Any) -> None:
+    """Free the .NET object behind a proxy now (instead of when Python collects it)."""
+    with _release_lock:
+        h = getattr(obj, "_h", 0)
+        obj._h = 0
+    _bridge.free_handle(h)
+
+
+class ClrObject(metaclass=ClrMeta):
+    """Base of every .NET object proxy. ``_h`` is the GCHandle this Python object owns."""
+
+    __slots__ = ("__weakref__", "_h")
+    __clr_type_id__ = 0
+    __clr_name__ = "object"
+
+    def __del__(self) -> None:
+        h = getattr(self, "_h", 0)
+        if h:
+            self._h = 0
+            _bridge.free_handle(h)
+
+    def __str__(self) -> str:
+        return clr_str(self)
+
+    def __repr__(self) -> str:
+        return clr_repr(self)
+
+    def __eq__(self, other: object) -> bool:
+        if self is other:
+            return True
+        if handle_of(other) is None:
+            return NotImplemented
+        return bool(_object_member("Equals").call(self, (other,), {}))
+
+    def __ne__(self, other: object) -> bool:
+        eq = self.__eq__(other)
+        return eq if eq is NotImplemented else not eq
+
+    def __hash__(self) -> int:
+        return int(_object_member("GetHashCode").call(self, (), {}))
+
+    def __dir__(self) -> list[str]:
+        return sorted({n for k in type(self).__mro__ for n in k.__dict__ if not n.startswith("_")})
+
+
+class ClrEnum(ClrObject):
+    """Base of .NET enum values: int-like, combinable when the enum is ``[Flags]``."""
+
+    __slots__ = ("_value",)
+
+    def __int__(self) -> int:
+        return int(self._value)
+
+    def __index__(self) -> int:
+        return int(self._value)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, ClrEnum):
+            return type(other) is type(self) and other._value == self._value
+        if isinstance(other, int) and not isinstance(other, bool):
+            return bool(other == self._value)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+    def __lt__(self, other: Any) -> bool:
+        return int(self) < int(other)
+
+    def __le__(self, other: Any) -> bool:
+        return int(self) <= int(other)
+
+    def __gt__(self, other: Any) -> bool:
+        return int(self) > int(other)
+
+    def __ge__(self, other: Any) -> bool:
+        return int(self) >= int(other)
+
+    def _combine(self, other: Any, op: Any) -> Any:
+        if isinstance(other, ClrEnum) and type(other) is not type(self):
+            return NotImplemented
+        if not isinstance(other, (int, ClrEnum)):
+            return NotImplemented
+        return enum_value(type(self).__clr_type_id__, op(int(self), int(other)))
+
+    def __or__(self, other: Any) -> Any:
+        return self._combine(other, int.__or__)
+
+    __ror__ = __or__
+
+    def __and__(self, other: Any) -> Any:
+        return self._combine(other, int.__and__)
+
+    __rand__ = __and__
+
+    def __xor__(self, other: Any) -> Any:
+        return self._combine(other, int.__xor__)
+
+    __rxor__ = __xor__
+
+    def __invert__(self) -> Any:
+        mask = (1 << (8 * _SIZES.get(type(self).__clr_info__.enum_underlying, 4))) - 1
+        inverted = ~int(self) & mask
+        if type(self).__clr_info__.enum_underlying in ("SByte", "Int16", "Int32", "Int64"):
+            bits = 8 * _SIZES[type(self).__clr_info__.enum_underlying]
+            if inverted >= 1 << (bits - 1):
+                inverted -= 1 << bits
+        return enum_value(type(self).__clr_type_id__, inverted)
+
+    def __contains__(self, flag: Any) -> bool:
+        f = int(flag)
+        return (int(self) & f) == f
+
+    def __bool__(self) -> bool:
+        return int(self) != 0
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__clr_name__}.{self}: {int(self)}>"
+
+    def __reduce__(self) -> Any:
+        return (enum_value, (type(self).__clr_type_id__, int(self)))
+
+
+_SIZES = {"SByte": 1, "Byte": 1, "Int16": 2, "UInt16": 2, "Int32": 4, "UInt32": 4, "Int64": 8, "UInt64": 8}
+
+
+def wrap(handle: int, type_id: int) -> Any:
+    """A proxy for a handle returned by .NET (the proxy now owns the handle)."""
+    from ._types import class_for
+
+    cls = class_for(type_id)
+    obj = cls.__new__(cls)
+    obj._h = handle
+    return obj
+
+
+# Enum values are immutable: one Python object per (enum type, value), boxed once.
+# Pure memo published with setdefault, so two threads always end up with the same object.
+_enum_values: dict[tuple[int, int], Any] = {}
+
+
+def enum_value(type_id: int, value: int) -> Any:
+    key = (type_id, value)
+    found = _enum_values.get(key)
+    if found is not None:
+        return found
+    from ._types import class_for
+
+    cls = class_for(type_id)
+    obj = object.__new__(cls)
+    obj._value = value
+    v = Value()
+    v.kind = Kind.ENUM
+    v.i = value
+    v.extra = type_id
+    boxed = Value()
+    error = Value()
+    if _bridge.shim().Convert(ctypes.byref(v), type_id, ctypes.byref(boxed), ctypes.byref(error)) != 0:
+        _bridge.raise_error(error)
+    obj._h = boxed.i
+    winner = _enum_values.setdefault(key, obj)
+    if winner is not obj:
+        _bridge.free_handle(obj._h)
+        obj._h = 0
+    return winner
+
+
+__all__ = ["ClrEnum", "ClrError", "ClrMeta", "ClrObject", "enum_value", "handle_of", "release", "wrap"]

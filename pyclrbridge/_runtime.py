@@ -1,0 +1,213 @@
+"""``load()`` and the :class:`Runtime` it returns: one .NET runtime per process."""
+
+from __future__ import annotations
+
+import atexit
+import ctypes
+import os
+import sys
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import _bridge, _hostfxr
+from ._shim import Shim, Value, default_shim_path, utf16
+
+#: How long interpreter exit waits for .NET threads that are inside Python callbacks.
+SHUTDOWN_WAIT_MS = 5000
+
+
+@dataclass(frozen=True)
+class AssemblyInfo:
+    """An assembly loaded by :meth:`Runtime.add_reference`."""
+
+    name: str
+    full_name: str
+    location: str
+    types: tuple[str, ...]
+
+    def __repr__(self) -> str:
+        return f"<.NET assembly {self.full_name} ({len(self.types)} public types)>"
+
+
+@dataclass(frozen=True)
+class _LoadArgs:
+    runtime_config: Path | None
+    dotnet_root: Path | None
+    properties: tuple[tuple[str, str], ...]
+
+    def describe(self) -> str:
+        return (f"runtime_config={str(self.runtime_config) if self.runtime_config else None!r}, "
+                f"dotnet_root={str(self.dotnet_root) if self.dotnet_root else None!r}, "
+                f"properties={dict(self.properties)!r}")
+
+
+class Runtime:
+    """The .NET runtime in this process. Get it from :func:`pyclrbridge.load`."""
+
+    def __init__(self, host: _hostfxr.StartedHost, shim: Shim, versions: dict[str, Any],
+                 args: _LoadArgs, started_seconds: float) -> None:
+        self._host = host
+        self._shim = shim
+        self._args = args
+        self.version: str = versions["runtime"]
+        self.framework: str = versions["framework"]
+        self.dotnet_root: Path = host.dotnet_root
+        self.hostfxr_path: Path = host.hostfxr_path
+        self.runtime_config: Path = host.runtime_config
+        self.shim_path: Path = shim.path
+        self.attached: bool = host.init_code != 0
+        self.start_seconds: float = started_seconds
+
+    def __repr__(self) -> str:
+        return f"<pyclrbridge.Runtime .NET {self.version} at {self.dotnet_root}>"
+
+    def get_type(self, name: str) -> Any:
+        """The Python class for a .NET type: ``"System.Collections.Generic.List`1"``, or an
+        assembly-qualified name."""
+        from ._types import class_by_name
+
+        return class_by_name(name)
+
+    def add_reference(self, name_or_path: str | os.PathLike[str]) -> AssemblyInfo:
+        """Load an assembly by file path or by name; its namespaces become importable."""
+        text = os.fspath(name_or_path)
+        tried: list[str] = []
+        looks_like_path = text.lower().endswith((".dll", ".exe")) or os.sep in text or "/" in text
+        candidates = [Path(text)]
+        if not Path(text).is_absolute():
+            candidates += [Path(p or ".") / text for p in sys.path]
+        if not looks_like_path:
+            candidates = [Path(p or ".") / f"{text}.dll" for p in ["", *sys.path]]
+        for candidate in candidates:
+            tried.append(str(candidate))
+            if candidate.is_file():
+                return self._load(str(candidate.resolve()), by_path=True)
+        if not looks_like_path:
+            try:
+                return self._load(text, by_path=False)
+            except FileNotFoundError:
+                tried.append(f"{text} (by name, from the runtime's probing paths)")
+        raise FileNotFoundError(f"assembly {text!r} not found; tried: " + ", ".join(tried))
+
+    def _load(self, text: str, *, by_path: bool) -> AssemblyInfo:
+        data, n = utf16(text)
+        result = _bridge.json_call(self._shim.LoadAssembly, data, n, 1 if by_path else 0)
+        return AssemblyInfo(result["name"], result["fullName"], result["location"], tuple(result["types"]))
+
+    def stats(self) -> dict[str, Any]:
+        """Counters: live handles, Python objects held by .NET, cached classes, compiled stubs..."""
+        from . import _callbacks, _types
+
+        _callbacks.drain()
+        counts = _bridge.stats()
+        counts["cached_classes"] = _types.cached_class_count()
+        counts["python_registry"] = _callbacks.live_count()
+        return counts
+
+    def collect(self) -> None:
+        """Run a full Python and .NET garbage collection, then release what .NET let go."""
+        import gc
+
+        from . import _callbacks
+
+        gc.collect()
+        self._shim.Collect()
+        _callbacks.drain()
+        gc.collect()
+
+    def shutdown(self) -> None:
+        """Stop crossing the boundary (what interpreter exit does). The runtime itself stays."""
+        _shutdown()
+
+
+# Owner: _load_lock makes load() one step: start once, publish _runtime last.
+_load_lock = threading.Lock()
+_runtime: Runtime | None = None
+
+
+def _normalize(runtime_config: Any, dotnet_root: Any, properties: Mapping[str, str] | None) -> _LoadArgs:
+    return _LoadArgs(
+        Path(runtime_config).resolve() if runtime_config is not None else None,
+        Path(dotnet_root).resolve() if dotnet_root is not None else None,
+        tuple(sorted((properties or {}).items())),
+    )
+
+
+def _compatible(have: _LoadArgs, want: _LoadArgs, runtime: Runtime) -> bool:
+    if want.runtime_config is not None and want.runtime_config != (have.runtime_config or runtime.runtime_config):
+        return False
+    if want.dotnet_root is not None and want.dotnet_root != runtime.dotnet_root.resolve():
+        return False
+    return not (want.properties and want.properties != have.properties)
+
+
+def load(
+    runtime_config: str | os.PathLike[str] | None = None,
+    *,
+    dotnet_root: str | os.PathLike[str] | None = None,
+    properties: Mapping[str, str] | None = None,
+) -> Runtime:
+    """Start .NET in this process (once) and return the :class:`Runtime`.
+
+    Idempotent and thread-safe: every call with compatible arguments returns the same object.
+    A call whose arguments contradict the running runtime raises :class:`RuntimeError`.
+    """
+    global _runtime
+    want = _normalize(runtime_config, dotnet_root, properties)
+    current = _runtime
+    if current is None:
+        with _load_lock:
+            current = _runtime
+            if current is None:
+                current = _start(want)
+                _runtime = current
+    if not _compatible(current._args, want, current):
+        raise RuntimeError(
+            "pyclrbridge.load() was already called with different arguments; .NET cannot restart "
+            f"in one process.\n  running: {current._args.describe()}\n  asked:   {want.describe()}"
+        )
+    return current
+
+
+def _start(args: _LoadArgs) -> Runtime:
+    from . import _callbacks, _importer
+
+    began = time.perf_counter()
+    root = _hostfxr.find_dotnet_root(args.dotnet_root)
+    host = _hostfxr.start(args.runtime_config, root, dict(args.properties))
+    shim = Shim(host, default_shim_path())
+    result = Value()
+    error = Value()
+    if shim.Initialize(_callbacks.DISPATCH_ADDRESS, ctypes.byref(result), ctypes.byref(error)) != 0:
+        raise _hostfxr.HostError(f"the shim at {shim.path} failed to initialize")
+    import json
+
+    from ._shim import ABI_VERSION, read_string
+
+    versions = json.loads(read_string(result))
+    if versions["abi"] != ABI_VERSION:
+        raise _hostfxr.HostError(f"the shim at {shim.path} speaks ABI {versions['abi']}, "
+                                 f"this package expects {ABI_VERSION}: reinstall pyclrbridge")
+    _bridge.SHIM = shim  # publish: the shim is fully bound
+    _importer.install()
+    atexit.register(_shutdown)
+    return Runtime(host, shim, versions, args, time.perf_counter() - began)
+
+
+def _shutdown() -> None:
+    """Stop both directions: no Python -> .NET calls, no new .NET -> Python callbacks, and wait
+    (bounded, with the GIL released inside the shim) for callbacks already in flight."""
+    if _bridge.SHUTTING_DOWN.is_set():
+        return
+    _bridge.SHUTTING_DOWN.set()
+    shim = _bridge.SHIM
+    if shim is not None:
+        shim.Shutdown(SHUTDOWN_WAIT_MS)
+
+
+def current() -> Runtime | None:
+    return _runtime

@@ -1,0 +1,167 @@
+"""ctypes prototypes of the shim's exports, the value struct and string helpers.
+
+Every prototype is declared once here. Calls through these function pointers release the
+GIL (ctypes ``CFUNCTYPE`` semantics), so .NET work runs in parallel with Python threads.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import enum
+import os
+from pathlib import Path
+from typing import Any
+
+from ._errors import HostError
+from ._hostfxr import UNMANAGEDCALLERSONLY_METHOD, StartedHost, encode, hex_code
+
+SHIM_ASSEMBLY = "PyClrBridge.Shim"
+SHIM_TYPE = "PyClrBridge.Shim.Exports, PyClrBridge.Shim"
+ABI_VERSION = 1
+
+
+class Kind(enum.IntEnum):
+    """Mirror of ``ValueKind`` in ``managed_shim/Values.cs``."""
+
+    NULL = 0
+    BOOL = 1
+    INT64 = 2
+    DOUBLE = 3
+    STRING = 4
+    OBJECT = 5
+    PYOBJECT = 6
+    UINT64 = 7
+    VOID = 8
+    ENUM = 9
+    CHAR = 10
+    DECIMAL = 11
+    BYTES = 12
+    LIST = 13
+    MAP = 14
+    TYPE = 15
+    BUFFER = 16
+    MISSING = 17
+
+
+class _Payload(ctypes.Union):
+    _fields_ = [
+        ("i", ctypes.c_int64),
+        ("u", ctypes.c_uint64),
+        ("d", ctypes.c_double),
+        ("p", ctypes.c_void_p),
+        ("s", ctypes.c_char_p),  # assigning bytes keeps them alive in the struct
+    ]
+
+
+class Value(ctypes.Structure):
+    """The 16-byte tagged value (``Value`` in ``Values.cs``)."""
+
+    _anonymous_ = ("v",)
+    _fields_ = [("v", _Payload), ("kind", ctypes.c_int32), ("extra", ctypes.c_int32)]
+
+    # Fields of the anonymous union, for the type checker.
+    i: int
+    u: int
+    d: float
+    p: int | None
+    s: bytes | None
+
+
+ValuePtr = ctypes.POINTER(Value)
+_i32 = ctypes.c_int32
+_i64 = ctypes.c_int64
+_i32p = ctypes.POINTER(ctypes.c_int32)
+_i64p = ctypes.POINTER(ctypes.c_int64)
+_cp = ctypes.c_char_p
+
+#: Python's dispatcher for calls from .NET:
+#: (python object id, args, nargs, return type id, results, nresults) -> 0 or 1 (exception).
+DISPATCHER = ctypes.CFUNCTYPE(_i32, _i64, ValuePtr, _i32, _i32, ValuePtr, _i32)
+
+# name -> (restype, argtypes). The one list of exports; mirrors Exports.cs.
+_EXPORTS: dict[str, tuple[Any, list[Any]]] = {
+    "Initialize": (_i32, [ctypes.c_void_p, ValuePtr, ValuePtr]),
+    "FindType": (_i32, [_cp, _i32, _i32p, ValuePtr]),
+    "DescribeType": (_i32, [_i32, _i32, ValuePtr, ValuePtr]),
+    "Invoke": (_i32, [_i32, _i64, ValuePtr, _i32, ValuePtr, _i32, ValuePtr]),
+    "Convert": (_i32, [ValuePtr, _i32, ValuePtr, ValuePtr]),
+    "Unbox": (_i32, [_i64, ValuePtr, ValuePtr]),
+    "FreeHandle": (_i32, [_i64]),
+    "ObjectType": (_i32, [_i64]),
+    "Identity": (_i64, [_i64]),
+    "MakeGeneric": (_i32, [_i32, _i32, _i32p, _i32, _i32p, ValuePtr]),
+    "MakeArrayType": (_i32, [_i32, _i32]),
+    "IsAssignable": (_i32, [_i32, _i32]),
+    "LoadAssembly": (_i32, [_cp, _i32, _i32, ValuePtr, ValuePtr]),
+    "ListTypes": (_i32, [ValuePtr, ValuePtr]),
+    "TryLoadNamespace": (_i32, [_cp, _i32]),
+    "Generation": (_i32, []),
+    "Stats": (_i32, [ValuePtr, ValuePtr]),
+    "DrainReleased": (_i32, [_i64p, _i32]),
+    "Collect": (_i32, []),
+    "Shutdown": (_i32, [_i32]),
+}
+
+
+def utf16(text: str) -> tuple[bytes, int]:
+    """A Python string as UTF-16 bytes and its length in code units (lone surrogates kept)."""
+    data = text.encode("utf-16-le", "surrogatepass")
+    return data, len(data) // 2
+
+
+def read_string(v: Value) -> str:
+    """The string a STRING or DECIMAL value points at (arena memory: read it at once)."""
+    if v.extra == 0:
+        return ""
+    return ctypes.string_at(v.p, v.extra * 2).decode("utf-16-le", "surrogatepass")
+
+
+class Shim:
+    """The bound exports of a loaded shim. Attributes are the raw ctypes functions."""
+
+    Initialize: Any
+    FindType: Any
+    DescribeType: Any
+    Invoke: Any
+    Convert: Any
+    Unbox: Any
+    FreeHandle: Any
+    ObjectType: Any
+    Identity: Any
+    MakeGeneric: Any
+    MakeArrayType: Any
+    IsAssignable: Any
+    LoadAssembly: Any
+    ListTypes: Any
+    TryLoadNamespace: Any
+    Generation: Any
+    Stats: Any
+    DrainReleased: Any
+    Collect: Any
+    Shutdown: Any
+
+    def __init__(self, host: StartedHost, shim_path: Path) -> None:
+        if not shim_path.is_file():
+            raise HostError(
+                f"the pyclrbridge shim is missing: {shim_path} does not exist "
+                "(reinstall pyclrbridge, or build it with `dotnet build managed_shim`)"
+            )
+        self.path = shim_path
+        for name, (restype, argtypes) in _EXPORTS.items():
+            ptr = ctypes.c_void_p()
+            rc = host.load_function(
+                encode(shim_path), encode(SHIM_TYPE), encode(name),
+                UNMANAGEDCALLERSONLY_METHOD, None, ctypes.byref(ptr),
+            )
+            if rc < 0 or not ptr.value:
+                raise HostError(f"could not bind {SHIM_TYPE}.{name} from {shim_path}: {hex_code(rc)}")
+            proto = ctypes.CFUNCTYPE(restype, *argtypes)
+            setattr(self, name, proto(ptr.value))
+
+
+def default_shim_path() -> Path:
+    """The shim DLL inside the installed package (``PYCLRBRIDGE_SHIM`` overrides)."""
+    override = os.environ.get("PYCLRBRIDGE_SHIM")
+    if override:
+        return Path(override)
+    return Path(__file__).resolve().parent / "_bin" / f"{SHIM_ASSEMBLY}.dll"

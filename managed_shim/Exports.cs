@@ -12,7 +12,7 @@ namespace PyClrBridge.Shim;
 /// Every export that can fail returns 0 on success and 1 with <c>error</c> holding a handle to
 /// the .NET exception. Nothing here lets an exception escape into native code.
 /// </summary>
-public static unsafe class Exports
+public static unsafe partial class Exports
 {
     public const int AbiVersion = 1;
 

@@ -14,7 +14,7 @@ from typing import Any, NoReturn
 
 from ._shim import Kind, Shim, Value, read_string, utf16
 
-__all__ = ["SHIM", "SHUTTING_DOWN", "Value", "Kind", "invoke", "json_call", "shim"]
+__all__ = ["SHIM", "SHUTTING_DOWN", "Kind", "Value", "invoke", "json_call", "read_string", "shim", "utf16"]
 
 SHIM: Shim | None = None
 

@@ -17,8 +17,11 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ._errors import HostError
+
+__all__ = ["HostError", "StartedHost", "find_dotnet_root", "find_hostfxr", "start"]
 
 IS_WINDOWS = sys.platform == "win32"
 #: ``char_t`` is UTF-16 on Windows and UTF-8 everywhere else.
@@ -144,7 +147,7 @@ class StartedHost:
     dotnet_root: Path
     hostfxr_path: Path
     runtime_config: Path
-    load_function: ctypes._CFuncPtr  # load_assembly_and_get_function_pointer
+    load_function: Any  # load_assembly_and_get_function_pointer (a ctypes function)
     init_code: int  # 0 first context, 1 or 2: a runtime was already running
     library: ctypes.CDLL
 

@@ -113,7 +113,7 @@ def read_string(v: Value) -> str:
     """The string a STRING or DECIMAL value points at (arena memory: read it at once)."""
     if v.extra == 0:
         return ""
-    return ctypes.string_at(v.p, v.extra * 2).decode("utf-16-le", "surrogatepass")
+    return ctypes.string_at(v.p or 0, v.extra * 2).decode("utf-16-le", "surrogatepass")
 
 
 class Shim:

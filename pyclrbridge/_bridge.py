@@ -73,8 +73,10 @@ def find_type_id(name: str) -> int:
 
 def free_handle(handle: int) -> None:
     """Release a GCHandle. Never after shutdown began: .NET may already be unreachable."""
-    if handle and not SHUTTING_DOWN.is_set() and SHIM is not None and not sys.is_finalizing():
-        SHIM.FreeHandle(handle)
+    # SHIM first: at interpreter teardown this module's globals may already be None.
+    shim = SHIM
+    if handle and shim is not None and not SHUTTING_DOWN.is_set() and not sys.is_finalizing():
+        shim.FreeHandle(handle)
 
 
 def stats() -> dict[str, Any]:

@@ -134,11 +134,13 @@ class ClrObject(metaclass=ClrMeta):
     __clr_type_id__ = 0
     __clr_name__ = "object"
 
-    def __del__(self) -> None:
+    # _free is bound at class creation: at interpreter teardown this module's globals may
+    # already be None while proxies still die (objects kept alive by caches until then).
+    def __del__(self, _free: Any = _bridge.free_handle) -> None:
         h = getattr(self, "_h", 0)
         if h:
             self._h = 0
-            _bridge.free_handle(h)
+            _free(h)
 
     def __str__(self) -> str:
         return clr_str(self)

@@ -93,11 +93,11 @@ def _exception_namespace() -> dict[str, Any]:
     def __str__(self: BaseException) -> str:
         return str(self.args[0]) if self.args else ""
 
-    def __del__(self: Any) -> None:
+    def __del__(self: Any, _free: Any = _bridge.free_handle) -> None:  # bound early: see ClrObject.__del__
         h = self.__dict__.get("_h", 0)
         if h:
             self._h = 0
-            _bridge.free_handle(h)
+            _free(h)
 
     return {"__str__": __str__, "__del__": __del__, "__repr__": clr_repr}
 

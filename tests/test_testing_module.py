@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
-from hypothesis.errors import FlakyFailure
 from hypothesis import strategies as st
+from hypothesis.errors import FlakyFailure
 
 from pyclrbridge.testing import ConcurrentFailure, contention, run_concurrently, values_for
 
@@ -210,5 +210,5 @@ def test_values_for_accepts_python_types() -> None:
 def test_values_for_refuses_unsupported_types_by_name() -> None:
     from Fixtures.Members import Widget
 
-    with pytest.raises(TypeError, match="cannot draw values of Fixtures.Members.Widget"):
+    with pytest.raises(TypeError, match=r"cannot draw values of Fixtures\.Members\.Widget"):
         values_for(Widget)

@@ -82,8 +82,40 @@ internal static class Conversions
                 ParameterInfo[] ps = m.GetParameters();
                 if (ps.Length == 1 && ps[0].ParameterType.IsAssignableFrom(f)) return m;
             }
+        // C# also applies a standard implicit numeric conversion before a user-defined one
+        // (int -> double -> Meters); reflection's Invoke widens primitive arguments itself.
+        foreach (Type owner in new[] { t, f })
+            foreach (MethodInfo m in owner.GetMethods(BindingFlags.Public | BindingFlags.Static))
+            {
+                if (m.Name != "op_Implicit" || m.ReturnType != t) continue;
+                ParameterInfo[] ps = m.GetParameters();
+                if (ps.Length == 1 && Widens(f, ps[0].ParameterType)) return m;
+            }
         return null;
     });
+
+    /// <summary>The implicit numeric conversions of the C# specification (section 10.2.3).</summary>
+    private static bool Widens(Type from, Type to)
+    {
+        if (!from.IsPrimitive || !to.IsPrimitive) return false;
+        TypeCode f = Type.GetTypeCode(from), t = Type.GetTypeCode(to);
+        return f switch
+        {
+            TypeCode.SByte => t is TypeCode.Int16 or TypeCode.Int32 or TypeCode.Int64 or TypeCode.Single or TypeCode.Double,
+            TypeCode.Byte => t is TypeCode.Int16 or TypeCode.UInt16 or TypeCode.Int32 or TypeCode.UInt32 or TypeCode.Int64
+                or TypeCode.UInt64 or TypeCode.Single or TypeCode.Double,
+            TypeCode.Int16 => t is TypeCode.Int32 or TypeCode.Int64 or TypeCode.Single or TypeCode.Double,
+            TypeCode.UInt16 => t is TypeCode.Int32 or TypeCode.UInt32 or TypeCode.Int64 or TypeCode.UInt64
+                or TypeCode.Single or TypeCode.Double,
+            TypeCode.Int32 => t is TypeCode.Int64 or TypeCode.Single or TypeCode.Double,
+            TypeCode.UInt32 => t is TypeCode.Int64 or TypeCode.UInt64 or TypeCode.Single or TypeCode.Double,
+            TypeCode.Int64 or TypeCode.UInt64 => t is TypeCode.Single or TypeCode.Double,
+            TypeCode.Char => t is TypeCode.UInt16 or TypeCode.Int32 or TypeCode.UInt32 or TypeCode.Int64
+                or TypeCode.UInt64 or TypeCode.Single or TypeCode.Double,
+            TypeCode.Single => t == TypeCode.Double,
+            _ => false,
+        };
+    }
 
     public static bool HasImplicit(Type from, Type to)
     {

@@ -105,8 +105,37 @@ def _is_callable_arg(arg: Any) -> bool:
     return callable(arg) and not isinstance(arg, type) and getattr(type(arg), "__clr_type_id__", 0) == 0
 
 
+USER_CONVERSION_SCORE = 6
+# The .NET types a plain Python value may be before a user-defined implicit conversion
+# (C# applies a standard conversion first: an int literal reaches op_Implicit(double)).
+_NATURAL_NAMES: dict[type, tuple[str, ...]] = {
+    bool: ("System.Boolean",), int: ("System.Int32", "System.Int64"), float: ("System.Double",),
+    str: ("System.String",), decimal.Decimal: ("System.Decimal",),
+}
+
+
 def score(arg: Any, type_id: int, bindings: dict[int, int] | None = None) -> int | None:
     """How well ``arg`` fits a parameter of type ``type_id`` (lower is better; None: not at all)."""
+    found = _direct_score(arg, type_id, bindings)
+    if found is None and type(arg) in _NATURAL_NAMES:
+        return _user_conversion_score(arg, _info(type_id))
+    return found
+
+
+def _user_conversion_score(arg: Any, t: _typeinfo.TypeInfo) -> int | None:
+    """A plain Python value reaching a .NET type through its ``op_Implicit``."""
+    if t.kind not in ("class", "struct") or t.open:
+        return None
+    for name in _NATURAL_NAMES[type(arg)]:
+        if name == "System.Int32" and not INT_RANGES["Int32"][0] <= arg <= INT_RANGES["Int32"][1]:
+            continue
+        natural = _typeinfo.id_by_name(name)
+        if natural and _typeinfo.assignable(t.id, natural) == 2:
+            return USER_CONVERSION_SCORE
+    return None
+
+
+def _direct_score(arg: Any, type_id: int, bindings: dict[int, int] | None) -> int | None:
     t = _info(type_id)
     if t.kind == "generic-param":
         bound = (bindings or {}).get(t.position) if t.method_param else None
@@ -131,7 +160,7 @@ def score(arg: Any, type_id: int, bindings: dict[int, int] | None = None) -> int
             if code == "Object" and t.full_name == "System.Object":
                 return OBJECT_SCORE
             return 3 if t.kind == "interface" else 2
-        return 6 if how == 2 else None
+        return USER_CONVERSION_SCORE if how == 2 else None
     if arg_type is bool:
         if code == "Boolean":
             return 0
@@ -237,7 +266,13 @@ def infer(params: tuple[Param, ...], args: list[Any], n_generic: int) -> dict[in
             return True
         return True
 
-    for p, a in zip(params, args, strict=False):
+    for i, (p, a) in enumerate(zip(params, args, strict=False)):
+        t = _info(p.type_id)
+        if p.is_params and t.kind == "array" and not isinstance(a, (list, tuple)):
+            # Loose arguments of a params T[]: each one says something about T.
+            if not all(unify(t.element, loose) for loose in args[i:]):
+                return None
+            break
         if not unify(p.type_id, a):
             return None
     if len(bindings) != n_generic:
@@ -334,42 +369,49 @@ def choose(
     describe: Callable[[], str],
     generic_args: tuple[int, ...] = (),
 ) -> Plan:
-    """The best overload for these arguments, or a TypeError listing every candidate."""
+    """The best overload for these arguments, or a TypeError listing every candidate.
+
+    Generic methods are first constructed (from ``generic_args`` or by inference) and then
+    scored like any other overload; on a tie C# prefers the non-generic candidate.
+    """
+    from ._errors import ClrError
     from ._types import construct_generic_overload
 
-    scored: list[tuple[int, Plan]] = []
+    scored: list[tuple[int, bool, Plan]] = []
     for ov in overloads:
         candidate = ov
-        bindings: dict[int, int] | None = None
         if ov.generic_params:
             if generic_args:
                 if len(generic_args) != len(ov.generic_params):
                     continue
-                bindings = dict(enumerate(generic_args))
+                type_args = generic_args
             else:
                 positional = [args[i] if i < len(args) else kwargs.get(p.name) for i, p in enumerate(ov.inputs)]
                 bindings = infer(ov.inputs, positional, len(ov.generic_params))
                 if bindings is None:
                     continue
+                type_args = tuple(bindings[i] for i in range(len(ov.generic_params)))
+            try:
+                candidate = construct_generic_overload(ov, type_args)
+            except ClrError:
+                continue  # the arguments break a constraint (where T : ...): not a candidate
         elif generic_args:
             continue
-        planned = _plan_for(candidate, args, kwargs, bindings)
+        planned = _plan_for(candidate, args, kwargs, None)
         if planned is None:
             continue
         total, plan = planned
-        if bindings is not None:
-            concrete = construct_generic_overload(ov, [bindings[i] for i in range(len(ov.generic_params))])
-            plan = Plan(concrete, plan.sources, plan.params_from)
-        scored.append((total, plan))
+        scored.append((total, bool(ov.generic_params), plan))
     if not scored:
         raise TypeError(f"no overload of {describe()} accepts {_describe_args(args, kwargs)}; "
                         f"candidates:\n  " + "\n  ".join(o.sig for o in overloads))
-    scored.sort(key=lambda item: item[0])
-    if len(scored) > 1 and scored[0][0] == scored[1][0]:
-        tied = [p.overload.sig for s, p in scored if s == scored[0][0]]
-        raise TypeError(f"the call {describe()}({_describe_args(args, kwargs)}) is ambiguous between:\n  "
+    scored.sort(key=lambda item: (item[0], item[1]))
+    best = scored[0][:2]
+    if len(scored) > 1 and scored[1][:2] == best:
+        tied = [p.overload.sig for s, g, p in scored if (s, g) == best]
+        raise TypeError(f"the call {describe()}{_describe_args(args, kwargs)} is ambiguous between:\n  "
                         + "\n  ".join(tied) + "\nchoose one with .overloads[...]")
-    return scored[0][1]
+    return scored[0][2]
 
 
 def _describe_args(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> str:

@@ -6,8 +6,8 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from . import _bridge
-from ._binder import Overload, Plan, arg_kind, choose
+from . import _binder, _bridge
+from ._binder import Overload, Plan, arg_kind
 from ._convert import from_value, to_value
 from ._shim import Kind, Value
 
@@ -42,7 +42,7 @@ def invoke_plan(plan: Plan, target: int, args: tuple[Any, ...], kwargs: dict[str
 class MethodGroup:
     """All overloads of one method name on one type. Calls resolve and cache per argument kinds."""
 
-    __slots__ = ("__name__", "__qualname__", "_cache", "_generic_args", "_owner", "overloads_list")
+    __slots__ = ("__name__", "__qualname__", "_cache", "_generic_args", "_narrowed", "_owner", "overloads_list")
 
     def __init__(self, name: str, owner: str, overloads: tuple[Overload, ...],
                  generic_args: tuple[int, ...] = ()) -> None:
@@ -54,6 +54,17 @@ class MethodGroup:
         # Plans cached per (static?, argument kinds, keyword names). dict.setdefault publishes
         # one plan atomically; plans are immutable, so a lost race only redoes pure work.
         self._cache: dict[Any, Plan] = {}
+        # Sub-groups by type arguments or by chosen parameter types (``M[str]``,
+        # ``M.overloads[Int64]``), kept so their plan caches survive between calls.
+        # Pure memo published with setdefault.
+        self._narrowed: dict[Any, MethodGroup] = {}
+
+    def narrowed(self, key: Any, make: Callable[[], MethodGroup]) -> MethodGroup:
+        """The memoized sub-group for ``key`` (built by ``make`` the first time)."""
+        found = self._narrowed.get(key)
+        if found is None:
+            found = self._narrowed.setdefault(key, make())
+        return found
 
     def _describe(self) -> str:
         return self.__qualname__
@@ -63,7 +74,7 @@ class MethodGroup:
         plan = self._cache.get(key)
         if plan is None:
             candidates = tuple(o for o in self.overloads_list if o.static == static)
-            plan = choose(candidates or self.overloads_list, args, kwargs, self._describe, self._generic_args)
+            plan = _binder.choose(candidates or self.overloads_list, args, kwargs, self._describe, self._generic_args)
             plan = self._cache.setdefault(key, plan)
         return plan
 
@@ -100,7 +111,7 @@ class MethodGroup:
         generic = tuple(o for o in self.overloads_list if len(o.generic_params) == len(ids))
         if not generic:
             raise TypeError(f"{self.__qualname__} has no generic overload with {len(ids)} type argument(s)")
-        return MethodGroup(self.__name__, self._owner, generic, ids)
+        return self.narrowed(("generic", ids), lambda: MethodGroup(self.__name__, self._owner, generic, ids))
 
     @property
     def overloads(self) -> OverloadSelector:
@@ -134,10 +145,17 @@ class OverloadSelector:
         ids = tuple(type_id_for(t) for t in items)
         chosen = tuple(o for o in self._group.overloads_list
                        if tuple(p.type_id for p in o.params) == ids)
+        group = self._group
         if not chosen:
-            raise TypeError(f"{self._group.__qualname__} has no overload taking ({', '.join(map(_type_label, items))}); "
-                            "candidates:\n  " + "\n  ".join(o.sig for o in self._group.overloads_list))
-        return MethodGroup(self._group.__name__, self._group._owner, chosen)
+            raise TypeError(f"{group.__qualname__} has no overload taking ({', '.join(map(_type_label, items))}); "
+                            "candidates:\n  " + "\n  ".join(o.sig for o in group.overloads_list))
+
+        def make() -> MethodGroup:
+            narrowed = MethodGroup(group.__name__, group._owner, chosen)
+            narrowed.__qualname__ = group.__qualname__
+            return narrowed
+
+        return group.narrowed(("params", ids), make)
 
     def __iter__(self) -> Any:
         return iter(o.sig for o in self._group.overloads_list)
@@ -147,7 +165,7 @@ class OverloadSelector:
 
 
 def _type_label(t: Any) -> str:
-    return getattr(t, "__clr_name__", None) or getattr(t, "__name__", repr(t))
+    return str(getattr(t, "__clr_name__", None) or getattr(t, "__name__", repr(t)))
 
 
 class BoundMethod:
@@ -171,7 +189,7 @@ class BoundMethod:
 
     @property
     def __doc__(self) -> str:  # type: ignore[override]
-        return self._group.__doc__
+        return "\n".join(o.sig for o in self._group.overloads_list)
 
     @property
     def __name__(self) -> str:

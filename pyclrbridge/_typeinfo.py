@@ -104,3 +104,19 @@ def make_generic(def_id: int, arg_ids: list[int], *, method: bool = False) -> in
 
 def array_type(element_id: int, rank: int = 1) -> int:
     return int(_bridge.shim().MakeArrayType(element_id, rank))
+
+
+def substitute(type_id: int, method_args: tuple[int, ...]) -> int:
+    """``type_id`` with the generic method parameters (``T`` of ``M<T>``) replaced by ``method_args``."""
+    t = info(type_id)
+    if not t.open:
+        return type_id
+    if t.kind == "generic-param":
+        if t.method_param and 0 <= t.position < len(method_args):
+            return method_args[t.position]
+        return type_id
+    if t.kind == "array":
+        return array_type(substitute(t.element, method_args), t.rank)
+    if t.generic_def_id:
+        return make_generic(t.generic_def_id, [substitute(a, method_args) for a in t.generic_args])
+    return type_id

@@ -135,20 +135,81 @@ def _build(type_id: int) -> Any:
 
 
 class NestedType:
-    """A nested type, resolved on first access (building it eagerly could recurse)."""
+    """A nested type, resolved on first access (building it eagerly could recurse).
 
-    __slots__ = ("__name__", "type_id")
+    Inside a constructed generic (``Outer[int]``) a nested type shares the outer type
+    arguments: ``Outer[int].Inner`` is ``Outer<int>.Inner`` when it has no parameters of its
+    own, and otherwise waits for them: ``Outer[int].Inner[str]``.
+    """
 
-    def __init__(self, name: str, type_id: int) -> None:
+    __slots__ = ("__name__", "_resolved", "outer_args", "type_id")
+
+    def __init__(self, name: str, type_id: int, outer_args: tuple[int, ...] = ()) -> None:
         self.__name__ = name
         self.type_id = type_id
+        self.outer_args = outer_args
+        # Write-once memo: a lost race stores the same class (class_for is the one cache).
+        self._resolved: Any = None
 
     def __get__(self, obj: Any, cls: type | None = None) -> Any:
-        return class_for(self.type_id)
+        found = self._resolved
+        if found is None:
+            found = self._resolved = self._resolve()
+        return found
+
+    def _resolve(self) -> Any:
+        nested = _typeinfo.info(self.type_id)
+        if not self.outer_args or not nested.generic_def:
+            return class_for(self.type_id)
+        if len(nested.generic_args) == len(self.outer_args):
+            return class_for(_typeinfo.make_generic(self.type_id, list(self.outer_args)))
+        return PartialGeneric(self.type_id, self.outer_args)
+
+
+class PartialGeneric:
+    """A generic type nested in a constructed generic, still waiting for its own type
+    arguments: ``Outer[int].Inner`` before ``[str]``."""
+
+    __slots__ = ("outer_args", "type_id")
+
+    def __init__(self, type_id: int, outer_args: tuple[int, ...]) -> None:
+        self.type_id = type_id
+        self.outer_args = outer_args
+
+    def __getitem__(self, args: Any) -> Any:
+        items = args if isinstance(args, tuple) else (args,)
+        ids = [*self.outer_args, *(type_id_for(a) for a in items)]
+        expected = len(_typeinfo.info(self.type_id).generic_args) - len(self.outer_args)
+        if len(items) != expected:
+            raise TypeError(f"{self!r} takes {expected} type argument(s), got {len(items)}")
+        return class_for(_typeinfo.make_generic(self.type_id, ids))
+
+    def __repr__(self) -> str:
+        outer = ", ".join(_typeinfo.info(a).display for a in self.outer_args)
+        return f"<.NET generic type {_typeinfo.info(self.type_id).display} (outer type arguments: {outer})>"
+
+
+class ConstructorOverloads:
+    """``Widget.overloads[int](3)``: pick a constructor by its parameter types (class only)."""
+
+    __slots__ = ()
+
+    def __get__(self, obj: Any, cls: type | None = None) -> Any:
+        from ._members import OverloadSelector
+
+        group = cls.__dict__.get("__clr_ctor_group__") if cls is not None else None
+        if obj is not None or group is None:
+            raise AttributeError("overloads")
+        return OverloadSelector(group)
 
 
 def _set(cls: type, name: str, value: Any) -> None:
     type.__setattr__(cls, name, value)
+
+
+def _call_delegate(self: Any, *args: Any, **kwargs: Any) -> Any:
+    """A .NET delegate is callable from Python: ``adder(4)`` calls its ``Invoke``."""
+    return self.Invoke(*args, **kwargs)
 
 
 def _populate(cls: Any, info: _typeinfo.TypeInfo) -> None:
@@ -156,6 +217,12 @@ def _populate(cls: Any, info: _typeinfo.TypeInfo) -> None:
     owner = cls.__clr_name__
     ctors = tuple(Overload.from_json(c) for c in table["ctors"])
     _set(cls, "__clr_ctors__", ctors)
+    if ctors:
+        ctor_group = MethodGroup(info.display.split("[")[0].rsplit(".", 1)[-1], owner, ctors)
+        ctor_group.__qualname__ = owner  # errors name the type: "no overload of Ns.Widget accepts..."
+        _set(cls, "__clr_ctor_group__", ctor_group)
+        if "overloads" not in table["methods"]:
+            _set(cls, "overloads", ConstructorOverloads())
     for name, overloads in table["methods"].items():
         group = MethodGroup(name, owner, tuple(Overload.from_json(o) for o in overloads))
         _set(cls, name, group)
@@ -182,7 +249,8 @@ def _populate(cls: Any, info: _typeinfo.TypeInfo) -> None:
     for e in table["events"]:
         _set(cls, e["name"], Event(e["name"], owner, e["add"], e["remove"], e["static"], e["type"]))
     for n in table["nested"]:
-        _set(cls, n["name"].split("`")[0], NestedType(n["name"], n["id"]))
+        outer_args = info.generic_args if info.generic_def_id else ()
+        _set(cls, n["name"].split("`")[0], NestedType(n["name"], n["id"], outer_args))
     if getters:
         get_group = MethodGroup("__getitem__", owner, tuple(getters))
 
@@ -201,29 +269,26 @@ def _populate(cls: Any, info: _typeinfo.TypeInfo) -> None:
         _set(cls, name, enum_value(info.id, value))
     if "invoke" in table:
         _set(cls, "__clr_invoke__", Overload.from_json(table["invoke"]))
+        _set(cls, "__call__", _call_delegate)
     kind_word = {"class": "class", "struct": "struct", "interface": "interface", "enum": "enum",
                  "delegate": "delegate", "array": "array"}.get(info.kind, info.kind)
-    doc = [f".NET {kind_word} {cls.__clr_name__} (assembly {info.assembly})"]
+    lines = [f".NET {kind_word} {cls.__clr_name__} (assembly {info.assembly})"]
     if ctors:
-        doc.append("Constructors:")
-        doc.extend(f"  {c.sig}" for c in ctors)
-    _set(cls, "__doc__", "\n".join(doc))
+        lines.append("Constructors:")
+        lines.extend(f"  {c.sig}" for c in ctors)
+    _set(cls, "__doc__", "\n".join(lines))
 
 
 # ---- construction, generics, type arguments -------------------------------------------
 
 def construct(cls: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     """``Cls(...)``: constructor call, interface cast, delegate from a callable, or array."""
-    from ._members import invoke_plan
-    from ._binder import choose
-
     info: _typeinfo.TypeInfo | None = cls.__dict__.get("__clr_info__")
     if info is None:
         # A Python subclass or the bare base: plain Python construction.
         return type.__call__(cls, *args, **kwargs)
-    if info.kind == "interface" or info.kind == "delegate" and len(args) == 1 and not kwargs:
-        if info.kind == "interface" or callable(args[0]):
-            return convert(args[0], info.id, as_class=cls if info.kind == "interface" else None)
+    if info.kind == "interface" or (info.kind == "delegate" and len(args) == 1 and not kwargs and callable(args[0])):
+        return convert(args[0], info.id, as_class=cls if info.kind == "interface" else None)
     if info.kind == "array":
         return new_array(info, args)
     if info.generic_def or info.open:
@@ -238,8 +303,7 @@ def construct(cls: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         if info.type_code not in ("Object", "Empty", "DBNull") and len(args) == 1 and not kwargs:
             return convert(args[0], info.id)
         raise TypeError(f"{cls.__clr_name__} has no public constructor")
-    plan = choose(ctors, args, kwargs, lambda: cls.__clr_name__)
-    return invoke_plan(plan, 0, args, kwargs)
+    return cls.__dict__["__clr_ctor_group__"].call(None, args, kwargs)
 
 
 def convert(obj: Any, type_id: int, *, as_class: Any = None) -> Any:
@@ -346,21 +410,33 @@ def instantiate(cls: Any, args: tuple[Any, ...]) -> Any:
         return class_for(_typeinfo.array_type(ids[0]))
     if info.generic_def and len(info.generic_args) == len(ids):
         return class_for(_typeinfo.make_generic(info.id, ids))
-    base = (_typeinfo.info(info.generic_def_id) if info.generic_def_id else info).full_name.split("`")[0]
+    base = _strip_arity((_typeinfo.info(info.generic_def_id) if info.generic_def_id else info).full_name)
     sibling = _typeinfo.id_by_name(f"{base}`{len(ids)}, {info.assembly}") or _typeinfo.id_by_name(f"{base}`{len(ids)}")
     if sibling:
         return class_for(_typeinfo.make_generic(sibling, ids))
     raise TypeError(f"{cls.__clr_name__} has no generic form with {len(ids)} type argument(s)")
 
 
+def _strip_arity(full_name: str) -> str:
+    """``Ns.Outer`1+Inner`1`` -> ``Ns.Outer`1+Inner`` (only the last name's arity)."""
+    tick = full_name.rfind("`")
+    if tick > max(full_name.rfind("."), full_name.rfind("+")):
+        return full_name[:tick]
+    return full_name
+
+
 # Constructed generic methods: pure memo (same id for the same arguments, decided by .NET).
 _generic_methods: dict[tuple[int, tuple[int, ...]], Overload] = {}
 
 
-def construct_generic_overload(ov: Overload, type_ids: list[int]) -> Overload:
-    key = (ov.id, tuple(type_ids))
+def construct_generic_overload(ov: Overload, type_ids: tuple[int, ...]) -> Overload:
+    """The overload of ``M<type_ids>``: its own member id, parameter types made concrete."""
+    key = (ov.id, type_ids)
     found = _generic_methods.get(key)
     if found is None:
-        new_id = _typeinfo.make_generic(ov.id, type_ids, method=True)
-        found = _generic_methods.setdefault(key, dataclasses.replace(ov, id=new_id, generic_params=()))
+        new_id = _typeinfo.make_generic(ov.id, list(type_ids), method=True)
+        params = tuple(dataclasses.replace(p, type_id=_typeinfo.substitute(p.type_id, type_ids)) for p in ov.params)
+        ret = _typeinfo.substitute(ov.ret, type_ids) if ov.ret else 0
+        found = _generic_methods.setdefault(
+            key, dataclasses.replace(ov, id=new_id, params=params, ret=ret, generic_params=()))
     return found

@@ -52,9 +52,10 @@ internal static class DelegateFactory
         ParameterExpression[] inner = ps.Select(p => Expression.Parameter(p.ParameterType, p.Name)).ToArray();
         Type[] byRefTypes = ps.Where(p => p.ParameterType.IsByRef).Select(p => p.ParameterType.GetElementType()!).ToArray();
 
-        Expression[] boxed = ps.Select((p, i) => p.IsOut
-            ? (Expression)Expression.Constant(null, typeof(object))
-            : Expression.Convert(inner[i], typeof(object))).ToArray();
+        // Out parameters are results only: Python receives the other arguments and returns
+        // (result, out values...).
+        Expression[] boxed = ps.Select((p, i) => (p, i)).Where(x => !(x.p.IsOut && x.p.ParameterType.IsByRef))
+            .Select(x => (Expression)Expression.Convert(inner[x.i], typeof(object))).ToArray();
         ParameterExpression results = Expression.Variable(typeof(object?[]), "results");
         var body = new List<Expression>
         {

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import _typeinfo
+from ._callbacks import accepts_positional, callable_arity
 
 INT_RANGES: dict[str, tuple[int, int]] = {
     "SByte": (-(2**7), 2**7 - 1), "Byte": (0, 2**8 - 1),
@@ -209,10 +210,25 @@ def _direct_score(arg: Any, type_id: int, bindings: dict[int, int] | None) -> in
     if isinstance(arg, (list, tuple, range)):
         return _sequence_score(arg, t, bindings)
     if t.kind == "delegate":
-        return 3 if _is_callable_arg(arg) else None
+        return _delegate_score(arg, t)
     if t.full_name == "System.Object":
         return OBJECT_SCORE
     return None
+
+
+def _delegate_score(arg: Any, t: _typeinfo.TypeInfo) -> int | None:
+    """A callable fits a delegate type when it accepts the delegate's input arguments."""
+    if not _is_callable_arg(arg):
+        return None
+    if t.open:
+        return 3
+    from ._types import class_for
+
+    invoke = getattr(class_for(t.id), "__clr_invoke__", None)
+    if invoke is None:
+        return 3
+    n = sum(1 for p in invoke.params if p.byref != 2)
+    return 3 if accepts_positional(callable_arity(arg), n) else None
 
 
 def _sequence_score(items: Any, t: _typeinfo.TypeInfo, bindings: dict[int, int] | None) -> int | None:
@@ -302,7 +318,12 @@ def arg_kind(arg: Any) -> Any:
         return str if len(arg) != 1 else "char"
     if t in (list, tuple) and arg:
         return (t, arg_kind(arg[0]))
+    if t in _FUNCTION_TYPES:
+        return (t, callable_arity(arg))  # delegate overloads differ by arity
     return t
+
+
+_FUNCTION_TYPES: tuple[type, ...] = (type(len), type(lambda: 0), type(Param.from_json), type([].append))
 
 
 def _plan_for(ov: Overload, args: tuple[Any, ...], kwargs: Mapping[str, Any],

@@ -8,6 +8,7 @@ Python drains the queue and drops its reference.
 from __future__ import annotations
 
 import ctypes
+import inspect
 import itertools
 import threading
 import traceback
@@ -27,6 +28,40 @@ _DRAIN_EVERY = 256
 # Memory a callback result points at must outlive the callback's return, until .NET has read
 # it: kept per OS thread (threading.local would die with a .NET thread's temporary state).
 _keepalive: dict[int, list[Any]] = {}
+
+
+def callable_arity(fn: Any) -> tuple[int, int] | None:
+    """(fewest, most) positional arguments ``fn`` accepts (most is -1 for ``*args``), or None
+    when it cannot be told (some builtins)."""
+    code = getattr(fn, "__code__", None)
+    if code is not None and not isinstance(fn, type):
+        bound = 1 if getattr(fn, "__self__", None) is not None else 0
+        most = code.co_argcount - bound
+        defaults = getattr(fn, "__defaults__", None) or ()
+        fewest = max(most - len(defaults), 0)
+        return fewest, (-1 if code.co_flags & inspect.CO_VARARGS else most)
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return None
+    fewest = most = 0
+    for p in sig.parameters.values():
+        if p.kind == p.VAR_POSITIONAL:
+            most = -1
+        elif p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
+            if most >= 0:
+                most += 1
+            if p.default is p.empty:
+                fewest += 1
+    return fewest, most
+
+
+def accepts_positional(arity: tuple[int, int] | None, n: int) -> bool:
+    """Whether a callable of this arity can be called with ``n`` positional arguments."""
+    if arity is None:
+        return True
+    fewest, most = arity
+    return fewest <= n and (most < 0 or n <= most)
 
 
 def register(obj: Any) -> int:

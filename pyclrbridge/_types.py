@@ -212,6 +212,11 @@ def _call_delegate(self: Any, *args: Any, **kwargs: Any) -> Any:
     return self.Invoke(*args, **kwargs)
 
 
+def _call_delegate(self: Any, *args: Any, **kwargs: Any) -> Any:
+    """A .NET delegate is callable from Python: ``adder(4)`` calls its ``Invoke``."""
+    return self.Invoke(*args, **kwargs)
+
+
 def _populate(cls: Any, info: _typeinfo.TypeInfo) -> None:
     table = _typeinfo.members(info.id)
     owner = cls.__clr_name__
@@ -269,6 +274,7 @@ def _populate(cls: Any, info: _typeinfo.TypeInfo) -> None:
         _set(cls, name, enum_value(info.id, value))
     if "invoke" in table:
         _set(cls, "__clr_invoke__", Overload.from_json(table["invoke"]))
+        _set(cls, "__call__", _call_delegate)
         _set(cls, "__call__", _call_delegate)
     kind_word = {"class": "class", "struct": "struct", "interface": "interface", "enum": "enum",
                  "delegate": "delegate", "array": "array"}.get(info.kind, info.kind)

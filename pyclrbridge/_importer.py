@@ -26,6 +26,14 @@ class NamespaceIndex:
     types: dict[str, dict[str, list[str]]] = field(default_factory=dict)  # ns -> short name -> full names
     children: dict[str, set[str]] = field(default_factory=dict)
     assemblies: list[str] = field(default_factory=list)
+    defined_in: dict[str, set[str]] = field(default_factory=dict)  # ns -> assemblies with types in it
+
+    def searched(self, ns: str) -> str:
+        """The assemblies a lookup in ``ns`` searched, for error messages."""
+        names = sorted(self.defined_in.get(ns, ()))
+        if names:
+            return f"searched {', '.join(names)}"
+        return f"no loaded assembly defines types in it (searched {len(self.assemblies)} assemblies)"
 
 
 # Owner: _index_lock serializes rebuilding; readers take the current index object (one
@@ -52,6 +60,7 @@ def index(refresh: bool = False) -> NamespaceIndex:
                     continue
                 ns, _, short = full.rpartition(".")
                 fresh.types.setdefault(ns, {}).setdefault(short.split("`")[0], []).append(full)
+                fresh.defined_in.setdefault(ns, set()).add(asm["name"])
                 _add_namespace(fresh, ns)
         _index = fresh
         return fresh
@@ -89,8 +98,8 @@ class NamespaceModule(types.ModuleType):
             ix = index()
             full_names = ix.types.get(ns, {}).get(name)
             if full_names:
-                from ._types import class_for
                 from ._typeinfo import id_by_name
+                from ._types import class_for
 
                 value = class_for(id_by_name(_pick(full_names)))
                 return self.__dict__.setdefault(name, value)
@@ -99,10 +108,7 @@ class NamespaceModule(types.ModuleType):
                 return self.__dict__.setdefault(name, module)
             if attempt == 0 and not _try_load(f"{ns}.{name}") and not _try_load(ns):
                 break
-        raise AttributeError(
-            f".NET namespace {ns!r} has no type or namespace {name!r} "
-            f"(searched {len(index().assemblies)} loaded assemblies; add_reference() the one that defines it)"
-        )
+        raise AttributeError(missing_message(ns, name))
 
     def __dir__(self) -> list[str]:
         ix = index()
@@ -111,6 +117,12 @@ class NamespaceModule(types.ModuleType):
 
     def __repr__(self) -> str:
         return f"<.NET namespace {self.__name__!r}>"
+
+
+def missing_message(ns: str, name: str) -> str:
+    """Why ``ns.name`` is neither a type nor a namespace, naming the assemblies searched."""
+    return (f".NET namespace {ns!r} has no type or namespace {name!r} ({index().searched(ns)}; "
+            "add_reference() the assembly that defines it)")
 
 
 class _Loader(importlib.abc.Loader):
@@ -129,9 +141,17 @@ class NamespaceFinder(importlib.abc.MetaPathFinder):
                   target: types.ModuleType | None = None) -> importlib.machinery.ModuleSpec | None:
         if _bridge.SHIM is None or _bridge.SHUTTING_DOWN.is_set():
             return None
-        if fullname not in index().namespaces:
-            if not _try_load(fullname) or fullname not in index().namespaces:
-                return None
+        if fullname not in index().namespaces and (not _try_load(fullname) or fullname not in index().namespaces):
+            parent, _, name = fullname.rpartition(".")
+            if isinstance(sys.modules.get(parent), NamespaceModule):
+                # Under a .NET namespace nothing else can answer: say what is missing and where
+                # we looked. A plain ImportError (not ModuleNotFoundError) also reaches the user
+                # of ``from Ns import Missing``, which would otherwise get a generic message.
+                if name in index().types.get(parent, {}):
+                    raise ImportError(f"{fullname} is a .NET type, not a namespace: use "
+                                      f"'from {parent} import {name}'", name=fullname)
+                raise ImportError(missing_message(parent, name), name=fullname)
+            return None
         return importlib.machinery.ModuleSpec(fullname, _LOADER, is_package=True)
 
 

@@ -73,8 +73,10 @@ class ClrMeta(type):
         return f"<.NET {kind} {cls.__dict__.get('__clr_name__', cls.__name__)}>"
 
     def __dir__(cls) -> list[str]:
+        # .NET members plus Python's own dunders; never the bridge's internals (__clr_*, _h).
         return sorted({n for k in cls.__mro__ for n in k.__dict__ if not n.startswith("_")}
-                      | set(type.__dir__(cls)))
+                      | {n for n in type.__dir__(cls)
+                         if n.startswith("__") and n.endswith("__") and not n.startswith("__clr")})
 
 
 # Member ids of System.Object's ToString / Equals / GetHashCode, found once at first use.

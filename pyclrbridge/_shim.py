@@ -83,6 +83,7 @@ _EXPORTS: dict[str, tuple[Any, list[Any]]] = {
     "Initialize": (_i32, [ctypes.c_void_p, ValuePtr, ValuePtr]),
     "FindType": (_i32, [_cp, _i32, _i32p, ValuePtr]),
     "DescribeType": (_i32, [_i32, _i32, ValuePtr, ValuePtr]),
+    "DescribeConstructors": (_i32, [_i32, ValuePtr, ValuePtr]),
     "Invoke": (_i32, [_i32, _i64, ValuePtr, _i32, ValuePtr, _i32, ValuePtr]),
     "Convert": (_i32, [ValuePtr, _i32, ValuePtr, ValuePtr]),
     "Unbox": (_i32, [_i64, ValuePtr, ValuePtr]),
@@ -122,6 +123,7 @@ class Shim:
     Initialize: Any
     FindType: Any
     DescribeType: Any
+    DescribeConstructors: Any
     Invoke: Any
     Convert: Any
     Unbox: Any

@@ -15,7 +15,7 @@ import traceback
 from typing import Any
 
 from . import _bridge
-from ._convert import from_value, to_value
+from ._convert import from_values, to_value
 from ._shim import DISPATCHER, Kind, Value, ValuePtr
 
 # Owner: _registry_lock guards _registry and the id counter (insert and delete as one step).
@@ -121,7 +121,7 @@ def _write_error(exc: BaseException, results: Any) -> None:
 def _dispatch(obj_id: int, args: Any, nargs: int, ret_type: int, results: Any, nresults: int) -> int:
     try:
         fn = _registry[obj_id]
-        py_args = [from_value(args[i]) for i in range(nargs)]
+        py_args = from_values(args, nargs)
         out = fn(*py_args)
         keep: list[Any] = []
         if nresults > 1:

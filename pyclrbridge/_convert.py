@@ -1,7 +1,33 @@
 """Python <-> .NET values: one table of rules, plus user codecs.
 
 ``to_value`` writes a Python object into a :class:`Value` (keeping any memory it points at
-alive through ``keep``); ``from_value`` turns a result value back into a Python object.
+alive through ``keep``). When the caller knows the .NET parameter type (``type_id``), the
+rule for the Python type checks the value against it first: integers against the range of
+the integer type, ``str`` against ``Char``, ``Decimal`` against ``System.Decimal``, and
+sequences become packed buffers when the element type allows one block copy.
+``from_value`` turns a result value back into a Python object.
+
+The rules, by Python type (``_RULES``; subclasses fall back to ``_FALLBACK_RULES``):
+
+=====================  =====================================================================
+Python                 .NET
+=====================  =====================================================================
+``None``               null (``TypeError`` for a non-nullable value type)
+``bool``               Boolean
+``int``                the parameter's integer type, range-checked (``OverflowError``);
+                       Double/Single/Decimal when asked; Int32, Int64 or UInt64 for object
+``float``              Double (Single range-checked)
+``str``                String; Char when one UTF-16 code unit; Guid parsed from text
+``decimal.Decimal``    System.Decimal, exactly (``OverflowError``/``ValueError`` otherwise)
+``bytes``-likes        byte[] (one block copy)
+``datetime``           DateTime (aware values become UTC), ``timedelta`` TimeSpan,
+                       ``uuid.UUID`` Guid
+list/tuple/range       T[], List<T>, IEnumerable<T>, IList<T>..., nested for T[][] and T[,]
+``array.array``        T[] of the same element type (one block copy)
+Mapping                Dictionary<K, V>, IDictionary<K, V>
+a .NET proxy           the object itself; a proxy class or ``int``/``str``... a System.Type
+anything else          a Python object reference (delegates from callables, object params)
+=====================  =====================================================================
 """
 
 from __future__ import annotations
@@ -10,31 +36,64 @@ import array
 import ctypes
 import datetime
 import decimal
+import math
 import threading
 import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from . import _bridge
+from . import _bridge, _typeinfo
 from ._shim import Kind, Value, read_string, utf16
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 UINT64_MAX = 2**64 - 1
+
+#: Range of every .NET integer type, by type code.
+INTEGER_RANGES: dict[str, tuple[int, int]] = {
+    "SByte": (-(2**7), 2**7 - 1), "Byte": (0, 2**8 - 1),
+    "Int16": (-(2**15), 2**15 - 1), "UInt16": (0, 2**16 - 1),
+    "Int32": (-(2**31), 2**31 - 1), "UInt32": (0, 2**32 - 1),
+    "Int64": (INT64_MIN, INT64_MAX), "UInt64": (0, UINT64_MAX),
+}
+SINGLE_MAX = 3.4028234663852886e38
+DECIMAL_MAX = 2**96 - 1  # largest |mantissa| of System.Decimal; scale is 0..28
+DECIMAL_MAX_SCALE = 28
+#: array.array type codes whose items have exactly the layout of the .NET element type.
+_BUFFER_CODES: dict[str, str] = {
+    "SByte": "b", "Byte": "B", "Int16": "h", "UInt16": "H", "Int32": "i", "UInt32": "I",
+    "Int64": "q", "UInt64": "Q", "Single": "f", "Double": "d",
+}
 _EPOCH = datetime.datetime(1, 1, 1)
-_TICKS_PER_DAY = 864_000_000_000
+_TICKS_PER_SECOND = 10_000_000
+_TICKS_PER_DAY = 86_400 * _TICKS_PER_SECOND
+_TIMESPAN_TICKS = (INT64_MIN, INT64_MAX)
+_SEQUENCE_DEFS = frozenset({
+    "System.Collections.Generic.List`1", "System.Collections.Generic.IList`1",
+    "System.Collections.Generic.ICollection`1", "System.Collections.Generic.IEnumerable`1",
+    "System.Collections.Generic.IReadOnlyList`1", "System.Collections.Generic.IReadOnlyCollection`1",
+    "System.Collections.Generic.HashSet`1", "System.Collections.Generic.ISet`1",
+})
+_MAP_DEFS = frozenset({
+    "System.Collections.Generic.Dictionary`2", "System.Collections.Generic.IDictionary`2",
+    "System.Collections.Generic.IReadOnlyDictionary`2",
+})
 
 
 def datetime_to_ticks(dt: datetime.datetime) -> int:
-    delta = dt.replace(tzinfo=None) - _EPOCH
-    return timedelta_to_ticks(delta)
+    """.NET ticks (100 ns since 0001-01-01) of a datetime; aware values count in UTC."""
+    if dt.tzinfo is not None and dt.utcoffset() is not None:
+        dt = dt.astimezone(datetime.timezone.utc)
+    return timedelta_to_ticks(dt.replace(tzinfo=None) - _EPOCH)
 
 
 def timedelta_to_ticks(td: datetime.timedelta) -> int:
-    return td.days * _TICKS_PER_DAY + td.seconds * 10_000_000 + td.microseconds * 10
+    return td.days * _TICKS_PER_DAY + td.seconds * _TICKS_PER_SECOND + td.microseconds * 10
 
 
-# Codecs: (python type, encoder) tried in order before the built-in rules.
-# Owner: _codecs_lock guards registration; readers take a snapshot tuple (one atomic read).
+# ---- user codecs ------------------------------------------------------------------------
+
+# Owner: _codecs_lock guards registration. Readers take the current tuple / dict in one
+# atomic read; writers replace them whole (copy-on-write), never mutate in place.
 _codecs_lock = threading.Lock()
 _encoders: tuple[tuple[type, Callable[[Any], Any]], ...] = ()
 _decoders: dict[str, Callable[[Any], Any]] = {}
@@ -44,22 +103,142 @@ def register_codec(
     python_type: type | None = None,
     encode: Callable[[Any], Any] | None = None,
     *,
-    clr_type: str | None = None,
+    clr_type: Any = None,
     decode: Callable[[Any], Any] | None = None,
-) -> None:
-    """Register a custom conversion.
+) -> Callable[[], None]:
+    """Register a custom conversion; returns a function that removes it again.
 
-    ``encode`` turns instances of ``python_type`` into something the built-in rules know
-    (a .NET object, a number, a string, a list...) whenever they are passed to .NET.
-    ``decode`` is applied to every .NET object of type ``clr_type`` (full name) returned to
-    Python, and its result is what Python sees.
+    ``encode`` turns instances of ``python_type`` (and its subclasses) into something the
+    built-in rules know (a .NET object, a number, a string, a list...) whenever one is passed
+    to .NET. Overload resolution sees the encoded value, so a method taking the .NET type
+    accepts the Python one. The first matching encoder registered wins.
+
+    ``decode`` is applied to every .NET object of type ``clr_type`` returned to Python, and
+    its result is what Python sees. ``clr_type`` is a proxy class (``Point``) or a full .NET
+    type name (``"Fixtures.Structs.Point"``); a generic definition name such as
+    ``"System.Collections.Generic.List`1"`` matches every constructed form. Decoders do not
+    apply to values already converted by the built-in rules (numbers, strings, enums).
+
+    >>> undo = register_codec(Fraction, lambda f: Decimal(f.numerator) / f.denominator)
+    >>> undo()  # back to the built-in rules
     """
-    global _encoders
+    global _encoders, _decoders
+    if (python_type is None) != (encode is None):
+        raise TypeError("register_codec needs python_type and encode together")
+    if (clr_type is None) != (decode is None):
+        raise TypeError("register_codec needs clr_type and decode together")
+    if python_type is not None and not isinstance(python_type, type):
+        raise TypeError(f"python_type must be a class, not {python_type!r}")
+    name = _clr_type_name(clr_type) if clr_type is not None else None
+    encoder = (python_type, encode) if python_type is not None and encode is not None else None
     with _codecs_lock:
-        if python_type is not None and encode is not None:
-            _encoders = (*_encoders, (python_type, encode))
-        if clr_type is not None and decode is not None:
-            _decoders[clr_type] = decode
+        if encoder is not None:
+            _encoders = (*_encoders, encoder)
+        if name is not None and decode is not None:
+            _decoders = {**_decoders, name: decode}
+
+    def unregister() -> None:
+        global _encoders, _decoders
+        with _codecs_lock:
+            if encoder is not None:
+                _encoders = tuple(e for e in _encoders if e is not encoder)
+            if name is not None and _decoders.get(name) is decode:
+                _decoders = {k: v for k, v in _decoders.items() if k != name}
+
+    return unregister
+
+
+def _clr_type_name(clr_type: Any) -> str:
+    if isinstance(clr_type, str):
+        return clr_type
+    info = getattr(clr_type, "__clr_info__", None)
+    if isinstance(info, _typeinfo.TypeInfo):
+        return info.full_name
+    raise TypeError(f"clr_type must be a .NET class or a full type name, not {clr_type!r}")
+
+
+def encode_custom(obj: Any) -> Any:
+    """``obj`` after the first matching user encoder (itself when none matches)."""
+    for py_type, encode in _encoders:
+        if isinstance(obj, py_type):
+            return encode(obj)
+    return obj
+
+
+def _decode(obj: Any) -> Any:
+    info: _typeinfo.TypeInfo = type(obj).__clr_info__
+    decode = _decoders.get(info.full_name)
+    if decode is None and info.generic_def_id:
+        decode = _decoders.get(_typeinfo.info(info.generic_def_id).full_name)
+    return obj if decode is None else decode(obj)
+
+
+# ---- target types -------------------------------------------------------------------------
+
+def _target(type_id: int) -> tuple[_typeinfo.TypeInfo | None, bool]:
+    """The parameter type to check against (Nullable<T> unwrapped), and whether null is allowed."""
+    if not type_id:
+        return None, True
+    t = _typeinfo.info(type_id)
+    if t.nullable_of:
+        return _typeinfo.info(t.nullable_of), True
+    if t.kind == "generic-param" or t.open:
+        return None, True
+    return t, not t.value_type
+
+
+def type_label(t: _typeinfo.TypeInfo) -> str:
+    return f"{t.namespace}.{t.display}" if t.namespace else t.display
+
+
+def _element_of(t: _typeinfo.TypeInfo | None) -> int:
+    """Element type id of an array or generic sequence target (0: unknown / object)."""
+    if t is None:
+        return 0
+    if t.kind == "array":
+        return t.element
+    if t.generic_def_id and t.generic_args and _typeinfo.info(t.generic_def_id).full_name in _SEQUENCE_DEFS:
+        return t.generic_args[0]
+    return 0
+
+
+def _integer_range_error(x: int, t: _typeinfo.TypeInfo, where: str = "") -> OverflowError:
+    lo, hi = INTEGER_RANGES[t.type_code]
+    return OverflowError(f"{x}{where} is out of range for {type_label(t)} ({lo} to {hi})")
+
+
+def mismatch(arg: Any, type_id: int) -> BaseException | None:
+    """Why ``arg`` cannot be passed as ``type_id``, when a rule can say it clearly; else None.
+
+    Used by overload resolution to explain the failure of the only candidate.
+    """
+    arg = encode_custom(arg) if _encoders else arg
+    t, nullable = _target(type_id)
+    if t is None:
+        return None
+    if arg is None:
+        if not nullable:
+            return TypeError(f"None cannot be passed as {type_label(t)}: it is a value type "
+                             f"(a parameter of type {t.display}? would accept None)")
+        return None
+    if isinstance(arg, int) and not isinstance(arg, bool) and t.type_code in INTEGER_RANGES:
+        lo, hi = INTEGER_RANGES[t.type_code]
+        return None if lo <= arg <= hi else _integer_range_error(arg, t)
+    if isinstance(arg, str) and t.type_code == "Char" and len(arg.encode("utf-16-le", "surrogatepass")) != 2:
+        return TypeError(f"a System.Char is one UTF-16 code unit; got a str of length {len(arg)}: {arg!r}")
+    if isinstance(arg, float) and t.type_code == "Single" and math.isfinite(arg) and abs(arg) > SINGLE_MAX:
+        return OverflowError(f"{arg!r} is out of range for System.Single (±{SINGLE_MAX!r})")
+    if isinstance(arg, decimal.Decimal) and t.type_code == "Decimal":
+        try:
+            _decimal_text(arg)
+        except (OverflowError, ValueError) as e:
+            return e
+    return None
+
+
+# ---- the rules ----------------------------------------------------------------------------
+
+Rule = Callable[[Any, Value, list[Any], "_typeinfo.TypeInfo | None", bool], None]
 
 
 def _write_int(v: Value, x: int) -> None:
@@ -73,99 +252,296 @@ def _write_int(v: Value, x: int) -> None:
         raise OverflowError(f"{x} does not fit in any .NET integer type (Int64 or UInt64)")
 
 
-def to_value(obj: Any, v: Value, keep: list[Any]) -> None:
-    """Write ``obj`` into ``v``; objects whose memory ``v`` points at are appended to ``keep``."""
+def _none(obj: Any, v: Value, keep: list[Any], t: _typeinfo.TypeInfo | None, nullable: bool) -> None:
+    if not nullable and t is not None:
+        raise mismatch(None, t.id) or TypeError(f"None cannot be passed as {type_label(t)}")
+    v.kind = Kind.NULL
+    v.i = 0
+
+
+def _bool(obj: Any, v: Value, keep: list[Any], t: _typeinfo.TypeInfo | None, nullable: bool) -> None:
+    v.kind = Kind.BOOL
+    v.i = 1 if obj else 0
+
+
+def _int(obj: Any, v: Value, keep: list[Any], t: _typeinfo.TypeInfo | None, nullable: bool) -> None:
+    x = int(obj)
+    if t is not None:
+        code = t.type_code
+        rng = INTEGER_RANGES.get(code)
+        if rng is not None and t.kind != "enum":
+            if not rng[0] <= x <= rng[1]:
+                raise _integer_range_error(x, t)
+        elif code in ("Double", "Single"):
+            try:
+                d = float(x)
+            except OverflowError:
+                raise OverflowError(f"{x} is out of range for {type_label(t)}") from None
+            _float(d, v, keep, t, nullable)
+            return
+        elif code == "Decimal" and not INT64_MIN <= x <= UINT64_MAX:
+            _decimal(decimal.Decimal(x), v, keep, t, nullable)
+            return
+    _write_int(v, x)
+
+
+def _float(obj: Any, v: Value, keep: list[Any], t: _typeinfo.TypeInfo | None, nullable: bool) -> None:
+    d = float(obj)
+    if t is not None and t.type_code == "Single" and math.isfinite(d) and abs(d) > SINGLE_MAX:
+        raise OverflowError(f"{d!r} is out of range for System.Single (±{SINGLE_MAX!r})")
+    v.kind = Kind.DOUBLE
+    v.d = d
+
+
+def _str(obj: Any, v: Value, keep: list[Any], t: _typeinfo.TypeInfo | None, nullable: bool) -> None:
+    data, n = utf16(str(obj))
+    if t is not None and t.type_code == "Char" and n != 1:
+        raise TypeError(f"a System.Char is one UTF-16 code unit; got a str of length {len(obj)}: {obj!r}")
+    v.kind = Kind.STRING
+    v.s = data
+    v.extra = n
+
+
+def _decimal_text(d: decimal.Decimal) -> str:
+    """Invariant text of a Decimal that System.Decimal holds exactly; else a clear error."""
+    if not d.is_finite():
+        raise ValueError(f"System.Decimal has no {d} (only finite values)")
+    sign, digits, exponent = d.as_tuple()
+    assert isinstance(exponent, int)
+    mantissa = int("".join(map(str, digits)) or "0")
+    scale = -exponent
+    while scale > DECIMAL_MAX_SCALE and mantissa % 10 == 0:  # 1.000...0 with trailing zeros
+        mantissa //= 10
+        scale -= 1
+    if scale < 0:
+        mantissa *= 10 ** -scale
+        scale = 0
+    if mantissa > DECIMAL_MAX:
+        if scale == 0:
+            raise OverflowError(f"{d} is out of range for System.Decimal (±{DECIMAL_MAX})")
+        raise ValueError(f"{d} has more significant digits than System.Decimal holds exactly "
+                         f"(a 96-bit integer scaled by 10**-0..28)")
+    if scale > DECIMAL_MAX_SCALE:
+        raise ValueError(f"{d} has more than {DECIMAL_MAX_SCALE} decimal places: System.Decimal cannot hold it exactly")
+    text = str(mantissa)
+    if scale:
+        text = text.rjust(scale + 1, "0")
+        text = f"{text[:-scale]}.{text[-scale:]}"
+    return ("-" if sign else "") + text
+
+
+def _decimal(obj: Any, v: Value, keep: list[Any], t: _typeinfo.TypeInfo | None, nullable: bool) -> None:
+    if t is not None and t.type_code in ("Double", "Single"):
+        _float(float(obj), v, keep, t, nullable)
+        return
+    data, n = utf16(_decimal_text(obj))
+    v.kind = Kind.DECIMAL
+    v.s = data
+    v.extra = n
+
+
+def _bytes(obj: Any, v: Value, keep: list[Any], t: _typeinfo.TypeInfo | None, nullable: bool) -> None:
+    if type(obj) is not bytes:
+        view = memoryview(obj)
+        if not view.c_contiguous:
+            raise ValueError("only C-contiguous buffers can be passed as byte[]")
+        view = view.cast("B")
+        if view.readonly:
+            obj = bytes(view)
+        else:
+            block = (ctypes.c_char * max(view.nbytes, 1)).from_buffer(view)
+            keep.append(block)
+            v.kind = Kind.BYTES
+            v.p = ctypes.addressof(block)
+            v.extra = view.nbytes
+            return
+    if len(obj) > 2**31 - 1:
+        raise OverflowError("a byte[] holds at most 2**31 - 1 bytes")
+    v.kind = Kind.BYTES
+    v.s = obj
+    v.extra = len(obj)
+
+
+def _datetime(obj: Any, v: Value, keep: list[Any], t: _typeinfo.TypeInfo | None, nullable: bool) -> None:
+    aware = obj.tzinfo is not None and obj.utcoffset() is not None
+    v.kind = Kind.DATETIME
+    v.i = datetime_to_ticks(obj)
+    v.extra = 1 if aware else 0  # DateTimeKind.Utc / Unspecified
+
+
+def _timedelta(obj: Any, v: Value, keep: list[Any], t: _typeinfo.TypeInfo | None, nullable: bool) -> None:
+    ticks = timedelta_to_ticks(obj)
+    if not _TIMESPAN_TICKS[0] <= ticks <= _TIMESPAN_TICKS[1]:
+        raise OverflowError(f"{obj} is out of range for System.TimeSpan")
+    v.kind = Kind.TIMESPAN
+    v.i = ticks
+
+
+def _uuid(obj: Any, v: Value, keep: list[Any], t: _typeinfo.TypeInfo | None, nullable: bool) -> None:
+    data = obj.bytes_le  # the byte order of System.Guid(byte[])
+    keep.append(data)
+    v.kind = Kind.GUID
+    v.s = data
+
+
+def _sequence(obj: Any, v: Value, keep: list[Any], t: _typeinfo.TypeInfo | None, nullable: bool) -> None:
+    element = _element_of(t)
+    if t is not None and t.kind == "array" and t.rank > 1:
+        _nested(obj, v, keep, t.element, t.rank)
+        return
+    if element and _buffer(obj, v, keep, element):
+        return
+    _list(obj, v, keep, element)
+
+
+def _list(items: Any, v: Value, keep: list[Any], element: int) -> None:
+    n = len(items)
+    values = (Value * max(n, 1))()
+    for i, item in enumerate(items):
+        to_value(item, values[i], keep, element)
+    keep.append(values)
+    v.kind = Kind.LIST
+    v.p = ctypes.addressof(values)
+    v.extra = n
+
+
+def _nested(items: Any, v: Value, keep: list[Any], element: int, depth: int) -> None:
+    if depth == 1:
+        _list(items, v, keep, element)
+        return
+    if not isinstance(items, (list, tuple, range)):
+        raise TypeError(f"a rectangular array needs sequences nested {depth} deep, got {type(items).__name__}")
+    values = (Value * max(len(items), 1))()
+    for i, row in enumerate(items):
+        _nested(row, values[i], keep, element, depth - 1)
+    keep.append(values)
+    v.kind = Kind.LIST
+    v.p = ctypes.addressof(values)
+    v.extra = len(items)
+
+
+def _buffer(obj: Any, v: Value, keep: list[Any], element: int) -> bool:
+    """Pack numbers for a primitive element type into one block; False when they do not fit."""
+    e = _typeinfo.info(element)
+    code = _BUFFER_CODES.get(e.type_code) if e.kind != "enum" else None
+    if code is None:
+        return False
+    if isinstance(obj, array.array):
+        if obj.typecode != code:
+            return False
+        packed = obj
+    else:
+        try:
+            packed = array.array(code, obj)
+        except OverflowError:
+            for i, item in enumerate(obj):
+                if mismatch(item, element) is not None:
+                    raise _integer_range_error(item, e, f" (item {i})") from None
+            raise
+        except TypeError:
+            return False  # not all plain numbers: element-by-element rules decide
+        if e.type_code in ("Single",):
+            for i, item in enumerate(obj):
+                if isinstance(item, float) and math.isfinite(item) and abs(item) > SINGLE_MAX:
+                    raise OverflowError(f"{item!r} (item {i}) is out of range for System.Single")
+    keep.append(packed)
+    address, count = packed.buffer_info()
+    v.kind = Kind.BUFFER
+    v.p = address
+    v.extra = count
+    return True
+
+
+def _array(obj: Any, v: Value, keep: list[Any], t: _typeinfo.TypeInfo | None, nullable: bool) -> None:
+    element = _element_of(t)
+    if element and _buffer(obj, v, keep, element):
+        return
+    _list(obj.tolist(), v, keep, element)
+
+
+def _mapping(obj: Any, v: Value, keep: list[Any], t: _typeinfo.TypeInfo | None, nullable: bool) -> None:
+    key_id = value_id = 0
+    if t is not None and t.generic_def_id and len(t.generic_args) == 2 and (
+        _typeinfo.info(t.generic_def_id).full_name in _MAP_DEFS
+    ):
+        key_id, value_id = t.generic_args
+    items = (Value * max(2 * len(obj), 1))()
+    for i, (key, value) in enumerate(obj.items()):
+        to_value(key, items[2 * i], keep, key_id)
+        to_value(value, items[2 * i + 1], keep, value_id)
+    keep.append(items)
+    v.kind = Kind.MAP
+    v.p = ctypes.addressof(items)
+    v.extra = len(obj)
+
+
+def _python_type(obj: Any, v: Value, keep: list[Any], t: _typeinfo.TypeInfo | None, nullable: bool) -> None:
+    from ._types import type_id_for
+
+    v.kind = Kind.TYPE
+    v.extra = type_id_for(obj)
+
+
+def _pyobject(obj: Any, v: Value, keep: list[Any], t: _typeinfo.TypeInfo | None, nullable: bool) -> None:
     from ._callbacks import register
+
+    v.kind = Kind.PYOBJECT
+    v.i = register(obj)
+
+
+#: The one table: exact Python type -> rule. Subclasses go through _FALLBACK_RULES in order.
+_RULES: dict[type, Rule] = {
+    type(None): _none, bool: _bool, int: _int, float: _float, str: _str,
+    decimal.Decimal: _decimal, bytes: _bytes, bytearray: _bytes, memoryview: _bytes,
+    datetime.datetime: _datetime, datetime.timedelta: _timedelta, uuid.UUID: _uuid,
+    list: _sequence, tuple: _sequence, range: _sequence, array.array: _array, dict: _mapping,
+}
+_FALLBACK_RULES: tuple[tuple[Any, Rule], ...] = (
+    (bool, _bool), (int, _int), (float, _float), (str, _str), (decimal.Decimal, _decimal),
+    ((bytes, bytearray, memoryview), _bytes), (datetime.datetime, _datetime),
+    (datetime.timedelta, _timedelta), (uuid.UUID, _uuid), ((list, tuple, range), _sequence),
+    (array.array, _array), (Mapping, _mapping),
+)
+
+
+def to_value(obj: Any, v: Value, keep: list[Any], type_id: int = 0) -> None:
+    """Write ``obj`` into ``v`` for a parameter of type ``type_id`` (0: not known).
+
+    Objects whose memory ``v`` points at are appended to ``keep``; the caller holds ``keep``
+    until the call returns. Values the parameter type cannot hold raise ``OverflowError``,
+    ``TypeError`` or ``ValueError`` naming the type.
+    """
+    if _encoders:
+        obj = encode_custom(obj)
+    t, nullable = _target(type_id)
+    rule = _RULES.get(type(obj))
+    if rule is not None:
+        rule(obj, v, keep, t, nullable)
+        return
     from ._proxy import ClrEnum, ClrMeta, handle_of
 
-    encoders = _encoders
-    if encoders:
-        for py_type, encode in encoders:
-            if isinstance(obj, py_type):
-                obj = encode(obj)
-                break
-    if obj is None:
-        v.kind = Kind.NULL
-        v.i = 0
-        return
-    t = type(obj)
-    if t is bool:
-        v.kind = Kind.BOOL
-        v.i = 1 if obj else 0
-    elif t is int:
-        _write_int(v, obj)
-    elif t is float:
-        v.kind = Kind.DOUBLE
-        v.d = obj
-    elif t is str:
-        data, n = utf16(obj)
-        v.kind = Kind.STRING
-        v.s = data
-        v.extra = n
-    elif isinstance(obj, ClrEnum):
+    if isinstance(obj, ClrEnum):
         v.kind = Kind.ENUM
         v.i = obj._value
         v.extra = type(obj).__clr_type_id__
-    elif (h := handle_of(obj)) is not None:
+        return
+    h = handle_of(obj)
+    if h is not None:
         v.kind = Kind.OBJECT
         v.i = h
-    elif isinstance(obj, ClrMeta):
+        return
+    if isinstance(obj, ClrMeta):
         v.kind = Kind.TYPE
         v.extra = obj.__clr_type_id__
-    elif isinstance(obj, type) and obj in PYTHON_TYPE_NAMES:
-        from ._types import type_id_for
-
-        v.kind = Kind.TYPE
-        v.extra = type_id_for(obj)
-    elif isinstance(obj, int):  # int subclasses (IntEnum, numpy ints via __index__ are below)
-        _write_int(v, int(obj))
-    elif isinstance(obj, float):
-        v.kind = Kind.DOUBLE
-        v.d = float(obj)
-    elif isinstance(obj, str):
-        to_value(str(obj), v, keep)
-    elif isinstance(obj, decimal.Decimal):
-        data, n = utf16(format(obj, "f") if obj.is_finite() else str(obj))
-        v.kind = Kind.DECIMAL
-        v.s = data
-        v.extra = n
-    elif isinstance(obj, (bytes, bytearray, memoryview)):
-        data = bytes(obj)
-        v.kind = Kind.BYTES
-        v.s = data
-        v.extra = len(data)
-    elif isinstance(obj, datetime.datetime):
-        _write_int(v, datetime_to_ticks(obj))
-    elif isinstance(obj, datetime.timedelta):
-        _write_int(v, timedelta_to_ticks(obj))
-    elif isinstance(obj, uuid.UUID):
-        to_value(str(obj), v, keep)
-    elif isinstance(obj, Mapping):
-        items = (Value * max(2 * len(obj), 1))()
-        for i, (key, value) in enumerate(obj.items()):
-            to_value(key, items[2 * i], keep)
-            to_value(value, items[2 * i + 1], keep)
-        keep.append(items)
-        v.kind = Kind.MAP
-        v.p = ctypes.addressof(items)
-        v.extra = len(obj)
-    elif isinstance(obj, array.array) and obj.typecode in "bBhHiIlLqQfd":
-        keep.append(obj)
-        address, count = obj.buffer_info()
-        v.kind = Kind.BUFFER
-        v.p = address
-        v.extra = count
-    elif isinstance(obj, (list, tuple, range)):
-        items = (Value * max(len(obj), 1))()
-        for i, item in enumerate(obj):
-            to_value(item, items[i], keep)
-        keep.append(items)
-        v.kind = Kind.LIST
-        v.p = ctypes.addressof(items)
-        v.extra = len(obj)
-    else:
-        v.kind = Kind.PYOBJECT
-        v.i = register(obj)
+        return
+    if isinstance(obj, type) and obj in PYTHON_TYPE_NAMES:
+        _python_type(obj, v, keep, t, nullable)
+        return
+    for py_type, fallback in _FALLBACK_RULES:
+        if isinstance(obj, py_type):
+            fallback(obj, v, keep, t, nullable)
+            return
+    _pyobject(obj, v, keep, t, nullable)
 
 
 #: Python types that stand for .NET types in generic arguments and Type parameters.
@@ -194,11 +570,7 @@ def from_value(v: Value) -> Any:
         from ._proxy import wrap
 
         obj = wrap(v.i, v.extra)
-        if _decoders:
-            decode = _decoders.get(type(obj).__clr_name__)
-            if decode is not None:
-                return decode(obj)
-        return obj
+        return _decode(obj) if _decoders else obj
     if kind == Kind.DOUBLE:
         return v.d
     if kind == Kind.BOOL:

@@ -8,7 +8,7 @@ from typing import Any
 
 from . import _binder, _bridge
 from ._binder import Overload, Plan, arg_kind
-from ._convert import from_value, to_value
+from ._convert import from_value, from_values, to_value
 from ._shim import Kind, Value
 
 
@@ -30,10 +30,10 @@ def invoke_plan(plan: Plan, target: int, args: tuple[Any, ...], kwargs: dict[str
             to_value(kwargs[source], values[i], keep)  # type: ignore[index]
     nbyref = ov.byref_count
     results = _bridge.invoke(ov.id, target, values, n, 1 + nbyref)
-    result = from_value(results[0])
     if not nbyref:
-        return result
-    outs = tuple(from_value(results[1 + i]) for i in range(nbyref))
+        return from_value(results[0])
+    result, *rest = from_values(results, 1 + nbyref)
+    outs = tuple(rest)
     if results[0].kind == Kind.VOID:
         return outs[0] if len(outs) == 1 else outs
     return (result, *outs)

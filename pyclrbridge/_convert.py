@@ -592,3 +592,20 @@ def from_value(v: Value) -> Any:
 
         return lookup(v.i)
     raise TypeError(f"unexpected value kind {_bridge.kind_name(kind)} from .NET")
+
+
+_ARENA_KINDS = (Kind.STRING, Kind.DECIMAL)
+
+
+def from_values(values: Any, n: int) -> list[Any]:
+    """Convert ``n`` result values. Strings first: they live in the shim's per-thread arena,
+    which the next shim call on this thread overwrites, and converting an object may make one
+    (building its proxy class asks .NET for the type's description)."""
+    out: list[Any] = [None] * n
+    for i in range(n):
+        if values[i].kind in _ARENA_KINDS:
+            out[i] = from_value(values[i])
+    for i in range(n):
+        if values[i].kind not in _ARENA_KINDS:
+            out[i] = from_value(values[i])
+    return out

@@ -73,7 +73,19 @@ internal static class Assemblies
             .Where(a => !a.IsDynamic && a != typeof(Assemblies).Assembly)
             .ToArray();
 
+    /// <summary>Public types defined in <paramref name="a"/> and the public types it forwards
+    /// (facades such as System.Xml.ReaderWriter forward everything to a private assembly).</summary>
     public static Type[] PublicTypes(Assembly a)
+    {
+        Type[] own = DefinedTypes(a);
+        Type[] forwarded;
+        try { forwarded = a.GetForwardedTypes().Where(t => t.IsPublic).ToArray(); }
+        catch (ReflectionTypeLoadException e) { forwarded = e.Types.Where(t => t != null && t.IsPublic).ToArray()!; }
+        catch (Exception e) when (e is FileNotFoundException or FileLoadException or NotSupportedException) { forwarded = Type.EmptyTypes; }
+        return forwarded.Length == 0 ? own : own.Concat(forwarded).ToArray();
+    }
+
+    private static Type[] DefinedTypes(Assembly a)
     {
         try { return a.GetExportedTypes(); }
         catch (ReflectionTypeLoadException e) { return e.Types.Where(t => t != null && t.IsPublic).ToArray()!; }

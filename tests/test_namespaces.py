@@ -33,7 +33,7 @@ def test_get_type_finds_a_nested_type_by_its_clr_name(fixtures: Any) -> None:
 
 
 def test_get_type_of_an_unknown_name_raises_lookup_error_naming_it(clr: Any) -> None:
-    with pytest.raises(LookupError, match="No.Such.Type"):
+    with pytest.raises(LookupError, match=r"No\.Such\.Type"):
         clr.get_type("No.Such.Type")
 
 
@@ -94,7 +94,7 @@ def test_missing_attribute_names_the_namespace_and_the_assemblies_searched(clr: 
     import System.Collections
 
     with pytest.raises(AttributeError) as info:
-        System.Collections.NoSuchThing  # noqa: B018
+        System.Collections.NoSuchThing
     message = str(info.value)
     assert "'System.Collections'" in message
     assert "'NoSuchThing'" in message
@@ -121,10 +121,10 @@ def test_importing_a_type_as_a_module_says_to_use_from_import(clr: Any) -> None:
 
 
 def test_a_class_is_built_once_when_sixteen_threads_ask_at_once(fixtures: Any, monkeypatch: Any) -> None:
-    from pyclrbridge import _types
-
     from Fixtures.Generics import Multi
     from System import Guid, Uri
+
+    from pyclrbridge import _types
 
     built: list[int] = []
     real_build = _types._build

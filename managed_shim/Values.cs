@@ -27,6 +27,9 @@ public enum ValueKind : int
     Type = 15,      // Payload: unused; Extra: type id (a System.Type passed by identity)
     Buffer = 16,    // Payload: pointer to packed primitive elements; Extra: element count
     Missing = 17,   // an omitted optional argument: the parameter's default is used
+    DateTime = 18,  // Payload: ticks; Extra: DateTimeKind (0 unspecified, 1 UTC, 2 local)
+    TimeSpan = 19,  // Payload: ticks
+    Guid = 20,      // Payload: pointer to the 16 bytes of Guid.ToByteArray() order
 }
 
 /// <summary>The one value struct that crosses the boundary: 16 bytes, no references.</summary>
@@ -168,6 +171,13 @@ internal static unsafe class Values
             case ValueKind.Char:
                 return Coerce((char)v.Payload, target);
             case ValueKind.Int64:
+                if (target == typeof(DateTime)) return new DateTime(v.Payload);
+                if (target == typeof(TimeSpan)) return new TimeSpan(v.Payload);
+                // Where no integer type is asked for (object, IComparable...), a Python int is an
+                // Int32 when it fits, as a C# literal would be.
+                if (!target.IsPrimitive && target != typeof(decimal) && !target.IsEnum
+                    && v.Payload >= int.MinValue && v.Payload <= int.MaxValue)
+                    return Coerce((int)v.Payload, target);
                 return Coerce(v.Payload, target);
             case ValueKind.UInt64:
                 return Coerce(unchecked((ulong)v.Payload), target);
@@ -177,6 +187,12 @@ internal static unsafe class Values
                 return Coerce(Enum.ToObject(TypeCatalog.TypeOf(v.Extra), v.Payload), target);
             case ValueKind.Type:
                 return TypeCatalog.TypeOf(v.Extra);
+            case ValueKind.DateTime:
+                return Coerce(new DateTime(v.Payload, (DateTimeKind)v.Extra), target);
+            case ValueKind.TimeSpan:
+                return Coerce(new TimeSpan(v.Payload), target);
+            case ValueKind.Guid:
+                return Coerce(new Guid(new ReadOnlySpan<byte>((void*)v.Payload, 16)), target);
             case ValueKind.Bytes:
                 {
                     byte[] bytes = new byte[v.Extra];
@@ -232,6 +248,7 @@ internal static unsafe class Values
 
     private static object FromList(Value* items, int count, Type target)
     {
+        if (target.IsArray && target.GetArrayRank() > 1) return FromNestedList(items, count, target);
         Type element = ElementTypeFor(target, out bool makeArray, out bool makeList);
         Array array = Array.CreateInstance(element, count);
         for (int i = 0; i < count; i++) array.SetValue(ToClr(items[i], element), i);
@@ -240,17 +257,53 @@ internal static unsafe class Values
         return Activator.CreateInstance(typeof(HashSet<>).MakeGenericType(element), array)!;
     }
 
+    /// <summary>A rectangular T[,] (or higher rank) from nested Python sequences of equal length.</summary>
+    private static Array FromNestedList(Value* items, int count, Type target)
+    {
+        int rank = target.GetArrayRank();
+        Type element = target.GetElementType()!;
+        var lengths = new int[rank];
+        lengths[0] = count;
+        Value* probe = items;
+        for (int d = 1; d < rank; d++)
+        {
+            if (lengths[d - 1] == 0) break;
+            if (probe[0].Kind != ValueKind.List)
+                throw new InvalidCastException($"a {rank}-dimensional array needs sequences nested {rank} deep");
+            lengths[d] = probe[0].Extra;
+            probe = (Value*)probe[0].Payload;
+        }
+        Array array = Array.CreateInstance(element, lengths);
+        var index = new int[rank];
+        Fill(items, count, 0);
+        return array;
+
+        void Fill(Value* level, int n, int depth)
+        {
+            if (n != lengths[depth])
+                throw new ArgumentException($"a rectangular array needs rows of equal length: dimension {depth} has rows of {lengths[depth]} and {n} items");
+            for (int i = 0; i < n; i++)
+            {
+                index[depth] = i;
+                if (depth == rank - 1) { array.SetValue(ToClr(level[i], element), index); continue; }
+                if (level[i].Kind != ValueKind.List)
+                    throw new InvalidCastException($"a {rank}-dimensional array needs sequences nested {rank} deep");
+                Fill((Value*)level[i].Payload, level[i].Extra, depth + 1);
+            }
+        }
+    }
+
     private static object FromBuffer(in Value v, Type target)
     {
         Type element = ElementTypeFor(target, out bool makeArray, out bool makeList);
         Array array = Array.CreateInstance(element, v.Extra);
-        int size = Marshal.SizeOf(element);
         if (v.Extra > 0)
         {
+            long bytes = Buffer.ByteLength(array); // throws for non-primitive elements
             GCHandle pin = GCHandle.Alloc(array, GCHandleType.Pinned);
             try
             {
-                Buffer.MemoryCopy((void*)v.Payload, (void*)pin.AddrOfPinnedObject(), (long)v.Extra * size, (long)v.Extra * size);
+                Buffer.MemoryCopy((void*)v.Payload, (void*)pin.AddrOfPinnedObject(), bytes, bytes);
             }
             finally { pin.Free(); }
         }

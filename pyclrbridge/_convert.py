@@ -82,7 +82,7 @@ _MAP_DEFS = frozenset({
 def datetime_to_ticks(dt: datetime.datetime) -> int:
     """.NET ticks (100 ns since 0001-01-01) of a datetime; aware values count in UTC."""
     if dt.tzinfo is not None and dt.utcoffset() is not None:
-        dt = dt.astimezone(datetime.timezone.utc)
+        dt = dt.astimezone(datetime.UTC)
     return timedelta_to_ticks(dt.replace(tzinfo=None) - _EPOCH)
 
 
@@ -609,3 +609,4 @@ def from_values(values: Any, n: int) -> list[Any]:
         if values[i].kind not in _ARENA_KINDS:
             out[i] = from_value(values[i])
     return out
+

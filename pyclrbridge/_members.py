@@ -21,13 +21,13 @@ def invoke_plan(plan: Plan, target: int, args: tuple[Any, ...], kwargs: dict[str
     for i, source in enumerate(plan.sources):
         if source is None:
             if i == n - 1 and plan.params_from >= 0:
-                to_value(list(args[plan.params_from:]), values[i], keep)
+                to_value(list(args[plan.params_from:]), values[i], keep, ov.params[i].type_id)
             else:
                 values[i].kind = Kind.MISSING
         elif type(source) is int:
-            to_value(args[source], values[i], keep)
+            to_value(args[source], values[i], keep, ov.params[i].type_id)
         else:
-            to_value(kwargs[source], values[i], keep)  # type: ignore[index]
+            to_value(kwargs[source], values[i], keep, ov.params[i].type_id)  # type: ignore[index]
     nbyref = ov.byref_count
     results = _bridge.invoke(ov.id, target, values, n, 1 + nbyref)
     if not nbyref:

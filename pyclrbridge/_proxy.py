@@ -25,6 +25,7 @@ class ClrMeta(type):
 
     __clr_type_id__: int
     __clr_name__: str
+    __clr_info__: Any
 
     def __instancecheck__(cls, obj: Any) -> bool:
         t = type(obj)
@@ -172,6 +173,7 @@ class ClrEnum(ClrObject):
     """Base of .NET enum values: int-like, combinable when the enum is ``[Flags]``."""
 
     __slots__ = ("_value",)
+    _value: int
 
     def __int__(self) -> int:
         return int(self._value)

@@ -41,6 +41,9 @@ class Kind(enum.IntEnum):
     TYPE = 15
     BUFFER = 16
     MISSING = 17
+    DATETIME = 18
+    TIMESPAN = 19
+    GUID = 20
 
 
 class _Payload(ctypes.Union):
@@ -101,6 +104,10 @@ _EXPORTS: dict[str, tuple[Any, list[Any]]] = {
     "DrainReleased": (_i32, [_i64p, _i32]),
     "Collect": (_i32, []),
     "Shutdown": (_i32, [_i32]),
+    # ArrayExports.cs (element access, block copies)
+    "ArrayGet": (_i32, [_i64, _i64p, _i32, ValuePtr, ValuePtr]),
+    "ArraySet": (_i32, [_i64, _i64p, _i32, ValuePtr, ValuePtr]),
+    "ArrayCopy": (_i32, [_i64, _i64, _i64, ctypes.c_void_p, _i32, ValuePtr]),
 }
 
 
@@ -141,6 +148,9 @@ class Shim:
     DrainReleased: Any
     Collect: Any
     Shutdown: Any
+    ArrayGet: Any
+    ArraySet: Any
+    ArrayCopy: Any
 
     def __init__(self, host: StartedHost, shim_path: Path) -> None:
         if not shim_path.is_file():

@@ -1,0 +1,73 @@
+using System;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace PyClrBridge.Shim;
+
+/// <summary>
+/// Element access and bulk copies for .NET arrays seen from Python: one call per element
+/// (converted to the element type) or one block copy for arrays of primitives.
+/// </summary>
+public static unsafe partial class Exports
+{
+    private static Array ArrayOf(long handle) =>
+        Handles.Target(handle) as Array ?? throw new InvalidCastException("the object is not a .NET array");
+
+    private static long[] Indices(long* indices, int rank) => new ReadOnlySpan<long>(indices, rank).ToArray();
+
+    [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
+    public static int ArrayGet(long handle, long* indices, int rank, Value* result, Value* error)
+    {
+        try
+        {
+            object? item = ArrayOf(handle).GetValue(Indices(indices, rank));
+            Arena.Reset();
+            Values.FromClr(item, result);
+            return 0;
+        }
+        catch (Exception e) { return Fail(e, error); }
+    }
+
+    [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
+    public static int ArraySet(long handle, long* indices, int rank, Value* value, Value* error)
+    {
+        try
+        {
+            Array array = ArrayOf(handle);
+            array.SetValue(Values.ToClr(*value, array.GetType().GetElementType()!), Indices(indices, rank));
+            return 0;
+        }
+        catch (Exception e) { return Fail(e, error); }
+    }
+
+    /// <summary>
+    /// Copies <paramref name="count"/> elements starting at flat index <paramref name="start"/>
+    /// between an array of primitives and native memory: out of the array when
+    /// <paramref name="intoArray"/> is 0, into it otherwise. One block copy.
+    /// </summary>
+    [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
+    public static int ArrayCopy(long handle, long start, long count, void* buffer, int intoArray, Value* error)
+    {
+        try
+        {
+            Array array = ArrayOf(handle);
+            if (!array.GetType().GetElementType()!.IsPrimitive)
+                throw new ArgumentException($"{Signatures.TypeName(array.GetType())} is not an array of primitives");
+            if (start < 0 || count < 0 || start + count > array.LongLength)
+                throw new ArgumentOutOfRangeException(nameof(start), $"elements {start}..{start + count} are outside an array of {array.LongLength}");
+            if (count == 0) return 0;
+            long size = Buffer.ByteLength(array) / array.LongLength;
+            GCHandle pin = GCHandle.Alloc(array, GCHandleType.Pinned);
+            try
+            {
+                byte* data = (byte*)pin.AddrOfPinnedObject() + start * size;
+                long bytes = count * size;
+                if (intoArray != 0) Buffer.MemoryCopy(buffer, data, bytes, bytes);
+                else Buffer.MemoryCopy(data, buffer, bytes, bytes);
+            }
+            finally { pin.Free(); }
+            return 0;
+        }
+        catch (Exception e) { return Fail(e, error); }
+    }
+}

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from . import _typeinfo
+from . import _convert, _typeinfo
 from ._callbacks import accepts_positional, callable_arity
 
 INT_RANGES: dict[str, tuple[int, int]] = {
@@ -29,6 +29,8 @@ _INT_RANK = {"Int32": 0, "Int64": 1, "UInt32": 2, "UInt64": 2, "Int16": 3, "UInt
              "SByte": 4, "Byte": 4, "Single": 6, "Double": 5, "Decimal": 6}
 _FLOAT_RANK = {"Double": 0, "Single": 1, "Decimal": 2}
 OBJECT_SCORE = 10
+# A Python bool where only an integer is wanted: C# never does it, so only when nothing else fits.
+BOOL_AS_INTEGER_SCORE = OBJECT_SCORE + 1
 NO = None
 _SEQUENCE_DEFS = {
     "System.Collections.Generic.List`1", "System.Collections.Generic.IList`1",
@@ -117,6 +119,8 @@ _NATURAL_NAMES: dict[type, tuple[str, ...]] = {
 
 def score(arg: Any, type_id: int, bindings: dict[int, int] | None = None) -> int | None:
     """How well ``arg`` fits a parameter of type ``type_id`` (lower is better; None: not at all)."""
+    if _convert._encoders:
+        arg = _convert.encode_custom(arg)  # a user codec decides what the argument becomes
     found = _direct_score(arg, type_id, bindings)
     if found is None and type(arg) in _NATURAL_NAMES:
         return _user_conversion_score(arg, _info(type_id))
@@ -165,7 +169,9 @@ def _direct_score(arg: Any, type_id: int, bindings: dict[int, int] | None) -> in
     if arg_type is bool:
         if code == "Boolean":
             return 0
-        return OBJECT_SCORE if t.full_name == "System.Object" else None
+        if t.full_name == "System.Object":
+            return OBJECT_SCORE
+        return BOOL_AS_INTEGER_SCORE if code in INT_RANGES else None
     if isinstance(arg, int) and not isinstance(arg, bool):
         if code in INT_RANGES:
             lo, hi = INT_RANGES[code]
@@ -188,11 +194,11 @@ def _direct_score(arg: Any, type_id: int, bindings: dict[int, int] | None) -> in
     if isinstance(arg, decimal.Decimal):
         return {"Decimal": 0, "Double": 3, "Single": 4}.get(code, OBJECT_SCORE if code == "Object" else None)
     if isinstance(arg, datetime.datetime):
-        return 0 if t.full_name == "System.DateTime" else None
+        return 0 if t.full_name == "System.DateTime" else (OBJECT_SCORE if t.full_name == "System.Object" else None)
     if isinstance(arg, datetime.timedelta):
-        return 0 if t.full_name == "System.TimeSpan" else None
+        return 0 if t.full_name == "System.TimeSpan" else (OBJECT_SCORE if t.full_name == "System.Object" else None)
     if isinstance(arg, uuid.UUID):
-        return 0 if t.full_name == "System.Guid" else None
+        return 0 if t.full_name == "System.Guid" else (OBJECT_SCORE if t.full_name == "System.Object" else None)
     if isinstance(arg, type):
         if t.full_name in ("System.Type", "System.Object"):
             return 0 if t.full_name == "System.Type" else OBJECT_SCORE
@@ -232,12 +238,14 @@ def _delegate_score(arg: Any, t: _typeinfo.TypeInfo) -> int | None:
 
 
 def _sequence_score(items: Any, t: _typeinfo.TypeInfo, bindings: dict[int, int] | None) -> int | None:
+    if t.kind == "array" and t.rank > 1:
+        return _rectangular_score(items, t.element, t.rank, bindings)
     if t.kind == "array":
         element = t.element
     elif _generic_def_name(t) in _SEQUENCE_DEFS:
         element = t.generic_args[0]
     elif t.full_name in ("System.Collections.IEnumerable", "System.Collections.IList",
-                         "System.Collections.ICollection"):
+                         "System.Collections.ICollection", "System.Array"):
         return 4
     elif t.full_name == "System.Object":
         return OBJECT_SCORE
@@ -250,6 +258,23 @@ def _sequence_score(items: Any, t: _typeinfo.TypeInfo, bindings: dict[int, int] 
             return None
         worst = max(worst, s)
     return 3 + min(worst, 5)
+
+
+def _rectangular_score(rows: Any, element: int, depth: int, bindings: dict[int, int] | None) -> int | None:
+    """Nested sequences ``depth`` deep (rows of equal length) for a T[,] parameter."""
+    if depth == 1:
+        worst = 0
+        for item in rows[:16]:
+            s = score(item, element, bindings)
+            if s is None:
+                return None
+            worst = max(worst, s)
+        return 3 + min(worst, 5)
+    if not rows:
+        return 3
+    if not all(isinstance(r, (list, tuple, range)) and len(r) == len(rows[0]) for r in rows):
+        return None
+    return _rectangular_score(rows[0], element, depth - 1, bindings)
 
 
 def infer(params: tuple[Param, ...], args: list[Any], n_generic: int) -> dict[int, int] | None:
@@ -309,11 +334,8 @@ def arg_kind(arg: Any) -> Any:
     """The part of an argument's identity that decides overload choice (the cache key)."""
     t = type(arg)
     if t is int:
-        if -(2**31) <= arg < 2**31:
-            return 32
-        if -(2**63) <= arg < 2**63:
-            return 64
-        return 128 if arg >= 0 else -128
+        # Which integer types hold it (not the value): 256 and 255 choose differently.
+        return (arg < 0, bisect.bisect_left(_INT_BITS, (~arg if arg < 0 else arg).bit_length()))
     if t is str:
         return str if len(arg) != 1 else "char"
     if t in (list, tuple) and arg:
@@ -324,6 +346,9 @@ def arg_kind(arg: Any) -> Any:
 
 
 _FUNCTION_TYPES: tuple[type, ...] = (type(len), type(lambda: 0), type(Param.from_json), type([].append))
+
+
+_INT_BITS = (7, 8, 15, 16, 31, 32, 63, 64)  # value bits of SByte, Byte, Int16, ... UInt64
 
 
 def _plan_for(ov: Overload, args: tuple[Any, ...], kwargs: Mapping[str, Any],
@@ -424,6 +449,9 @@ def choose(
         total, plan = planned
         scored.append((total, bool(ov.generic_params), plan))
     if not scored:
+        explained = _explain_failure(overloads, args, kwargs)
+        if explained is not None:
+            raise type(explained)(f"{describe()}{_describe_args(args, kwargs)}: {explained}")
         raise TypeError(f"no overload of {describe()} accepts {_describe_args(args, kwargs)}; "
                         f"candidates:\n  " + "\n  ".join(o.sig for o in overloads))
     scored.sort(key=lambda item: (item[0], item[1]))
@@ -433,6 +461,41 @@ def choose(
         raise TypeError(f"the call {describe()}{_describe_args(args, kwargs)} is ambiguous between:\n  "
                         + "\n  ".join(tied) + "\nchoose one with .overloads[...]")
     return scored[0][2]
+
+
+def _explain_failure(overloads: tuple[Overload, ...], args: tuple[Any, ...],
+                     kwargs: Mapping[str, Any]) -> BaseException | None:
+    """When exactly one candidate fails only on argument values a conversion rule can name
+    (an int out of range, None for a value type, a long str for a Char), that rule's error."""
+    found: list[BaseException] = []
+    for ov in overloads:
+        inputs = ov.inputs
+        if ov.generic_params or any(p.is_params for p in inputs) or len(args) > len(inputs):
+            continue
+        if any(k not in {p.name for p in inputs} for k in kwargs):
+            continue
+        errors: list[BaseException] = []
+        fits = True
+        for i, p in enumerate(inputs):
+            if p.name in kwargs:
+                value = kwargs[p.name]
+            elif i < len(args):
+                value = args[i]
+            else:
+                fits = p.optional
+                if not fits:
+                    break
+                continue
+            if score(value, p.type_id) is not None:
+                continue
+            error = _convert.mismatch(value, p.type_id)
+            if error is None:
+                fits = False
+                break
+            errors.append(error)
+        if fits and errors:
+            found.append(errors[0])
+    return found[0] if len(found) == 1 else None
 
 
 def _describe_args(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> str:

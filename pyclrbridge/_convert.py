@@ -297,6 +297,7 @@ def _str(obj: Any, v: Value, keep: list[Any], t: _typeinfo.TypeInfo | None, null
     data, n = utf16(str(obj))
     if t is not None and t.type_code == "Char" and n != 1:
         raise TypeError(f"a System.Char is one UTF-16 code unit; got a str of length {len(obj)}: {obj!r}")
+    keep.append(data)  # a callback result Value's own keepalive dies with the callback (use-after-free)
     v.kind = Kind.STRING
     v.s = data
     v.extra = n
@@ -335,6 +336,7 @@ def _decimal(obj: Any, v: Value, keep: list[Any], t: _typeinfo.TypeInfo | None, 
         _float(float(obj), v, keep, t, nullable)
         return
     data, n = utf16(_decimal_text(obj))
+    keep.append(data)
     v.kind = Kind.DECIMAL
     v.s = data
     v.extra = n
@@ -357,6 +359,7 @@ def _bytes(obj: Any, v: Value, keep: list[Any], t: _typeinfo.TypeInfo | None, nu
             return
     if len(obj) > 2**31 - 1:
         raise OverflowError("a byte[] holds at most 2**31 - 1 bytes")
+    keep.append(obj)
     v.kind = Kind.BYTES
     v.s = obj
     v.extra = len(obj)

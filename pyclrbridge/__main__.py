@@ -1,12 +1,31 @@
-"""``python -m pyclrbridge``: the command line (``info`` and friends)."""
+"""``python -m pyclrbridge``: the command line.
+
+Commands: ``info``, ``describe TYPE``, ``search PATTERN``, ``stubs NAMESPACE... -o DIR`` and
+``repl``. ``-r ASSEMBLY`` (path or name, repeatable) loads assemblies first.
+
+Exit codes scripts can rely on:
+
+* ``0``: success.
+* ``1``: a runtime error (.NET failed to start, a .NET call threw, a file could not be written).
+* ``2``: a usage error: bad arguments, an unknown type or namespace, an assembly not found.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import sys
 from typing import Any
+
+EXIT_OK = 0
+EXIT_RUNTIME_ERROR = 1
+EXIT_USAGE = 2
+
+
+class UsageError(Exception):
+    """Bad input from the user (exit code 2)."""
 
 
 def gil_enabled() -> bool:
@@ -16,7 +35,7 @@ def gil_enabled() -> bool:
 
 
 def info_data() -> dict[str, Any]:
-    from . import __version__, load
+    from . import __version__, _importer, load
 
     runtime = load()
     stats = runtime.stats()
@@ -32,12 +51,30 @@ def info_data() -> dict[str, Any]:
         "free_threaded_build": bool(getattr(sys, "_is_gil_enabled", None)),
         "gil_enabled": gil_enabled(),
         "load_seconds": round(runtime.start_seconds, 4),
+        "loaded_assemblies": len(_importer.index().assemblies),
         "live_handles": stats["live_handles"],
+        "python_objects_held": stats["python_objects_held"],
         "cached_classes": stats["cached_classes"],
+        "known_types": stats["known_types"],
+        "known_members": stats["known_members"],
+        "compiled_invokers": stats["compiled_invokers"],
     }
 
 
+def _runtime(args: argparse.Namespace) -> Any:
+    from . import load
+
+    runtime = load()
+    for ref in getattr(args, "reference", None) or []:
+        try:
+            runtime.add_reference(ref)
+        except FileNotFoundError as exc:
+            raise UsageError(str(exc)) from None
+    return runtime
+
+
 def cmd_info(args: argparse.Namespace) -> int:
+    _runtime(args)
     data = info_data()
     if args.json:
         print(json.dumps(data, indent=2))
@@ -45,21 +82,122 @@ def cmd_info(args: argparse.Namespace) -> int:
         width = max(map(len, data))
         for key, value in data.items():
             print(f"{key.replace('_', ' '):<{width}}  {value}")
-    return 0
+    return EXIT_OK
+
+
+def cmd_describe(args: argparse.Namespace) -> int:
+    from . import _cli_describe, _cli_names
+
+    _runtime(args)
+    try:
+        type_id = _cli_names.resolve_type(args.type)
+    except LookupError as exc:
+        raise UsageError(exc.args[0]) from None
+    data = _cli_names.describe_data(type_id)
+    if args.json:
+        print(json.dumps(data, indent=2))
+    else:
+        _cli_describe.print_describe(data, sys.stdout)
+    return EXIT_OK
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from . import _cli_describe
+
+    _runtime(args)
+    hits = _cli_describe.search(args.pattern, namespace=args.namespace, members=not args.types_only,
+                                limit=args.limit)
+    if args.json:
+        print(json.dumps(hits, indent=2))
+    elif not hits:
+        print(f"no type or member matches {args.pattern!r}", file=sys.stderr)
+    else:
+        _cli_describe.print_search(hits, sys.stdout)
+    return EXIT_OK if hits else EXIT_RUNTIME_ERROR
+
+
+def cmd_stubs(args: argparse.Namespace) -> int:
+    from . import _stubs
+
+    _runtime(args)
+    try:
+        written = _stubs.write_stubs(args.namespaces, args.output)
+    except LookupError as exc:
+        raise UsageError(exc.args[0]) from None
+    for path in written:
+        print(path)
+    return EXIT_OK
+
+
+def cmd_repl(args: argparse.Namespace) -> int:
+    import code
+
+    runtime = _runtime(args)
+    import System  # type: ignore[import-not-found]  # a .NET namespace, importable after load()
+
+    names: dict[str, Any] = {"System": System, "clr": runtime, "__name__": "__console__"}
+    banner = (f"pyclrbridge REPL: .NET {runtime.version}, Python {platform.python_version()}\n"
+              "`System` is imported and `clr` is the Runtime (clr.add_reference(...)). Ctrl-D exits.")
+    code.interact(banner=banner, local=names, exitmsg="")
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m pyclrbridge", description="pyclrbridge: explore and use .NET from Python",
+        epilog="exit codes: 0 ok, 1 runtime error (or no search hits), 2 usage error or unknown type",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, help_text: str, *, reference: bool = True) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        if reference:
+            p.add_argument("-r", "--reference", action="append", metavar="ASSEMBLY",
+                           help="load an assembly first (a .dll path or an assembly name); repeatable")
+        return p
+
+    info = command("info", "start .NET and print versions, paths, the GIL state and cache counts")
+    info.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    info.set_defaults(func=cmd_info)
+
+    describe = command("describe", "show a type's base, interfaces and members with Python signatures")
+    describe.add_argument("type", metavar="TYPE",
+                          help="full name (System.Collections.Generic.List), or a unique short name")
+    describe.add_argument("--json", action="store_true", help="print JSON for machines")
+    describe.set_defaults(func=cmd_describe)
+
+    search = command("search", "find types and members by substring or glob (*, ?, [..]), ignoring case")
+    search.add_argument("pattern", metavar="PATTERN")
+    search.add_argument("-n", "--namespace", metavar="PREFIX", help="only types in this namespace (and below)")
+    search.add_argument("--types-only", action="store_true", help="match type names only (fast)")
+    search.add_argument("--limit", type=int, default=200, help="stop after this many hits (default 200)")
+    search.add_argument("--json", action="store_true", help="print JSON for machines")
+    search.set_defaults(func=cmd_search)
+
+    stubs = command("stubs", "write .pyi stub packages for .NET namespaces (for editors and mypy)")
+    stubs.add_argument("namespaces", nargs="+", metavar="NAMESPACE")
+    stubs.add_argument("-o", "--output", required=True, metavar="DIR",
+                       help="folder to write into; point mypy_path (or MYPYPATH) at it")
+    stubs.set_defaults(func=cmd_stubs)
+
+    repl = command("repl", "start a Python REPL with .NET loaded and System imported")
+    repl.set_defaults(func=cmd_repl)
+    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m pyclrbridge", description="pyclrbridge: .NET from Python")
-    sub = parser.add_subparsers(dest="command", required=True)
-    info = sub.add_parser("info", help="start .NET and print versions, paths and the GIL state")
-    info.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    info.set_defaults(func=cmd_info)
-    args = parser.parse_args(argv)
+    args = build_parser().parse_args(argv)  # exits with 2 on bad arguments
     try:
         return int(args.func(args))
+    except BrokenPipeError:  # `... | head`: the reader left; not an error of ours
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115  # silence the flush at exit
+        return EXIT_OK
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except Exception as exc:  # a clear one-line error and a non-zero exit for scripts
         print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return 1
+        return EXIT_RUNTIME_ERROR
 
 
 if __name__ == "__main__":

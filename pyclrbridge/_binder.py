@@ -8,6 +8,7 @@ with the same kinds does no resolution work.
 
 from __future__ import annotations
 
+import bisect
 import datetime
 import decimal
 import uuid

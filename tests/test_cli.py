@@ -1,0 +1,167 @@
+"""``python -m pyclrbridge``: info, describe, search, stubs, repl; help texts and exit codes.
+
+Commands run in subprocesses the way users run them; rendering details are checked in-process.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import ROOT
+
+
+def cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    return subprocess.run([sys.executable, "-m", "pyclrbridge", *args], input=stdin, capture_output=True,
+                          text=True, timeout=120, env=env, check=False)
+
+
+# ---- subprocess: what scripts and people see ------------------------------------------
+
+def test_info_json_reports_assemblies_caches_and_handles() -> None:
+    proc = cli("info", "--json")
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["loaded_assemblies"] >= 1
+    for key in ("live_handles", "python_objects_held", "cached_classes", "known_types", "compiled_invokers"):
+        assert isinstance(data[key], int), key
+
+
+def test_describe_prints_base_interfaces_and_members_by_kind(fixtures_dll: Path) -> None:
+    proc = cli("describe", "Fixtures.Members.Widget", "-r", str(fixtures_dll))
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert out.startswith("class Fixtures.Members.Widget  (assembly PyClrBridge.Fixtures)")
+    assert "base: Object" in out and "interfaces: IDisposable" in out
+    sections = [line for line in out.splitlines() if line.endswith(":") and not line.startswith(" ")]
+    assert sections == ["Constructors:", "Methods:", "Properties:", "Fields:", "Events:", "Nested types:"]
+    assert '  Widget(size: int, name: str = "widget")' in out
+    assert "  Grow(by: int) -> None" in out
+    assert "  Size: int  {get set}" in out
+    assert "  const MaxSize: int" in out
+
+
+def test_describe_json_lists_every_overload_in_python_terms(fixtures_dll: Path) -> None:
+    proc = cli("describe", "Registry", "--json", "-r", str(fixtures_dll))
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["name"] == "Fixtures.Generics.Registry[TKey, TValue]"
+    assert data["methods"]["TryGet"] == ["TryGet(key: TKey) -> tuple[bool, TValue]"]
+    assert data["methods"]["Keys"] == ["Keys() -> List[TKey]"]
+    assert data["constructors"] == ["Registry()"]
+
+
+def test_describe_shows_constructors_of_a_generic_definition() -> None:
+    proc = cli("describe", "System.Collections.Generic.List")
+    assert proc.returncode == 0, proc.stderr
+    assert "  List(collection: IEnumerable[T])" in proc.stdout
+    assert "  ConvertAll[TOutput](converter: Converter[T, TOutput]) -> List[TOutput]" in proc.stdout
+
+
+def test_describe_unknown_type_exits_2_and_suggests_close_names() -> None:
+    proc = cli("describe", "System.Collections.Generic.Lisst")
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    assert "no .NET type 'System.Collections.Generic.Lisst'" in proc.stderr
+    assert "did you mean: System.Collections.Generic.List" in proc.stderr
+
+
+def test_search_glob_finds_members_across_the_loaded_assemblies(fixtures_dll: Path) -> None:
+    proc = cli("search", "*.Gr?w", "-n", "Fixtures", "-r", str(fixtures_dll))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["method", "Fixtures.Members.Widget.Grow"]
+
+
+def test_search_substring_finds_types_and_no_match_exits_1(fixtures_dll: Path) -> None:
+    proc = cli("search", "counter", "--types-only", "--json", "-r", str(fixtures_dll))
+    assert proc.returncode == 0, proc.stderr
+    names = {hit["name"] for hit in json.loads(proc.stdout)}
+    assert {"Fixtures.Concurrency.UnsafeCounter", "Fixtures.Concurrency.SafeCounter"} <= names
+    missing = cli("search", "NoSuchThingAnywhere", "--types-only")
+    assert missing.returncode == 1
+    assert "no type or member matches" in missing.stderr
+
+
+def test_every_command_has_help_with_exit_code_0() -> None:
+    for command in ("info", "describe", "search", "stubs", "repl"):
+        proc = cli(command, "--help")
+        assert proc.returncode == 0, (command, proc.stderr)
+        assert proc.stdout.startswith("usage: python -m pyclrbridge " + command), command
+    top = cli("--help")
+    assert "exit codes: 0 ok, 1 runtime error" in top.stdout
+
+
+def test_usage_errors_exit_2() -> None:
+    assert cli("describe").returncode == 2  # missing TYPE: argparse
+    assert cli("frobnicate").returncode == 2
+    missing = cli("info", "-r", "/nonexistent/Nope.dll")
+    assert missing.returncode == 2
+    assert "assembly '/nonexistent/Nope.dll' not found" in missing.stderr
+    unknown_ns = cli("stubs", "No.Such.Namespace", "-o", "unused")
+    assert unknown_ns.returncode == 2 and "no .NET namespace 'No.Such.Namespace'" in unknown_ns.stderr
+
+
+def test_repl_has_system_imported_and_reads_piped_stdin() -> None:
+    proc = cli("repl", stdin="print(System.Math.Abs(-7))\nprint(type(clr).__name__)\n")
+    assert proc.returncode == 0, proc.stderr
+    printed = [line.replace(">>> ", "") for line in proc.stdout.splitlines()]
+    assert [line for line in printed if line.strip()] == ["7", "Runtime"]
+    assert "pyclrbridge REPL: .NET" in proc.stderr  # the banner goes to stderr, like python's
+
+
+# ---- in-process: rendering ------------------------------------------------------------
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_describe_uses_rich_tables_on_a_terminal(fixtures: Any) -> None:
+    pytest.importorskip("rich", reason="rich is optional; without it the terminal gets plain text")
+    from pyclrbridge import _cli_describe, _cli_names
+
+    data = _cli_names.describe_data(_cli_names.resolve_type("Fixtures.Members.Widget"))
+    out = _Terminal()
+    _cli_describe.print_describe(data, out)
+    text = out.getvalue()
+    assert "Grow(by: int) -> None" in text
+    assert "┃" in text or "│" in text  # table borders
+
+
+def test_describe_is_plain_text_when_not_a_terminal(fixtures: Any) -> None:
+    from pyclrbridge import _cli_describe, _cli_names
+
+    data = _cli_names.describe_data(_cli_names.resolve_type("Fixtures.Enums.Color"))
+    out = io.StringIO()
+    _cli_describe.print_describe(data, out)
+    assert "│" not in out.getvalue()
+    assert "Values:\n  Red = 0\n  Green = 1\n  Blue = 2" in out.getvalue()
+
+
+def test_python_spelling_of_dotnet_types(clr: Any) -> None:
+    from pyclrbridge._cli_names import py_type, resolve_type
+
+    def spell(name: str) -> str:
+        return py_type(resolve_type(name))
+
+    assert spell("System.Int64") == "int"
+    assert spell("System.Char") == "str"
+    assert spell("System.Void") == "None"
+    assert spell("System.Collections.Generic.Dictionary") == "Dictionary[TKey, TValue]"
+    assert spell("System.Collections.Generic.List`1+Enumerator") == "List.Enumerator[T]"
+
+
+def test_resolve_type_takes_unique_short_names_and_nested_types(fixtures: Any) -> None:
+    from pyclrbridge import _typeinfo
+    from pyclrbridge._cli_names import resolve_type
+
+    assert _typeinfo.info(resolve_type("Picker")).full_name == "Fixtures.Overloads.Picker"
+    assert _typeinfo.info(resolve_type("Fixtures.Members.Widget.Part")).full_name == "Fixtures.Members.Widget+Part"

@@ -1,0 +1,131 @@
+"""``.pyi`` stubs: mypy checks programs against them; their shape follows the .NET members."""
+
+from __future__ import annotations
+
+import ast
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import ROOT
+
+NAMESPACES = ["System.Collections.Generic", "Fixtures.Members", "Fixtures.Generics", "Fixtures.Enums"]
+
+GOOD = """\
+from System.Collections.Generic import Dictionary, List
+from Fixtures.Members import Widget
+from Fixtures.Generics import Box, Registry
+from Fixtures.Enums import Color
+
+xs = List[int]([3, 1, 2])
+xs.Add(4)
+xs.Sort()
+count: int = xs.Count
+first: int = xs[0]
+total = sum(x for x in xs)
+d = Dictionary[str, int]()
+d["a"] = 1
+has_a: bool = "a" in d
+found, value = d.TryGetValue("a")
+w = Widget(3, "w")
+w.Grow(2)
+size: int = w.Size
+w.Changed += lambda sender, args: None
+with Widget() as w2:
+    w2.Grow()
+b = Box[str]("x")
+text: str = b.Value
+r = Registry[str, int]()
+r.Add("k", 1)
+hit, got = r.TryGet("k")
+color: Color = Color.Red
+RESULT = (total, found, value, hit, got, str(color), size, text, has_a)
+"""
+
+BAD = """\
+from System.Collections.Generic import List
+from Fixtures.Members import Widget
+xs = List[int]()
+xs.Add("four")
+w = Widget(3)
+w.Grow("big")
+w.Size = "x"
+y: str = w.Describe(1)
+"""
+
+
+@pytest.fixture(scope="module")
+def stub_dir(tmp_path_factory: pytest.TempPathFactory, fixtures_dll: Path) -> Path:
+    out = tmp_path_factory.mktemp("stubs")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    proc = subprocess.run([sys.executable, "-m", "pyclrbridge", "stubs", *NAMESPACES, "-o", str(out),
+                           "-r", str(fixtures_dll)], capture_output=True, text=True, env=env, timeout=120,
+                          check=False)
+    assert proc.returncode == 0, proc.stderr
+    return out
+
+
+def test_stubs_command_writes_a_package_per_namespace_and_permissive_parents(stub_dir: Path) -> None:
+    for ns in NAMESPACES:
+        assert (stub_dir.joinpath(*ns.split("."), "__init__.pyi")).is_file(), ns
+    parent = (stub_dir / "System" / "__init__.pyi").read_text()
+    assert "def __getattr__(name: str) -> Any: ..." in parent
+
+
+def test_every_generated_stub_is_valid_python(stub_dir: Path) -> None:
+    files = sorted(stub_dir.rglob("*.pyi"))
+    assert len(files) == 7
+    for f in files:
+        ast.parse(f.read_text(), filename=str(f))
+
+
+def test_mypy_accepts_correct_code_and_rejects_wrong_code(stub_dir: Path, tmp_path: Path) -> None:
+    (tmp_path / "good.py").write_text(GOOD)
+    (tmp_path / "bad.py").write_text(BAD)
+    env = {**os.environ, "MYPYPATH": str(stub_dir)}
+    proc = subprocess.run([sys.executable, "-m", "mypy", "--strict", "--no-incremental", "--cache-dir", os.devnull,
+                           "--no-error-summary", "good.py", "bad.py"], cwd=tmp_path, capture_output=True,
+                          text=True, env=env, timeout=180, check=False)
+    errors = [line for line in proc.stdout.splitlines() if ": error:" in line]
+    assert [e.split(":")[0] for e in errors] == ["bad.py"] * 4, proc.stdout
+    assert 'Argument 1 to "Add" of "List" has incompatible type "str"; expected "int"' in errors[0]
+    assert 'No overload variant of "Grow" of "Widget" matches argument type "str"' in errors[1]
+    assert "bad.py:7:" in errors[2]  # w.Size = "x"
+    assert 'Too many arguments for "Describe" of "Widget"' in errors[3]
+
+
+def test_the_program_mypy_accepted_runs(fixtures: Any) -> None:
+    scope: dict[str, Any] = {}
+    exec(compile(GOOD, "good.py", "exec"), scope)
+    assert scope["RESULT"] == (10, True, 1, True, 1, "Red", 5, "x", True)
+
+
+def _stub(ns: str, fixtures: Any) -> str:
+    from pyclrbridge import _stubs
+
+    return _stubs.stub_text(ns, {ns: _stubs._pick_names(ns)})
+
+
+def test_overloads_generics_properties_and_events_have_stub_forms(fixtures: Any) -> None:
+    members = _stub("Fixtures.Members", fixtures)
+    assert ("    @overload\n    def Grow(self) -> None: ...\n"
+            "    @overload\n    def Grow(self, by: int) -> None: ...") in members
+    assert "    def Size(self, value: int) -> None: ..." in members
+    assert "    Changed: _Event" in members
+    assert "    Count: ClassVar[int]" in members  # a static property
+    assert "    def Concat(*parts: str) -> str: ..." in members  # params array
+    generics = _stub("Fixtures.Generics", fixtures)
+    assert "class Box(Generic[T]):" in generics
+    assert "    def Map(self, f: Any) -> _ns0.Box[U]: ..." in generics  # Func<T, U>: System not generated
+    assert "    def TryGet(self, key: TKey) -> tuple[bool, TValue]: ..." in generics
+
+
+def test_enum_values_are_class_variables_of_the_enum(fixtures: Any) -> None:
+    enums = _stub("Fixtures.Enums", fixtures)
+    block = enums.split("class Color")[1].split("\nclass ")[0]
+    for name in ("Red", "Green", "Blue"):
+        assert f"    {name}: ClassVar[_ns0.Color]" in block

@@ -1,0 +1,152 @@
+"""Generic types and methods: instantiation with Python or .NET type arguments, user generics,
+nested generics, arity families, explicit and inferred generic methods."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _fixtures(fixtures: Any) -> Any:
+    return fixtures
+
+
+def test_list_of_int_holds_python_ints() -> None:
+    from System.Collections.Generic import List
+
+    xs = List[int]([3, 1, 2])
+    xs.Sort()
+    assert list(xs) == [1, 2, 3]
+
+
+def test_python_types_stand_for_their_dotnet_types() -> None:
+    import System
+    from System.Collections.Generic import List
+
+    assert List[int] is List[System.Int32]
+    assert List[str] is List[System.String]
+    assert List[float] is List[System.Double]
+    assert List[bool] is List[System.Boolean]
+    assert List[object] is List[System.Object]
+
+
+def test_nested_type_arguments_build_a_dictionary_of_lists() -> None:
+    from System.Collections.Generic import Dictionary, List
+
+    d = Dictionary[str, List[float]]()
+    d["a"] = List[float]([1.5])
+    assert d["a"][0] == 1.5
+    assert type(d).__clr_name__ == "System.Collections.Generic.Dictionary[String, List[Double]]"
+
+
+def test_user_generic_class_with_one_type_argument() -> None:
+    from Fixtures.Generics import Box
+
+    box = Box[int](5)
+    assert box.Value == 5
+    assert box.TypeArgument == "System.Int32"
+
+
+def test_user_generic_class_with_two_type_arguments() -> None:
+    from Fixtures.Generics import Pair
+
+    assert str(Pair[int, str](1, "a").Swap()) == "(a, 1)"
+
+
+def test_generic_class_methods_use_the_type_arguments() -> None:
+    from Fixtures.Generics import Registry
+
+    r = Registry[str, int]()
+    r.Add("x", 1)
+    assert r.Get("x") == 1
+    assert r.TryGet("x") == (True, 1)
+    assert list(r.Keys()) == ["x"]
+
+
+def test_generic_definition_cannot_be_instantiated_without_type_arguments() -> None:
+    from Fixtures.Generics import Box
+
+    with pytest.raises(TypeError, match="generic type definition"):
+        Box(5)
+
+
+def test_unsatisfied_constraint_is_a_clear_error() -> None:
+    from Fixtures.Generics import Constrained
+
+    assert Constrained[int].Max(3, 7) == 7
+    with pytest.raises(Exception, match=r"Constrained|constraint|violates"):
+        Constrained[object]
+
+
+def test_same_name_family_picks_by_number_of_type_arguments() -> None:
+    from Fixtures.Generics import Multi
+
+    assert Multi().Arity == 0
+    assert Multi[int]().Arity == 1
+    assert Multi[int, str]().Arity == 2
+
+
+def test_nested_generic_takes_outer_then_inner_type_arguments() -> None:
+    from Fixtures.Generics import Outer
+
+    inner = Outer[int].Inner[str](1, "a")
+    assert (inner.OuterValue, inner.InnerValue) == (1, "a")
+    assert Outer[int].Inner[str].Describe() == "Inner<Int32, String>"
+
+
+def test_nested_generic_class_is_the_same_object_each_time() -> None:
+    from Fixtures.Generics import Outer
+
+    assert Outer[int].Inner[str] is Outer[int].Inner[str]
+
+
+def test_generic_method_with_explicit_type_argument() -> None:
+    from System.Linq import Enumerable
+
+    assert list(Enumerable.Repeat[str]("a", 3)) == ["a", "a", "a"]
+
+
+def test_generic_method_infers_its_type_argument() -> None:
+    from System.Linq import Enumerable
+
+    assert list(Enumerable.Repeat("a", 3)) == ["a", "a", "a"]
+
+
+def test_user_generic_method_infers_from_a_plain_argument() -> None:
+    from Fixtures.Generics import GenericTools
+
+    assert GenericTools.Identity(5) == 5
+    assert GenericTools.Identity("s") == "s"
+
+
+def test_generic_method_infers_from_a_python_list_and_a_dotnet_list() -> None:
+    from Fixtures.Generics import GenericTools
+    from System.Collections.Generic import List
+
+    assert GenericTools.First([7, 8]) == 7
+    assert GenericTools.Count(List[int]([1, 2, 3])) == 3
+
+
+def test_generic_method_without_inferable_arguments_takes_explicit_ones() -> None:
+    from Fixtures.Generics import GenericTools
+
+    assert GenericTools.TypeName[str]() == "System.String"
+    assert GenericTools.DefaultOf[int]() == 0
+
+
+def test_non_generic_overload_wins_a_tie_with_a_generic_one() -> None:
+    from Fixtures.Generics import GenericTools
+
+    assert GenericTools.Which(5) == "int"
+    assert GenericTools.Which("s") == "generic:System.String"
+
+
+def test_generic_method_returning_a_constructed_type() -> None:
+    from Fixtures.Generics import GenericTools
+    from System.Collections.Generic import List
+
+    made = GenericTools.MakeList("z", 2)
+    assert type(made) is List[str]
+    assert list(made) == ["z", "z"]

@@ -1,0 +1,218 @@
+"""Overload resolution like C#, its per-kinds cache, explicit choice, out/ref/params/optional
+parameters, user conversions, and operators from op_* methods."""
+
+from __future__ import annotations
+
+import decimal
+from typing import Any
+
+import pytest
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _fixtures(fixtures: Any) -> Any:
+    return fixtures
+
+
+# ---- choosing like C# ------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("arg", "expected"), [
+    (1, "int"), (2**40, "long"), (1.5, "double"), ("text", "string"), (True, "bool"),
+])
+def test_exact_type_wins_for_python_primitives(arg: Any, expected: str) -> None:
+    from Fixtures.Overloads import Picker
+
+    assert Picker.Pick(arg) == expected
+
+
+def test_a_dotnet_object_without_its_own_overload_goes_to_object() -> None:
+    from Fixtures.Members import Widget
+    from Fixtures.Overloads import Picker
+
+    assert Picker.Pick(Widget(1)) == "object"
+
+
+def test_the_number_of_arguments_selects_the_overload() -> None:
+    from Fixtures.Overloads import Picker
+
+    assert Picker.Pick(1, 2) == "int,int"
+
+
+def test_most_derived_parameter_type_wins() -> None:
+    from Fixtures.Overloads import Cat, Dog, Picker
+
+    assert Picker.Speak(Dog()) == "dog"
+    assert Picker.Speak(Cat()) == "animal"
+
+
+def test_integer_widens_to_long_and_double_parameters() -> None:
+    from Fixtures.Overloads import Picker
+
+    assert Picker.OnlyLong(5) == 5
+    assert Picker.OnlyDouble(3) == 3.0
+
+
+def test_float_reaches_a_struct_through_its_implicit_conversion() -> None:
+    from Fixtures.Overloads import Meters, Picker
+
+    assert Picker.Length(2.5) == 2.5
+    assert Picker.Length(Meters(1.5)) == 1.5
+
+
+def test_int_reaches_op_implicit_of_double_through_a_standard_conversion() -> None:
+    from Fixtures.Overloads import Picker
+
+    assert Picker.Length(2) == 2.0
+
+
+def test_ambiguous_call_raises_type_error_listing_the_tied_signatures() -> None:
+    from Fixtures.Overloads import Both, Picker
+
+    with pytest.raises(TypeError, match="ambiguous") as info:
+        Picker.Ambiguous(Both())
+    assert "Ambiguous(IFirst x)" in str(info.value)
+    assert "Ambiguous(ISecond x)" in str(info.value)
+
+
+def test_no_matching_overload_raises_type_error_listing_every_candidate() -> None:
+    from Fixtures.Overloads import Picker
+
+    with pytest.raises(TypeError, match="no overload") as info:
+        Picker.Pick(1, 2, 3)
+    message = str(info.value)
+    for sig in ("Pick(Int32 x)", "Pick(Int64 x)", "Pick(Double x)", "Pick(String x)", "Pick(Object x)",
+                "Pick(Boolean x)", "Pick(Single x)", "Pick(Int32 x, Int32 y)"):
+        assert sig in message
+
+
+# ---- the per-kinds cache ----------------------------------------------------------------------
+
+def test_second_call_with_the_same_argument_kinds_does_no_resolution(monkeypatch: Any) -> None:
+    from Fixtures.Overloads import Picker
+
+    from pyclrbridge import _binder
+
+    calls: list[int] = []
+    real_choose = _binder.choose
+
+    def counting_choose(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        return real_choose(*args, **kwargs)
+
+    monkeypatch.setattr(_binder, "choose", counting_choose)
+    assert Picker.Pick(decimal.Decimal("1.5")) == "double"  # a kind no other test uses
+    assert len(calls) == 1
+    assert Picker.Pick(decimal.Decimal("2.5")) == "double"
+    assert len(calls) == 1
+
+
+def test_a_new_argument_kind_is_resolved_on_its_own(monkeypatch: Any) -> None:
+    from Fixtures.Overloads import Picker
+
+    from pyclrbridge import _binder
+
+    calls: list[int] = []
+    real_choose = _binder.choose
+
+    def counting_choose(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        return real_choose(*args, **kwargs)
+
+    monkeypatch.setattr(_binder, "choose", counting_choose)
+    assert Picker.Pick(2**64) == "double"  # beyond UInt64: only floating point takes it (one cached kind)
+    assert Picker.Pick(2**70) == "double"
+    assert len(calls) == 1
+
+
+# ---- explicit choice --------------------------------------------------------------------------
+
+def test_overloads_selects_a_method_by_parameter_types() -> None:
+    import System
+    from Fixtures.Overloads import Picker
+    from System import Math
+
+    assert Picker.Pick.overloads[System.Int64](1) == "long"
+    assert Math.Abs.overloads[System.Int64](-(2**40)) == 2**40
+
+
+def test_overloads_selects_a_constructor_by_parameter_types() -> None:
+    from Fixtures.Members import Widget
+
+    assert Widget.overloads[int](3).Size == 3
+    assert Widget.overloads[int, str](3, "x").Name == "x"
+
+
+def test_overloads_with_unknown_parameter_types_lists_candidates() -> None:
+    from Fixtures.Overloads import Picker
+
+    with pytest.raises(TypeError, match=r"Pick\(Int32 x, Int32 y\)"):
+        Picker.Pick.overloads[str, str]
+
+
+# ---- out, ref, params, optional -----------------------------------------------------------------
+
+def test_out_parameter_returns_a_result_tuple() -> None:
+    from System import Int32
+
+    assert Int32.TryParse("42") == (True, 42)
+    assert Int32.TryParse("nope") == (False, 0)
+
+
+def test_ref_parameters_come_back_in_the_result_tuple() -> None:
+    from Fixtures.Members import StaticTools
+
+    assert StaticTools.TryDouble(4) == (True, 8)
+    assert StaticTools.Swap(1, 2) == (2, 1)
+
+
+def test_params_array_takes_loose_arguments() -> None:
+    from Fixtures.Members import StaticTools
+    from System import String
+
+    assert StaticTools.Concat("a", "b", "c") == "a,b,c"
+    assert String.Join("-", "x", "y", "z") == "x-y-z"
+
+
+def test_params_array_takes_no_arguments_or_a_list() -> None:
+    from Fixtures.Members import StaticTools
+
+    assert StaticTools.Concat() == ""
+    assert StaticTools.Concat(["a", "b"]) == "a,b"
+
+
+def test_optional_parameters_take_their_defaults() -> None:
+    from Fixtures.Members import StaticTools
+
+    assert StaticTools.Optional(1) == "1-10-x"
+    assert StaticTools.Optional(1, 2) == "1-2-x"
+    assert StaticTools.Optional(1, c="z") == "1-10-z"
+
+
+# ---- operators ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("expression", "expected"), [
+    ("a + b", "Vector(9, 8)"), ("a - b", "Vector(3, -2)"), ("-a", "Vector(-6, -3)"),
+    ("a * 2", "Vector(12, 6)"), ("2 * a", "Vector(12, 6)"), ("a / 2", "Vector(3, 1.5)"),
+    ("a % 4", "Vector(2, 3)"), ("a & b", "Vector(2, 1)"), ("a | b", "Vector(7, 7)"),
+    ("a ^ b", "Vector(5, 6)"), ("~a", "Vector(-7, -4)"),
+])
+def test_arithmetic_and_bitwise_operators_come_from_op_methods(expression: str, expected: str) -> None:
+    from Fixtures.Operators import Vector
+
+    a, b = Vector(6, 3), Vector(3, 5)
+    assert str(eval(expression, {"a": a, "b": b})) == expected
+
+
+def test_operator_overloads_are_chosen_by_operand_type() -> None:
+    from Fixtures.Operators import Vector
+
+    assert Vector(6, 3) * Vector(3, 5) == 33.0
+
+
+def test_comparison_operators_come_from_op_methods() -> None:
+    from Fixtures.Operators import Vector
+
+    small, big = Vector(1, 0), Vector(3, 4)
+    assert small < big and small <= big and big > small and big >= small
+    assert Vector(1, 2) == Vector(1, 2)
+    assert Vector(1, 2) != Vector(2, 1)

@@ -9,6 +9,8 @@
 
 from __future__ import annotations
 
+from ._async import Cancellation, cancellation
+from ._buffers import buffer
 from ._convert import register_codec
 from ._errors import ClrError, HostError
 from ._proxy import release
@@ -16,5 +18,5 @@ from ._runtime import AssemblyInfo, Runtime, load
 
 __version__ = "0.1.0"
 
-__all__ = ["AssemblyInfo", "ClrError", "HostError", "Runtime", "__version__", "load", "register_codec",
-           "release"]
+__all__ = ["AssemblyInfo", "Cancellation", "ClrError", "HostError", "Runtime", "__version__", "buffer",
+           "cancellation", "load", "register_codec", "release"]

@@ -8,6 +8,7 @@ with the same kinds does no resolution work.
 
 from __future__ import annotations
 
+import array
 import bisect
 import datetime
 import decimal
@@ -214,7 +215,7 @@ def _direct_score(arg: Any, type_id: int, bindings: dict[int, int] | None) -> in
         ):
             return 3 if t.full_name != "System.Object" else OBJECT_SCORE
         return None
-    if isinstance(arg, (list, tuple, range)):
+    if isinstance(arg, (list, tuple, range, array.array)):
         return _sequence_score(arg, t, bindings)
     if t.kind == "delegate":
         return _delegate_score(arg, t)

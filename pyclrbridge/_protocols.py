@@ -283,8 +283,10 @@ def apply_protocols(cls: Any, info: _typeinfo.TypeInfo) -> None:
         (_typeinfo.info(c.generic_def_id).full_name if c.generic_def_id else c.full_name)
         for c in (_typeinfo.info(i) for i in info.interfaces)
     ]
-    if info.kind == "array":
-        names.insert(0, "System.Array")
+    if info.generic_def_id:  # a constructed generic struct (ValueTask<int>) by its definition too
+        names.insert(1, _typeinfo.info(info.generic_def_id).full_name)
+    if info.kind == "array":  # after the array's own name (System.Byte[]), before its interfaces
+        names.insert(1, "System.Array")
     own = dict(cls.__dict__)
     for name in names:
         proto = _PROTOCOLS.get(name)
@@ -309,3 +311,7 @@ def apply_protocols(cls: Any, info: _typeinfo.TypeInfo) -> None:
         group = cls.__dict__.get(op_name)
         if group is not None:
             type.__setattr__(cls, dunder, _unary(group))
+
+
+# Feature modules that register more prototypes (imported last: they use the helpers above).
+from . import _async, _buffers  # noqa: E402, F401

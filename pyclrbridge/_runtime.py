@@ -106,6 +106,10 @@ class Runtime:
         counts = _bridge.stats()
         counts["cached_classes"] = _types.cached_class_count()
         counts["python_registry"] = _callbacks.live_count()
+        from . import _async, _buffers
+
+        counts.update(_async.stats())
+        counts.update(_buffers.stats())
         return counts
 
     def collect(self) -> None:

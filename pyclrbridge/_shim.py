@@ -108,6 +108,17 @@ _EXPORTS: dict[str, tuple[Any, list[Any]]] = {
     "ArrayGet": (_i32, [_i64, _i64p, _i32, ValuePtr, ValuePtr]),
     "ArraySet": (_i32, [_i64, _i64p, _i32, ValuePtr, ValuePtr]),
     "ArrayCopy": (_i32, [_i64, _i64, _i64, ctypes.c_void_p, _i32, ValuePtr]),
+    # Tasks.cs (asyncio)
+    "TaskSetSink": (_i32, [_i64, ValuePtr]),
+    "TaskFrom": (_i32, [_i64, ValuePtr, ValuePtr]),
+    "TaskWatchStart": (_i32, [_i64, _i64, _i32p, ValuePtr]),
+    "TaskOutcome": (_i32, [_i64, ValuePtr, ValuePtr]),
+    "TaskStats": (_i32, [_i64p, _i64p]),
+    # Arrays.cs (buffer protocol)
+    "ArrayPin": (_i32, [_i64, _i64p, _i64p, _i64p, _i32p, ValuePtr]),
+    "ArrayUnpin": (_i32, [_i64]),
+    "ArrayFromBuffer": (_i32, [ctypes.c_void_p, _i64, _i32, ValuePtr, ValuePtr]),
+    "ArrayPinStats": (_i32, [_i64p, _i64p, _i64p]),
 }
 
 
@@ -151,6 +162,15 @@ class Shim:
     ArrayGet: Any
     ArraySet: Any
     ArrayCopy: Any
+    TaskSetSink: Any
+    TaskFrom: Any
+    TaskWatchStart: Any
+    TaskOutcome: Any
+    TaskStats: Any
+    ArrayPin: Any
+    ArrayUnpin: Any
+    ArrayFromBuffer: Any
+    ArrayPinStats: Any
 
     def __init__(self, host: StartedHost, shim_path: Path) -> None:
         if not shim_path.is_file():

@@ -367,6 +367,11 @@ def new_array(info: _typeinfo.TypeInfo, args: tuple[Any, ...]) -> Any:
     if isinstance(arg, int):
         array_cls = class_by_name("System.Array")
         return array_cls.CreateInstance(class_for(info.element), arg)
+    from ._buffers import array_from_buffer
+
+    made = array_from_buffer(arg, info.element)  # a buffer of exactly T: one block copy
+    if made is not None:
+        return made
     items = arg if isinstance(arg, (list, tuple, bytes, bytearray, memoryview)) else list(arg)
     return convert(items, info.id)
 

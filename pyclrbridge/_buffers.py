@@ -1,0 +1,178 @@
+"""Zero-copy views of .NET arrays, and .NET arrays from Python buffers in one block copy.
+
+A one-dimensional .NET array of a primitive element type (Byte, Int32, Double, Boolean,
+Char...) is viewed through a ``memoryview`` over its pinned memory: :func:`buffer` pins the
+array, wraps the memory in a ctypes array (``from_address``) and casts a memoryview of that to
+the element's format. The ctypes object is the memoryview's exporter, so it lives exactly as
+long as some view (including slices and casts made from it) exists; a ``weakref.finalize`` on
+it releases the pin, so the pin is released exactly once, as soon as the last view is gone
+(``view.release()`` or a ``with`` block makes that immediate). While a view exists the .NET GC
+cannot move the array, so writes through the view are writes to the .NET array.
+
+On Python 3.12+ (PEP 688) ``memoryview(arr)`` works directly (``__buffer__``); on every
+version ``bytes(arr)`` is one block copy (``__bytes__``).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import sys
+import typing
+import weakref
+from typing import Any
+
+from . import _bridge, _typeinfo
+from ._protocols import implementation_for
+from ._proxy import handle_of
+from ._shim import Value
+
+__all__ = ["array_from_buffer", "buffer", "stats"]
+
+# .NET TypeCode of the element -> (struct format, item size, .NET element type name).
+_ELEMENTS: dict[int, tuple[str, int, str]] = {
+    3: ("?", 1, "System.Boolean"),
+    4: ("H", 2, "System.Char"),  # UTF-16 code units
+    5: ("b", 1, "System.SByte"),
+    6: ("B", 1, "System.Byte"),
+    7: ("h", 2, "System.Int16"),
+    8: ("H", 2, "System.UInt16"),
+    9: ("i", 4, "System.Int32"),
+    10: ("I", 4, "System.UInt32"),
+    11: ("q", 8, "System.Int64"),
+    12: ("Q", 8, "System.UInt64"),
+    13: ("f", 4, "System.Single"),
+    14: ("d", 8, "System.Double"),
+}
+
+# Python buffer format (native byte order) and item size -> .NET TypeCode.
+_SIGNED = {1: 5, 2: 7, 4: 9, 8: 11}
+_UNSIGNED = {1: 6, 2: 8, 4: 10, 8: 12}
+_FORMAT_CODES: dict[str, dict[int, int]] = {
+    "?": {1: 3}, "b": _SIGNED, "B": _UNSIGNED, "c": {1: 6}, "h": _SIGNED, "H": _UNSIGNED,
+    "i": _SIGNED, "I": _UNSIGNED, "l": _SIGNED, "L": _UNSIGNED, "q": _SIGNED, "Q": _UNSIGNED,
+    "n": _SIGNED, "N": _UNSIGNED, "f": {4: 13}, "d": {8: 14},
+}
+_NATIVE_PREFIXES = ("@", "=", "<") if sys.byteorder == "little" else ("@", "=", ">")
+
+
+def _unpin(pin: int) -> None:
+    """Release a pin (the finalizer of a view's memory). Never after shutdown began."""
+    shim = _bridge.SHIM
+    if shim is not None and not _bridge.SHUTTING_DOWN.is_set() and not sys.is_finalizing():
+        shim.ArrayUnpin(pin)
+
+
+def _pin(arr: Any) -> tuple[int, int, int, int]:
+    """Pin ``arr``: (pin id, address, element count, element TypeCode)."""
+    h = handle_of(arr)
+    if h is None:
+        raise TypeError(f"a .NET array is needed, not {type(arr).__name__}")
+    if not h:
+        raise ValueError("the .NET array behind this proxy was already released")
+    pin, address, length = ctypes.c_int64(), ctypes.c_int64(), ctypes.c_int64()
+    code = ctypes.c_int32()
+    error = Value()
+    if _bridge.shim().ArrayPin(h, ctypes.byref(pin), ctypes.byref(address), ctypes.byref(length),
+                               ctypes.byref(code), ctypes.byref(error)) != 0:
+        _bridge.raise_error(error)
+    return pin.value, address.value, length.value, code.value
+
+
+def buffer(arr: Any) -> memoryview:
+    """A writable memoryview of a one-dimensional primitive .NET array, without copying.
+
+    The array stays pinned while this view, or any view made from it (slices, ``cast``,
+    ``numpy.frombuffer``), exists; ``view.release()`` (or ``with buffer(arr) as view:``) ends
+    it at once. The format and item size follow the element type (``Double[]`` -> ``"d"``, 8).
+
+    Raises TypeError for arrays whose memory cannot be viewed (object elements, structs,
+    multi-dimensional arrays).
+    """
+    pin, address, length, code = _pin(arr)
+    try:
+        fmt, size, _ = _ELEMENTS[code]
+        memory = (ctypes.c_ubyte * (length * size)).from_address(address)
+        finalizer = weakref.finalize(memory, _unpin, pin)
+    except BaseException:
+        _unpin(pin)
+        raise
+    finalizer.atexit = False  # at interpreter exit .NET may be gone: never call into it then
+    view: Any = memoryview(memory).cast("B")
+    return typing.cast(memoryview, view.cast(fmt))
+
+
+def _bytes(arr: Any) -> bytes:
+    pin, address, length, code = _pin(arr)
+    try:
+        return ctypes.string_at(address, length * _ELEMENTS[code][1])
+    finally:
+        _unpin(pin)
+
+
+class _PrimitiveArray:
+    """Buffer protocol of one-dimensional primitive arrays."""
+
+    def __bytes__(self) -> bytes:
+        """The array's raw memory, in one block copy (like ``bytes(array.array)``)."""
+        return _bytes(self)
+
+    def __buffer__(self, flags: int) -> memoryview:
+        """PEP 688 (Python 3.12+): ``memoryview(arr)`` is :func:`buffer`."""
+        return buffer(self)
+
+
+for _format, _size, _name in _ELEMENTS.values():
+    implementation_for(f"{_name}[]")(_PrimitiveArray)
+
+
+# ---- Python buffers -> .NET arrays ----------------------------------------------------
+
+def _type_code(view: memoryview) -> int | None:
+    fmt = view.format
+    if fmt[:1] in _NATIVE_PREFIXES:
+        fmt = fmt[1:]
+    return _FORMAT_CODES.get(fmt, {}).get(view.itemsize)
+
+
+def array_from_buffer(obj: Any, element_id: int) -> Any | None:
+    """``Array[T](buffer)``: a new ``T[]`` copied from a one-dimensional contiguous Python buffer
+    (``bytearray``, ``array.array``, ``memoryview``, numpy...) in one block, when the buffer's
+    items are exactly ``T``. None otherwise (the caller converts item by item)."""
+    from ._convert import from_value
+
+    if isinstance(obj, (str, list, tuple, range, dict)) or handle_of(obj) is not None:
+        return None
+    try:
+        view = memoryview(obj)
+    except TypeError:
+        return None
+    with view:
+        code = _type_code(view)
+        if code is None or view.ndim != 1 or not view.c_contiguous:
+            return None
+        if _ELEMENTS[code][2] != _typeinfo.info(element_id).full_name:
+            return None
+        if view.readonly:
+            data: Any = view.tobytes() if type(obj) is not bytes else obj
+            address = ctypes.cast(ctypes.c_char_p(data), ctypes.c_void_p).value
+        else:
+            data = (ctypes.c_char * view.nbytes).from_buffer(view)
+            address = ctypes.addressof(data)
+        result = Value()
+        error = Value()
+        try:
+            rc = _bridge.shim().ArrayFromBuffer(address, len(view), code, ctypes.byref(result), ctypes.byref(error))
+        finally:
+            del data  # end the buffer export before the view closes
+        if rc != 0:
+            _bridge.raise_error(error)
+    return from_value(result)
+
+
+def stats() -> dict[str, int]:
+    """Pinned arrays alive now (views not yet released), and pins taken so far."""
+    if _bridge.SHIM is None or _bridge.SHUTTING_DOWN.is_set():
+        return {}
+    live, pinned, released = ctypes.c_int64(), ctypes.c_int64(), ctypes.c_int64()
+    _bridge.SHIM.ArrayPinStats(ctypes.byref(live), ctypes.byref(pinned), ctypes.byref(released))
+    return {"pinned_arrays": live.value, "pins_taken": pinned.value}

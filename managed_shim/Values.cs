@@ -231,7 +231,7 @@ internal static unsafe class Values
     {
         makeArray = false; makeList = false;
         if (target.IsArray) { makeArray = true; return target.GetElementType()!; }
-        if (target == typeof(object) || target == typeof(IEnumerable) || target == typeof(IList) || target == typeof(ICollection))
+        if (target == typeof(object) || target == typeof(Array) || target == typeof(IEnumerable) || target == typeof(IList) || target == typeof(ICollection))
         { makeArray = true; return typeof(object); }
         if (target.IsGenericType)
         {

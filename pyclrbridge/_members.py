@@ -118,7 +118,7 @@ class MethodGroup:
         """Pick an overload by parameter types: ``Math.Abs.overloads[System.Int64](x)``."""
         return OverloadSelector(self)
 
-    __overloads__ = overloads
+    __overloads__ = Overloads = overloads  # pythonnet spellings
 
     @property
     def __doc__(self) -> str:  # type: ignore[override]
@@ -186,6 +186,8 @@ class BoundMethod:
     @property
     def overloads(self) -> Any:
         return _BoundSelector(self)
+
+    __overloads__ = Overloads = overloads  # pythonnet spellings
 
     @property
     def __doc__(self) -> str:  # type: ignore[override]

@@ -1,0 +1,391 @@
+"""``python -m pyclrbridge.stress``: many threads, a mixed workload, every invariant checked.
+
+Each worker thread repeatedly picks an operation at random (type lookup of a type never seen
+before, namespace import, generic instantiation, delegate conversion for fresh ``Func`` types,
+object creation and dropping, event add/remove, callbacks from .NET threads, ``add_reference``)
+and checks as it goes that:
+
+* there is exactly one Python class per .NET type, whichever thread asked first;
+* a class is complete the first time any thread sees it (its members equal the shim's table);
+* results are the documented ones (a delegate returns what the callable returned, a callback
+  from .NET runs once per call...);
+
+and at the end, after a full collection, that live handles and Python objects held by .NET
+are back to their baseline and no handle was freed twice (``refused_frees`` stayed 0).
+
+The same operations are the building blocks of the property tests
+(``tests/test_concurrency_properties.py``): :class:`Workload` is importable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib
+import os
+import random
+import sys
+import threading
+import time
+import traceback
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["InvariantViolation", "Report", "Workload", "expected_members", "main"]
+
+
+class InvariantViolation(AssertionError):
+    """A concurrency invariant did not hold."""
+
+
+#: Namespaces whose assemblies the workload loads, so there are many types to discover.
+NAMESPACES = (
+    "System", "System.Collections", "System.Collections.Generic", "System.Collections.Concurrent",
+    "System.Collections.Specialized", "System.Text", "System.Text.RegularExpressions", "System.IO",
+    "System.Globalization", "System.Linq", "System.Net", "System.Threading", "System.Threading.Tasks",
+)
+#: Python types the delegate operation uses for Func type arguments, with a sample value each.
+DELEGATE_ARGS: tuple[tuple[type, Any], ...] = ((int, 7), (float, 2.5), (str, "s"), (bool, True))
+
+
+def expected_members(type_id: int) -> frozenset[str]:
+    """The member names the shim reports for a .NET type: the reference a class must match."""
+    from . import _typeinfo
+
+    table = _typeinfo.members(type_id)
+    names = set(table["methods"])
+    names.update(p["name"] for p in table["properties"] if not p["index"])
+    names.update(f["name"] for f in table["fields"])
+    names.update(e["name"] for e in table["events"])
+    names.update(n["name"].split("`")[0] for n in table["nested"])
+    return frozenset(names)
+
+
+class Workload:
+    """The stress operations, each callable from any thread, each checking its invariants.
+
+    Args:
+        runtime: the loaded runtime (``pyclrbridge.load()``).
+        fixtures_dll: an assembly to ``add_reference`` concurrently (default: a BCL assembly
+            by name).
+        seed: seeds the order in which never-seen types are handed out.
+    """
+
+    def __init__(self, runtime: Any, *, fixtures_dll: str | None = None, seed: int = 0) -> None:
+        from . import _importer, _types
+
+        self.runtime = runtime
+        self.fixtures_dll = fixtures_dll
+        runtime.add_reference("System.ObjectModel")  # ObservableCollection (events)
+        runtime.add_reference("System.Threading.Tasks.Parallel")  # Parallel.For (callbacks)
+        for ns in NAMESPACES:
+            importlib.import_module(ns)
+        ix = _importer.index(refresh=True)
+        built = set(_types._complete)
+        # Non-generic, non-nested public types of the BCL namespaces, not built yet.
+        names = sorted(f for ns, by_short in ix.types.items() if ns.startswith("System")
+                       for fulls in by_short.values() for f in fulls if "`" not in f and "+" not in f)
+        self.all_type_names: tuple[str, ...] = tuple(names)
+        fresh = [n for n in names if _type_id(n) not in built]
+        random.Random(seed).shuffle(fresh)
+        # Owner: _fresh_lock hands each never-seen type name to one caller (next() is one step).
+        self._fresh_lock = threading.Lock()
+        self._fresh = iter(fresh)
+        self.fresh_total = len(fresh)
+        self.namespaces: tuple[str, ...] = tuple(sorted(ns for ns in ix.types if ns.startswith("System")))
+        # Pure memos of first sight: setdefault / one store are single atomic dict operations.
+        self._seen: dict[int, int] = {}
+        self._complete_checked: dict[int, bool] = {}
+        self.types: dict[str, Any] = {short: runtime.get_type(full) for short, full in [
+            ("List", "System.Collections.Generic.List`1"), ("Func", "System.Func`1"),
+            ("StringBuilder", "System.Text.StringBuilder"), ("Action", "System.Action`1"),
+            ("ObservableCollection", "System.Collections.ObjectModel.ObservableCollection`1"),
+            ("Parallel", "System.Threading.Tasks.Parallel")]}
+
+    # ---- invariant helpers -------------------------------------------------------------
+
+    def check_class(self, cls: Any) -> Any:
+        """One class per type (compared with every earlier sighting) and complete at first sight."""
+        type_id = int(cls.__dict__["__clr_type_id__"])
+        first = self._seen.setdefault(type_id, id(cls))
+        if first != id(cls):
+            raise InvariantViolation(f"two Python classes for .NET type {cls.__clr_name__} (id {type_id})")
+        if type_id not in self._complete_checked:
+            missing = expected_members(type_id) - set(cls.__dict__)
+            if missing:
+                raise InvariantViolation(f"{cls.__clr_name__} seen without members {sorted(missing)}")
+            self._complete_checked[type_id] = True
+        return cls
+
+    def next_fresh(self) -> str | None:
+        """A type name no caller got before (None when the supply ran out)."""
+        with self._fresh_lock:
+            return next(self._fresh, None)
+
+    # ---- operations --------------------------------------------------------------------
+
+    def lookup(self, name: str) -> str:
+        """Type lookup by name (a fresh type builds its class now)."""
+        cls = self.check_class(self.runtime.get_type(name))
+        return str(cls.__clr_name__)
+
+    def lookup_fresh(self, rng: random.Random) -> str:
+        name = self.next_fresh() or rng.choice(self.all_type_names)
+        return self.lookup(name)
+
+    def import_namespace(self, ns: str) -> str:
+        """Import a namespace and read one of its non-generic types from the module."""
+        from . import _importer
+
+        module = importlib.import_module(ns)
+        if sys.modules[ns] is not module:
+            raise InvariantViolation(f"two module objects for namespace {ns}")
+        shorts = sorted(s for s, fulls in _importer.index().types.get(ns, {}).items()
+                        if any("`" not in f and "+" not in f for f in fulls))
+        if not shorts:
+            return ns
+        short = shorts[len(shorts) // 2]
+        cls = self.check_class(getattr(module, short))
+        if getattr(module, short) is not cls:
+            raise InvariantViolation(f"{ns}.{short} changed between two reads")
+        return str(cls.__clr_name__)
+
+    def generic_list(self, element: Any) -> str:
+        """``List[X]`` for a type X: one class per instantiation, usable at once."""
+        List = self.types["List"]
+        cls = self.check_class(List[element])
+        if List[element] is not cls:
+            raise InvariantViolation(f"List[{element}] gave two classes")
+        self.check_class(List)
+        instance = cls()
+        if instance.Count != 0:
+            raise InvariantViolation("a new List is not empty")
+        return str(cls.__clr_name__)
+
+    def delegate(self, arg_types: Sequence[tuple[type, Any]], result: tuple[type, Any]) -> str:
+        """A Python callable converted to ``Func[...]`` of the drawn types, then invoked."""
+        types = [t for t, _ in arg_types] + [result[0]]
+        func_cls = self.check_class(self.types["Func"][tuple(types)])
+        seen: list[tuple[Any, ...]] = []
+
+        def fn(*args: Any) -> Any:
+            seen.append(args)
+            return result[1]
+
+        d = func_cls(fn)
+        got = d.Invoke(*[v for _, v in arg_types])
+        if got != result[1] or len(seen) != 1 or list(seen[0]) != [v for _, v in arg_types]:
+            raise InvariantViolation(f"{func_cls.__clr_name__} returned {got!r} for {seen!r}")
+        return str(func_cls.__clr_name__)
+
+    def objects(self, n: int, release_every: int) -> int:
+        """Create ``n`` objects, check them, release some explicitly and drop the rest."""
+        from . import release
+
+        List, StringBuilder = self.types["List"], self.types["StringBuilder"]
+
+        made: list[Any] = []
+        for i in range(n):
+            sb = StringBuilder(f"x{i}")
+            if sb.ToString() != f"x{i}":
+                raise InvariantViolation("StringBuilder lost its text")
+            lst = List[int]([i, i + 1])
+            if lst.Count != 2:
+                raise InvariantViolation("List[int] lost items")
+            made += [sb, lst]
+        for i, obj in enumerate(made):
+            if release_every and i % release_every == 0:
+                release(obj)
+        del made
+        return n
+
+    def events(self, handlers: int) -> int:
+        """Add ``handlers`` event handlers, raise once, remove them all, raise again."""
+        collection = self.types["ObservableCollection"][int]()
+        calls = [0] * handlers
+        fns = []
+        for k in range(handlers):
+            def handler(sender: Any, args: Any, k: int = k) -> None:
+                calls[k] += 1
+            fns.append(handler)
+            collection.CollectionChanged += handler
+        collection.Add(1)
+        for fn in fns:
+            collection.CollectionChanged -= fn
+        collection.Add(2)
+        if calls != [1] * handlers:
+            raise InvariantViolation(f"event handlers ran {calls} times, expected once each")
+        return handlers
+
+    def callbacks(self, n: int) -> int:
+        """``Parallel.For`` calls a Python function from .NET worker threads ``n`` times."""
+        Action, Parallel = self.types["Action"], self.types["Parallel"]
+        # Owner: lock guards the list the .NET threads append to (one list per operation).
+        lock = threading.Lock()
+        got: list[int] = []
+
+        def body(i: int) -> None:
+            with lock:
+                got.append(i)
+
+        Parallel.For(0, n, Action[int](body))
+        if sorted(got) != list(range(n)):
+            raise InvariantViolation(f"Parallel.For callbacks: got {len(got)} calls, expected {n}")
+        return n
+
+    def add_reference(self) -> str:
+        """``add_reference`` of the same assembly from many threads: always the same answer."""
+        info = self.runtime.add_reference(self.fixtures_dll or "System.ObjectModel")
+        return str(info.full_name)
+
+    # ---- random mix (the stress tool) -------------------------------------------------
+
+    def random_operation(self, rng: random.Random) -> tuple[str, Callable[[], Any]]:
+        kind = rng.choices(
+            ["lookup", "import", "generic", "delegate", "objects", "events", "callbacks", "add_reference"],
+            weights=[4, 2, 3, 3, 4, 2, 2, 1])[0]
+        if kind == "lookup":
+            return kind, lambda: self.lookup_fresh(rng)
+        if kind == "import":
+            ns = rng.choice(self.namespaces)
+            return kind, lambda: self.import_namespace(ns)
+        if kind == "generic":
+            element = rng.choice([int, float, str, bool, object]) if rng.random() < 0.3 else \
+                self.runtime.get_type(rng.choice(self.all_type_names))
+            return kind, lambda: self.generic_list(element)
+        if kind == "delegate":
+            args = [rng.choice(DELEGATE_ARGS) for _ in range(rng.randint(0, 6))]
+            result = rng.choice(DELEGATE_ARGS)
+            return kind, lambda: self.delegate(args, result)
+        if kind == "objects":
+            return kind, lambda: self.objects(rng.randint(1, 20), rng.choice([0, 1, 2, 3]))
+        if kind == "events":
+            return kind, lambda: self.events(rng.randint(1, 4))
+        if kind == "callbacks":
+            return kind, lambda: self.callbacks(rng.randint(1, 64))
+        return kind, self.add_reference
+
+
+def _type_id(name: str) -> int:
+    from . import _typeinfo
+
+    return _typeinfo.id_by_name(name)
+
+
+@dataclass
+class Report:
+    """What a stress run did: operations per kind, seconds, failures (thread, operation, text)."""
+
+    seconds: float = 0.0
+    operations: Counter[str] = field(default_factory=Counter)
+    failures: list[tuple[str, str, str]] = field(default_factory=list)
+    final: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        return sum(self.operations.values())
+
+
+def run(workload: Workload, *, threads: int, seconds: float, seed: int = 0,
+        progress: Callable[[str], None] | None = None) -> Report:
+    """Run the mixed workload on ``threads`` threads for ``seconds``, then check the end state."""
+    from . import _proxy
+
+    report = Report()
+    # Owner: report_lock guards report.operations and report.failures (many writers).
+    report_lock = threading.Lock()
+    workload.runtime.collect()
+    before = workload.runtime.stats()
+    enum_values_before = len(_proxy._enum_values)
+    barrier = threading.Barrier(threads + 1)
+    deadline = [0.0]
+
+    def worker(index: int) -> None:
+        rng = random.Random(seed * 1000 + index)
+        counts: Counter[str] = Counter()
+        barrier.wait()
+        while time.perf_counter() < deadline[0]:
+            kind, op = workload.random_operation(rng)
+            try:
+                op()
+                counts[kind] += 1
+            except BaseException:
+                with report_lock:
+                    report.failures.append((threading.current_thread().name, kind, traceback.format_exc()))
+        with report_lock:
+            report.operations.update(counts)
+
+    workers = [threading.Thread(target=worker, args=(i,), name=f"stress-{i}", daemon=True) for i in range(threads)]
+    for w in workers:
+        w.start()
+    start = time.perf_counter()
+    deadline[0] = start + seconds
+    barrier.wait()
+    for w in workers:
+        w.join()
+    report.seconds = time.perf_counter() - start
+    workload.runtime.collect()
+    workload.runtime.collect()
+    after = workload.runtime.stats()
+    cached_handles = len(_proxy._enum_values) - enum_values_before
+    report.final = {"before": before, "after": after, "cached_enum_handles": cached_handles}
+    if after["refused_frees"] != before["refused_frees"]:
+        report.failures.append(("main", "end state", f"{after['refused_frees'] - before['refused_frees']} "
+                                "handle(s) freed twice (refused_frees grew)"))
+    leaked = after["live_handles"] - before["live_handles"] - cached_handles
+    if leaked != 0:
+        report.failures.append(("main", "end state", f"live handles off baseline by {leaked} after collect() "
+                                f"(before {before['live_handles']}, after {after['live_handles']}, "
+                                f"{cached_handles} held by the enum value cache)"))
+    if after["python_objects_held"] > before["python_objects_held"]:
+        report.failures.append(("main", "end state", "Python objects still held by .NET after collect(): "
+                                f"{before['python_objects_held']} -> {after['python_objects_held']}"))
+    if after["callbacks_in_flight"] != 0:
+        report.failures.append(("main", "end state", f"{after['callbacks_in_flight']} callbacks still in flight"))
+    return report
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``python -m pyclrbridge.stress``. Returns the exit code."""
+    parser = argparse.ArgumentParser(prog="python -m pyclrbridge.stress", description=__doc__.split("\n")[0])
+    parser.add_argument("--threads", type=int, default=8, help="worker threads (default 8)")
+    parser.add_argument("--seconds", type=float, default=10.0, help="how long to run (default 10)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--switch-interval", type=float, default=1e-6,
+                        help="sys.setswitchinterval during the run on GIL builds (default 1e-6)")
+    parser.add_argument("--assembly", default=os.environ.get("FIXTURES_DLL"),
+                        help="an assembly to add_reference concurrently (default: System.ObjectModel)")
+    args = parser.parse_args(argv)
+    if args.threads < 1 or args.seconds <= 0:
+        parser.error("--threads must be >= 1 and --seconds > 0")
+
+    from . import load
+    from .testing import contention
+
+    gil = getattr(sys, "_is_gil_enabled", lambda: True)()
+    runtime = load()
+    print(f"pyclrbridge stress: {args.threads} threads, {args.seconds:g} s, Python {sys.version.split()[0]} "
+          f"({'GIL' if gil else 'free-threaded'}), .NET {runtime.version}", flush=True)
+    workload = Workload(runtime, fixtures_dll=args.assembly, seed=args.seed)
+    print(f"  {workload.fresh_total} never-built types available for fresh lookups", flush=True)
+    with contention(args.switch_interval) if gil else contextlib.nullcontext():
+        report = run(workload, threads=args.threads, seconds=args.seconds, seed=args.seed)
+    rate = report.total / report.seconds if report.seconds else 0.0
+    print(f"  {report.total} operations in {report.seconds:.1f} s: {rate:,.0f} operations/s")
+    for kind, count in sorted(report.operations.items()):
+        print(f"    {kind:<14} {count:>9}  ({count / report.seconds:,.0f}/s)")
+    after = report.final["after"]
+    print(f"  end state: live_handles {report.final['before']['live_handles']} -> {after['live_handles']} "
+          f"({report.final['cached_enum_handles']} cached enum values), refused_frees {after['refused_frees']}, "
+          f"python_objects_held {after['python_objects_held']}, cached_classes {after['cached_classes']}, "
+          f"callbacks {after['callbacks']}")
+    for thread, kind, text in report.failures:
+        print(f"FAILURE in {kind} on {thread}:\n{text}", file=sys.stderr)
+    print(f"  {len(report.failures)} failure(s)")
+    return 1 if report.failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

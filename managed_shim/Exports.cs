@@ -100,7 +100,8 @@ public static unsafe partial class Exports
                     : invoker.DefaultFor(i);
             }
             object? self = target == 0 ? null : Handles.Target(target);
-            object? result = invoker.Call(self, converted);
+            // An instance of a Python subclass: Python reaching an overridden method means the base one.
+            object? result = self is IPythonDerived ? Derived.Call(memberId, self, converted, invoker) : invoker.Call(self, converted);
             Arena.Reset();
             if (invoker.ReturnsVoid) { results[0].Kind = ValueKind.Void; results[0].Payload = 0; }
             else Values.FromClr(result, results);
@@ -265,6 +266,7 @@ public static unsafe partial class Exports
                 known_members = TypeCatalog.MemberCount,
                 compiled_invokers = Invokers.Count,
                 delegate_factories = DelegateFactory.Count,
+                derived_types = Derived.Count,
                 callbacks = Callbacks.Calls,
                 callbacks_in_flight = Callbacks.InFlight,
             }), result);

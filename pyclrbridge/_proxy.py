@@ -49,7 +49,20 @@ class ClrMeta(type):
 
         return instantiate(cls, args if isinstance(args, tuple) else (args,))
 
+    def __init__(cls, name: str, bases: tuple[type, ...], namespace: dict[str, Any], **kwargs: Any) -> None:
+        super().__init__(name, bases, namespace, **kwargs)
+        if "__clr_info__" not in namespace and not issubclass(cls, BaseException) and any(
+            isinstance(b, ClrMeta) and getattr(b, "__clr_type_id__", 0) for b in bases
+        ):
+            # A class statement deriving from a .NET class or interface: emit its .NET type.
+            from ._derived import prepare
+
+            prepare(cls)
+
     def __call__(cls, *args: Any, **kwargs: Any) -> Any:
+        derived = cls.__dict__.get("__clr_derived__")
+        if derived is not None:
+            return derived.construct(cls, args, kwargs)
         from ._types import construct
 
         return construct(cls, args, kwargs)
@@ -136,6 +149,12 @@ class ClrObject(metaclass=ClrMeta):
     __slots__ = ("__weakref__", "_h")
     __clr_type_id__ = 0
     __clr_name__ = "object"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # Reached only by Python subclasses (proxies are made by wrap): construct the .NET base.
+        derived = getattr(type(self), "__clr_derived__", None)
+        if derived is not None:
+            derived.init_base(self, args, kwargs)
 
     # _free is bound at class creation: at interpreter teardown this module's globals may
     # already be None while proxies still die (objects kept alive by caches until then).
@@ -253,12 +272,20 @@ _SIZES = {"SByte": 1, "Byte": 1, "Int16": 2, "UInt16": 2, "Int32": 4, "UInt32": 
 
 def wrap(handle: int, type_id: int) -> Any:
     """A proxy for a handle returned by .NET (the proxy now owns the handle)."""
+    if type_id in DERIVED_TYPE_IDS:
+        from ._derived import adopt
+
+        return adopt(handle)  # an instance of a Python class: the Python object itself
     from ._types import class_for
 
     cls = class_for(type_id)
     obj = cls.__new__(cls)
     obj._h = handle
     return obj
+
+
+#: .NET types emitted for Python classes (written by _derived; set.add is atomic).
+DERIVED_TYPE_IDS: set[int] = set()
 
 
 # Enum values are immutable: one Python object per (enum type, value), boxed once.

@@ -104,6 +104,11 @@ _EXPORTS: dict[str, tuple[Any, list[Any]]] = {
     "DrainReleased": (_i32, [_i64p, _i32]),
     "Collect": (_i32, []),
     "Shutdown": (_i32, [_i32]),
+    # Derived.cs (Python subclasses of .NET types)
+    "DefineDerived": (_i32, [_cp, _i32, _i32p, ValuePtr]),
+    "DerivedSetup": (_i32, [_i64]),
+    "DerivedPending": (_i32, [_i64]),
+    "DerivedSelf": (_i64, [_i64]),
     # ArrayExports.cs (element access, block copies)
     "ArrayGet": (_i32, [_i64, _i64p, _i32, ValuePtr, ValuePtr]),
     "ArraySet": (_i32, [_i64, _i64p, _i32, ValuePtr, ValuePtr]),
@@ -159,6 +164,10 @@ class Shim:
     DrainReleased: Any
     Collect: Any
     Shutdown: Any
+    DefineDerived: Any
+    DerivedSetup: Any
+    DerivedPending: Any
+    DerivedSelf: Any
     ArrayGet: Any
     ArraySet: Any
     ArrayCopy: Any

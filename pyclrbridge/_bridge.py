@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ctypes
 import json
+import struct
 import sys
 import threading
 from typing import Any, NoReturn
@@ -50,6 +51,64 @@ def invoke(member_id: int, target: int, args: ctypes.Array[Value] | None, nargs:
     if rc != 0:
         raise_error(error)
     return results
+
+
+#: Argument + result slots of one pooled frame; calls that need more take :func:`invoke`.
+FRAME_SLOTS = 14
+# ``Frame`` in managed_shim/Bulk.cs: MemberId, NArgs (int32), Target (int64), NResults (int32),
+# then padding up to 32 bytes, then the error Value; the slots follow.
+_FRAME_HEADER = struct.Struct("<iiqi")
+_HEADER_VALUES = 3  # 32-byte header + 16-byte error, in Value-sized units
+
+
+class Frame:
+    """Reusable native memory for one call: header, error value, argument and result slots.
+
+    ``slots`` are ctypes views cached once, so writing an argument costs no indexing and no
+    allocation. A frame serves one call at a time (see :func:`acquire_frame`); objects whose
+    memory a slot points at (strings in ``Value.s``) are kept alive by the frame's buffer until
+    the slot is overwritten by a later call.
+    """
+
+    __slots__ = ("address", "buffer", "error", "invoke", "slots")
+
+    def __init__(self, size: int = FRAME_SLOTS) -> None:
+        self.buffer = (Value * (_HEADER_VALUES + size))()
+        self.address = ctypes.addressof(self.buffer)
+        self.error = self.buffer[2]
+        self.slots = tuple(self.buffer[_HEADER_VALUES + i] for i in range(size))
+        self.invoke = shim().InvokeFrame
+
+
+# Free frames. No lock and no per-thread storage: list.pop and list.append are atomic (also
+# on free-threaded builds), and a popped frame belongs to exactly one call until it is pushed
+# back, so a callback that calls .NET again during a call (same thread) simply pops another.
+_frames: list[Frame] = []
+
+
+def acquire_frame(slots: int = FRAME_SLOTS) -> Frame:
+    """A frame with at least ``slots`` argument + result slots, for one call; give it back
+    with :func:`release_frame` once every result is read."""
+    if slots > FRAME_SLOTS:
+        return Frame(slots)  # a rare wide call: its own frame, not pooled
+    try:
+        return _frames.pop()
+    except IndexError:
+        return Frame()
+
+
+def release_frame(frame: Frame) -> None:
+    if len(frame.slots) == FRAME_SLOTS:
+        _frames.append(frame)
+
+
+def call_frame(frame: Frame, member_id: int, target: int, nargs: int, nresults: int) -> None:
+    """Call a member with arguments already in ``frame.slots[:nargs]``; results land in
+    ``frame.slots[nargs:nargs + nresults]``. Raises the .NET exception on failure."""
+    _FRAME_HEADER.pack_into(frame.buffer, 0, member_id, nargs, target, nresults)
+    if frame.invoke(frame.address) != 0:
+        error = Value.from_buffer_copy(frame.error)  # the frame may be reused while raising
+        raise_error(error)
 
 
 def json_call(fn: Any, *args: Any) -> Any:

@@ -9,6 +9,7 @@ from typing import Any
 from . import _binder, _bridge
 from ._binder import Overload, Plan, arg_kind
 from ._convert import from_value, from_values, to_value
+from ._proxy import handle_of
 from ._shim import Kind, Value
 
 
@@ -16,27 +17,31 @@ def invoke_plan(plan: Plan, target: int, args: tuple[Any, ...], kwargs: dict[str
     """Convert the arguments as the plan says, call, and convert the results."""
     ov = plan.overload
     n = len(ov.params)
-    values = (Value * max(n, 1))()
-    keep: list[Any] = []
-    for i, source in enumerate(plan.sources):
-        if source is None:
-            if i == n - 1 and plan.params_from >= 0:
-                to_value(list(args[plan.params_from:]), values[i], keep, ov.params[i].type_id)
+    nresults = 1 + ov.byref_count
+    frame = _bridge.acquire_frame(n + nresults)  # pooled native memory: no per-call allocation
+    try:
+        values = frame.slots
+        keep: list[Any] = []
+        for i, source in enumerate(plan.sources):
+            if source is None:
+                if i == n - 1 and plan.params_from >= 0:
+                    to_value(list(args[plan.params_from:]), values[i], keep, ov.params[i].type_id)
+                else:
+                    values[i].kind = Kind.MISSING
+            elif type(source) is int:
+                to_value(args[source], values[i], keep, ov.params[i].type_id)
             else:
-                values[i].kind = Kind.MISSING
-        elif type(source) is int:
-            to_value(args[source], values[i], keep, ov.params[i].type_id)
-        else:
-            to_value(kwargs[source], values[i], keep, ov.params[i].type_id)  # type: ignore[index]
-    nbyref = ov.byref_count
-    results = _bridge.invoke(ov.id, target, values, n, 1 + nbyref)
-    if not nbyref:
-        return from_value(results[0])
-    result, *rest = from_values(results, 1 + nbyref)
-    outs = tuple(rest)
-    if results[0].kind == Kind.VOID:
-        return outs[0] if len(outs) == 1 else outs
-    return (result, *outs)
+                to_value(kwargs[source], values[i], keep, ov.params[i].type_id)  # type: ignore[index]
+        _bridge.call_frame(frame, ov.id, target, n, nresults)
+        if nresults == 1:
+            return from_value(values[n])
+        result, *rest = from_values(values[n:], nresults)
+        outs = tuple(rest)
+        if values[n].kind == Kind.VOID:
+            return outs[0] if len(outs) == 1 else outs
+        return (result, *outs)
+    finally:
+        _bridge.release_frame(frame)
 
 
 class MethodGroup:
@@ -79,8 +84,6 @@ class MethodGroup:
         return plan
 
     def call(self, target: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        from ._proxy import handle_of
-
         if target is None:
             plan = self._plan(True, args, kwargs)
             if not plan.overload.static:
@@ -232,8 +235,6 @@ class Property:
         return self._doc
 
     def read(self, obj: Any) -> Any:
-        from ._proxy import handle_of
-
         if not self._get:
             raise AttributeError(f"{self._owner}.{self.__name__} has no getter")
         target = 0
@@ -242,12 +243,14 @@ class Property:
             if h is None:
                 raise AttributeError(f"{self._owner}.{self.__name__} is an instance member")
             target = h
-        results = _bridge.invoke(self._get, target, None, 0)
-        return from_value(results[0])
+        frame = _bridge.acquire_frame(1)
+        try:
+            _bridge.call_frame(frame, self._get, target, 0, 1)
+            return from_value(frame.slots[0])
+        finally:
+            _bridge.release_frame(frame)
 
     def write(self, obj: Any, value: Any) -> None:
-        from ._proxy import handle_of
-
         kind = "field" if self.field else "property"
         if self.readonly or not self._set:
             raise AttributeError(f"{kind} {self._owner}.{self.__name__} is read-only")

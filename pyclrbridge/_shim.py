@@ -104,6 +104,11 @@ _EXPORTS: dict[str, tuple[Any, list[Any]]] = {
     "DrainReleased": (_i32, [_i64p, _i32]),
     "Collect": (_i32, []),
     "Shutdown": (_i32, [_i32]),
+    # Bulk.cs (frame calls, chunked iteration)
+    "InvokeFrame": (_i32, [ctypes.c_void_p]),
+    "IterStart": (_i32, [_i64, ValuePtr, _i32p, ValuePtr]),
+    "IterNext": (_i32, [_i64, ctypes.c_void_p, _i32, _i32p, ValuePtr]),
+    "IterClose": (_i32, [_i64, ValuePtr]),
     # Derived.cs (Python subclasses of .NET types)
     "DefineDerived": (_i32, [_cp, _i32, _i32p, ValuePtr]),
     "DerivedSetup": (_i32, [_i64]),
@@ -164,6 +169,10 @@ class Shim:
     DrainReleased: Any
     Collect: Any
     Shutdown: Any
+    InvokeFrame: Any
+    IterStart: Any
+    IterNext: Any
+    IterClose: Any
     DefineDerived: Any
     DerivedSetup: Any
     DerivedPending: Any

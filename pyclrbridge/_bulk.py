@@ -1,0 +1,100 @@
+"""Chunked transfer from .NET to Python: many elements per foreign call.
+
+``iterate(obj)`` walks any .NET ``IEnumerable`` with one ``IterNext`` call per chunk instead
+of ``MoveNext`` + ``Current`` per element. Sequences of ``int``/``long``/``double`` arrive as
+packed machine numbers (``array.array``, converted to Python numbers in C); anything else
+arrives as :class:`~pyclrbridge._shim.Value` records. Materialized collections (arrays, the
+framework's collection types) are read ahead in growing chunks; lazy sequences (LINQ,
+``yield``-based iterators) are read one element per call so their side effects happen when
+Python asks for the element, as with plain ``MoveNext``.
+"""
+
+from __future__ import annotations
+
+import array
+import ctypes
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+from . import _bridge
+from ._shim import Kind, Value
+
+_MODE_VALUES, _MODE_INT64, _MODE_DOUBLE = 0, 1, 2
+_READ_AHEAD = 0x100
+_FIRST_CHUNK = 64
+_MAX_CHUNK = 8192
+
+
+def iterate(obj: Any) -> Iterator[Any]:
+    """The elements of the .NET enumerable ``obj``, fetched in chunks."""
+    from ._proxy import handle_of
+
+    handle = handle_of(obj)
+    if handle is None:
+        raise TypeError(f"{type(obj).__name__} is not a .NET object")
+    shim = _bridge.shim()
+    state = Value()
+    flags = ctypes.c_int32()
+    error = Value()
+    if shim.IterStart(handle, ctypes.byref(state), ctypes.byref(flags), ctypes.byref(error)) != 0:
+        _bridge.raise_error(error)
+    return _chunks(shim, state.i, flags.value)
+
+
+def _chunks(shim: Any, state: int, flags: int) -> Iterator[Any]:
+    mode = flags & 0xFF
+    capacity = _FIRST_CHUNK if flags & _READ_AHEAD else 1
+    count = ctypes.c_int32()
+    count_ref = ctypes.byref(count)
+    error = Value()
+    error_ref = ctypes.byref(error)
+    next_chunk = shim.IterNext
+    try:
+        while True:
+            if mode == _MODE_VALUES:
+                values = (Value * capacity)()
+                if next_chunk(state, ctypes.addressof(values), capacity, count_ref, error_ref) != 0:
+                    _bridge.raise_error(error)
+                n = count.value
+                yield from _convert_chunk(values, n)
+            else:
+                packed = array.array("q" if mode == _MODE_INT64 else "d", bytes(8 * capacity))
+                if next_chunk(state, packed.buffer_info()[0], capacity, count_ref, error_ref) != 0:
+                    _bridge.raise_error(error)
+                n = count.value
+                yield from (packed if n == capacity else packed[:n]).tolist()
+            if n < capacity:
+                return
+            if capacity < _MAX_CHUNK and flags & _READ_AHEAD:
+                capacity *= 4
+    finally:
+        _close(shim, state)
+
+
+def _convert_chunk(values: Any, n: int) -> list[Any]:
+    """Python objects for one chunk of Values. Strings point into the thread's arena, which
+    the next call into .NET on this thread reuses; wrapping an object can make such a call
+    (building its class), so every non-object element is converted first."""
+    from ._convert import from_value
+
+    out: list[Any] = [None] * n
+    deferred = []
+    for i in range(n):
+        v = values[i]
+        if v.kind == Kind.OBJECT:
+            deferred.append(i)
+        else:
+            out[i] = from_value(v)
+    for i in deferred:
+        out[i] = from_value(values[i])
+    return out
+
+
+def _close(shim: Any, state: int) -> None:
+    # Reached from generator finalization too: never call .NET once shutdown has begun.
+    if _bridge.SHUTTING_DOWN.is_set() or sys.is_finalizing():
+        return
+    error = Value()
+    if shim.IterClose(state, ctypes.byref(error)) != 0:
+        _bridge.raise_error(error)

@@ -90,10 +90,24 @@ def live_count() -> int:
     return len(_registry)
 
 
+def registry() -> dict[int, Any]:
+    """The registry itself (read-only use: lookups and reference counts)."""
+    return _registry
+
+
+def forget(obj_id: int) -> None:
+    """Drop one registration that .NET never took (a failed hand-over)."""
+    with _registry_lock:
+        _registry.pop(obj_id, None)
+
+
 def drain() -> int:
     """Drop the Python objects .NET has collected. Returns how many were released."""
     if _bridge.SHIM is None or _bridge.SHUTTING_DOWN.is_set():
         return 0
+    from ._derived import sweep
+
+    sweep()  # derived objects only .NET may still hold: let .NET decide
     buf = (ctypes.c_int64 * 512)()
     total = 0
     while True:

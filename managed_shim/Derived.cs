@@ -1,0 +1,365 @@
+using System;
+using System.Collections.Concurrent;
+using System.Collections.Generic;
+using System.Linq;
+using System.Reflection;
+using System.Reflection.Emit;
+using System.Runtime.InteropServices;
+using System.Runtime.ExceptionServices;
+using System.Text.Json;
+using System.Threading;
+
+namespace PyClrBridge.Shim;
+
+/// <summary>Implemented by every .NET type emitted for a Python subclass: the Python object behind it.</summary>
+public interface IPythonDerived
+{
+    PyObjectRef? PythonSelf { get; }
+}
+
+/// <summary>
+/// Python subclasses of .NET classes and Python implementations of .NET interfaces.
+/// One type is emitted per Python class (Reflection.Emit, under <see cref="_emitLock"/>):
+/// it derives from the .NET base, implements the interfaces, holds the Python object in a
+/// <see cref="PyObjectRef"/> field, and each member Python defines (and each abstract one)
+/// calls back into Python through <see cref="Callbacks.Invoke"/> and the Python trampoline.
+/// For every overridden base method it also emits a non-virtual caller so that Python's
+/// <c>super().Method()</c> reaches the base implementation instead of recursing.
+/// </summary>
+internal static class Derived
+{
+    /// <summary>What an override calls: the Python attribute, and how to convert results back.</summary>
+    internal sealed record Slot(string PythonName, Type ReturnType, Type[] ByRefTypes);
+
+    // Emission lock: AssemblyBuilder/ModuleBuilder/TypeBuilder are not thread-safe, and the
+    // type counter and name must be unique; everything below that is written here is written
+    // under it (the dictionaries are concurrent because readers do not take the lock).
+    private static readonly object _emitLock = new();
+    private static ModuleBuilder? _module;
+    private static int _typeCount;
+    // Slot table: written under _emitLock before the type that uses a slot exists, read by
+    // overrides on any thread.
+    private static readonly ConcurrentDictionary<int, Slot> _slots = new();
+    private static int _slotCount;
+    // (emitted type, base method handle) -> non-virtual base caller. Published after CreateType.
+    private static readonly ConcurrentDictionary<(Type, RuntimeMethodHandle), MethodInfo> _baseCallers = new();
+
+    // The Python function every override calls: trampoline(self, name, *args). Set once.
+    private static PyObjectRef? _trampoline;
+
+    // The Python object the next emitted constructor on this thread binds to (set by Python
+    // right before it calls the constructor, on the same OS thread). Thread-static: no lock.
+    [ThreadStatic] internal static long Pending;
+
+    internal static PyObjectRef Trampoline => Volatile.Read(ref _trampoline)
+        ?? throw new InvalidOperationException("the Python trampoline is not registered");
+
+    internal static Slot SlotAt(int slot) => _slots[slot];
+
+    private static readonly MethodInfo _takePending = typeof(PythonDerivedSupport).GetMethod(nameof(PythonDerivedSupport.TakePending))
+        ?? throw new MissingMethodException(nameof(PythonDerivedSupport), nameof(PythonDerivedSupport.TakePending));
+    private static readonly MethodInfo _dispatch = typeof(PythonDerivedSupport).GetMethod(nameof(PythonDerivedSupport.Dispatch))
+        ?? throw new MissingMethodException(nameof(PythonDerivedSupport), nameof(PythonDerivedSupport.Dispatch));
+    private static readonly ConstructorInfo _notImplemented = typeof(NotImplementedException).GetConstructor(new[] { typeof(string) })
+        ?? throw new MissingMethodException(nameof(NotImplementedException), ".ctor");
+    private static readonly MethodInfo _selfGetter = typeof(IPythonDerived).GetProperty(nameof(IPythonDerived.PythonSelf))!.GetMethod
+        ?? throw new MissingMethodException(nameof(IPythonDerived), "get_PythonSelf");
+
+    public static int Count => Volatile.Read(ref _typeCount);
+
+    public static void SetTrampoline(long id) => Interlocked.CompareExchange(ref _trampoline, PyObjects.Take(id), null);
+
+    public static void SetPending(long id) => Pending = id;
+
+    /// <summary>The id of the Python object behind an emitted type's instance (0 if none).</summary>
+    public static long SelfId(object o) => o is IPythonDerived d && d.PythonSelf is { } r ? r.Id : 0;
+
+    /// <summary>
+    /// A call from Python on an emitted type's instance: an overridden base method runs its base
+    /// implementation (Python reached the .NET method through super() or the base class).
+    /// </summary>
+    public static object? Call(int memberId, object self, object?[] args, Invoker invoker)
+    {
+        if (TypeCatalog.MemberOf(memberId) is MethodInfo m
+            && _baseCallers.TryGetValue((self.GetType(), m.MethodHandle), out MethodInfo? caller))
+        {
+            try { return caller.Invoke(self, args); }
+            catch (TargetInvocationException e) when (e.InnerException != null)
+            {
+                ExceptionDispatchInfo.Capture(e.InnerException).Throw();
+                throw;
+            }
+        }
+        return invoker.Call(self, args);
+    }
+
+    /// <summary>Emits the type for one Python class. Request JSON: name, base, interfaces, names.</summary>
+    public static Type Define(string requestJson)
+    {
+        using JsonDocument doc = JsonDocument.Parse(requestJson);
+        JsonElement root = doc.RootElement;
+        string name = root.GetProperty("name").GetString() ?? "PythonClass";
+        int baseId = root.GetProperty("base").GetInt32();
+        Type baseType = baseId == 0 ? typeof(object) : TypeCatalog.TypeOf(baseId);
+        Type[] interfaces = root.GetProperty("interfaces").EnumerateArray().Select(e => TypeCatalog.TypeOf(e.GetInt32())).ToArray();
+        var names = new HashSet<string>(root.GetProperty("names").EnumerateArray().Select(e => e.GetString() ?? ""));
+        if (baseType.IsSealed) throw new TypeLoadException($"{Signatures.TypeName(baseType)} is sealed and cannot be subclassed");
+        if (baseType.IsInterface) { interfaces = interfaces.Append(baseType).ToArray(); baseType = typeof(object); }
+        lock (_emitLock)
+        {
+            return Emit(name, baseType, interfaces, names);
+        }
+    }
+
+    private static Type Emit(string name, Type baseType, Type[] interfaces, HashSet<string> names)
+    {
+        _module ??= AssemblyBuilder.DefineDynamicAssembly(new AssemblyName("PyClrBridge.PythonTypes"), AssemblyBuilderAccess.Run)
+            .DefineDynamicModule("PyClrBridge.PythonTypes");
+        int n = ++_typeCount;
+        string typeName = $"Python.{new string(name.Select(c => char.IsLetterOrDigit(c) ? c : '_').ToArray())}_{n}";
+        Type[] allInterfaces = interfaces.Concat(interfaces.SelectMany(i => i.GetInterfaces())).Distinct().ToArray();
+        TypeBuilder tb = _module.DefineType(typeName, TypeAttributes.Public | TypeAttributes.Class, baseType,
+            allInterfaces.Append(typeof(IPythonDerived)).ToArray());
+        FieldBuilder self = tb.DefineField("__python", typeof(PyObjectRef), FieldAttributes.Private);
+
+        MethodBuilder getSelf = tb.DefineMethod("IPythonDerived.get_PythonSelf",
+            MethodAttributes.Private | MethodAttributes.Virtual | MethodAttributes.Final | MethodAttributes.HideBySig | MethodAttributes.NewSlot,
+            typeof(PyObjectRef), Type.EmptyTypes);
+        ILGenerator g = getSelf.GetILGenerator();
+        g.Emit(OpCodes.Ldarg_0);
+        g.Emit(OpCodes.Ldfld, self);
+        g.Emit(OpCodes.Ret);
+        tb.DefineMethodOverride(getSelf, _selfGetter);
+
+        EmitConstructors(tb, baseType, self);
+
+        var baseCallers = new List<(string, RuntimeMethodHandle)>();
+        if (baseType != typeof(object) || names.Overlaps(new[] { "ToString", "Equals", "GetHashCode" }))
+        {
+            foreach (MethodInfo m in Overridable(baseType))
+            {
+                string pyName = PythonName(m);
+                bool defined = names.Contains(pyName.Split(':').Last());
+                if (!defined && !m.IsAbstract) continue;
+                MethodBuilder mb = tb.DefineMethod(m.Name,
+                    (m.Attributes & MethodAttributes.MemberAccessMask) | MethodAttributes.Virtual | MethodAttributes.HideBySig,
+                    m.ReturnType, m.GetParameters().Select(p => p.ParameterType).ToArray());
+                EmitBody(mb, m, defined ? pyName : null, name);
+                tb.DefineMethodOverride(mb, m);
+                if (!m.IsAbstract)
+                {
+                    string callerName = $"__base_{m.Name}_{baseCallers.Count}";
+                    EmitBaseCaller(tb, callerName, m);
+                    baseCallers.Add((callerName, m.MethodHandle));
+                }
+            }
+        }
+        foreach (Type iface in allInterfaces)
+        {
+            foreach (MethodInfo m in iface.GetMethods(BindingFlags.Public | BindingFlags.Instance))
+            {
+                if (!m.IsAbstract) continue;  // default interface methods keep their body
+                if (baseType.IsAssignableTo(iface) && !names.Contains(PythonName(m).Split(':').Last())) continue;
+                string pyName = PythonName(m);
+                bool defined = names.Contains(pyName.Split(':').Last());
+                MethodBuilder mb = tb.DefineMethod($"{Signatures.TypeName(iface)}.{m.Name}",
+                    MethodAttributes.Private | MethodAttributes.Virtual | MethodAttributes.Final | MethodAttributes.HideBySig | MethodAttributes.NewSlot,
+                    m.ReturnType, m.GetParameters().Select(p => p.ParameterType).ToArray());
+                EmitBody(mb, m, defined ? pyName : null, name);
+                tb.DefineMethodOverride(mb, m);
+            }
+        }
+        Type created = tb.CreateType() ?? throw new TypeLoadException($"could not create {typeName}");
+        foreach ((string callerName, RuntimeMethodHandle handle) in baseCallers)
+            _baseCallers[(created, handle)] = created.GetMethod(callerName)!;
+        return created;
+    }
+
+    /// <summary>Virtual members of a class that a subclass may override (most derived first).</summary>
+    private static IEnumerable<MethodInfo> Overridable(Type baseType)
+    {
+        var seen = new HashSet<RuntimeMethodHandle>();
+        foreach (MethodInfo m in baseType.GetMethods(BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Instance))
+        {
+            if (!m.IsVirtual || m.IsFinal || m.IsGenericMethodDefinition) continue;
+            if (!(m.IsPublic || m.IsFamily || m.IsFamilyOrAssembly)) continue;
+            if (m.Name == "Finalize" || m.DeclaringType!.IsInterface) continue;
+            if (seen.Add(m.GetBaseDefinition().MethodHandle)) yield return m;
+        }
+    }
+
+    /// <summary>"Compare" for a method, "get:Name"/"set:Name" for property accessors.</summary>
+    private static string PythonName(MethodInfo m)
+    {
+        if (m.IsSpecialName && m.GetParameters().Length <= 1)
+        {
+            if (m.Name.StartsWith("get_", StringComparison.Ordinal)) return "get:" + m.Name[4..];
+            if (m.Name.StartsWith("set_", StringComparison.Ordinal)) return "set:" + m.Name[4..];
+        }
+        return m.Name;
+    }
+
+    private static void EmitConstructors(TypeBuilder tb, Type baseType, FieldBuilder self)
+    {
+        var ctors = baseType.GetConstructors(BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Instance)
+            .Where(c => c.IsPublic || c.IsFamily || c.IsFamilyOrAssembly).ToArray();
+        if (ctors.Length == 0) throw new TypeLoadException($"{Signatures.TypeName(baseType)} has no accessible constructor");
+        foreach (ConstructorInfo c in ctors)
+        {
+            ParameterInfo[] ps = c.GetParameters();
+            ConstructorBuilder cb = tb.DefineConstructor(MethodAttributes.Public, CallingConventions.Standard,
+                ps.Select(p => p.ParameterType).ToArray());
+            for (int i = 0; i < ps.Length; i++)
+            {
+                ParameterBuilder pb = cb.DefineParameter(i + 1, ps[i].Attributes & ~ParameterAttributes.HasDefault, ps[i].Name);
+                if (ps[i].HasDefaultValue)
+                {
+                    try { pb.SetConstant(ps[i].DefaultValue); } catch (ArgumentException) { }
+                }
+            }
+            ILGenerator g = cb.GetILGenerator();
+            // Bind the Python object first, so virtual calls made by the base constructor reach it.
+            g.Emit(OpCodes.Ldarg_0);
+            g.Emit(OpCodes.Call, _takePending);
+            g.Emit(OpCodes.Stfld, self);
+            g.Emit(OpCodes.Ldarg_0);
+            for (int i = 0; i < ps.Length; i++) g.Emit(OpCodes.Ldarg, i + 1);
+            g.Emit(OpCodes.Call, c);
+            g.Emit(OpCodes.Ret);
+        }
+    }
+
+    private static void EmitBody(MethodBuilder mb, MethodInfo m, string? pyName, string className)
+    {
+        ParameterInfo[] ps = m.GetParameters();
+        for (int i = 0; i < ps.Length; i++) mb.DefineParameter(i + 1, ps[i].Attributes, ps[i].Name);
+        ILGenerator g = mb.GetILGenerator();
+        if (pyName == null)
+        {
+            g.Emit(OpCodes.Ldstr, $"the Python class {className} does not implement {Signatures.TypeName(m.DeclaringType!)}.{m.Name}");
+            g.Emit(OpCodes.Newobj, _notImplemented);
+            g.Emit(OpCodes.Throw);
+            return;
+        }
+        Type[] byRefTypes = ps.Where(p => p.ParameterType.IsByRef).Select(p => p.ParameterType.GetElementType()!).ToArray();
+        int slot = Interlocked.Increment(ref _slotCount);
+        _slots[slot] = new Slot(pyName, m.ReturnType, byRefTypes);
+        var inputs = ps.Select((p, i) => (p, i)).Where(x => !(x.p.IsOut && x.p.ParameterType.IsByRef)).ToArray();
+        LocalBuilder results = g.DeclareLocal(typeof(object[]));
+        g.Emit(OpCodes.Ldarg_0);
+        g.Emit(OpCodes.Ldc_I4, slot);
+        g.Emit(OpCodes.Ldc_I4, inputs.Length);
+        g.Emit(OpCodes.Newarr, typeof(object));
+        for (int k = 0; k < inputs.Length; k++)
+        {
+            (ParameterInfo p, int i) = inputs[k];
+            Type t = p.ParameterType;
+            g.Emit(OpCodes.Dup);
+            g.Emit(OpCodes.Ldc_I4, k);
+            g.Emit(OpCodes.Ldarg, i + 1);
+            if (t.IsByRef) { t = t.GetElementType()!; g.Emit(OpCodes.Ldobj, t); }
+            if (t.IsValueType || t.IsGenericParameter) g.Emit(OpCodes.Box, t);
+            g.Emit(OpCodes.Stelem_Ref);
+        }
+        g.Emit(OpCodes.Call, _dispatch);
+        g.Emit(OpCodes.Stloc, results);
+        int r = 1;
+        for (int i = 0; i < ps.Length; i++)
+        {
+            if (!ps[i].ParameterType.IsByRef) continue;
+            Type et = ps[i].ParameterType.GetElementType()!;
+            g.Emit(OpCodes.Ldarg, i + 1);
+            g.Emit(OpCodes.Ldloc, results);
+            g.Emit(OpCodes.Ldc_I4, r++);
+            g.Emit(OpCodes.Ldelem_Ref);
+            g.Emit(OpCodes.Unbox_Any, et);
+            g.Emit(OpCodes.Stobj, et);
+        }
+        if (m.ReturnType != typeof(void))
+        {
+            g.Emit(OpCodes.Ldloc, results);
+            g.Emit(OpCodes.Ldc_I4_0);
+            g.Emit(OpCodes.Ldelem_Ref);
+            g.Emit(OpCodes.Unbox_Any, m.ReturnType);
+        }
+        g.Emit(OpCodes.Ret);
+    }
+
+    private static void EmitBaseCaller(TypeBuilder tb, string callerName, MethodInfo m)
+    {
+        ParameterInfo[] ps = m.GetParameters();
+        MethodBuilder mb = tb.DefineMethod(callerName, MethodAttributes.Public | MethodAttributes.HideBySig,
+            m.ReturnType, ps.Select(p => p.ParameterType).ToArray());
+        ILGenerator g = mb.GetILGenerator();
+        g.Emit(OpCodes.Ldarg_0);
+        for (int i = 0; i < ps.Length; i++) g.Emit(OpCodes.Ldarg, i + 1);
+        g.Emit(OpCodes.Call, m);  // non-virtual: the base implementation itself
+        g.Emit(OpCodes.Ret);
+    }
+}
+
+/// <summary>What emitted types call; public because the emitted assembly sees only public members.</summary>
+public static class PythonDerivedSupport
+{
+    /// <summary>Called first by every emitted constructor.</summary>
+    public static PyObjectRef TakePending()
+    {
+        long id = Derived.Pending;
+        Derived.Pending = 0;
+        if (id == 0)
+            throw new InvalidOperationException("a type defined by a Python class can only be constructed from Python");
+        return PyObjects.Take(id);
+    }
+
+    /// <summary>Called by every emitted override: runs the Python member, returns [result, byref values...].</summary>
+    public static object?[] Dispatch(object self, int slot, object?[] args)
+    {
+        Derived.Slot s = Derived.SlotAt(slot);
+        PyObjectRef trampoline = Derived.Trampoline;
+        var full = new object?[args.Length + 2];
+        full[0] = self;
+        full[1] = s.PythonName;
+        Array.Copy(args, 0, full, 2, args.Length);
+        return Callbacks.Invoke(trampoline, full, s.ReturnType, s.ByRefTypes);
+    }
+
+}
+
+public static unsafe partial class Exports
+{
+    /// <summary>Emits the .NET type for a Python class; <c>request</c> is JSON (see <see cref="Derived.Define"/>).</summary>
+    [UnmanagedCallersOnly(CallConvs = new[] { typeof(System.Runtime.CompilerServices.CallConvCdecl) })]
+    public static int DefineDerived(char* request, int length, int* typeId, Value* error)
+    {
+        try
+        {
+            *typeId = TypeCatalog.IdOf(Derived.Define(new string(request, 0, length)));
+            return 0;
+        }
+        catch (Exception e) { return Fail(e, error); }
+    }
+
+    /// <summary>Registers the Python trampoline (id) that emitted overrides call, once.</summary>
+    [UnmanagedCallersOnly(CallConvs = new[] { typeof(System.Runtime.CompilerServices.CallConvCdecl) })]
+    public static int DerivedSetup(long trampolineId)
+    {
+        Derived.SetTrampoline(trampolineId);
+        return 0;
+    }
+
+    /// <summary>The Python object (id) the next emitted constructor on this thread binds to; 0 clears.</summary>
+    [UnmanagedCallersOnly(CallConvs = new[] { typeof(System.Runtime.CompilerServices.CallConvCdecl) })]
+    public static int DerivedPending(long id)
+    {
+        Derived.SetPending(id);
+        return 0;
+    }
+
+    /// <summary>The Python object id behind the emitted-type instance at <c>handle</c> (0 if none).</summary>
+    [UnmanagedCallersOnly(CallConvs = new[] { typeof(System.Runtime.CompilerServices.CallConvCdecl) })]
+    public static long DerivedSelf(long handle)
+    {
+        try { return Derived.SelfId(Handles.Target(handle)); }
+        catch { return 0; }
+    }
+}

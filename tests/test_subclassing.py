@@ -1,0 +1,251 @@
+"""Python classes deriving from .NET classes and implementing .NET interfaces."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+
+
+@pytest.fixture(scope="module")
+def inheritance(fixtures: Any) -> Any:
+    import Fixtures.Inheritance as module
+
+    return module
+
+
+def _square_class(inheritance: Any) -> Any:
+    class Square(inheritance.Shape):
+        def __init__(self, side: float) -> None:
+            super().__init__("square")
+            self.side = side
+
+        def Area(self) -> float:
+            return self.side**2
+
+        @property
+        def Name(self) -> str:
+            return "square"
+
+    return Square
+
+
+def test_python_comparer_sorts_a_dotnet_list(fixtures: Any) -> None:
+    from System.Collections.Generic import IComparer, List
+
+    class ByLength(IComparer[str]):
+        def Compare(self, a: str, b: str) -> int:
+            return len(a) - len(b)
+
+    xs = List[str](["ccc", "a", "bb"])
+    xs.Sort(ByLength())
+    assert list(xs) == ["a", "bb", "ccc"]
+
+
+def test_python_interface_implementation_is_called_by_dotnet(inheritance: Any) -> None:
+    class Triple(inheritance.ICalculator):
+        def Compute(self, x: int) -> int:
+            return 3 * x
+
+    assert inheritance.Consumers.RunCalculator(Triple(), 5) == 15
+
+
+def test_interface_implementation_is_called_from_another_thread(inheritance: Any) -> None:
+    class Double(inheritance.ICalculator):
+        def Compute(self, x: int) -> int:
+            return 2 * x
+
+    assert inheritance.Consumers.RunCalculatorOnThread(Double(), 21) == 42
+
+
+def test_python_object_is_an_instance_of_the_dotnet_interface(inheritance: Any) -> None:
+    class Same(inheritance.ICalculator):
+        def Compute(self, x: int) -> int:
+            return x
+
+    assert isinstance(Same(), inheritance.ICalculator)
+
+
+def test_dotnet_calls_python_overrides_of_an_abstract_class(inheritance: Any) -> None:
+    square = _square_class(inheritance)
+    assert inheritance.Consumers.TotalArea([square(2.0), square(3.0)]) == 13.0
+
+
+def test_base_implementation_calls_overridden_method_and_property(inheritance: Any) -> None:
+    square = _square_class(inheritance)
+    assert inheritance.Consumers.Describe(square(2.0)) == "square with area 4.0"
+
+
+def test_constructor_arguments_reach_the_base_constructor(inheritance: Any) -> None:
+    square = _square_class(inheritance)
+    assert square(1.0).Label == "square"
+
+
+def test_default_base_constructor_is_used_without_super_init(inheritance: Any) -> None:
+    class Unit(inheritance.Shape):
+        def Area(self) -> float:
+            return 1.0
+
+    shape = Unit()
+    assert shape.Label is None
+    assert inheritance.Consumers.TotalArea([shape]) == 1.0
+
+
+def test_overriding_a_virtual_method_is_seen_by_dotnet_callers(inheritance: Any) -> None:
+    class Shouty(inheritance.Greeter):
+        def Greet(self, who: str) -> str:
+            return f"HI {who.upper()}"
+
+    assert inheritance.Consumers.UseGreeter(Shouty(), "ann") == "HI ANN HI ANN"
+
+
+def test_super_reaches_the_dotnet_base_implementation(inheritance: Any) -> None:
+    class Polite(inheritance.Greeter):
+        def Greet(self, who: str) -> str:
+            return "Dear " + super().Greet(who)
+
+    assert Polite().Greet("Bob") == "Dear Hello, Bob"
+    assert inheritance.Consumers.UseGreeter(Polite(), "Ann") == "Dear Hello, Ann Dear Hello, Ann"
+
+
+def test_super_reaches_a_base_property(inheritance: Any) -> None:
+    class Fancy(inheritance.Shape):
+        def Area(self) -> float:
+            return 2.0
+
+        @property
+        def Name(self) -> str:
+            return "fancy " + super().Name
+
+    assert inheritance.Consumers.Describe(Fancy()) == "fancy shape with area 2.0"
+
+
+def test_not_overridden_virtual_keeps_the_base_behaviour(inheritance: Any) -> None:
+    class Plain(inheritance.Greeter):
+        pass
+
+    assert inheritance.Consumers.UseGreeter(Plain(), "x") == "Hello, x Hello, x"
+
+
+def test_missing_abstract_member_raises_when_dotnet_calls_it(inheritance: Any) -> None:
+    class Incomplete(inheritance.Shape):
+        pass
+
+    with pytest.raises(NotImplementedError, match="Incomplete"):
+        inheritance.Consumers.TotalArea([Incomplete()])
+
+
+def test_python_exception_in_an_override_comes_back_as_itself(inheritance: Any) -> None:
+    error = ArithmeticError("no area")
+
+    class Broken(inheritance.Shape):
+        def Area(self) -> float:
+            raise error
+
+    with pytest.raises(ArithmeticError) as caught:
+        inheritance.Consumers.TotalArea([Broken()])
+    assert caught.value is error
+
+
+def test_object_returned_by_dotnet_is_the_same_python_object(inheritance: Any) -> None:
+    from System.Collections.Generic import List
+
+    square = _square_class(inheritance)(2.0)
+    items = List[object]()
+    items.Add(square)
+    assert items[0] is square
+
+
+def test_python_state_is_kept_across_dotnet_calls(inheritance: Any) -> None:
+    class Counter(inheritance.ICalculator):
+        def __init__(self) -> None:
+            super().__init__()
+            self.calls = 0
+
+        def Compute(self, x: int) -> int:
+            self.calls += 1
+            return self.calls
+
+    counter = Counter()
+    for _ in range(3):
+        inheritance.Consumers.RunCalculator(counter, 0)
+    assert counter.calls == 3
+
+
+def test_dotnet_sees_the_emitted_type_deriving_from_the_base(inheritance: Any) -> None:
+    square = _square_class(inheritance)
+    name = inheritance.Consumers.RuntimeTypeName(square(1.0))
+    assert name.startswith("Python.") and "Square" in name
+
+
+def test_subclass_of_a_python_subclass_overrides_again(inheritance: Any) -> None:
+    square = _square_class(inheritance)
+
+    class Big(square):
+        def Area(self) -> float:
+            return 100 * super().Area()
+
+    assert inheritance.Consumers.TotalArea([Big(1.0)]) == 100.0
+
+
+def test_plain_python_mixin_methods_implement_the_interface(inheritance: Any) -> None:
+    class Mixin:
+        def Compute(self, x: int) -> int:
+            return x + 1000
+
+    class Mixed(Mixin, inheritance.ICalculator):
+        pass
+
+    assert inheritance.Consumers.RunCalculator(Mixed(), 1) == 1001
+
+
+def test_one_dotnet_type_is_emitted_per_python_class(inheritance: Any, fixtures: Any) -> None:
+    before = fixtures.stats()["derived_types"]
+
+    class Once(inheritance.ICalculator):
+        def Compute(self, x: int) -> int:
+            return x
+
+    for i in range(20):
+        assert inheritance.Consumers.RunCalculator(Once(), i) == i
+    assert fixtures.stats()["derived_types"] == before + 1
+
+
+def test_classes_defined_on_many_threads_get_distinct_types(inheritance: Any) -> None:
+    barrier = threading.Barrier(8)
+    names: list[str] = []
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+
+    def define(k: int) -> None:
+        try:
+            barrier.wait()
+
+            class Worker(inheritance.ICalculator):
+                def Compute(self, x: int) -> int:
+                    return x + k
+
+            result = inheritance.Consumers.RunCalculator(Worker(), 1)
+            assert result == 1 + k
+            with lock:
+                names.append(inheritance.Consumers.RuntimeTypeName(Worker()))
+        except BaseException as exc:
+            with lock:
+                errors.append(exc)
+
+    threads = [threading.Thread(target=define, args=(k,)) for k in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert len(set(names)) == 8
+
+
+def test_a_sealed_class_cannot_be_subclassed(fixtures: Any) -> None:
+    from System import String
+
+    with pytest.raises(TypeError):
+        class Text(String):
+            pass

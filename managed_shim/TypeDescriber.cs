@@ -61,6 +61,7 @@ internal static class TypeDescriber
         w.WriteBoolean("abstract", t.IsAbstract && !t.IsSealed);
         w.WriteBoolean("static", t.IsAbstract && t.IsSealed);
         w.WriteBoolean("public", t.IsPublic || t.IsNestedPublic);
+        w.WriteBoolean("visible", t.IsVisible || t.IsGenericParameter);
         w.WriteBoolean("genericDef", t.IsGenericTypeDefinition);
         w.WriteBoolean("open", t.ContainsGenericParameters);
         if (t.IsGenericType && !t.IsGenericTypeDefinition)

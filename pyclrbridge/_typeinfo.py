@@ -36,6 +36,7 @@ class TypeInfo:
     method_param: bool
     enum_underlying: str
     flags: bool
+    visible: bool = True  # public, and nested only in public types (else only its public face is shown)
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> TypeInfo:
@@ -49,6 +50,7 @@ class TypeInfo:
             nullable_of=d.get("nullableOf", 0), declaring=d.get("declaring", 0),
             position=d.get("position", -1), method_param=d.get("methodParam", False),
             enum_underlying=d.get("enumUnderlying", ""), flags=d.get("flags", False),
+            visible=d.get("visible", True),
         )
 
 

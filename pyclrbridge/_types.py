@@ -86,6 +86,12 @@ def _bases(info: _typeinfo.TypeInfo) -> tuple[type, ...]:
     base = class_for(info.base) if info.base else ClrObject
     if info.kind == "enum":
         return (base, ClrEnum)
+    if not info.visible and info.kind in ("class", "struct"):
+        # A non-public type shows what C# outside its assembly could reach: the members of
+        # its public base and of the public interfaces the base does not already have.
+        extra = tuple(class_for(i) for i in info.interfaces
+                      if not info.base or _typeinfo.assignable(i, info.base) != 1)
+        return (base, *extra)
     return (base,)
 
 
@@ -212,12 +218,12 @@ def _call_delegate(self: Any, *args: Any, **kwargs: Any) -> Any:
     return self.Invoke(*args, **kwargs)
 
 
-def _call_delegate(self: Any, *args: Any, **kwargs: Any) -> Any:
-    """A .NET delegate is callable from Python: ``adder(4)`` calls its ``Invoke``."""
-    return self.Invoke(*args, **kwargs)
-
-
 def _populate(cls: Any, info: _typeinfo.TypeInfo) -> None:
+    if not info.visible and info.kind in ("class", "struct") and not issubclass(cls, BaseException):
+        _set(cls, "__clr_ctors__", ())
+        _set(cls, "__doc__", f".NET non-public {info.kind} {cls.__clr_name__} (assembly {info.assembly}): "
+                             "only the members of its public base class and interfaces are reachable")
+        return
     table = _typeinfo.members(info.id)
     owner = cls.__clr_name__
     ctors = tuple(Overload.from_json(c) for c in table["ctors"])
@@ -274,7 +280,6 @@ def _populate(cls: Any, info: _typeinfo.TypeInfo) -> None:
         _set(cls, name, enum_value(info.id, value))
     if "invoke" in table:
         _set(cls, "__clr_invoke__", Overload.from_json(table["invoke"]))
-        _set(cls, "__call__", _call_delegate)
         _set(cls, "__call__", _call_delegate)
     kind_word = {"class": "class", "struct": "struct", "interface": "interface", "enum": "enum",
                  "delegate": "delegate", "array": "array"}.get(info.kind, info.kind)

@@ -294,3 +294,21 @@ def test_elements_of_an_interface_typed_array_have_their_concrete_classes() -> N
     from Fixtures.Interfaces import Circle, ShapeFactory, Square
 
     assert [type(s) for s in ShapeFactory.MakeBoth()] == [Square, Circle]
+
+
+def test_non_public_result_type_shows_only_its_public_interface_members() -> None:
+    from Fixtures.Interfaces import IShape, ShapeFactory
+
+    hidden = ShapeFactory.MakeHidden()
+    assert isinstance(hidden, IShape)
+    assert (hidden.Name, hidden.Area()) == ("hidden", 42.0)
+    assert not hasattr(hidden, "Secret")
+
+
+def test_non_public_subclass_shows_only_its_public_base_members() -> None:
+    from Fixtures.Interfaces import Creature, Zoo
+
+    secret = Zoo.GetSecret()
+    assert isinstance(secret, Creature)
+    assert secret.Kind == "secret"  # virtual dispatch still reaches the override
+    assert not hasattr(secret, "Whisper")

@@ -1,0 +1,123 @@
+"""REPL support: dir() lists .NET members (nothing private), help() and __doc__ show every
+overload, rlcompleter completes namespaces and members."""
+
+from __future__ import annotations
+
+import pydoc
+import rlcompleter
+from typing import Any
+
+import pytest
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _fixtures(fixtures: Any) -> Any:
+    return fixtures
+
+
+def _completions(namespace: dict[str, Any], text: str) -> list[str]:
+    completer = rlcompleter.Completer(namespace)
+    found: list[str] = []
+    for i in range(200):
+        item = completer.complete(text, i)
+        if item is None:
+            break
+        found.append(item)
+    return found
+
+
+def test_dir_of_a_namespace_lists_types_and_sub_namespaces() -> None:
+    import System
+
+    names = dir(System)
+    assert {"Math", "String", "Collections", "Text"} <= set(names)
+
+
+def test_dir_of_a_class_lists_its_public_members() -> None:
+    from Fixtures.Members import Widget
+
+    names = set(dir(Widget))
+    assert {"Size", "Name", "Grow", "Describe", "Changed", "MaxSize", "Part", "Count"} <= names
+
+
+def test_dir_of_a_class_shows_nothing_private() -> None:
+    from Fixtures.Members import Widget
+
+    names = dir(Widget)
+    assert not [n for n in names if n in ("s_count", "_disposeCount") or n.startswith("__clr") or n == "_h"]
+
+
+def test_dir_of_an_instance_lists_public_members_and_nothing_private() -> None:
+    from Fixtures.Members import Widget
+
+    names = dir(Widget(1))
+    assert {"Size", "Grow", "Tag", "ToString"} <= set(names)
+    assert not [n for n in names if n.startswith("_")]
+
+
+def test_doc_of_a_method_group_lists_every_overload() -> None:
+    from System import Math
+
+    doc = Math.Round.__doc__
+    assert "static Double Round(Double a)" in doc
+    assert "static Decimal Round(Decimal d, Int32 decimals, MidpointRounding mode)" in doc
+    assert len(doc.splitlines()) == len(Math.Round.overloads_list) == 8
+
+
+def test_help_of_a_method_shows_every_overload_signature() -> None:
+    from System import Math
+
+    text = pydoc.render_doc(Math.Round, renderer=pydoc.plaintext)
+    for overload in Math.Round.overloads_list:
+        assert overload.sig in text
+
+
+def test_doc_of_a_bound_method_lists_its_overloads() -> None:
+    from Fixtures.Members import Widget
+
+    doc = Widget(1).Grow.__doc__
+    assert "Void Grow()" in doc
+    assert "Void Grow(Int32 by)" in doc
+
+
+def test_doc_of_a_class_names_it_and_lists_constructors() -> None:
+    from Fixtures.Members import Widget
+
+    doc = Widget.__doc__
+    assert doc.startswith(".NET class Fixtures.Members.Widget")
+    assert 'Widget(Int32 size, String name = "widget")' in doc
+
+
+def test_doc_of_a_property_gives_its_type_and_accessors() -> None:
+    from Fixtures.Members import Widget
+
+    assert Widget.__dict__["Name"].__doc__ == "String Name { get; }"
+    assert Widget.__dict__["Size"].__doc__ == "Int32 Size { get; set; }"
+
+
+def test_rlcompleter_completes_a_sub_namespace() -> None:
+    import System
+
+    assert "System.Collections.Generic" in _completions({"System": System}, "System.Collections.Gen")
+
+
+def test_rlcompleter_completes_members_of_an_instance() -> None:
+    from System.Collections.Generic import List
+
+    xs = List[int]()
+    found = _completions({"xs": xs}, "xs.Ad")
+    assert "xs.Add(" in found
+    assert "xs.AddRange(" in found
+
+
+def test_rlcompleter_completes_members_of_a_class() -> None:
+    from Fixtures.Members import Widget
+
+    assert "Widget.CreatePart(" in _completions({"Widget": Widget}, "Widget.Cre")
+
+
+def test_repr_of_a_class_and_a_method_name_the_dotnet_type() -> None:
+    from System import Math
+
+    assert repr(Math) == "<.NET class System.Math>"
+    assert repr(Math.Round) == "<.NET method System.Math.Round (8 overload(s))>"

@@ -1,0 +1,185 @@
+"""``pyclrbridge.compat``: code written for pythonnet's ``clr`` module runs on pyclrbridge.
+
+The snippets are written the pythonnet way (``clr.AddReference``, ``import System``,
+``.Overloads[...]``); they are our own, not pythonnet's tests.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import ROOT, assert_clean_exit, run_python
+
+
+@pytest.fixture
+def clr_module(fixtures: Any) -> Any:
+    """``pyclrbridge.compat``, used the way pythonnet code uses its ``clr`` module."""
+    from pyclrbridge import compat
+
+    return compat
+
+
+def test_add_reference_by_path_returns_the_assembly_and_enables_imports(clr_module: Any, fixtures_dll: Path) -> None:
+    clr = clr_module
+    assembly = clr.AddReference(str(fixtures_dll))
+    assert assembly.GetName().Name == "PyClrBridge.Fixtures"
+    from Fixtures.Members import Widget
+
+    assert Widget(4).Size == 4
+
+
+def test_add_reference_by_name_loads_a_framework_assembly(clr_module: Any) -> None:
+    clr = clr_module
+    assembly = clr.AddReference("System.Xml.ReaderWriter")
+    assert assembly.GetName().Name == "System.Xml.ReaderWriter"
+    from System.Xml import XmlDocument
+
+    doc = XmlDocument()
+    doc.LoadXml("<a><b>text</b></a>")
+    assert doc.DocumentElement.FirstChild.InnerText == "text"
+
+
+def test_add_reference_to_a_missing_assembly_raises_file_not_found(clr_module: Any) -> None:
+    clr = clr_module
+    with pytest.raises(FileNotFoundError, match="NoSuchAssembly"):
+        clr.AddReference("NoSuchAssembly")
+
+
+def test_get_clr_type_of_classes_and_python_builtins(clr_module: Any) -> None:
+    clr = clr_module
+    from System.Collections.Generic import List
+
+    assert clr.GetClrType(List[int]).FullName.startswith("System.Collections.Generic.List`1[[System.Int32")
+    assert clr.GetClrType(int).FullName == "System.Int32"
+    assert clr.GetClrType(str).Name == "String"
+    with pytest.raises(TypeError, match="GetClrType"):
+        clr.GetClrType(Path)
+
+
+def test_find_assembly_searches_sys_path(clr_module: Any, fixtures_dll: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    clr = clr_module
+    monkeypatch.syspath_prepend(str(fixtures_dll.parent))
+    assert clr.FindAssembly("PyClrBridge.Fixtures") == str(fixtures_dll.parent / "PyClrBridge.Fixtures.dll")
+    assert clr.FindAssembly("NoSuchAssembly") is None
+
+
+def test_list_assemblies_names_what_is_loaded(clr_module: Any) -> None:
+    clr = clr_module
+    names = clr.ListAssemblies()
+    assert "System.Private.CoreLib" in names
+    assert any(n.startswith("System.Private.CoreLib, Version=") for n in clr.ListAssemblies(True))
+
+
+def test_namespace_import_styles(clr_module: Any) -> None:
+    import System
+    import System.Collections.Generic as scg
+    from System import Math
+
+    assert System.String.Concat("a", "b") == "ab"
+    assert Math.Max(3, 9) == 9
+    d = scg.Dictionary[str, int]()
+    d["x"] = 2
+    assert d["x"] == 2
+
+
+def test_overloads_picks_an_overload_by_parameter_types(clr_module: Any) -> None:
+    from System import Int64, Math
+
+    assert Math.Abs.Overloads[Int64](-5) == 5
+    assert Math.Abs.__overloads__[Int64](-6) == 6
+    from Fixtures.Members import Widget
+
+    w = Widget(1)
+    w.Grow.Overloads[int](3)
+    assert w.Size == 4
+
+
+def test_generic_collections_and_iteration(clr_module: Any) -> None:
+    from System.Collections.Generic import List
+
+    xs = List[str]()
+    xs.Add("b")
+    xs.Add("a")
+    xs.Sort()
+    assert [x for x in xs] == ["a", "b"]
+    assert xs.Count == 2 and len(xs) == 2
+
+
+def test_events_take_python_callables(clr_module: Any) -> None:
+    from Fixtures.Members import Widget
+
+    seen: list[int] = []
+    w = Widget(1)
+
+    def handler(sender: Any, args: Any) -> None:
+        seen.append(sender.Size)
+
+    w.Changed += handler
+    w.Grow()
+    w.Changed -= handler
+    w.Grow()
+    assert seen == [2]
+
+
+def test_dotnet_exceptions_are_caught_as_system_exception(clr_module: Any) -> None:
+    import System
+
+    with pytest.raises(System.Exception) as info:
+        System.Int32.Parse("not a number")
+    assert isinstance(info.value, System.FormatException)
+
+
+# ---- install(): `import clr` -----------------------------------------------------------
+
+def test_install_defers_to_pythonnet_when_it_is_importable() -> None:
+    proc = run_python("""
+        import importlib.util
+        assert importlib.util.find_spec("clr") is not None, "this test needs pythonnet installed"
+        from pyclrbridge import compat
+        print(compat.install())
+        import sys
+        print("clr" in sys.modules)
+    """)
+    assert_clean_exit(proc)
+    assert proc.stdout.split() == ["False", "False"]
+
+
+def test_install_makes_import_clr_work_without_pythonnet(fixtures_dll: Path) -> None:
+    # -S: no site-packages, so pythonnet is not importable (pyclrbridge needs only the stdlib).
+    import subprocess
+    import sys
+
+    code = f"""
+import pyclrbridge.compat
+assert pyclrbridge.compat.install() is True
+import clr
+clr.AddReference({str(fixtures_dll)!r})
+from Fixtures.Members import Widget
+from System import Math
+print(clr is pyclrbridge.compat, Widget(2).Size, Math.Abs(-3), pyclrbridge.compat.install())
+"""
+    proc = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True, timeout=120,
+                          env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin",
+                               **_dotnet_env()}, check=False)
+    assert_clean_exit(proc)
+    assert proc.stdout.split() == ["True", "2", "3", "True"]
+
+
+def test_install_override_replaces_an_importable_pythonnet_for_this_process() -> None:
+    proc = run_python("""
+        from pyclrbridge import compat
+        print(compat.install(override=True))
+        import clr
+        print(clr is compat)
+    """)
+    assert_clean_exit(proc)
+    assert proc.stdout.split() == ["True", "True"]
+
+
+def _dotnet_env() -> dict[str, str]:
+    import os
+
+    return {k: v for k, v in os.environ.items() if k.startswith("DOTNET") or k in ("HOME", "TMPDIR")}

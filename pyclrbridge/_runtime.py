@@ -99,13 +99,22 @@ class Runtime:
         return AssemblyInfo(result["name"], result["fullName"], result["location"], tuple(result["types"]))
 
     def stats(self) -> dict[str, Any]:
-        """Counters: live handles, Python objects held by .NET, cached classes, compiled stubs..."""
-        from . import _callbacks, _types
+        """Counters of what crosses the boundary.
+
+        ``live_handles`` (.NET objects Python holds), ``python_objects_held`` (Python objects
+        .NET holds; ``python_registry`` is the Python side of the same count),
+        ``cached_classes`` (proxy classes), ``delegate_factories`` (delegate types compiled),
+        ``derived_types`` (.NET types emitted for Python classes), ``derived_objects``
+        (instances of those the registry holds), ``callbacks`` / ``callbacks_in_flight``,
+        and compiled-stub and type-catalog sizes.
+        """
+        from . import _callbacks, _derived, _types
 
         _callbacks.drain()
         counts = _bridge.stats()
         counts["cached_classes"] = _types.cached_class_count()
         counts["python_registry"] = _callbacks.live_count()
+        counts["derived_objects"] = _derived.live_count()
         from . import _async, _buffers
 
         counts.update(_async.stats())
@@ -113,14 +122,20 @@ class Runtime:
         return counts
 
     def collect(self) -> None:
-        """Run a full Python and .NET garbage collection, then release what .NET let go."""
+        """Run a full Python and .NET garbage collection, then release what .NET let go.
+
+        Two rounds: objects one side lets go in the first round may hold the last references
+        to objects of the other side.
+        """
         import gc
 
-        from . import _callbacks
+        from . import _callbacks, _derived
 
-        gc.collect()
-        self._shim.Collect()
-        _callbacks.drain()
+        for _ in range(2):
+            gc.collect()
+            _derived.sweep()  # derived objects only .NET may hold: let the .NET GC decide
+            self._shim.Collect()
+            _callbacks.drain()
         gc.collect()
 
     def shutdown(self) -> None:

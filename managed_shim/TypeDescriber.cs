@@ -85,6 +85,8 @@ internal static class TypeDescriber
         Type? nullable = Nullable.GetUnderlyingType(t);
         if (nullable != null) w.WriteNumber("nullableOf", TypeCatalog.IdOf(nullable));
         if (t.IsNested && t.DeclaringType != null) w.WriteNumber("declaring", TypeCatalog.IdOf(t.DeclaringType));
+        if (KindOf(t) == "delegate" && t.GetMethod("Invoke") is MethodInfo invoke && invoke.ReturnType != typeof(void))
+            w.WriteNumber("invokeReturn", TypeCatalog.IdOf(invoke.ReturnType));  // TResult of an open Func<..., TResult> too
         if (t.IsEnum)
         {
             w.WriteString("enumUnderlying", Enum.GetUnderlyingType(t).Name);

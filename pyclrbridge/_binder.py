@@ -319,8 +319,22 @@ def infer(params: tuple[Param, ...], args: list[Any], n_generic: int) -> dict[in
         if not unify(p.type_id, a):
             return None
     if len(bindings) != n_generic:
+        _results_of_python_callables(params, args, bindings)
+    if len(bindings) != n_generic:
         return None
     return bindings
+
+
+def _results_of_python_callables(params: tuple[Param, ...], args: list[Any], bindings: dict[int, int]) -> None:
+    """A type parameter that only a Python callable's result decides (``TResult`` of
+    ``Select(xs, lambda x: ...)``) cannot be read from the callable: it becomes System.Object."""
+    for p, a in zip(params, args, strict=False):
+        t = _info(p.type_id)
+        if t.kind != "delegate" or not t.invoke_return or not _is_callable_arg(a):
+            continue
+        r = _info(t.invoke_return)
+        if r.kind == "generic-param" and r.method_param and r.position not in bindings:
+            bindings[r.position] = _typeinfo.id_by_name("System.Object")
 
 
 class _TypeArg:
@@ -454,8 +468,12 @@ def choose(
         explained = _explain_failure(overloads, args, kwargs)
         if explained is not None:
             raise type(explained)(f"{describe()}{_describe_args(args, kwargs)}: {explained}")
+        hint = ""
+        if not generic_args and any(o.generic_params for o in overloads):
+            hint = ("\n(a generic method's type arguments may not follow from these arguments: "
+                    "give them explicitly, e.g. Method[int](...))")
         raise TypeError(f"no overload of {describe()} accepts {_describe_args(args, kwargs)}; "
-                        f"candidates:\n  " + "\n  ".join(o.sig for o in overloads))
+                        f"candidates:\n  " + "\n  ".join(o.sig for o in overloads) + hint)
     scored.sort(key=lambda item: (item[0], item[1]))
     best = scored[0][:2]
     if len(scored) > 1 and scored[1][:2] == best:

@@ -37,6 +37,7 @@ class TypeInfo:
     enum_underlying: str
     flags: bool
     visible: bool = True  # public, and nested only in public types (else only its public face is shown)
+    invoke_return: int = 0  # delegates: the return type of Invoke (0 for void)
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> TypeInfo:
@@ -50,7 +51,7 @@ class TypeInfo:
             nullable_of=d.get("nullableOf", 0), declaring=d.get("declaring", 0),
             position=d.get("position", -1), method_param=d.get("methodParam", False),
             enum_underlying=d.get("enumUnderlying", ""), flags=d.get("flags", False),
-            visible=d.get("visible", True),
+            visible=d.get("visible", True), invoke_return=d.get("invokeReturn", 0),
         )
 
 

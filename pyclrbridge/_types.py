@@ -310,9 +310,16 @@ def construct(cls: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     if info.abstract:
         raise TypeError(f"{cls.__clr_name__} is abstract and cannot be instantiated")
     ctors: tuple[Overload, ...] = cls.__dict__.get("__clr_ctors__", ())
+    if info.type_code not in ("Object", "Empty", "DBNull") and len(args) == 1 and not kwargs:
+        # Int64(5), Double(meters) (op_Explicit), Decimal("1.5"): when no constructor takes
+        # the argument, calling a primitive type converts, like a C# cast.
+        if ctors:
+            try:
+                return cls.__dict__["__clr_ctor_group__"].call(None, args, kwargs)
+            except TypeError:
+                pass
+        return convert(args[0], info.id)
     if not ctors:
-        if info.type_code not in ("Object", "Empty", "DBNull") and len(args) == 1 and not kwargs:
-            return convert(args[0], info.id)
         raise TypeError(f"{cls.__clr_name__} has no public constructor")
     return cls.__dict__["__clr_ctor_group__"].call(None, args, kwargs)
 

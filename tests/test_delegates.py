@@ -185,3 +185,32 @@ def test_exception_from_a_callback_on_worker_threads_reaches_the_caller(invoker:
     with pytest.raises(Exception) as caught:
         invoker.CallOnThreads(fail, 2, 1)
     assert "callbacks failed" in str(caught.value)
+
+
+def test_sixteen_threads_compile_sixteen_delegate_types_once_each(fixtures: Any) -> None:
+    """Converting callables to 16 new delegate types on 16 threads at once compiles each
+    factory exactly once, and every delegate calls its own callable."""
+    from System import Func, Int16
+
+    types = [Func[(Int16,) * (k + 1)] for k in range(16)]
+    before = fixtures.stats()["delegate_factories"]
+    barrier = threading.Barrier(16)
+    results: dict[int, int] = {}
+    errors: list[BaseException] = []
+
+    def convert(k: int) -> None:
+        try:
+            barrier.wait()
+            f = types[k](lambda *args: len(args) + 100 * k)
+            results[k] = f(*range(k))
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=convert, args=(k,)) for k in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert results == {k: k + 100 * k for k in range(16)}
+    assert fixtures.stats()["delegate_factories"] == before + 16

@@ -150,3 +150,26 @@ def test_generic_method_returning_a_constructed_type() -> None:
     made = GenericTools.MakeList("z", 2)
     assert type(made) is List[str]
     assert list(made) == ["z", "z"]
+
+
+def test_result_type_decided_only_by_a_python_callable_becomes_object() -> None:
+    from Fixtures.Generics import Box
+    from System.Linq import Enumerable
+
+    mapped = Box[int](5).Map(lambda v: str(v))
+    assert type(mapped) is Box[object]
+    assert mapped.Value == "5"
+    assert list(Enumerable.Select([1, 2, 3], lambda x: x * 2)) == [2, 4, 6]
+
+
+def test_explicit_type_argument_overrides_the_object_default_for_callables() -> None:
+    from Fixtures.Generics import Box
+
+    assert type(Box[int](5).Map[str](lambda v: str(v))) is Box[str]
+
+
+def test_uninferable_type_argument_error_says_to_give_it_explicitly() -> None:
+    from Fixtures.Generics import GenericTools
+
+    with pytest.raises(TypeError, match=r"give them explicitly"):
+        GenericTools.Identity(None)

@@ -216,3 +216,17 @@ def test_comparison_operators_come_from_op_methods() -> None:
     assert small < big and small <= big and big > small and big >= small
     assert Vector(1, 2) == Vector(1, 2)
     assert Vector(1, 2) != Vector(2, 1)
+
+
+def test_calling_a_primitive_type_converts_like_a_cast() -> None:
+    from System import Decimal, Int64
+
+    assert Int64(5) == 5
+    assert Decimal("1.25") == decimal.Decimal("1.25")
+
+
+def test_calling_a_primitive_type_uses_an_explicit_conversion_operator() -> None:
+    from Fixtures.Overloads import Meters
+    from System import Double
+
+    assert Double(Meters(2.5)) == 2.5

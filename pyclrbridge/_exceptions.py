@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 from typing import Any
 
 from ._convert import from_value
@@ -22,7 +23,7 @@ def exception_from_error(error: Value) -> BaseException:
     exc = from_value(error)
     if not isinstance(exc, BaseException):
         return RuntimeError(f".NET call failed with {exc!r}")
-    if type(exc).__clr_name__ == PYTHON_EXCEPTION:
+    if getattr(type(exc), "__clr_name__", "") == PYTHON_EXCEPTION:
         from ._callbacks import lookup
 
         original = lookup(_read(exc, "PyObjectId"))
@@ -32,23 +33,40 @@ def exception_from_error(error: Value) -> BaseException:
     return exc
 
 
+#: Stack frames of the bridge itself (the shim's exports and compiled call stubs): not the
+#: user's code, so they are left out of the note.
+_BRIDGE_FRAMES = ("at PyClrBridge.Shim.", "at lambda_method", "at System.RuntimeMethodHandle.InvokeMethod",
+                  "at System.Reflection.MethodBaseInvoker.")
+
+
+def _stack_note(exc: BaseException, stack: str) -> str:
+    lines = [line for line in stack.splitlines() if not line.strip().startswith(_BRIDGE_FRAMES)]
+    return f".NET stack trace ({type(exc).__clr_name__}):\n" + "\n".join(lines)  # type: ignore[attr-defined]
+
+
+def _safe_read(exc: BaseException, name: str) -> Any:
+    try:
+        return _read(exc, name)
+    except Exception:
+        return None
+
+
 def decorate(exc: BaseException) -> None:
-    """Message as args, .NET stack trace as a note, inner exception as __cause__."""
-    try:
-        message = _read(exc, "Message")
-    except Exception:
-        message = None
+    """Message as args, .NET stack trace as a note, inner exception as __cause__; an OSError
+    also gets ``filename`` (FileNotFoundException.FileName) and ``strerror``."""
+    message = _safe_read(exc, "Message")
     exc.args = (message if message is not None else type(exc).__name__,)
-    try:
-        stack = _read(exc, "StackTrace")
-    except Exception:
-        stack = None
+    stack = _safe_read(exc, "StackTrace")
     if stack:
-        exc.add_note(f".NET stack trace ({type(exc).__clr_name__}):\n{stack}")  # type: ignore[attr-defined]
-    try:
-        inner = _read(exc, "InnerException")
-    except Exception:
-        inner = None
+        exc.add_note(_stack_note(exc, stack))
+    if isinstance(exc, OSError):
+        exc.strerror = exc.args[0]
+        filename = _safe_read(exc, "FileName")
+        if isinstance(filename, str):
+            exc.filename = filename
+        if isinstance(exc, FileNotFoundError):
+            exc.errno = errno.ENOENT
+    inner = _safe_read(exc, "InnerException")
     if isinstance(inner, BaseException):
         decorate(inner)
         exc.__cause__ = inner

@@ -1,24 +1,56 @@
 """Python protocols from .NET interfaces: one table keyed by interface (DESIGN section 6).
 
+=========================================  ====================================================
+.NET interface (or type)                   Python protocol
+=========================================  ====================================================
+``IDictionary<K,V>``, ``IReadOnlyDictionary``  ``d[k]``, ``d[k] = v``, ``del d[k]``, ``k in d``,
+``IDictionary``                            iteration over keys, ``keys()``, ``values()``,
+                                           ``items()``, ``get()``
+``IList<T>``, ``IReadOnlyList<T>``,        ``xs[i]`` (negative too), ``xs[a:b]`` (a list),
+``IList``, arrays                          ``xs[i] = v``, ``del xs[i]``, ``x in xs``
+``ICollection<T>``, ``ICollection``,       ``len()`` (and so ``bool()``: empty is false),
+``IReadOnlyCollection<T>``                 ``x in xs``
+``IEnumerable<T>``, ``IEnumerable``        ``iter()``
+``KeyValuePair<K,V>``                      unpacks as ``(key, value)``
+``IDisposable``                            ``with obj:`` (``Dispose()`` on exit)
+``IComparable<T>``, ``IComparable``        ``<``, ``<=``, ``>``, ``>=``
+``op_Addition``... (any type)              ``+ - * / % & | ^ == != < <= > >= ~ -x +x``
+=========================================  ====================================================
+
 Each entry is a small prototype class whose methods are copied onto every proxy class whose
-.NET type implements that interface (unless the class already defines the method). The
-methods call the interface's own members, so explicit implementations work too.
+.NET type implements that interface (unless the class already defines the method). Entries
+with a lower ``rank`` win: a dictionary's ``in`` tests keys, not the key/value pairs of its
+``ICollection<KeyValuePair>``. The methods call the interface's own members, so explicit
+implementations work too. Equality, hashing, ``str`` and ``repr`` for every object live in
+:class:`pyclrbridge._proxy.ClrObject` (``Equals``, ``GetHashCode``, ``ToString``).
 """
 
 from __future__ import annotations
 
+import array
+import ctypes
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from . import _typeinfo
+from . import _bridge, _typeinfo
+from ._shim import Value
 
+#: interface (or type) full name -> prototype class; generic interfaces by definition name.
 _PROTOCOLS: dict[str, type] = {}
+DEFAULT_RANK = 0
+#: Indexers the class builder installs as __getitem__/__setitem__ are kept under these names,
+#: so the sequence and mapping prototypes can wrap them (negative indexes, slices, KeyError).
+RAW_INDEXERS = {"__getitem__": "__clr_getitem__", "__setitem__": "__clr_setitem__"}
 
 
-def implementation_for(*interface_names: str) -> Callable[[type], type]:
-    """Register a prototype class for .NET interfaces (generic ones by definition name)."""
+def implementation_for(*interface_names: str, rank: int = DEFAULT_RANK) -> Callable[[type], type]:
+    """Register a prototype class for .NET interfaces (generic ones by definition name).
+
+    Prototypes with a lower ``rank`` take precedence when a type matches several entries.
+    """
 
     def register(proto: type) -> type:
+        proto.__clr_rank__ = rank  # type: ignore[attr-defined]
         for name in interface_names:
             _PROTOCOLS[name] = proto
         return proto
@@ -26,16 +58,25 @@ def implementation_for(*interface_names: str) -> Callable[[type], type]:
     return register
 
 
+# (type id, interface name) -> class of that interface as the type implements it. Pure memo of
+# immutable facts: dict.setdefault publishes, a lost race recomputes the same class.
+_iface_cache: dict[tuple[int, str], Any] = {}
+
+
 def _iface(obj: Any, full_name: str) -> Any:
     """The proxy class of the interface ``full_name`` (or its constructed form) ``obj`` implements."""
+    info = type(obj).__clr_info__
+    key = (info.id, full_name)
+    found = _iface_cache.get(key)
+    if found is not None:
+        return found
     from ._types import class_for
 
-    info = type(obj).__clr_info__
     for candidate in (info.id, *info.interfaces):
         c = _typeinfo.info(candidate)
         def_name = _typeinfo.info(c.generic_def_id).full_name if c.generic_def_id else c.full_name
         if def_name == full_name:
-            return class_for(candidate)
+            return _iface_cache.setdefault(key, class_for(candidate))
     raise TypeError(f"{type(obj).__clr_name__} does not implement {full_name}")
 
 
@@ -43,161 +84,333 @@ def _member(obj: Any, iface: str, name: str) -> Any:
     return _iface(obj, iface).__dict__[name]
 
 
-@implementation_for("System.Collections.IEnumerable")
+def _get(obj: Any, iface: str, key: Any) -> Any:
+    """``obj[key]`` through the indexer of interface ``iface``."""
+    return _member(obj, iface, "__clr_getitem__")(obj, key)
+
+
+def _set(obj: Any, iface: str, key: Any, value: Any) -> None:
+    _member(obj, iface, "__clr_setitem__")(obj, key, value)
+
+
+def _call(obj: Any, iface: str, name: str, *args: Any) -> Any:
+    return _member(obj, iface, name).call(obj, args, {})
+
+
+def _read(obj: Any, iface: str, name: str) -> Any:
+    return _member(obj, iface, name).read(obj)
+
+
+def _index(self: Any, i: Any) -> int:
+    """A Python index (negative counts from the end) as a .NET one, or IndexError."""
+    if not isinstance(i, int):
+        i = i.__index__() if hasattr(i, "__index__") else i
+    if not isinstance(i, int):
+        raise TypeError(f"{type(self).__clr_name__} indices must be integers or slices, not {type(i).__name__}")
+    n = len(self)
+    j = i + n if i < 0 else i
+    if not 0 <= j < n:
+        raise IndexError(f"index {i} is out of range for a {type(self).__clr_name__} of length {n}")
+    return j
+
+
+# ---- enumeration ----------------------------------------------------------------------------
+
+@implementation_for("System.Collections.IEnumerable", rank=41)
 class _Enumerable:
-    def __iter__(self) -> Iterator[Any]:
-        enumerator = _member(self, "System.Collections.IEnumerable", "GetEnumerator").call(self, (), {})
+    def __iter__(self: Any) -> Iterator[Any]:
+        enumerator = _call(self, "System.Collections.IEnumerable", "GetEnumerator")
         move_next = _member(enumerator, "System.Collections.IEnumerator", "MoveNext")
         current = _member(enumerator, "System.Collections.IEnumerator", "Current")
         while move_next.call(enumerator, (), {}):
             yield current.read(enumerator)
 
 
-@implementation_for("System.Collections.Generic.IEnumerable`1")
+@implementation_for("System.Collections.Generic.IEnumerable`1", rank=40)
 class _GenericEnumerable:
-    def __iter__(self) -> Iterator[Any]:
-        enumerator = _member(self, "System.Collections.Generic.IEnumerable`1", "GetEnumerator").call(self, (), {})
+    def __iter__(self: Any) -> Iterator[Any]:
+        enumerator = _call(self, "System.Collections.Generic.IEnumerable`1", "GetEnumerator")
         move_next = _member(enumerator, "System.Collections.IEnumerator", "MoveNext")
         current = _member(enumerator, "System.Collections.Generic.IEnumerator`1", "Current")
         try:
             while move_next.call(enumerator, (), {}):
                 yield current.read(enumerator)
         finally:
-            dispose = _member(enumerator, "System.IDisposable", "Dispose")
-            dispose.call(enumerator, (), {})
+            _call(enumerator, "System.IDisposable", "Dispose")
 
+
+# ---- collections ----------------------------------------------------------------------------
 
 def _count(iface: str) -> Callable[[Any], int]:
     def __len__(self: Any) -> int:
-        return int(_member(self, iface, "Count").read(self))
+        return int(_read(self, iface, "Count"))
 
     return __len__
 
 
-@implementation_for("System.Collections.ICollection")
+@implementation_for("System.Collections.ICollection", rank=31)
 class _Collection:
     __len__ = _count("System.Collections.ICollection")
 
 
-@implementation_for("System.Collections.Generic.ICollection`1")
+@implementation_for("System.Collections.Generic.ICollection`1", rank=30)
 class _GenericCollection:
     __len__ = _count("System.Collections.Generic.ICollection`1")
 
-    def __contains__(self, item: Any) -> bool:
-        return bool(_member(self, "System.Collections.Generic.ICollection`1", "Contains").call(self, (item,), {}))
+    def __contains__(self: Any, item: Any) -> bool:
+        try:
+            return bool(_call(self, "System.Collections.Generic.ICollection`1", "Contains", item))
+        except TypeError:
+            return False  # an item of a type the collection cannot hold is not in it
 
 
-@implementation_for("System.Collections.Generic.IReadOnlyCollection`1")
+@implementation_for("System.Collections.Generic.IReadOnlyCollection`1", rank=32)
 class _ReadOnlyCollection:
     __len__ = _count("System.Collections.Generic.IReadOnlyCollection`1")
 
 
-def _index(self: Any, i: int) -> int:
-    n = len(self)
-    if i < 0:
-        i += n
-    if not 0 <= i < n:
-        raise IndexError(f"index {i} is out of range for a {type(self).__clr_name__} of length {n}")
-    return i
+# ---- lists ----------------------------------------------------------------------------------
+
+def _list_protocol(iface: str, *, writable: bool, contains: bool) -> type:
+    class _Sequence:
+        def __getitem__(self: Any, key: Any) -> Any:
+            if isinstance(key, slice):
+                return [_get(self, iface, i) for i in range(*key.indices(len(self)))]
+            return _get(self, iface, _index(self, key))
+
+        if writable:
+            def __setitem__(self: Any, key: Any, value: Any) -> None:
+                if isinstance(key, slice):
+                    indices = range(*key.indices(len(self)))
+                    values = list(value)
+                    if len(values) != len(indices):
+                        raise ValueError(f"slice assignment to a {type(self).__clr_name__} cannot change "
+                                         f"its length ({len(values)} values for {len(indices)} items)")
+                    for i, v in zip(indices, values, strict=True):
+                        _set(self, iface, i, v)
+                    return
+                _set(self, iface, _index(self, key), value)
+
+            def __delitem__(self: Any, key: Any) -> None:
+                if isinstance(key, slice):
+                    for i in sorted(range(*key.indices(len(self))), reverse=True):
+                        _call(self, iface, "RemoveAt", i)
+                    return
+                _call(self, iface, "RemoveAt", _index(self, key))
+
+        if contains:
+            def __contains__(self: Any, item: Any) -> bool:
+                try:
+                    return bool(_call(self, iface, "Contains", item))
+                except TypeError:
+                    return False
+
+    return _Sequence
 
 
-@implementation_for("System.Collections.Generic.IList`1")
-class _GenericList:
-    def __getitem__(self, key: Any) -> Any:
-        if isinstance(key, slice):
-            return [self[i] for i in range(*key.indices(len(self)))]
-        return _member(self, "System.Collections.Generic.IList`1", "__getitem__")(self, _index(self, key))
-
-    def __setitem__(self, key: int, value: Any) -> None:
-        _member(self, "System.Collections.Generic.IList`1", "__setitem__")(self, _index(self, key), value)
-
-    def __delitem__(self, key: int) -> None:
-        _member(self, "System.Collections.Generic.IList`1", "RemoveAt").call(self, (_index(self, key),), {})
+implementation_for("System.Collections.Generic.IList`1", rank=20)(
+    _list_protocol("System.Collections.Generic.IList`1", writable=True, contains=False))
+implementation_for("System.Collections.Generic.IReadOnlyList`1", rank=21)(
+    _list_protocol("System.Collections.Generic.IReadOnlyList`1", writable=False, contains=False))
+implementation_for("System.Collections.IList", rank=22)(
+    _list_protocol("System.Collections.IList", writable=True, contains=True))
 
 
-@implementation_for("System.Collections.Generic.IReadOnlyList`1")
-class _ReadOnlyList:
-    def __getitem__(self, key: Any) -> Any:
-        if isinstance(key, slice):
-            return [self[i] for i in range(*key.indices(len(self)))]
-        return _member(self, "System.Collections.Generic.IReadOnlyList`1", "__getitem__")(self, _index(self, key))
+# ---- dictionaries -----------------------------------------------------------------------------
 
+def _mapping(iface: str, *, writable: bool, has_key: str) -> type:
+    pairs = iface != "System.Collections.IDictionary"
 
-@implementation_for("System.Collections.IList")
-class _List:
-    def __getitem__(self, key: Any) -> Any:
-        if isinstance(key, slice):
-            return [self[i] for i in range(*key.indices(len(self)))]
-        return _member(self, "System.Collections.IList", "__getitem__")(self, _index(self, key))
-
-    def __setitem__(self, key: int, value: Any) -> None:
-        _member(self, "System.Collections.IList", "__setitem__")(self, _index(self, key), value)
-
-    def __contains__(self, item: Any) -> bool:
-        return bool(_member(self, "System.Collections.IList", "Contains").call(self, (item,), {}))
-
-
-def _mapping(iface: str) -> type:
     class _Mapping:
-        def __getitem__(self, key: Any) -> Any:
-            return _member(self, iface, "__getitem__")(self, key)
+        def __getitem__(self: Any, key: Any) -> Any:
+            if not pairs and not self.__contains__(key):
+                raise KeyError(key)  # a Hashtable's indexer returns null for a missing key
+            return _get(self, iface, key)
 
-        def __contains__(self, key: Any) -> bool:
-            return bool(_member(self, iface, "ContainsKey").call(self, (key,), {}))
+        def __contains__(self: Any, key: Any) -> bool:
+            try:
+                return bool(_call(self, iface, has_key, key))
+            except TypeError:
+                return False  # a key of a type the dictionary cannot hold is not in it
 
-        def __iter__(self) -> Iterator[Any]:
-            return iter(list(_member(self, iface, "Keys").read(self)))
+        def __iter__(self: Any) -> Iterator[Any]:
+            return iter(list(_read(self, iface, "Keys")))
 
-        def keys(self) -> list[Any]:
-            return list(_member(self, iface, "Keys").read(self))
+        def keys(self: Any) -> list[Any]:
+            """The keys, as a list (a snapshot)."""
+            return list(_read(self, iface, "Keys"))
 
-        def values(self) -> list[Any]:
-            return list(_member(self, iface, "Values").read(self))
+        def values(self: Any) -> list[Any]:
+            """The values, as a list (a snapshot)."""
+            return list(_read(self, iface, "Values"))
 
-        def items(self) -> list[tuple[Any, Any]]:
+        def items(self: Any) -> list[tuple[Any, Any]]:
+            """(key, value) pairs, as a list (a snapshot)."""
+            if pairs:
+                return [tuple(kv) for kv in _GenericEnumerable.__iter__(self)]
             return [(k, self[k]) for k in self.keys()]
 
-        def get(self, key: Any, default: Any = None) -> Any:
-            return self[key] if key in self else default
+        def get(self: Any, key: Any, default: Any = None) -> Any:
+            return self[key] if key in self else default  # noqa: SIM401 (this is get)
 
-    if iface != "System.Collections.Generic.IReadOnlyDictionary`2":
-        def __setitem__(self: Any, key: Any, value: Any) -> None:
-            _member(self, iface, "__setitem__")(self, key, value)
+        if writable:
+            def __setitem__(self: Any, key: Any, value: Any) -> None:
+                _set(self, iface, key, value)
 
-        def __delitem__(self: Any, key: Any) -> None:
-            if not _member(self, iface, "Remove").call(self, (key,), {}):
-                raise KeyError(key)
+            def __delitem__(self: Any, key: Any) -> None:
+                if key not in self:
+                    raise KeyError(key)
+                _call(self, iface, "Remove", key)
 
-        _Mapping.__setitem__ = __setitem__  # type: ignore[attr-defined]
-        _Mapping.__delitem__ = __delitem__  # type: ignore[attr-defined]
     return _Mapping
 
 
-for _name in ("System.Collections.Generic.IDictionary`2", "System.Collections.Generic.IReadOnlyDictionary`2"):
-    implementation_for(_name)(_mapping(_name))
+implementation_for("System.Collections.Generic.IDictionary`2", rank=10)(
+    _mapping("System.Collections.Generic.IDictionary`2", writable=True, has_key="ContainsKey"))
+implementation_for("System.Collections.Generic.IReadOnlyDictionary`2", rank=11)(
+    _mapping("System.Collections.Generic.IReadOnlyDictionary`2", writable=False, has_key="ContainsKey"))
+implementation_for("System.Collections.IDictionary", rank=12)(
+    _mapping("System.Collections.IDictionary", writable=True, has_key="Contains"))
 
 
-@implementation_for("System.Collections.Generic.KeyValuePair`2")
+@implementation_for("System.Collections.Generic.KeyValuePair`2", rank=1)
 class _KeyValuePair:
-    def __iter__(self) -> Iterator[Any]:
+    def __iter__(self: Any) -> Iterator[Any]:
         cls = type(self)
         yield cls.__dict__["Key"].read(self)
         yield cls.__dict__["Value"].read(self)
 
-    def __len__(self) -> int:
+    def __len__(self: Any) -> int:
         return 2
 
-    def __getitem__(self, i: int) -> Any:
+    def __getitem__(self: Any, i: int) -> Any:
         return tuple(self)[i]
 
 
-@implementation_for("System.IDisposable")
+# ---- arrays ---------------------------------------------------------------------------------
+
+#: array.array codes with the memory layout of .NET primitive elements, by type code.
+_BLOCK_CODES = {"SByte": "b", "Byte": "B", "Int16": "h", "UInt16": "H", "Int32": "i", "UInt32": "I",
+                "Int64": "q", "UInt64": "Q", "Single": "f", "Double": "d", "Boolean": "B", "Char": "H"}
+
+
+def _handle(arr: Any) -> int:
+    from ._proxy import handle_of
+
+    h = handle_of(arr)
+    if not h:
+        raise ValueError(f"the {type(arr).__clr_name__} was released")
+    return h
+
+
+def _copy_out(arr: Any, start: int, count: int) -> list[Any] | None:
+    """Elements start..start+count of a primitive array in one block copy (None: not primitive)."""
+    info = type(arr).__clr_info__
+    element = _typeinfo.info(info.element)
+    code = _BLOCK_CODES.get(element.type_code) if element.kind != "enum" else None
+    if code is None:
+        return None
+    block = array.array(code, bytes(array.array(code).itemsize * count))
+    if count:
+        error = Value()
+        address, _ = block.buffer_info()
+        if _bridge.shim().ArrayCopy(_handle(arr), start, count, address, 0, ctypes.byref(error)) != 0:
+            _bridge.raise_error(error)
+    items = block.tolist()
+    if element.type_code == "Boolean":
+        return [b != 0 for b in items]
+    if element.type_code == "Char":
+        return [chr(c) for c in items]
+    return items
+
+
+def _indices(arr: Any, key: Any) -> Any:
+    info = type(arr).__clr_info__
+    keys = key if isinstance(key, tuple) else (key,)
+    if len(keys) != max(info.rank, 1):
+        raise IndexError(f"a {type(arr).__clr_name__} takes {info.rank} index(es), got {len(keys)}")
+    if len(keys) == 1:
+        return (ctypes.c_int64 * 1)(_index(arr, keys[0]))
+    return (ctypes.c_int64 * len(keys))(*(int(k) for k in keys))
+
+
+@implementation_for("System.Array", rank=2)
+class _Array:
+    """A .NET array: a fixed-length, mutable sequence sharing the .NET memory."""
+
+    def __len__(self: Any) -> int:
+        return int(type(self).__dict__["Length"].read(self))
+
+    def __getitem__(self: Any, key: Any) -> Any:
+        if isinstance(key, slice):
+            start, stop, step = key.indices(len(self))
+            if step == 1 and type(self).__clr_info__.rank == 1:
+                block = _copy_out(self, start, max(stop - start, 0))
+                if block is not None:
+                    return block
+            return [self[i] for i in range(start, stop, step)]
+        indices = _indices(self, key)
+        result = Value()
+        error = Value()
+        if _bridge.shim().ArrayGet(_handle(self), indices, len(indices), ctypes.byref(result), ctypes.byref(error)):
+            _bridge.raise_error(error)
+        from ._convert import from_value
+
+        return from_value(result)
+
+    def __setitem__(self: Any, key: Any, value: Any) -> None:
+        from ._convert import to_value
+
+        if isinstance(key, slice):
+            indices = range(*key.indices(len(self)))
+            values = list(value)
+            if len(values) != len(indices):
+                raise ValueError(f"a {type(self).__clr_name__} has a fixed length: "
+                                 f"{len(values)} values cannot replace {len(indices)} items")
+            for i, v in zip(indices, values, strict=True):
+                self[i] = v
+            return
+        positions = _indices(self, key)
+        v = Value()
+        keep: list[Any] = []
+        to_value(value, v, keep, type(self).__clr_info__.element)
+        error = Value()
+        if _bridge.shim().ArraySet(_handle(self), positions, len(positions), ctypes.byref(v), ctypes.byref(error)):
+            _bridge.raise_error(error)
+
+    def __iter__(self: Any) -> Iterator[Any]:
+        n = len(self)
+        chunk = 4096
+        for start in range(0, n, chunk):
+            block = _copy_out(self, start, min(chunk, n - start)) if type(self).__clr_info__.rank == 1 else None
+            if block is None:
+                # Not primitive (or multi-dimensional): .NET enumerates every element in order.
+                yield from _Enumerable.__iter__(self)
+                return
+            yield from block
+
+    def __contains__(self: Any, item: Any) -> bool:
+        return any(x == item for x in self)
+
+    def __bytes__(self: Any) -> bytes:
+        return bytes(self[:])
+
+    def __repr__(self: Any) -> str:
+        n = len(self)
+        shown = self[:20] if type(self).__clr_info__.rank == 1 else list(_Enumerable.__iter__(self))[:20]
+        more = ", ..." if n > 20 else ""
+        return f"<{type(self).__clr_name__} [{', '.join(map(repr, shown))}{more}]>"
+
+
+# ---- other interfaces -----------------------------------------------------------------------
+
+@implementation_for("System.IDisposable", rank=50)
 class _Disposable:
-    def __enter__(self) -> Any:
+    def __enter__(self: Any) -> Any:
         return self
 
-    def __exit__(self, *exc: Any) -> None:
-        _member(self, "System.IDisposable", "Dispose").call(self, (), {})
+    def __exit__(self: Any, *exc: Any) -> None:
+        _call(self, "System.IDisposable", "Dispose")
 
 
 def _compare(self: Any, other: Any) -> int:
@@ -206,48 +419,34 @@ def _compare(self: Any, other: Any) -> int:
             group = _member(self, iface, "CompareTo")
         except TypeError:
             continue
-        return int(group.call(self, (other,), {}))
-    raise TypeError(f"{type(self).__clr_name__} is not comparable")
+        try:
+            return int(group.call(self, (other,), {}))
+        except TypeError:
+            if iface == "System.IComparable":
+                raise
+    raise TypeError(f"{type(self).__clr_name__} is not comparable with {type(other).__name__}")
 
 
-@implementation_for("System.IComparable", "System.IComparable`1")
+def _ordering(test: Callable[[int], bool]) -> Callable[[Any, Any], Any]:
+    def compare(self: Any, other: Any) -> Any:
+        try:
+            return test(_compare(self, other))
+        except TypeError:
+            return NotImplemented
+
+    return compare
+
+
+@implementation_for("System.IComparable", "System.IComparable`1", rank=51)
 class _Comparable:
-    def __lt__(self, other: Any) -> bool:
-        return _compare(self, other) < 0
-
-    def __le__(self, other: Any) -> bool:
-        return _compare(self, other) <= 0
-
-    def __gt__(self, other: Any) -> bool:
-        return _compare(self, other) > 0
-
-    def __ge__(self, other: Any) -> bool:
-        return _compare(self, other) >= 0
+    __lt__ = _ordering(lambda c: c < 0)
+    __le__ = _ordering(lambda c: c <= 0)
+    __gt__ = _ordering(lambda c: c > 0)
+    __ge__ = _ordering(lambda c: c >= 0)
 
 
-@implementation_for("System.Array")
-class _Array:
-    def __len__(self) -> int:
-        return int(type(self).__dict__["Length"].read(self))
+# ---- operators ------------------------------------------------------------------------------
 
-    def __getitem__(self, key: Any) -> Any:
-        if isinstance(key, slice):
-            return [self[i] for i in range(*key.indices(len(self)))]
-        if isinstance(key, tuple):
-            return type(self).__dict__["GetValue"].call(self, (list(key),), {})
-        return type(self).__dict__["GetValue"].call(self, (_index(self, key),), {})
-
-    def __setitem__(self, key: Any, value: Any) -> None:
-        if isinstance(key, tuple):
-            type(self).__dict__["SetValue"].call(self, (value, list(key)), {})
-            return
-        type(self).__dict__["SetValue"].call(self, (value, _index(self, key)), {})
-
-    def __bytes__(self) -> bytes:
-        return bytes(list(self))
-
-
-# Operators from op_* methods.
 _OPERATORS = {
     "op_Addition": ("__add__", "__radd__"), "op_Subtraction": ("__sub__", "__rsub__"),
     "op_Multiply": ("__mul__", "__rmul__"), "op_Division": ("__truediv__", "__rtruediv__"),
@@ -278,26 +477,43 @@ def _unary(group: Any) -> Callable[[Any], Any]:
     return op
 
 
-def apply_protocols(cls: Any, info: _typeinfo.TypeInfo) -> None:
-    names = [info.full_name] + [
-        (_typeinfo.info(c.generic_def_id).full_name if c.generic_def_id else c.full_name)
-        for c in (_typeinfo.info(i) for i in info.interfaces)
-    ]
-    if info.generic_def_id:  # a constructed generic struct (ValueTask<int>) by its definition too
-        names.insert(1, _typeinfo.info(info.generic_def_id).full_name)
+# ---- applying the table ---------------------------------------------------------------------
+
+_NOT_COPIED = frozenset({"__dict__", "__module__", "__weakref__", "__doc__", "__qualname__", "__clr_rank__"})
+_PUBLIC_COPIED = frozenset({"keys", "values", "items", "get"})
+
+
+def _protocol_names(info: _typeinfo.TypeInfo) -> list[str]:
+    names = [info.full_name]
+    if info.generic_def_id:  # a constructed generic type (KeyValuePair<K,V>, ValueTask<int>) by its definition
+        names.append(_typeinfo.info(info.generic_def_id).full_name)
     if info.kind == "array":  # after the array's own name (System.Byte[]), before its interfaces
-        names.insert(1, "System.Array")
-    own = dict(cls.__dict__)
-    for name in names:
-        proto = _PROTOCOLS.get(name)
-        if proto is None:
-            continue
+        names.append("System.Array")
+    for i in info.interfaces:
+        c = _typeinfo.info(i)
+        names.append(_typeinfo.info(c.generic_def_id).full_name if c.generic_def_id else c.full_name)
+    return names
+
+
+def apply_protocols(cls: Any, info: _typeinfo.TypeInfo) -> None:
+    """Give a freshly built proxy class the Python protocols of its interfaces and operators."""
+    for dunder, raw in RAW_INDEXERS.items():
+        indexer = cls.__dict__.get(dunder)
+        if indexer is not None:
+            type.__setattr__(cls, raw, indexer)
+    protos = [p for p in (_PROTOCOLS.get(n) for n in _protocol_names(info)) if p is not None]
+    protos.sort(key=lambda p: getattr(p, "__clr_rank__", DEFAULT_RANK))  # stable: ties keep name order
+    done: set[str] = set()
+    for proto in protos:
         for attr, fn in vars(proto).items():
-            if attr.startswith("__") and attr not in ("__dict__", "__module__", "__weakref__", "__doc__",
-                                                      "__qualname__") or attr in ("keys", "values", "items", "get"):
-                if attr not in own:
-                    type.__setattr__(cls, attr, fn)
-                    own[attr] = fn
+            if attr in _NOT_COPIED or attr in done:
+                continue
+            if not (attr.startswith("__") or attr in _PUBLIC_COPIED):
+                continue
+            if attr in cls.__dict__ and attr not in RAW_INDEXERS:
+                continue  # the class's own member wins (a .NET method named keys, an override)
+            type.__setattr__(cls, attr, fn)
+            done.add(attr)
     for op_name, (forward, backward) in _OPERATORS.items():
         group = cls.__dict__.get(op_name)
         if group is None:

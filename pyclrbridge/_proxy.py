@@ -45,6 +45,8 @@ class ClrMeta(type):
         return bool(tid and mine) and _typeinfo.assignable(mine, tid) == 1
 
     def __getitem__(cls, args: Any) -> Any:
+        if isinstance(args, str) and issubclass(cls, ClrEnum):
+            return _enum_member(cls, args)  # Color["Green"], like a Python Enum
         from ._types import instantiate
 
         return instantiate(cls, args if isinstance(args, tuple) else (args,))
@@ -60,12 +62,19 @@ class ClrMeta(type):
             prepare(cls)
 
     def __call__(cls, *args: Any, **kwargs: Any) -> Any:
+        if len(args) == 1 and not kwargs and issubclass(cls, ClrEnum) and cls.__dict__.get("__clr_type_id__"):
+            return _enum_from(cls, args[0])  # Color(1), Perms(3), Color("Green")
         derived = cls.__dict__.get("__clr_derived__")
         if derived is not None:
             return derived.construct(cls, args, kwargs)
-        from ._types import construct
+        return _types().construct(cls, args, kwargs)
 
-        return construct(cls, args, kwargs)
+    def __iter__(cls) -> Any:
+        """The members of an enum, in declaration order (other classes are not iterable)."""
+        if not issubclass(cls, ClrEnum) or not cls.__dict__.get("__clr_type_id__"):
+            raise TypeError(f"the .NET class {cls.__dict__.get('__clr_name__', cls.__name__)} is not iterable "
+                            "(iterate an instance)")
+        return iter([v for v in cls.__dict__.values() if type(v) is cls])
 
     def __setattr__(cls, name: str, value: Any) -> None:
         from ._members import Event, Property
@@ -120,14 +129,67 @@ def clr_str(obj: Any) -> str:
 
 
 def clr_repr(obj: Any) -> str:
-    name = type(obj).__dict__.get("__clr_name__") or type(obj).__clr_name__
+    """``<Full.TypeName: ToString()>``; just ``<Full.TypeName>`` when ToString is the default
+    (the type's own name); exceptions show their message instead of ToString's stack trace."""
+    cls = type(obj)
+    name = cls.__dict__.get("__clr_name__") or cls.__clr_name__
+    if isinstance(obj, BaseException):
+        return f"<{name}: {obj.args[0] if obj.args else ''}>"
     try:
         text = clr_str(obj)
     except Exception:
         text = "?"
-    if text == name:
+    info = getattr(cls, "__clr_info__", None)
+    if text == name or (info is not None and _is_default_to_string(text, info)):
         return f"<{name}>"
     return f"<{name}: {text}>"
+
+
+def _is_default_to_string(text: str, info: Any) -> bool:
+    """Object.ToString() gives Type.ToString(): the full name, generic arguments in brackets."""
+    if text == info.full_name:
+        return True
+    if info.generic_def_id:
+        return text.startswith(_typeinfo.info(info.generic_def_id).full_name + "[")
+    return False
+
+
+def _enum_member(cls: Any, name: str) -> Any:
+    member = cls.__dict__.get(name)
+    if type(member) is not cls:
+        raise KeyError(f"{cls.__clr_name__} has no member {name!r}; members: "
+                       + ", ".join(str(v) for v in cls))
+    return member
+
+
+def _enum_from(cls: Any, value: Any) -> Any:
+    """An enum value from its number (any value the underlying type holds) or member name."""
+    if isinstance(value, cls):
+        return value
+    if isinstance(value, str):
+        return _enum_member(cls, value)
+    if isinstance(value, (ClrEnum, bool)) or not isinstance(value, int):
+        raise TypeError(f"{cls.__clr_name__}(...) takes an int or a member name, not {type(value).__name__}")
+    underlying = cls.__clr_info__.enum_underlying
+    bits = 8 * _SIZES.get(underlying, 4)
+    lo, hi = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if underlying in _SIGNED else (0, (1 << bits) - 1)
+    if not lo <= value <= hi:
+        raise OverflowError(f"{value} is out of range for {cls.__clr_name__} (a System.{underlying}: {lo} to {hi})")
+    return enum_value(cls.__clr_type_id__, value)
+
+
+_types_module: Any = None
+
+
+def _types() -> Any:
+    """The ``_types`` module (it imports this one, so it is imported on first use, once: an
+    import statement inside a hot function costs about a microsecond per call)."""
+    global _types_module
+    if _types_module is None:
+        from . import _types as module
+
+        _types_module = module  # idempotent: every thread stores the same module
+    return _types_module
 
 
 # Exactly-once release. __del__ runs when no other reference exists, so it needs no lock;
@@ -267,6 +329,7 @@ class ClrEnum(ClrObject):
         return (enum_value, (type(self).__clr_type_id__, int(self)))
 
 
+_SIGNED = frozenset({"SByte", "Int16", "Int32", "Int64"})
 _SIZES = {"SByte": 1, "Byte": 1, "Int16": 2, "UInt16": 2, "Int32": 4, "UInt32": 4, "Int64": 8, "UInt64": 8}
 
 
@@ -276,9 +339,7 @@ def wrap(handle: int, type_id: int) -> Any:
         from ._derived import adopt
 
         return adopt(handle)  # an instance of a Python class: the Python object itself
-    from ._types import class_for
-
-    cls = class_for(type_id)
+    cls = _types().class_for(type_id)
     obj = cls.__new__(cls)
     obj._h = handle
     return obj

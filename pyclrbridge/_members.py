@@ -268,6 +268,10 @@ class Property:
     def __set__(self, obj: Any, value: Any) -> None:
         self.write(obj, value)
 
+    def __delete__(self, obj: Any) -> None:
+        kind = "field" if self.field else "property"
+        raise AttributeError(f"cannot delete the .NET {kind} {self._owner}.{self.__name__}")
+
     def __repr__(self) -> str:
         return f"<.NET {'field' if self.field else 'property'} {self._owner}.{self.__name__}>"
 

@@ -87,6 +87,9 @@ class ClrMeta(type):
             if isinstance(member, Event) and member.static:
                 member.__set__(None, value)
                 return
+            if isinstance(member, (Property, Event)):
+                # Assigning would replace the descriptor and break every instance.
+                raise AttributeError(f"{member!r} is an instance member: set it on an object, not on the class")
             if member is not None:
                 break
         super().__setattr__(name, value)

@@ -44,6 +44,8 @@ def cached_class_count() -> int:
 
 def class_by_name(name: str) -> Any:
     """The class for a full or assembly-qualified .NET type name."""
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"a .NET type name must be a non-empty str, not {name!r}")
     type_id = _typeinfo.id_by_name(name)
     if not type_id and "." in name and "," not in name:
         data, n = _bridge.utf16(name.rsplit(".", 1)[0])

@@ -312,3 +312,18 @@ def test_non_public_subclass_shows_only_its_public_base_members() -> None:
     assert isinstance(secret, Creature)
     assert secret.Kind == "secret"  # virtual dispatch still reaches the override
     assert not hasattr(secret, "Whisper")
+
+
+def test_assigning_an_instance_property_on_the_class_is_refused() -> None:
+    from Fixtures.Members import Widget
+
+    with pytest.raises(AttributeError, match="instance member"):
+        Widget.Size = 1
+    assert Widget(2).Size == 2  # the descriptor is still in place
+
+
+def test_deleting_a_property_is_refused() -> None:
+    from Fixtures.Members import Widget
+
+    with pytest.raises(AttributeError, match="cannot delete"):
+        del Widget(1).Size

@@ -178,3 +178,9 @@ def test_isinstance_follows_generic_interfaces_of_bcl_types(clr: Any) -> None:
     assert isinstance(xs, NonGenericEnumerable)
     assert not isinstance(xs, IEnumerable[str])
     assert issubclass(String, IComparable)
+
+
+@pytest.mark.parametrize("bad", [None, 5, ""])
+def test_get_type_of_a_non_name_raises_type_error(clr: Any, bad: Any) -> None:
+    with pytest.raises(TypeError, match="non-empty str"):
+        clr.get_type(bad)

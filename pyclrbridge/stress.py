@@ -155,7 +155,13 @@ class Workload:
     def generic_list(self, element: Any) -> str:
         """``List[X]`` for a type X: one class per instantiation, usable at once."""
         List = self.types["List"]
-        cls = self.check_class(List[element])
+        try:
+            constructed = List[element]
+        except ValueError as exc:  # documented: .NET refuses byref-like structs as type arguments
+            if "violates the constraint" not in str(exc):
+                raise
+            return f"refused List[{getattr(element, '__clr_name__', element)}]"
+        cls = self.check_class(constructed)
         if List[element] is not cls:
             raise InvariantViolation(f"List[{element}] gave two classes")
         self.check_class(List)

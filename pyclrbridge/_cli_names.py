@@ -104,7 +104,7 @@ def signature(ov: Overload, name: str | None = None, namer: Namer = short_namer)
 def all_type_names() -> list[str]:
     """Full names (``System.Collections.Generic.List`1``) of every public type loaded."""
     ix = _importer.index()
-    return sorted(full for by_short in ix.types.values() for names in by_short.values() for full in names)
+    return sorted({full for by_short in ix.types.values() for names in by_short.values() for full in names})
 
 
 def _candidates(text: str) -> list[str]:
@@ -170,6 +170,13 @@ def constructors(type_id: int, table: dict[str, Any] | None = None) -> list[Over
     return [Overload.from_json(c) for c in ctors]
 
 
+def _distinct(overloads: list[Overload]) -> list[str]:
+    """Python signatures; where two read the same (Int16 and Int32 are both ``int``), each
+    gets its .NET signature as a comment."""
+    sigs = [signature(o) for o in overloads]
+    return [f"{sig}  # {o.sig}" if sigs.count(sig) > 1 else sig for sig, o in zip(sigs, overloads, strict=True)]
+
+
 def describe_data(type_id: int) -> dict[str, Any]:
     """Everything ``describe`` prints, as plain JSON-ready data."""
     t = _typeinfo.info(type_id)
@@ -197,7 +204,7 @@ def describe_data(type_id: int) -> dict[str, Any]:
         "static": t.static,
         "abstract": t.abstract,
         "constructors": [signature(c, short_namer(t)) for c in constructors(type_id, table)],
-        "methods": {name: [signature(Overload.from_json(o)) for o in overloads]
+        "methods": {name: _distinct([Overload.from_json(o) for o in overloads])
                     for name, overloads in sorted(table["methods"].items())},
         "properties": props(table["properties"]),
         "fields": fields,

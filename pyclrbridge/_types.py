@@ -336,7 +336,7 @@ def convert(obj: Any, type_id: int, *, as_class: Any = None) -> Any:
 
     v = Value()
     keep: list[Any] = []
-    to_value(obj, v, keep, type_id)
+    to_value(obj, v, keep)  # a cast: .NET's Convert decides (System.Decimal("1.25") parses)
     out = Value()
     error = Value()
     if _bridge.shim().Convert(ctypes.byref(v), type_id, ctypes.byref(out), ctypes.byref(error)) != 0:

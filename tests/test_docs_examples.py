@@ -1,0 +1,86 @@
+"""Every ```python block in docs/ runs, so the documentation cannot rot.
+
+Conventions for doc writers:
+
+* A ```python block is **run**: the blocks of one page run in order in one namespace, in the
+  session's runtime, with the working directory set to the folder of the fixture assembly
+  (so ``clr.add_reference("PyClrBridge.Fixtures.dll")`` works). Use ``assert`` to show
+  results that matter.
+* A block whose first line is ``# illustrative`` is shown, not run (it needs files a reader
+  has and the test suite has not, or shows what to avoid). Say why on that line.
+* Shell sessions are ```console blocks and are not run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import ROOT
+
+DOCS = ROOT / "docs"
+FENCE = re.compile(r"^(?P<indent>[ \t]*)```(?P<lang>[\w-]*)[^\n]*\n(?P<body>.*?)^(?P=indent)```[ \t]*$",
+                   re.MULTILINE | re.DOTALL)
+ILLUSTRATIVE = "# illustrative"
+
+
+def python_blocks(page: Path) -> list[tuple[int, str, bool]]:
+    """(line number, code, runnable) for each python block of a page."""
+    text = page.read_text(encoding="utf-8")
+    blocks = []
+    for m in FENCE.finditer(text):
+        if m.group("lang") not in ("python", "py"):
+            continue
+        indent = m.group("indent")
+        body = "".join(line[len(indent):] if line.startswith(indent) else line
+                       for line in m.group("body").splitlines(keepends=True))
+        line = text.count("\n", 0, m.start()) + 2
+        blocks.append((line, body, not body.lstrip().startswith(ILLUSTRATIVE)))
+    return blocks
+
+
+PAGES = sorted(DOCS.glob("*.md"))
+
+
+@pytest.mark.parametrize("page", PAGES, ids=[p.name for p in PAGES])
+def test_python_examples_on_the_page_run(page: Path, fixtures: Any, fixtures_dll: Path,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    blocks = [(line, code) for line, code, runnable in python_blocks(page) if runnable]
+    if not blocks:
+        pytest.skip(f"{page.name} has no runnable python examples")
+    monkeypatch.chdir(fixtures_dll.parent)
+    scope: dict[str, Any] = {"__name__": f"docs.{page.stem}"}
+    for line, code in blocks:
+        out = io.StringIO()
+        try:
+            with contextlib.redirect_stdout(out):
+                exec(compile(code, f"{page.name}:{line}", "exec"), scope)
+        except Exception as exc:
+            raise AssertionError(f"the example at docs/{page.name} line {line} failed: "
+                                 f"{type(exc).__name__}: {exc}\n{code}") from exc
+
+
+def test_every_page_but_the_shell_only_ones_has_runnable_examples() -> None:
+    """Examples are run unless marked: a page of only illustrative blocks is a smell."""
+    shell_only = {"getting-started.md", "cli.md", "architecture.md"}
+    for page in PAGES:
+        blocks = python_blocks(page)
+        if blocks and page.name not in shell_only:
+            assert any(runnable for _, _, runnable in blocks), f"{page.name}: every example is illustrative"
+
+
+def test_the_docs_site_builds_strict(tmp_path: Path) -> None:
+    mkdocs = shutil.which("mkdocs") or str(Path(sys.executable).with_name("mkdocs"))
+    if not Path(mkdocs).exists():
+        pytest.skip("mkdocs is not installed (pip install mkdocs-material 'mkdocstrings[python]')")
+    proc = subprocess.run([mkdocs, "build", "--strict", "--site-dir", str(tmp_path / "site")], cwd=ROOT,
+                          capture_output=True, text=True, timeout=180, check=False)
+    assert proc.returncode == 0, proc.stderr[-4000:]

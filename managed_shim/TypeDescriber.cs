@@ -212,6 +212,7 @@ internal static class TypeDescriber
             w.WriteStartObject();
             w.WriteString("name", p.Name);
             w.WriteNumber("type", TypeCatalog.IdOf(p.PropertyType));
+            w.WriteString("typeName", Signatures.TypeName(p.PropertyType));  // for docs, without a DescribeType per type
             w.WriteBoolean("static", (get ?? set)!.IsStatic);
             if (get != null) w.WriteNumber("get", TypeCatalog.IdOf(get));
             if (set != null) w.WriteNumber("set", TypeCatalog.IdOf(set));
@@ -230,6 +231,7 @@ internal static class TypeDescriber
             w.WriteString("name", f.Name);
             w.WriteNumber("id", TypeCatalog.IdOf(f));
             w.WriteNumber("type", TypeCatalog.IdOf(f.FieldType));
+            w.WriteString("typeName", Signatures.TypeName(f.FieldType));
             w.WriteBoolean("static", f.IsStatic);
             w.WriteBoolean("readonly", f.IsInitOnly || f.IsLiteral);
             w.WriteBoolean("const", f.IsLiteral);

@@ -251,11 +251,11 @@ def _populate(cls: Any, info: _typeinfo.TypeInfo) -> None:
                 setters.append(Overload(p["set"], p["name"], p["static"], f"{p['name']}[...] = value",
                                         (*index, value), 0, ()))
             continue
-        type_name = _typeinfo.info(p["type"]).display
+        type_name = p.get("typeName") or _typeinfo.info(p["type"]).display
         doc = f"{type_name} {p['name']} {{{' get;' if 'get' in p else ''}{' set;' if 'set' in p else ''} }}"
         _set(cls, p["name"], Property(p["name"], owner, p.get("get", 0), p.get("set", 0), p["static"], doc))
     for f in table["fields"]:
-        type_name = _typeinfo.info(f["type"]).display
+        type_name = f.get("typeName") or _typeinfo.info(f["type"]).display
         mods = "const " if f["const"] else ("readonly " if f["readonly"] else "")
         _set(cls, f["name"], Property(f["name"], owner, f["id"], 0 if f["readonly"] else f["id"], f["static"],
                                       f"{mods}{type_name} {f['name']}", field=True, readonly=f["readonly"]))

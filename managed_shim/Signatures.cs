@@ -50,11 +50,23 @@ internal static class Signatures
     private static string Parameter(ParameterInfo p)
     {
         string mode = p.ParameterType.IsByRef ? (p.IsOut ? "out " : "ref ") : "";
-        if (p.IsDefined(typeof(ParamArrayAttribute), false)) mode = "params ";
+        if (IsParams(p)) mode = "params ";
         string text = $"{mode}{TypeName(p.ParameterType)} {p.Name}";
-        if (p.HasDefaultValue) text += " = " + Literal(p.DefaultValue);
+        if (HasDefault(p)) text += " = " + Literal(p.DefaultValue);
         return text;
     }
+
+    // HasDefaultValue and IsDefined read custom attributes (slow, and asked for every parameter
+    // of every overload when a class is described): look at the cheap metadata flags first.
+
+    /// <summary>True for a <c>params T[]</c> parameter.</summary>
+    public static bool IsParams(ParameterInfo p) =>
+        p.ParameterType.IsArray && p.Member is MethodBase m && p.Position == m.GetParameters().Length - 1 &&
+        p.IsDefined(typeof(ParamArrayAttribute), false);
+
+    /// <summary>True when the parameter has a default value (<c>int x = 3</c>).</summary>
+    public static bool HasDefault(ParameterInfo p) =>
+        (p.Attributes & (ParameterAttributes.HasDefault | ParameterAttributes.Optional)) != 0 && p.HasDefaultValue;
 
     public static string Literal(object? value) => value switch
     {

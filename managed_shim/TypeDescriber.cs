@@ -159,10 +159,10 @@ internal static class TypeDescriber
         Type pt = p.ParameterType;
         w.WriteNumber("byref", pt.IsByRef ? (p.IsOut ? 2 : 1) : 0);
         w.WriteNumber("type", TypeCatalog.IdOf(pt.IsByRef ? pt.GetElementType()! : pt));
-        bool optional = p.IsOptional || p.HasDefaultValue;
-        w.WriteBoolean("optional", optional);
-        if (optional && p.HasDefaultValue) w.WriteString("default", Signatures.Literal(p.DefaultValue));
-        w.WriteBoolean("params", p.IsDefined(typeof(ParamArrayAttribute), false));
+        bool hasDefault = Signatures.HasDefault(p);
+        w.WriteBoolean("optional", p.IsOptional || hasDefault);
+        if (hasDefault) w.WriteString("default", Signatures.Literal(p.DefaultValue));
+        w.WriteBoolean("params", Signatures.IsParams(p));
         w.WriteEndObject();
     }
 

@@ -195,7 +195,7 @@ class Workload:
         made: list[Any] = []
         for i in range(n):
             sb = StringBuilder(f"x{i}")
-            if sb.ToString() != f"x{i}":
+            if sb.ToString() != f"x{i}" or str(sb) != f"x{i}" or hash(sb) != hash(sb):
                 raise InvariantViolation("StringBuilder lost its text")
             lst = List[int]([i, i + 1])
             if lst.Count != 2:

@@ -43,6 +43,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from . import _bridge, _typeinfo
+from ._proxy import ClrEnum, ClrMeta, enum_value, handle_of, wrap
 from ._shim import Kind, Value, read_string, utf16
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
@@ -202,37 +203,31 @@ def _element_of(t: _typeinfo.TypeInfo | None) -> int:
     return 0
 
 
-def _integer_range_error(x: int, t: _typeinfo.TypeInfo, where: str = "") -> OverflowError:
+def _integer_range_error(x: int, t: _typeinfo.TypeInfo) -> OverflowError:
     lo, hi = INTEGER_RANGES[t.type_code]
-    return OverflowError(f"{x}{where} is out of range for {type_label(t)} ({lo} to {hi})")
+    return OverflowError(f"{x} is out of range for {type_label(t)} ({lo} to {hi})")
+
+
+class _DryRun(list[Any]):
+    """The ``keep`` list of a conversion made only to see whether it fails (nothing is registered)."""
 
 
 def mismatch(arg: Any, type_id: int) -> BaseException | None:
     """Why ``arg`` cannot be passed as ``type_id``, when a rule can say it clearly; else None.
 
-    Used by overload resolution to explain the failure of the only candidate.
+    Overload resolution uses it to explain the failure of the only candidate: the rule for
+    the argument's Python type runs against the parameter type, and its error is the answer.
     """
-    arg = encode_custom(arg) if _encoders else arg
+    if _encoders:
+        arg = encode_custom(arg)
     t, nullable = _target(type_id)
-    if t is None:
+    rule = _RULES.get(type(arg))
+    if t is None or rule is None:
         return None
-    if arg is None:
-        if not nullable:
-            return TypeError(f"None cannot be passed as {type_label(t)}: it is a value type "
-                             f"(a parameter of type {t.display}? would accept None)")
-        return None
-    if isinstance(arg, int) and not isinstance(arg, bool) and t.type_code in INTEGER_RANGES:
-        lo, hi = INTEGER_RANGES[t.type_code]
-        return None if lo <= arg <= hi else _integer_range_error(arg, t)
-    if isinstance(arg, str) and t.type_code == "Char" and len(arg.encode("utf-16-le", "surrogatepass")) != 2:
-        return TypeError(f"a System.Char is one UTF-16 code unit; got a str of length {len(arg)}: {arg!r}")
-    if isinstance(arg, float) and t.type_code == "Single" and math.isfinite(arg) and abs(arg) > SINGLE_MAX:
-        return OverflowError(f"{arg!r} is out of range for System.Single (±{SINGLE_MAX!r})")
-    if isinstance(arg, decimal.Decimal) and t.type_code == "Decimal":
-        try:
-            _decimal_text(arg)
-        except (OverflowError, ValueError) as e:
-            return e
+    try:
+        rule(arg, Value(), _DryRun(), t, nullable)
+    except (TypeError, ValueError, OverflowError) as error:
+        return error
     return None
 
 
@@ -254,7 +249,8 @@ def _write_int(v: Value, x: int) -> None:
 
 def _none(obj: Any, v: Value, keep: list[Any], t: _typeinfo.TypeInfo | None, nullable: bool) -> None:
     if not nullable and t is not None:
-        raise mismatch(None, t.id) or TypeError(f"None cannot be passed as {type_label(t)}")
+        raise TypeError(f"None cannot be passed as {type_label(t)}: it is a value type "
+                        f"(a parameter of type {t.display}? would accept None)")
     v.kind = Kind.NULL
     v.i = 0
 
@@ -285,8 +281,13 @@ def _int(obj: Any, v: Value, keep: list[Any], t: _typeinfo.TypeInfo | None, null
     _write_int(v, x)
 
 
+_NUMERIC_CODES = frozenset({*INTEGER_RANGES, "Double", "Single", "Decimal"})
+
+
 def _float(obj: Any, v: Value, keep: list[Any], t: _typeinfo.TypeInfo | None, nullable: bool) -> None:
     d = float(obj)
+    if t is not None and t.type_code in INTEGER_RANGES and t.kind != "enum":
+        raise TypeError(f"a float cannot be passed as {type_label(t)} (no silent rounding: use int() or round())")
     if t is not None and t.type_code == "Single" and math.isfinite(d) and abs(d) > SINGLE_MAX:
         raise OverflowError(f"{d!r} is out of range for System.Single (±{SINGLE_MAX!r})")
     v.kind = Kind.DOUBLE
@@ -295,6 +296,8 @@ def _float(obj: Any, v: Value, keep: list[Any], t: _typeinfo.TypeInfo | None, nu
 
 def _str(obj: Any, v: Value, keep: list[Any], t: _typeinfo.TypeInfo | None, nullable: bool) -> None:
     data, n = utf16(str(obj))
+    if t is not None and (t.type_code in _NUMERIC_CODES or t.type_code == "Boolean") and t.kind != "enum":
+        raise TypeError(f"a str cannot be passed as {type_label(t)} (parse it first, e.g. int(text))")
     if t is not None and t.type_code == "Char" and n != 1:
         raise TypeError(f"a System.Char is one UTF-16 code unit; got a str of length {len(obj)}: {obj!r}")
     keep.append(data)  # a callback result Value's own keepalive dies with the callback (use-after-free)
@@ -401,7 +404,10 @@ def _list(items: Any, v: Value, keep: list[Any], element: int) -> None:
     n = len(items)
     values = (Value * max(n, 1))()
     for i, item in enumerate(items):
-        to_value(item, values[i], keep, element)
+        try:
+            to_value(item, values[i], keep, element)
+        except (TypeError, ValueError, OverflowError) as error:
+            raise type(error)(f"item {i}: {error}") from None
     keep.append(values)
     v.kind = Kind.LIST
     v.p = ctypes.addressof(values)
@@ -438,15 +444,16 @@ def _buffer(obj: Any, v: Value, keep: list[Any], element: int) -> bool:
             packed = array.array(code, obj)
         except OverflowError:
             for i, item in enumerate(obj):
-                if mismatch(item, element) is not None:
-                    raise _integer_range_error(item, e, f" (item {i})") from None
+                error = mismatch(item, element)
+                if error is not None:
+                    raise OverflowError(f"item {i}: {error}") from None
             raise
         except TypeError:
             return False  # not all plain numbers: element-by-element rules decide
         if e.type_code in ("Single",):
             for i, item in enumerate(obj):
                 if isinstance(item, float) and math.isfinite(item) and abs(item) > SINGLE_MAX:
-                    raise OverflowError(f"{item!r} (item {i}) is out of range for System.Single")
+                    raise OverflowError(f"item {i}: {item!r} is out of range for System.Single")
     keep.append(packed)
     address, count = packed.buffer_info()
     v.kind = Kind.BUFFER
@@ -486,9 +493,13 @@ def _python_type(obj: Any, v: Value, keep: list[Any], t: _typeinfo.TypeInfo | No
 
 
 def _pyobject(obj: Any, v: Value, keep: list[Any], t: _typeinfo.TypeInfo | None, nullable: bool) -> None:
+    if t is not None and (t.value_type or t.type_code == "String"):
+        raise TypeError(f"a {type(obj).__name__} cannot be passed as {type_label(t)}")
+    v.kind = Kind.PYOBJECT
+    if isinstance(keep, _DryRun):
+        return
     from ._callbacks import register
 
-    v.kind = Kind.PYOBJECT
     v.i = register(obj)
 
 
@@ -521,8 +532,6 @@ def to_value(obj: Any, v: Value, keep: list[Any], type_id: int = 0) -> None:
     if rule is not None:
         rule(obj, v, keep, t, nullable)
         return
-    from ._proxy import ClrEnum, ClrMeta, handle_of
-
     if isinstance(obj, ClrEnum):
         v.kind = Kind.ENUM
         v.i = obj._value
@@ -570,8 +579,6 @@ def from_value(v: Value) -> Any:
     if kind == Kind.STRING:
         return read_string(v)
     if kind == Kind.OBJECT:
-        from ._proxy import wrap
-
         obj = wrap(v.i, v.extra)
         return _decode(obj) if _decoders else obj
     if kind == Kind.DOUBLE:
@@ -581,8 +588,6 @@ def from_value(v: Value) -> Any:
     if kind in (Kind.NULL, Kind.VOID):
         return None
     if kind == Kind.ENUM:
-        from ._proxy import enum_value
-
         return enum_value(v.extra, v.i)
     if kind == Kind.UINT64:
         return v.u

@@ -90,18 +90,34 @@ def test_search_substring_finds_types_and_no_match_exits_1(fixtures_dll: Path) -
     assert "no type or member matches" in missing.stderr
 
 
-def test_every_command_has_help_with_exit_code_0() -> None:
+def _main_in_process(*args: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    """Argument parsing needs no runtime: run ``main()`` here and catch argparse's exit."""
+    from pyclrbridge.__main__ import main
+
+    try:
+        code = main(list(args))
+    except SystemExit as exit_:
+        code = int(exit_.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_every_command_has_help_with_exit_code_0(capsys: pytest.CaptureFixture[str]) -> None:
     for command in ("info", "describe", "search", "stubs", "repl"):
-        proc = cli(command, "--help")
-        assert proc.returncode == 0, (command, proc.stderr)
-        assert proc.stdout.startswith("usage: python -m pyclrbridge " + command), command
-    top = cli("--help")
-    assert "exit codes: 0 ok, 1 runtime error" in top.stdout
+        code, out, _ = _main_in_process(command, "--help", capsys=capsys)
+        assert code == 0, command
+        assert out.startswith("usage: python -m pyclrbridge " + command), command
+    code, out, _ = _main_in_process("--help", capsys=capsys)
+    assert code == 0 and "exit codes: 0 ok, 1 runtime error" in out
 
 
-def test_usage_errors_exit_2() -> None:
-    assert cli("describe").returncode == 2  # missing TYPE: argparse
-    assert cli("frobnicate").returncode == 2
+def test_bad_arguments_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert _main_in_process("describe", capsys=capsys)[0] == 2  # missing TYPE
+    assert _main_in_process("frobnicate", capsys=capsys)[0] == 2
+    assert _main_in_process("stubs", "System", capsys=capsys)[0] == 2  # missing -o
+
+
+def test_missing_assembly_and_unknown_namespace_exit_2() -> None:
     missing = cli("info", "-r", "/nonexistent/Nope.dll")
     assert missing.returncode == 2
     assert "assembly '/nonexistent/Nope.dll' not found" in missing.stderr
@@ -165,3 +181,14 @@ def test_resolve_type_takes_unique_short_names_and_nested_types(fixtures: Any) -
 
     assert _typeinfo.info(resolve_type("Picker")).full_name == "Fixtures.Overloads.Picker"
     assert _typeinfo.info(resolve_type("Fixtures.Members.Widget.Part")).full_name == "Fixtures.Members.Widget+Part"
+
+
+def test_readme_shows_the_real_describe_output(fixtures: Any) -> None:
+    from pyclrbridge import _cli_describe, _cli_names
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    command = "$ python -m pyclrbridge describe Fixtures.Members.Widget -r PyClrBridge.Fixtures.dll\n"
+    shown = readme.split(command, 1)[1].split("```", 1)[0]
+    out = io.StringIO()
+    _cli_describe.print_describe(_cli_names.describe_data(_cli_names.resolve_type("Fixtures.Members.Widget")), out)
+    assert shown == out.getvalue()

@@ -12,6 +12,7 @@ import array
 import bisect
 import datetime
 import decimal
+import functools
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -76,8 +77,8 @@ class Overload:
                    tuple(Param.from_json(p) for p in d["params"]), d.get("ret", 0),
                    tuple(d["genericParams"]))
 
-    @property
-    def byref_count(self) -> int:
+    @functools.cached_property
+    def byref_count(self) -> int:  # read on every call: computed once
         return sum(1 for p in self.params if p.byref)
 
     @property

@@ -214,13 +214,19 @@ class _BoundSelector:
         return BoundMethod(OverloadSelector(self._bound._group)[types], self._bound.__self__)
 
 
+_UNREAD = object()  # Property._const before a const field's first read
+
+
 class Property:
     """A .NET property (or field, when ``field`` is set): get and set through the shim."""
 
-    __slots__ = ("__name__", "_doc", "_get", "_owner", "_set", "field", "readonly", "static")
+    __slots__ = ("__name__", "_const", "_doc", "_get", "_owner", "_set", "field", "readonly", "static")
 
     def __init__(self, name: str, owner: str, get: int, set: int, static: bool, doc: str,
-                 *, field: bool = False, readonly: bool = False) -> None:
+                 *, field: bool = False, readonly: bool = False, const: bool = False) -> None:
+        # A const field's value is compiled into its metadata and never changes: the first
+        # read is kept (an immutable Python value; a lost race stores an equal one).
+        self._const: Any = _UNREAD if const else None
         self.__name__ = name
         self._owner = owner
         self._get = get
@@ -235,6 +241,9 @@ class Property:
         return self._doc
 
     def read(self, obj: Any) -> Any:
+        const = self._const
+        if const is not None and const is not _UNREAD:
+            return const[0]
         if not self._get:
             raise AttributeError(f"{self._owner}.{self.__name__} has no getter")
         target = 0
@@ -246,7 +255,10 @@ class Property:
         frame = _bridge.acquire_frame(1)
         try:
             _bridge.call_frame(frame, self._get, target, 0, 1)
-            return from_value(frame.slots[0])
+            value = from_value(frame.slots[0])
+            if const is _UNREAD:
+                self._const = (value,)
+            return value
         finally:
             _bridge.release_frame(frame)
 

@@ -91,6 +91,9 @@ class NamespaceModule(types.ModuleType):
     """A .NET namespace: attributes are its types and sub-namespaces, resolved on first use."""
 
     def __getattr__(self, name: str) -> Any:
+        if name == "__all__":
+            # ``from Ns import *`` takes the namespace's types (sub-namespaces stay explicit).
+            return sorted(index().types.get(self.__name__, {}))
         if name.startswith("__"):
             raise AttributeError(name)
         ns = self.__name__

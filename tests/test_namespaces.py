@@ -184,3 +184,10 @@ def test_isinstance_follows_generic_interfaces_of_bcl_types(clr: Any) -> None:
 def test_get_type_of_a_non_name_raises_type_error(clr: Any, bad: Any) -> None:
     with pytest.raises(TypeError, match="non-empty str"):
         clr.get_type(bad)
+
+
+def test_star_import_brings_in_every_type_of_the_namespace(fixtures: Any) -> None:
+    scope: dict[str, Any] = {}
+    exec("from Fixtures.Enums import *", scope)
+    assert {"Color", "Perms", "Big", "Tiny", "EnumTools"} <= set(scope)
+    assert int(scope["Color"].Blue) == 2

@@ -203,37 +203,31 @@ def _element_of(t: _typeinfo.TypeInfo | None) -> int:
     return 0
 
 
-def _integer_range_error(x: int, t: _typeinfo.TypeInfo, where: str = "") -> OverflowError:
+def _integer_range_error(x: int, t: _typeinfo.TypeInfo) -> OverflowError:
     lo, hi = INTEGER_RANGES[t.type_code]
-    return OverflowError(f"{x}{where} is out of range for {type_label(t)} ({lo} to {hi})")
+    return OverflowError(f"{x} is out of range for {type_label(t)} ({lo} to {hi})")
+
+
+class _DryRun(list[Any]):
+    """The ``keep`` list of a conversion made only to see whether it fails (nothing is registered)."""
 
 
 def mismatch(arg: Any, type_id: int) -> BaseException | None:
     """Why ``arg`` cannot be passed as ``type_id``, when a rule can say it clearly; else None.
 
-    Used by overload resolution to explain the failure of the only candidate.
+    Overload resolution uses it to explain the failure of the only candidate: the rule for
+    the argument's Python type runs against the parameter type, and its error is the answer.
     """
-    arg = encode_custom(arg) if _encoders else arg
+    if _encoders:
+        arg = encode_custom(arg)
     t, nullable = _target(type_id)
-    if t is None:
+    rule = _RULES.get(type(arg))
+    if t is None or rule is None:
         return None
-    if arg is None:
-        if not nullable:
-            return TypeError(f"None cannot be passed as {type_label(t)}: it is a value type "
-                             f"(a parameter of type {t.display}? would accept None)")
-        return None
-    if isinstance(arg, int) and not isinstance(arg, bool) and t.type_code in INTEGER_RANGES:
-        lo, hi = INTEGER_RANGES[t.type_code]
-        return None if lo <= arg <= hi else _integer_range_error(arg, t)
-    if isinstance(arg, str) and t.type_code == "Char" and len(arg.encode("utf-16-le", "surrogatepass")) != 2:
-        return TypeError(f"a System.Char is one UTF-16 code unit; got a str of length {len(arg)}: {arg!r}")
-    if isinstance(arg, float) and t.type_code == "Single" and math.isfinite(arg) and abs(arg) > SINGLE_MAX:
-        return OverflowError(f"{arg!r} is out of range for System.Single (±{SINGLE_MAX!r})")
-    if isinstance(arg, decimal.Decimal) and t.type_code == "Decimal":
-        try:
-            _decimal_text(arg)
-        except (OverflowError, ValueError) as e:
-            return e
+    try:
+        rule(arg, Value(), _DryRun(), t, nullable)
+    except (TypeError, ValueError, OverflowError) as error:
+        return error
     return None
 
 
@@ -255,7 +249,8 @@ def _write_int(v: Value, x: int) -> None:
 
 def _none(obj: Any, v: Value, keep: list[Any], t: _typeinfo.TypeInfo | None, nullable: bool) -> None:
     if not nullable and t is not None:
-        raise mismatch(None, t.id) or TypeError(f"None cannot be passed as {type_label(t)}")
+        raise TypeError(f"None cannot be passed as {type_label(t)}: it is a value type "
+                        f"(a parameter of type {t.display}? would accept None)")
     v.kind = Kind.NULL
     v.i = 0
 
@@ -286,8 +281,13 @@ def _int(obj: Any, v: Value, keep: list[Any], t: _typeinfo.TypeInfo | None, null
     _write_int(v, x)
 
 
+_NUMERIC_CODES = frozenset({*INTEGER_RANGES, "Double", "Single", "Decimal"})
+
+
 def _float(obj: Any, v: Value, keep: list[Any], t: _typeinfo.TypeInfo | None, nullable: bool) -> None:
     d = float(obj)
+    if t is not None and t.type_code in INTEGER_RANGES and t.kind != "enum":
+        raise TypeError(f"a float cannot be passed as {type_label(t)} (no silent rounding: use int() or round())")
     if t is not None and t.type_code == "Single" and math.isfinite(d) and abs(d) > SINGLE_MAX:
         raise OverflowError(f"{d!r} is out of range for System.Single (±{SINGLE_MAX!r})")
     v.kind = Kind.DOUBLE
@@ -296,6 +296,8 @@ def _float(obj: Any, v: Value, keep: list[Any], t: _typeinfo.TypeInfo | None, nu
 
 def _str(obj: Any, v: Value, keep: list[Any], t: _typeinfo.TypeInfo | None, nullable: bool) -> None:
     data, n = utf16(str(obj))
+    if t is not None and (t.type_code in _NUMERIC_CODES or t.type_code == "Boolean") and t.kind != "enum":
+        raise TypeError(f"a str cannot be passed as {type_label(t)} (parse it first, e.g. int(text))")
     if t is not None and t.type_code == "Char" and n != 1:
         raise TypeError(f"a System.Char is one UTF-16 code unit; got a str of length {len(obj)}: {obj!r}")
     keep.append(data)  # a callback result Value's own keepalive dies with the callback (use-after-free)
@@ -402,7 +404,10 @@ def _list(items: Any, v: Value, keep: list[Any], element: int) -> None:
     n = len(items)
     values = (Value * max(n, 1))()
     for i, item in enumerate(items):
-        to_value(item, values[i], keep, element)
+        try:
+            to_value(item, values[i], keep, element)
+        except (TypeError, ValueError, OverflowError) as error:
+            raise type(error)(f"item {i}: {error}") from None
     keep.append(values)
     v.kind = Kind.LIST
     v.p = ctypes.addressof(values)
@@ -439,15 +444,16 @@ def _buffer(obj: Any, v: Value, keep: list[Any], element: int) -> bool:
             packed = array.array(code, obj)
         except OverflowError:
             for i, item in enumerate(obj):
-                if mismatch(item, element) is not None:
-                    raise _integer_range_error(item, e, f" (item {i})") from None
+                error = mismatch(item, element)
+                if error is not None:
+                    raise OverflowError(f"item {i}: {error}") from None
             raise
         except TypeError:
             return False  # not all plain numbers: element-by-element rules decide
         if e.type_code in ("Single",):
             for i, item in enumerate(obj):
                 if isinstance(item, float) and math.isfinite(item) and abs(item) > SINGLE_MAX:
-                    raise OverflowError(f"{item!r} (item {i}) is out of range for System.Single")
+                    raise OverflowError(f"item {i}: {item!r} is out of range for System.Single")
     keep.append(packed)
     address, count = packed.buffer_info()
     v.kind = Kind.BUFFER
@@ -487,9 +493,13 @@ def _python_type(obj: Any, v: Value, keep: list[Any], t: _typeinfo.TypeInfo | No
 
 
 def _pyobject(obj: Any, v: Value, keep: list[Any], t: _typeinfo.TypeInfo | None, nullable: bool) -> None:
+    if t is not None and (t.value_type or t.type_code == "String"):
+        raise TypeError(f"a {type(obj).__name__} cannot be passed as {type_label(t)}")
+    v.kind = Kind.PYOBJECT
+    if isinstance(keep, _DryRun):
+        return
     from ._callbacks import register
 
-    v.kind = Kind.PYOBJECT
     v.i = register(obj)
 
 

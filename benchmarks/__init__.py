@@ -1,0 +1,1 @@
+"""Side-by-side benchmarks: pyclrbridge against pythonnet (``python -m benchmarks``)."""

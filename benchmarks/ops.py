@@ -1,0 +1,300 @@
+"""The operations measured, written once per library.
+
+Each library gets a namespace object (``Lib``) with the same .NET types bound its own way;
+every operation is a factory ``make(lib) -> (fn, items)`` whose ``fn(n)`` performs the
+operation ``n`` times (or, for bulk operations, once over ``items`` elements per call).
+Only BCL types are used, so pythonnet needs no extra assembly.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+Factory = Callable[[Any], Callable[[int], Any]]
+
+
+@dataclass(frozen=True)
+class Op:
+    name: str
+    unit: str  # what one "op" is: call, item, sort...
+    items: int  # units per fn(1) call (1 for per-call operations)
+    full: int  # fn(n) argument for a full run
+    quick: int  # fn(n) argument for a quick run
+    make: Factory
+    group: str  # target group: overloaded, call, get, bulk, callback
+
+
+class Lib:
+    """The .NET types both libraries expose, bound once per process."""
+
+    name: str
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        if name == "pyclrbridge":
+            import pyclrbridge
+
+            pyclrbridge.load()
+        elif name == "pythonnet":
+            import pythonnet
+
+            pythonnet.load("coreclr")
+            import clr  # noqa: F401  (pythonnet's import hook)
+        else:
+            raise ValueError(name)
+        import System
+        from System import Array, Comparison, Double, Int32, Math, String, Version
+        from System.Collections.Generic import Dictionary, List
+        from System.Text import StringBuilder
+        from System.Threading import Thread
+
+        self.System = System
+        self.Math, self.String, self.Version = Math, String, Version
+        self.Array, self.Int32, self.Double = Array, Int32, Double
+        self.List, self.Dictionary, self.Comparison = List, Dictionary, Comparison
+        self.StringBuilder, self.Thread = StringBuilder, Thread
+        # Generic arguments: pyclrbridge takes Python types, pythonnet its own .NET ones.
+        pn = name == "pythonnet"
+        self.int_t = Int32 if pn else int
+        self.float_t = Double if pn else float
+        self.str_t = String if pn else str
+
+    def int_array(self, items: list[int]) -> Any:
+        return self.Array[self.int_t](items)
+
+    def double_array(self, items: list[float]) -> Any:
+        return self.Array[self.float_t](items)
+
+
+def _abs(lib: Lib) -> Callable[[int], None]:
+    Math = lib.Math
+
+    def run(n: int) -> None:
+        for _ in range(n):
+            Math.Abs(-5)
+
+    return run
+
+
+def _max(lib: Lib) -> Callable[[int], None]:
+    Math = lib.Math
+
+    def run(n: int) -> None:
+        for _ in range(n):
+            Math.Max(1.5, 2.5)
+
+    return run
+
+
+def _concat(lib: Lib) -> Callable[[int], None]:
+    String = lib.String
+
+    def run(n: int) -> None:
+        for _ in range(n):
+            String.Concat("a", "b")
+
+    return run
+
+
+def _prop_get(lib: Lib) -> Callable[[int], None]:
+    xs = lib.List[lib.int_t]()
+    xs.Add(1)
+
+    def run(n: int) -> None:
+        for _ in range(n):
+            xs.Count
+
+    return run
+
+
+def _new_sb(lib: Lib) -> Callable[[int], None]:
+    StringBuilder = lib.StringBuilder
+
+    def run(n: int) -> None:
+        for _ in range(n):
+            StringBuilder()
+
+    return run
+
+
+def _list_add(lib: Lib) -> Callable[[int], None]:
+    xs = lib.List[lib.int_t]()
+
+    def run(n: int) -> None:
+        add = xs.Add
+        for _ in range(n):
+            add(1)
+        xs.Clear()
+
+    return run
+
+
+def _iterate(count: int) -> Factory:
+    def make(lib: Lib) -> Callable[[int], None]:
+        xs = lib.List[lib.int_t]()
+        for i in range(count):
+            xs.Add(i)
+
+        def run(n: int) -> None:
+            for _ in range(n):
+                for _x in xs:
+                    pass
+
+        return run
+
+    return make
+
+
+def _method_str(lib: Lib) -> Callable[[int], None]:
+    d = lib.Dictionary[lib.str_t, lib.int_t]()
+    d["key"] = 1
+
+    def run(n: int) -> None:
+        for _ in range(n):
+            d.ContainsKey("key")
+
+    return run
+
+
+def _prop_set(lib: Lib) -> Callable[[int], None]:
+    sb = lib.StringBuilder()
+
+    def run(n: int) -> None:
+        for _ in range(n):
+            sb.Capacity = 64
+
+    return run
+
+
+def _field_get(lib: Lib) -> Callable[[int], None]:
+    Math = lib.Math
+
+    def run(n: int) -> None:
+        for _ in range(n):
+            Math.PI
+
+    return run
+
+
+def _ctor_args(lib: Lib) -> Callable[[int], None]:
+    Version = lib.Version
+
+    def run(n: int) -> None:
+        for _ in range(n):
+            Version(1, 2, 3, 4)
+
+    return run
+
+
+def _generic_method(lib: Lib) -> Callable[[int], None]:
+    Array, int_t = lib.Array, lib.int_t
+
+    def run(n: int) -> None:
+        for _ in range(n):
+            Array.Empty[int_t]()
+
+    return run
+
+
+def _indexer(lib: Lib) -> Callable[[int], None]:
+    d = lib.Dictionary[lib.str_t, lib.int_t]()
+    d["key"] = 1
+
+    def run(n: int) -> None:
+        for _ in range(n):
+            d["key"]
+
+    return run
+
+
+_MILLION = 1_000_000
+
+
+def _to_list(kind: str) -> Factory:
+    def make(lib: Lib) -> Callable[[int], None]:
+        arr = lib.int_array(list(range(_MILLION))) if kind == "int" else lib.double_array(
+            [i * 0.5 for i in range(_MILLION)])
+
+        def run(n: int) -> None:
+            for _ in range(n):
+                out = list(arr)
+            assert len(out) == _MILLION
+
+        return run
+
+    return make
+
+
+def _from_list(kind: str) -> Factory:
+    def make(lib: Lib) -> Callable[[int], None]:
+        items: list[Any] = list(range(_MILLION)) if kind == "int" else [i * 0.5 for i in range(_MILLION)]
+        build = lib.int_array if kind == "int" else lib.double_array
+
+        def run(n: int) -> None:
+            for _ in range(n):
+                arr = build(items)
+            assert arr.Length == _MILLION
+
+        return run
+
+    return make
+
+
+def _list_from_range(lib: Lib) -> Callable[[int], None]:
+    List, int_t = lib.List, lib.int_t
+
+    def run(n: int) -> None:
+        for _ in range(n):
+            xs = List[int_t](range(_MILLION))
+        assert xs.Count == _MILLION
+
+    return run
+
+
+_SORT_N = 10_000
+
+
+def _callback_sort(lib: Lib) -> Callable[[int], None]:
+    rng = random.Random(42)
+    data = [rng.randrange(1_000_000) for _ in range(_SORT_N)]
+    xs = lib.List[lib.int_t]()
+    for x in data:
+        xs.Add(x)
+    comparer = lib.Comparison[lib.int_t](lambda a, b: (a > b) - (a < b))
+
+    def run(n: int) -> None:
+        for _ in range(n):
+            xs.Reverse()  # unsorted enough to make every sort do real work
+            xs.Sort(comparer)
+
+    return run
+
+
+OPS: list[Op] = [
+    Op("Math.Abs(-5)", "call", 1, 20_000, 2_000, _abs, "overloaded"),
+    Op("Math.Max(1.5, 2.5)", "call", 1, 20_000, 2_000, _max, "overloaded"),
+    Op('String.Concat("a", "b")', "call", 1, 20_000, 2_000, _concat, "overloaded"),
+    Op("property get (List.Count)", "call", 1, 50_000, 5_000, _prop_get, "get"),
+    Op("StringBuilder()", "call", 1, 20_000, 2_000, _new_sb, "call"),
+    Op("List[int].Add(1)", "call", 1, 50_000, 5_000, _list_add, "call"),
+    Op("iterate List[int] (200,000)", "item", 200_000, 2, 1, _iterate(200_000), "bulk"),
+    Op('instance method, str arg (ContainsKey("key"))', "call", 1, 20_000, 2_000, _method_str, "call"),
+    Op("property set (sb.Capacity = 64)", "call", 1, 20_000, 2_000, _prop_set, "call"),
+    Op("static field get (Math.PI)", "call", 1, 50_000, 5_000, _field_get, "get"),
+    Op("ctor with args (Version(1, 2, 3, 4))", "call", 1, 20_000, 2_000, _ctor_args, "call"),
+    Op("generic method (Array.Empty[int]())", "call", 1, 20_000, 2_000, _generic_method, "call"),
+    Op('indexer get (Dictionary[str, int]["key"])', "call", 1, 20_000, 2_000, _indexer, "call"),
+    Op("iterate List[int] (100,000)", "item", 100_000, 3, 1, _iterate(100_000), "bulk"),
+    Op("int[] -> list (1,000,000)", "item", _MILLION, 1, 1, _to_list("int"), "bulk"),
+    Op("list -> int[] (1,000,000)", "item", _MILLION, 1, 1, _from_list("int"), "bulk"),
+    Op("double[] -> list (1,000,000)", "item", _MILLION, 1, 1, _to_list("double"), "bulk"),
+    Op("list -> double[] (1,000,000)", "item", _MILLION, 1, 1, _from_list("double"), "bulk"),
+    Op("List[int](range(10**6))", "item", _MILLION, 1, 1, _list_from_range, "bulk"),
+    Op("callback sort, 10,000 items (Comparison[int])", "sort", 1, 3, 1, _callback_sort, "callback"),
+]
+
+#: The CPU-bound call the thread benchmark repeats: Thread.SpinWait(SPIN) spins in .NET.
+SPIN = 200_000

@@ -1,0 +1,94 @@
+"""One measuring process: ``python -m benchmarks.worker LIB [--quick] [--only TEXT]``.
+
+Loads one library (pyclrbridge or pythonnet), times every operation once and prints one JSON
+object on the last line of stdout: ``{"ops": {name: ns_per_unit | {"error": text}},
+"threads": {...}}``. The runner starts these processes alternately and takes medians.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import sys
+import threading
+import time
+from typing import Any
+
+from .ops import OPS, SPIN, Lib
+
+
+def _error_text(exc: BaseException) -> str:
+    text = f"{type(exc).__name__}: {exc}".strip().splitlines()
+    return text[0][:160] if text else type(exc).__name__
+
+
+def measure_op(lib: Lib, op: Any, quick: bool) -> float | dict[str, str]:
+    try:
+        run = op.make(lib)
+        n = op.quick if quick else op.full
+        if op.items == 1:
+            run(max(n // 10, 10))  # warm-up: binder caches, JIT tiering
+        # Bulk operations are long enough to amortize their own warm-up.
+        gc.collect()
+        gc.disable()
+        try:
+            start = time.perf_counter_ns()
+            run(n)
+            elapsed = time.perf_counter_ns() - start
+        finally:
+            gc.enable()
+        return elapsed / (n * op.items)
+    except Exception as exc:  # an unsupported operation is a table cell, not a crash
+        return {"error": _error_text(exc)}
+
+
+def measure_threads(lib: Lib, quick: bool) -> dict[str, Any]:
+    """Throughput of CPU-bound .NET calls (Thread.SpinWait) on 4 threads relative to 1."""
+    try:
+        spin = lib.Thread.SpinWait
+        calls = 20 if quick else 60
+        spin(SPIN)
+
+        def work() -> None:
+            for _ in range(calls):
+                spin(SPIN)
+
+        start = time.perf_counter()
+        work()
+        one = time.perf_counter() - start
+        threads = [threading.Thread(target=work) for _ in range(4)]
+        start = time.perf_counter()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        four = time.perf_counter() - start
+        return {"speedup": 4 * one / four, "call_ms": one / calls * 1e3}
+    except Exception as exc:
+        return {"error": _error_text(exc)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.worker")
+    parser.add_argument("lib", choices=["pyclrbridge", "pythonnet"])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--only", default="", help="measure only operations whose name contains this")
+    parser.add_argument("--no-threads", action="store_true")
+    args = parser.parse_args(argv)
+    lib = Lib(args.lib)
+    ops: dict[str, Any] = {}
+    for op in OPS:
+        if args.only and args.only.lower() not in op.name.lower():
+            continue
+        ops[op.name] = measure_op(lib, op, args.quick)
+    result: dict[str, Any] = {"ops": ops}
+    if not args.no_threads and not args.only:
+        result["threads"] = measure_threads(lib, args.quick)
+    sys.stdout.flush()
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -56,8 +56,8 @@ internal static class Derived
 
     internal static Slot SlotAt(int slot) => _slots[slot];
 
-    private static readonly MethodInfo _takePending = typeof(PythonDerivedSupport).GetMethod(nameof(PythonDerivedSupport.TakePending))
-        ?? throw new MissingMethodException(nameof(PythonDerivedSupport), nameof(PythonDerivedSupport.TakePending));
+    private static readonly MethodInfo _bind = typeof(PythonDerivedSupport).GetMethod(nameof(PythonDerivedSupport.Bind))
+        ?? throw new MissingMethodException(nameof(PythonDerivedSupport), nameof(PythonDerivedSupport.Bind));
     private static readonly MethodInfo _dispatch = typeof(PythonDerivedSupport).GetMethod(nameof(PythonDerivedSupport.Dispatch))
         ?? throw new MissingMethodException(nameof(PythonDerivedSupport), nameof(PythonDerivedSupport.Dispatch));
     private static readonly ConstructorInfo _notImplemented = typeof(NotImplementedException).GetConstructor(new[] { typeof(string) })
@@ -220,7 +220,8 @@ internal static class Derived
             ILGenerator g = cb.GetILGenerator();
             // Bind the Python object first, so virtual calls made by the base constructor reach it.
             g.Emit(OpCodes.Ldarg_0);
-            g.Emit(OpCodes.Call, _takePending);
+            g.Emit(OpCodes.Ldarg_0);
+            g.Emit(OpCodes.Call, _bind);
             g.Emit(OpCodes.Stfld, self);
             g.Emit(OpCodes.Ldarg_0);
             for (int i = 0; i < ps.Length; i++) g.Emit(OpCodes.Ldarg, i + 1);
@@ -301,13 +302,22 @@ internal static class Derived
 /// <summary>What emitted types call; public because the emitted assembly sees only public members.</summary>
 public static class PythonDerivedSupport
 {
-    /// <summary>Called first by every emitted constructor.</summary>
-    public static PyObjectRef TakePending()
+    /// <summary>
+    /// Called first by every emitted constructor: the Python object this .NET object is. Python
+    /// construction left it pending on this thread; construction from .NET (Activator,
+    /// <c>new()</c> constraints...) asks Python for a new instance of the class (without
+    /// running its <c>__init__</c>: the .NET constructor is what ran).
+    /// </summary>
+    public static PyObjectRef Bind(object self)
     {
         long id = Derived.Pending;
         Derived.Pending = 0;
         if (id == 0)
-            throw new InvalidOperationException("a type defined by a Python class can only be constructed from Python");
+        {
+            object?[] made = Callbacks.Invoke(Derived.Trampoline,
+                new object?[] { null, "new:", TypeCatalog.IdOf(self.GetType()) }, typeof(long), Type.EmptyTypes);
+            id = (long)made[0]!;
+        }
         return PyObjects.Take(id);
     }
 

@@ -98,7 +98,8 @@ def registry() -> dict[int, Any]:
 def forget(obj_id: int) -> None:
     """Drop one registration that .NET never took (a failed hand-over)."""
     with _registry_lock:
-        _registry.pop(obj_id, None)
+        dead = _registry.pop(obj_id, None)
+    del dead  # outside the lock: its __del__ may be user code
 
 
 def drain() -> int:
@@ -114,9 +115,10 @@ def drain() -> int:
         n = _bridge.SHIM.DrainReleased(buf, 512)
         if n <= 0:
             return total
+        # Popped objects die after the lock is released: their __del__ may be user code.
         with _registry_lock:
-            for i in range(n):
-                _registry.pop(buf[i], None)
+            dead = [_registry.pop(buf[i], None) for i in range(n)]
+        dead.clear()
         total += n
 
 

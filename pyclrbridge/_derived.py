@@ -39,6 +39,10 @@ _claim_lock = _release_lock
 # Registry ids of derived Python objects (candidates for sweep). Guarded by _claim_lock.
 _derived_ids: set[int] = set()
 
+# Emitted type id -> the Python class (classes, like their .NET types, live for the process).
+# Written once per class by prepare() before any instance exists; dict writes are atomic.
+_classes: dict[int, Any] = {}
+
 # Owner: _setup_lock makes registering the trampoline one step (once per process).
 _setup_lock = threading.Lock()
 _trampoline_id = 0
@@ -51,7 +55,20 @@ def _trampoline(obj: Any, name: str, *args: Any) -> Any:
     if name.startswith("set:"):
         setattr(obj, name[4:], args[0])
         return None
+    if name == "new:":
+        return _new_from_dotnet(args[0])
     return getattr(obj, name)(*args)
+
+
+def _new_from_dotnet(type_id: int) -> int:
+    """A .NET constructor ran outside Python: the new Python object's registry id."""
+    cls = _classes[type_id]
+    obj = cls.__new__(cls)
+    obj._h = 0  # taken when the .NET object first reaches Python (adopt)
+    pid = _callbacks.register(obj)
+    with _claim_lock:
+        _derived_ids.add(pid)
+    return pid
 
 
 def _ensure_trampoline() -> None:
@@ -165,6 +182,7 @@ def prepare(cls: Any) -> None:
         except ClrError as exc:
             raise TypeError(f"class {cls.__qualname__} cannot derive from .NET: {exc}") from exc
     type_id = out.value
+    _classes[type_id] = cls
     DERIVED_TYPE_IDS.add(type_id)
     type.__setattr__(cls, "__clr_derived__", DerivedClass(cls.__qualname__, type_id))
     type.__setattr__(cls, "__clr_type_id__", type_id)
@@ -210,6 +228,7 @@ def sweep() -> int:
         return 0
     registry = _callbacks.registry()
     dropped: list[int] = []
+    survivors: list[Any] = []  # released after the lock: a last reference may run __del__
     with _claim_lock:
         for pid in list(_derived_ids):
             if pid not in registry:
@@ -222,7 +241,9 @@ def sweep() -> int:
             if h:
                 obj._h = 0
                 dropped.append(h)
+            survivors.append(obj)
             obj = None
+    survivors.clear()
     for h in dropped:
         _bridge.free_handle(h)
     return len(dropped)

@@ -249,3 +249,42 @@ def test_a_sealed_class_cannot_be_subclassed(fixtures: Any) -> None:
     with pytest.raises(TypeError):
         class Text(String):
             pass
+
+
+def test_instance_created_by_dotnet_is_a_python_object_of_the_class(inheritance: Any) -> None:
+    from System import Activator
+
+    class Tile(inheritance.Shape):
+        def Area(self) -> float:
+            return 9.0
+
+    made = Activator.CreateInstance(Tile)
+    assert type(made) is Tile
+    assert inheritance.Consumers.TotalArea([made]) == 9.0
+
+
+def test_instance_created_by_dotnet_keeps_its_identity(inheritance: Any) -> None:
+    from System import Activator
+    from System.Collections.Generic import List
+
+    class Marker(inheritance.ICalculator):
+        def Compute(self, x: int) -> int:
+            return -x
+
+    made = Activator.CreateInstance(Marker)
+    items = List[object]()
+    items.Add(made)
+    items.Add(made)
+    assert items[0] is made and items[1] is made
+
+
+def test_python_class_is_a_dotnet_type_argument(inheritance: Any) -> None:
+    from System.Collections.Generic import List
+
+    class Five(inheritance.ICalculator):
+        def Compute(self, x: int) -> int:
+            return 5
+
+    items = List[Five]()
+    items.Add(Five())
+    assert inheritance.Consumers.RunCalculator(items[0], 0) == 5

@@ -409,9 +409,9 @@ def type_id_for(t: Any) -> int:
 
 def natural_type_id(arg: Any) -> int | None:
     """The .NET type a Python value most naturally is, for generic inference."""
-    from ._binder import _TypeArg
+    from ._inference import TypeArg
 
-    if isinstance(arg, _TypeArg):
+    if isinstance(arg, TypeArg):
         return arg.type_id
     tid = getattr(type(arg), "__clr_type_id__", 0)
     if tid:

@@ -351,10 +351,10 @@ def _bytes(obj: Any, v: Value, keep: list[Any], t: _typeinfo.TypeInfo | None, nu
         if not view.c_contiguous:
             raise ValueError("only C-contiguous buffers can be passed as byte[]")
         view = view.cast("B")
-        if view.readonly:
+        if view.readonly or not view.nbytes:
             obj = bytes(view)
         else:
-            block = (ctypes.c_char * max(view.nbytes, 1)).from_buffer(view)
+            block = (ctypes.c_char * view.nbytes).from_buffer(view)
             keep.append(block)
             v.kind = Kind.BYTES
             v.p = ctypes.addressof(block)

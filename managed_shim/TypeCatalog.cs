@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Concurrent;
 using System.Collections.Generic;
+using System.IO;
 using System.Reflection;
 using System.Threading;
 
@@ -67,6 +68,28 @@ internal static class TypeCatalog
         {
             if (a.IsDynamic) continue;
             t = a.GetType(name, throwOnError: false);
+            if (t != null) return t;
+        }
+        // Names whose parts live in different assemblies without saying so
+        // ("Fixtures.Generics.Multi`1[System.Int32]"): resolve every part in every loaded assembly.
+        try { return Type.GetType(name, ResolveAssembly, ResolvePart, throwOnError: false); }
+        catch (Exception e) when (e is ArgumentException or IOException or BadImageFormatException) { return null; }
+    }
+
+    private static Assembly? ResolveAssembly(AssemblyName name)
+    {
+        foreach (Assembly a in AppDomain.CurrentDomain.GetAssemblies())
+            if (AssemblyName.ReferenceMatchesDefinition(name, a.GetName())) return a;
+        return null;
+    }
+
+    private static Type? ResolvePart(Assembly? assembly, string name, bool ignoreCase)
+    {
+        if (assembly != null) return assembly.GetType(name, false, ignoreCase);
+        foreach (Assembly a in AppDomain.CurrentDomain.GetAssemblies())
+        {
+            if (a.IsDynamic) continue;
+            Type? t = a.GetType(name, false, ignoreCase);
             if (t != null) return t;
         }
         return null;

@@ -191,3 +191,12 @@ def test_star_import_brings_in_every_type_of_the_namespace(fixtures: Any) -> Non
     exec("from Fixtures.Enums import *", scope)
     assert {"Color", "Perms", "Big", "Tiny", "EnumTools"} <= set(scope)
     assert int(scope["Color"].Blue) == 2
+
+
+def test_get_type_resolves_a_closed_generic_name_across_assemblies(fixtures: Any) -> None:
+    from Fixtures.Generics import Multi
+    from System.Collections.Generic import List
+
+    assert fixtures.get_type("Fixtures.Generics.Multi`1[System.Int32]") is Multi[int]
+    assert fixtures.get_type("System.Collections.Generic.List`1[System.Int32]") is List[int]
+    assert fixtures.get_type("System.Int32[]").__clr_name__ == "System.Int32[]"

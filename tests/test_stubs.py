@@ -112,20 +112,38 @@ def _stub(ns: str, fixtures: Any) -> str:
 
 def test_overloads_generics_properties_and_events_have_stub_forms(fixtures: Any) -> None:
     members = _stub("Fixtures.Members", fixtures)
-    assert ("    @overload\n    def Grow(self) -> None: ...\n"
-            "    @overload\n    def Grow(self, by: int) -> None: ...") in members
+    assert ("    @_overload\n    def Grow(self) -> None: ...\n"
+            "    @_overload\n    def Grow(self, by: int) -> None: ...") in members
     assert "    def Size(self, value: int) -> None: ..." in members
     assert "    Changed: _Event" in members
-    assert "    Count: ClassVar[int]" in members  # a static property
+    assert "    Count: _ClassVar[int]" in members  # a static property
     assert "    def Concat(*parts: str) -> str: ..." in members  # params array
     generics = _stub("Fixtures.Generics", fixtures)
-    assert "class Box(Generic[T]):" in generics
-    assert "    def Map(self, f: Any) -> _ns0.Box[U]: ..." in generics  # Func<T, U>: System not generated
+    assert "class Box(_Generic[T]):" in generics
+    assert "    def Map(self, f: _Any) -> _ns0.Box[U]: ..." in generics  # Func<T, U>: System not generated
     assert "    def TryGet(self, key: TKey) -> tuple[bool, TValue]: ..." in generics
+
+
+def test_operators_and_delegate_calls_have_stub_forms(fixtures: Any) -> None:
+    structs = _stub("Fixtures.Structs", fixtures)
+    assert "    def __add__(self, other: _ns0.Point) -> _ns0.Point: ..." in structs
+    assert "    def __eq__(self, other: object) -> bool: ..." in structs
+    delegates = _stub("Fixtures.Delegates", fixtures)
+    block = delegates.split("class IntOp")[1].split("\nclass ")[0]
+    assert "    def __init__(self, function: _Callable[..., _Any]) -> None: ..." in block
+    assert "    def __call__(self, a: int, b: int) -> int: ..." in block
+
+
+def test_a_member_named_any_does_not_shadow_typing_any(clr: Any) -> None:
+    from pyclrbridge import _stubs
+
+    linq = _stubs.stub_text("System.Linq", {"System.Linq": _stubs._pick_names("System.Linq")})
+    assert "from typing import Any as _Any" in linq
+    assert "    def Any(" in linq  # Enumerable.Any is there, and annotations say _Any
 
 
 def test_enum_values_are_class_variables_of_the_enum(fixtures: Any) -> None:
     enums = _stub("Fixtures.Enums", fixtures)
     block = enums.split("class Color")[1].split("\nclass ")[0]
     for name in ("Red", "Green", "Blue"):
-        assert f"    {name}: ClassVar[_ns0.Color]" in block
+        assert f"    {name}: _ClassVar[_ns0.Color]" in block

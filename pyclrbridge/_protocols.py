@@ -32,7 +32,7 @@ import ctypes
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from . import _bridge, _typeinfo
+from . import _bridge, _bulk, _typeinfo
 from ._shim import Value
 
 #: interface (or type) full name -> prototype class; generic interfaces by definition name.
@@ -119,24 +119,13 @@ def _index(self: Any, i: Any) -> int:
 @implementation_for("System.Collections.IEnumerable", rank=41)
 class _Enumerable:
     def __iter__(self: Any) -> Iterator[Any]:
-        enumerator = _call(self, "System.Collections.IEnumerable", "GetEnumerator")
-        move_next = _member(enumerator, "System.Collections.IEnumerator", "MoveNext")
-        current = _member(enumerator, "System.Collections.IEnumerator", "Current")
-        while move_next.call(enumerator, (), {}):
-            yield current.read(enumerator)
+        return _bulk.iterate(self)  # chunked: many elements per call into .NET
 
 
 @implementation_for("System.Collections.Generic.IEnumerable`1", rank=40)
 class _GenericEnumerable:
     def __iter__(self: Any) -> Iterator[Any]:
-        enumerator = _call(self, "System.Collections.Generic.IEnumerable`1", "GetEnumerator")
-        move_next = _member(enumerator, "System.Collections.IEnumerator", "MoveNext")
-        current = _member(enumerator, "System.Collections.Generic.IEnumerator`1", "Current")
-        try:
-            while move_next.call(enumerator, (), {}):
-                yield current.read(enumerator)
-        finally:
-            _call(enumerator, "System.IDisposable", "Dispose")
+        return _bulk.iterate(self)  # chunked; disposes the enumerator when done or abandoned
 
 
 # ---- collections ----------------------------------------------------------------------------

@@ -145,3 +145,53 @@ internal static unsafe class Callbacks
         }
     }
 }
+
+/// <summary>
+/// Stable ids for objects whose events Python subscribes to. When .NET collects such an
+/// object its token is finalized and the id queued (never calling Python); Python drains the
+/// queue and drops the delegates it kept for <c>-=</c> on that object.
+/// </summary>
+internal static class EventIdentities
+{
+    private sealed class Token
+    {
+        public readonly long Id;
+
+        public Token(long id) => Id = id;
+
+        ~Token()
+        {
+            if (!Callbacks.IsClosed) _dead.Enqueue(Id);
+        }
+    }
+
+    // ConditionalWeakTable is thread-safe and keeps no object alive; _dead is concurrent:
+    // finalizer threads enqueue, Python threads drain.
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<object, Token> _tokens = new();
+    private static readonly ConcurrentQueue<long> _dead = new();
+    private static long _next;
+
+    public static long Of(object o) => _tokens.GetValue(o, _ => new Token(Interlocked.Increment(ref _next))).Id;
+
+    public static unsafe int Drain(long* buffer, int capacity)
+    {
+        int n = 0;
+        while (n < capacity && _dead.TryDequeue(out long id)) buffer[n++] = id;
+        return n;
+    }
+}
+
+public static unsafe partial class Exports
+{
+    /// <summary>The event identity of the object at <c>handle</c> (0 when the handle is not live).</summary>
+    [System.Runtime.InteropServices.UnmanagedCallersOnly(CallConvs = new[] { typeof(System.Runtime.CompilerServices.CallConvCdecl) })]
+    public static long EventIdentity(long handle)
+    {
+        try { return EventIdentities.Of(Handles.Target(handle)); }
+        catch { return 0; }
+    }
+
+    /// <summary>Copies up to <c>capacity</c> identities of collected objects into <c>buffer</c>.</summary>
+    [System.Runtime.InteropServices.UnmanagedCallersOnly(CallConvs = new[] { typeof(System.Runtime.CompilerServices.CallConvCdecl) })]
+    public static int DrainDeadIdentities(long* buffer, int capacity) => EventIdentities.Drain(buffer, capacity);
+}

@@ -102,6 +102,55 @@ def forget(obj_id: int) -> None:
     del dead  # outside the lock: its __del__ may be user code
 
 
+# Delegates handed to events, per (event, publisher identity, handler), so that ``-=`` passes
+# .NET the very delegate ``+=`` added. Owner: _subscriptions_lock (a list is read and changed
+# only under it). drain() drops the entries of publishers .NET has collected.
+_subscriptions_lock = threading.Lock()
+_subscriptions: dict[tuple[int, int, Any], list[Any]] = {}
+_by_identity: dict[int, set[tuple[int, int, Any]]] = {}
+
+
+def event_identity(handle: int) -> int:
+    """A stable id for the .NET object at ``handle`` (0 for static events)."""
+    return int(_bridge.shim().EventIdentity(handle)) if handle else 0
+
+
+def subscription_add(key: tuple[int, int, Any], delegate: Any) -> None:
+    """Remember the delegate subscribed under ``key`` = (event id, publisher identity, handler)."""
+    with _subscriptions_lock:
+        _subscriptions.setdefault(key, []).append(delegate)
+        if key[1]:
+            _by_identity.setdefault(key[1], set()).add(key)
+
+
+def subscription_take(key: tuple[int, int, Any]) -> Any:
+    """The delegate most recently subscribed under ``key`` (forgotten now), or None."""
+    with _subscriptions_lock:
+        pending = _subscriptions.get(key)
+        delegate = pending.pop() if pending else None
+        if pending == []:
+            del _subscriptions[key]
+            keys = _by_identity.get(key[1])
+            if keys is not None:
+                keys.discard(key)
+                if not keys:
+                    del _by_identity[key[1]]
+    return delegate
+
+
+def subscription_count() -> int:
+    return sum(len(v) for v in _subscriptions.values())
+
+
+def _forget_publishers(identities: list[int]) -> None:
+    dead: list[Any] = []
+    with _subscriptions_lock:
+        for ident in identities:
+            for key in _by_identity.pop(ident, ()):
+                dead.append(_subscriptions.pop(key, None))
+    dead.clear()  # outside the lock: dropping delegate proxies frees their handles
+
+
 def drain() -> int:
     """Drop the Python objects .NET has collected. Returns how many were released."""
     if _bridge.SHIM is None or _bridge.SHUTTING_DOWN.is_set():
@@ -114,12 +163,15 @@ def drain() -> int:
     while True:
         n = _bridge.SHIM.DrainReleased(buf, 512)
         if n <= 0:
-            return total
+            break
         # Popped objects die after the lock is released: their __del__ may be user code.
         with _registry_lock:
             dead = [_registry.pop(buf[i], None) for i in range(n)]
         dead.clear()
         total += n
+    while (n := _bridge.SHIM.DrainDeadIdentities(buf, 512)) > 0:
+        _forget_publishers([buf[i] for i in range(n)])
+    return total
 
 
 def _write_error(exc: BaseException, results: Any) -> None:

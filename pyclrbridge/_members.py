@@ -92,6 +92,8 @@ class MethodGroup:
         h = handle_of(target)
         if h is None:
             raise TypeError(f"{self.__qualname__} needs a .NET object, not {type(target).__name__}")
+        if not h:
+            raise ValueError(f"{self.__qualname__}: the .NET object was released (pyclrbridge.release)")
         return invoke_plan(self._plan(False, args, kwargs), h, args, kwargs)
 
     def __get__(self, obj: Any, cls: type | None = None) -> Any:
@@ -251,6 +253,8 @@ class Property:
             h = handle_of(obj)
             if h is None:
                 raise AttributeError(f"{self._owner}.{self.__name__} is an instance member")
+            if not h:
+                raise ValueError(f"{self._owner}.{self.__name__}: the .NET object was released (pyclrbridge.release)")
             target = h
         frame = _bridge.acquire_frame(1)
         try:

@@ -105,7 +105,8 @@ class Runtime:
         .NET holds; ``python_registry`` is the Python side of the same count),
         ``cached_classes`` (proxy classes), ``delegate_factories`` (delegate types compiled),
         ``derived_types`` (.NET types emitted for Python classes), ``derived_objects``
-        (instances of those the registry holds), ``callbacks`` / ``callbacks_in_flight``,
+        (instances of those the registry holds), ``event_subscriptions`` (delegates kept for
+        ``-=``), ``callbacks`` / ``callbacks_in_flight``,
         and compiled-stub and type-catalog sizes.
         """
         from . import _callbacks, _derived, _types
@@ -115,6 +116,7 @@ class Runtime:
         counts["cached_classes"] = _types.cached_class_count()
         counts["python_registry"] = _callbacks.live_count()
         counts["derived_objects"] = _derived.live_count()
+        counts["event_subscriptions"] = _callbacks.subscription_count()
         from . import _async, _buffers
 
         counts.update(_async.stats())

@@ -114,6 +114,9 @@ _EXPORTS: dict[str, tuple[Any, list[Any]]] = {
     "DerivedSetup": (_i32, [_i64]),
     "DerivedPending": (_i32, [_i64]),
     "DerivedSelf": (_i64, [_i64]),
+    # Callbacks.cs (event subscriptions)
+    "EventIdentity": (_i64, [_i64]),
+    "DrainDeadIdentities": (_i32, [_i64p, _i32]),
     # ArrayExports.cs (element access, block copies)
     "ArrayGet": (_i32, [_i64, _i64p, _i32, ValuePtr, ValuePtr]),
     "ArraySet": (_i32, [_i64, _i64p, _i32, ValuePtr, ValuePtr]),
@@ -177,6 +180,8 @@ class Shim:
     DerivedSetup: Any
     DerivedPending: Any
     DerivedSelf: Any
+    EventIdentity: Any
+    DrainDeadIdentities: Any
     ArrayGet: Any
     ArraySet: Any
     ArrayCopy: Any

@@ -123,3 +123,38 @@ def test_handlers_on_two_objects_are_independent(fixtures: Any) -> None:
 def test_event_cannot_be_assigned(publisher: Any) -> None:
     with pytest.raises(AttributeError):
         publisher.Ticked = print
+
+
+def test_handler_is_let_go_when_dotnet_collects_the_publisher(fixtures: Any) -> None:
+    import weakref
+
+    from Fixtures.Events import Publisher
+
+    def subscribe() -> weakref.ref[Any]:
+        publisher = Publisher()
+
+        def handler(value: int) -> None:
+            pass
+
+        publisher.Ticked += handler
+        publisher.Tick(1)
+        return weakref.ref(handler)
+
+    ref = subscribe()
+    fixtures.collect()
+    assert ref() is None
+
+
+def test_handler_stays_subscribed_while_the_publisher_lives(fixtures: Any) -> None:
+    from Fixtures.Events import Publisher
+
+    publisher = Publisher()
+    seen: list[int] = []
+
+    def subscribe() -> None:
+        publisher.Ticked += lambda v: seen.append(v)
+
+    subscribe()
+    fixtures.collect()
+    publisher.Tick(5)
+    assert seen == [5]

@@ -10,7 +10,7 @@ import pytest
 
 import pyclrbridge
 
-COUNTS = ("live_handles", "python_objects_held", "python_registry", "derived_objects")
+COUNTS = ("live_handles", "python_objects_held", "python_registry", "derived_objects", "event_subscriptions")
 
 
 def _counts(clr: Any) -> dict[str, int]:
@@ -195,4 +195,16 @@ def test_creating_and_dropping_many_objects_and_delegates_leaks_nothing(fixtures
         if i % 1000 == 0:
             assert Invoker.CallMany(f, 1) == i
         del f
+    assert _counts(fixtures) == before
+
+
+def test_subscribing_on_dropped_publishers_leaks_nothing(fixtures: Any) -> None:
+    from Fixtures.Events import Publisher
+
+    before = _counts(fixtures)
+    for i in range(500):
+        publisher = Publisher()
+        publisher.Ticked += lambda v, i=i: None
+        publisher.Message += print
+    del publisher
     assert _counts(fixtures) == before

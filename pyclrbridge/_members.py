@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from typing import Any
 
-from . import _binder, _bridge
+from . import _binder, _bridge, _callbacks
 from ._binder import Overload, Plan, arg_kind
 from ._convert import from_value, from_values, to_value
 from ._proxy import handle_of
@@ -322,12 +321,6 @@ class Event:
         return f"<.NET event {self._owner}.{self.__name__}>"
 
 
-# Delegates handed to .NET per (event, object identity, handler), so -= can pass the same one.
-# Owner: _subscriptions_lock; a subscription list is read and changed only under it.
-_subscriptions_lock = threading.Lock()
-_subscriptions: dict[tuple[int, int, Any], list[Any]] = {}
-
-
 class EventBinding:
     __slots__ = ("event", "obj")
 
@@ -338,7 +331,7 @@ class EventBinding:
     def _key(self, handler: Any) -> tuple[int, int, Any]:
         from ._proxy import handle_of
 
-        ident = 0 if self.event.static else int(_bridge.shim().Identity(handle_of(self.obj) or 0))
+        ident = 0 if self.event.static else _callbacks.event_identity(handle_of(self.obj) or 0)
         return (self.event._add, ident, handler)
 
     def _call(self, member: int, delegate: Any) -> None:
@@ -356,17 +349,11 @@ class EventBinding:
         delegate_type = class_for(self.event.type_id)
         delegate = handler if getattr(type(handler), "__clr_type_id__", 0) else delegate_type(handler)
         self._call(self.event._add, delegate)
-        with _subscriptions_lock:
-            _subscriptions.setdefault(self._key(handler), []).append(delegate)
+        _callbacks.subscription_add(self._key(handler), delegate)
         return self
 
     def __isub__(self, handler: Callable[..., Any]) -> EventBinding:
-        key = self._key(handler)
-        with _subscriptions_lock:
-            pending = _subscriptions.get(key)
-            delegate = pending.pop() if pending else None
-            if pending == []:
-                del _subscriptions[key]
+        delegate = _callbacks.subscription_take(self._key(handler))
         if delegate is not None:
             self._call(self.event._remove, delegate)
         return self

@@ -622,3 +622,41 @@ def test_bad_arguments_raise_python_exceptions(bad: Any) -> None:
             getattr(Echo, method)(bad)
         except (TypeError, ValueError, OverflowError):
             pass
+
+
+def test_released_array_raises_value_error_instead_of_touching_memory() -> None:
+    from Fixtures.Arrays import ArrayTools
+
+    import pyclrbridge
+
+    xs = ArrayTools.Ints(3)
+    pyclrbridge.release(xs)
+    with pytest.raises(ValueError, match="released"):
+        len(xs)
+    with pytest.raises(ValueError, match="released"):
+        ArrayTools.Sum(xs)
+
+
+def test_self_containing_list_raises_recursion_error() -> None:
+    from Fixtures.Values import Echo
+
+    loop: list[Any] = []
+    loop.append(loop)
+    with pytest.raises(RecursionError):
+        Echo.Object(loop)
+
+
+def test_non_contiguous_memoryview_raises_value_error() -> None:
+    from Fixtures.Values import Echo
+
+    with pytest.raises(ValueError, match="C-contiguous"):
+        Echo.Bytes(memoryview(b"abcdef")[::2])
+
+
+def test_wrong_index_types_raise_type_error() -> None:
+    from Fixtures.Arrays import ArrayTools
+
+    with pytest.raises(TypeError, match="indices must be integers or slices"):
+        ArrayTools.Ints(3)["a"]
+    with pytest.raises(IndexError, match="takes 1 index"):
+        ArrayTools.Ints(3)[1, 2]

@@ -250,7 +250,9 @@ class ClrObject(metaclass=ClrMeta):
         return int(_object_member("GetHashCode").call(self, (), {}))
 
     def __dir__(self) -> list[str]:
-        return sorted({n for k in type(self).__mro__ for n in k.__dict__ if not n.startswith("_")})
+        # Class-only helpers (``Widget.overloads``) say so with __clr_class_only__.
+        return sorted({n for k in type(self).__mro__ for n, v in k.__dict__.items()
+                       if not n.startswith("_") and not getattr(v, "__clr_class_only__", False)})
 
 
 class ClrEnum(ClrObject):

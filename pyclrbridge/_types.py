@@ -201,6 +201,7 @@ class ConstructorOverloads:
     """``Widget.overloads[int](3)``: pick a constructor by its parameter types (class only)."""
 
     __slots__ = ()
+    __clr_class_only__ = True  # not listed by dir() of instances
 
     def __get__(self, obj: Any, cls: type | None = None) -> Any:
         from ._members import OverloadSelector

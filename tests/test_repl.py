@@ -53,6 +53,7 @@ def test_dir_of_an_instance_lists_public_members_and_nothing_private() -> None:
     names = dir(Widget(1))
     assert {"Size", "Grow", "Tag", "ToString"} <= set(names)
     assert not [n for n in names if n.startswith("_")]
+    assert "overloads" not in names  # constructor choice is a class-only helper
 
 
 def test_doc_of_a_method_group_lists_every_overload() -> None:

@@ -173,3 +173,25 @@ def test_uninferable_type_argument_error_says_to_give_it_explicitly() -> None:
 
     with pytest.raises(TypeError, match=r"give them explicitly"):
         GenericTools.Identity(None)
+
+
+def test_sixteen_threads_instantiating_a_nested_generic_get_one_class() -> None:
+    import threading
+
+    from Fixtures.Generics import Outer
+    from System import Guid
+
+    barrier = threading.Barrier(16)
+    results: list[Any] = [None] * 16
+
+    def make(i: int) -> None:
+        barrier.wait()
+        results[i] = Outer[Guid].Inner[Guid]  # a combination no other test builds
+
+    threads = [threading.Thread(target=make, args=(i,)) for i in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(r is results[0] for r in results)
+    assert results[0].Describe() == "Inner<Guid, Guid>"

@@ -230,3 +230,24 @@ def test_calling_a_primitive_type_uses_an_explicit_conversion_operator() -> None
     from System import Double
 
     assert Double(Meters(2.5)) == 2.5
+
+
+def test_sixteen_threads_making_the_first_call_of_a_group_all_get_the_right_overload() -> None:
+    import threading
+
+    from Fixtures.Overloads import Picker
+
+    barrier = threading.Barrier(16)
+    results: list[Any] = [None] * 16
+    args = [(1,), (2**40,), (1.5,), ("s",)]
+
+    def call(i: int) -> None:
+        barrier.wait()
+        results[i] = Picker.Pick(*args[i % 4])
+
+    threads = [threading.Thread(target=call, args=(i,)) for i in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == ["int", "long", "double", "string"] * 4

@@ -46,6 +46,8 @@ NAMESPACES = (
     "System.Collections.Specialized", "System.Text", "System.Text.RegularExpressions", "System.IO",
     "System.Globalization", "System.Linq", "System.Net", "System.Threading", "System.Threading.Tasks",
 )
+#: .NET's messages when it refuses a type argument (ArgumentException, a ValueError here).
+REFUSED_TYPE_ARGUMENT = ("violates the constraint", "may not be used as a type argument")
 #: Python types the delegate operation uses for Func type arguments, with a sample value each.
 DELEGATE_ARGS: tuple[tuple[type, Any], ...] = ((int, 7), (float, 2.5), (str, "s"), (bool, True))
 
@@ -157,8 +159,8 @@ class Workload:
         List = self.types["List"]
         try:
             constructed = List[element]
-        except ValueError as exc:  # documented: .NET refuses byref-like structs as type arguments
-            if "violates the constraint" not in str(exc):
+        except ValueError as exc:  # documented: .NET refuses byref-like structs and Void as type arguments
+            if not any(m in str(exc) for m in REFUSED_TYPE_ARGUMENT):
                 raise
             return f"refused List[{getattr(element, '__clr_name__', element)}]"
         cls = self.check_class(constructed)

@@ -138,8 +138,21 @@ def cmd_repl(args: argparse.Namespace) -> int:
     names: dict[str, Any] = {"System": System, "clr": runtime, "__name__": "__console__"}
     banner = (f"pyclrbridge REPL: .NET {runtime.version}, Python {platform.python_version()}\n"
               "`System` is imported and `clr` is the Runtime (clr.add_reference(...)). Ctrl-D exits.")
+    if sys.stdin.isatty():
+        _enable_completion(names)
     code.interact(banner=banner, local=names, exitmsg="")
     return EXIT_OK
+
+
+def _enable_completion(names: dict[str, Any]) -> None:
+    """Tab completion of names, .NET namespaces and members (where readline exists)."""
+    try:
+        import readline
+        import rlcompleter
+    except ImportError:  # Windows without pyreadline: the REPL works, without completion
+        return
+    readline.set_completer(rlcompleter.Completer(names).complete)
+    readline.parse_and_bind("tab: complete")
 
 
 def build_parser() -> argparse.ArgumentParser:

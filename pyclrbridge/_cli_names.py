@@ -129,11 +129,45 @@ def _ensure_namespace_loaded(text: str) -> None:
         _bridge.shim().TryLoadNamespace(data, n)
 
 
+#: Python spellings accepted as type arguments (``List[int]``).
+_PY_TYPE_ARGS = {"int": "System.Int32", "float": "System.Double", "str": "System.String",
+                 "bool": "System.Boolean", "object": "System.Object"}
+
+
+def _split_generic(text: str) -> tuple[str, list[str]] | None:
+    """``Dictionary[str, List[int]]`` -> (``Dictionary``, [``str``, ``List[int]``])."""
+    text = text.strip()
+    if not text.endswith("]") or "[" not in text:
+        return None
+    head, inner = text.split("[", 1)
+    args: list[str] = []
+    depth, current = 0, ""
+    for ch in inner[:-1]:
+        if ch == "," and depth == 0:
+            args.append(current.strip())
+            current = ""
+            continue
+        depth += (ch == "[") - (ch == "]")
+        current += ch
+    args.append(current.strip())
+    return head, [a for a in args if a]
+
+
 def resolve_type(text: str) -> int:
-    """The type id for a full name, a name without its generic arity, or a unique short name.
+    """The type id for a full name, a name without its generic arity, a unique short name, or
+    a generic instantiation in Python spelling (``List[int]``, ``Dictionary[str, List[int]]``).
 
     Raises LookupError naming the closest matches when nothing fits.
     """
+    split = _split_generic(text)
+    if split is not None:
+        head, args = split
+        definition = resolve_type(f"{head}`{len(args)}" if "`" not in head else head)
+        params = [_typeinfo.info(a).name for a in _typeinfo.info(definition).generic_args]
+        if args == params or not _typeinfo.info(definition).generic_def:  # List[T]: the definition
+            return definition
+        ids = [resolve_type(_PY_TYPE_ARGS.get(a, a)) for a in args]
+        return _typeinfo.make_generic(definition, ids)
     for attempt in range(2):
         for name in _candidates(text):
             found = _typeinfo.id_by_name(name)
@@ -143,12 +177,31 @@ def resolve_type(text: str) -> int:
             _ensure_namespace_loaded(_candidates(text)[0])
     names = all_type_names()
     short = _candidates(text)[0]
-    by_short = [n for n in names if n.rsplit(".", 1)[-1].split("`")[0] == short]
+    by_short = [n for n in names if short in (n.rsplit(".", 1)[-1], n.rsplit(".", 1)[-1].split("`")[0])]
     if len(by_short) == 1:
         return _typeinfo.id_by_name(by_short[0])
     if len(by_short) > 1:
         raise LookupError(f"{text!r} is ambiguous: " + ", ".join(by_short[:10]))
+    nested = _nested(text)
+    if nested:
+        return nested
     raise LookupError(unknown_type_message(text, names))
+
+
+def _nested(text: str) -> int:
+    """``Widget.Part`` when ``Widget`` is a unique short name: its nested type ``Part``."""
+    if "." not in text:
+        return 0
+    outer, inner = text.rsplit(".", 1)
+    try:
+        outer_id = resolve_type(outer)
+    except LookupError:
+        return 0
+    for name in _candidates(inner):
+        found = _typeinfo.id_by_name(f"{_typeinfo.info(outer_id).full_name}+{name}")
+        if found:
+            return found
+    return 0
 
 
 def unknown_type_message(text: str, names: list[str]) -> str:
@@ -196,15 +249,18 @@ def describe_data(type_id: int) -> dict[str, Any]:
             })
         return out
 
+    shown = short_namer(_typeinfo.info(t.generic_def_id) if t.generic_def_id else t)
+    if t.generic_args:
+        shown += f"[{', '.join(py_type(a) for a in t.generic_args)}]"
     fields = [{"name": f["name"], "type": py_type(f["type"]), "static": f["static"],
                "readonly": f["readonly"], "const": f["const"]} for f in table["fields"]]
     return {
-        "name": f"{t.namespace}.{t.display}" if t.namespace else t.display,
+        "name": f"{t.namespace}.{shown}" if t.namespace else shown,
         "full_name": t.full_name,
         "kind": t.kind,
         "assembly": t.assembly,
-        "base": py_type(t.base, builtins=False) if t.base else None,
-        "interfaces": [py_type(i, builtins=False) for i in t.interfaces],
+        "base": py_type(t.base) if t.base else None,
+        "interfaces": [py_type(i) for i in t.interfaces],
         "static": t.static,
         "abstract": t.abstract,
         "constructors": [signature(c, short_namer(t)) for c in constructors(type_id, table)],

@@ -40,7 +40,7 @@ def test_describe_prints_base_interfaces_and_members_by_kind(fixtures_dll: Path)
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
     assert out.startswith("class Fixtures.Members.Widget  (assembly PyClrBridge.Fixtures)")
-    assert "base: Object" in out and "interfaces: IDisposable" in out
+    assert "base: object" in out and "interfaces: IDisposable" in out
     sections = [line for line in out.splitlines() if line.endswith(":") and not line.startswith(" ")]
     assert sections == ["Constructors:", "Methods:", "Properties:", "Fields:", "Events:", "Nested types:"]
     assert '  Widget(size: int, name: str = "widget")' in out
@@ -160,6 +160,25 @@ def test_describe_is_plain_text_when_not_a_terminal(fixtures: Any) -> None:
     _cli_describe.print_describe(data, out)
     assert "│" not in out.getvalue()
     assert "Values:\n  Red = 0\n  Green = 1\n  Blue = 2" in out.getvalue()
+
+
+def test_describe_is_plain_text_on_a_terminal_without_rich(fixtures: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pyclrbridge import _cli_describe, _cli_names
+
+    monkeypatch.setitem(sys.modules, "rich", None)  # `import rich` now raises ImportError
+    data = _cli_names.describe_data(_cli_names.resolve_type("Fixtures.Members.Widget"))
+    out = _Terminal()
+    _cli_describe.print_describe(data, out)
+    assert "\nMethods:\n  CreatePart(id: int) -> Widget.Part\n" in out.getvalue()
+
+
+def test_describe_takes_generic_instantiations_in_python_spelling(clr: Any) -> None:
+    from pyclrbridge._cli_names import describe_data, resolve_type
+
+    data = describe_data(resolve_type("System.Collections.Generic.Dictionary[str, List[int]]"))
+    assert data["name"] == "System.Collections.Generic.Dictionary[str, List[int]]"
+    assert "TryGetValue(key: str) -> tuple[bool, List[int]]" in data["methods"]["TryGetValue"]
+    assert describe_data(resolve_type("List[T]"))["name"] == "System.Collections.Generic.List[T]"
 
 
 def test_python_spelling_of_dotnet_types(clr: Any) -> None:

@@ -237,13 +237,16 @@ def test_sixteen_threads_making_the_first_call_of_a_group_all_get_the_right_over
 
     from Fixtures.Overloads import Picker
 
+    from pyclrbridge._members import MethodGroup
+
+    fresh = MethodGroup("Pick", "Fixtures.Overloads.Picker", Picker.Pick.overloads_list)  # empty plan cache
     barrier = threading.Barrier(16)
     results: list[Any] = [None] * 16
     args = [(1,), (2**40,), (1.5,), ("s",)]
 
     def call(i: int) -> None:
         barrier.wait()
-        results[i] = Picker.Pick(*args[i % 4])
+        results[i] = fresh(*args[i % 4])
 
     threads = [threading.Thread(target=call, args=(i,)) for i in range(16)]
     for t in threads:

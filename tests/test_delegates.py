@@ -214,3 +214,12 @@ def test_sixteen_threads_compile_sixteen_delegate_types_once_each(fixtures: Any)
     assert not errors
     assert results == {k: k + 100 * k for k in range(16)}
     assert fixtures.stats()["delegate_factories"] == before + 16
+
+
+def test_task_run_of_an_action_runs_the_callable_on_the_pool(fixtures: Any) -> None:
+    import System
+    from System.Threading.Tasks import Task
+
+    ran_on: list[int] = []
+    Task.Run(System.Action(lambda: ran_on.append(threading.get_ident()))).Wait()
+    assert len(ran_on) == 1 and ran_on[0] != threading.get_ident()

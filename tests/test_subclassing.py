@@ -288,3 +288,46 @@ def test_python_class_is_a_dotnet_type_argument(inheritance: Any) -> None:
     items = List[Five]()
     items.Add(Five())
     assert inheritance.Consumers.RunCalculator(items[0], 0) == 5
+
+
+def test_overrides_stay_correct_while_collections_sweep_handles(inheritance: Any, fixtures: Any) -> None:
+    """Derived objects created, called from .NET threads and dropped on several threads while
+    another thread keeps collecting: every call returns its own object's answer."""
+    from System.Collections.Generic import List
+
+    class Scaled(inheritance.ICalculator):
+        def __init__(self, k: int) -> None:
+            super().__init__()
+            self.k = k
+
+        def Compute(self, x: int) -> int:
+            return x * self.k
+
+    shared = List[inheritance.ICalculator]()
+    for k in range(8):
+        shared.Add(Scaled(k))
+    stop = threading.Event()
+    errors: list[BaseException] = []
+
+    def collector() -> None:
+        while not stop.is_set():
+            fixtures.collect()
+
+    def worker(k: int) -> None:
+        try:
+            for i in range(25):
+                assert inheritance.Consumers.RunCalculatorOnThread(Scaled(k), i) == i * k
+                assert inheritance.Consumers.RunCalculator(shared[k], i) == i * k
+        except BaseException as exc:
+            errors.append(exc)
+
+    background = threading.Thread(target=collector)
+    background.start()
+    workers = [threading.Thread(target=worker, args=(k,)) for k in range(8)]
+    for t in workers:
+        t.start()
+    for t in workers:
+        t.join()
+    stop.set()
+    background.join()
+    assert not errors, errors[0]

@@ -207,8 +207,10 @@ def _direct_score(arg: Any, type_id: int, bindings: dict[int, int] | None) -> in
             return 0 if t.full_name == "System.Type" else OBJECT_SCORE
         return None
     if isinstance(arg, (bytes, bytearray, memoryview)):
-        if t.kind == "array" and _info(t.element).full_name == "System.Byte":
-            return 0
+        from ._buffers import element_name
+
+        if t.kind == "array" and _info(t.element).full_name == element_name(arg):
+            return 0  # exactly the items of the buffer (bytes for byte[], memoryview('d') for double[])
         return _sequence_score(list(arg[:1]), t, bindings)
     if isinstance(arg, Mapping):
         if t.full_name in ("System.Object", "System.Collections.IDictionary") or (
@@ -292,6 +294,10 @@ def arg_kind(arg: Any) -> Any:
         return (t, arg_kind(arg[0]))
     if t in _FUNCTION_TYPES:
         return (t, callable_arity(arg))  # delegate overloads differ by arity
+    if t is array.array:
+        return (t, arg.typecode)  # array('i') and array('d') choose int[] and double[]
+    if t is memoryview:
+        return (t, arg.format)
     return t
 
 

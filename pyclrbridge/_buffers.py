@@ -26,7 +26,7 @@ from ._protocols import implementation_for
 from ._proxy import handle_of
 from ._shim import Value
 
-__all__ = ["array_from_buffer", "buffer", "stats"]
+__all__ = ["array_from_buffer", "buffer", "element_name", "stats"]
 
 # .NET TypeCode of the element -> (struct format, item size, .NET element type name).
 _ELEMENTS: dict[int, tuple[str, int, str]] = {
@@ -132,6 +132,20 @@ def _type_code(view: memoryview) -> int | None:
     if fmt[:1] in _NATIVE_PREFIXES:
         fmt = fmt[1:]
     return _FORMAT_CODES.get(fmt, {}).get(view.itemsize)
+
+
+def element_name(obj: Any) -> str | None:
+    """The .NET element type whose items a one-dimensional contiguous buffer holds exactly
+    (``"System.Double"`` for ``memoryview(array('d'))``), or None."""
+    try:
+        view = memoryview(obj)
+    except TypeError:
+        return None
+    with view:
+        code = _type_code(view)
+        if code is None or view.ndim != 1 or not view.c_contiguous:
+            return None
+        return _ELEMENTS[code][2]
 
 
 def array_from_buffer(obj: Any, element_id: int) -> Any | None:

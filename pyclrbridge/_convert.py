@@ -346,6 +346,20 @@ def _decimal(obj: Any, v: Value, keep: list[Any], t: _typeinfo.TypeInfo | None, 
 
 
 def _bytes(obj: Any, v: Value, keep: list[Any], t: _typeinfo.TypeInfo | None, nullable: bool) -> None:
+    if t is not None and t.kind == "array" and t.rank == 1 and _typeinfo.info(t.element).type_code != "Byte":
+        # A typed buffer for a T[] (memoryview of array('d'), numpy): one block copy when its items
+        # are exactly T, else item by item.
+        from ._buffers import array_from_buffer
+
+        made = array_from_buffer(obj, t.element)
+        if made is None:
+            _sequence(memoryview(obj).tolist(), v, keep, t, nullable)
+            return
+        keep.append(made)
+        v.kind = Kind.OBJECT
+        v.i = handle_of(made) or 0
+        v.extra = type(made).__clr_type_id__
+        return
     if type(obj) is not bytes:
         view = memoryview(obj)
         if not view.c_contiguous:

@@ -210,6 +210,21 @@ def test_array_array_of_ints_passes_as_int_array(tools: Any) -> None:
     assert tools.Sum(array.array("i", range(100))) == sum(range(100))
 
 
+def test_array_arrays_of_different_type_codes_choose_their_own_overloads(tools: Any) -> None:
+    assert tools.Sum(array.array("i", [1, 2])) == 3
+    assert tools.Sum(array.array("d", [1.0, 2.5])) == 3.5
+
+
+def test_typed_memoryviews_pass_as_arrays_of_their_element_type(tools: Any) -> None:
+    ints = tools.Sum(memoryview(array.array("i", [1, 2])))
+    doubles = tools.Sum(memoryview(array.array("d", [1.0, 2.5])))
+    assert (ints, type(ints), doubles) == (3, int, 3.5)
+
+
+def test_memoryview_of_another_element_type_converts_items(tools: Any) -> None:
+    assert tools.Sum(memoryview(array.array("h", [1, 2]))) == 3
+
+
 @pytest.mark.parametrize(("element", "source"), [
     ("System.Double", array.array("d", [1.0, 2.5])),
     ("System.Int32", array.array("i", [1, -2])),

@@ -41,6 +41,28 @@ public static unsafe partial class Exports
     }
 
     /// <summary>
+    /// Converts <paramref name="count"/> elements from flat index <paramref name="start"/> of a
+    /// one-dimensional array into <paramref name="results"/> (strings in this thread's arena,
+    /// objects as new handles): one call per block instead of one per element.
+    /// </summary>
+    [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
+    public static int ArrayRead(long handle, long start, int count, Value* results, Value* error)
+    {
+        try
+        {
+            Array array = ArrayOf(handle);
+            if (array.Rank != 1) throw new ArgumentException("ArrayRead reads one-dimensional arrays");
+            if (start < 0 || count < 0 || start + count > array.LongLength)
+                throw new ArgumentOutOfRangeException(nameof(start), $"elements {start}..{start + count} are outside an array of {array.LongLength}");
+            Arena.Reset();
+            int lower = array.GetLowerBound(0);
+            for (int i = 0; i < count; i++) Values.FromClr(array.GetValue(lower + start + i), results + i);
+            return 0;
+        }
+        catch (Exception e) { return Fail(e, error); }
+    }
+
+    /// <summary>
     /// Copies <paramref name="count"/> elements starting at flat index <paramref name="start"/>
     /// between an array of primitives and native memory: out of the array when
     /// <paramref name="intoArray"/> is 0, into it otherwise. One block copy.

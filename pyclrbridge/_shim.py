@@ -121,6 +121,7 @@ _EXPORTS: dict[str, tuple[Any, list[Any]]] = {
     "ArrayGet": (_i32, [_i64, _i64p, _i32, ValuePtr, ValuePtr]),
     "ArraySet": (_i32, [_i64, _i64p, _i32, ValuePtr, ValuePtr]),
     "ArrayCopy": (_i32, [_i64, _i64, _i64, ctypes.c_void_p, _i32, ValuePtr]),
+    "ArrayRead": (_i32, [_i64, _i64, _i32, ValuePtr, ValuePtr]),
     # Tasks.cs (asyncio)
     "TaskSetSink": (_i32, [_i64, ValuePtr]),
     "TaskFrom": (_i32, [_i64, ValuePtr, ValuePtr]),
@@ -185,6 +186,7 @@ class Shim:
     ArrayGet: Any
     ArraySet: Any
     ArrayCopy: Any
+    ArrayRead: Any
     TaskSetSink: Any
     TaskFrom: Any
     TaskWatchStart: Any

@@ -100,3 +100,29 @@ except Exception as e:
     assert_clean_exit(proc)
     assert "void: none []" in proc.stdout
     assert "refused: True" in proc.stdout
+
+
+def test_exit_while_dotnet_threads_call_python_overrides(fixtures_dll: Path) -> None:
+    proc = _run("""
+from Fixtures.Inheritance import Consumers, ICalculator
+
+class Slow(ICalculator):
+    def Compute(self, x):
+        time.sleep(0.005)
+        return x
+
+calc = Slow()
+calls = threading.Semaphore(0)
+
+def work():
+    Consumers.RunCalculator(calc, 1)
+    calls.release()
+
+runner = threading.Thread(target=Invoker.CallOnThreads, args=(work, 4, 10_000_000), daemon=True)
+runner.start()
+for _ in range(20):
+    calls.acquire()
+print("exiting")
+""", fixtures_dll)
+    assert_clean_exit(proc)
+    assert "exiting" in proc.stdout

@@ -419,8 +419,10 @@ def choose(
     best = scored[0][:2]
     if len(scored) > 1 and scored[1][:2] == best:
         tied = [p.overload.sig for s, g, p in scored if (s, g) == best]
+        others = [o.sig for o in overloads if o.sig not in tied]
+        rest = ("\nother candidates:\n  " + "\n  ".join(others)) if others else ""
         raise TypeError(f"the call {describe()}{_describe_args(args, kwargs)} is ambiguous between:\n  "
-                        + "\n  ".join(tied) + "\nchoose one with .overloads[...]")
+                        + "\n  ".join(tied) + rest + "\nchoose one with .overloads[...]")
     return scored[0][2]
 
 

@@ -254,3 +254,13 @@ def test_sixteen_threads_making_the_first_call_of_a_group_all_get_the_right_over
     for t in threads:
         t.join()
     assert results == ["int", "long", "double", "string"] * 4
+
+
+def test_ambiguity_error_also_lists_the_other_candidates() -> None:
+    from Fixtures.Overloads import Both, Picker
+
+    with pytest.raises(TypeError, match="ambiguous") as info:
+        Picker.Tied(Both())
+    message = str(info.value)
+    assert "Tied(IFirst x)" in message and "Tied(ISecond x)" in message
+    assert "other candidates:\n  static String Tied(Int32 x)" in message

@@ -313,6 +313,24 @@ def _copy_out(arr: Any, start: int, count: int) -> list[Any] | None:
     return items
 
 
+def _read_block(arr: Any, start: int, count: int) -> list[Any]:
+    """Elements start..start+count of a one-dimensional array, converted in one call."""
+    from ._convert import from_values
+
+    if not count:
+        return []
+    results = (Value * count)()
+    error = Value()
+    if _bridge.shim().ArrayRead(_handle(arr), start, count, results, ctypes.byref(error)) != 0:
+        _bridge.raise_error(error)
+    return from_values(results, count)
+
+
+def _block(arr: Any, start: int, count: int) -> list[Any]:
+    block = _copy_out(arr, start, count)
+    return block if block is not None else _read_block(arr, start, count)
+
+
 def _indices(arr: Any, key: Any) -> Any:
     info = type(arr).__clr_info__
     keys = key if isinstance(key, tuple) else (key,)
@@ -333,10 +351,15 @@ class _Array:
     def __getitem__(self: Any, key: Any) -> Any:
         if isinstance(key, slice):
             start, stop, step = key.indices(len(self))
-            if step == 1 and type(self).__clr_info__.rank == 1:
-                block = _copy_out(self, start, max(stop - start, 0))
-                if block is not None:
-                    return block
+            if type(self).__clr_info__.rank == 1:
+                if step == 1:
+                    return _block(self, start, max(stop - start, 0))
+                wanted = range(start, stop, step)
+                if not wanted:
+                    return []
+                lo, hi = min(wanted), max(wanted) + 1
+                whole = _block(self, lo, hi - lo)
+                return [whole[i - lo] for i in wanted]
             return [self[i] for i in range(start, stop, step)]
         indices = _indices(self, key)
         result = Value()
@@ -368,15 +391,13 @@ class _Array:
             _bridge.raise_error(error)
 
     def __iter__(self: Any) -> Iterator[Any]:
+        if type(self).__clr_info__.rank != 1:
+            yield from _Enumerable.__iter__(self)  # .NET enumerates every element, row by row
+            return
         n = len(self)
-        chunk = 4096
+        chunk = 1024
         for start in range(0, n, chunk):
-            block = _copy_out(self, start, min(chunk, n - start)) if type(self).__clr_info__.rank == 1 else None
-            if block is None:
-                # Not primitive (or multi-dimensional): .NET enumerates every element in order.
-                yield from _Enumerable.__iter__(self)
-                return
-            yield from block
+            yield from _block(self, start, min(chunk, n - start))
 
     def __contains__(self: Any, item: Any) -> bool:
         return any(x == item for x in self)

@@ -660,3 +660,14 @@ def test_wrong_index_types_raise_type_error() -> None:
         ArrayTools.Ints(3)["a"]
     with pytest.raises(IndexError, match="takes 1 index"):
         ArrayTools.Ints(3)[1, 2]
+
+
+@pytest.mark.parametrize("key", [slice(None), slice(None, None, -1), slice(1, 6, 2), slice(5, 1, -2),
+                                 slice(-2, None), slice(10, 20), slice(None, None, 3)],
+                         ids=["all", "reversed", "step", "negative-step", "tail", "past-end", "every-third"])
+def test_array_slices_match_python_list_slices(key: slice) -> None:
+    from Fixtures.Arrays import ArrayTools
+
+    expected = [f"s{i}" for i in range(7)]
+    assert ArrayTools.Strings(7)[key] == expected[key]
+    assert ArrayTools.Ints(7)[key] == list(range(7))[key]

@@ -28,6 +28,8 @@ def use_rich(stream: TextIO) -> bool:
 def _member_rows(data: dict[str, Any]) -> list[tuple[str, list[str]]]:
     """Sections in print order: (title, lines)."""
     sections: list[tuple[str, list[str]]] = []
+    if data.get("invoke"):
+        sections.append(("Call signature", [data["invoke"]]))
     if data["constructors"]:
         sections.append(("Constructors", list(data["constructors"])))
     methods = [sig for sigs in data["methods"].values() for sig in sigs]

@@ -263,7 +263,8 @@ def describe_data(type_id: int) -> dict[str, Any]:
         "interfaces": [py_type(i) for i in t.interfaces],
         "static": t.static,
         "abstract": t.abstract,
-        "constructors": [signature(c, short_namer(t)) for c in constructors(type_id, table)],
+        "constructors": ([f"{short_namer(t)}(callable)"] if t.kind == "delegate" else
+                         [signature(c, short_namer(t)) for c in constructors(type_id, table)]),
         "methods": {name: _distinct([Overload.from_json(o) for o in overloads])
                     for name, overloads in sorted(table["methods"].items())},
         "properties": props(table["properties"]),
@@ -272,4 +273,5 @@ def describe_data(type_id: int) -> dict[str, Any]:
                    for e in table["events"]],
         "enum_values": [[n, v] for n, v in table.get("enumValues", [])],
         "nested": [n["name"].split("`")[0] for n in table["nested"]],
+        "invoke": signature(Overload.from_json(table["invoke"]), "") if "invoke" in table else None,
     }

@@ -181,6 +181,14 @@ def test_describe_takes_generic_instantiations_in_python_spelling(clr: Any) -> N
     assert describe_data(resolve_type("List[T]"))["name"] == "System.Collections.Generic.List[T]"
 
 
+def test_describe_shows_a_delegates_call_signature(fixtures: Any) -> None:
+    from pyclrbridge._cli_names import describe_data, resolve_type
+
+    data = describe_data(resolve_type("Fixtures.Delegates.TryConvert"))
+    assert data["invoke"] == "(s: str) -> tuple[bool, int]"  # out value comes back after the result
+    assert data["constructors"] == ["TryConvert(callable)"]
+
+
 def test_python_spelling_of_dotnet_types(clr: Any) -> None:
     from pyclrbridge._cli_names import py_type, resolve_type
 

@@ -19,6 +19,7 @@ import contextvars
 import ctypes
 import itertools
 import threading
+import weakref
 from collections.abc import AsyncIterator, Generator
 from types import TracebackType
 from typing import Any
@@ -124,16 +125,41 @@ def _await_task(task: Any) -> Generator[Any, None, Any]:
     return _outcome(handle)
 
 
-def _await_value_task(value_task: Any) -> Generator[Any, None, Any]:
-    """``await value_task``: a ValueTask is turned into its Task once, then awaited."""
+# Owner: _as_task_lock guards _as_task (id of a ValueTask proxy -> the Task made from it). A
+# ValueTask may be consumed only once, so each proxy is turned into a Task once; the entry goes
+# when the proxy dies (weakref.finalize), so ids are never reused while present.
+_as_task_lock = threading.Lock()
+_as_task: dict[int, Any] = {}
+
+
+def _task_of(value_task: Any) -> Any:
     from ._convert import from_value
 
+    key = id(value_task)
+    with _as_task_lock:
+        task = _as_task.get(key)
+    if task is not None:
+        return task
     result = Value()
     error = Value()
     if _bridge.shim().TaskFrom(_handle(value_task), ctypes.byref(result), ctypes.byref(error)) != 0:
         _bridge.raise_error(error)
-    task = from_value(result)
-    return (yield from _await_task(task))
+    made = from_value(result)
+    with _as_task_lock:
+        task = _as_task.setdefault(key, made)
+    if task is made:
+        weakref.finalize(value_task, _forget_task, key)
+    return task
+
+
+def _forget_task(key: int) -> None:
+    with _as_task_lock:
+        _as_task.pop(key, None)
+
+
+def _await_value_task(value_task: Any) -> Generator[Any, None, Any]:
+    """``await value_task``: a ValueTask becomes its Task once (per proxy), which is awaited."""
+    return (yield from _await_task(_task_of(value_task)))
 
 
 @implementation_for("System.Threading.Tasks.Task")

@@ -58,6 +58,14 @@ def test_await_asynchronous_value_task_of_int(ops: Any) -> None:
     assert run(_await(ops.ValueTaskDelayed(10, 9))) == 9
 
 
+def test_value_task_awaited_twice_gives_its_result_twice(ops: Any) -> None:
+    async def main() -> tuple[int, int]:
+        value_task = ops.ValueTaskDelayed(5, 4)
+        return await value_task, await value_task
+
+    assert run(main()) == (4, 4)
+
+
 def test_await_plain_value_task_returns_none(ops: Any) -> None:
     assert run(_await(ops.ValueTaskPlain())) is None
 

@@ -153,6 +153,8 @@ class _Module:
             text = f"{text} | _Iterable[_Any]"
         elif t.kind == "delegate" and text != _ANY:
             text = f"{text} | _Callable[..., _Any]"
+        elif t.full_name == "System.Type" and text != _ANY:  # List[int] and int pass as types
+            text = f"{text} | type"
         elif t.full_name in _PY_EXTRAS:
             text = f"{text} | {_PY_EXTRAS[t.full_name]}" if text != _ANY else text
         return text

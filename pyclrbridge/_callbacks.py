@@ -210,6 +210,7 @@ def _dispatch(obj_id: int, args: Any, nargs: int, ret_type: int, results: Any, n
             to_value(out, results[0], keep)
         else:
             results[0].kind = Kind.VOID
+        keep.append(out)  # a returned proxy owns the handle .NET reads after we return
         _keepalive[threading.get_ident()] = keep
         return 0
     except BaseException as exc:  # everything, SystemExit too: it travels back through .NET

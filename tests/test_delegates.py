@@ -223,3 +223,10 @@ def test_task_run_of_an_action_runs_the_callable_on_the_pool(fixtures: Any) -> N
     ran_on: list[int] = []
     Task.Run(System.Action(lambda: ran_on.append(threading.get_ident()))).Wait()
     assert len(ran_on) == 1 and ran_on[0] != threading.get_ident()
+
+
+def test_callback_may_return_a_new_dotnet_object(invoker: Any) -> None:
+    from System.Text import StringBuilder
+
+    made = invoker.CallFunc(lambda: StringBuilder("fresh"))
+    assert str(made) == "fresh"

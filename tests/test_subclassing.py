@@ -331,3 +331,46 @@ def test_overrides_stay_correct_while_collections_sweep_handles(inheritance: Any
     stop.set()
     background.join()
     assert not errors, errors[0]
+
+
+def test_python_enumerable_is_consumed_by_linq(fixtures: Any) -> None:
+    from System.Collections.Generic import IEnumerable, List
+    from System.Linq import Enumerable
+
+    class Numbers(IEnumerable[int]):
+        def GetEnumerator(self) -> Any:
+            return List[int]([1, 2, 3]).GetEnumerator()
+
+    assert Enumerable.Sum(Numbers()) == 6
+
+
+def test_python_equality_comparer_drives_a_dictionary(fixtures: Any) -> None:
+    from System.Collections.Generic import Dictionary, IEqualityComparer
+
+    class Caseless(IEqualityComparer[str]):
+        def Equals(self, a: str, b: str) -> bool:
+            return a.lower() == b.lower()
+
+        def GetHashCode(self, s: str) -> int:
+            return hash(s.lower()) & 0x7FFFFFFF
+
+    d = Dictionary[str, int](Caseless())
+    d["Key"] = 1
+    assert d["KEY"] == 1
+
+
+def test_python_comparable_sorts_in_a_dotnet_list(fixtures: Any) -> None:
+    from System import IComparable
+    from System.Collections.Generic import List
+
+    class Version(IComparable):
+        def __init__(self, n: int) -> None:
+            super().__init__()
+            self.n = n
+
+        def CompareTo(self, other: Any) -> int:
+            return self.n - other.n
+
+    xs = List[Version]([Version(3), Version(1), Version(2)])
+    xs.Sort()
+    assert [v.n for v in xs] == [1, 2, 3]

@@ -83,6 +83,7 @@ def print_describe(data: dict[str, Any], out: TextIO) -> None:
 def _print_describe_rich(data: dict[str, Any], out: TextIO) -> None:
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     console = Console(file=out)
     for line in _header(data):
@@ -91,7 +92,7 @@ def _print_describe_rich(data: dict[str, Any], out: TextIO) -> None:
         table = Table(title=title, title_justify="left", show_header=False, expand=False)
         table.add_column(title)
         for row in rows:
-            table.add_row(row)
+            table.add_row(Text(row))  # Text: "[key: int]" is not rich markup
         console.print(table)
 
 
@@ -143,10 +144,11 @@ def print_search(hits: list[dict[str, str]], out: TextIO) -> None:
     if use_rich(out):
         from rich.console import Console
         from rich.table import Table
+        from rich.text import Text
 
         table = Table("kind", "name")
         for h in hits:
-            table.add_row(h["kind"], h["name"])
+            table.add_row(h["kind"], Text(h["name"]))
         Console(file=out).print(table)
         return
     for h in hits:

@@ -150,6 +150,10 @@ def test_describe_uses_rich_tables_on_a_terminal(fixtures: Any) -> None:
     text = out.getvalue()
     assert "Grow(by: int) -> None" in text
     assert "┃" in text or "│" in text  # table borders
+    grid = _cli_names.describe_data(_cli_names.resolve_type("Fixtures.Members.Grid"))
+    out = _Terminal()
+    _cli_describe.print_describe(grid, out)
+    assert "[row: int, col: int]: int" in out.getvalue()  # an indexer is text, not rich markup
 
 
 def test_describe_is_plain_text_when_not_a_terminal(fixtures: Any) -> None:

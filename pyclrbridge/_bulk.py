@@ -18,7 +18,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from . import _bridge
-from ._shim import Kind, Value
+from ._shim import KindInt as Kind  # plain ints (see _shim.KindInt)
+from ._shim import Value
 
 _MODE_VALUES, _MODE_INT64, _MODE_DOUBLE = 0, 1, 2
 _READ_AHEAD = 0x100

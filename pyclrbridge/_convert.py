@@ -44,7 +44,8 @@ from typing import Any
 
 from . import _bridge, _typeinfo
 from ._proxy import ClrEnum, ClrMeta, enum_value, handle_of, wrap
-from ._shim import Kind, Value, read_string, utf16
+from ._shim import KindInt as Kind  # plain ints: IntEnum member reads are slow on every call
+from ._shim import Value, read_string, utf16
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 UINT64_MAX = 2**64 - 1
@@ -631,4 +632,3 @@ def from_values(values: Any, n: int) -> list[Any]:
         if values[i].kind not in _ARENA_KINDS:
             out[i] = from_value(values[i])
     return out
-

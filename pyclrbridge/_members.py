@@ -9,7 +9,8 @@ from . import _binder, _bridge, _callbacks
 from ._binder import Overload, Plan, arg_kind
 from ._convert import from_value, from_values, to_value
 from ._proxy import handle_of
-from ._shim import Kind, Value
+from ._shim import KindInt as Kind  # plain ints: IntEnum member reads are slow on every call
+from ._shim import Value
 
 
 def invoke_plan(plan: Plan, target: int, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -108,6 +109,10 @@ class MethodGroup:
 
     def __getitem__(self, type_args: Any) -> MethodGroup:
         """Generic method type arguments: ``Enumerable.Repeat[str]``."""
+        try:  # the same spelling again (``M[int]`` in a loop): no type lookups
+            return self._narrowed[("spelled", type_args)]
+        except (KeyError, TypeError):
+            pass
         from ._types import type_id_for
 
         items = type_args if isinstance(type_args, tuple) else (type_args,)
@@ -115,7 +120,11 @@ class MethodGroup:
         generic = tuple(o for o in self.overloads_list if len(o.generic_params) == len(ids))
         if not generic:
             raise TypeError(f"{self.__qualname__} has no generic overload with {len(ids)} type argument(s)")
-        return self.narrowed(("generic", ids), lambda: MethodGroup(self.__name__, self._owner, generic, ids))
+        group = self.narrowed(("generic", ids), lambda: MethodGroup(self.__name__, self._owner, generic, ids))
+        try:
+            return self._narrowed.setdefault(("spelled", type_args), group)
+        except TypeError:  # an unhashable spelling
+            return group
 
     @property
     def overloads(self) -> OverloadSelector:

@@ -328,8 +328,9 @@ def construct(cls: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     return cls.__dict__["__clr_ctor_group__"].call(None, args, kwargs)
 
 
-def convert(obj: Any, type_id: int, *, as_class: Any = None) -> Any:
-    """Convert a Python value to a .NET object of ``type_id`` (a new handle)."""
+def convert(obj: Any, type_id: int, *, as_class: Any = None, typed: bool = False) -> Any:
+    """Convert a Python value to a .NET object of ``type_id`` (a new handle). ``typed``: convert
+    by the rules for a parameter of that type (sequences of numbers for T[] become one block)."""
     import ctypes
 
     from ._convert import from_value, to_value
@@ -338,7 +339,7 @@ def convert(obj: Any, type_id: int, *, as_class: Any = None) -> Any:
 
     v = Value()
     keep: list[Any] = []
-    to_value(obj, v, keep)  # a cast: .NET's Convert decides (System.Decimal("1.25") parses)
+    to_value(obj, v, keep, type_id if typed else 0)  # a cast: .NET's Convert decides (System.Decimal("1.25") parses)
     out = Value()
     error = Value()
     if _bridge.shim().Convert(ctypes.byref(v), type_id, ctypes.byref(out), ctypes.byref(error)) != 0:
@@ -389,7 +390,7 @@ def new_array(info: _typeinfo.TypeInfo, args: tuple[Any, ...]) -> Any:
     if made is not None:
         return made
     items = arg if isinstance(arg, (list, tuple, bytes, bytearray, memoryview)) else list(arg)
-    return convert(items, info.id)
+    return convert(items, info.id, typed=True)
 
 
 def type_id_for(t: Any) -> int:

@@ -251,7 +251,7 @@ def _sequence_score(items: Any, t: _typeinfo.TypeInfo, bindings: dict[int, int] 
         element = t.generic_args[0]
     elif t.full_name in ("System.Collections.IEnumerable", "System.Collections.IList",
                          "System.Collections.ICollection", "System.Array"):
-        return 4
+        return 5
     elif t.full_name == "System.Object":
         return OBJECT_SCORE
     else:
@@ -262,7 +262,9 @@ def _sequence_score(items: Any, t: _typeinfo.TypeInfo, bindings: dict[int, int] 
         if s is None:
             return None
         worst = max(worst, s)
-    return 3 + min(worst, 5)
+    # Like C#'s better conversion target: T[] (or List<T>) beats IEnumerable<T>, which beats
+    # the non-generic interfaces, so String.Join(",", ["a", "b"]) takes params String[].
+    return 3 + (1 if t.kind == "interface" else 0) + min(worst, 5)
 
 
 def _rectangular_score(rows: Any, element: int, depth: int, bindings: dict[int, int] | None) -> int | None:

@@ -264,3 +264,9 @@ def test_ambiguity_error_also_lists_the_other_candidates() -> None:
     message = str(info.value)
     assert "Tied(IFirst x)" in message and "Tied(ISecond x)" in message
     assert "other candidates:\n  static String Tied(Int32 x)" in message
+
+
+def test_python_list_prefers_an_array_parameter_over_an_enumerable_one() -> None:
+    from System import String
+
+    assert String.Join(",", ["a", "b"]) == "a,b"

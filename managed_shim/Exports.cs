@@ -118,7 +118,7 @@ public static unsafe partial class Exports
     {
         try
         {
-            object? o = Values.ToClr(*value, TypeCatalog.TypeOf(typeId));
+            object? o = Values.ToClr(*value, TypeCatalog.TypeOf(typeId), cast: true);
             Arena.Reset();
             if (o == null) { result->Kind = ValueKind.Null; result->Payload = 0; return 0; }
             result->Kind = ValueKind.Object;

@@ -138,7 +138,7 @@ internal static unsafe class Values
     /// Converts a Python-sent value to <paramref name="target"/>. Python's binder already chose the
     /// overload and range-checked numbers; this only narrows and builds.
     /// </summary>
-    public static object? ToClr(in Value v, Type target)
+    public static object? ToClr(in Value v, Type target, bool cast = false)
     {
         if (target.IsByRef) target = target.GetElementType()!;
         Type? nullable = Nullable.GetUnderlyingType(target);
@@ -162,6 +162,9 @@ internal static unsafe class Values
                     string s = ReadString(v);
                     if (target == typeof(char)) return s.Length == 1 ? s[0] : throw new InvalidCastException($"a string of length {s.Length} is not a Char");
                     if (target == typeof(Guid)) return Guid.Parse(s);
+                    // A call never parses text into a number (only an explicit cast does: System.Int32("5")).
+                    if (!cast && (target.IsPrimitive || target == typeof(decimal)))
+                        throw new InvalidCastException($"a str cannot be passed as {target.FullName} (parse it first)");
                     return Coerce(s, target);
                 }
             case ValueKind.Decimal:
@@ -182,7 +185,14 @@ internal static unsafe class Values
             case ValueKind.UInt64:
                 return Coerce(unchecked((ulong)v.Payload), target);
             case ValueKind.Double:
-                return Coerce(BitConverter.Int64BitsToDouble(v.Payload), target);
+                {
+                    double d = BitConverter.Int64BitsToDouble(v.Payload);
+                    // A call never rounds a float into an integer (only an explicit cast does).
+                    if (!cast && target.IsPrimitive && target != typeof(double) && target != typeof(float)
+                        && target != typeof(bool) && target != typeof(char))
+                        throw new InvalidCastException($"a float cannot be passed as {target.FullName} without rounding");
+                    return Coerce(d, target);
+                }
             case ValueKind.Enum:
                 return Coerce(Enum.ToObject(TypeCatalog.TypeOf(v.Extra), v.Payload), target);
             case ValueKind.Type:

@@ -671,3 +671,26 @@ def test_array_slices_match_python_list_slices(key: slice) -> None:
     expected = [f"s{i}" for i in range(7)]
     assert ArrayTools.Strings(7)[key] == expected[key]
     assert ArrayTools.Ints(7)[key] == list(range(7))[key]
+
+
+def test_property_setter_never_parses_str_into_a_number() -> None:
+    from Fixtures.Members import Widget
+
+    w = Widget()
+    with pytest.raises(TypeError, match=r"a str cannot be passed as System\.Int32"):
+        w.Size = "5"
+
+
+def test_property_setter_never_rounds_a_float_into_an_integer() -> None:
+    from Fixtures.Members import Widget
+
+    w = Widget()
+    with pytest.raises(TypeError, match="without rounding"):
+        w.Size = 2.7
+
+
+def test_explicit_cast_of_text_to_a_number_parses() -> None:
+    from System import Decimal, Int32
+
+    assert Int32("5") == 5
+    assert Decimal("1.25") == decimal.Decimal("1.25")

@@ -334,7 +334,6 @@ def convert(obj: Any, type_id: int, *, as_class: Any = None, typed: bool = False
     import ctypes
 
     from ._convert import from_value, to_value
-    from ._proxy import wrap
     from ._shim import Kind, Value
 
     v = Value()
@@ -352,7 +351,7 @@ def convert(obj: Any, type_id: int, *, as_class: Any = None, typed: bool = False
         unboxed = unbox(result)
         if unboxed is not None:
             return unboxed
-    return result if as_class is None else wrap(out.i, out.extra)
+    return result  # null stays None, a string or number stays a Python value
 
 
 def wrap_as(handle: int, cls: Any) -> Any:

@@ -327,3 +327,16 @@ def test_deleting_a_property_is_refused() -> None:
 
     with pytest.raises(AttributeError, match="cannot delete"):
         del Widget(1).Size
+
+
+def test_casting_none_to_an_interface_gives_none() -> None:
+    from Fixtures.Interfaces import IFoo
+
+    assert IFoo(None) is None
+
+
+def test_casting_to_an_interface_the_object_does_not_implement_is_a_type_error() -> None:
+    from Fixtures.Interfaces import IFoo, Square
+
+    with pytest.raises(TypeError, match="IFoo"):
+        IFoo(Square(1.0))

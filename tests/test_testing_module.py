@@ -27,8 +27,8 @@ QUICK = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCh
 def counter_counts_every_increment(counter_class: Any) -> Any:
     """The property test from docs/testing.md, for any class with Increment() and Value."""
 
-    @settings(max_examples=20, deadline=None, phases=[Phase.explicit, Phase.generate])
-    @given(threads=st.integers(min_value=2, max_value=8), per_thread=st.integers(min_value=50, max_value=300))
+    @settings(max_examples=30, deadline=None, phases=[Phase.explicit, Phase.generate])
+    @given(threads=st.integers(min_value=2, max_value=8), per_thread=st.integers(min_value=200, max_value=1000))
     def test(threads: int, per_thread: int) -> None:
         counter = counter_class()
 

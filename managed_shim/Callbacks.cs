@@ -86,6 +86,9 @@ internal static unsafe class Callbacks
     private static int _inFlight;
     private static long _calls;
 
+    /// <summary>Marks an Object result whose handle Python duplicated for .NET to free.</summary>
+    public const int TransferredHandle = -1;
+
     public static bool IsClosed => Volatile.Read(ref _closed) != 0;
     public static int InFlight => Volatile.Read(ref _inFlight);
     public static long Calls => Interlocked.Read(ref _calls);
@@ -135,8 +138,18 @@ internal static unsafe class Callbacks
                 throw new PythonException(error, parts[0], parts.Length > 1 ? parts[1] : "", parts.Length > 2 ? parts[2] : "");
             }
             var converted = new object?[1 + byRefTypes.Length];
-            if (returnType != typeof(void)) converted[0] = Values.ToClr(results[0], returnType);
-            for (int i = 0; i < byRefTypes.Length; i++) converted[1 + i] = Values.ToClr(results[1 + i], byRefTypes[i]);
+            try
+            {
+                if (returnType != typeof(void)) converted[0] = Values.ToClr(results[0], returnType);
+                for (int i = 0; i < byRefTypes.Length; i++) converted[1 + i] = Values.ToClr(results[1 + i], byRefTypes[i]);
+            }
+            finally
+            {
+                // .NET objects a callback returns come with a handle of their own (Python's proxy
+                // may die as soon as the callback returns): free it now that the value is read.
+                for (int i = 0; i < 1 + byRefTypes.Length; i++)
+                    if (results[i].Kind == ValueKind.Object && results[i].Extra == TransferredHandle) Handles.Free(results[i].Payload);
+            }
             return converted;
         }
         finally
@@ -188,6 +201,14 @@ public static unsafe partial class Exports
     public static long EventIdentity(long handle)
     {
         try { return EventIdentities.Of(Handles.Target(handle)); }
+        catch { return 0; }
+    }
+
+    /// <summary>A second handle to the object at <c>handle</c> (0 when it is not live).</summary>
+    [System.Runtime.InteropServices.UnmanagedCallersOnly(CallConvs = new[] { typeof(System.Runtime.CompilerServices.CallConvCdecl) })]
+    public static long DuplicateHandle(long handle)
+    {
+        try { return Handles.Alloc(Handles.Target(handle)); }
         catch { return 0; }
     }
 

@@ -186,6 +186,10 @@ def _write_error(exc: BaseException, results: Any) -> None:
     _keepalive[threading.get_ident()] = [data]
 
 
+#: ``extra`` of an Object result whose handle .NET owns (``Callbacks.TransferredHandle``).
+TRANSFERRED_HANDLE = -1
+
+
 def _dispatch(obj_id: int, args: Any, nargs: int, ret_type: int, results: Any, nresults: int) -> int:
     try:
         fn = _registry[obj_id]
@@ -210,7 +214,13 @@ def _dispatch(obj_id: int, args: Any, nargs: int, ret_type: int, results: Any, n
             to_value(out, results[0], keep)
         else:
             results[0].kind = Kind.VOID
-        keep.append(out)  # a returned proxy owns the handle .NET reads after we return
+        for i in range(nresults):
+            if results[i].kind == Kind.OBJECT:
+                # The proxy may die as soon as we return: .NET gets (and frees) its own handle.
+                results[i].i = _bridge.shim().DuplicateHandle(results[i].i)
+                results[i].extra = TRANSFERRED_HANDLE
+        if keep:
+            keep.append(out)  # sequences and maps point into values that point at proxies in out
         _keepalive[threading.get_ident()] = keep
         return 0
     except BaseException as exc:  # everything, SystemExit too: it travels back through .NET

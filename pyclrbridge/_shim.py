@@ -149,6 +149,7 @@ _EXPORTS: dict[str, tuple[Any, list[Any]]] = {
     # Callbacks.cs (event subscriptions)
     "EventIdentity": (_i64, [_i64]),
     "DrainDeadIdentities": (_i32, [_i64p, _i32]),
+    "DuplicateHandle": (_i64, [_i64]),
     # ArrayExports.cs (element access, block copies)
     "ArrayGet": (_i32, [_i64, _i64p, _i32, ValuePtr, ValuePtr]),
     "ArraySet": (_i32, [_i64, _i64p, _i32, ValuePtr, ValuePtr]),
@@ -219,6 +220,7 @@ class Shim:
     DerivedSelf: Any
     EventIdentity: Any
     DrainDeadIdentities: Any
+    DuplicateHandle: Any
     ArrayGet: Any
     ArraySet: Any
     ArrayCopy: Any

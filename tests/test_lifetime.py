@@ -208,3 +208,17 @@ def test_subscribing_on_dropped_publishers_leaks_nothing(fixtures: Any) -> None:
         publisher.Message += print
     del publisher
     assert _counts(fixtures) == before
+
+
+def test_objects_returned_by_callbacks_on_pool_threads_leak_no_handles(fixtures: Any) -> None:
+    from System import Func, Object
+    from System.Text import StringBuilder
+    from System.Threading.Tasks import Task
+
+    before = _counts(fixtures)
+    make = Func[Object]
+    for i in range(50):
+        task = Task.Run(make(lambda i=i: StringBuilder(str(i))))
+        assert str(task.Result) == str(i)
+    del task
+    assert _counts(fixtures) == before

@@ -132,6 +132,40 @@ def test_dotnet_exceptions_are_caught_as_system_exception(clr_module: Any) -> No
     assert isinstance(info.value, System.FormatException)
 
 
+def test_subclass_with_a_pythonnet_namespace_attribute_works(clr_module: Any) -> None:
+    from System.Collections.Generic import IComparer, List
+
+    class ByLength(IComparer[str]):
+        __namespace__ = "My.Comparers"  # pythonnet needs this; here it is simply ignored
+
+        def Compare(self, a: str, b: str) -> int:
+            return len(a) - len(b)
+
+    words = List[str](["ccc", "a", "bb"])
+    words.Sort(ByLength())
+    assert list(words) == ["a", "bb", "ccc"]
+
+
+def test_arrays_and_fluent_calls(clr_module: Any) -> None:
+    import System
+
+    numbers = System.Array[int]([1, 2, 3])
+    assert len(numbers) == 3 and numbers[2] == 3
+    builder = System.Text.StringBuilder()
+    builder.Append("x").Append(1)
+    assert builder.ToString() == "x1"
+
+
+def test_iterating_a_dictionary_gives_keys_unlike_pythonnet(clr_module: Any) -> None:
+    """pythonnet yields KeyValuePair objects; pyclrbridge follows Python's dict (documented)."""
+    from System.Collections.Generic import Dictionary
+
+    d = Dictionary[str, int]()
+    d["a"] = 1
+    assert list(d) == ["a"]
+    assert list(d.items()) == [("a", 1)]            # where pythonnet code reads kv.Key, kv.Value
+
+
 # ---- install(): `import clr` -----------------------------------------------------------
 
 def test_install_defers_to_pythonnet_when_it_is_importable() -> None:

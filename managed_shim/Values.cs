@@ -228,7 +228,15 @@ internal static unsafe class Values
         if (o is IConvertible && (target.IsPrimitive || target == typeof(decimal)))
         {
             if (o is char ch && target != typeof(char)) o = (int)ch;
-            return Convert.ChangeType(o, target, CultureInfo.InvariantCulture);
+            try
+            {
+                return Convert.ChangeType(o, target, CultureInfo.InvariantCulture);
+            }
+            catch (OverflowException) when (target.GetField("MinValue") is { } min && target.GetField("MaxValue") is { } max)
+            {
+                throw new OverflowException(string.Format(CultureInfo.InvariantCulture, "{0} is out of range for {1} ({2} to {3})",
+                    o, target.FullName, min.GetValue(null), max.GetValue(null)));
+            }
         }
         if (o is long ticks && target == typeof(DateTime)) return new DateTime(ticks);
         if (o is long span && target == typeof(TimeSpan)) return new TimeSpan(span);

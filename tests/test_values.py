@@ -694,3 +694,10 @@ def test_explicit_cast_of_text_to_a_number_parses() -> None:
 
     assert Int32("5") == 5
     assert Decimal("1.25") == decimal.Decimal("1.25")
+
+
+def test_property_setter_out_of_range_raises_overflow_error_naming_type_and_range() -> None:
+    from Fixtures.Members import Widget
+
+    with pytest.raises(OverflowError, match=r"1099511627776 is out of range for System\.Int32 \(-2147483648 to"):
+        Widget().Size = 2**40

@@ -235,8 +235,7 @@ def _populate(cls: Any, info: _typeinfo.TypeInfo) -> None:
         ctor_group = MethodGroup(info.display.split("[")[0].rsplit(".", 1)[-1], owner, ctors)
         ctor_group.__qualname__ = owner  # errors name the type: "no overload of Ns.Widget accepts..."
         _set(cls, "__clr_ctor_group__", ctor_group)
-        if "overloads" not in table["methods"]:
-            _set(cls, "overloads", ConstructorOverloads())
+        _set(cls, "overloads", ConstructorOverloads())  # set first: a .NET member of that name replaces it
     for name, overloads in table["methods"].items():
         group = MethodGroup(name, owner, tuple(Overload.from_json(o) for o in overloads))
         _set(cls, name, group)

@@ -36,6 +36,8 @@ from . import _bridge, _bulk, _typeinfo
 from ._shim import Value
 
 #: interface (or type) full name -> prototype class; generic interfaces by definition name.
+#: Written only by @implementation_for at module import (serialized by the import lock), read
+#: after; a late registration only affects classes built after it.
 _PROTOCOLS: dict[str, type] = {}
 DEFAULT_RANK = 0
 #: Indexers the class builder installs as __getitem__/__setitem__ are kept under these names,

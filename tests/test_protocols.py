@@ -504,3 +504,21 @@ def test_a_plain_class_is_not_iterable() -> None:
 
     with pytest.raises(TypeError, match="not iterable"):
         iter(Math)
+
+
+def test_list_slice_deletion_removes_every_selected_item() -> None:
+    from System.Collections.Generic import List
+
+    xs = List[int](range(6))
+    del xs[::2]
+    assert list(xs) == [1, 3, 5]
+
+
+def test_list_slice_assignment_replaces_items_of_the_same_count() -> None:
+    from System.Collections.Generic import List
+
+    xs = List[int](range(4))
+    xs[1:3] = [10, 20]
+    assert list(xs) == [0, 10, 20, 3]
+    with pytest.raises(ValueError, match="cannot change its length"):
+        xs[0:2] = [1]

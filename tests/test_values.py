@@ -701,3 +701,15 @@ def test_property_setter_out_of_range_raises_overflow_error_naming_type_and_rang
 
     with pytest.raises(OverflowError, match=r"1099511627776 is out of range for System\.Int32 \(-2147483648 to"):
         Widget().Size = 2**40
+
+
+def test_bool_char_and_decimal_arrays_read_and_write_python_values() -> None:
+    from System import Array, Char
+    from System import Decimal as ClrDecimal
+
+    flags = Array[bool]([True, False])
+    chars = Array[Char](["a", "\ud800"])
+    amounts = Array[ClrDecimal]([decimal.Decimal("1.5")])
+    flags[1] = True
+    chars[0] = "z"
+    assert (flags[:], chars[:], amounts[:]) == ([True, True], ["z", "\ud800"], [decimal.Decimal("1.5")])

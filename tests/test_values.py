@@ -713,3 +713,37 @@ def test_bool_char_and_decimal_arrays_read_and_write_python_values() -> None:
     flags[1] = True
     chars[0] = "z"
     assert (flags[:], chars[:], amounts[:]) == ([True, True], ["z", "\ud800"], [decimal.Decimal("1.5")])
+
+
+def test_a_barrage_of_bad_values_never_crashes_the_process(fixtures_dll: Any) -> None:
+    from conftest import assert_clean_exit, run_python
+
+    proc = run_python("""
+        import os, decimal, datetime, uuid, array, pyclrbridge
+        clr = pyclrbridge.load()
+        clr.add_reference(os.environ["FIXTURES_DLL"])
+        from Fixtures.Values import Echo, SharedBuffer
+        from Fixtures.Arrays import ArrayTools
+        loop = []; loop.append(loop)
+        bad = [None, -1, 2**64, 2**200, -2**200, 1e308, float("nan"), "", "xy", "\\ud800" * 3, b"", object(),
+               [object()], [[1], 2], loop, {1: object()}, decimal.Decimal("NaN"), decimal.Decimal("1e999"),
+               datetime.datetime.max, datetime.timedelta.max, uuid.UUID(int=0), array.array("d", [1.5]),
+               memoryview(b"abcd")[::2], Echo, pyclrbridge, lambda: 0]
+        names = [n for n in dir(Echo) if n[0].isupper() and callable(getattr(Echo, n))]
+        failures = 0
+        for name in names:
+            for value in bad:
+                try:
+                    getattr(Echo, name)(value)
+                except (TypeError, ValueError, OverflowError, RecursionError, pyclrbridge.ClrError):
+                    failures += 1
+        buf = SharedBuffer(2).GetBuffer()
+        for key in [5, -5, "a", 1.5, (0, 0), slice(None, None, 0)]:
+            try:
+                buf[key]
+            except (TypeError, ValueError, IndexError):
+                failures += 1
+        print("survived", failures)
+    """, fixtures_dll=fixtures_dll)
+    assert_clean_exit(proc)
+    assert "survived" in proc.stdout

@@ -13,6 +13,7 @@ import bisect
 import datetime
 import decimal
 import functools
+import itertools
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -220,6 +221,8 @@ def _direct_score(arg: Any, type_id: int, bindings: dict[int, int] | None) -> in
         return None
     if isinstance(arg, (list, tuple, range, array.array)):
         return _sequence_score(arg, t, bindings)
+    if isinstance(arg, (set, frozenset)):
+        return _sequence_score(list(itertools.islice(arg, 16)), t, bindings)
     if t.kind == "delegate":
         return _delegate_score(arg, t)
     if t.full_name == "System.Object":

@@ -22,7 +22,7 @@ Python                 .NET
 ``bytes``-likes        byte[] (one block copy)
 ``datetime``           DateTime (aware values become UTC), ``timedelta`` TimeSpan,
                        ``uuid.UUID`` Guid
-list/tuple/range       T[], List<T>, IEnumerable<T>, IList<T>..., nested for T[][] and T[,]
+list/tuple/range/set   T[], List<T>, IEnumerable<T>, IList<T>, HashSet<T>..., nested for T[][], T[,]
 ``array.array``        T[] of the same element type (one block copy)
 Mapping                Dictionary<K, V>, IDictionary<K, V>
 a .NET proxy           the object itself; a proxy class or ``int``/``str``... a System.Type
@@ -523,12 +523,13 @@ _RULES: dict[type, Rule] = {
     type(None): _none, bool: _bool, int: _int, float: _float, str: _str,
     decimal.Decimal: _decimal, bytes: _bytes, bytearray: _bytes, memoryview: _bytes,
     datetime.datetime: _datetime, datetime.timedelta: _timedelta, uuid.UUID: _uuid,
-    list: _sequence, tuple: _sequence, range: _sequence, array.array: _array, dict: _mapping,
+    list: _sequence, tuple: _sequence, range: _sequence, set: _sequence, frozenset: _sequence,
+    array.array: _array, dict: _mapping,
 }
 _FALLBACK_RULES: tuple[tuple[Any, Rule], ...] = (
     (bool, _bool), (int, _int), (float, _float), (str, _str), (decimal.Decimal, _decimal),
     ((bytes, bytearray, memoryview), _bytes), (datetime.datetime, _datetime),
-    (datetime.timedelta, _timedelta), (uuid.UUID, _uuid), ((list, tuple, range), _sequence),
+    (datetime.timedelta, _timedelta), (uuid.UUID, _uuid), ((list, tuple, range, set, frozenset), _sequence),
     (array.array, _array), (Mapping, _mapping),
 )
 
@@ -624,11 +625,15 @@ def from_values(values: Any, n: int) -> list[Any]:
     """Convert ``n`` result values. Strings first: they live in the shim's per-thread arena,
     which the next shim call on this thread overwrites, and converting an object may make one
     (building its proxy class asks .NET for the type's description)."""
+    items = [values[i] for i in range(n)]  # index once: indexing a ctypes pointer builds an object
     out: list[Any] = [None] * n
-    for i in range(n):
-        if values[i].kind in _ARENA_KINDS:
-            out[i] = from_value(values[i])
-    for i in range(n):
-        if values[i].kind not in _ARENA_KINDS:
-            out[i] = from_value(values[i])
+    later = []
+    for i, v in enumerate(items):
+        if v.kind in _ARENA_KINDS:
+            out[i] = from_value(v)
+        else:
+            later.append(i)
+    for i in later:
+        out[i] = from_value(items[i])
     return out
+

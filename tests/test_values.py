@@ -747,3 +747,13 @@ def test_a_barrage_of_bad_values_never_crashes_the_process(fixtures_dll: Any) ->
     """, fixtures_dll=fixtures_dll)
     assert_clean_exit(proc)
     assert "survived" in proc.stdout
+
+
+def test_set_becomes_an_enumerable_an_array_or_a_hash_set() -> None:
+    from Fixtures.Collections import CollectionTools
+    from Fixtures.Values import Echo
+    from System.Collections.Generic import HashSet
+
+    assert CollectionTools.Sum({1, 2, 3}) == 6
+    assert Echo.Ints(frozenset([5]))[:] == [5]
+    assert sorted(HashSet[int]({1, 2})) == [1, 2]

@@ -15,7 +15,7 @@ import decimal
 import functools
 import itertools
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -227,6 +227,23 @@ def _direct_score(arg: Any, type_id: int, bindings: dict[int, int] | None) -> in
         return _delegate_score(arg, t)
     if t.full_name == "System.Object":
         return OBJECT_SCORE
+    if isinstance(arg, Iterable) and not callable(arg):
+        return _iterable_score(arg, t, bindings)
+    return None
+
+
+def _iterable_score(arg: Any, t: _typeinfo.TypeInfo, bindings: dict[int, int] | None) -> int | None:
+    """Any other iterable (a generator, a deque...) for a sequence parameter: a re-iterable
+    container is checked on its first items; a one-shot iterator cannot be peeked at, so it
+    fits any sequence parameter and its items are checked when it is converted."""
+    if iter(arg) is not arg:
+        s = _sequence_score(list(itertools.islice(arg, 16)), t, bindings)
+        return None if s is None else s + 1
+    if t.kind == "array" or _generic_def_name(t) in _SEQUENCE_DEFS or t.full_name in (
+        "System.Collections.IEnumerable", "System.Collections.IList", "System.Collections.ICollection",
+        "System.Array",
+    ):
+        return 9
     return None
 
 

@@ -378,3 +378,16 @@ def test_python_comparable_sorts_in_a_dotnet_list(fixtures: Any) -> None:
     xs = List[Version]([Version(3), Version(1), Version(2)])
     xs.Sort()
     assert [v.n for v in xs] == [1, 2, 3]
+
+
+def test_subclass_of_a_concrete_class_passes_several_constructor_arguments(inheritance: Any) -> None:
+    class Tall(inheritance.Rect):
+        def __init__(self, side: float) -> None:
+            super().__init__(side, 2 * side)
+
+        def Area(self) -> float:
+            return 10 * super().Area()
+
+    tall = Tall(1.5)
+    assert (tall.Width, tall.Height, tall.Label) == (1.5, 3.0, "rect")
+    assert inheritance.Consumers.TotalArea([tall]) == 45.0

@@ -111,6 +111,22 @@ def call_frame(frame: Frame, member_id: int, target: int, nargs: int, nresults: 
         raise_error(error)
 
 
+def call_noargs(member_id: int, target: int, convert: Any) -> Any:
+    """``convert(result)`` of a call without arguments (a getter): acquire, call and release
+    in one function, the shortest path through a frame."""
+    try:
+        frame = _frames.pop()
+    except IndexError:
+        frame = Frame()
+    try:
+        _FRAME_HEADER.pack_into(frame.buffer, 0, member_id, 0, target, 1)
+        if frame.invoke(frame.address) != 0:
+            raise_error(Value.from_buffer_copy(frame.error))
+        return convert(frame.slots[0])
+    finally:
+        _frames.append(frame)
+
+
 def json_call(fn: Any, *args: Any) -> Any:
     """Call an export that returns JSON text in its result value."""
     result = Value()

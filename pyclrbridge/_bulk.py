@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import array
 import ctypes
+import itertools
 import sys
 from collections.abc import Iterator
 from typing import Any
@@ -40,10 +41,12 @@ def iterate(obj: Any) -> Iterator[Any]:
     error = Value()
     if shim.IterStart(handle, ctypes.byref(state), ctypes.byref(flags), ctypes.byref(error)) != 0:
         _bridge.raise_error(error)
-    return _chunks(shim, state.i, flags.value)
+    # chain walks each chunk's list in C: no generator step per element.
+    return itertools.chain.from_iterable(_chunks(shim, state.i, flags.value))
 
 
-def _chunks(shim: Any, state: int, flags: int) -> Iterator[Any]:
+def _chunks(shim: Any, state: int, flags: int) -> Iterator[list[Any]]:
+    """The elements, one list per chunk; closing (or collecting) it closes the iteration."""
     mode = flags & 0xFF
     capacity = _FIRST_CHUNK if flags & _READ_AHEAD else 1
     count = ctypes.c_int32()
@@ -58,13 +61,13 @@ def _chunks(shim: Any, state: int, flags: int) -> Iterator[Any]:
                 if next_chunk(state, ctypes.addressof(values), capacity, count_ref, error_ref) != 0:
                     _bridge.raise_error(error)
                 n = count.value
-                yield from _convert_chunk(values, n)
+                yield _convert_chunk(values, n)
             else:
                 packed = array.array("q" if mode == _MODE_INT64 else "d", bytes(8 * capacity))
                 if next_chunk(state, packed.buffer_info()[0], capacity, count_ref, error_ref) != 0:
                     _bridge.raise_error(error)
                 n = count.value
-                yield from (packed if n == capacity else packed[:n]).tolist()
+                yield (packed if n == capacity else packed[:n]).tolist()
             if n < capacity:
                 return
             if capacity < _MAX_CHUNK and flags & _READ_AHEAD:

@@ -16,7 +16,8 @@ from typing import Any
 
 from . import _bridge
 from ._convert import from_values, to_value
-from ._shim import DISPATCHER, Kind, Value, ValuePtr
+from ._shim import DISPATCHER, Value, ValuePtr
+from ._shim import KindInt as Kind  # plain ints: IntEnum member reads are slow on every callback
 
 # Owner: _registry_lock guards _registry and the id counter (insert and delete as one step).
 _registry_lock = threading.Lock()

@@ -636,4 +636,3 @@ def from_values(values: Any, n: int) -> list[Any]:
     for i in later:
         out[i] = from_value(items[i])
     return out
-

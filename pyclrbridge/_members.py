@@ -47,7 +47,8 @@ def invoke_plan(plan: Plan, target: int, args: tuple[Any, ...], kwargs: dict[str
 class MethodGroup:
     """All overloads of one method name on one type. Calls resolve and cache per argument kinds."""
 
-    __slots__ = ("__name__", "__qualname__", "_cache", "_generic_args", "_narrowed", "_owner", "overloads_list")
+    __slots__ = ("__name__", "__qualname__", "_any_static", "_cache", "_generic_args", "_narrowed", "_owner",
+                 "overloads_list")
 
     def __init__(self, name: str, owner: str, overloads: tuple[Overload, ...],
                  generic_args: tuple[int, ...] = ()) -> None:
@@ -55,6 +56,7 @@ class MethodGroup:
         self.__qualname__ = f"{owner}.{name}"
         self._owner = owner
         self.overloads_list = overloads
+        self._any_static = any(o.static for o in overloads)  # read on every call
         self._generic_args = generic_args
         # Plans cached per (static?, argument kinds, keyword names). dict.setdefault publishes
         # one plan atomically; plans are immutable, so a lost race only redoes pure work.
@@ -102,7 +104,7 @@ class MethodGroup:
         return BoundMethod(self, obj)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if not any(o.static for o in self.overloads_list) and args:
+        if not self._any_static and args:
             # Class.Method(instance, ...): the unbound form of an instance method.
             return self.call(args[0], args[1:], kwargs)
         return self.call(None, args, kwargs)
@@ -264,25 +266,23 @@ class Property:
             if not h:
                 raise ValueError(f"{self._owner}.{self.__name__}: the .NET object was released (pyclrbridge.release)")
             target = h
-        frame = _bridge.acquire_frame(1)
-        try:
-            _bridge.call_frame(frame, self._get, target, 0, 1)
-            value = from_value(frame.slots[0])
-            if const is _UNREAD:
-                self._const = (value,)
-            return value
-        finally:
-            _bridge.release_frame(frame)
+        value = _bridge.call_noargs(self._get, target, from_value)
+        if const is _UNREAD:
+            self._const = (value,)
+        return value
 
     def write(self, obj: Any, value: Any) -> None:
         kind = "field" if self.field else "property"
         if self.readonly or not self._set:
             raise AttributeError(f"{kind} {self._owner}.{self.__name__} is read-only")
         target = 0 if self.static else (handle_of(obj) or 0)
-        arg = (Value * 1)()
-        keep: list[Any] = []
-        to_value(value, arg[0], keep)
-        _bridge.invoke(self._set, target, arg, 1)
+        frame = _bridge.acquire_frame(2)
+        try:
+            keep: list[Any] = []
+            to_value(value, frame.slots[0], keep)
+            _bridge.call_frame(frame, self._set, target, 1, 1)
+        finally:
+            _bridge.release_frame(frame)
 
     def __get__(self, obj: Any, cls: type | None = None) -> Any:
         if obj is None and not self.static:

@@ -23,6 +23,7 @@ Python                 .NET
 ``datetime``           DateTime (aware values become UTC), ``timedelta`` TimeSpan,
                        ``uuid.UUID`` Guid
 list/tuple/range/set   T[], List<T>, IEnumerable<T>, IList<T>, HashSet<T>..., nested for T[][], T[,]
+other iterables        the same, materialized (generators, deques...) when a sequence is asked for
 ``array.array``        T[] of the same element type (one block copy)
 Mapping                Dictionary<K, V>, IDictionary<K, V>
 a .NET proxy           the object itself; a proxy class or ``int``/``str``... a System.Type
@@ -39,7 +40,7 @@ import decimal
 import math
 import threading
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from . import _bridge, _typeinfo
@@ -484,6 +485,17 @@ def _array(obj: Any, v: Value, keep: list[Any], t: _typeinfo.TypeInfo | None, nu
     _list(obj.tolist(), v, keep, element)
 
 
+def _iterable(obj: Any, v: Value, keep: list[Any], t: _typeinfo.TypeInfo | None, nullable: bool) -> None:
+    """Any other iterable (generator, deque...): its items, when a sequence is asked for."""
+    if t is not None and (_element_of(t) or t.kind == "array" or t.full_name in (
+        "System.Collections.IEnumerable", "System.Collections.IList", "System.Collections.ICollection",
+        "System.Array",
+    )):
+        _sequence(list(obj), v, keep, t, nullable)
+        return
+    _pyobject(obj, v, keep, t, nullable)
+
+
 def _mapping(obj: Any, v: Value, keep: list[Any], t: _typeinfo.TypeInfo | None, nullable: bool) -> None:
     key_id = value_id = 0
     if t is not None and t.generic_def_id and len(t.generic_args) == 2 and (
@@ -530,7 +542,7 @@ _FALLBACK_RULES: tuple[tuple[Any, Rule], ...] = (
     (bool, _bool), (int, _int), (float, _float), (str, _str), (decimal.Decimal, _decimal),
     ((bytes, bytearray, memoryview), _bytes), (datetime.datetime, _datetime),
     (datetime.timedelta, _timedelta), (uuid.UUID, _uuid), ((list, tuple, range, set, frozenset), _sequence),
-    (array.array, _array), (Mapping, _mapping),
+    (array.array, _array), (Mapping, _mapping), (Iterable, _iterable),
 )
 
 
@@ -636,3 +648,4 @@ def from_values(values: Any, n: int) -> list[Any]:
     for i in later:
         out[i] = from_value(items[i])
     return out
+

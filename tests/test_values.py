@@ -757,3 +757,25 @@ def test_set_becomes_an_enumerable_an_array_or_a_hash_set() -> None:
     assert CollectionTools.Sum({1, 2, 3}) == 6
     assert Echo.Ints(frozenset([5]))[:] == [5]
     assert sorted(HashSet[int]({1, 2})) == [1, 2]
+
+
+def test_generator_becomes_an_ienumerable() -> None:
+    from Fixtures.Collections import CollectionTools
+
+    assert CollectionTools.Sum(x * x for x in range(4)) == 14
+    assert CollectionTools.Join(map(str, range(3))) == "0,1,2"
+
+
+def test_other_sized_iterables_become_arrays() -> None:
+    import collections
+
+    from Fixtures.Values import Echo
+
+    assert Echo.Ints(collections.deque([1, 2]))[:] == [1, 2]
+
+
+def test_generator_items_are_checked_when_converted() -> None:
+    from Fixtures.Values import Echo
+
+    with pytest.raises(TypeError, match=r"item 1: a str cannot be passed as System\.Int32"):
+        Echo.Ints(x for x in [1, "b"])

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from ._async import Cancellation, cancellation
 from ._buffers import buffer
-from ._convert import register_codec
+from ._codecs import register_codec
 from ._errors import ClrError, HostError
 from ._proxy import release
 from ._runtime import AssemblyInfo, Runtime, load

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from . import _convert, _typeinfo
+from . import _codecs, _convert, _typeinfo
 from ._callbacks import accepts_positional, callable_arity
 
 INT_RANGES: dict[str, tuple[int, int]] = {
@@ -123,8 +123,8 @@ _NATURAL_NAMES: dict[type, tuple[str, ...]] = {
 
 def score(arg: Any, type_id: int, bindings: dict[int, int] | None = None) -> int | None:
     """How well ``arg`` fits a parameter of type ``type_id`` (lower is better; None: not at all)."""
-    if _convert._encoders:
-        arg = _convert.encode_custom(arg)  # a user codec decides what the argument becomes
+    if _codecs.encoders:
+        arg = _codecs.encode_custom(arg)  # a user codec decides what the argument becomes
     found = _direct_score(arg, type_id, bindings)
     if found is None and type(arg) in _NATURAL_NAMES:
         return _user_conversion_score(arg, _info(type_id))

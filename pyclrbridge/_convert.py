@@ -38,12 +38,11 @@ import ctypes
 import datetime
 import decimal
 import math
-import threading
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from . import _bridge, _typeinfo
+from . import _bridge, _codecs, _typeinfo
 from ._proxy import ClrEnum, ClrMeta, enum_value, handle_of, wrap
 from ._shim import KindInt as Kind  # plain ints: IntEnum member reads are slow on every call
 from ._shim import Value, read_string, utf16
@@ -93,89 +92,6 @@ def timedelta_to_ticks(td: datetime.timedelta) -> int:
     return td.days * _TICKS_PER_DAY + td.seconds * _TICKS_PER_SECOND + td.microseconds * 10
 
 
-# ---- user codecs ------------------------------------------------------------------------
-
-# Owner: _codecs_lock guards registration. Readers take the current tuple / dict in one
-# atomic read; writers replace them whole (copy-on-write), never mutate in place.
-_codecs_lock = threading.Lock()
-_encoders: tuple[tuple[type, Callable[[Any], Any]], ...] = ()
-_decoders: dict[str, Callable[[Any], Any]] = {}
-
-
-def register_codec(
-    python_type: type | None = None,
-    encode: Callable[[Any], Any] | None = None,
-    *,
-    clr_type: Any = None,
-    decode: Callable[[Any], Any] | None = None,
-) -> Callable[[], None]:
-    """Register a custom conversion; returns a function that removes it again.
-
-    ``encode`` turns instances of ``python_type`` (and its subclasses) into something the
-    built-in rules know (a .NET object, a number, a string, a list...) whenever one is passed
-    to .NET. Overload resolution sees the encoded value, so a method taking the .NET type
-    accepts the Python one. The first matching encoder registered wins.
-
-    ``decode`` is applied to every .NET object of type ``clr_type`` returned to Python, and
-    its result is what Python sees. ``clr_type`` is a proxy class (``Point``) or a full .NET
-    type name (``"Fixtures.Structs.Point"``); a generic definition name such as
-    ``"System.Collections.Generic.List`1"`` matches every constructed form. Decoders do not
-    apply to values already converted by the built-in rules (numbers, strings, enums).
-
-    >>> undo = register_codec(Fraction, lambda f: Decimal(f.numerator) / f.denominator)
-    >>> undo()  # back to the built-in rules
-    """
-    global _encoders, _decoders
-    if (python_type is None) != (encode is None):
-        raise TypeError("register_codec needs python_type and encode together")
-    if (clr_type is None) != (decode is None):
-        raise TypeError("register_codec needs clr_type and decode together")
-    if python_type is not None and not isinstance(python_type, type):
-        raise TypeError(f"python_type must be a class, not {python_type!r}")
-    name = _clr_type_name(clr_type) if clr_type is not None else None
-    encoder = (python_type, encode) if python_type is not None and encode is not None else None
-    with _codecs_lock:
-        if encoder is not None:
-            _encoders = (*_encoders, encoder)
-        if name is not None and decode is not None:
-            _decoders = {**_decoders, name: decode}
-
-    def unregister() -> None:
-        global _encoders, _decoders
-        with _codecs_lock:
-            if encoder is not None:
-                _encoders = tuple(e for e in _encoders if e is not encoder)
-            if name is not None and _decoders.get(name) is decode:
-                _decoders = {k: v for k, v in _decoders.items() if k != name}
-
-    return unregister
-
-
-def _clr_type_name(clr_type: Any) -> str:
-    if isinstance(clr_type, str):
-        return clr_type
-    info = getattr(clr_type, "__clr_info__", None)
-    if isinstance(info, _typeinfo.TypeInfo):
-        return info.full_name
-    raise TypeError(f"clr_type must be a .NET class or a full type name, not {clr_type!r}")
-
-
-def encode_custom(obj: Any) -> Any:
-    """``obj`` after the first matching user encoder (itself when none matches)."""
-    for py_type, encode in _encoders:
-        if isinstance(obj, py_type):
-            return encode(obj)
-    return obj
-
-
-def _decode(obj: Any) -> Any:
-    info: _typeinfo.TypeInfo = type(obj).__clr_info__
-    decode = _decoders.get(info.full_name)
-    if decode is None and info.generic_def_id:
-        decode = _decoders.get(_typeinfo.info(info.generic_def_id).full_name)
-    return obj if decode is None else decode(obj)
-
-
 # ---- target types -------------------------------------------------------------------------
 
 def _target(type_id: int) -> tuple[_typeinfo.TypeInfo | None, bool]:
@@ -220,8 +136,8 @@ def mismatch(arg: Any, type_id: int) -> BaseException | None:
     Overload resolution uses it to explain the failure of the only candidate: the rule for
     the argument's Python type runs against the parameter type, and its error is the answer.
     """
-    if _encoders:
-        arg = encode_custom(arg)
+    if _codecs.encoders:
+        arg = _codecs.encode_custom(arg)
     t, nullable = _target(type_id)
     rule = _RULES.get(type(arg))
     if t is None or rule is None:
@@ -553,8 +469,8 @@ def to_value(obj: Any, v: Value, keep: list[Any], type_id: int = 0) -> None:
     until the call returns. Values the parameter type cannot hold raise ``OverflowError``,
     ``TypeError`` or ``ValueError`` naming the type.
     """
-    if _encoders:
-        obj = encode_custom(obj)
+    if _codecs.encoders:
+        obj = _codecs.encode_custom(obj)
     t, nullable = _target(type_id)
     rule = _RULES.get(type(obj))
     if rule is not None:
@@ -608,7 +524,7 @@ def from_value(v: Value) -> Any:
         return read_string(v)
     if kind == Kind.OBJECT:
         obj = wrap(v.i, v.extra)
-        return _decode(obj) if _decoders else obj
+        return _codecs.decode_result(obj) if _codecs.decoders else obj
     if kind == Kind.DOUBLE:
         return v.d
     if kind == Kind.BOOL:

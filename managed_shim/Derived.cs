@@ -93,7 +93,11 @@ internal static class Derived
         return invoker.Call(self, args);
     }
 
-    /// <summary>Emits the type for one Python class. Request JSON: name, base, interfaces, names.</summary>
+    /// <summary>
+    /// Emits the type for one Python class. Request JSON: name, base (type id, 0 for object),
+    /// interfaces (type ids), names (members the Python class defines), arity (name ->
+    /// [fewest, most] positional arguments of Python methods; most -1 for *args).
+    /// </summary>
     public static Type Define(string requestJson)
     {
         using JsonDocument doc = JsonDocument.Parse(requestJson);
@@ -103,15 +107,20 @@ internal static class Derived
         Type baseType = baseId == 0 ? typeof(object) : TypeCatalog.TypeOf(baseId);
         Type[] interfaces = root.GetProperty("interfaces").EnumerateArray().Select(e => TypeCatalog.TypeOf(e.GetInt32())).ToArray();
         var names = new HashSet<string>(root.GetProperty("names").EnumerateArray().Select(e => e.GetString() ?? ""));
+        var arity = new Dictionary<string, (int Fewest, int Most)>();
+        if (root.TryGetProperty("arity", out JsonElement arities))
+            foreach (JsonProperty p in arities.EnumerateObject())
+                arity[p.Name] = (p.Value[0].GetInt32(), p.Value[1].GetInt32());
         if (baseType.IsSealed) throw new TypeLoadException($"{Signatures.TypeName(baseType)} is sealed and cannot be subclassed");
         if (baseType.IsInterface) { interfaces = interfaces.Append(baseType).ToArray(); baseType = typeof(object); }
         lock (_emitLock)
         {
-            return Emit(name, baseType, interfaces, names);
+            return Emit(name, baseType, interfaces, names, arity);
         }
     }
 
-    private static Type Emit(string name, Type baseType, Type[] interfaces, HashSet<string> names)
+    private static Type Emit(string name, Type baseType, Type[] interfaces, HashSet<string> names,
+        Dictionary<string, (int Fewest, int Most)> arity)
     {
         _module ??= AssemblyBuilder.DefineDynamicAssembly(new AssemblyName("PyClrBridge.PythonTypes"), AssemblyBuilderAccess.Run)
             .DefineDynamicModule("PyClrBridge.PythonTypes");
@@ -140,6 +149,9 @@ internal static class Derived
             {
                 string pyName = PythonName(m);
                 bool defined = names.Contains(pyName.Split(':').Last());
+                // A virtual member is overridden only by a Python method that can take its
+                // arguments: IEqualityComparer's Equals(a, b) must not replace object.Equals(o).
+                if (defined && !m.IsAbstract && !Accepts(arity, pyName, m)) defined = false;
                 if (!defined && !m.IsAbstract) continue;
                 MethodBuilder mb = tb.DefineMethod(m.Name,
                     (m.Attributes & MethodAttributes.MemberAccessMask) | MethodAttributes.Virtual | MethodAttributes.HideBySig,
@@ -173,6 +185,13 @@ internal static class Derived
         foreach ((string callerName, RuntimeMethodHandle handle) in baseCallers)
             _baseCallers[(created, handle)] = created.GetMethod(callerName)!;
         return created;
+    }
+
+    private static bool Accepts(Dictionary<string, (int Fewest, int Most)> arity, string pyName, MethodInfo m)
+    {
+        if (!arity.TryGetValue(pyName, out var a)) return true;  // properties, callables of unknown shape
+        int n = m.GetParameters().Count(p => !(p.IsOut && p.ParameterType.IsByRef));
+        return a.Fewest <= n && (a.Most < 0 || n <= a.Most);
     }
 
     /// <summary>Virtual members of a class that a subclass may override (most derived first).</summary>

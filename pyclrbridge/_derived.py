@@ -24,6 +24,7 @@ import ctypes
 import json
 import sys
 import threading
+import types
 from typing import Any
 
 from . import _bridge, _callbacks, _typeinfo
@@ -146,14 +147,25 @@ def _dotnet_bases(cls: Any) -> tuple[Any, list[int]]:
     return base, interfaces
 
 
-def _python_names(cls: Any) -> list[str]:
-    """Member names the Python classes in ``cls``'s MRO define (these override .NET members)."""
+def _python_names(cls: Any) -> tuple[list[str], dict[str, tuple[int, int]]]:
+    """Member names the Python classes in ``cls``'s MRO define (these override .NET members),
+    and for plain methods the positional arguments they take besides ``self``."""
     names: set[str] = set()
-    for klass in cls.__mro__:
+    arity: dict[str, tuple[int, int]] = {}
+    for klass in reversed(cls.__mro__):
         if "__clr_info__" in klass.__dict__ or klass is object or klass.__module__.startswith(_PACKAGE):
             continue  # .NET proxies, ClrObject and the bridge's own mixins
-        names.update(n for n in klass.__dict__ if not (n.startswith("__") and n.endswith("__")))
-    return sorted(names)
+        for n, member in klass.__dict__.items():
+            if n.startswith("__") and n.endswith("__"):
+                continue
+            names.add(n)
+            arity.pop(n, None)
+            if isinstance(member, types.FunctionType):
+                shape = _callbacks.callable_arity(member)
+                if shape is not None:
+                    fewest, most = shape
+                    arity[n] = (max(fewest - 1, 0), most - 1 if most > 0 else most)
+    return sorted(names), arity
 
 
 _PACKAGE = __name__.rsplit(".", 1)[0] + "."
@@ -167,11 +179,13 @@ def prepare(cls: Any) -> None:
     if base is not None and (base.__clr_info__.value_type or base.__clr_info__.static):
         raise TypeError(f"{cls.__name__}: cannot derive from {base.__clr_name__}")
     _ensure_trampoline()
+    names, arity = _python_names(cls)
     request = json.dumps({
         "name": cls.__qualname__,
         "base": base.__clr_info__.id if base is not None else 0,
         "interfaces": interfaces,
-        "names": _python_names(cls),
+        "names": names,
+        "arity": {n: list(a) for n, a in arity.items()},
     })
     data, n = utf16(request)
     out = ctypes.c_int32()

@@ -391,3 +391,22 @@ def test_subclass_of_a_concrete_class_passes_several_constructor_arguments(inher
     tall = Tall(1.5)
     assert (tall.Width, tall.Height, tall.Label) == (1.5, 3.0, "rect")
     assert inheritance.Consumers.TotalArea([tall]) == 45.0
+
+
+def test_interface_method_named_like_an_object_method_keeps_object_behaviour(fixtures: Any) -> None:
+    from System.Collections.Generic import HashSet, IEqualityComparer
+
+    class Caseless(IEqualityComparer[str]):
+        def Equals(self, a: str, b: str) -> bool:
+            return a.lower() == b.lower()
+
+        def GetHashCode(self, s: str) -> int:
+            return hash(s.lower()) & 0x7FFFFFFF
+
+    comparer = Caseless()
+    seen = HashSet[object]()
+    assert seen.Add(comparer)  # .NET calls object.GetHashCode()/Equals(o): not the Python ones
+    assert seen.Contains(comparer)
+    words = HashSet[str](comparer)
+    words.Add("A")
+    assert words.Contains("a")

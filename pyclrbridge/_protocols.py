@@ -27,13 +27,10 @@ implementations work too. Equality, hashing, ``str`` and ``repr`` for every obje
 
 from __future__ import annotations
 
-import array
-import ctypes
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from . import _bridge, _bulk, _typeinfo
-from ._shim import Value
+from . import _bulk, _typeinfo
 
 #: interface (or type) full name -> prototype class; generic interfaces by definition name.
 #: Written only by @implementation_for at module import (serialized by the import lock), read
@@ -278,142 +275,6 @@ class _KeyValuePair:
         return tuple(self)[i]
 
 
-# ---- arrays ---------------------------------------------------------------------------------
-
-#: array.array codes with the memory layout of .NET primitive elements, by type code.
-_BLOCK_CODES = {"SByte": "b", "Byte": "B", "Int16": "h", "UInt16": "H", "Int32": "i", "UInt32": "I",
-                "Int64": "q", "UInt64": "Q", "Single": "f", "Double": "d", "Boolean": "B", "Char": "H"}
-
-
-def _handle(arr: Any) -> int:
-    from ._proxy import handle_of
-
-    h = handle_of(arr)
-    if not h:
-        raise ValueError(f"the {type(arr).__clr_name__} was released")
-    return h
-
-
-def _copy_out(arr: Any, start: int, count: int) -> list[Any] | None:
-    """Elements start..start+count of a primitive array in one block copy (None: not primitive)."""
-    info = type(arr).__clr_info__
-    element = _typeinfo.info(info.element)
-    code = _BLOCK_CODES.get(element.type_code) if element.kind != "enum" else None
-    if code is None:
-        return None
-    block = array.array(code, bytes(array.array(code).itemsize * count))
-    if count:
-        error = Value()
-        address, _ = block.buffer_info()
-        if _bridge.shim().ArrayCopy(_handle(arr), start, count, address, 0, ctypes.byref(error)) != 0:
-            _bridge.raise_error(error)
-    items = block.tolist()
-    if element.type_code == "Boolean":
-        return [b != 0 for b in items]
-    if element.type_code == "Char":
-        return [chr(c) for c in items]
-    return items
-
-
-def _read_block(arr: Any, start: int, count: int) -> list[Any]:
-    """Elements start..start+count of a one-dimensional array, converted in one call."""
-    from ._convert import from_values
-
-    if not count:
-        return []
-    results = (Value * count)()
-    error = Value()
-    if _bridge.shim().ArrayRead(_handle(arr), start, count, results, ctypes.byref(error)) != 0:
-        _bridge.raise_error(error)
-    return from_values(results, count)
-
-
-def _block(arr: Any, start: int, count: int) -> list[Any]:
-    block = _copy_out(arr, start, count)
-    return block if block is not None else _read_block(arr, start, count)
-
-
-def _indices(arr: Any, key: Any) -> Any:
-    info = type(arr).__clr_info__
-    keys = key if isinstance(key, tuple) else (key,)
-    if len(keys) != max(info.rank, 1):
-        raise IndexError(f"a {type(arr).__clr_name__} takes {info.rank} index(es), got {len(keys)}")
-    if len(keys) == 1:
-        return (ctypes.c_int64 * 1)(_index(arr, keys[0]))
-    return (ctypes.c_int64 * len(keys))(*(int(k) for k in keys))
-
-
-@implementation_for("System.Array", rank=2)
-class _Array:
-    """A .NET array: a fixed-length, mutable sequence sharing the .NET memory."""
-
-    def __len__(self: Any) -> int:
-        return int(type(self).__dict__["Length"].read(self))
-
-    def __getitem__(self: Any, key: Any) -> Any:
-        if isinstance(key, slice):
-            start, stop, step = key.indices(len(self))
-            if type(self).__clr_info__.rank == 1:
-                if step == 1:
-                    return _block(self, start, max(stop - start, 0))
-                wanted = range(start, stop, step)
-                if not wanted:
-                    return []
-                lo, hi = min(wanted), max(wanted) + 1
-                whole = _block(self, lo, hi - lo)
-                return [whole[i - lo] for i in wanted]
-            return [self[i] for i in range(start, stop, step)]
-        indices = _indices(self, key)
-        result = Value()
-        error = Value()
-        if _bridge.shim().ArrayGet(_handle(self), indices, len(indices), ctypes.byref(result), ctypes.byref(error)):
-            _bridge.raise_error(error)
-        from ._convert import from_value
-
-        return from_value(result)
-
-    def __setitem__(self: Any, key: Any, value: Any) -> None:
-        from ._convert import to_value
-
-        if isinstance(key, slice):
-            indices = range(*key.indices(len(self)))
-            values = list(value)
-            if len(values) != len(indices):
-                raise ValueError(f"a {type(self).__clr_name__} has a fixed length: "
-                                 f"{len(values)} values cannot replace {len(indices)} items")
-            for i, v in zip(indices, values, strict=True):
-                self[i] = v
-            return
-        positions = _indices(self, key)
-        v = Value()
-        keep: list[Any] = []
-        to_value(value, v, keep, type(self).__clr_info__.element)
-        error = Value()
-        if _bridge.shim().ArraySet(_handle(self), positions, len(positions), ctypes.byref(v), ctypes.byref(error)):
-            _bridge.raise_error(error)
-
-    def __iter__(self: Any) -> Iterator[Any]:
-        if type(self).__clr_info__.rank != 1:
-            yield from _Enumerable.__iter__(self)  # .NET enumerates every element, row by row
-            return
-        n = len(self)
-        chunk = 1024
-        for start in range(0, n, chunk):
-            yield from _block(self, start, min(chunk, n - start))
-
-    def __contains__(self: Any, item: Any) -> bool:
-        return any(x == item for x in self)
-
-    def __bytes__(self: Any) -> bytes:
-        return bytes(self[:])
-
-    def __repr__(self: Any) -> str:
-        n = len(self)
-        shown = self[:20] if type(self).__clr_info__.rank == 1 else list(_Enumerable.__iter__(self))[:20]
-        more = ", ..." if n > 20 else ""
-        return f"<{type(self).__clr_name__} [{', '.join(map(repr, shown))}{more}]>"
-
-
 # ---- other interfaces -----------------------------------------------------------------------
 
 @implementation_for("System.IDisposable", rank=50)
@@ -542,4 +403,4 @@ def apply_protocols(cls: Any, info: _typeinfo.TypeInfo) -> None:
 
 
 # Feature modules that register more prototypes (imported last: they use the helpers above).
-from . import _async, _buffers  # noqa: E402, F401
+from . import _array_protocol, _async, _buffers  # noqa: E402, F401

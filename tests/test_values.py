@@ -779,3 +779,36 @@ def test_generator_items_are_checked_when_converted() -> None:
 
     with pytest.raises(TypeError, match=r"item 1: a str cannot be passed as System\.Int32"):
         Echo.Ints(x for x in [1, "b"])
+
+
+def test_codecs_registered_and_removed_while_other_threads_convert() -> None:
+    import threading
+
+    from Fixtures.Values import Echo
+
+    import pyclrbridge
+
+    undo_celsius = pyclrbridge.register_codec(Celsius, lambda c: c.degrees)
+    stop = threading.Event()
+    errors: list[BaseException] = []
+
+    def convert() -> None:
+        try:
+            while not stop.is_set():
+                assert Echo.Double(Celsius(1.5)) == 1.5
+        except BaseException as e:  # pragma: no cover - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=convert) for _ in range(4)]
+    for t in threads:
+        t.start()
+    try:
+        for i in range(200):
+            kind = type(f"Unit{i}", (), {})
+            pyclrbridge.register_codec(kind, float)()  # register and remove at once
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+        undo_celsius()
+    assert errors == []

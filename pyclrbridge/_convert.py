@@ -231,6 +231,10 @@ def _decimal_text(d: decimal.Decimal) -> str:
     sign, digits, exponent = d.as_tuple()
     assert isinstance(exponent, int)
     mantissa = int("".join(map(str, digits)) or "0")
+    if mantissa == 0:
+        return "0"  # 0E-1000000 or 0E+99: no need to scale anything
+    if exponent > DECIMAL_MAX_SCALE + 1:  # at least 10**30 > 2**96: decided without building it
+        raise OverflowError(f"{d} is out of range for System.Decimal (±{DECIMAL_MAX})")
     scale = -exponent
     while scale > DECIMAL_MAX_SCALE and mantissa % 10 == 0:  # 1.000...0 with trailing zeros
         mantissa //= 10

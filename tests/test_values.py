@@ -812,3 +812,17 @@ def test_codecs_registered_and_removed_while_other_threads_convert() -> None:
             t.join()
         undo_celsius()
     assert errors == []
+
+
+@pytest.mark.parametrize(("text", "error"), [("1E+100000000", OverflowError), ("1E-100000000", ValueError)])
+def test_decimal_with_a_huge_exponent_fails_at_once(text: str, error: type[BaseException]) -> None:
+    from Fixtures.Values import Echo
+
+    with pytest.raises(error, match=r"System\.Decimal"):
+        Echo.Decimal(decimal.Decimal(text))
+
+
+def test_decimal_zero_with_any_exponent_is_zero() -> None:
+    from Fixtures.Values import Echo
+
+    assert Echo.Decimal(decimal.Decimal("0E-100000000")) == 0

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import array
 import ctypes
+import itertools
 from collections.abc import Iterator
 from typing import Any
 
@@ -147,6 +148,9 @@ class _Array:
 
     def __repr__(self: Any) -> str:
         n = len(self)
-        shown = self[:20] if type(self).__clr_info__.rank == 1 else list(_Enumerable.__iter__(self))[:20]
+        if type(self).__clr_info__.rank == 1:
+            shown = self[:20]
+        else:  # T[,]: the first elements in .NET's (row-major) order
+            shown = list(itertools.islice(_Enumerable.__iter__(self), 20))
         more = ", ..." if n > 20 else ""
         return f"<{type(self).__clr_name__} [{', '.join(map(repr, shown))}{more}]>"

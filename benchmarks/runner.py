@@ -81,7 +81,7 @@ def _median(samples: Sequence[Any]) -> float | str:
     return errors[0] if errors else "not measured"
 
 
-def collect(rounds: int, quick: bool, only: str, startups: int, log: Any) -> dict[str, Any]:
+def collect(rounds: int, quick: bool, only: str, startups: int, log: Any, clock: str = "cpu") -> dict[str, Any]:
     samples: dict[str, dict[str, list[Any]]] = {lib: {} for lib in LIBS}
     for r in range(rounds):
         order = LIBS if r % 2 == 0 else LIBS[::-1]
@@ -94,7 +94,7 @@ def collect(rounds: int, quick: bool, only: str, startups: int, log: Any) -> dic
                 samples[lib].setdefault("worker", []).append(result)
                 continue
             for name, value in result["ops"].items():
-                samples[lib].setdefault(name, []).append(value)
+                samples[lib].setdefault(name, []).append(value.get(clock, value) if "error" not in value else value)
             if "threads" in result:
                 t = result["threads"]
                 samples[lib].setdefault("threads", []).append(t.get("speedup", t))
@@ -158,8 +158,13 @@ def errors(medians: dict[str, Any]) -> list[str]:
     return notes
 
 
+def _md_escape(cell: str) -> str:
+    """Table-safe Markdown: ``|`` splits cells and ``[x](y)`` / ``[x]["k"]`` would become links."""
+    return cell.replace("|", "\\|").replace("[", "\\[").replace("]", "\\]")
+
+
 def markdown(table: list[tuple[str, ...]]) -> str:
     header = ("operation", "unit", "pyclrbridge", "pythonnet", "ratio", "target", "met")
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] * len(header)) + "|"]
-    lines += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in table]
+    lines += ["| " + " | ".join(_md_escape(c) for c in row) + " |" for row in table]
     return "\n".join(lines)

@@ -62,14 +62,24 @@ internal static class TypeCatalog
     /// <summary>Finds a type by full or assembly-qualified name in every loaded assembly.</summary>
     public static Type? Find(string name)
     {
+        // A public type wins over an internal one of the same name: CoreLib has internal copies
+        // of public types defined elsewhere (System.Reflection.Metadata.TypeNameParseOptions).
+        Type? hidden = null;
         Type? t = Type.GetType(name, throwOnError: false);
-        if (t != null) return t;
+        if (t != null)
+        {
+            if (t.IsVisible) return t;
+            hidden = t;
+        }
         foreach (Assembly a in AppDomain.CurrentDomain.GetAssemblies())
         {
             if (a.IsDynamic) continue;
             t = a.GetType(name, throwOnError: false);
-            if (t != null) return t;
+            if (t == null) continue;
+            if (t.IsVisible) return t;
+            hidden ??= t;
         }
+        if (hidden != null) return hidden;
         // Names whose parts live in different assemblies without saying so
         // ("Fixtures.Generics.Multi`1[System.Int32]"): resolve every part in every loaded assembly.
         try { return Type.GetType(name, ResolveAssembly, ResolvePart, throwOnError: false); }

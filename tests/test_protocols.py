@@ -522,3 +522,23 @@ def test_list_slice_assignment_replaces_items_of_the_same_count() -> None:
     assert list(xs) == [0, 10, 20, 3]
     with pytest.raises(ValueError, match="cannot change its length"):
         xs[0:2] = [1]
+
+
+def test_non_generic_dictionary_item_deletion() -> None:
+    from System.Collections import Hashtable
+
+    h = Hashtable()
+    h["k"] = 1
+    del h["k"]
+    assert len(h) == 0
+    with pytest.raises(KeyError):
+        del h["k"]
+
+
+def test_read_only_dictionary_refuses_assignment() -> None:
+    from System.Collections.Generic import Dictionary
+    from System.Collections.ObjectModel import ReadOnlyDictionary
+
+    ro = ReadOnlyDictionary[str, int](Dictionary[str, int]())
+    with pytest.raises((TypeError, NotImplementedError)):
+        ro["a"] = 1

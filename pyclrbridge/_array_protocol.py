@@ -136,7 +136,9 @@ class _Array:
             yield from _Enumerable.__iter__(self)  # .NET enumerates every element, row by row
             return
         n = len(self)
-        chunk = 1024
+        element = _typeinfo.info(type(self).__clr_info__.element)
+        primitive = element.kind != "enum" and element.type_code in _BLOCK_CODES
+        chunk = 65536 if primitive else 1024  # packed numbers are cheap; Values hold strings/handles
         for start in range(0, n, chunk):
             yield from _block(self, start, min(chunk, n - start))
 

@@ -204,6 +204,18 @@ class _AsyncEnumerable:
         return _iterate(self)
 
 
+@implementation_for("System.IAsyncDisposable")
+class _AsyncDisposable:
+    """``async with obj:`` awaits ``DisposeAsync()`` on the way out."""
+
+    async def __aenter__(self) -> Any:
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        await _member(self, "System.IAsyncDisposable", "DisposeAsync").call(self, (), {})
+
+
 # ---- cancellation ---------------------------------------------------------------------
 
 #: The cancellation scopes active in the current context (asyncio task), innermost last.

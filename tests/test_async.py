@@ -252,6 +252,18 @@ def test_async_for_inside_a_cancellation_scope_stops_when_cancelled(ops: Any) ->
     assert run(main()) == [0, 1, 2]
 
 
+def test_async_with_disposes_an_async_disposable(clr: Any) -> None:
+    from System.IO import MemoryStream
+
+    async def main() -> Any:
+        async with MemoryStream() as stream:
+            stream.WriteByte(1)
+            assert stream.CanRead
+        return stream
+
+    assert not run(main()).CanRead  # a disposed stream can no longer be read
+
+
 # ---- concurrency, blocking and leaks --------------------------------------------------
 
 def test_hundred_concurrent_awaits_on_one_loop(ops: Any, completion: Any) -> None:

@@ -308,6 +308,8 @@ def arg_kind(arg: Any) -> Any:
     """The part of an argument's identity that decides overload choice (the cache key)."""
     t = type(arg)
     if t is int:
+        if -128 <= arg < 128:  # the common case, same key as below without the bisect
+            return _SMALL_NEGATIVE if arg < 0 else _SMALL
         # Which integer types hold it (not the value): 256 and 255 choose differently.
         return (arg < 0, bisect.bisect_left(_INT_BITS, (~arg if arg < 0 else arg).bit_length()))
     if t is str:
@@ -327,6 +329,7 @@ _FUNCTION_TYPES: tuple[type, ...] = (type(len), type(lambda: 0), type(Param.from
 
 
 _INT_BITS = (7, 8, 15, 16, 31, 32, 63, 64)  # value bits of SByte, Byte, Int16, ... UInt64
+_SMALL, _SMALL_NEGATIVE = (False, 0), (True, 0)  # arg_kind of -128..127: fits SByte
 
 
 def _plan_for(ov: Overload, args: tuple[Any, ...], kwargs: Mapping[str, Any],

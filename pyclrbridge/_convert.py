@@ -94,8 +94,19 @@ def timedelta_to_ticks(td: datetime.timedelta) -> int:
 
 # ---- target types -------------------------------------------------------------------------
 
+# _target per type id: a pure memo (type infos never change), published with setdefault.
+_targets: dict[int, tuple[_typeinfo.TypeInfo | None, bool]] = {}
+
+
 def _target(type_id: int) -> tuple[_typeinfo.TypeInfo | None, bool]:
     """The parameter type to check against (Nullable<T> unwrapped), and whether null is allowed."""
+    found = _targets.get(type_id)
+    if found is None:
+        found = _targets.setdefault(type_id, _find_target(type_id))
+    return found
+
+
+def _find_target(type_id: int) -> tuple[_typeinfo.TypeInfo | None, bool]:
     if not type_id:
         return None, True
     t = _typeinfo.info(type_id)
@@ -568,4 +579,3 @@ def from_values(values: Any, n: int) -> list[Any]:
     for i in later:
         out[i] = from_value(items[i])
     return out
-

@@ -98,6 +98,7 @@ def collect(rounds: int, quick: bool, only: str, startups: int, log: Any, clock:
             if "threads" in result:
                 t = result["threads"]
                 samples[lib].setdefault("threads", []).append(t.get("speedup", t))
+                samples[lib].setdefault("threads control", []).append(t.get("control", t))
     if not only:
         for i in range(startups):
             order = LIBS if i % 2 == 0 else LIBS[::-1]
@@ -144,6 +145,12 @@ def rows(medians: dict[str, Any]) -> list[tuple[str, str, str, str, str, str, st
         met = ("yes" if a >= limit else "no") if isinstance(a, float) else "?"
         table.append(("4 threads vs 1, CPU-bound .NET calls (Thread.SpinWait)", "throughput", fa, fb, "-",
                       f">= {limit}x", met))
+    if "threads control" in ours or "threads control" in theirs:
+        a, b = ours.get("threads control", "n/a"), theirs.get("threads control", "n/a")
+        fa = f"{a:.2f}x" if isinstance(a, float) else "n/a"
+        fb = f"{b:.2f}x" if isinstance(b, float) else "n/a"
+        table.append(("control: 4 threads vs 1, hashlib.sha256 (cores this process got)", "throughput", fa, fb,
+                      "-", "-", "-"))
     return table
 
 

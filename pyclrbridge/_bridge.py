@@ -57,7 +57,7 @@ def invoke(member_id: int, target: int, args: ctypes.Array[Value] | None, nargs:
 FRAME_SLOTS = 14
 # ``Frame`` in managed_shim/Bulk.cs: MemberId, NArgs (int32), Target (int64), NResults (int32),
 # then padding up to 32 bytes, then the error Value; the slots follow.
-_FRAME_HEADER = struct.Struct("<iiqi")
+FRAME_HEADER = _FRAME_HEADER = struct.Struct("<iiqi")
 _HEADER_VALUES = 3  # 32-byte header + 16-byte error, in Value-sized units
 
 
@@ -83,7 +83,8 @@ class Frame:
 # Free frames. No lock and no per-thread storage: list.pop and list.append are atomic (also
 # on free-threaded builds), and a popped frame belongs to exactly one call until it is pushed
 # back, so a callback that calls .NET again during a call (same thread) simply pops another.
-_frames: list[Frame] = []
+FRAMES: list[Frame] = []
+_frames = FRAMES
 
 
 def acquire_frame(slots: int = FRAME_SLOTS) -> Frame:

@@ -5,12 +5,23 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from . import _binder, _bridge, _callbacks
+from . import _binder, _bridge, _callbacks, _codecs
 from ._binder import Overload, Plan, arg_kind
 from ._convert import from_value, from_values, to_value
 from ._proxy import handle_of
 from ._shim import KindInt as Kind  # plain ints: IntEnum member reads are slow on every call
 from ._shim import Value
+from ._shim import utf16 as _utf16
+
+_frames_pop = _bridge.FRAMES.pop  # the frame pool (see _bridge.acquire_frame), bound once
+_frames_push = _bridge.FRAMES.append
+_header = _bridge.FRAME_HEADER.pack_into
+_INT64 = Kind.INT64
+_DOUBLE = Kind.DOUBLE
+_STRING = Kind.STRING
+_VOID = Kind.VOID
+_I64_MAX = 2**63 - 1
+_I32_MIN, _I32_MAX = -(2**31), 2**31 - 1
 
 
 def invoke_plan(plan: Plan, target: int, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -44,11 +55,103 @@ def invoke_plan(plan: Plan, target: int, args: tuple[Any, ...], kwargs: dict[str
         _bridge.release_frame(frame)
 
 
+def _converter(type_id: int) -> Callable[[Any, Value, list[Any]], None]:
+    """``to_value(arg, slot, keep, type_id)`` with the commonest case for the parameter type
+    written inline (an int for an integer type, a str for String, a float for Double); any
+    other argument, or any value while user encoders are registered, takes ``to_value``."""
+    from ._convert import INTEGER_RANGES, _target
+
+    t, _ = _target(type_id)
+    code = t.type_code if t is not None and t.kind != "enum" else ""
+    rng = INTEGER_RANGES.get(code)
+    if rng is not None:
+        lo, hi = rng[0], min(rng[1], _I64_MAX)
+
+        def integer(arg: Any, slot: Value, keep: list[Any]) -> None:
+            if type(arg) is int and lo <= arg <= hi and not _codecs.encoders:
+                slot.kind = _INT64
+                slot.i = arg
+            else:
+                to_value(arg, slot, keep, type_id)
+
+        return integer
+    if code == "String":
+        def string(arg: Any, slot: Value, keep: list[Any]) -> None:
+            if type(arg) is str and not _codecs.encoders:
+                data, n = _utf16(arg)
+                keep.append(data)
+                slot.kind = _STRING
+                slot.s = data
+                slot.extra = n
+            else:
+                to_value(arg, slot, keep, type_id)
+
+        return string
+    if code == "Double":
+        def double(arg: Any, slot: Value, keep: list[Any]) -> None:
+            if type(arg) is float and not _codecs.encoders:
+                slot.kind = _DOUBLE
+                slot.d = arg
+            else:
+                to_value(arg, slot, keep, type_id)
+
+        return double
+
+    def general(arg: Any, slot: Value, keep: list[Any]) -> None:
+        to_value(arg, slot, keep, type_id)
+
+    return general
+
+
+Invoker = Callable[[int, tuple[Any, ...]], Any]
+
+
+def make_invoker(plan: Plan) -> Invoker:
+    """``invoke_plan(plan, target, args, {})`` for calls without keywords, specialized once per
+    plan: plans whose arguments map one to one onto the parameters (no params array, no
+    out/ref, no defaults filled in) get precomputed converters and the pooled frame inline."""
+    ov = plan.overload
+    n = len(ov.params)
+    if (plan.params_from >= 0 or ov.byref_count or n + 1 > _bridge.FRAME_SLOTS
+            or plan.sources != tuple(range(n))):
+        def general(target: int, args: tuple[Any, ...]) -> Any:
+            return invoke_plan(plan, target, args, {})
+
+        return general
+    member = ov.id
+    converters = tuple(_converter(p.type_id) for p in ov.params)
+
+    def run(target: int, args: tuple[Any, ...]) -> Any:
+        try:
+            frame = _frames_pop()
+        except IndexError:
+            frame = _bridge.Frame()
+        try:
+            slots = frame.slots
+            keep: list[Any] = []  # alive until the call returns: memory the slots point at
+            for convert, arg, slot in zip(converters, args, slots, strict=False):  # slots: the pool size
+                convert(arg, slot, keep)
+            _header(frame.buffer, 0, member, n, target, 1)
+            if frame.invoke(frame.address) != 0:
+                _bridge.raise_error(Value.from_buffer_copy(frame.error))
+            result = slots[n]
+            kind = result.kind
+            if kind == _VOID:
+                return None
+            if kind == _INT64:
+                return result.i
+            return from_value(result)
+        finally:
+            _frames_push(frame)
+
+    return run
+
+
 class MethodGroup:
     """All overloads of one method name on one type. Calls resolve and cache per argument kinds."""
 
-    __slots__ = ("__name__", "__qualname__", "_any_static", "_cache", "_generic_args", "_narrowed", "_owner",
-                 "overloads_list")
+    __slots__ = ("__name__", "__qualname__", "_any_static", "_cache", "_generic_args", "_invokers",
+                 "_narrowed", "_owner", "_static_invokers", "overloads_list")
 
     def __init__(self, name: str, owner: str, overloads: tuple[Overload, ...],
                  generic_args: tuple[int, ...] = ()) -> None:
@@ -65,6 +168,10 @@ class MethodGroup:
         # ``M.overloads[Int64]``), kept so their plan caches survive between calls.
         # Pure memo published with setdefault.
         self._narrowed: dict[Any, MethodGroup] = {}
+        # Invokers (see make_invoker) per argument kinds, for calls without keywords: instance
+        # calls and static calls. Pure memos published with setdefault, like the plans.
+        self._invokers: dict[tuple[Any, ...], Invoker] = {}
+        self._static_invokers: dict[tuple[Any, ...], Invoker] = {}
 
     def narrowed(self, key: Any, make: Callable[[], MethodGroup]) -> MethodGroup:
         """The memoized sub-group for ``key`` (built by ``make`` the first time)."""
@@ -87,16 +194,33 @@ class MethodGroup:
 
     def call(self, target: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         if target is None:
+            if not kwargs:
+                kinds = tuple(map(arg_kind, args))
+                run = self._static_invokers.get(kinds)
+                if run is not None:
+                    return run(0, args)
             plan = self._plan(True, args, kwargs)
             if not plan.overload.static:
                 raise TypeError(f"{self.__qualname__} is an instance method: call it on an object")
+            if not kwargs:
+                return self._static_invokers.setdefault(kinds, make_invoker(plan))(0, args)
             return invoke_plan(plan, 0, args, kwargs)
         h = handle_of(target)
         if h is None:
             raise TypeError(f"{self.__qualname__} needs a .NET object, not {type(target).__name__}")
         if not h:
             raise ValueError(f"{self.__qualname__}: the .NET object was released (pyclrbridge.release)")
+        if not kwargs:
+            return self._instance_call(h, args)
         return invoke_plan(self._plan(False, args, kwargs), h, args, kwargs)
+
+    def _instance_call(self, h: int, args: tuple[Any, ...]) -> Any:
+        """Call on the live handle ``h`` without keywords, through the cached invoker."""
+        kinds = tuple(map(arg_kind, args))
+        run = self._invokers.get(kinds)
+        if run is None:
+            run = self._invokers.setdefault(kinds, make_invoker(self._plan(False, args, {})))
+        return run(h, args)
 
     def __get__(self, obj: Any, cls: type | None = None) -> Any:
         if obj is None:
@@ -193,6 +317,17 @@ class BoundMethod:
         self.__self__ = obj
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if not kwargs:  # the hot path: a live proxy, an invoker cached for these argument kinds
+            try:
+                h = self.__self__._h
+            except AttributeError:
+                h = 0
+            if h:
+                group = self._group
+                run = group._invokers.get(tuple(map(arg_kind, args)))
+                if run is not None:
+                    return run(h, args)
+                return group._instance_call(h, args)
         return self._group.call(self.__self__, args, kwargs)
 
     def __getitem__(self, type_args: Any) -> BoundMethod:
@@ -232,7 +367,8 @@ _UNREAD = object()  # Property._const before a const field's first read
 class Property:
     """A .NET property (or field, when ``field`` is set): get and set through the shim."""
 
-    __slots__ = ("__name__", "_const", "_doc", "_get", "_owner", "_set", "field", "readonly", "static")
+    __slots__ = ("__name__", "_const", "_doc", "_fast_get", "_fast_set", "_get", "_owner", "_set", "field",
+                 "readonly", "static")
 
     def __init__(self, name: str, owner: str, get: int, set: int, static: bool, doc: str,
                  *, field: bool = False, readonly: bool = False, const: bool = False) -> None:
@@ -247,6 +383,10 @@ class Property:
         self.field = field
         self.readonly = readonly
         self._doc = doc
+        # Member ids for the inline paths of __get__/__set__ (0: take read()/write(), which
+        # also raise the errors): instance members only, never a const field.
+        self._fast_get = get if get and not static and not const else 0
+        self._fast_set = set if set and not static and not readonly else 0
 
     @property
     def __doc__(self) -> str:  # type: ignore[override]
@@ -285,11 +425,59 @@ class Property:
             _bridge.release_frame(frame)
 
     def __get__(self, obj: Any, cls: type | None = None) -> Any:
+        # The hot path (an instance property of a live proxy) inlined: one Python frame, the
+        # pooled frame, one foreign call. Everything else goes through read().
+        member = self._fast_get
+        if member and obj is not None:
+            try:
+                h = obj._h
+            except AttributeError:
+                h = 0
+            if h:
+                try:
+                    frame = _frames_pop()
+                except IndexError:
+                    frame = _bridge.Frame()
+                try:
+                    _header(frame.buffer, 0, member, 0, h, 1)
+                    if frame.invoke(frame.address) != 0:
+                        _bridge.raise_error(Value.from_buffer_copy(frame.error))
+                    result = frame.slots[0]
+                    if result.kind == _INT64:  # the commonest result, decoded inline
+                        return result.i
+                    return from_value(result)
+                finally:
+                    _frames_push(frame)
         if obj is None and not self.static:
             return self
         return self.read(obj)
 
     def __set__(self, obj: Any, value: Any) -> None:
+        member = self._fast_set
+        if member:
+            try:
+                h = obj._h
+            except AttributeError:
+                h = 0
+            if h:
+                try:
+                    frame = _frames_pop()
+                except IndexError:
+                    frame = _bridge.Frame()
+                try:
+                    slot = frame.slots[0]
+                    t = type(value)
+                    if t is int and _I32_MIN <= value <= _I32_MAX:
+                        slot.kind = _INT64  # what to_value writes for any int that fits
+                        slot.i = value
+                    else:
+                        to_value(value, slot, [])
+                    _header(frame.buffer, 0, member, 1, h, 1)
+                    if frame.invoke(frame.address) != 0:
+                        _bridge.raise_error(Value.from_buffer_copy(frame.error))
+                    return
+                finally:
+                    _frames_push(frame)
         self.write(obj, value)
 
     def __delete__(self, obj: Any) -> None:

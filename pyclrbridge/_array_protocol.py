@@ -12,7 +12,7 @@ from __future__ import annotations
 import array
 import ctypes
 import itertools
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from . import _bridge, _typeinfo
@@ -40,7 +40,7 @@ def _copy_out(arr: Any, start: int, count: int) -> list[Any] | None:
     code = _BLOCK_CODES.get(element.type_code) if element.kind != "enum" else None
     if code is None:
         return None
-    block = array.array(code, bytes(array.array(code).itemsize * count))
+    block = array.array(code, [0]) * count  # (array(code, bytes(n)) costs ~70 ns/item more)
     if count:
         error = Value()
         address, _ = block.buffer_info()
@@ -70,6 +70,19 @@ def _read_block(arr: Any, start: int, count: int) -> list[Any]:
 def _block(arr: Any, start: int, count: int) -> list[Any]:
     block = _copy_out(arr, start, count)
     return block if block is not None else _read_block(arr, start, count)
+
+
+def _blocks(arr: Any) -> Iterator[Iterable[Any]]:
+    """The elements of ``arr`` in blocks (lazily: nothing is read before the first element)."""
+    if type(arr).__clr_info__.rank != 1:
+        yield _Enumerable.__iter__(arr)  # .NET enumerates every element, row by row
+        return
+    n = len(arr)
+    element = _typeinfo.info(type(arr).__clr_info__.element)
+    primitive = element.kind != "enum" and element.type_code in _BLOCK_CODES
+    chunk = 65536 if primitive else 1024  # packed numbers are cheap; Values hold strings/handles
+    for start in range(0, n, chunk):
+        yield _block(arr, start, min(chunk, n - start))
 
 
 def _indices(arr: Any, key: Any) -> Any:
@@ -132,15 +145,8 @@ class _Array:
             _bridge.raise_error(error)
 
     def __iter__(self: Any) -> Iterator[Any]:
-        if type(self).__clr_info__.rank != 1:
-            yield from _Enumerable.__iter__(self)  # .NET enumerates every element, row by row
-            return
-        n = len(self)
-        element = _typeinfo.info(type(self).__clr_info__.element)
-        primitive = element.kind != "enum" and element.type_code in _BLOCK_CODES
-        chunk = 65536 if primitive else 1024  # packed numbers are cheap; Values hold strings/handles
-        for start in range(0, n, chunk):
-            yield from _block(self, start, min(chunk, n - start))
+        # chain walks each block's list in C: no generator step per element.
+        return itertools.chain.from_iterable(_blocks(self))
 
     def __contains__(self: Any, item: Any) -> bool:
         return any(x == item for x in self)

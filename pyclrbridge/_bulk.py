@@ -63,7 +63,7 @@ def _chunks(shim: Any, state: int, flags: int) -> Iterator[list[Any]]:
                 n = count.value
                 yield _convert_chunk(values, n)
             else:
-                packed = array.array("q" if mode == _MODE_INT64 else "d", bytes(8 * capacity))
+                packed = array.array("q" if mode == _MODE_INT64 else "d", [0]) * capacity
                 if next_chunk(state, packed.buffer_info()[0], capacity, count_ref, error_ref) != 0:
                     _bridge.raise_error(error)
                 n = count.value

@@ -14,7 +14,7 @@ import threading
 import traceback
 from typing import Any
 
-from . import _bridge
+from . import _bridge, _codecs
 from ._convert import from_values, to_value
 from ._shim import DISPATCHER, Value, ValuePtr
 from ._shim import KindInt as Kind  # plain ints: IntEnum member reads are slow on every callback
@@ -187,6 +187,9 @@ def _write_error(exc: BaseException, results: Any) -> None:
     _keepalive[threading.get_ident()] = [data]
 
 
+_INT64, _DOUBLE = Kind.INT64, Kind.DOUBLE
+_I64_MIN, _I64_MAX = -(2**63), 2**63 - 1
+
 #: ``extra`` of an Object result whose handle .NET owns (``Callbacks.TransferredHandle``).
 TRANSFERRED_HANDLE = -1
 
@@ -194,8 +197,25 @@ TRANSFERRED_HANDLE = -1
 def _dispatch(obj_id: int, args: Any, nargs: int, ret_type: int, results: Any, nresults: int) -> int:
     try:
         fn = _registry[obj_id]
-        py_args = from_values(args, nargs)
+        py_args = []
+        for i in range(nargs):  # numbers decoded inline (no side effects); anything else: from_values
+            v = args[i]
+            kind = v.kind
+            if kind == _INT64:
+                py_args.append(v.i)
+            elif kind == _DOUBLE:
+                py_args.append(v.d)
+            else:
+                py_args = from_values(args, nargs)
+                break
         out = fn(*py_args)
+        if nresults == 1 and ret_type != 0 and type(out) is int and _I64_MIN <= out <= _I64_MAX \
+                and not _codecs.encoders:
+            result = results[0]  # what to_value writes for this int, written inline
+            result.kind = _INT64
+            result.i = out
+            _keepalive[threading.get_ident()] = []
+            return 0
         keep: list[Any] = []
         if nresults > 1:
             if ret_type == 0:

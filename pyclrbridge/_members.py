@@ -467,7 +467,7 @@ class Property:
                 try:
                     slot = frame.slots[0]
                     t = type(value)
-                    if t is int and _I32_MIN <= value <= _I32_MAX:
+                    if t is int and _I32_MIN <= value <= _I32_MAX and not _codecs.encoders:
                         slot.kind = _INT64  # what to_value writes for any int that fits
                         slot.i = value
                     else:

@@ -10,8 +10,7 @@ from ._binder import Overload, Plan, arg_kind
 from ._convert import from_value, from_values, to_value
 from ._proxy import handle_of
 from ._shim import KindInt as Kind  # plain ints: IntEnum member reads are slow on every call
-from ._shim import Value
-from ._shim import utf16 as _utf16
+from ._shim import Value, _encode_utf16, read_string
 
 _frames_pop = _bridge.FRAMES.pop  # the frame pool (see _bridge.acquire_frame), bound once
 _frames_push = _bridge.FRAMES.append
@@ -78,11 +77,11 @@ def _converter(type_id: int) -> Callable[[Any, Value, list[Any]], None]:
     if code == "String":
         def string(arg: Any, slot: Value, keep: list[Any]) -> None:
             if type(arg) is str and not _codecs.encoders:
-                data, n = _utf16(arg)
+                data = _encode_utf16(arg, "surrogatepass")[0]  # _shim.utf16, inline
                 keep.append(data)
                 slot.kind = _STRING
                 slot.s = data
-                slot.extra = n
+                slot.extra = len(data) >> 1
             else:
                 to_value(arg, slot, keep, type_id)
 
@@ -120,6 +119,7 @@ def make_invoker(plan: Plan) -> Invoker:
         return general
     member = ov.id
     converters = tuple(_converter(p.type_id) for p in ov.params)
+    first = converters[0] if n == 1 else None
 
     def run(target: int, args: tuple[Any, ...]) -> Any:
         try:
@@ -129,8 +129,11 @@ def make_invoker(plan: Plan) -> Invoker:
         try:
             slots = frame.slots
             keep: list[Any] = []  # alive until the call returns: memory the slots point at
-            for convert, arg, slot in zip(converters, args, slots, strict=False):  # slots: the pool size
-                convert(arg, slot, keep)
+            if first is not None:  # one argument (the commonest): no loop
+                first(args[0], slots[0], keep)
+            else:
+                for convert, arg, slot in zip(converters, args, slots, strict=False):  # slots: the pool size
+                    convert(arg, slot, keep)
             _header(frame.buffer, 0, member, n, target, 1)
             if frame.invoke(frame.address) != 0:
                 _bridge.raise_error(Value.from_buffer_copy(frame.error))
@@ -140,6 +143,8 @@ def make_invoker(plan: Plan) -> Invoker:
                 return None
             if kind == _INT64:
                 return result.i
+            if kind == _STRING:
+                return read_string(result)
             return from_value(result)
         finally:
             _frames_push(frame)
@@ -225,9 +230,16 @@ class MethodGroup:
     def __get__(self, obj: Any, cls: type | None = None) -> Any:
         if obj is None:
             return self
-        return BoundMethod(self, obj)
+        bound = _new_bound(BoundMethod)  # BoundMethod(self, obj) without an __init__ frame
+        bound._group = self
+        bound.__self__ = obj
+        return bound
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if self._any_static and not kwargs:  # a static call with an invoker for these kinds
+            run = self._static_invokers.get(tuple(map(arg_kind, args)))
+            if run is not None:
+                return run(0, args)
         if not self._any_static and args:
             # Class.Method(instance, ...): the unbound form of an instance method.
             return self.call(args[0], args[1:], kwargs)
@@ -349,6 +361,9 @@ class BoundMethod:
 
     def __repr__(self) -> str:
         return f"<bound .NET method {self._group.__qualname__}>"
+
+
+_new_bound = object.__new__
 
 
 class _BoundSelector:

@@ -42,6 +42,22 @@ def best(fn: Callable[[], Any], repeat: int) -> float:
     return min(times)
 
 
+# The cases both bridges time, each with the memmove case it is measured against: new objects
+# against "allocate + copy" in pure Python (the floor for any call that returns a fresh object),
+# copies into existing memory against a plain memmove.
+ROWS = [
+    ("byte[] -> bytes", "alloc+copy bytes"), ("bytes -> byte[]", "alloc+copy bytes"),
+    ("double[] -> array('d')", "alloc+copy doubles"), ("array('d') -> double[]", "alloc+copy doubles"),
+    ("byte[] -> bytearray (into)", "bytes"), ("bytes -> byte[] (into)", "bytes"),
+    ("double[] -> array (into)", "doubles"), ("array -> double[] (into)", "doubles"),
+]
+
+
+def time_rows(repeat: int, *fns: Callable[[], Any]) -> dict[str, float]:
+    """The best time of each bridge case, ``fns`` given in the order of ``ROWS``."""
+    return {case: best(fn, repeat) for (case, _), fn in zip(ROWS, fns, strict=True)}
+
+
 def case_pyclrbridge(mb: int, doubles: int, repeat: int) -> dict[str, float]:
     import array
 
@@ -83,16 +99,9 @@ def case_pyclrbridge(mb: int, doubles: int, repeat: int) -> dict[str, float]:
             view[:] = memoryview(src_doubles)
 
     assert bytes(net_bytes) == source and doubles_out() == src_doubles
-    return {
-        "byte[] -> bytes": best(lambda: bytes(net_bytes), repeat),
-        "bytes -> byte[]": best(lambda: Array[Byte](source), repeat),
-        "double[] -> array('d')": best(doubles_out, repeat),
-        "array('d') -> double[]": best(lambda: Array[Double](src_doubles), repeat),
-        "byte[] -> bytearray (into)": best(bytes_into, repeat),
-        "bytes -> byte[] (into)": best(bytes_back_into, repeat),
-        "double[] -> array (into)": best(doubles_into, repeat),
-        "array -> double[] (into)": best(doubles_back_into, repeat),
-    }
+    return time_rows(repeat, lambda: bytes(net_bytes), lambda: Array[Byte](source), doubles_out,
+                     lambda: Array[Double](src_doubles), bytes_into, bytes_back_into, doubles_into,
+                     doubles_back_into)
 
 
 def case_pythonnet(mb: int, doubles: int, repeat: int) -> dict[str, float]:
@@ -131,16 +140,9 @@ def case_pythonnet(mb: int, doubles: int, repeat: int) -> dict[str, float]:
         memoryview(net_doubles)[:] = memoryview(src_doubles)
 
     assert bytes(memoryview(net_bytes)) == source and doubles_out() == src_doubles
-    return {
-        "byte[] -> bytes": best(lambda: bytes(memoryview(net_bytes)), repeat),
-        "bytes -> byte[]": best(lambda: Array[Byte](source), repeat),
-        "double[] -> array('d')": best(doubles_out, repeat),
-        "array('d') -> double[]": best(lambda: Array[Double](src_doubles), repeat),
-        "byte[] -> bytearray (into)": best(bytes_into, repeat),
-        "bytes -> byte[] (into)": best(bytes_back_into, repeat),
-        "double[] -> array (into)": best(doubles_into, repeat),
-        "array -> double[] (into)": best(doubles_back_into, repeat),
-    }
+    return time_rows(repeat, lambda: bytes(memoryview(net_bytes)), lambda: Array[Byte](source), doubles_out,
+                     lambda: Array[Double](src_doubles), bytes_into, bytes_back_into, doubles_into,
+                     doubles_back_into)
 
 
 def case_memmove(mb: int, doubles: int, repeat: int) -> dict[str, float]:
@@ -186,17 +188,8 @@ def main() -> None:
             continue
         results[name] = json.loads(proc.stdout.strip().splitlines()[-1])
     floor = results.get("memmove", {})
-    # Which memmove each case is measured against: new objects against "allocate + copy" in
-    # pure Python (the floor for any call that returns a fresh object), copies into existing
-    # memory against a plain memmove.
-    rows = [
-        ("byte[] -> bytes", "alloc+copy bytes"), ("bytes -> byte[]", "alloc+copy bytes"),
-        ("double[] -> array('d')", "alloc+copy doubles"), ("array('d') -> double[]", "alloc+copy doubles"),
-        ("byte[] -> bytearray (into)", "bytes"), ("bytes -> byte[] (into)", "bytes"),
-        ("double[] -> array (into)", "doubles"), ("array -> double[] (into)", "doubles"),
-    ]
     print(f"{'case':<28} {'baseline':<19} {'ms':>8} {'pyclrbridge ms':>15} {'x':>6} {'pythonnet ms':>13} {'x':>7}")
-    for case, base_name in rows:
+    for case, base_name in ROWS:
         base = floor.get(base_name)
         line = f"{case:<28} {base_name:<19} " + (f"{base * 1e3:>8.1f}" if base else f"{'-':>8}")
         for impl, width in (("pyclrbridge", 15), ("pythonnet", 13)):

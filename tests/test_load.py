@@ -81,74 +81,52 @@ def test_load_with_incompatible_arguments_names_both(clr: Any, tmp_path: Any) ->
     assert str(other.resolve()) in str(info.value)
 
 
-def test_wrong_dotnet_root_says_where_it_looked(tmp_path: Any) -> None:
+def _host_error_output(load_arguments: str, env: dict[str, str] | None = None) -> str:
+    """What a fresh interpreter prints for the HostError of ``pyclrbridge.load(<load_arguments>)``."""
     proc = run_python(f"""
         import pyclrbridge
         try:
-            pyclrbridge.load(dotnet_root={str(tmp_path)!r})
+            pyclrbridge.load({load_arguments})
         except pyclrbridge.HostError as e:
             print("HostError:", e)
-    """)
+    """, env=env)
     assert_clean_exit(proc)
-    assert "HostError:" in proc.stdout
-    assert str(tmp_path) in proc.stdout
+    return proc.stdout
+
+
+def test_wrong_dotnet_root_says_where_it_looked(tmp_path: Any) -> None:
+    out = _host_error_output(f"dotnet_root={str(tmp_path)!r}")
+    assert "HostError:" in out
+    assert str(tmp_path) in out
 
 
 def test_missing_runtime_config_names_the_file(tmp_path: Any) -> None:
     missing = tmp_path / "nope.runtimeconfig.json"
-    proc = run_python(f"""
-        import pyclrbridge
-        try:
-            pyclrbridge.load({str(missing)!r})
-        except pyclrbridge.HostError as e:
-            print("HostError:", e)
-    """)
-    assert_clean_exit(proc)
-    assert str(missing) in proc.stdout and "does not exist" in proc.stdout
+    out = _host_error_output(repr(str(missing)))
+    assert str(missing) in out and "does not exist" in out
 
 
 def test_malformed_runtime_config_names_the_file(tmp_path: Any) -> None:
     bad = tmp_path / "bad.runtimeconfig.json"
     bad.write_text("{ this is not json")
-    proc = run_python(f"""
-        import pyclrbridge
-        try:
-            pyclrbridge.load({str(bad)!r})
-        except pyclrbridge.HostError as e:
-            print("HostError:", e)
-    """)
-    assert_clean_exit(proc)
-    assert str(bad) in proc.stdout and "not valid JSON" in proc.stdout
+    out = _host_error_output(repr(str(bad)))
+    assert str(bad) in out and "not valid JSON" in out
 
 
 def test_hostfxr_failure_reports_hex_code_and_host_text(tmp_path: Any) -> None:
     config = tmp_path / "future.runtimeconfig.json"
     config.write_text(json.dumps({"runtimeOptions": {"tfm": "net99.0", "framework": {
         "name": "Microsoft.NETCore.App", "version": "99.0.0"}}}))
-    proc = run_python(f"""
-        import pyclrbridge
-        try:
-            pyclrbridge.load({str(config)!r})
-        except pyclrbridge.HostError as e:
-            print("HostError:", e)
-    """)
-    assert_clean_exit(proc)
-    assert "HostError:" in proc.stdout
-    assert "0x8000" in proc.stdout  # hostfxr's code in hex
-    assert "99.0.0" in proc.stdout  # the text hostfxr wrote names the missing framework
+    out = _host_error_output(repr(str(config)))
+    assert "HostError:" in out
+    assert "0x8000" in out  # hostfxr's code in hex
+    assert "99.0.0" in out  # the text hostfxr wrote names the missing framework
 
 
 def test_missing_shim_names_its_path(tmp_path: Any) -> None:
     missing = tmp_path / "PyClrBridge.Shim.dll"
-    proc = run_python("""
-        import pyclrbridge
-        try:
-            pyclrbridge.load()
-        except pyclrbridge.HostError as e:
-            print("HostError:", e)
-    """, env={"PYCLRBRIDGE_SHIM": str(missing)})
-    assert_clean_exit(proc)
-    assert str(missing) in proc.stdout and "missing" in proc.stdout
+    out = _host_error_output("", env={"PYCLRBRIDGE_SHIM": str(missing)})
+    assert str(missing) in out and "missing" in out
 
 
 def test_environment_version_round_trips_as_the_runtime_version(clr: Any) -> None:

@@ -87,9 +87,9 @@ def test_no_matching_overload_raises_type_error_listing_every_candidate() -> Non
 
 # ---- the per-kinds cache ----------------------------------------------------------------------
 
-def test_second_call_with_the_same_argument_kinds_does_no_resolution(monkeypatch: Any) -> None:
-    from Fixtures.Overloads import Picker
-
+@pytest.fixture
+def choose_calls(monkeypatch: Any) -> list[int]:
+    """One entry per overload resolution (``_binder.choose`` call) made during the test."""
     from pyclrbridge import _binder
 
     calls: list[int] = []
@@ -100,28 +100,24 @@ def test_second_call_with_the_same_argument_kinds_does_no_resolution(monkeypatch
         return real_choose(*args, **kwargs)
 
     monkeypatch.setattr(_binder, "choose", counting_choose)
+    return calls
+
+
+def test_second_call_with_the_same_argument_kinds_does_no_resolution(choose_calls: list[int]) -> None:
+    from Fixtures.Overloads import Picker
+
     assert Picker.Pick(decimal.Decimal("1.5")) == "double"  # a kind no other test uses
-    assert len(calls) == 1
+    assert len(choose_calls) == 1
     assert Picker.Pick(decimal.Decimal("2.5")) == "double"
-    assert len(calls) == 1
+    assert len(choose_calls) == 1
 
 
-def test_a_new_argument_kind_is_resolved_on_its_own(monkeypatch: Any) -> None:
+def test_a_new_argument_kind_is_resolved_on_its_own(choose_calls: list[int]) -> None:
     from Fixtures.Overloads import Picker
 
-    from pyclrbridge import _binder
-
-    calls: list[int] = []
-    real_choose = _binder.choose
-
-    def counting_choose(*args: Any, **kwargs: Any) -> Any:
-        calls.append(1)
-        return real_choose(*args, **kwargs)
-
-    monkeypatch.setattr(_binder, "choose", counting_choose)
     assert Picker.Pick(2**64) == "double"  # beyond UInt64: only floating point takes it (one cached kind)
     assert Picker.Pick(2**70) == "double"
-    assert len(calls) == 1
+    assert len(choose_calls) == 1
 
 
 # ---- explicit choice --------------------------------------------------------------------------

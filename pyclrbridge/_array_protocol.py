@@ -16,7 +16,9 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from . import _bridge, _typeinfo
-from ._protocols import _Enumerable, _index, implementation_for
+from ._convert import from_value, from_values, to_value
+from ._protocols import _Enumerable, _index, _same_length_slice, implementation_for
+from ._proxy import handle_of
 from ._shim import Value
 
 #: array.array codes with the memory layout of .NET primitive elements, by type code.
@@ -25,8 +27,6 @@ _BLOCK_CODES = {"SByte": "b", "Byte": "B", "Int16": "h", "UInt16": "H", "Int32":
 
 
 def _handle(arr: Any) -> int:
-    from ._proxy import handle_of
-
     h = handle_of(arr)
     if not h:
         raise ValueError(f"the {type(arr).__clr_name__} was released")
@@ -56,8 +56,6 @@ def _copy_out(arr: Any, start: int, count: int) -> list[Any] | None:
 
 def _read_block(arr: Any, start: int, count: int) -> list[Any]:
     """Elements start..start+count of a one-dimensional array, converted in one call."""
-    from ._convert import from_values
-
     if not count:
         return []
     results = (Value * count)()
@@ -120,20 +118,11 @@ class _Array:
         error = Value()
         if _bridge.shim().ArrayGet(_handle(self), indices, len(indices), ctypes.byref(result), ctypes.byref(error)):
             _bridge.raise_error(error)
-        from ._convert import from_value
-
         return from_value(result)
 
     def __setitem__(self: Any, key: Any, value: Any) -> None:
-        from ._convert import to_value
-
         if isinstance(key, slice):
-            indices = range(*key.indices(len(self)))
-            values = list(value)
-            if len(values) != len(indices):
-                raise ValueError(f"a {type(self).__clr_name__} has a fixed length: "
-                                 f"{len(values)} values cannot replace {len(indices)} items")
-            for i, v in zip(indices, values, strict=True):
+            for i, v in _same_length_slice(self, key, value, "its fixed length"):
                 self[i] = v
             return
         positions = _indices(self, key)

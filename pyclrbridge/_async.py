@@ -25,7 +25,10 @@ from types import TracebackType
 from typing import Any
 
 from . import _bridge
+from ._callbacks import register
+from ._convert import from_value
 from ._protocols import _member, implementation_for
+from ._proxy import handle_of, release
 from ._shim import Kind, Value
 
 __all__ = ["Cancellation", "cancellation", "stats"]
@@ -34,7 +37,7 @@ __all__ = ["Cancellation", "cancellation", "stats"]
 # The sink (on a .NET thread) pops and the awaiter (on the loop thread) inserts and pops.
 _pending_lock = threading.Lock()
 _pending: dict[int, tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = {}
-_tokens = itertools.count(1)
+_tokens = itertools.count(1)  # no lock: next() on a count is one atomic C call under the GIL
 
 # Owner: _sink_lock makes registering the sink with the shim a one-time step; _sink_ready is
 # set (last) once it is registered, so later awaits skip the lock.
@@ -67,8 +70,6 @@ def _ensure_sink() -> None:
     with _sink_lock:
         if _sink_ready.is_set():
             return
-        from ._callbacks import register
-
         error = Value()
         if _bridge.shim().TaskSetSink(register(_on_complete), ctypes.byref(error)) != 0:
             _bridge.raise_error(error)
@@ -76,8 +77,6 @@ def _ensure_sink() -> None:
 
 
 def _handle(task: Any) -> int:
-    from ._proxy import handle_of
-
     h = handle_of(task)
     if not h:
         raise ValueError(f"the .NET {type(task).__clr_name__} behind this proxy was already released")
@@ -86,8 +85,6 @@ def _handle(task: Any) -> int:
 
 def _outcome(handle: int) -> Any:
     """The result of a completed task, or raise its (unwrapped) exception."""
-    from ._convert import from_value
-
     result = Value()
     error = Value()
     if _bridge.shim().TaskOutcome(handle, ctypes.byref(result), ctypes.byref(error)) != 0:
@@ -133,8 +130,6 @@ _as_task: dict[int, Any] = {}
 
 
 def _task_of(value_task: Any) -> Any:
-    from ._convert import from_value
-
     key = id(value_task)
     with _as_task_lock:
         task = _as_task.get(key)
@@ -248,15 +243,11 @@ class Cancellation:
 
     def cancel(self) -> None:
         """Cancel the token now (idempotent)."""
-        from ._proxy import handle_of
-
         if handle_of(self._source):
             self._source.Cancel()
 
     def close(self) -> None:
         """Dispose the .NET source (leaving the ``with`` block does this)."""
-        from ._proxy import handle_of, release
-
         if handle_of(self._source):
             self._source.Dispose()
             release(self._source)

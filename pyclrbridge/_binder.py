@@ -276,27 +276,30 @@ def _sequence_score(items: Any, t: _typeinfo.TypeInfo, bindings: dict[int, int] 
         return OBJECT_SCORE
     else:
         return None
+    worst = _worst_item_score(items, element, bindings)
+    if worst is None:
+        return None
+    # Like C#'s better conversion target: T[] (or List<T>) beats IEnumerable<T>, which beats
+    # the non-generic interfaces, so String.Join(",", ["a", "b"]) takes params String[].
+    return 3 + (1 if t.kind == "interface" else 0) + min(worst, 5)
+
+
+def _worst_item_score(items: Any, element: int, bindings: dict[int, int] | None) -> int | None:
+    """The worst score of the first 16 items for an ``element`` parameter; None if one fails."""
     worst = 0
     for item in items[:16]:
         s = score(item, element, bindings)
         if s is None:
             return None
         worst = max(worst, s)
-    # Like C#'s better conversion target: T[] (or List<T>) beats IEnumerable<T>, which beats
-    # the non-generic interfaces, so String.Join(",", ["a", "b"]) takes params String[].
-    return 3 + (1 if t.kind == "interface" else 0) + min(worst, 5)
+    return worst
 
 
 def _rectangular_score(rows: Any, element: int, depth: int, bindings: dict[int, int] | None) -> int | None:
     """Nested sequences ``depth`` deep (rows of equal length) for a T[,] parameter."""
     if depth == 1:
-        worst = 0
-        for item in rows[:16]:
-            s = score(item, element, bindings)
-            if s is None:
-                return None
-            worst = max(worst, s)
-        return 3 + min(worst, 5)
+        worst = _worst_item_score(rows, element, bindings)
+        return None if worst is None else 3 + min(worst, 5)
     if not rows:
         return 3
     if not all(isinstance(r, (list, tuple, range)) and len(r) == len(rows[0]) for r in rows):

@@ -22,6 +22,7 @@ import weakref
 from typing import Any
 
 from . import _bridge, _typeinfo
+from ._convert import from_value
 from ._protocols import implementation_for
 from ._proxy import handle_of
 from ._shim import Value
@@ -127,7 +128,11 @@ for _format, _size, _name in _ELEMENTS.values():
 
 # ---- Python buffers -> .NET arrays ----------------------------------------------------
 
-def _type_code(view: memoryview) -> int | None:
+def _flat_type_code(view: memoryview) -> int | None:
+    """The type code of a one-dimensional contiguous buffer's items, or None (an item format
+    with no .NET primitive, or any other shape)."""
+    if view.ndim != 1 or not view.c_contiguous:
+        return None
     fmt = view.format
     if fmt[:1] in _NATIVE_PREFIXES:
         fmt = fmt[1:]
@@ -142,8 +147,8 @@ def element_name(obj: Any) -> str | None:
     except TypeError:
         return None
     with view:
-        code = _type_code(view)
-        if code is None or view.ndim != 1 or not view.c_contiguous:
+        code = _flat_type_code(view)
+        if code is None:
             return None
         return _ELEMENTS[code][2]
 
@@ -152,8 +157,6 @@ def array_from_buffer(obj: Any, element_id: int) -> Any | None:
     """``Array[T](buffer)``: a new ``T[]`` copied from a one-dimensional contiguous Python buffer
     (``bytearray``, ``array.array``, ``memoryview``, numpy...) in one block, when the buffer's
     items are exactly ``T``. None otherwise (the caller converts item by item)."""
-    from ._convert import from_value
-
     if isinstance(obj, (str, list, tuple, range, dict)) or handle_of(obj) is not None:
         return None
     try:
@@ -161,8 +164,8 @@ def array_from_buffer(obj: Any, element_id: int) -> Any | None:
     except TypeError:
         return None
     with view:
-        code = _type_code(view)
-        if code is None or view.ndim != 1 or not view.c_contiguous:
+        code = _flat_type_code(view)
+        if code is None:
             return None
         if _ELEMENTS[code][2] != _typeinfo.info(element_id).full_name:
             return None

@@ -113,6 +113,17 @@ def _index(self: Any, i: Any) -> int:
     return j
 
 
+def _same_length_slice(self: Any, key: slice, value: Any, length: str) -> zip[tuple[int, Any]]:
+    """The (index, item) pairs of ``self[key] = value`` for a sequence whose ``length`` (its
+    length, its fixed length) a slice assignment cannot change; ValueError when the counts differ."""
+    indices = range(*key.indices(len(self)))
+    values = list(value)
+    if len(values) != len(indices):
+        raise ValueError(f"slice assignment to a {type(self).__clr_name__} cannot change "
+                         f"{length} ({len(values)} values for {len(indices)} items)")
+    return zip(indices, values, strict=True)
+
+
 # ---- enumeration ----------------------------------------------------------------------------
 
 @implementation_for("System.Collections.IEnumerable", rank=41)
@@ -169,12 +180,7 @@ def _list_protocol(iface: str, *, writable: bool, contains: bool) -> type:
         if writable:
             def __setitem__(self: Any, key: Any, value: Any) -> None:
                 if isinstance(key, slice):
-                    indices = range(*key.indices(len(self)))
-                    values = list(value)
-                    if len(values) != len(indices):
-                        raise ValueError(f"slice assignment to a {type(self).__clr_name__} cannot change "
-                                         f"its length ({len(values)} values for {len(indices)} items)")
-                    for i, v in zip(indices, values, strict=True):
+                    for i, v in _same_length_slice(self, key, value, "its length"):
                         _set(self, iface, i, v)
                     return
                 _set(self, iface, _index(self, key), value)

@@ -7,15 +7,18 @@ bases, the class object (parked in ``_in_progress``), member table, protocols, p
 
 from __future__ import annotations
 
+import ctypes
 import dataclasses
 import threading
 from typing import Any
 
 from . import _bridge, _typeinfo
 from ._binder import Overload, Param
+from ._convert import PYTHON_TYPE_NAMES, from_value, to_value
 from ._errors import BUILTIN_FOR_EXCEPTION, ClrError
 from ._members import Event, MethodGroup, Property
 from ._proxy import ClrEnum, ClrMeta, ClrObject, clr_repr, enum_value, handle_of
+from ._shim import Kind, Value
 
 # Owner: _build_lock (reentrant: building a class builds its base first, on the same thread).
 # _complete is read without the lock and holds only finished classes; _in_progress is only
@@ -330,11 +333,6 @@ def construct(cls: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
 def convert(obj: Any, type_id: int, *, as_class: Any = None, typed: bool = False) -> Any:
     """Convert a Python value to a .NET object of ``type_id`` (a new handle). ``typed``: convert
     by the rules for a parameter of that type (sequences of numbers for T[] become one block)."""
-    import ctypes
-
-    from ._convert import from_value, to_value
-    from ._shim import Kind, Value
-
     v = Value()
     keep: list[Any] = []
     to_value(obj, v, keep, type_id if typed else 0)  # a cast: .NET's Convert decides (System.Decimal("1.25") parses)
@@ -360,11 +358,6 @@ def wrap_as(handle: int, cls: Any) -> Any:
 
 
 def unbox(obj: Any) -> Any:
-    import ctypes
-
-    from ._convert import from_value
-    from ._shim import Kind, Value
-
     h = handle_of(obj)
     if h is None:
         return None
@@ -393,8 +386,6 @@ def new_array(info: _typeinfo.TypeInfo, args: tuple[Any, ...]) -> Any:
 
 def type_id_for(t: Any) -> int:
     """The .NET type id a Python type argument stands for (``int`` -> System.Int32...)."""
-    from ._convert import PYTHON_TYPE_NAMES
-
     if isinstance(t, ClrMeta) and t.__dict__.get("__clr_type_id__"):
         return int(t.__dict__["__clr_type_id__"])
     if isinstance(t, type) and t in PYTHON_TYPE_NAMES:

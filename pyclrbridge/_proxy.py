@@ -19,6 +19,25 @@ def handle_of(obj: Any) -> int | None:
     return None
 
 
+_UNSET = object()
+# Per proxy class: its constructor group when ``Cls(...)`` with other than one positional
+# argument is always a plain constructor call, else None. A pure memo (populated classes
+# never change) published with setdefault.
+_plain_ctors: dict[type, Any] = {}
+
+
+def _plain_ctor(cls: Any) -> Any:
+    """The constructor group ``_types.construct`` would call for ``cls`` whatever the
+    arguments (other than exactly one positional), or None when another rule may apply."""
+    d = cls.__dict__
+    info = d.get("__clr_info__")
+    if info is None or "__clr_derived__" in d or info.kind not in ("class", "struct"):
+        return None
+    if info.generic_def or info.open or info.static or info.abstract:
+        return None
+    return d.get("__clr_ctor_group__")
+
+
 class ClrMeta(type):
     """Metaclass of every proxy class: ``isinstance``/``issubclass`` follow .NET, ``cls[...]``
     instantiates generics, calling the class constructs (or casts to an interface)."""
@@ -62,6 +81,12 @@ class ClrMeta(type):
             prepare(cls)
 
     def __call__(cls, *args: Any, **kwargs: Any) -> Any:
+        if len(args) != 1 or kwargs:  # the hot path: a plain constructor call (see _plain_ctor)
+            group = _plain_ctors.get(cls, _UNSET)
+            if group is _UNSET and "__clr_ctors__" in cls.__dict__:  # the class is populated
+                group = _plain_ctors.setdefault(cls, _plain_ctor(cls))
+            if group is not None and group is not _UNSET:
+                return group.call(None, args, kwargs)
         if len(args) == 1 and not kwargs and issubclass(cls, ClrEnum) and cls.__dict__.get("__clr_type_id__"):
             return _enum_from(cls, args[0])  # Color(1), Perms(3), Color("Green")
         derived = cls.__dict__.get("__clr_derived__")

@@ -1,6 +1,7 @@
 using System;
 using System.Collections;
 using System.Collections.Generic;
+using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
@@ -118,9 +119,9 @@ internal abstract unsafe class BulkIterator : IDisposable
         bool readAhead = IsMaterialized(source);
         switch (source)
         {
-            case IEnumerable<int> ints: return new Int32s(ints.GetEnumerator()) { ReadAhead = readAhead };
-            case IEnumerable<long> longs: return new Int64s(longs.GetEnumerator()) { ReadAhead = readAhead };
-            case IEnumerable<double> doubles: return new Doubles(doubles.GetEnumerator()) { ReadAhead = readAhead };
+            case IEnumerable<int> ints: return new Numbers<int, long>(ints.GetEnumerator(), 1) { ReadAhead = readAhead };
+            case IEnumerable<long> longs: return new Numbers<long, long>(longs.GetEnumerator(), 1) { ReadAhead = readAhead };
+            case IEnumerable<double> doubles: return new Numbers<double, double>(doubles.GetEnumerator(), 2) { ReadAhead = readAhead };
             case IEnumerable any: return new Boxed(any.GetEnumerator()) { ReadAhead = readAhead };
             default: throw new InvalidCastException($"{Signatures.TypeName(source.GetType())} is not enumerable");
         }
@@ -136,43 +137,19 @@ internal abstract unsafe class BulkIterator : IDisposable
             or "System.Collections.Immutable" or "System.Collections.ObjectModel";
     }
 
-    private sealed class Int32s : BulkIterator
+    /// <summary>Numbers written as a block of <typeparamref name="TOut"/> (Int32 widened to
+    /// Int64); the JIT specializes each instantiation, so the conversion costs nothing.</summary>
+    private sealed class Numbers<TIn, TOut> : BulkIterator
+        where TIn : INumberBase<TIn>
+        where TOut : unmanaged, INumberBase<TOut>
     {
-        private readonly IEnumerator<int> _e;
-        public Int32s(IEnumerator<int> e) { _e = e; Mode = 1; }
+        private readonly IEnumerator<TIn> _e;
+        public Numbers(IEnumerator<TIn> e, int mode) { _e = e; Mode = mode; }
         public override int Fill(void* buffer, int capacity)
         {
-            long* out_ = (long*)buffer;
+            TOut* out_ = (TOut*)buffer;
             int n = 0;
-            while (n < capacity && _e.MoveNext()) out_[n++] = _e.Current;
-            return n;
-        }
-        public override void Dispose() => _e.Dispose();
-    }
-
-    private sealed class Int64s : BulkIterator
-    {
-        private readonly IEnumerator<long> _e;
-        public Int64s(IEnumerator<long> e) { _e = e; Mode = 1; }
-        public override int Fill(void* buffer, int capacity)
-        {
-            long* out_ = (long*)buffer;
-            int n = 0;
-            while (n < capacity && _e.MoveNext()) out_[n++] = _e.Current;
-            return n;
-        }
-        public override void Dispose() => _e.Dispose();
-    }
-
-    private sealed class Doubles : BulkIterator
-    {
-        private readonly IEnumerator<double> _e;
-        public Doubles(IEnumerator<double> e) { _e = e; Mode = 2; }
-        public override int Fill(void* buffer, int capacity)
-        {
-            double* out_ = (double*)buffer;
-            int n = 0;
-            while (n < capacity && _e.MoveNext()) out_[n++] = _e.Current;
+            while (n < capacity && _e.MoveNext()) out_[n++] = TOut.CreateTruncating(_e.Current);
             return n;
         }
         public override void Dispose() => _e.Dispose();

@@ -153,21 +153,6 @@ public static unsafe partial class Exports
         catch { return 0; }
     }
 
-    private static readonly ConditionalWeakTable<object, object> _identities = new();
-    private static long _nextIdentity;
-
-    [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
-    public static long Identity(long handle)
-    {
-        try
-        {
-            object box = _identities.GetValue(Handles.Target(handle),
-                _ => System.Threading.Interlocked.Increment(ref _nextIdentity));
-            return (long)box;
-        }
-        catch { return 0; }
-    }
-
     [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
     public static int MakeGeneric(int id, int method, int* typeArgs, int count, int* result, Value* error)
     {

@@ -15,7 +15,7 @@ import traceback
 from typing import Any
 
 from . import _bridge, _codecs
-from ._convert import from_values, to_value
+from ._convert import from_value, from_values, to_value
 from ._shim import DISPATCHER, Value, ValuePtr
 from ._shim import KindInt as Kind  # plain ints: IntEnum member reads are slow on every callback
 
@@ -197,24 +197,24 @@ TRANSFERRED_HANDLE = -1
 def _dispatch(obj_id: int, args: Any, nargs: int, ret_type: int, results: Any, nresults: int) -> int:
     try:
         fn = _registry[obj_id]
-        py_args = []
-        for i in range(nargs):  # numbers decoded inline (no side effects); anything else: from_values
-            v = args[i]
-            kind = v.kind
-            if kind == _INT64:
-                py_args.append(v.i)
-            elif kind == _DOUBLE:
-                py_args.append(v.d)
-            else:
-                py_args = from_values(args, nargs)
-                break
-        out = fn(*py_args)
+        # Int64 and Double arguments decoded inline (no side effects); anything else: from_values.
+        if nargs == 2:  # Comparison<T>, Func<T, T, R>...: the commonest callbacks
+            a = args[0]
+            b = args[1]
+            out = fn(a.i, b.i) if a.kind == _INT64 and b.kind == _INT64 else fn(*from_values(args, nargs))
+        elif nargs == 1:
+            a = args[0]
+            kind = a.kind
+            out = fn(a.i if kind == _INT64 else a.d if kind == _DOUBLE else from_value(a))
+        else:
+            out = fn(*from_values(args, nargs))
         if nresults == 1 and ret_type != 0 and type(out) is int and _I64_MIN <= out <= _I64_MAX \
                 and not _codecs.encoders:
             result = results[0]  # what to_value writes for this int, written inline
             result.kind = _INT64
             result.i = out
-            _keepalive[threading.get_ident()] = []
+            if _keepalive:  # nothing to keep: drop this thread's previous keepalive, if any
+                _keepalive.pop(threading.get_ident(), None)  # (only this thread adds its key)
             return 0
         keep: list[Any] = []
         if nresults > 1:

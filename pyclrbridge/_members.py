@@ -200,7 +200,7 @@ class MethodGroup:
     def call(self, target: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         if target is None:
             if not kwargs:
-                kinds = tuple(map(arg_kind, args))
+                kinds = () if not args else (arg_kind(args[0]),) if len(args) == 1 else tuple(map(arg_kind, args))
                 run = self._static_invokers.get(kinds)
                 if run is not None:
                     return run(0, args)
@@ -221,7 +221,7 @@ class MethodGroup:
 
     def _instance_call(self, h: int, args: tuple[Any, ...]) -> Any:
         """Call on the live handle ``h`` without keywords, through the cached invoker."""
-        kinds = tuple(map(arg_kind, args))
+        kinds = () if not args else (arg_kind(args[0]),) if len(args) == 1 else tuple(map(arg_kind, args))
         run = self._invokers.get(kinds)
         if run is None:
             run = self._invokers.setdefault(kinds, make_invoker(self._plan(False, args, {})))
@@ -237,7 +237,8 @@ class MethodGroup:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if self._any_static and not kwargs:  # a static call with an invoker for these kinds
-            run = self._static_invokers.get(tuple(map(arg_kind, args)))
+            kinds = () if not args else (arg_kind(args[0]),) if len(args) == 1 else tuple(map(arg_kind, args))
+            run = self._static_invokers.get(kinds)
             if run is not None:
                 return run(0, args)
         if not self._any_static and args:
@@ -329,6 +330,7 @@ class BoundMethod:
         self.__self__ = obj
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        # The invoker key is tuple(map(arg_kind, args)), spelled out for 0 and 1 arguments (faster).
         if not kwargs:  # the hot path: a live proxy, an invoker cached for these argument kinds
             try:
                 h = self.__self__._h
@@ -336,7 +338,8 @@ class BoundMethod:
                 h = 0
             if h:
                 group = self._group
-                run = group._invokers.get(tuple(map(arg_kind, args)))
+                kinds = () if not args else (arg_kind(args[0]),) if len(args) == 1 else tuple(map(arg_kind, args))
+                run = group._invokers.get(kinds)
                 if run is not None:
                     return run(h, args)
                 return group._instance_call(h, args)

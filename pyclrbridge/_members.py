@@ -242,7 +242,11 @@ class MethodGroup:
             if run is not None:
                 return run(0, args)
         if not self._any_static and args:
-            # Class.Method(instance, ...): the unbound form of an instance method.
+            # Class.Method(instance, ...): the unbound form of an instance method (indexers too).
+            if not kwargs:
+                h = handle_of(args[0])
+                if h:  # a live proxy: what call() does for it, without its checks
+                    return self._instance_call(h, args[1:])
             return self.call(args[0], args[1:], kwargs)
         return self.call(None, args, kwargs)
 

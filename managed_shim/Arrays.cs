@@ -16,6 +16,7 @@ internal static class Pins
     // Owner: this class. Concurrent because any Python thread pins and unpins; TryRemove is the
     // atomic claim that stops two frees of one pin.
     private static readonly ConcurrentDictionary<IntPtr, byte> _live = new();
+    // Counters (stats): no lock, only Interlocked increments and reads.
     private static long _pinned;
     private static long _released;
 

@@ -16,6 +16,7 @@ internal static class Assemblies
 {
     // Concurrent: add_reference may run on many threads; one resolver per loaded main assembly.
     private static readonly ConcurrentDictionary<string, AssemblyDependencyResolver> _resolvers = new(StringComparer.Ordinal);
+    // No lock: _generation only grows by Interlocked.Increment; _hooked is claimed once by Interlocked.Exchange.
     private static int _generation;
     private static int _hooked;
 

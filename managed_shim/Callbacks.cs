@@ -41,7 +41,7 @@ internal static class PyObjects
 {
     // Concurrent: finalizer threads enqueue, Python threads drain.
     private static readonly ConcurrentQueue<long> _released = new();
-    private static long _live;
+    private static long _live;  // no lock: Interlocked increments, decrements and reads
 
     public static long Live => Interlocked.Read(ref _live);
 
@@ -81,6 +81,8 @@ internal static class PyObjects
 /// </summary>
 internal static unsafe class Callbacks
 {
+    // No lock: _dispatch is set once by Initialize before any callback; the flags and counters
+    // are only touched through Interlocked/Volatile (the protocol above).
     private static delegate* unmanaged[Cdecl]<long, Value*, int, int, Value*, int, int> _dispatch;
     private static int _closed;
     private static int _inFlight;
@@ -182,7 +184,7 @@ internal static class EventIdentities
     // finalizer threads enqueue, Python threads drain.
     private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<object, Token> _tokens = new();
     private static readonly ConcurrentQueue<long> _dead = new();
-    private static long _next;
+    private static long _next;  // no lock: ids come from Interlocked.Increment
 
     public static long Of(object o) => _tokens.GetValue(o, _ => new Token(Interlocked.Increment(ref _next))).Id;
 

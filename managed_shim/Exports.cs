@@ -147,13 +147,6 @@ public static unsafe partial class Exports
     public static int FreeHandle(long handle) => Handles.Free(handle) ? 1 : 0;
 
     [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
-    public static int ObjectType(long handle)
-    {
-        try { return TypeCatalog.IdOf(Handles.Target(handle).GetType()); }
-        catch { return 0; }
-    }
-
-    [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
     public static int MakeGeneric(int id, int method, int* typeArgs, int count, int* result, Value* error)
     {
         try

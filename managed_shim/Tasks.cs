@@ -17,6 +17,8 @@ namespace PyClrBridge.Shim;
 /// </summary>
 internal static class TaskWatch
 {
+    // No lock: _sink is published by Interlocked.Exchange (Python registers it once, under its
+    // own _sink_lock); the counters are only touched through Interlocked.
     private static PyObjectRef? _sink;
     private static long _watching;
     private static long _notified;

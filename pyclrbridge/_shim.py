@@ -102,7 +102,6 @@ _EXPORTS: dict[str, tuple[Any, list[Any]]] = {
     "Convert": (_i32, [ValuePtr, _i32, ValuePtr, ValuePtr]),
     "Unbox": (_i32, [_i64, ValuePtr, ValuePtr]),
     "FreeHandle": (_i32, [_i64]),
-    "ObjectType": (_i32, [_i64]),
     "MakeGeneric": (_i32, [_i32, _i32, _i32p, _i32, _i32p, ValuePtr]),
     "MakeArrayType": (_i32, [_i32, _i32]),
     "IsAssignable": (_i32, [_i32, _i32]),
@@ -175,7 +174,6 @@ class Shim:
     Convert: Any
     Unbox: Any
     FreeHandle: Any
-    ObjectType: Any
     MakeGeneric: Any
     MakeArrayType: Any
     IsAssignable: Any

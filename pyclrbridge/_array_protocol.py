@@ -22,6 +22,7 @@ from ._proxy import handle_of
 from ._shim import Value
 
 #: array.array codes with the memory layout of .NET primitive elements, by type code.
+#: Read-only after import: no lock.
 _BLOCK_CODES = {"SByte": "b", "Byte": "B", "Int16": "h", "UInt16": "H", "Int32": "i", "UInt32": "I",
                 "Int64": "q", "UInt64": "Q", "Single": "f", "Double": "d", "Boolean": "B", "Char": "H"}
 

@@ -22,6 +22,7 @@ from typing import Any
 from . import _codecs, _convert, _typeinfo
 from ._callbacks import accepts_positional, callable_arity
 
+# Read-only after import: no lock.
 INT_RANGES: dict[str, tuple[int, int]] = {
     "SByte": (-(2**7), 2**7 - 1), "Byte": (0, 2**8 - 1),
     "Int16": (-(2**15), 2**15 - 1), "UInt16": (0, 2**16 - 1),
@@ -29,6 +30,7 @@ INT_RANGES: dict[str, tuple[int, int]] = {
     "Int64": (-(2**63), 2**63 - 1), "UInt64": (0, 2**64 - 1),
 }
 # C# prefers int, then long, then the other integer types, then floating point.
+# Read-only after import: no lock.
 _INT_RANK = {"Int32": 0, "Int64": 1, "UInt32": 2, "UInt64": 2, "Int16": 3, "UInt16": 3,
              "SByte": 4, "Byte": 4, "Single": 6, "Double": 5, "Decimal": 6}
 _FLOAT_RANK = {"Double": 0, "Single": 1, "Decimal": 2}
@@ -36,12 +38,14 @@ OBJECT_SCORE = 10
 # A Python bool where only an integer is wanted: C# never does it, so only when nothing else fits.
 BOOL_AS_INTEGER_SCORE = OBJECT_SCORE + 1
 NO = None
+# Read-only after import: no lock.
 _SEQUENCE_DEFS = {
     "System.Collections.Generic.List`1", "System.Collections.Generic.IList`1",
     "System.Collections.Generic.ICollection`1", "System.Collections.Generic.IEnumerable`1",
     "System.Collections.Generic.IReadOnlyList`1", "System.Collections.Generic.IReadOnlyCollection`1",
     "System.Collections.Generic.HashSet`1", "System.Collections.Generic.ISet`1",
 }
+# Read-only after import: no lock.
 _MAP_DEFS = {
     "System.Collections.Generic.Dictionary`2", "System.Collections.Generic.IDictionary`2",
     "System.Collections.Generic.IReadOnlyDictionary`2",
@@ -115,6 +119,7 @@ def _is_callable_arg(arg: Any) -> bool:
 USER_CONVERSION_SCORE = 6
 # The .NET types a plain Python value may be before a user-defined implicit conversion
 # (C# applies a standard conversion first: an int literal reaches op_Implicit(double)).
+# Read-only after import: no lock.
 _NATURAL_NAMES: dict[type, tuple[str, ...]] = {
     bool: ("System.Boolean",), int: ("System.Int32", "System.Int64"), float: ("System.Double",),
     str: ("System.String",), decimal.Decimal: ("System.Decimal",),

@@ -30,6 +30,7 @@ from ._shim import Value
 __all__ = ["array_from_buffer", "buffer", "element_name", "stats"]
 
 # .NET TypeCode of the element -> (struct format, item size, .NET element type name).
+# Read-only after import: no lock.
 _ELEMENTS: dict[int, tuple[str, int, str]] = {
     3: ("?", 1, "System.Boolean"),
     4: ("H", 2, "System.Char"),  # UTF-16 code units
@@ -46,8 +47,10 @@ _ELEMENTS: dict[int, tuple[str, int, str]] = {
 }
 
 # Python buffer format (native byte order) and item size -> .NET TypeCode.
+# Read-only after import: no lock.
 _SIGNED = {1: 5, 2: 7, 4: 9, 8: 11}
 _UNSIGNED = {1: 6, 2: 8, 4: 10, 8: 12}
+# Read-only after import: no lock.
 _FORMAT_CODES: dict[str, dict[int, int]] = {
     "?": {1: 3}, "b": _SIGNED, "B": _UNSIGNED, "c": {1: 6}, "h": _SIGNED, "H": _UNSIGNED,
     "i": _SIGNED, "I": _UNSIGNED, "l": _SIGNED, "L": _UNSIGNED, "q": _SIGNED, "Q": _UNSIGNED,

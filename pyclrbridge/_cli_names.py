@@ -17,6 +17,7 @@ from ._binder import Overload, Param
 from ._typeinfo import TypeInfo
 
 #: .NET types that cross as plain Python values.
+#: Read-only after import: no lock.
 PYTHON_BUILTINS: dict[str, str] = {
     "System.Int32": "int", "System.Int64": "int", "System.Int16": "int", "System.SByte": "int",
     "System.Byte": "int", "System.UInt16": "int", "System.UInt32": "int", "System.UInt64": "int",
@@ -130,6 +131,7 @@ def _ensure_namespace_loaded(text: str) -> None:
 
 
 #: Python spellings accepted as type arguments (``List[int]``).
+#: Read-only after import: no lock.
 _PY_TYPE_ARGS = {"int": "System.Int32", "float": "System.Double", "str": "System.String",
                  "bool": "System.Boolean", "object": "System.Object"}
 

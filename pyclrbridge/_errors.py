@@ -26,6 +26,7 @@ class HostError(ClrError, RuntimeError):
 
 #: .NET exception type -> the builtin its Python class also derives from. One table, keyed by
 #: full name; a type inherits the entry of its nearest listed base.
+#: Read-only after import: no lock.
 BUILTIN_FOR_EXCEPTION: dict[str, type[BaseException]] = {
     "System.ArgumentException": ValueError,
     "System.FormatException": ValueError,

@@ -39,6 +39,7 @@ _PROTOCOLS: dict[str, type] = {}
 DEFAULT_RANK = 0
 #: Indexers the class builder installs as __getitem__/__setitem__ are kept under these names,
 #: so the sequence and mapping prototypes can wrap them (negative indexes, slices, KeyError).
+#: Read-only after import: no lock.
 RAW_INDEXERS = {"__getitem__": "__clr_getitem__", "__setitem__": "__clr_setitem__"}
 
 
@@ -326,6 +327,7 @@ class _Comparable:
 
 # ---- operators ------------------------------------------------------------------------------
 
+# Read-only after import: no lock.
 _OPERATORS = {
     "op_Addition": ("__add__", "__radd__"), "op_Subtraction": ("__sub__", "__rsub__"),
     "op_Multiply": ("__mul__", "__rmul__"), "op_Division": ("__truediv__", "__rtruediv__"),

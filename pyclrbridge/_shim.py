@@ -93,6 +93,7 @@ _cp = ctypes.c_char_p
 DISPATCHER = ctypes.CFUNCTYPE(_i32, _i64, ValuePtr, _i32, _i32, ValuePtr, _i32)
 
 # name -> (restype, argtypes). The one list of exports; mirrors Exports.cs.
+# Read-only after import: no lock.
 _EXPORTS: dict[str, tuple[Any, list[Any]]] = {
     "Initialize": (_i32, [ctypes.c_void_p, ValuePtr, ValuePtr]),
     "FindType": (_i32, [_cp, _i32, _i32p, ValuePtr]),

@@ -43,6 +43,7 @@ from ._cli_names import constructors, py_type, result_type
 from ._protocols import _OPERATORS, _UNARY
 from ._typeinfo import TypeInfo
 
+# Read-only after import: no lock.
 _PY_EXTRAS = {"System.DateTime": "_datetime.datetime", "System.TimeSpan": "_datetime.timedelta",
               "System.Guid": "_uuid.UUID"}
 _SPELL = {"Any": "_Any", "Decimal": "_Decimal"}

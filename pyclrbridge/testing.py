@@ -119,6 +119,7 @@ def contention(interval: float = 1e-6) -> Iterator[None]:
 
 # ---- hypothesis strategies -------------------------------------------------------------
 
+# Read-only after import: no lock.
 _INT_RANGES = {
     "System.SByte": (-(2**7), 2**7 - 1),
     "System.Byte": (0, 2**8 - 1),

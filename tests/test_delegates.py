@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+from pyclrbridge.testing import run_concurrently
+
 
 @pytest.fixture(scope="module")
 def invoker(fixtures: Any) -> Any:
@@ -165,19 +167,6 @@ def test_python_exception_in_dotnet_carries_type_name_and_traceback(fixtures: An
     assert "ValueError: bad value" in error.PythonTraceback
 
 
-def test_python_exception_comes_back_as_the_same_object(fixtures: Any) -> None:
-    from Fixtures.Exceptions import Thrower
-
-    original = LookupError("original")
-
-    def fail() -> None:
-        raise original
-
-    with pytest.raises(LookupError) as caught:
-        Thrower.Passthrough(fail)
-    assert caught.value is original
-
-
 def test_exception_from_a_callback_on_worker_threads_reaches_the_caller(invoker: Any) -> None:
     def fail() -> None:
         raise RuntimeError("worker failed")
@@ -194,25 +183,12 @@ def test_sixteen_threads_compile_sixteen_delegate_types_once_each(fixtures: Any)
 
     types = [Func[(Int16,) * (k + 1)] for k in range(16)]
     before = fixtures.stats()["delegate_factories"]
-    barrier = threading.Barrier(16)
-    results: dict[int, int] = {}
-    errors: list[BaseException] = []
 
-    def convert(k: int) -> None:
-        try:
-            barrier.wait()
-            f = types[k](lambda *args: len(args) + 100 * k)
-            results[k] = f(*range(k))
-        except BaseException as exc:
-            errors.append(exc)
+    def convert(k: int) -> Any:
+        f = types[k](lambda *args: len(args) + 100 * k)
+        return f(*range(k))
 
-    threads = [threading.Thread(target=convert, args=(k,)) for k in range(16)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors
-    assert results == {k: k + 100 * k for k in range(16)}
+    assert run_concurrently(convert, 16, pass_index=True) == [k + 100 * k for k in range(16)]
     assert fixtures.stats()["delegate_factories"] == before + 16
 
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import threading
 import weakref
 from typing import Any
 
 import pytest
 
 import pyclrbridge
+from pyclrbridge.testing import run_concurrently
 
 COUNTS = ("live_handles", "python_objects_held", "python_registry", "derived_objects", "event_subscriptions")
 
@@ -62,18 +62,12 @@ def test_racing_releases_free_a_handle_exactly_once(fixtures: Any) -> None:
 
     objects = [StringBuilder() for _ in range(200)]
     start = fixtures.stats()
-    barrier = threading.Barrier(4)
 
     def release_all() -> None:
-        barrier.wait()
         for obj in objects:
             pyclrbridge.release(obj)
 
-    threads = [threading.Thread(target=release_all) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    run_concurrently(release_all, 4)
     end = fixtures.stats()
     assert end["handles_freed"] - start["handles_freed"] == 200
     assert end["refused_frees"] == start["refused_frees"]

@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 
+from pyclrbridge.testing import run_concurrently
+
 
 @pytest.fixture(scope="module")
 def inheritance(fixtures: Any) -> Any:
@@ -213,33 +215,15 @@ def test_one_dotnet_type_is_emitted_per_python_class(inheritance: Any, fixtures:
 
 
 def test_classes_defined_on_many_threads_get_distinct_types(inheritance: Any) -> None:
-    barrier = threading.Barrier(8)
-    names: list[str] = []
-    errors: list[BaseException] = []
-    lock = threading.Lock()
+    def define(k: int) -> str:
+        class Worker(inheritance.ICalculator):
+            def Compute(self, x: int) -> int:
+                return x + k
 
-    def define(k: int) -> None:
-        try:
-            barrier.wait()
+        assert inheritance.Consumers.RunCalculator(Worker(), 1) == 1 + k
+        return str(inheritance.Consumers.RuntimeTypeName(Worker()))
 
-            class Worker(inheritance.ICalculator):
-                def Compute(self, x: int) -> int:
-                    return x + k
-
-            result = inheritance.Consumers.RunCalculator(Worker(), 1)
-            assert result == 1 + k
-            with lock:
-                names.append(inheritance.Consumers.RuntimeTypeName(Worker()))
-        except BaseException as exc:
-            with lock:
-                errors.append(exc)
-
-    threads = [threading.Thread(target=define, args=(k,)) for k in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors
+    names = run_concurrently(define, 8, pass_index=True)
     assert len(set(names)) == 8
 
 

@@ -28,9 +28,12 @@ import types
 from typing import Any
 
 from . import _bridge, _callbacks, _typeinfo
+from ._binder import choose
 from ._errors import ClrError
+from ._members import invoke_plan
 from ._proxy import DERIVED_TYPE_IDS, _release_lock
 from ._shim import Value, utf16
+from ._types import class_for
 
 # Owner: _proxy._release_lock. It already makes claiming a proxy's ``_h`` atomic for
 # release(); adopt() and sweep() take and drop derived objects' handles under the same lock,
@@ -104,10 +107,6 @@ class DerivedClass:
 
     def init_base(self, obj: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         """``super().__init__(...)``: run the .NET base constructor chosen for these arguments."""
-        from ._binder import choose
-        from ._members import invoke_plan
-        from ._types import class_for
-
         if getattr(obj, "_h", 0):
             return
         ctors = class_for(self.type_id).__dict__.get("__clr_ctors__", ())

@@ -131,29 +131,31 @@ for _format, _size, _name in _ELEMENTS.values():
 
 # ---- Python buffers -> .NET arrays ----------------------------------------------------
 
-def _flat_type_code(view: memoryview) -> int | None:
-    """The type code of a one-dimensional contiguous buffer's items, or None (an item format
-    with no .NET primitive, or any other shape)."""
-    if view.ndim != 1 or not view.c_contiguous:
+def _flat_view(obj: Any) -> tuple[memoryview, int] | None:
+    """A view of ``obj`` and the type code of its items when it is a one-dimensional contiguous
+    buffer of .NET primitive items; None otherwise (the view, if any, released)."""
+    try:
+        view = memoryview(obj)
+    except TypeError:
         return None
     fmt = view.format
     if fmt[:1] in _NATIVE_PREFIXES:
         fmt = fmt[1:]
-    return _FORMAT_CODES.get(fmt, {}).get(view.itemsize)
+    code = _FORMAT_CODES.get(fmt, {}).get(view.itemsize)
+    if code is None or view.ndim != 1 or not view.c_contiguous:
+        view.release()
+        return None
+    return view, code
 
 
 def element_name(obj: Any) -> str | None:
     """The .NET element type whose items a one-dimensional contiguous buffer holds exactly
     (``"System.Double"`` for ``memoryview(array('d'))``), or None."""
-    try:
-        view = memoryview(obj)
-    except TypeError:
+    flat = _flat_view(obj)
+    if flat is None:
         return None
-    with view:
-        code = _flat_type_code(view)
-        if code is None:
-            return None
-        return _ELEMENTS[code][2]
+    with flat[0]:
+        return _ELEMENTS[flat[1]][2]
 
 
 def array_from_buffer(obj: Any, element_id: int) -> Any | None:
@@ -162,14 +164,11 @@ def array_from_buffer(obj: Any, element_id: int) -> Any | None:
     items are exactly ``T``. None otherwise (the caller converts item by item)."""
     if isinstance(obj, (str, list, tuple, range, dict)) or handle_of(obj) is not None:
         return None
-    try:
-        view = memoryview(obj)
-    except TypeError:
+    flat = _flat_view(obj)
+    if flat is None:
         return None
+    view, code = flat
     with view:
-        code = _flat_type_code(view)
-        if code is None:
-            return None
         if _ELEMENTS[code][2] != _typeinfo.info(element_id).full_name:
             return None
         if view.readonly:

@@ -415,6 +415,8 @@ class Property:
         return self._doc
 
     def read(self, obj: Any) -> Any:
+        if self._fast_get and obj is not None and getattr(obj, "_h", 0):
+            return self.__get__(obj)  # the inline path (len(), protocol reads)
         const = self._const
         if const is not None and const is not _UNREAD:
             return const[0]

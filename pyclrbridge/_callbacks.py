@@ -28,6 +28,8 @@ _DRAIN_EVERY = 256
 
 # Memory a callback result points at must outlive the callback's return, until .NET has read
 # it: kept per OS thread (threading.local would die with a .NET thread's temporary state).
+# No lock: each thread only writes and pops its own key (single dict operations). At most one
+# entry per OS thread that last returned a string, list or map from a callback.
 _keepalive: dict[int, list[Any]] = {}
 
 
@@ -242,7 +244,9 @@ def _dispatch(obj_id: int, args: Any, nargs: int, ret_type: int, results: Any, n
                 results[i].extra = TRANSFERRED_HANDLE
         if keep:
             keep.append(out)  # sequences and maps point into values that point at proxies in out
-        _keepalive[threading.get_ident()] = keep
+            _keepalive[threading.get_ident()] = keep
+        elif _keepalive:
+            _keepalive.pop(threading.get_ident(), None)  # nothing to keep: drop this thread's last one
         return 0
     except BaseException as exc:  # everything, SystemExit too: it travels back through .NET
         try:

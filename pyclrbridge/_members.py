@@ -8,6 +8,7 @@ from typing import Any
 from . import _binder, _bridge, _callbacks, _codecs
 from ._binder import Overload, Plan, arg_kind
 from ._convert import from_value, from_values, to_value
+from ._fastcall import compile_invoker
 from ._proxy import handle_of
 from ._shim import KindInt as Kind  # plain ints: IntEnum member reads are slow on every call
 from ._shim import Value, _encode_utf16, read_string
@@ -149,7 +150,7 @@ def make_invoker(plan: Plan) -> Invoker:
         finally:
             _frames_push(frame)
 
-    return run
+    return compile_invoker(member, tuple(p.type_id for p in ov.params), run)
 
 
 class MethodGroup:

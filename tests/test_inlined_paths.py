@@ -107,3 +107,33 @@ def test_int_and_double_arrays_iterate_to_equal_python_lists() -> None:
     doubles = [i * 0.5 for i in range(1000)]
     assert list(Array[float](doubles)) == doubles
     assert list(Array[int]([])) == []
+
+
+def test_multi_argument_calls_with_cached_invokers_keep_every_argument() -> None:
+    from System import String, Version
+
+    assert [String.Concat("a", "é\ud800") for _ in range(3)] == ["aé\ud800"] * 3
+    v = [Version(1, 2, 3, 4) for _ in range(3)][-1]
+    assert (v.Major, v.Minor, v.Build, v.Revision) == (1, 2, 3, 4)
+
+
+def test_a_string_parameter_still_takes_none_after_a_str_call() -> None:
+    from Fixtures.Values import Echo
+
+    assert Echo.String("x") == "x"
+    assert Echo.String("") == ""
+    assert Echo.String(None) is None
+
+
+def test_an_encoder_registered_after_the_first_call_applies_to_strings() -> None:
+    from Fixtures.Values import Echo
+
+    import pyclrbridge
+
+    assert Echo.String("a") == "a"
+    undo = pyclrbridge.register_codec(str, lambda s: s + "!")
+    try:
+        assert Echo.String("a") == "a!"
+    finally:
+        undo()
+    assert Echo.String("a") == "a"

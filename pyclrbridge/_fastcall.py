@@ -1,0 +1,96 @@
+"""Invokers with the argument writes unrolled: one generated function per plan.
+
+``compile_invoker`` writes, for one overload whose arguments map one to one onto its
+parameters, the Python source of an invoker that does for each argument exactly what
+``to_value`` does in the commonest case of its parameter type (an ``int`` in range for an
+integer type, a ``str`` for ``String``, a ``float`` for ``Double``) without a converter call,
+a loop or a keep-alive list, and falls back to ``to_value`` for any other argument. While user
+encoders are registered the whole call takes ``slow`` (the converter-per-parameter invoker).
+The generated source only contains ints from the overload (member id, ranges, type ids) and
+fixed names, never user text.
+"""
+
+from __future__ import annotations
+
+import ctypes
+from collections.abc import Callable
+from typing import Any
+
+from . import _bridge, _codecs
+from ._convert import INTEGER_RANGES, _target, from_value, to_value
+from ._shim import KindInt as Kind
+from ._shim import _decode_utf16, _encode_utf16
+
+_I64_MAX = 2**63 - 1
+
+Invoker = Callable[[int, tuple[Any, ...]], Any]
+
+
+def _param_code(i: int, type_id: int) -> list[str]:
+    """Source lines (indented for the body) writing ``args[i]`` into ``slots[i]``."""
+    t, _ = _target(type_id)
+    code = t.type_code if t is not None and t.kind != "enum" else ""
+    rng = INTEGER_RANGES.get(code)
+    head = [f"a{i} = args[{i}]", f"s{i} = slots[{i}]"]
+    fallback = f"to_value(a{i}, s{i}, k{i} := [], {type_id})"  # k{i}: alive until the call returns
+    if rng is not None:
+        lo, hi = rng[0], min(rng[1], _I64_MAX)
+        return [*head, f"if type(a{i}) is int and {lo} <= a{i} <= {hi}:",
+                f"    s{i}.kind = {Kind.INT64}", f"    s{i}.i = a{i}",
+                "else:", f"    {fallback}"]
+    if code == "String":
+        return [*head, f"if type(a{i}) is str:",
+                f"    d{i} = _enc(a{i}, 'surrogatepass')[0]",  # d{i}: alive until the call returns
+                f"    s{i}.kind = {Kind.STRING}", f"    s{i}.s = d{i}", f"    s{i}.extra = len(d{i}) >> 1",
+                "else:", f"    {fallback}"]
+    if code == "Double":
+        return [*head, f"if type(a{i}) is float:",
+                f"    s{i}.kind = {Kind.DOUBLE}", f"    s{i}.d = a{i}",
+                "else:", f"    {fallback}"]
+    return [*head, fallback]
+
+
+def compile_invoker(member: int, param_types: tuple[int, ...], slow: Invoker) -> Invoker:
+    """The invoker of ``member`` (parameters ``param_types``, no params array, out/ref or
+    defaults), calling ``slow`` instead while user encoders are registered."""
+    n = len(param_types)
+    body = [
+        "if _codecs.encoders:",
+        "    return slow(target, args)",
+        "try:",
+        "    frame = _frames_pop()",
+        "except IndexError:",
+        "    frame = _Frame()",
+        "try:",
+    ]
+    inner = ["slots = frame.slots"] if n else []
+    for i, type_id in enumerate(param_types):
+        inner += _param_code(i, type_id)
+    inner += [
+        f"_header(frame.buffer, 0, {member}, {n}, target, 1)",
+        "if frame.invoke(frame.address) != 0:",
+        "    _raise_error(_Value.from_buffer_copy(frame.error))",
+        f"result = frame.slots[{n}]",
+        "kind = result.kind",
+        f"if kind == {Kind.VOID}:",
+        "    return None",
+        f"if kind == {Kind.INT64}:",
+        "    return result.i",
+        f"if kind == {Kind.STRING}:",  # read_string, inline
+        "    extra = result.extra",
+        "    return _dec(_string_at(result.p or 0, extra * 2), 'surrogatepass', True)[0] if extra else ''",
+        "return from_value(result)",
+    ]
+    body += ["    " + line for line in inner]
+    body += ["finally:", "    _frames_push(frame)"]
+    source = "def run(target, args):\n" + "".join(f"    {line}\n" for line in body)
+    scope: dict[str, Any] = {
+        "_codecs": _codecs, "slow": slow, "_frames_pop": _bridge.FRAMES.pop,
+        "_frames_push": _bridge.FRAMES.append, "_Frame": _bridge.Frame,
+        "_header": _bridge.FRAME_HEADER.pack_into, "_raise_error": _bridge.raise_error,
+        "_Value": _bridge.Value, "_enc": _encode_utf16, "_dec": _decode_utf16,
+        "_string_at": ctypes.string_at, "to_value": to_value, "from_value": from_value,
+    }
+    exec(compile(source, f"<pyclrbridge invoker {member}>", "exec"), scope)  # our own source: ints and fixed names
+    run: Invoker = scope["run"]
+    return run

@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from . import _bulk, _typeinfo
+from ._binder import arg_kind
 
 #: interface (or type) full name -> prototype class; generic interfaces by definition name.
 #: Written only by @implementation_for at module import (serialized by the import lock), read
@@ -216,10 +217,28 @@ implementation_for("System.Collections.IList", rank=22)(
 def _mapping(iface: str, *, writable: bool, has_key: str) -> type:
     pairs = iface != "System.Collections.IDictionary"
 
+    # Proxy class -> the indexer's MethodGroup (False: an indexer without one). A pure memo of
+    # immutable facts published with setdefault.
+    getters: dict[type, Any] = {}
+
     class _Mapping:
         def __getitem__(self: Any, key: Any) -> Any:
-            if not pairs and not self.__contains__(key):
-                raise KeyError(key)  # a Hashtable's indexer returns null for a missing key
+            if not pairs:
+                if not self.__contains__(key):
+                    raise KeyError(key)  # a Hashtable's indexer returns null for a missing key
+            elif type(key) is not tuple:  # what _get does, straight to the cached invoker
+                group = getters.get(type(self))
+                if group is None:
+                    raw = _member(self, iface, "__clr_getitem__")
+                    group = getters.setdefault(type(self), getattr(raw, "__clr_group__", False))
+                try:
+                    h = self._h
+                except AttributeError:
+                    h = 0
+                if group and h:
+                    run = group._invokers.get((arg_kind(key),))
+                    if run is not None:
+                        return run(h, (key,))
             return _get(self, iface, key)
 
         def __contains__(self: Any, key: Any) -> bool:

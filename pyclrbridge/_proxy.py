@@ -35,7 +35,14 @@ def _plain_ctor(cls: Any) -> Any:
         return None
     if info.generic_def or info.open or info.static or info.abstract:
         return None
+    global _arg_kind
+    from ._binder import arg_kind  # here, not at the top: _binder imports this module
+
+    _arg_kind = arg_kind  # set before any class's group is published below
     return d.get("__clr_ctor_group__")
+
+
+_arg_kind: Any = None  # _binder.arg_kind, set by the first _plain_ctor (import cycle)
 
 
 class ClrMeta(type):
@@ -86,6 +93,11 @@ class ClrMeta(type):
             if group is _UNSET and "__clr_ctors__" in cls.__dict__:  # the class is populated
                 group = _plain_ctors.setdefault(cls, _plain_ctor(cls))
             if group is not None and group is not _UNSET:
+                if not kwargs:  # the constructor invoker for these argument kinds, as group.call does
+                    kinds = () if not args else tuple(map(_arg_kind, args))
+                    run = group._static_invokers.get(kinds)
+                    if run is not None:
+                        return run(0, args)
                 return group.call(None, args, kwargs)
         if len(args) == 1 and not kwargs and issubclass(cls, ClrEnum) and cls.__dict__.get("__clr_type_id__"):
             return _enum_from(cls, args[0])  # Color(1), Perms(3), Color("Green")

@@ -274,6 +274,7 @@ def _populate(cls: Any, info: _typeinfo.TypeInfo) -> None:
         def __getitem__(self: Any, key: Any) -> Any:
             return get_group.call(self, key if isinstance(key, tuple) else (key,), {})
 
+        __getitem__.__clr_group__ = get_group  # type: ignore[attr-defined]  # for _protocols' mapping get
         _set(cls, "__getitem__", __getitem__)
     if setters:
         set_group = MethodGroup("__setitem__", owner, tuple(setters))

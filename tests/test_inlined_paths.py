@@ -137,3 +137,18 @@ def test_an_encoder_registered_after_the_first_call_applies_to_strings() -> None
     finally:
         undo()
     assert Echo.String("a") == "a"
+
+
+def test_dictionary_get_through_the_cached_invoker_matches_the_first_and_missing_keys_raise() -> None:
+    from System.Collections.Generic import Dictionary
+
+    import pyclrbridge
+
+    d = Dictionary[str, int]()
+    d["key"] = 1
+    assert [d["key"] for _ in range(3)] == [1, 1, 1]
+    with pytest.raises(KeyError):
+        d["nope"]
+    pyclrbridge.release(d)
+    with pytest.raises(ValueError, match="released"):
+        d["key"]

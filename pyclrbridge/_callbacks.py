@@ -16,7 +16,7 @@ from typing import Any
 
 from . import _bridge, _codecs
 from ._convert import from_value, from_values, to_value
-from ._shim import DISPATCHER, Value, ValuePtr
+from ._shim import DISPATCHER, Value
 from ._shim import KindInt as Kind  # plain ints: IntEnum member reads are slow on every callback
 
 # Owner: _registry_lock guards _registry and the id counter (insert and delete as one step).
@@ -31,6 +31,41 @@ _DRAIN_EVERY = 256
 # No lock: each thread only writes and pops its own key (single dict operations). At most one
 # entry per OS thread that last returned a string, list or map from a callback.
 _keepalive: dict[int, list[Any]] = {}
+
+# Views (``Value`` objects at a fixed address) of the argument and result arrays .NET passes to
+# the dispatcher, by (address, count). The shim stackallocs those arrays, so a loop of callbacks
+# sees a few addresses over and over. A view owns no memory and is only used during a call that
+# handed us its address, so a stale entry is harmless. Pure memo published with setdefault,
+# emptied when it grows past _VIEWS_MAX (a clear racing a get only costs a rebuilt entry).
+_views: dict[tuple[int, int], tuple[Value, ...]] = {}
+_VIEWS_MAX = 4096
+_VALUE_SIZE = ctypes.sizeof(Value)
+
+
+def _views_at(address: int | None, n: int) -> tuple[Value, ...]:
+    """``n`` views of the ``Value`` array at ``address``."""
+    key = (address or 0, n)
+    found = _views.get(key)
+    if found is None:
+        if len(_views) > _VIEWS_MAX:
+            _views.clear()
+        base = address or 0
+        found = _views.setdefault(key, tuple(Value.from_address(base + _VALUE_SIZE * i) for i in range(n)))
+    return found
+
+
+# (args address, results address, nargs, nresults) -> (argument views, result views): one
+# lookup per callback. Pure memo like _views, bounded the same way.
+_frames: dict[tuple[Any, ...], tuple[tuple[Value, ...], tuple[Value, ...]]] = {}
+
+
+def _frame_views(args_at: int | None, results_at: int | None, nargs: int,
+                 nresults: int) -> tuple[tuple[Value, ...], tuple[Value, ...]]:
+    # The shim allocates at least two results (room for an error); args: at least one.
+    views = (_views_at(args_at, nargs), _views_at(results_at, max(2, nresults)))
+    if len(_frames) > _VIEWS_MAX:
+        _frames.clear()
+    return _frames.setdefault((args_at, results_at, nargs, nresults), views)
 
 
 def callable_arity(fn: Any) -> tuple[int, int] | None:
@@ -196,8 +231,13 @@ _I64_MIN, _I64_MAX = -(2**63), 2**63 - 1
 TRANSFERRED_HANDLE = -1
 
 
-def _dispatch(obj_id: int, args: Any, nargs: int, ret_type: int, results: Any, nresults: int) -> int:
+def _dispatch(obj_id: int, args_at: int | None, nargs: int, ret_type: int, results_at: int | None,
+              nresults: int) -> int:
     try:
+        views = _frames.get((args_at, results_at, nargs, nresults))
+        if views is None:
+            views = _frame_views(args_at, results_at, nargs, nresults)
+        args, results = views
         fn = _registry[obj_id]
         # Int64 and Double arguments decoded inline (no side effects); anything else: from_values.
         if nargs == 2:  # Comparison<T>, Func<T, T, R>...: the commonest callbacks
@@ -259,4 +299,3 @@ def _dispatch(obj_id: int, args: Any, nargs: int, ret_type: int, results: Any, n
 #: The one dispatcher object; referenced for the life of the process.
 DISPATCH = DISPATCHER(_dispatch)
 DISPATCH_ADDRESS = ctypes.cast(DISPATCH, ctypes.c_void_p).value
-_ = ValuePtr, Value

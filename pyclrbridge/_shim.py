@@ -90,7 +90,9 @@ _cp = ctypes.c_char_p
 
 #: Python's dispatcher for calls from .NET:
 #: (python object id, args, nargs, return type id, results, nresults) -> 0 or 1 (exception).
-DISPATCHER = ctypes.CFUNCTYPE(_i32, _i64, ValuePtr, _i32, _i32, ValuePtr, _i32)
+#: The two ``Value*`` arrive as plain addresses (ints): the dispatcher reads them through cached
+#: views (``_callbacks._views_at``), cheaper than a ``POINTER(Value)`` object and its indexing.
+DISPATCHER = ctypes.CFUNCTYPE(_i32, _i64, ctypes.c_void_p, _i32, _i32, ctypes.c_void_p, _i32)
 
 # name -> (restype, argtypes). The one list of exports; mirrors Exports.cs.
 # Read-only after import: no lock.

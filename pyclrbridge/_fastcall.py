@@ -18,8 +18,8 @@ from typing import Any
 
 from . import _bridge, _codecs
 from ._convert import INTEGER_RANGES, _target, from_value, to_value
+from ._shim import MEMORY, _decode_utf16, _encode_utf16
 from ._shim import KindInt as Kind
-from ._shim import _decode_utf16, _encode_utf16
 
 _I64_MAX = 2**63 - 1
 
@@ -78,7 +78,10 @@ def compile_invoker(member: int, param_types: tuple[int, ...], slow: Invoker) ->
         "    return result.i",
         f"if kind == {Kind.STRING}:",  # read_string, inline
         "    extra = result.extra",
-        "    return _dec(_string_at(result.p or 0, extra * 2), 'surrogatepass', True)[0] if extra else ''",
+        *(["    p = result.p or 0",
+           "    return _dec(_memory[p:p + 2 * extra], 'surrogatepass', True)[0] if extra else ''"]
+          if MEMORY is not None else
+          ["    return _dec(_string_at(result.p or 0, extra * 2), 'surrogatepass', True)[0] if extra else ''"]),
         "return from_value(result)",
     ]
     body += ["    " + line for line in inner]
@@ -89,7 +92,7 @@ def compile_invoker(member: int, param_types: tuple[int, ...], slow: Invoker) ->
         "_frames_push": _bridge.FRAMES.append, "_Frame": _bridge.Frame,
         "_header": _bridge.FRAME_HEADER.pack_into, "_raise_error": _bridge.raise_error,
         "_Value": _bridge.Value, "_enc": _encode_utf16, "_dec": _decode_utf16,
-        "_string_at": ctypes.string_at, "to_value": to_value, "from_value": from_value,
+        "_string_at": ctypes.string_at, "_memory": MEMORY, "to_value": to_value, "from_value": from_value,
     }
     exec(compile(source, f"<pyclrbridge invoker {member}>", "exec"), scope)  # our own source: ints and fixed names
     run: Invoker = scope["run"]

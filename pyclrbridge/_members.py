@@ -238,7 +238,9 @@ class MethodGroup:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if self._any_static and not kwargs:  # a static call with an invoker for these kinds
-            kinds = () if not args else (arg_kind(args[0]),) if len(args) == 1 else tuple(map(arg_kind, args))
+            n = len(args)  # the key spelled out up to two arguments (faster than map)
+            kinds = (() if not n else (arg_kind(args[0]),) if n == 1
+                     else (arg_kind(args[0]), arg_kind(args[1])) if n == 2 else tuple(map(arg_kind, args)))
             run = self._static_invokers.get(kinds)
             if run is not None:
                 return run(0, args)
@@ -343,7 +345,9 @@ class BoundMethod:
                 h = 0
             if h:
                 group = self._group
-                kinds = () if not args else (arg_kind(args[0]),) if len(args) == 1 else tuple(map(arg_kind, args))
+                n = len(args)  # the key spelled out up to two arguments (faster than map)
+                kinds = (() if not n else (arg_kind(args[0]),) if n == 1
+                         else (arg_kind(args[0]), arg_kind(args[1])) if n == 2 else tuple(map(arg_kind, args)))
                 run = group._invokers.get(kinds)
                 if run is not None:
                     return run(h, args)

@@ -10,6 +10,7 @@ import codecs
 import ctypes
 import enum
 import os
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -159,11 +160,33 @@ def utf16(text: str) -> tuple[bytes, int]:
     return data, len(data) // 2
 
 
+def _address_space() -> Any:
+    """A read-only byte view of the whole address space, or None where it cannot be made.
+    Slicing it at a (valid) address reads like ``ctypes.string_at`` without a foreign call;
+    making it touches no memory, and a slice is only ever taken over memory .NET handed us."""
+    try:
+        return memoryview((ctypes.c_char * sys.maxsize).from_address(0)).toreadonly()
+    except (OverflowError, ValueError, MemoryError, TypeError):
+        return None
+
+
+#: See _address_space. Immutable: shared by every thread, no lock.
+MEMORY = _address_space()
+
+
+def read_utf16(address: int, n: int) -> str:
+    """The ``n`` UTF-16 code units at ``address`` (lone surrogates kept)."""
+    if MEMORY is not None:
+        return _decode_utf16(MEMORY[address:address + 2 * n], "surrogatepass", True)[0]
+    return _decode_utf16(ctypes.string_at(address, n * 2), "surrogatepass", True)[0]
+
+
 def read_string(v: Value) -> str:
     """The string a STRING or DECIMAL value points at (arena memory: read it at once)."""
-    if v.extra == 0:
+    n = v.extra
+    if n == 0:
         return ""
-    return _decode_utf16(ctypes.string_at(v.p or 0, v.extra * 2), "surrogatepass", True)[0]
+    return read_utf16(v.p or 0, n)
 
 
 class Shim:

@@ -152,3 +152,11 @@ def test_dictionary_get_through_the_cached_invoker_matches_the_first_and_missing
     pyclrbridge.release(d)
     with pytest.raises(ValueError, match="released"):
         d["key"]
+
+
+def test_long_string_results_with_astral_and_lone_surrogates_round_trip() -> None:
+    from Fixtures.Values import Echo
+
+    text = "a😀\ud800é" * 5000
+    assert Echo.String(text) == text
+    assert Echo.String(text[:1]) == "a"

@@ -50,9 +50,21 @@ def _param_code(i: int, type_id: int) -> list[str]:
     return [*head, fallback]
 
 
-def compile_invoker(member: int, param_types: tuple[int, ...], slow: Invoker) -> Invoker:
-    """The invoker of ``member`` (parameters ``param_types``, no params array, out/ref or
-    defaults), calling ``slow`` instead while user encoders are registered."""
+def _result_first(ret: int) -> list[str]:
+    """Lines decoding the result kind the return type ``ret`` produces, checked first (what
+    ``from_value`` does for that kind); none for other return types."""
+    t, _ = _target(ret)
+    code = t.type_code if t is not None and t.kind != "enum" else ""
+    if code == "Boolean":
+        return [f"if kind == {Kind.BOOL}:", "    return result.i != 0"]
+    if code == "Double":
+        return [f"if kind == {Kind.DOUBLE}:", "    return result.d"]
+    return []
+
+
+def compile_invoker(member: int, param_types: tuple[int, ...], slow: Invoker, ret: int = 0) -> Invoker:
+    """The invoker of ``member`` (parameters ``param_types``, return type ``ret``, no params
+    array, out/ref or defaults), calling ``slow`` instead while user encoders are registered."""
     n = len(param_types)
     body = [
         "if _codecs.encoders:",
@@ -72,6 +84,7 @@ def compile_invoker(member: int, param_types: tuple[int, ...], slow: Invoker) ->
         "    _raise_error(_Value.from_buffer_copy(frame.error))",
         f"result = frame.slots[{n}]",
         "kind = result.kind",
+        *_result_first(ret),
         f"if kind == {Kind.VOID}:",
         "    return None",
         f"if kind == {Kind.INT64}:",

@@ -150,7 +150,7 @@ def make_invoker(plan: Plan) -> Invoker:
         finally:
             _frames_push(frame)
 
-    return compile_invoker(member, tuple(p.type_id for p in ov.params), run)
+    return compile_invoker(member, tuple(p.type_id for p in ov.params), run, ov.ret)
 
 
 class MethodGroup:

@@ -21,6 +21,8 @@ def test_repeated_calls_with_the_same_argument_kinds_return_the_same_results() -
     assert [Echo.Int32(7) for _ in range(3)] == [7, 7, 7]
     assert [Echo.String("héllo \ud800") for _ in range(3)] == ["héllo \ud800"] * 3
     assert [Echo.Double(0.25) for _ in range(3)] == [0.25] * 3
+    assert [Echo.Boolean(True) for _ in range(3)] == [True] * 3
+    assert Echo.Boolean(False) is False
 
 
 def test_an_out_of_range_int_still_raises_overflow_after_the_invoker_is_cached() -> None:

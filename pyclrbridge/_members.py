@@ -346,8 +346,12 @@ class BoundMethod:
             if h:
                 group = self._group
                 n = len(args)  # the key spelled out up to two arguments (faster than map)
-                kinds = (() if not n else (arg_kind(args[0]),) if n == 1
-                         else (arg_kind(args[0]), arg_kind(args[1])) if n == 2 else tuple(map(arg_kind, args)))
+                if n == 1:  # arg_kind of a small non-negative int without the call (add(1), xs[0])
+                    a = args[0]
+                    kinds = _SMALL_KEY if type(a) is int and 0 <= a < 128 else (arg_kind(a),)
+                else:
+                    kinds = (() if not n else (arg_kind(args[0]), arg_kind(args[1])) if n == 2
+                             else tuple(map(arg_kind, args)))
                 run = group._invokers.get(kinds)
                 if run is not None:
                     return run(h, args)
@@ -376,6 +380,7 @@ class BoundMethod:
 
 
 _new_bound = object.__new__
+_SMALL_KEY = (arg_kind(0),)  # the invoker key of one int in 0..127 (see arg_kind)
 
 
 class _BoundSelector:

@@ -164,6 +164,10 @@ def _address_space() -> Any:
     """A read-only byte view of the whole address space, or None where it cannot be made.
     Slicing it at a (valid) address reads like ``ctypes.string_at`` without a foreign call;
     making it touches no memory, and a slice is only ever taken over memory .NET handed us."""
+    if sys.maxsize <= 2**32 or ctypes.sizeof(ctypes.c_void_p) != 8:
+        # 32-bit: user addresses can exceed sys.maxsize, and a slice past the view's end would
+        # silently come back short. 64-bit user-space addresses are all below 2**63.
+        return None
     try:
         return memoryview((ctypes.c_char * sys.maxsize).from_address(0)).toreadonly()
     except (OverflowError, ValueError, MemoryError, TypeError):

@@ -114,7 +114,8 @@ class ClrMeta(type):
         return iter([v for v in cls.__dict__.values() if type(v) is cls])
 
     def __setattr__(cls, name: str, value: Any) -> None:
-        from ._members import Event, Property
+        from ._events import Event
+        from ._members import Property
 
         for klass in cls.__mro__:
             member = klass.__dict__.get(name)

@@ -16,7 +16,8 @@ from . import _bridge, _typeinfo
 from ._binder import Overload, Param
 from ._convert import PYTHON_TYPE_NAMES, from_value, to_value
 from ._errors import BUILTIN_FOR_EXCEPTION, ClrError
-from ._members import Event, MethodGroup, Property
+from ._events import Event
+from ._members import MethodGroup, Property
 from ._proxy import ClrEnum, ClrMeta, ClrObject, clr_repr, enum_value, handle_of
 from ._shim import Kind, Value
 

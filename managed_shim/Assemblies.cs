@@ -1,8 +1,11 @@
 using System;
 using System.Collections.Concurrent;
+using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using System.Reflection;
+using System.Reflection.Metadata;
+using System.Reflection.PortableExecutable;
 using System.Runtime.Loader;
 using System.Threading;
 
@@ -66,7 +69,58 @@ internal static class Assemblies
             catch (FileLoadException) { }
             catch (BadImageFormatException) { }
         }
+        // Only framework roots: a missing Python module must not pay for building the index.
+        bool framework = ns == "System" || ns == "Microsoft" ||
+                         ns.StartsWith("System.", StringComparison.Ordinal) || ns.StartsWith("Microsoft.", StringComparison.Ordinal);
+        if (!any && framework && FrameworkNamespaces.Value.TryGetValue(ns, out string[]? names))
+        {
+            // A framework namespace whose assembly is named otherwise
+            // (System.Collections.ObjectModel lives in System.ObjectModel).
+            foreach (string name in names)
+            {
+                if (AppDomain.CurrentDomain.GetAssemblies().Any(a => a.GetName().Name == name)) continue;
+                try { LoadByName(name); any = true; }
+                catch (FileNotFoundException) { }
+                catch (FileLoadException) { }
+                catch (BadImageFormatException) { }
+            }
+        }
         return any;
+    }
+
+    // Lazy (thread-safe, built once): namespace -> names of the framework assemblies that define
+    // public types in it, read from the trusted platform assemblies' metadata without loading them.
+    private static readonly Lazy<Dictionary<string, string[]>> FrameworkNamespaces = new(IndexFrameworkNamespaces);
+
+    private static Dictionary<string, string[]> IndexFrameworkNamespaces()
+    {
+        var found = new Dictionary<string, HashSet<string>>(StringComparer.Ordinal);
+        string tpa = AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES") as string ?? "";
+        foreach (string path in tpa.Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries))
+        {
+            try
+            {
+                using FileStream file = File.OpenRead(path);
+                using var pe = new PEReader(file);
+                if (!pe.HasMetadata) continue;
+                MetadataReader md = pe.GetMetadataReader();
+                if (!md.IsAssembly) continue;
+                string assembly = md.GetString(md.GetAssemblyDefinition().Name);
+                foreach (TypeDefinitionHandle handle in md.TypeDefinitions)
+                {
+                    TypeDefinition type = md.GetTypeDefinition(handle);
+                    if ((type.Attributes & TypeAttributes.VisibilityMask) != TypeAttributes.Public) continue;
+                    string ns = md.GetString(type.Namespace);
+                    if (ns.Length == 0) continue;
+                    if (!found.TryGetValue(ns, out HashSet<string>? names)) found[ns] = names = new HashSet<string>(StringComparer.Ordinal);
+                    names.Add(assembly);
+                }
+            }
+            catch (IOException) { }
+            catch (BadImageFormatException) { }
+            catch (UnauthorizedAccessException) { }
+        }
+        return found.ToDictionary(kv => kv.Key, kv => kv.Value.ToArray(), StringComparer.Ordinal);
     }
 
     public static Assembly[] Visible() =>

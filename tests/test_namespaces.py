@@ -200,3 +200,20 @@ def test_get_type_resolves_a_closed_generic_name_across_assemblies(fixtures: Any
     assert fixtures.get_type("Fixtures.Generics.Multi`1[System.Int32]") is Multi[int]
     assert fixtures.get_type("System.Collections.Generic.List`1[System.Int32]") is List[int]
     assert fixtures.get_type("System.Int32[]").__clr_name__ == "System.Int32[]"
+
+
+def test_a_framework_namespace_in_an_assembly_named_otherwise_imports_without_add_reference() -> None:
+    """System.Collections.ObjectModel lives in System.ObjectModel.dll: found from the framework's
+    own metadata, in a fresh process where nothing has loaded that assembly yet."""
+    from conftest import assert_clean_exit, run_python
+
+    proc = run_python("""
+        import pyclrbridge
+        pyclrbridge.load()
+        from System.Collections.ObjectModel import ObservableCollection
+        items = ObservableCollection[int]()
+        items.Add(3)
+        print(list(items))
+    """)
+    assert_clean_exit(proc)
+    assert proc.stdout.strip() == "[3]"

@@ -63,11 +63,7 @@ internal static class Assemblies
         for (string? candidate = ns; !string.IsNullOrEmpty(candidate);
              candidate = candidate.Contains('.') ? candidate.Substring(0, candidate.LastIndexOf('.')) : null)
         {
-            if (AppDomain.CurrentDomain.GetAssemblies().Any(a => a.GetName().Name == candidate)) continue;
-            try { LoadByName(candidate); any = true; }
-            catch (FileNotFoundException) { }
-            catch (FileLoadException) { }
-            catch (BadImageFormatException) { }
+            any |= TryLoadNew(candidate);
         }
         // Only framework roots: a missing Python module must not pay for building the index.
         bool framework = ns == "System" || ns == "Microsoft" ||
@@ -76,16 +72,19 @@ internal static class Assemblies
         {
             // A framework namespace whose assembly is named otherwise
             // (System.Collections.ObjectModel lives in System.ObjectModel).
-            foreach (string name in names)
-            {
-                if (AppDomain.CurrentDomain.GetAssemblies().Any(a => a.GetName().Name == name)) continue;
-                try { LoadByName(name); any = true; }
-                catch (FileNotFoundException) { }
-                catch (FileLoadException) { }
-                catch (BadImageFormatException) { }
-            }
+            foreach (string name in names) any |= TryLoadNew(name);
         }
         return any;
+    }
+
+    /// <summary>Loads an assembly by name unless one of that name is loaded; false if it is not found.</summary>
+    private static bool TryLoadNew(string name)
+    {
+        if (AppDomain.CurrentDomain.GetAssemblies().Any(a => a.GetName().Name == name)) return false;
+        try { LoadByName(name); return true; }
+        catch (FileNotFoundException) { return false; }
+        catch (FileLoadException) { return false; }
+        catch (BadImageFormatException) { return false; }
     }
 
     // Lazy (thread-safe, built once): namespace -> names of the framework assemblies that define

@@ -108,6 +108,33 @@ internal static unsafe class Callbacks
         return Volatile.Read(ref _inFlight);
     }
 
+    /// <summary>
+    /// Counts a callback in flight (typed callbacks, see TypedCallbacks), the same protocol as
+    /// <see cref="Invoke"/>. False, and not counted, once closed; pair a true with <see cref="Exit"/>.
+    /// </summary>
+    public static bool TryEnter()
+    {
+        Interlocked.Increment(ref _inFlight);
+        if (Volatile.Read(ref _closed) == 0)
+        {
+            Interlocked.Increment(ref _calls);
+            return true;
+        }
+        Interlocked.Decrement(ref _inFlight);
+        return false;
+    }
+
+    public static void Exit() => Interlocked.Decrement(ref _inFlight);
+
+    /// <summary>The exception for a failed callback: results[0] holds the Python error's id, results[1] "type\u001fmessage\u001ftraceback".</summary>
+    public static PythonException PythonError(in Value error, in Value text)
+    {
+        PyObjectRef held = PyObjects.Take(error.Payload);
+        string s = text.Kind == ValueKind.String ? Values.ReadString(text) : "Exception";
+        string[] parts = s.Split('\u001f', 3);
+        return new PythonException(held, parts[0], parts.Length > 1 ? parts[1] : "", parts.Length > 2 ? parts[2] : "");
+    }
+
     /// <summary>Calls a Python callable. Returns [result, byref values...] converted to .NET types.</summary>
     public static object?[] Invoke(PyObjectRef callable, object?[] args, Type returnType, Type[] byRefTypes)
     {
@@ -132,13 +159,7 @@ internal static unsafe class Callbacks
             int typeId = returnType == typeof(void) ? 0 : TypeCatalog.IdOf(returnType);
             int rc = _dispatch(callable.Id, argv, nargs, typeId, results, 1 + byRefTypes.Length);
             if (rc == 2) throw new InvalidOperationException("a Python callback failed and its error could not be reported");
-            if (rc != 0)
-            {
-                PyObjectRef error = PyObjects.Take(results[0].Payload);
-                string text = results[1].Kind == ValueKind.String ? Values.ReadString(results[1]) : "Exception";
-                string[] parts = text.Split('\u001f', 3);
-                throw new PythonException(error, parts[0], parts.Length > 1 ? parts[1] : "", parts.Length > 2 ? parts[2] : "");
-            }
+            if (rc != 0) throw PythonError(results[0], results[1]);
             var converted = new object?[1 + byRefTypes.Length];
             try
             {

@@ -29,11 +29,14 @@ internal static class DelegateFactory
     {
         if (!_factories.TryGetValue(delegateType, out var factory))
         {
+            // All-primitive signatures call a native thunk typed for their shape (no boxing).
+            // Asked for outside the lock: the first delegate of a shape asks Python for it.
+            IntPtr thunk = TypedCallbacks.ThunkFor(delegateType);
             lock (_emitLock)
             {
                 if (!_factories.TryGetValue(delegateType, out factory))
                 {
-                    factory = Build(delegateType);
+                    factory = thunk != IntPtr.Zero ? TypedCallbacks.Build(delegateType, thunk) : Build(delegateType);
                     _factories[delegateType] = factory;
                 }
             }

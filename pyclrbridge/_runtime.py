@@ -195,7 +195,7 @@ def load(
 
 
 def _start(args: _LoadArgs) -> Runtime:
-    from . import _callbacks, _importer
+    from . import _callbacks, _importer, _typed_callbacks
 
     began = time.perf_counter()
     root = _hostfxr.find_dotnet_root(args.dotnet_root)
@@ -205,6 +205,8 @@ def _start(args: _LoadArgs) -> Runtime:
     error = Value()
     if shim.Initialize(_callbacks.DISPATCH_ADDRESS, ctypes.byref(result), ctypes.byref(error)) != 0:
         raise _hostfxr.HostError(f"the shim at {shim.path} failed to initialize")
+    if shim.RegisterTypedThunks(_typed_callbacks.MAKER_ADDRESS) != 0:
+        raise _hostfxr.HostError(f"the shim at {shim.path} refused the typed callback maker")
     import json
 
     from ._shim import ABI_VERSION, read_string

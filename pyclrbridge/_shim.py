@@ -131,6 +131,8 @@ _EXPORTS: dict[str, tuple[Any, list[Any]]] = {
     "EventIdentity": (_i64, [_i64]),
     "DrainDeadIdentities": (_i32, [_i64p, _i32]),
     "DuplicateHandle": (_i64, [_i64]),
+    # TypedCallbacks.cs (typed thunks for all-primitive delegates)
+    "RegisterTypedThunks": (_i32, [ctypes.c_void_p]),
     # ArrayExports.cs (element access, block copies)
     "ArrayGet": (_i32, [_i64, _i64p, _i32, ValuePtr, ValuePtr]),
     "ArraySet": (_i32, [_i64, _i64p, _i32, ValuePtr, ValuePtr]),
@@ -226,6 +228,7 @@ class Shim:
     EventIdentity: Any
     DrainDeadIdentities: Any
     DuplicateHandle: Any
+    RegisterTypedThunks: Any
     ArrayGet: Any
     ArraySet: Any
     ArrayCopy: Any

@@ -16,7 +16,7 @@ import ctypes
 from collections.abc import Callable
 from typing import Any
 
-from . import _bridge, _codecs
+from . import _bridge, _codecs, _direct
 from ._convert import INTEGER_RANGES, _target, from_value, to_value
 from ._shim import MEMORY, _decode_utf16, _encode_utf16
 from ._shim import KindInt as Kind
@@ -62,6 +62,35 @@ def _result_first(ret: int) -> list[str]:
     return []
 
 
+#: What a direct call returns per result letter (see _direct), from the raw result ``r``.
+_DIRECT_RESULT = {"v": "None", "i": "r", "f": "r", "b": "r == 1", "s": "_read_text(r)"}
+
+
+def _direct_lines(member: int, param_types: tuple[int, ...]) -> list[str]:
+    """Lines calling the member's direct stub when every argument fits it as is (falling
+    through to the frame path otherwise, or when the target is a Python subclass instance)."""
+    found = _direct.stub(member)
+    if found is None:
+        return []
+    shape = found[1]
+    names = [f"a{i}" for i in range(len(param_types))]
+    fits = _direct.guard(shape, param_types, names)
+    if fits is None:
+        return []
+    condition, prepare, call = fits
+    if shape[1:2] == "@":
+        call = ["target", *call]
+    result = _DIRECT_RESULT[shape[0]]
+    return [
+        *(f"{name} = args[{i}]" for i, name in enumerate(names)),
+        f"if {condition}:",
+        *(f"    {line}" for line in prepare),
+        f"    r = _direct_fn({', '.join(call)})",
+        f"    if r != {_direct.FAILED} or not _direct_failed():",
+        f"        return {result}",
+    ]
+
+
 def compile_invoker(member: int, param_types: tuple[int, ...], slow: Invoker, ret: int = 0) -> Invoker:
     """The invoker of ``member`` (parameters ``param_types``, return type ``ret``, no params
     array, out/ref or defaults), calling ``slow`` instead while user encoders are registered."""
@@ -69,6 +98,7 @@ def compile_invoker(member: int, param_types: tuple[int, ...], slow: Invoker, re
     body = [
         "if _codecs.encoders:",
         "    return slow(target, args)",
+        *_direct_lines(member, param_types),
         "try:",
         "    frame = _frames_pop()",
         "except IndexError:",
@@ -106,7 +136,11 @@ def compile_invoker(member: int, param_types: tuple[int, ...], slow: Invoker, re
         "_header": _bridge.FRAME_HEADER.pack_into, "_raise_error": _bridge.raise_error,
         "_Value": _bridge.Value, "_enc": _encode_utf16, "_dec": _decode_utf16,
         "_string_at": ctypes.string_at, "_memory": MEMORY, "to_value": to_value, "from_value": from_value,
+        "_direct_failed": _direct.failed, "_read_text": _direct.read_text,
     }
+    found = _direct.stub(member)
+    if found is not None:
+        scope["_direct_fn"] = found[0]
     exec(compile(source, f"<pyclrbridge invoker {member}>", "exec"), scope)  # our own source: ints and fixed names
     run: Invoker = scope["run"]
     return run

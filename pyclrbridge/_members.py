@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from . import _binder, _bridge, _codecs
+from . import _binder, _bridge, _codecs, _direct
 from ._binder import Overload, Plan, arg_kind
 from ._convert import from_value, from_values, to_value
 from ._fastcall import compile_invoker
@@ -394,16 +394,50 @@ class _BoundSelector:
 
 
 _UNREAD = object()  # Property._const before a const field's first read
+_FAILED = _direct.FAILED
+_direct_failed = _direct.failed
+
+
+def _resolve_direct_get(member: int) -> tuple[Any, ...]:
+    """``(stub, decode)`` for an instance getter whose stub takes only the target, else ()."""
+    found = _direct.stub(member)
+    if found is None or found[1][1:] != "@":
+        return ()
+    return found[0], _direct.decoder(found[1])
+
+
+def _resolve_direct_set(member: int, type_id: int) -> tuple[Any, ...]:
+    """``(setter,)``: ``setter(h, value)`` sets through the direct stub and returns True, or
+    returns False for a value the stub cannot take as is (the caller takes the frame path)."""
+    found = _direct.stub(member)
+    if found is None or found[1][:2] != "v@":
+        return ()
+    fits = _direct.guard(found[1], (type_id,), ["value"])
+    if fits is None:
+        return ()
+    condition, prepare, call = fits
+    source = "".join([
+        "def setter(h, value):\n",
+        f"    if {condition} and not _codecs.encoders:\n",
+        *(f"        {line}\n" for line in prepare),
+        f"        if _fn(h, {', '.join(call)}) == 0 or not _direct_failed():\n",
+        "            return True\n",
+        "    return False\n",
+    ])
+    scope: dict[str, Any] = {"_fn": found[0], "_codecs": _codecs, "_direct_failed": _direct.failed,
+                             "_enc": _encode_utf16}
+    exec(compile(source, f"<pyclrbridge setter {member}>", "exec"), scope)  # our source: ints and fixed names
+    return (scope["setter"],)
 
 
 class Property:
     """A .NET property (or field, when ``field`` is set): get and set through the shim."""
 
-    __slots__ = ("__name__", "_const", "_doc", "_fast_get", "_fast_set", "_get", "_owner", "_set", "field",
-                 "readonly", "static")
+    __slots__ = ("__name__", "_const", "_direct_get", "_direct_set", "_doc", "_fast_get", "_fast_set", "_get",
+                 "_owner", "_set", "_type_id", "field", "readonly", "static")
 
     def __init__(self, name: str, owner: str, get: int, set: int, static: bool, doc: str,
-                 *, field: bool = False, readonly: bool = False, const: bool = False) -> None:
+                 *, field: bool = False, readonly: bool = False, const: bool = False, type_id: int = 0) -> None:
         # A const field's value is compiled into its metadata and never changes: the first
         # read is kept (an immutable Python value; a lost race stores an equal one).
         self._const: Any = _UNREAD if const else None
@@ -419,6 +453,12 @@ class Property:
         # also raise the errors): instance members only, never a const field.
         self._fast_get = get if get and not static and not const else 0
         self._fast_set = set if set and not static and not readonly else 0
+        self._type_id = type_id
+        # Direct stubs (see _direct) of the instance getter / setter, resolved at the first
+        # access through a live proxy: None until then, () when there is none. Each is
+        # published in one store, as one tuple, so a racing reader sees all of it or nothing.
+        self._direct_get: tuple[Any, ...] | None = None if self._fast_get else ()
+        self._direct_set: tuple[Any, ...] | None = None if self._fast_set and type_id else ()
 
     @property
     def __doc__(self) -> str:  # type: ignore[override]
@@ -459,8 +499,21 @@ class Property:
             _bridge.release_frame(frame)
 
     def __get__(self, obj: Any, cls: type | None = None) -> Any:
-        # The hot path (an instance property of a live proxy) inlined: one Python frame, the
-        # pooled frame, one foreign call. Everything else goes through read().
+        # The hot path (an instance property of a live proxy) inlined: one Python frame and
+        # one foreign call to the getter's direct stub; without a stub, the pooled frame.
+        # Everything else goes through read().
+        direct = self._direct_get
+        if direct and obj is not None:
+            try:
+                h = obj._h
+            except AttributeError:
+                h = 0
+            if h:
+                fn, decode = direct
+                r = fn(h)
+                if r != -0x6000_0000_0000_0000 or not _direct_failed():  # _direct.FAILED (a constant: no global read)
+                    return r if decode is None else decode(r)
+                # An instance of a Python subclass: the frame path below calls the base getter.
         member = self._fast_get
         if member and obj is not None:
             try:
@@ -468,6 +521,8 @@ class Property:
             except AttributeError:
                 h = 0
             if h:
+                if direct is None:
+                    self._direct_get = _resolve_direct_get(member)
                 try:
                     frame = _frames_pop()
                 except IndexError:
@@ -487,6 +542,14 @@ class Property:
         return self.read(obj)
 
     def __set__(self, obj: Any, value: Any) -> None:
+        direct = self._direct_set
+        if direct:
+            try:
+                h = obj._h
+            except AttributeError:
+                h = 0
+            if h and direct[0](h, value):
+                return
         member = self._fast_set
         if member:
             try:
@@ -494,6 +557,8 @@ class Property:
             except AttributeError:
                 h = 0
             if h:
+                if direct is None:
+                    self._direct_set = _resolve_direct_set(member, self._type_id)
                 try:
                     frame = _frames_pop()
                 except IndexError:

@@ -149,6 +149,9 @@ _EXPORTS: dict[str, tuple[Any, list[Any]]] = {
     "ArrayUnpin": (_i32, [_i64]),
     "ArrayFromBuffer": (_i32, [ctypes.c_void_p, _i64, _i32, ValuePtr, ValuePtr]),
     "ArrayPinStats": (_i32, [_i64p, _i64p, _i64p]),
+    # DirectCalls.cs: typed native stubs per member, and the failure a stub parked.
+    "DirectStub": (_i32, [_i32, ctypes.POINTER(ctypes.c_void_p), ValuePtr, ValuePtr]),
+    "DirectPending": (_i32, [ValuePtr]),
 }
 
 
@@ -242,6 +245,8 @@ class Shim:
     ArrayUnpin: Any
     ArrayFromBuffer: Any
     ArrayPinStats: Any
+    DirectStub: Any
+    DirectPending: Any
 
     def __init__(self, host: StartedHost, shim_path: Path) -> None:
         if not shim_path.is_file():

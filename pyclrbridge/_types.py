@@ -257,7 +257,8 @@ def _populate(cls: Any, info: _typeinfo.TypeInfo) -> None:
             continue
         type_name = p.get("typeName") or _typeinfo.info(p["type"]).display
         doc = f"{type_name} {p['name']} {{{' get;' if 'get' in p else ''}{' set;' if 'set' in p else ''} }}"
-        _set(cls, p["name"], Property(p["name"], owner, p.get("get", 0), p.get("set", 0), p["static"], doc))
+        _set(cls, p["name"], Property(p["name"], owner, p.get("get", 0), p.get("set", 0), p["static"], doc,
+                                      type_id=p["type"]))
     for f in table["fields"]:
         type_name = f.get("typeName") or _typeinfo.info(f["type"]).display
         mods = "const " if f["const"] else ("readonly " if f["readonly"] else "")

@@ -1,0 +1,284 @@
+using System;
+using System.Collections.Concurrent;
+using System.Collections.Generic;
+using System.Linq;
+using System.Linq.Expressions;
+using System.Reflection;
+using System.Reflection.Emit;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Text;
+
+namespace PyClrBridge.Shim;
+
+/// <summary>
+/// Typed native entry points ("direct calls") for methods whose parameters and result are
+/// primitives or strings: Python calls one native function per member with plain C arguments
+/// (int64, double, UTF-16 pointer + length) and gets a plain C result, with no
+/// <see cref="Value"/> frame, no boxing and no argument array.
+/// <para>
+/// The shape string names the C signature: the result kind, '@' when the first argument is the
+/// target's handle, then one kind per parameter. Kinds: 'v' void (int64 0), 'i' integer (int64),
+/// 'b' bool (int64 0/1), 'f' double or float (double), 's' string (argument: pointer + length;
+/// result: pointer to an int64 length and the UTF-16 code units in the thread's arena, 0 for null).
+/// </para>
+/// <para>
+/// A stub never lets an exception escape: it parks it for the calling thread and returns
+/// <see cref="Failed"/>, which Python checks before using the result (see <see cref="TakePending"/>).
+/// </para>
+/// </summary>
+internal static unsafe class DirectCalls
+{
+    /// <summary>The result that means "look at TakePending" (as int64, and exactly as double).</summary>
+    public const long Failed = -0x6000_0000_0000_0000;
+
+    private const double FailedDouble = Failed;
+
+    private sealed record Stub(string Shape, IntPtr Function, Delegate? Keep);
+
+    private static readonly Stub None = new("", IntPtr.Zero, null);
+
+    // Concurrent with Lazy: each member's stub is built exactly once; the delegates stay
+    // referenced here for the life of the process, so their native thunks stay valid.
+    private static readonly ConcurrentDictionary<int, Lazy<Stub>> _stubs = new();
+
+    // Owner: _emitLock. Delegate types are emitted (and expression trees compiled) one at a
+    // time; _delegateTypes is only read and written under the lock.
+    private static readonly object _emitLock = new();
+    private static readonly Dictionary<string, Type> _delegateTypes = new();
+    private static ModuleBuilder? _module;
+
+    // The failure of this thread's last direct call, until TakePending reads it. Owner: the
+    // thread (each Python thread runs on its own OS thread; nothing else reads it).
+    [ThreadStatic] private static Exception? _pending;
+    [ThreadStatic] private static bool _redirect;
+
+    private static readonly MethodInfo _target = typeof(Handles).GetMethod(nameof(Handles.Target))!;
+    private static readonly MethodInfo _text = typeof(DirectCalls).GetMethod(nameof(Text), BindingFlags.NonPublic | BindingFlags.Static)!;
+    private static readonly MethodInfo _store = typeof(DirectCalls).GetMethod(nameof(StoreText), BindingFlags.NonPublic | BindingFlags.Static)!;
+    private static readonly MethodInfo _fail = typeof(DirectCalls).GetMethod(nameof(Fail), BindingFlags.NonPublic | BindingFlags.Static)!;
+    private static readonly MethodInfo _derived = typeof(DirectCalls).GetMethod(nameof(RedirectDerived), BindingFlags.NonPublic | BindingFlags.Static)!;
+
+    public static int Count => _stubs.Count;
+
+    /// <summary>The stub of member <paramref name="memberId"/>: shape ("" when it has none) and function pointer.</summary>
+    public static (string Shape, IntPtr Function) For(int memberId)
+    {
+        Stub s = _stubs.GetOrAdd(memberId, id => new Lazy<Stub>(() => Build(TypeCatalog.MemberOf(id)))).Value;
+        return (s.Shape, s.Function);
+    }
+
+    /// <summary>
+    /// 0: no failure pending; 1: the exception is in <paramref name="error"/>; 2: the target is
+    /// an instance of a Python subclass, whose base call takes the general path.
+    /// </summary>
+    public static int TakePending(out Exception? e)
+    {
+        e = _pending;
+        _pending = null;
+        if (_redirect)
+        {
+            _redirect = false;
+            return 2;
+        }
+        return e == null ? 0 : 1;
+    }
+
+    private static long Fail(Exception e)
+    {
+        while (e is TargetInvocationException { InnerException: { } inner }) e = inner;
+        _pending = e;
+        return Failed;
+    }
+
+    private static bool RedirectDerived(object target)
+    {
+        if (target is not IPythonDerived) return false;
+        _redirect = true;
+        return true;
+    }
+
+    private static string Text(IntPtr chars, long length) => new((char*)chars, 0, checked((int)length));
+
+    private static long StoreText(string? s)
+    {
+        Arena.Reset();
+        if (s == null) return 0;
+        char* chars = Arena.Store(new string('\0', 4) + s);  // 4 chars of room for the int64 length
+        *(long*)chars = s.Length;
+        return (long)chars;
+    }
+
+    private static char KindOf(Type t)
+    {
+        if (t == typeof(bool)) return 'b';
+        if (t == typeof(int) || t == typeof(long) || t == typeof(short) || t == typeof(byte)
+            || t == typeof(sbyte) || t == typeof(ushort) || t == typeof(uint)) return 'i';
+        if (t == typeof(double) || t == typeof(float)) return 'f';
+        if (t == typeof(string)) return 's';
+        return '\0';
+    }
+
+    private static Stub Build(MemberInfo member)
+    {
+        if (member is not MethodInfo m || m.ContainsGenericParameters || m.DeclaringType == null
+            || m.DeclaringType.ContainsGenericParameters || m.DeclaringType.IsByRefLike)
+            return None;
+        char resultKind = m.ReturnType == typeof(void) ? 'v' : KindOf(m.ReturnType);
+        if (resultKind == '\0') return None;
+        var shape = new StringBuilder().Append(resultKind);
+        var native = new List<ParameterExpression>();
+        var body = new List<Expression>();
+        var locals = new List<ParameterExpression>();
+        Expression? instance = null;
+        if (!m.IsStatic)
+        {
+            shape.Append('@');
+            ParameterExpression handle = Expression.Parameter(typeof(long), "target");
+            native.Add(handle);
+            ParameterExpression self = Expression.Variable(typeof(object), "self");
+            locals.Add(self);
+            body.Add(Expression.Assign(self, Expression.Call(_target, handle)));
+            Type owner = m.DeclaringType;
+            instance = owner.IsValueType ? Expression.Unbox(self, owner) : Expression.Convert(self, owner);
+        }
+        var args = new List<Expression>();
+        foreach (ParameterInfo p in m.GetParameters())
+        {
+            Type t = p.ParameterType;
+            char kind = t.IsByRef ? '\0' : KindOf(t);
+            shape.Append(kind);
+            switch (kind)
+            {
+                case 'i':
+                {
+                    ParameterExpression v = Expression.Parameter(typeof(long), p.Name);
+                    native.Add(v);
+                    args.Add(t == typeof(long) ? v : Expression.Convert(v, t));
+                    break;
+                }
+                case 'b':
+                {
+                    ParameterExpression v = Expression.Parameter(typeof(long), p.Name);
+                    native.Add(v);
+                    args.Add(Expression.NotEqual(v, Expression.Constant(0L)));
+                    break;
+                }
+                case 'f':
+                {
+                    if (t != typeof(double)) return None;  // a float parameter range-checks on the general path
+                    ParameterExpression v = Expression.Parameter(typeof(double), p.Name);
+                    native.Add(v);
+                    args.Add(v);
+                    break;
+                }
+                case 's':
+                {
+                    ParameterExpression chars = Expression.Parameter(typeof(IntPtr), p.Name + "Chars");
+                    ParameterExpression length = Expression.Parameter(typeof(long), p.Name + "Length");
+                    native.Add(chars);
+                    native.Add(length);
+                    args.Add(Expression.Call(_text, chars, length));
+                    break;
+                }
+                default:
+                    return None;
+            }
+        }
+
+        Expression call = Expression.Call(instance, m, args);
+        Type nativeResult = resultKind == 'f' ? typeof(double) : typeof(long);
+        Expression result = resultKind switch
+        {
+            'v' => Expression.Block(call, Expression.Constant(0L)),
+            'i' => m.ReturnType == typeof(long) ? call : Expression.Convert(call, typeof(long)),
+            'b' => Expression.Condition(call, Expression.Constant(1L), Expression.Constant(0L)),
+            'f' => m.ReturnType == typeof(double) ? call : Expression.Convert(call, typeof(double)),
+            _ => Expression.Call(_store, call),
+        };
+        LabelTarget done = Expression.Label(nativeResult, "done");
+        Expression failed = resultKind == 'f' ? Expression.Constant(FailedDouble) : Expression.Constant(Failed);
+        var tryBody = new List<Expression>(body);
+        // A Python subclass may override this method: its instances take the general path,
+        // which calls the base implementation.
+        if (!m.IsStatic && m.IsVirtual && !m.IsFinal && !m.DeclaringType.IsSealed)
+            tryBody.Add(Expression.IfThen(Expression.Call(_derived, locals[0]), Expression.Return(done, failed)));
+        tryBody.Add(Expression.Return(done, result));
+        tryBody.Add(Expression.Label(done, failed));
+        ParameterExpression caught = Expression.Variable(typeof(Exception), "e");
+        Expression failure = Expression.Call(_fail, caught);
+        if (resultKind == 'f') failure = Expression.Convert(failure, typeof(double));
+        Expression guarded = Expression.TryCatch(
+            Expression.Block(nativeResult, locals, tryBody),
+            Expression.Catch(caught, failure));
+
+        string signature = shape.ToString();
+        Type[] nativeTypes = native.Select(p => p.Type).ToArray();
+        lock (_emitLock)
+        {
+            Type delegateType = DelegateType(nativeResult, nativeTypes);
+            Delegate compiled = Expression.Lambda(delegateType, guarded, native).Compile();
+            return new Stub(signature, Marshal.GetFunctionPointerForDelegate(compiled), compiled);
+        }
+    }
+
+    /// <summary>A non-generic cdecl delegate type for the native signature (caller holds _emitLock).</summary>
+    private static Type DelegateType(Type result, Type[] parameters)
+    {
+        string key = result.Name + "(" + string.Join(",", parameters.Select(p => p.Name)) + ")";
+        if (_delegateTypes.TryGetValue(key, out Type? found)) return found;
+        _module ??= AssemblyBuilder.DefineDynamicAssembly(new AssemblyName("PyClrBridge.DirectCalls"),
+            AssemblyBuilderAccess.Run).DefineDynamicModule("PyClrBridge.DirectCalls");
+        TypeBuilder tb = _module.DefineType($"PyClrBridge.DirectCalls.Shape{_delegateTypes.Count}",
+            TypeAttributes.Public | TypeAttributes.Sealed | TypeAttributes.AutoClass, typeof(MulticastDelegate));
+        tb.SetCustomAttribute(new CustomAttributeBuilder(
+            typeof(UnmanagedFunctionPointerAttribute).GetConstructor(new[] { typeof(CallingConvention) })!,
+            new object[] { CallingConvention.Cdecl }));
+        ConstructorBuilder ctor = tb.DefineConstructor(
+            MethodAttributes.RTSpecialName | MethodAttributes.SpecialName | MethodAttributes.HideBySig | MethodAttributes.Public,
+            CallingConventions.Standard, new[] { typeof(object), typeof(IntPtr) });
+        ctor.SetImplementationFlags(MethodImplAttributes.Runtime | MethodImplAttributes.Managed);
+        MethodBuilder invoke = tb.DefineMethod("Invoke",
+            MethodAttributes.Public | MethodAttributes.HideBySig | MethodAttributes.NewSlot | MethodAttributes.Virtual,
+            result, parameters);
+        invoke.SetImplementationFlags(MethodImplAttributes.Runtime | MethodImplAttributes.Managed);
+        Type made = tb.CreateType()!;
+        _delegateTypes[key] = made;
+        return made;
+    }
+}
+
+public static unsafe partial class Exports
+{
+    /// <summary>
+    /// The direct-call stub of a member: its function pointer in <paramref name="function"/>
+    /// and its shape (see <see cref="DirectCalls"/>) in <paramref name="result"/>; an empty
+    /// shape means the member has none and takes the general path.
+    /// </summary>
+    [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
+    public static int DirectStub(int memberId, IntPtr* function, Value* result, Value* error)
+    {
+        try
+        {
+            (string shape, IntPtr fn) = DirectCalls.For(memberId);
+            *function = fn;
+            Arena.Reset();
+            Values.SetString(result, shape);
+            return 0;
+        }
+        catch (Exception e) { return Fail(e, error); }
+    }
+
+    /// <summary>
+    /// After a direct call returned <see cref="DirectCalls.Failed"/>: 0 when nothing failed (the
+    /// result was a real value), 1 with the exception in <paramref name="error"/>, 2 when the
+    /// call must be redone on the general path (a Python subclass instance).
+    /// </summary>
+    [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
+    public static int DirectPending(Value* error)
+    {
+        int state = DirectCalls.TakePending(out Exception? e);
+        if (state != 1 || e == null) return state;
+        return Fail(e, error) == 1 ? 1 : 3;  // 3: the exception could not be handed over
+    }
+}

@@ -1,13 +1,14 @@
-"""Descriptors for .NET members: method groups, properties, fields, indexers (events: ``_events``)."""
+"""Descriptors for .NET methods: method groups, bound methods, overload selection (properties and
+fields: ``_properties``; events: ``_events``)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
 
-from . import _binder, _bridge, _codecs, _direct
+from . import _binder, _bridge, _codecs
 from ._binder import Overload, Plan, arg_kind
-from ._convert import from_value, from_values, to_value
+from ._convert import INTEGER_RANGES, _target, from_value, from_values, to_value
 from ._fastcall import compile_invoker
 from ._proxy import handle_of
 from ._shim import KindInt as Kind  # plain ints: IntEnum member reads are slow on every call
@@ -59,7 +60,6 @@ def _converter(type_id: int) -> Callable[[Any, Value, list[Any]], None]:
     """``to_value(arg, slot, keep, type_id)`` with the commonest case for the parameter type
     written inline (an int for an integer type, a str for String, a float for Double); any
     other argument, or any value while user encoders are registered, takes ``to_value``."""
-    from ._convert import INTEGER_RANGES, _target
 
     t, _ = _target(type_id)
     code = t.type_code if t is not None and t.kind != "enum" else ""
@@ -391,197 +391,3 @@ class _BoundSelector:
 
     def __getitem__(self, types: Any) -> BoundMethod:
         return BoundMethod(OverloadSelector(self._bound._group)[types], self._bound.__self__)
-
-
-_UNREAD = object()  # Property._const before a const field's first read
-_FAILED = _direct.FAILED
-_direct_failed = _direct.failed
-
-
-def _resolve_direct_get(member: int) -> tuple[Any, ...]:
-    """``(stub, decode)`` for an instance getter whose stub takes only the target, else ()."""
-    found = _direct.stub(member)
-    if found is None or found[1][1:] != "@":
-        return ()
-    return found[0], _direct.decoder(found[1])
-
-
-def _resolve_direct_set(member: int, type_id: int) -> tuple[Any, ...]:
-    """``(setter,)``: ``setter(h, value)`` sets through the direct stub and returns True, or
-    returns False for a value the stub cannot take as is (the caller takes the frame path)."""
-    found = _direct.stub(member)
-    if found is None or found[1][:2] != "v@":
-        return ()
-    fits = _direct.guard(found[1], (type_id,), ["value"])
-    if fits is None:
-        return ()
-    condition, prepare, call = fits
-    source = "".join([
-        "def setter(h, value):\n",
-        f"    if {condition} and not _codecs.encoders:\n",
-        *(f"        {line}\n" for line in prepare),
-        f"        if _fn(h, {', '.join(call)}) == 0 or not _direct_failed():\n",
-        "            return True\n",
-        "    return False\n",
-    ])
-    scope: dict[str, Any] = {"_fn": found[0], "_codecs": _codecs, "_direct_failed": _direct.failed,
-                             "_enc": _encode_utf16}
-    exec(compile(source, f"<pyclrbridge setter {member}>", "exec"), scope)  # our source: ints and fixed names
-    return (scope["setter"],)
-
-
-class Property:
-    """A .NET property (or field, when ``field`` is set): get and set through the shim."""
-
-    __slots__ = ("__name__", "_const", "_direct_get", "_direct_set", "_doc", "_fast_get", "_fast_set", "_get",
-                 "_owner", "_set", "_type_id", "field", "readonly", "static")
-
-    def __init__(self, name: str, owner: str, get: int, set: int, static: bool, doc: str,
-                 *, field: bool = False, readonly: bool = False, const: bool = False, type_id: int = 0) -> None:
-        # A const field's value is compiled into its metadata and never changes: the first
-        # read is kept (an immutable Python value; a lost race stores an equal one).
-        self._const: Any = _UNREAD if const else None
-        self.__name__ = name
-        self._owner = owner
-        self._get = get
-        self._set = set
-        self.static = static
-        self.field = field
-        self.readonly = readonly
-        self._doc = doc
-        # Member ids for the inline paths of __get__/__set__ (0: take read()/write(), which
-        # also raise the errors): instance members only, never a const field.
-        self._fast_get = get if get and not static and not const else 0
-        self._fast_set = set if set and not static and not readonly else 0
-        self._type_id = type_id
-        # Direct stubs (see _direct) of the instance getter / setter, resolved at the first
-        # access through a live proxy: None until then, () when there is none. Each is
-        # published in one store, as one tuple, so a racing reader sees all of it or nothing.
-        self._direct_get: tuple[Any, ...] | None = None if self._fast_get else ()
-        self._direct_set: tuple[Any, ...] | None = None if self._fast_set and type_id else ()
-
-    @property
-    def __doc__(self) -> str:  # type: ignore[override]
-        return self._doc
-
-    def read(self, obj: Any) -> Any:
-        if self._fast_get and obj is not None and getattr(obj, "_h", 0):
-            return self.__get__(obj)  # the inline path (len(), protocol reads)
-        const = self._const
-        if const is not None and const is not _UNREAD:
-            return const[0]
-        if not self._get:
-            raise AttributeError(f"{self._owner}.{self.__name__} has no getter")
-        target = 0
-        if not self.static:
-            h = handle_of(obj)
-            if h is None:
-                raise AttributeError(f"{self._owner}.{self.__name__} is an instance member")
-            if not h:
-                raise ValueError(f"{self._owner}.{self.__name__}: the .NET object was released (pyclrbridge.release)")
-            target = h
-        value = _bridge.call_noargs(self._get, target, from_value)
-        if const is _UNREAD:
-            self._const = (value,)
-        return value
-
-    def write(self, obj: Any, value: Any) -> None:
-        kind = "field" if self.field else "property"
-        if self.readonly or not self._set:
-            raise AttributeError(f"{kind} {self._owner}.{self.__name__} is read-only")
-        target = 0 if self.static else (handle_of(obj) or 0)
-        frame = _bridge.acquire_frame(2)
-        try:
-            keep: list[Any] = []
-            to_value(value, frame.slots[0], keep)
-            _bridge.call_frame(frame, self._set, target, 1, 1)
-        finally:
-            _bridge.release_frame(frame)
-
-    def __get__(self, obj: Any, cls: type | None = None) -> Any:
-        # The hot path (an instance property of a live proxy) inlined: one Python frame and
-        # one foreign call to the getter's direct stub; without a stub, the pooled frame.
-        # Everything else goes through read().
-        direct = self._direct_get
-        if direct and obj is not None:
-            try:
-                h = obj._h
-            except AttributeError:
-                h = 0
-            if h:
-                fn, decode = direct
-                r = fn(h)
-                if r != -0x6000_0000_0000_0000 or not _direct_failed():  # _direct.FAILED (a constant: no global read)
-                    return r if decode is None else decode(r)
-                # An instance of a Python subclass: the frame path below calls the base getter.
-        member = self._fast_get
-        if member and obj is not None:
-            try:
-                h = obj._h
-            except AttributeError:
-                h = 0
-            if h:
-                if direct is None:
-                    self._direct_get = _resolve_direct_get(member)
-                try:
-                    frame = _frames_pop()
-                except IndexError:
-                    frame = _bridge.Frame()
-                try:
-                    _header(frame.buffer, 0, member, 0, h, 1)
-                    if frame.invoke(frame.address) != 0:
-                        _bridge.raise_error(Value.from_buffer_copy(frame.error))
-                    result = frame.slots[0]
-                    if result.kind == _INT64:  # the commonest result, decoded inline
-                        return result.i
-                    return from_value(result)
-                finally:
-                    _frames_push(frame)
-        if obj is None and not self.static:
-            return self
-        return self.read(obj)
-
-    def __set__(self, obj: Any, value: Any) -> None:
-        direct = self._direct_set
-        if direct:
-            try:
-                h = obj._h
-            except AttributeError:
-                h = 0
-            if h and direct[0](h, value):
-                return
-        member = self._fast_set
-        if member:
-            try:
-                h = obj._h
-            except AttributeError:
-                h = 0
-            if h:
-                if direct is None:
-                    self._direct_set = _resolve_direct_set(member, self._type_id)
-                try:
-                    frame = _frames_pop()
-                except IndexError:
-                    frame = _bridge.Frame()
-                try:
-                    slot = frame.slots[0]
-                    t = type(value)
-                    if t is int and _I32_MIN <= value <= _I32_MAX and not _codecs.encoders:
-                        slot.kind = _INT64  # what to_value writes for any int that fits
-                        slot.i = value
-                    else:
-                        to_value(value, slot, [])
-                    _header(frame.buffer, 0, member, 1, h, 1)
-                    if frame.invoke(frame.address) != 0:
-                        _bridge.raise_error(Value.from_buffer_copy(frame.error))
-                    return
-                finally:
-                    _frames_push(frame)
-        self.write(obj, value)
-
-    def __delete__(self, obj: Any) -> None:
-        kind = "field" if self.field else "property"
-        raise AttributeError(f"cannot delete the .NET {kind} {self._owner}.{self.__name__}")
-
-    def __repr__(self) -> str:
-        return f"<.NET {'field' if self.field else 'property'} {self._owner}.{self.__name__}>"

@@ -115,7 +115,7 @@ class ClrMeta(type):
 
     def __setattr__(cls, name: str, value: Any) -> None:
         from ._events import Event
-        from ._members import Property
+        from ._properties import Property
 
         for klass in cls.__mro__:
             member = klass.__dict__.get(name)

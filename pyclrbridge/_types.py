@@ -17,7 +17,8 @@ from ._binder import Overload, Param
 from ._convert import PYTHON_TYPE_NAMES, from_value, to_value
 from ._errors import BUILTIN_FOR_EXCEPTION, ClrError
 from ._events import Event
-from ._members import MethodGroup, Property
+from ._members import MethodGroup
+from ._properties import Property
 from ._proxy import ClrEnum, ClrMeta, ClrObject, clr_repr, enum_value, handle_of
 from ._shim import Kind, Value
 

@@ -15,6 +15,19 @@ public static unsafe partial class Exports
 
     private static long[] Indices(long* indices, int rank) => new ReadOnlySpan<long>(indices, rank).ToArray();
 
+    /// <summary>The element count of an array (every dimension's elements for <c>T[,]</c>):
+    /// <c>len()</c> and the block iteration read it without a member call.</summary>
+    [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
+    public static int ArrayLength(long handle, long* length, Value* error)
+    {
+        try
+        {
+            *length = ArrayOf(handle).LongLength;
+            return 0;
+        }
+        catch (Exception e) { return Fail(e, error); }
+    }
+
     [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
     public static int ArrayGet(long handle, long* indices, int rank, Value* result, Value* error)
     {

@@ -45,7 +45,8 @@ internal static class Pins
         return id;
     }
 
-    /// <summary>A new T[] holding a copy of <paramref name="count"/> elements at <paramref name="source"/>.</summary>
+    /// <summary>A new T[] holding a copy of <paramref name="count"/> elements at <paramref name="source"/>
+    /// (all zero when <paramref name="source"/> is null: Python then fills it block by block).</summary>
     public static unsafe Array Copy(void* source, long count, int typeCode) => (TypeCode)typeCode switch
     {
         TypeCode.Boolean => Make<bool>(source, count),
@@ -65,6 +66,7 @@ internal static class Pins
 
     private static unsafe T[] Make<T>(void* source, long count) where T : unmanaged
     {
+        if (source == null) return new T[checked((int)count)];
         // Uninitialized: every element is overwritten by the one block copy below.
         T[] a = GC.AllocateUninitializedArray<T>(checked((int)count));
         long bytes = count * sizeof(T);
@@ -111,7 +113,8 @@ public static unsafe partial class Exports
 
     /// <summary>
     /// A new one-dimensional array of the TypeCode's element type, filled from native memory in one
-    /// block copy (a Python buffer: bytes, bytearray, array.array, memoryview).
+    /// block copy (a Python buffer: bytes, bytearray, array.array, memoryview); all zero when
+    /// <paramref name="data"/> is null (Python fills it with <see cref="ArrayCopy"/>).
     /// </summary>
     [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
     public static int ArrayFromBuffer(void* data, long count, int typeCode, Value* result, Value* error)

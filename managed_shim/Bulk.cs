@@ -1,7 +1,6 @@
 using System;
 using System.Collections;
 using System.Collections.Generic;
-using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
@@ -116,16 +115,25 @@ internal abstract unsafe class BulkIterator : IDisposable
 
     public static BulkIterator For(object source)
     {
+        // The framework's lists first, by exact type (a subclass may re-implement IEnumerable<T>):
+        // their struct enumerator is called directly, with no generic math and no type loads.
+        Type type = source.GetType();
+        if (type == typeof(List<int>)) return new Listed<int>((List<int>)source);
+        if (type == typeof(List<long>)) return new Listed<long>((List<long>)source);
+        if (type == typeof(List<double>)) return new Listed<double>((List<double>)source);
         bool readAhead = IsMaterialized(source);
         switch (source)
         {
-            case IEnumerable<int> ints: return new Numbers<int, long>(ints.GetEnumerator(), 1) { ReadAhead = readAhead };
-            case IEnumerable<long> longs: return new Numbers<long, long>(longs.GetEnumerator(), 1) { ReadAhead = readAhead };
-            case IEnumerable<double> doubles: return new Numbers<double, double>(doubles.GetEnumerator(), 2) { ReadAhead = readAhead };
+            case IEnumerable<int> ints: return new Int32s(ints.GetEnumerator()) { ReadAhead = readAhead };
+            case IEnumerable<long> longs: return new Packed<long>(longs.GetEnumerator(), ModeInt64) { ReadAhead = readAhead };
+            case IEnumerable<double> doubles: return new Packed<double>(doubles.GetEnumerator(), ModeDouble) { ReadAhead = readAhead };
             case IEnumerable any: return new Boxed(any.GetEnumerator()) { ReadAhead = readAhead };
             default: throw new InvalidCastException($"{Signatures.TypeName(source.GetType())} is not enumerable");
         }
     }
+
+    private const int ModeInt64 = 1;
+    private const int ModeDouble = 2;
 
     /// <summary>Arrays and the framework's collections hold their elements already; reading
     /// them ahead runs no user code. Anything else (LINQ, iterators) is read one at a time.</summary>
@@ -137,19 +145,68 @@ internal abstract unsafe class BulkIterator : IDisposable
             or "System.Collections.Immutable" or "System.Collections.ObjectModel";
     }
 
-    /// <summary>Numbers written as a block of <typeparamref name="TOut"/> (Int32 widened to
-    /// Int64); the JIT specializes each instantiation, so the conversion costs nothing.</summary>
-    private sealed class Numbers<TIn, TOut> : BulkIterator
-        where TIn : INumberBase<TIn>
-        where TOut : unmanaged, INumberBase<TOut>
+    /// <summary>A <see cref="List{T}"/> of Int32 (widened to Int64), Int64 or Double through its
+    /// struct enumerator (it still throws when the list changes). Compiled fully optimized on
+    /// first use: the first iteration of a process runs no slow tier-0 loop, and the
+    /// <c>typeof</c> tests fold away per instantiation.</summary>
+    private sealed class Listed<T> : BulkIterator where T : unmanaged
     {
-        private readonly IEnumerator<TIn> _e;
-        public Numbers(IEnumerator<TIn> e, int mode) { _e = e; Mode = mode; }
+        private List<T>.Enumerator _e;
+        public Listed(List<T> list)
+        {
+            _e = list.GetEnumerator();
+            Mode = typeof(T) == typeof(double) ? ModeDouble : ModeInt64;
+            ReadAhead = true;
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public override int Fill(void* buffer, int capacity)
         {
-            TOut* out_ = (TOut*)buffer;
             int n = 0;
-            while (n < capacity && _e.MoveNext()) out_[n++] = TOut.CreateTruncating(_e.Current);
+            if (typeof(T) == typeof(int))
+            {
+                long* out_ = (long*)buffer;
+                while (n < capacity && _e.MoveNext())
+                {
+                    T item = _e.Current;
+                    out_[n++] = Unsafe.As<T, int>(ref item);
+                }
+            }
+            else
+            {
+                T* out_ = (T*)buffer; // Int64 and Double have the layout of their mode's slots
+                while (n < capacity && _e.MoveNext()) out_[n++] = _e.Current;
+            }
+            return n;
+        }
+        public override void Dispose() => _e.Dispose();
+    }
+
+    /// <summary>Any other sequence of Int32, widened to the Int64 slots of its mode.</summary>
+    private sealed class Int32s : BulkIterator
+    {
+        private readonly IEnumerator<int> _e;
+        public Int32s(IEnumerator<int> e) { _e = e; Mode = ModeInt64; }
+        public override int Fill(void* buffer, int capacity)
+        {
+            long* out_ = (long*)buffer;
+            int n = 0;
+            while (n < capacity && _e.MoveNext()) out_[n++] = _e.Current;
+            return n;
+        }
+        public override void Dispose() => _e.Dispose();
+    }
+
+    /// <summary>Any other sequence of Int64 or Double, written as they are.</summary>
+    private sealed class Packed<T> : BulkIterator where T : unmanaged
+    {
+        private readonly IEnumerator<T> _e;
+        public Packed(IEnumerator<T> e, int mode) { _e = e; Mode = mode; }
+        public override int Fill(void* buffer, int capacity)
+        {
+            T* out_ = (T*)buffer;
+            int n = 0;
+            while (n < capacity && _e.MoveNext()) out_[n++] = _e.Current;
             return n;
         }
         public override void Dispose() => _e.Dispose();

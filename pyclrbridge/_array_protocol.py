@@ -27,6 +27,13 @@ _BLOCK_CODES = {"SByte": "b", "Byte": "B", "Int16": "h", "UInt16": "H", "Int32":
                 "Int64": "q", "UInt64": "Q", "Single": "f", "Double": "d", "Boolean": "B", "Char": "H"}
 
 
+#: Elements per block when iterating an array of primitives: one ArrayCopy call each, small
+#: enough that the block's packed numbers and the list made from them stay in the CPU cache.
+_PRIMITIVE_BLOCK = 16384
+#: Elements per block of other arrays: Values hold strings and handles (one ArrayRead each).
+_VALUE_BLOCK = 1024
+
+
 def _handle(arr: Any) -> int:
     h = handle_of(arr)
     if not h:
@@ -34,11 +41,33 @@ def _handle(arr: Any) -> int:
     return h
 
 
+def _length(arr: Any) -> int:
+    """The element count (all dimensions), by one export call instead of a member call."""
+    length = ctypes.c_int64()
+    error = Value()
+    if _bridge.shim().ArrayLength(_handle(arr), ctypes.byref(length), ctypes.byref(error)) != 0:
+        _bridge.raise_error(error)
+    return length.value
+
+
+def _block_code(arr: Any) -> str | None:
+    """The array.array code of ``arr``'s elements when they are primitives copied as a block."""
+    element = _typeinfo.info(type(arr).__clr_info__.element)
+    return _BLOCK_CODES.get(element.type_code) if element.kind != "enum" else None
+
+
+def _widen(items: list[Any], type_code: str) -> list[Any]:
+    """Python values of a block's packed Boolean (bool) and Char (str) elements."""
+    if type_code == "Boolean":
+        return [b != 0 for b in items]
+    if type_code == "Char":
+        return [chr(c) for c in items]
+    return items
+
+
 def _copy_out(arr: Any, start: int, count: int) -> list[Any] | None:
     """Elements start..start+count of a primitive array in one block copy (None: not primitive)."""
-    info = type(arr).__clr_info__
-    element = _typeinfo.info(info.element)
-    code = _BLOCK_CODES.get(element.type_code) if element.kind != "enum" else None
+    code = _block_code(arr)
     if code is None:
         return None
     block = array.array(code, [0]) * count  # (array(code, bytes(n)) costs ~70 ns/item more)
@@ -47,12 +76,7 @@ def _copy_out(arr: Any, start: int, count: int) -> list[Any] | None:
         address, _ = block.buffer_info()
         if _bridge.shim().ArrayCopy(_handle(arr), start, count, address, 0, ctypes.byref(error)) != 0:
             _bridge.raise_error(error)
-    items = block.tolist()
-    if element.type_code == "Boolean":
-        return [b != 0 for b in items]
-    if element.type_code == "Char":
-        return [chr(c) for c in items]
-    return items
+    return _widen(block.tolist(), _typeinfo.info(type(arr).__clr_info__.element).type_code)
 
 
 def _read_block(arr: Any, start: int, count: int) -> list[Any]:
@@ -76,12 +100,31 @@ def _blocks(arr: Any) -> Iterator[Iterable[Any]]:
     if type(arr).__clr_info__.rank != 1:
         yield _Enumerable.__iter__(arr)  # .NET enumerates every element, row by row
         return
-    n = len(arr)
-    element = _typeinfo.info(type(arr).__clr_info__.element)
-    primitive = element.kind != "enum" and element.type_code in _BLOCK_CODES
-    chunk = 65536 if primitive else 1024  # packed numbers are cheap; Values hold strings/handles
-    for start in range(0, n, chunk):
-        yield _block(arr, start, min(chunk, n - start))
+    n = _length(arr)
+    code = _block_code(arr)
+    if code is None:
+        for start in range(0, n, _VALUE_BLOCK):
+            yield _read_block(arr, start, min(_VALUE_BLOCK, n - start))
+        return
+    if not n:
+        return
+    # One buffer for every block, and the per-block work hoisted: a block costs one export call
+    # and one tolist() (C), however many blocks there are.
+    type_code = _typeinfo.info(type(arr).__clr_info__.element).type_code
+    size = min(n, _PRIMITIVE_BLOCK)
+    block = array.array(code, [0]) * size
+    address = block.buffer_info()[0]
+    view = memoryview(block)
+    copy = _bridge.shim().ArrayCopy
+    error = Value()
+    error_ref = ctypes.byref(error)
+    for start in range(0, n, size):
+        count = min(size, n - start)
+        # The handle is read per block: releasing the array mid-iteration raises, never reads freed memory.
+        if copy(_handle(arr), start, count, address, 0, error_ref) != 0:
+            _bridge.raise_error(error)
+        items = block.tolist() if count == size else view[:count].tolist()
+        yield _widen(items, type_code)
 
 
 def _indices(arr: Any, key: Any) -> Any:
@@ -99,7 +142,7 @@ class _Array:
     """A .NET array: a fixed-length, mutable sequence sharing the .NET memory."""
 
     def __len__(self: Any) -> int:
-        return int(type(self).__dict__["Length"].read(self))
+        return _length(self)
 
     def __getitem__(self: Any, key: Any) -> Any:
         if isinstance(key, slice):

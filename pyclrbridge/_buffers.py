@@ -15,19 +15,20 @@ version ``bytes(arr)`` is one block copy (``__bytes__``).
 
 from __future__ import annotations
 
+import array
 import ctypes
 import sys
 import typing
 import weakref
 from typing import Any
 
-from . import _bridge, _typeinfo
+from . import _bridge, _codecs, _typeinfo
 from ._convert import from_value
 from ._protocols import implementation_for
 from ._proxy import handle_of
 from ._shim import Value
 
-__all__ = ["array_from_buffer", "buffer", "element_name", "stats"]
+__all__ = ["array_from_buffer", "array_from_list", "buffer", "element_name", "stats"]
 
 # .NET TypeCode of the element -> (struct format, item size, .NET element type name).
 # Read-only after import: no lock.
@@ -186,6 +187,63 @@ def array_from_buffer(obj: Any, element_id: int) -> Any | None:
         if rc != 0:
             _bridge.raise_error(error)
     return from_value(result)
+
+
+# .NET element type name -> (array.array code, TypeCode) for the lists array_from_list packs block
+# by block: the numbers whose array.array conversion is exactly the conversion to that element
+# (Single needs a range check array.array does not make; Boolean and Char are not numbers).
+# Read-only after import: no lock.
+_FILL_CODES: dict[str, tuple[str, int]] = {
+    "System.SByte": ("b", 5), "System.Byte": ("B", 6), "System.Int16": ("h", 7), "System.UInt16": ("H", 8),
+    "System.Int32": ("i", 9), "System.UInt32": ("I", 10), "System.Int64": ("q", 11), "System.UInt64": ("Q", 12),
+    "System.Double": ("d", 14),
+}
+#: Items packed per block: the block and its slice of the list stay in the CPU cache, and the
+#: allocator hands the same memory back for every block (no temporary as large as the list,
+#: whose fresh pages would each cost a page fault).
+_FILL_BLOCK = 16384
+#: Shorter lists are packed in one piece by the caller's path: one block is all they need.
+_FILL_MIN = 2 * _FILL_BLOCK
+
+
+def array_from_list(items: list[Any] | tuple[Any, ...], element_id: int) -> Any | None:
+    """A new ``T[]`` from a long list or tuple of numbers, for a primitive number type ``T``:
+    .NET allocates the array, then each block of items is packed by ``array.array`` (the same
+    conversion as packing the whole list) and copied in by one ``ArrayCopy``.
+
+    None when this path does not apply or the items do not all convert (a float for an
+    integer type, a number out of range, not a number) or the list changed length meanwhile:
+    the caller then converts the whole list its usual way, whose errors name the item."""
+    n = len(items)
+    if n < _FILL_MIN or _codecs.encoders:
+        return None
+    element = _typeinfo.info(element_id)
+    fill = _FILL_CODES.get(element.full_name) if element.kind != "enum" else None
+    if fill is None:
+        return None
+    code, type_code = fill
+    shim = _bridge.shim()
+    result = Value()
+    error = Value()
+    error_ref = ctypes.byref(error)
+    if shim.ArrayFromBuffer(None, n, type_code, ctypes.byref(result), error_ref) != 0:  # zero-filled
+        _bridge.raise_error(error)
+    made = from_value(result)  # owns the new handle: dropping it (on a fallback) releases the array
+    handle = handle_of(made)
+    copy = shim.ArrayCopy
+    for start in range(0, n, _FILL_BLOCK):
+        try:
+            packed = array.array(code, items[start:start + _FILL_BLOCK])
+        except (TypeError, OverflowError):
+            return None
+        count = len(packed)
+        if count != min(_FILL_BLOCK, n - start):
+            return None  # the list shrank while being packed (__index__/__float__ code, another thread)
+        if copy(handle, start, count, packed.buffer_info()[0], 1, error_ref) != 0:
+            _bridge.raise_error(error)
+    if len(items) != n:
+        return None  # it grew meanwhile
+    return made
 
 
 def stats() -> dict[str, int]:

@@ -342,6 +342,18 @@ def _sequence(obj: Any, v: Value, keep: list[Any], t: _typeinfo.TypeInfo | None,
     if t is not None and t.kind == "array" and t.rank > 1:
         _nested(obj, v, keep, t.element, t.rank)
         return
+    if element and t is not None and t.kind == "array" and type(obj) in (list, tuple) and not isinstance(keep, _DryRun):
+        # A long list of numbers for T[]: .NET allocates the array and each block is copied in,
+        # with no packed copy of the whole list (None: short, or not all numbers of T).
+        from ._buffers import array_from_list
+
+        made = array_from_list(obj, element)
+        if made is not None:
+            keep.append(made)
+            v.kind = Kind.OBJECT
+            v.i = handle_of(made) or 0
+            v.extra = type(made).__clr_type_id__
+            return
     if element and _buffer(obj, v, keep, element):
         return
     _list(obj, v, keep, element)

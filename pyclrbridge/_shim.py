@@ -137,6 +137,7 @@ _EXPORTS: dict[str, tuple[Any, list[Any]]] = {
     "ArrayGet": (_i32, [_i64, _i64p, _i32, ValuePtr, ValuePtr]),
     "ArraySet": (_i32, [_i64, _i64p, _i32, ValuePtr, ValuePtr]),
     "ArrayCopy": (_i32, [_i64, _i64, _i64, ctypes.c_void_p, _i32, ValuePtr]),
+    "ArrayLength": (_i32, [_i64, _i64p, ValuePtr]),
     "ArrayRead": (_i32, [_i64, _i64, _i32, ValuePtr, ValuePtr]),
     # Tasks.cs (asyncio)
     "TaskSetSink": (_i32, [_i64, ValuePtr]),
@@ -235,6 +236,7 @@ class Shim:
     ArrayGet: Any
     ArraySet: Any
     ArrayCopy: Any
+    ArrayLength: Any
     ArrayRead: Any
     TaskSetSink: Any
     TaskFrom: Any

@@ -379,9 +379,11 @@ def new_array(info: _typeinfo.TypeInfo, args: tuple[Any, ...]) -> Any:
     if isinstance(arg, int):
         array_cls = class_by_name("System.Array")
         return array_cls.CreateInstance(class_for(info.element), arg)
-    from ._buffers import array_from_buffer
+    from ._buffers import array_from_buffer, array_from_list
 
     made = array_from_buffer(arg, info.element)  # a buffer of exactly T: one block copy
+    if made is None and isinstance(arg, (list, tuple)):
+        made = array_from_list(arg, info.element)  # long lists of numbers: packed block by block
     if made is not None:
         return made
     items = arg if isinstance(arg, (list, tuple, bytes, bytearray, memoryview)) else list(arg)

@@ -20,7 +20,8 @@ namespace PyClrBridge.Shim;
 /// The shape string names the C signature: the result kind, '@' when the first argument is the
 /// target's handle, then one kind per parameter. Kinds: 'v' void (int64 0), 'i' integer (int64),
 /// 'b' bool (int64 0/1), 'f' double or float (double), 's' string (argument: pointer + length;
-/// result: pointer to an int64 length and the UTF-16 code units in the thread's arena, 0 for null).
+/// result: pointer to an int64 length and the UTF-16 code units in the thread's arena, 0 for null),
+/// 'o' (constructors only) a new object's handle, the shape ending in '#' and its type id.
 /// </para>
 /// <para>
 /// A stub never lets an exception escape: it parks it for the calling thread and returns
@@ -54,6 +55,7 @@ internal static unsafe class DirectCalls
     [ThreadStatic] private static bool _redirect;
 
     private static readonly MethodInfo _target = typeof(Handles).GetMethod(nameof(Handles.Target))!;
+    private static readonly MethodInfo _alloc = typeof(Handles).GetMethod(nameof(Handles.Alloc))!;
     private static readonly MethodInfo _text = typeof(DirectCalls).GetMethod(nameof(Text), BindingFlags.NonPublic | BindingFlags.Static)!;
     private static readonly MethodInfo _store = typeof(DirectCalls).GetMethod(nameof(StoreText), BindingFlags.NonPublic | BindingFlags.Static)!;
     private static readonly MethodInfo _fail = typeof(DirectCalls).GetMethod(nameof(Fail), BindingFlags.NonPublic | BindingFlags.Static)!;
@@ -64,7 +66,7 @@ internal static unsafe class DirectCalls
     /// <summary>The stub of member <paramref name="memberId"/>: shape ("" when it has none) and function pointer.</summary>
     public static (string Shape, IntPtr Function) For(int memberId)
     {
-        Stub s = _stubs.GetOrAdd(memberId, id => new Lazy<Stub>(() => Build(TypeCatalog.MemberOf(id)))).Value;
+        Stub s = _stubs.GetOrAdd(memberId, id => new Lazy<Stub>(() => TryBuild(TypeCatalog.MemberOf(id)))).Value;
         return (s.Shape, s.Function);
     }
 
@@ -119,19 +121,48 @@ internal static unsafe class DirectCalls
         return '\0';
     }
 
+    private static Stub TryBuild(MemberInfo member)
+    {
+        try
+        {
+            return Build(member);
+        }
+        catch (Exception)
+        {
+            return None;  // a shape the compiler refuses: the general path calls (and reports) it
+        }
+    }
+
     private static Stub Build(MemberInfo member)
     {
-        if (member is not MethodInfo m || m.ContainsGenericParameters || m.DeclaringType == null
-            || m.DeclaringType.ContainsGenericParameters || m.DeclaringType.IsByRefLike)
+        if (member is not MethodBase mb || mb.ContainsGenericParameters || mb.DeclaringType == null
+            || mb.DeclaringType.ContainsGenericParameters || mb.DeclaringType.IsByRefLike)
             return None;
-        char resultKind = m.ReturnType == typeof(void) ? 'v' : KindOf(m.ReturnType);
+        MethodInfo? m = mb as MethodInfo;
+        char resultKind;
+        if (m == null)
+        {
+            // A constructor: the new object's exact type is the declaring type, so Python wraps
+            // the handle without asking .NET. Types whose values cross as Python values are left
+            // to the general path.
+            Type made = mb.DeclaringType;
+            if (made.IsAbstract || made.IsPrimitive || made.IsEnum || made == typeof(string) || made == typeof(decimal)
+                || Nullable.GetUnderlyingType(made) != null || typeof(Delegate).IsAssignableFrom(made)
+                || typeof(IPythonDerived).IsAssignableFrom(made))
+                return None;
+            resultKind = 'o';
+        }
+        else
+        {
+            resultKind = m.ReturnType == typeof(void) ? 'v' : KindOf(m.ReturnType);
+        }
         if (resultKind == '\0') return None;
         var shape = new StringBuilder().Append(resultKind);
         var native = new List<ParameterExpression>();
         var body = new List<Expression>();
         var locals = new List<ParameterExpression>();
         Expression? instance = null;
-        if (!m.IsStatic)
+        if (m != null && !m.IsStatic)
         {
             shape.Append('@');
             ParameterExpression handle = Expression.Parameter(typeof(long), "target");
@@ -139,11 +170,11 @@ internal static unsafe class DirectCalls
             ParameterExpression self = Expression.Variable(typeof(object), "self");
             locals.Add(self);
             body.Add(Expression.Assign(self, Expression.Call(_target, handle)));
-            Type owner = m.DeclaringType;
+            Type owner = mb.DeclaringType;
             instance = owner.IsValueType ? Expression.Unbox(self, owner) : Expression.Convert(self, owner);
         }
         var args = new List<Expression>();
-        foreach (ParameterInfo p in m.GetParameters())
+        foreach (ParameterInfo p in mb.GetParameters())
         {
             Type t = p.ParameterType;
             char kind = t.IsByRef ? '\0' : KindOf(t);
@@ -186,14 +217,15 @@ internal static unsafe class DirectCalls
             }
         }
 
-        Expression call = Expression.Call(instance, m, args);
+        Expression call = m != null ? Expression.Call(instance, m, args) : Expression.New((ConstructorInfo)mb, args);
         Type nativeResult = resultKind == 'f' ? typeof(double) : typeof(long);
         Expression result = resultKind switch
         {
             'v' => Expression.Block(call, Expression.Constant(0L)),
-            'i' => m.ReturnType == typeof(long) ? call : Expression.Convert(call, typeof(long)),
+            'i' => call.Type == typeof(long) ? call : Expression.Convert(call, typeof(long)),
             'b' => Expression.Condition(call, Expression.Constant(1L), Expression.Constant(0L)),
-            'f' => m.ReturnType == typeof(double) ? call : Expression.Convert(call, typeof(double)),
+            'f' => call.Type == typeof(double) ? call : Expression.Convert(call, typeof(double)),
+            'o' => Expression.Call(_alloc, Expression.Convert(call, typeof(object))),
             _ => Expression.Call(_store, call),
         };
         LabelTarget done = Expression.Label(nativeResult, "done");
@@ -201,7 +233,7 @@ internal static unsafe class DirectCalls
         var tryBody = new List<Expression>(body);
         // A Python subclass may override this method: its instances take the general path,
         // which calls the base implementation.
-        if (!m.IsStatic && m.IsVirtual && !m.IsFinal && !m.DeclaringType.IsSealed)
+        if (m != null && !m.IsStatic && m.IsVirtual && !m.IsFinal && !mb.DeclaringType.IsSealed)
             tryBody.Add(Expression.IfThen(Expression.Call(_derived, locals[0]), Expression.Return(done, failed)));
         tryBody.Add(Expression.Return(done, result));
         tryBody.Add(Expression.Label(done, failed));
@@ -212,6 +244,7 @@ internal static unsafe class DirectCalls
             Expression.Block(nativeResult, locals, tryBody),
             Expression.Catch(caught, failure));
 
+        if (resultKind == 'o') shape.Append('#').Append(TypeCatalog.IdOf(mb.DeclaringType));  // the result's type id
         string signature = shape.ToString();
         Type[] nativeTypes = native.Select(p => p.Type).ToArray();
         lock (_emitLock)

@@ -1,7 +1,8 @@
 """Direct calls: one typed native function per .NET member whose signature is plain.
 
 For a method (or property accessor) whose parameters are integers, bools, doubles or strings
-and whose result is void, an integer, a bool, a double/float or a string, the shim compiles a
+and whose result is void, an integer, a bool, a double/float or a string (or for a constructor with such
+parameters), the shim compiles a
 stub with a C signature (``managed_shim/DirectCalls.cs``) and hands Python its address. Calling
 it is one ctypes call with plain arguments: no ``Value`` frame, no argument tuple on the .NET
 side, no boxing. Everything else (and any argument the stub cannot take as is) keeps the
@@ -22,8 +23,9 @@ import os
 import struct
 from typing import Any
 
-from . import _bridge
+from . import _bridge, _codecs
 from ._convert import INTEGER_RANGES, _target
+from ._proxy import wrap
 from ._shim import MEMORY, Value, _decode_utf16, read_string
 
 #: DirectCalls.Failed: "a failure may be parked, ask DirectPending".
@@ -58,7 +60,7 @@ def _prototype(shape: str) -> Any:
     proto = _prototypes.get(shape)
     if proto is None:
         restype = ctypes.c_double if shape[0] == "f" else ctypes.c_int64
-        argtypes = [t for letter in shape[1:] for t in _ARG_TYPES[letter]]
+        argtypes = [t for letter in shape.partition("#")[0][1:] for t in _ARG_TYPES[letter]]
         proto = _prototypes.setdefault(shape, ctypes.CFUNCTYPE(restype, *argtypes))
     return proto
 
@@ -115,10 +117,23 @@ def _none(_: Any) -> None:
     return None
 
 
+def result_type(shape: str) -> int:
+    """The type id a constructor stub's shape ends with ('o' results), else 0."""
+    _, _, type_id = shape.partition("#")
+    return int(type_id) if type_id else 0
+
+
+def wrap_result(handle: int, type_id: int) -> Any:
+    """A constructor stub's new object, as ``from_value`` gives it (user decoders applied)."""
+    obj = wrap(handle, type_id)
+    return _codecs.decode_result(obj) if _codecs.decoders else obj
+
+
 def guard(shape: str, param_types: tuple[int, ...], names: list[str]) -> tuple[str, list[str], list[str]] | None:
     """For generated invokers: the condition under which the arguments ``names`` (of parameter
     types ``param_types``) go to the stub as they are, the lines preparing them (inside the
     condition) and the stub's argument expressions after the target. None: no stub call fits."""
+    shape = shape.partition("#")[0]
     letters = shape[2:] if len(shape) > 1 and shape[1] == "@" else shape[1:]
     if len(letters) != len(param_types) or len(names) != len(param_types):
         return None

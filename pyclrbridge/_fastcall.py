@@ -80,7 +80,7 @@ def _direct_lines(member: int, param_types: tuple[int, ...]) -> list[str]:
     condition, prepare, call = fits
     if shape[1:2] == "@":
         call = ["target", *call]
-    result = _DIRECT_RESULT[shape[0]]
+    result = f"_wrap_result(r, {_direct.result_type(shape)})" if shape[0] == "o" else _DIRECT_RESULT[shape[0]]
     return [
         *(f"{name} = args[{i}]" for i, name in enumerate(names)),
         f"if {condition}:",
@@ -136,7 +136,7 @@ def compile_invoker(member: int, param_types: tuple[int, ...], slow: Invoker, re
         "_header": _bridge.FRAME_HEADER.pack_into, "_raise_error": _bridge.raise_error,
         "_Value": _bridge.Value, "_enc": _encode_utf16, "_dec": _decode_utf16,
         "_string_at": ctypes.string_at, "_memory": MEMORY, "to_value": to_value, "from_value": from_value,
-        "_direct_failed": _direct.failed, "_read_text": _direct.read_text,
+        "_direct_failed": _direct.failed, "_read_text": _direct.read_text, "_wrap_result": _direct.wrap_result,
     }
     found = _direct.stub(member)
     if found is not None:

@@ -113,6 +113,32 @@ def test_exceptions_from_stubs_are_the_mapped_dotnet_exceptions(fixtures: Any) -
     assert Gauge.Add(1, 1) == 2
 
 
+def test_constructors_with_plain_parameters(fixtures: Any) -> None:
+    from Fixtures.Direct import Gauge
+    from System import ArgumentOutOfRangeException, Version
+
+    from pyclrbridge import _direct
+
+    g = Gauge(7, "seven")
+    assert type(g) is Gauge and g.Level == 7 and g.Label == "seven"
+    assert str(Version(1, 2, 3, 4)) == "1.2.3.4"
+    with pytest.raises(ArgumentOutOfRangeException, match="must not be negative"):
+        Gauge(-1, "x")
+    assert Gauge(0, "zero").Level == 0
+    assert any(found and found[1].startswith("ois#") for found in _direct._stubs.values())
+
+
+def test_constructed_objects_free_their_handles(fixtures: Any) -> None:
+    from Fixtures.Direct import Gauge
+
+    gc.collect()
+    before = fixtures.stats()["live_handles"]
+    for i in range(2000):
+        Gauge(i, "g")
+    gc.collect()
+    assert fixtures.stats()["live_handles"] <= before
+
+
 def test_the_failure_signal_is_also_a_real_result(fixtures: Any) -> None:
     from Fixtures.Direct import Gauge
 
@@ -263,6 +289,8 @@ g.Level = 3
 show(lambda: g.Raise(4)); show(lambda: g.Level); show(lambda: g.Reset()); show(lambda: g.Level)
 show(lambda: g.Measure(21)); show(lambda: g.Describe())
 c = Counter(); show(lambda: c.Bump()); show(lambda: c.Get()); show(lambda: c.Value)
+show(lambda: Gauge(3, "x").Label); show(lambda: Gauge(-3, "x")); show(lambda: Gauge(2**31, "x")); show(lambda: Gauge(1, None).Label)
+show(lambda: type(Gauge()).__name__)
 """
 
 

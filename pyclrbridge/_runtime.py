@@ -205,7 +205,7 @@ def _start(args: _LoadArgs) -> Runtime:
     error = Value()
     if shim.Initialize(_callbacks.DISPATCH_ADDRESS, ctypes.byref(result), ctypes.byref(error)) != 0:
         raise _hostfxr.HostError(f"the shim at {shim.path} failed to initialize")
-    if shim.RegisterTypedThunks(_typed_callbacks.MAKER_ADDRESS) != 0:
+    if _typed_callbacks.ENABLED and shim.RegisterTypedThunks(_typed_callbacks.MAKER_ADDRESS) != 0:
         raise _hostfxr.HostError(f"the shim at {shim.path} refused the typed callback maker")
     import json
 

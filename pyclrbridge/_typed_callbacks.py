@@ -17,11 +17,14 @@ range, a ``float``, a ``bool``, a one-character ``str``). Anything else (a Pytho
 result the ordinary conversion rules must judge, like ``1.5`` for an ``int``) goes into the
 ``TypedSlot`` the shim passes: the error exactly as the dispatcher reports it, or the result
 as a ``Value`` for ``Values.ToClr``. So every callback behaves as it does on the generic path.
+
+``PYCLRBRIDGE_TYPED_CALLBACKS=0`` turns typed thunks off (every delegate takes the dispatcher).
 """
 
 from __future__ import annotations
 
 import ctypes
+import os
 import threading
 from typing import Any
 
@@ -29,6 +32,9 @@ from . import _bridge, _codecs
 from ._callbacks import TRANSFERRED_HANDLE, _keepalive, _views_at, _write_error, registry
 from ._convert import to_value
 from ._shim import KindInt as Kind
+
+#: Read once at import: whether the shim is offered typed thunks at start.
+ENABLED = os.environ.get("PYCLRBRIDGE_TYPED_CALLBACKS", "1") != "0"
 
 #: ctypes type per shape letter (bool and char cross as a byte and a UTF-16 code unit).
 _CTYPES: dict[str, Any] = {

@@ -258,3 +258,45 @@ print("exiting")
 """, fixtures_dll=fixtures_dll, timeout=60)
     assert_clean_exit(proc)
     assert "exiting" in proc.stdout
+
+
+PARITY = PRELUDE + """
+from System import Func, Int32
+from pyclrbridge import _typed_callbacks
+
+def show(label, call):
+    try:
+        r = call()
+        print(label, repr(r), type(r).__name__)
+    except BaseException as e:
+        print(label, "raises", type(e).__name__, (str(e).splitlines() or [""])[0])
+
+def fail(*args):
+    raise KeyError("k")
+
+results = [True, False, 7, 2.0, 1.5, 2**31, 2**40, 2**70, -1, None, "5", "ab", [1], Int32(7)]
+for r in results:
+    show(f"int {r!r}:", lambda: Hammer.SumPairs(lambda a, b: r, 2))
+    show(f"double {r!r}:", lambda: Hammer.SumHalves(lambda x: r, 2))
+    show(f"bool {r!r}:", lambda: Hammer.Count(lambda i: r, 2))
+    show(f"byte {r!r}:", lambda: Hammer.Byte(lambda x: r, 1))
+    show(f"char {r!r}:", lambda: Hammer.NextChar(lambda c: r, "a"))
+    show(f"ulong {r!r}:", lambda: Hammer.ULong(lambda x: r, 1))
+show("all:", lambda: Hammer.CallAll(lambda *args: repr(args) and 1.0))
+show("raise:", lambda: Hammer.SumPairs(fail, 2))
+show("catch:", lambda: Hammer.Catch(fail, 2))
+show("sort raise:", lambda: Hammer.Sort([2, 1], fail))
+show("action raise:", lambda: Hammer.CatchAction(fail, 2))
+print("typed:", bool(_typed_callbacks.shapes()))
+"""
+
+
+def test_typed_and_generic_paths_give_the_same_results_and_errors(fixtures_dll: Path) -> None:
+    typed = run_python(PARITY, fixtures_dll=fixtures_dll, timeout=60)
+    generic = run_python(PARITY, fixtures_dll=fixtures_dll, timeout=60, env={"PYCLRBRIDGE_TYPED_CALLBACKS": "0"})
+    assert_clean_exit(typed)
+    assert_clean_exit(generic)
+    assert typed.stdout.splitlines()[-1] == "typed: True"
+    assert generic.stdout.splitlines()[-1] == "typed: False"
+    assert typed.stdout.splitlines()[:-1] == generic.stdout.splitlines()[:-1]
+    assert len(typed.stdout.splitlines()) == 14 * 6 + 6

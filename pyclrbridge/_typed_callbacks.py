@@ -32,6 +32,7 @@ from . import _bridge, _codecs
 from ._callbacks import TRANSFERRED_HANDLE, _keepalive, _views_at, _write_error, registry
 from ._convert import to_value
 from ._shim import KindInt as Kind
+from ._shim import Value
 
 #: Read once at import: whether the shim is offered typed thunks at start.
 ENABLED = os.environ.get("PYCLRBRIDGE_TYPED_CALLBACKS", "1") != "0"
@@ -54,10 +55,12 @@ _RANGES: dict[str, tuple[int, int]] = {
 #: float rounds as .NET's Convert does.
 _EXACT = 2**53
 
-_SLOT_STATUS_OFFSET = 16 + 8  # TypedSlot.Status.Kind: after the 16-byte Result and the 8-byte payload
+#: Where TypedSlot.Status.Kind lies: after the Result value, at a value's kind offset.
+_SLOT_STATUS_OFFSET = ctypes.sizeof(Value) + Value.kind.offset
 
-# Owner: _lock guards _thunks (shape -> (CFUNCTYPE object, address)). Entries are never
-# removed: the shim caches the addresses for the life of the process.
+# Owner: _lock guards _thunks (shape -> (CFUNCTYPE object, address)): built and stored under
+# it; read without it (only finished entries are stored). Entries are never removed: the shim
+# caches the addresses for the life of the process.
 _lock = threading.Lock()
 _thunks: dict[str, tuple[Any, int]] = {}
 

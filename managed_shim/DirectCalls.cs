@@ -49,10 +49,13 @@ internal static unsafe class DirectCalls
     private static readonly Dictionary<string, Type> _delegateTypes = new();
     private static ModuleBuilder? _module;
 
-    // The failure of this thread's last direct call, until TakePending reads it. Owner: the
-    // thread (each Python thread runs on its own OS thread; nothing else reads it).
-    [ThreadStatic] private static Exception? _pending;
-    [ThreadStatic] private static bool _redirect;
+    // Failures of this thread's direct calls not yet collected by Python, newest on top: an
+    // exception, or Redirect. A stack, not one field, so a failing call made while Python is
+    // between another failed call and its check (a finalizer, a callback) cannot swallow the
+    // outer failure. Owner: the thread (each Python thread runs on its own OS thread).
+    [ThreadStatic] private static Stack<object>? _pending;
+
+    private static readonly object Redirect = new();
 
     private static readonly MethodInfo _target = typeof(Handles).GetMethod(nameof(Handles.Target))!;
     private static readonly MethodInfo _alloc = typeof(Handles).GetMethod(nameof(Handles.Alloc))!;
@@ -76,27 +79,27 @@ internal static unsafe class DirectCalls
     /// </summary>
     public static int TakePending(out Exception? e)
     {
-        e = _pending;
-        _pending = null;
-        if (_redirect)
-        {
-            _redirect = false;
-            return 2;
-        }
-        return e == null ? 0 : 1;
+        e = null;
+        if (_pending is not { Count: > 0 } pending) return 0;
+        object top = pending.Pop();
+        if (top == Redirect) return 2;
+        e = (Exception)top;
+        return 1;
     }
+
+    private static void Park(object failure) => (_pending ??= new Stack<object>()).Push(failure);
 
     private static long Fail(Exception e)
     {
         while (e is TargetInvocationException { InnerException: { } inner }) e = inner;
-        _pending = e;
+        Park(e);
         return Failed;
     }
 
     private static bool RedirectDerived(object target)
     {
         if (target is not IPythonDerived) return false;
-        _redirect = true;
+        Park(Redirect);
         return true;
     }
 

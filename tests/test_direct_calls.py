@@ -139,6 +139,27 @@ def test_constructed_objects_free_their_handles(fixtures: Any) -> None:
     assert fixtures.stats()["live_handles"] <= before
 
 
+def test_a_failure_collected_late_is_not_lost_to_a_nested_one(fixtures: Any) -> None:
+    """Python may run another failing call (a finalizer, a callback) between a stub's failure
+    and its check: each check collects its own call's exception."""
+    from Fixtures.Direct import Gauge
+    from System import ArgumentException
+
+    from pyclrbridge import _direct
+
+    assert Gauge.Check(1, "warm up") == 1
+    found = _direct.stub(Gauge.Check.overloads_list[0].id)
+    assert found is not None
+    stub, _ = found
+    outer = "outer".encode("utf-16-le")
+    assert stub(-1, outer, len(outer) // 2) == FAILED  # failed, not yet collected
+    with pytest.raises(ArgumentException, match="inner"):
+        Gauge.Check(-1, "inner")
+    with pytest.raises(ArgumentException, match="outer"):
+        _direct.failed()
+    assert _direct.failed() is False  # nothing left behind
+
+
 def test_the_failure_signal_is_also_a_real_result(fixtures: Any) -> None:
     from Fixtures.Direct import Gauge
 
@@ -289,7 +310,8 @@ g.Level = 3
 show(lambda: g.Raise(4)); show(lambda: g.Level); show(lambda: g.Reset()); show(lambda: g.Level)
 show(lambda: g.Measure(21)); show(lambda: g.Describe())
 c = Counter(); show(lambda: c.Bump()); show(lambda: c.Get()); show(lambda: c.Value)
-show(lambda: Gauge(3, "x").Label); show(lambda: Gauge(-3, "x")); show(lambda: Gauge(2**31, "x")); show(lambda: Gauge(1, None).Label)
+show(lambda: Gauge(3, "x").Label); show(lambda: Gauge(-3, "x"))
+show(lambda: Gauge(2**31, "x")); show(lambda: Gauge(1, None).Label)
 show(lambda: type(Gauge()).__name__)
 """
 

@@ -66,24 +66,45 @@ public static unsafe partial class Exports
         catch (Exception e) { return Fail(e, error); }
     }
 
+    /// <summary>Returned by <see cref="IterNext"/> for the last chunk: the iteration is closed
+    /// (enumerator disposed, state handle freed), so Python makes no <see cref="IterClose"/> call.</summary>
+    private const int IterDone = 3;
+    /// <summary>As <see cref="IterDone"/>, but disposing the enumerator threw: the exception is in
+    /// <c>error</c>, to raise after the chunk's elements.</summary>
+    private const int IterDoneDisposeFailed = 4;
+
     /// <summary>
     /// Writes up to <paramref name="capacity"/> next elements into <paramref name="buffer"/>
     /// (Values, int64s or doubles, by the iteration's mode); <paramref name="count"/> gets how
-    /// many. Fewer than <paramref name="capacity"/> means the sequence is exhausted. Strings
-    /// of a Values chunk live in the thread's arena until this thread's next call.
+    /// many. Fewer than <paramref name="capacity"/> means the sequence is exhausted; a packed
+    /// (numbers) iteration is then closed here and the result is <see cref="IterDone"/> (or
+    /// <see cref="IterDoneDisposeFailed"/>). Strings of a Values chunk live in the thread's arena
+    /// until this thread's next call.
     /// </summary>
     [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
     public static int IterNext(long state, void* buffer, int capacity, int* count, Value* error)
     {
         *count = 0;
+        BulkIterator it;
         try
         {
-            var it = (BulkIterator)Handles.Target(state);
+            it = (BulkIterator)Handles.Target(state);
             Arena.Reset();
             *count = it.Fill(buffer, capacity);
-            return 0;
+            // A Values chunk's strings live in the arena, which code run by Dispose could reuse
+            // (a callback into Python calling .NET): those iterations close after conversion.
+            if (*count == capacity || it.Mode == 0) return 0;
         }
         catch (Exception e) { return Fail(e, error); }
+        // Exhausted numbers: the state is freed first, so whatever Dispose does, Python never frees it again.
+        Handles.Free(state);
+        try { it.Dispose(); }
+        catch (Exception e)
+        {
+            Fail(e, error);
+            return IterDoneDisposeFailed;
+        }
+        return IterDone;
     }
 
     /// <summary>Disposes the enumerator of an iteration and frees its state handle.</summary>

@@ -23,6 +23,10 @@ from ._shim import KindInt as Kind  # plain ints (see _shim.KindInt)
 from ._shim import Value
 
 _MODE_VALUES, _MODE_INT64, _MODE_DOUBLE = 0, 1, 2
+#: IterNext results besides 0 (more may follow) and a failure: the last chunk, with the
+#: iteration already closed on the .NET side (no IterClose), and the same when disposing the
+#: enumerator threw (raised after the chunk's elements).
+_DONE, _DONE_DISPOSE_FAILED = 3, 4
 _READ_AHEAD = 0x100
 _FIRST_CHUNK = 64
 _MAX_CHUNK = 8192
@@ -54,26 +58,34 @@ def _chunks(shim: Any, state: int, flags: int) -> Iterator[list[Any]]:
     error = Value()
     error_ref = ctypes.byref(error)
     next_chunk = shim.IterNext
+    open_ = True
     try:
         while True:
             if mode == _MODE_VALUES:
                 values = (Value * capacity)()
-                if next_chunk(state, ctypes.addressof(values), capacity, count_ref, error_ref) != 0:
+                rc = next_chunk(state, ctypes.addressof(values), capacity, count_ref, error_ref)
+                open_ = rc < _DONE
+                if rc != 0 and open_:
                     _bridge.raise_error(error)
                 n = count.value
                 yield _convert_chunk(values, n)
             else:
                 packed = array.array("q" if mode == _MODE_INT64 else "d", [0]) * capacity
-                if next_chunk(state, packed.buffer_info()[0], capacity, count_ref, error_ref) != 0:
+                rc = next_chunk(state, packed.buffer_info()[0], capacity, count_ref, error_ref)
+                open_ = rc < _DONE
+                if rc != 0 and open_:
                     _bridge.raise_error(error)
                 n = count.value
                 yield (packed if n == capacity else packed[:n]).tolist()
+            if rc == _DONE_DISPOSE_FAILED:
+                _bridge.raise_error(error)
             if n < capacity:
                 return
             if capacity < _MAX_CHUNK and flags & _READ_AHEAD:
                 capacity *= 4
     finally:
-        _close(shim, state)
+        if open_:
+            _close(shim, state)
 
 
 def _convert_chunk(values: Any, n: int) -> list[Any]:

@@ -7,6 +7,7 @@ across block boundaries and partial last blocks.
 
 from __future__ import annotations
 
+import gc
 import math
 from typing import Any
 
@@ -162,3 +163,40 @@ def test_changing_a_list_while_iterating_it_raises_like_dotnet(clr: Any) -> None
         for x in xs:
             if x == 10:
                 xs.Add(1)
+
+
+@pytest.mark.parametrize("make", ["ints", "doubles", "lazy", "strings", "empty"])
+def test_a_finished_iteration_leaves_no_state_and_frees_nothing_twice(fixtures: Any, make: str) -> None:
+    from Fixtures.Collections import CollectionTools
+    from System.Collections.Generic import List
+
+    source = {
+        "ints": lambda: List[int](range(70_000)),
+        "doubles": lambda: List[float]([0.5] * 1000),
+        "lazy": lambda: CollectionTools.Lazy(50),
+        "strings": lambda: List[str](["a", "b"] * 100),
+        "empty": lambda: List[int](),
+    }[make]()
+    gc.collect()
+    before = fixtures.stats()
+    for _ in range(3):
+        assert len(list(source)) == len(list(source))
+    gc.collect()
+    after = fixtures.stats()
+    assert after["live_handles"] == before["live_handles"]
+    assert after["refused_frees"] == before["refused_frees"]
+
+
+def test_a_dispose_failure_at_the_end_reaches_the_caller_after_every_element(fixtures: Any) -> None:
+    from Fixtures.Collections import CollectionTools
+    from System import InvalidOperationException
+
+    seen: list[int] = []
+    gc.collect()
+    before = fixtures.stats()["live_handles"]
+    with pytest.raises(InvalidOperationException, match="dispose failed"):
+        for x in CollectionTools.ThrowsOnDispose(5):
+            seen.append(x)
+    assert seen == [0, 1, 2, 3, 4]
+    gc.collect()
+    assert fixtures.stats()["live_handles"] == before

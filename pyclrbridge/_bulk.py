@@ -58,6 +58,9 @@ def _chunks(shim: Any, state: int, flags: int) -> Iterator[list[Any]]:
     error = Value()
     error_ref = ctypes.byref(error)
     next_chunk = shim.IterNext
+    code = "q" if mode == _MODE_INT64 else "d"
+    packed = array.array(code)  # one buffer, replaced only when the chunk size grows
+    address = 0
     open_ = True
     try:
         while True:
@@ -70,8 +73,10 @@ def _chunks(shim: Any, state: int, flags: int) -> Iterator[list[Any]]:
                 n = count.value
                 yield _convert_chunk(values, n)
             else:
-                packed = array.array("q" if mode == _MODE_INT64 else "d", [0]) * capacity
-                rc = next_chunk(state, packed.buffer_info()[0], capacity, count_ref, error_ref)
+                if len(packed) != capacity:
+                    packed = array.array(code, [0]) * capacity
+                    address = packed.buffer_info()[0]
+                rc = next_chunk(state, address, capacity, count_ref, error_ref)
                 open_ = rc < _DONE
                 if rc != 0 and open_:
                     _bridge.raise_error(error)

@@ -143,8 +143,15 @@ class _GenericEnumerable:
 # ---- collections ----------------------------------------------------------------------------
 
 def _count(iface: str) -> Callable[[Any], int]:
+    # Proxy class -> the interface's Count descriptor. A pure memo of immutable facts
+    # published with setdefault.
+    counts: dict[type, Any] = {}
+
     def __len__(self: Any) -> int:
-        return int(_read(self, iface, "Count"))
+        count = counts.get(type(self))
+        if count is None:
+            count = counts.setdefault(type(self), _member(self, iface, "Count"))
+        return int(count.read(self))
 
     return __len__
 
@@ -173,8 +180,27 @@ class _ReadOnlyCollection:
 # ---- lists ----------------------------------------------------------------------------------
 
 def _list_protocol(iface: str, *, writable: bool, contains: bool) -> type:
+    # Proxy class -> the indexer's MethodGroup (False: an indexer without one). A pure memo of
+    # immutable facts published with setdefault.
+    getters: dict[type, Any] = {}
+
     class _Sequence:
         def __getitem__(self: Any, key: Any) -> Any:
+            if type(key) is int:  # what _get(self, iface, _index(self, key)) does, to the cached invoker
+                group = getters.get(type(self))
+                if group is None:
+                    raw = _member(self, iface, "__clr_getitem__")
+                    group = getters.setdefault(type(self), getattr(raw, "__clr_group__", False))
+                try:
+                    h = self._h
+                except AttributeError:
+                    h = 0
+                if group and h:
+                    i = _index(self, key)
+                    run = group._invokers.get((arg_kind(i),))
+                    if run is not None:
+                        return run(h, (i,))
+                    return _get(self, iface, i)
             if isinstance(key, slice):
                 return [_get(self, iface, i) for i in range(*key.indices(len(self)))]
             return _get(self, iface, _index(self, key))

@@ -348,7 +348,9 @@ class BoundMethod:
                 n = len(args)  # the key spelled out up to two arguments (faster than map)
                 if n == 1:  # arg_kind of a small non-negative int without the call (add(1), xs[0])
                     a = args[0]
-                    kinds = _SMALL_KEY if type(a) is int and 0 <= a < 128 else (arg_kind(a),)
+                    t = type(a)
+                    kinds = (_SMALL_KEY if t is int and 0 <= a < 128 else _STR_KEY if t is str and len(a) != 1
+                             else (arg_kind(a),))
                 else:
                     kinds = (() if not n else (arg_kind(args[0]), arg_kind(args[1])) if n == 2
                              else tuple(map(arg_kind, args)))
@@ -381,6 +383,7 @@ class BoundMethod:
 
 _new_bound = object.__new__
 _SMALL_KEY = (arg_kind(0),)  # the invoker key of one int in 0..127 (see arg_kind)
+_STR_KEY = (arg_kind("text"),)  # the invoker key of one str that is not a single character
 
 
 class _BoundSelector:

@@ -59,6 +59,8 @@ def implementation_for(*interface_names: str, rank: int = DEFAULT_RANK) -> Calla
     return register
 
 
+_STR_KEY = (arg_kind("text"),)  # the invoker key of one str that is not a single character
+
 # (type id, interface name) -> class of that interface as the type implements it. Pure memo of
 # immutable facts: dict.setdefault publishes, a lost race recomputes the same class.
 _iface_cache: dict[tuple[int, str], Any] = {}
@@ -262,7 +264,7 @@ def _mapping(iface: str, *, writable: bool, has_key: str) -> type:
                 except AttributeError:
                     h = 0
                 if group and h:
-                    run = group._invokers.get((arg_kind(key),))
+                    run = group._invokers.get(_STR_KEY if type(key) is str and len(key) != 1 else (arg_kind(key),))
                     if run is not None:
                         return run(h, (key,))
             return _get(self, iface, key)

@@ -30,6 +30,14 @@ def _resolve_direct_get(member: int) -> tuple[Any, ...]:
     return found[0], _direct.decoder(found[1])
 
 
+def _resolve_direct_static(member: int) -> tuple[Any, ...]:
+    """``(stub, decode)`` for a static getter whose stub takes no arguments, else ()."""
+    found = _direct.stub(member)
+    if found is None or len(found[1]) != 1:
+        return ()
+    return found[0], _direct.decoder(found[1])
+
+
 def _resolve_direct_set(member: int, type_id: int) -> tuple[Any, ...]:
     """``(setter, stub, lo, hi)``: ``setter(h, value)`` sets through the direct stub and returns
     True, or returns False for a value the stub cannot take as is (the caller takes the frame
@@ -63,8 +71,8 @@ def _resolve_direct_set(member: int, type_id: int) -> tuple[Any, ...]:
 class Property:
     """A .NET property (or field, when ``field`` is set): get and set through the shim."""
 
-    __slots__ = ("__name__", "_const", "_direct_get", "_direct_set", "_doc", "_fast_get", "_fast_set", "_get",
-                 "_owner", "_set", "_type_id", "field", "readonly", "static")
+    __slots__ = ("__name__", "_const", "_direct_get", "_direct_set", "_direct_static", "_doc", "_fast_get",
+                 "_fast_set", "_get", "_owner", "_set", "_type_id", "field", "readonly", "static")
 
     def __init__(self, name: str, owner: str, get: int, set: int, static: bool, doc: str,
                  *, field: bool = False, readonly: bool = False, const: bool = False, type_id: int = 0) -> None:
@@ -89,6 +97,8 @@ class Property:
         # published in one store, as one tuple, so a racing reader sees all of it or nothing.
         self._direct_get: tuple[Any, ...] | None = None if self._fast_get else ()
         self._direct_set: tuple[Any, ...] | None = None if self._fast_set and type_id else ()
+        # The static getter's stub (no target), the same way; never a const field's.
+        self._direct_static: tuple[Any, ...] | None = None if get and static and not const and not field else ()
 
     @property
     def __doc__(self) -> str:  # type: ignore[override]
@@ -102,6 +112,14 @@ class Property:
             return const[0]
         if not self._get:
             raise AttributeError(f"{self._owner}.{self.__name__} has no getter")
+        direct = self._direct_static
+        if direct is None:
+            self._direct_static = direct = _resolve_direct_static(self._get)
+        if direct:
+            fn, decode = direct
+            r = fn()
+            if r != _FAILED or not _direct_failed():
+                return r if decode is None else decode(r)
         target = 0
         if not self.static:
             h = handle_of(obj)

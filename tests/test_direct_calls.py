@@ -76,6 +76,18 @@ def test_properties_of_every_kind_round_trip(fixtures: Any) -> None:
     assert g.On is False
 
 
+def test_static_properties_read_through_their_stub(fixtures: Any) -> None:
+    from Fixtures.Direct import Gauge
+
+    from pyclrbridge import _direct
+
+    before = Gauge.Touched
+    Gauge.Touch()
+    assert Gauge.Touched == before + 1
+    assert Gauge().Touched == before + 1  # through an instance too
+    assert any(found and found[1] == "i" for found in _direct._stubs.values())
+
+
 def test_values_a_stub_cannot_take_take_the_general_path(fixtures: Any) -> None:
     from Fixtures.Direct import Gauge
 
@@ -313,6 +325,7 @@ c = Counter(); show(lambda: c.Bump()); show(lambda: c.Get()); show(lambda: c.Val
 show(lambda: Gauge(3, "x").Label); show(lambda: Gauge(-3, "x"))
 show(lambda: Gauge(2**31, "x")); show(lambda: Gauge(1, None).Label)
 show(lambda: type(Gauge()).__name__)
+show(lambda: Gauge.Touch()); show(lambda: Gauge.Touched > 0); show(lambda: Gauge().Touched > 0)
 """
 
 

@@ -41,7 +41,7 @@ internal static unsafe class DirectCalls
 
     // Concurrent with Lazy: each member's stub is built exactly once; the delegates stay
     // referenced here for the life of the process, so their native thunks stay valid.
-    private static readonly ConcurrentDictionary<int, Lazy<Stub>> _stubs = new();
+    private static readonly ConcurrentDictionary<(int Member, int Variant), Lazy<Stub>> _stubs = new();
 
     // Owner: _emitLock. Delegate types are emitted (and expression trees compiled) one at a
     // time; _delegateTypes is only read and written under the lock.
@@ -66,10 +66,12 @@ internal static unsafe class DirectCalls
 
     public static int Count => _stubs.Count;
 
-    /// <summary>The stub of member <paramref name="memberId"/>: shape ("" when it has none) and function pointer.</summary>
-    public static (string Shape, IntPtr Function) For(int memberId)
+    /// <summary>The stub of member <paramref name="memberId"/> (<paramref name="variant"/> 1: a
+    /// field's setter; 0: anything else): shape ("" when it has none) and function pointer.</summary>
+    public static (string Shape, IntPtr Function) For(int memberId, int variant)
     {
-        Stub s = _stubs.GetOrAdd(memberId, id => new Lazy<Stub>(() => TryBuild(TypeCatalog.MemberOf(id)))).Value;
+        Stub s = _stubs.GetOrAdd((memberId, variant),
+            key => new Lazy<Stub>(() => TryBuild(TypeCatalog.MemberOf(key.Member), key.Variant))).Value;
         return (s.Shape, s.Function);
     }
 
@@ -124,11 +126,11 @@ internal static unsafe class DirectCalls
         return '\0';
     }
 
-    private static Stub TryBuild(MemberInfo member)
+    private static Stub TryBuild(MemberInfo member, int variant)
     {
         try
         {
-            return Build(member);
+            return Build(member, variant);
         }
         catch (Exception)
         {
@@ -136,36 +138,58 @@ internal static unsafe class DirectCalls
         }
     }
 
-    private static Stub Build(MemberInfo member)
+    /// <summary>What a stub calls: its result kind, whether it takes a target, its parameter
+    /// types and how to build the call from the target and the converted arguments.</summary>
+    private sealed record Plan(char Result, bool Instance, Type[] Parameters,
+        Func<Expression?, List<Expression>, Expression> Call, bool MayBeOverridden);
+
+    /// <summary>The plan for a member (variant 1: a field's setter), or null when it has no stub.</summary>
+    private static Plan? PlanFor(MemberInfo member, int variant)
     {
-        if (member is not MethodBase mb || mb.ContainsGenericParameters || mb.DeclaringType == null
-            || mb.DeclaringType.ContainsGenericParameters || mb.DeclaringType.IsByRefLike)
-            return None;
-        MethodInfo? m = mb as MethodInfo;
-        char resultKind;
-        if (m == null)
+        Type? owner = member.DeclaringType;
+        if (owner == null || owner.ContainsGenericParameters || owner.IsByRefLike) return null;
+        switch (member)
         {
-            // A constructor: the new object's exact type is the declaring type, so Python wraps
-            // the handle without asking .NET. Types whose values cross as Python values are left
-            // to the general path.
-            Type made = mb.DeclaringType;
-            if (made.IsAbstract || made.IsPrimitive || made.IsEnum || made == typeof(string) || made == typeof(decimal)
-                || Nullable.GetUnderlyingType(made) != null || typeof(Delegate).IsAssignableFrom(made)
-                || typeof(IPythonDerived).IsAssignableFrom(made))
-                return None;
-            resultKind = 'o';
+            case FieldInfo f when !f.IsLiteral && variant == 0:
+                return new Plan(KindOf(f.FieldType), !f.IsStatic, Type.EmptyTypes, (self, _) => Expression.Field(self, f), false);
+            case FieldInfo f when !f.IsLiteral && variant == 1:
+                // A struct's instance field is written by the general path (it owns the boxing rules).
+                if (f.IsInitOnly || (!f.IsStatic && owner.IsValueType)) return null;
+                return new Plan('v', !f.IsStatic, new[] { f.FieldType },
+                    (self, args) => Expression.Assign(Expression.Field(self, f), args[0]), false);
+            case MethodInfo m when variant == 0 && !m.ContainsGenericParameters:
+                return new Plan(m.ReturnType == typeof(void) ? 'v' : KindOf(m.ReturnType), !m.IsStatic,
+                    m.GetParameters().Select(p => p.ParameterType).ToArray(),
+                    (self, args) => Expression.Call(self, m, args),
+                    !m.IsStatic && m.IsVirtual && !m.IsFinal && !owner.IsSealed);
+            case ConstructorInfo c when variant == 0 && !c.IsStatic:
+                // The new object's exact type is the declaring type, so Python wraps the handle
+                // without asking .NET. Types whose values cross as Python values are left to the
+                // general path.
+                if (owner.IsAbstract || owner.IsPrimitive || owner.IsEnum || owner == typeof(string) || owner == typeof(decimal)
+                    || Nullable.GetUnderlyingType(owner) != null || typeof(Delegate).IsAssignableFrom(owner)
+                    || typeof(IPythonDerived).IsAssignableFrom(owner))
+                    return null;
+                return new Plan('o', false, c.GetParameters().Select(p => p.ParameterType).ToArray(),
+                    (_, args) => Expression.New(c, args), false);
+            default:
+                return null;
         }
-        else
-        {
-            resultKind = m.ReturnType == typeof(void) ? 'v' : KindOf(m.ReturnType);
-        }
+    }
+
+    private static Stub Build(MemberInfo member, int variant)
+    {
+        Plan? plan = PlanFor(member, variant);
+        if (plan == null) return None;
+        Type owner = member.DeclaringType!;
+        char resultKind = plan.Result;
         if (resultKind == '\0') return None;
         var shape = new StringBuilder().Append(resultKind);
         var native = new List<ParameterExpression>();
         var body = new List<Expression>();
         var locals = new List<ParameterExpression>();
         Expression? instance = null;
-        if (m != null && !m.IsStatic)
+        if (plan.Instance)
         {
             shape.Append('@');
             ParameterExpression handle = Expression.Parameter(typeof(long), "target");
@@ -173,27 +197,27 @@ internal static unsafe class DirectCalls
             ParameterExpression self = Expression.Variable(typeof(object), "self");
             locals.Add(self);
             body.Add(Expression.Assign(self, Expression.Call(_target, handle)));
-            Type owner = mb.DeclaringType;
             instance = owner.IsValueType ? Expression.Unbox(self, owner) : Expression.Convert(self, owner);
         }
         var args = new List<Expression>();
-        foreach (ParameterInfo p in mb.GetParameters())
+        for (int i = 0; i < plan.Parameters.Length; i++)
         {
-            Type t = p.ParameterType;
+            Type t = plan.Parameters[i];
+            string name = "a" + i;
             char kind = t.IsByRef ? '\0' : KindOf(t);
             shape.Append(kind);
             switch (kind)
             {
                 case 'i':
                 {
-                    ParameterExpression v = Expression.Parameter(typeof(long), p.Name);
+                    ParameterExpression v = Expression.Parameter(typeof(long), name);
                     native.Add(v);
                     args.Add(t == typeof(long) ? v : Expression.Convert(v, t));
                     break;
                 }
                 case 'b':
                 {
-                    ParameterExpression v = Expression.Parameter(typeof(long), p.Name);
+                    ParameterExpression v = Expression.Parameter(typeof(long), name);
                     native.Add(v);
                     args.Add(Expression.NotEqual(v, Expression.Constant(0L)));
                     break;
@@ -201,15 +225,15 @@ internal static unsafe class DirectCalls
                 case 'f':
                 {
                     if (t != typeof(double)) return None;  // a float parameter range-checks on the general path
-                    ParameterExpression v = Expression.Parameter(typeof(double), p.Name);
+                    ParameterExpression v = Expression.Parameter(typeof(double), name);
                     native.Add(v);
                     args.Add(v);
                     break;
                 }
                 case 's':
                 {
-                    ParameterExpression chars = Expression.Parameter(typeof(IntPtr), p.Name + "Chars");
-                    ParameterExpression length = Expression.Parameter(typeof(long), p.Name + "Length");
+                    ParameterExpression chars = Expression.Parameter(typeof(IntPtr), name + "Chars");
+                    ParameterExpression length = Expression.Parameter(typeof(long), name + "Length");
                     native.Add(chars);
                     native.Add(length);
                     args.Add(Expression.Call(_text, chars, length));
@@ -220,7 +244,7 @@ internal static unsafe class DirectCalls
             }
         }
 
-        Expression call = m != null ? Expression.Call(instance, m, args) : Expression.New((ConstructorInfo)mb, args);
+        Expression call = plan.Call(instance, args);
         Type nativeResult = resultKind == 'f' ? typeof(double) : typeof(long);
         Expression result = resultKind switch
         {
@@ -236,7 +260,7 @@ internal static unsafe class DirectCalls
         var tryBody = new List<Expression>(body);
         // A Python subclass may override this method: its instances take the general path,
         // which calls the base implementation.
-        if (m != null && !m.IsStatic && m.IsVirtual && !m.IsFinal && !mb.DeclaringType.IsSealed)
+        if (plan.MayBeOverridden)
             tryBody.Add(Expression.IfThen(Expression.Call(_derived, locals[0]), Expression.Return(done, failed)));
         tryBody.Add(Expression.Return(done, result));
         tryBody.Add(Expression.Label(done, failed));
@@ -247,7 +271,7 @@ internal static unsafe class DirectCalls
             Expression.Block(nativeResult, locals, tryBody),
             Expression.Catch(caught, failure));
 
-        if (resultKind == 'o') shape.Append('#').Append(TypeCatalog.IdOf(mb.DeclaringType));  // the result's type id
+        if (resultKind == 'o') shape.Append('#').Append(TypeCatalog.IdOf(owner));  // the result's type id
         string signature = shape.ToString();
         Type[] nativeTypes = native.Select(p => p.Type).ToArray();
         lock (_emitLock)
@@ -287,16 +311,17 @@ internal static unsafe class DirectCalls
 public static unsafe partial class Exports
 {
     /// <summary>
-    /// The direct-call stub of a member: its function pointer in <paramref name="function"/>
+    /// The direct-call stub of a member (<paramref name="variant"/> 1: a field's setter, 0: the
+    /// member itself, a field's getter): its function pointer in <paramref name="function"/>
     /// and its shape (see <see cref="DirectCalls"/>) in <paramref name="result"/>; an empty
     /// shape means the member has none and takes the general path.
     /// </summary>
     [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
-    public static int DirectStub(int memberId, IntPtr* function, Value* result, Value* error)
+    public static int DirectStub(int memberId, int variant, IntPtr* function, Value* result, Value* error)
     {
         try
         {
-            (string shape, IntPtr fn) = DirectCalls.For(memberId);
+            (string shape, IntPtr fn) = DirectCalls.For(memberId, variant);
             *function = fn;
             Arena.Reset();
             Values.SetString(result, shape);

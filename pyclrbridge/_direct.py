@@ -1,6 +1,6 @@
 """Direct calls: one typed native function per .NET member whose signature is plain.
 
-For a method (or property accessor) whose parameters are integers, bools, doubles or strings
+For a method, property accessor or field whose parameters are integers, bools, doubles or strings
 and whose result is void, an integer, a bool, a double/float or a string (or for a constructor with such
 parameters), the shim compiles a
 stub with a C signature (``managed_shim/DirectCalls.cs``) and hands Python its address. Calling
@@ -42,17 +42,19 @@ _ARG_TYPES: dict[str, tuple[Any, ...]] = {
 # Pure memos, published with dict.setdefault (a lost race builds an equal entry; the shim
 # returns the same function pointer for a member every time).
 _prototypes: dict[str, Any] = {}
-_stubs: dict[int, tuple[Any, str] | None] = {}
+_stubs: dict[tuple[int, int], tuple[Any, str] | None] = {}
 _MISSING = object()
 
 _read_length = struct.Struct("<q").unpack_from
 
 
-def stub(member: int) -> tuple[Any, str] | None:
-    """``(function, shape)`` of the member's direct stub, or None when it has none."""
-    found = _stubs.get(member, _MISSING)
+def stub(member: int, variant: int = 0) -> tuple[Any, str] | None:
+    """``(function, shape)`` of the member's direct stub, or None when it has none.
+    ``variant`` 1 asks for a field's setter (a field id alone means its getter)."""
+    key = (member, variant)
+    found = _stubs.get(key, _MISSING)
     if found is _MISSING:
-        found = _stubs.setdefault(member, _resolve(member) if ENABLED else None)
+        found = _stubs.setdefault(key, _resolve(member, variant) if ENABLED else None)
     return found  # type: ignore[return-value]
 
 
@@ -65,11 +67,12 @@ def _prototype(shape: str) -> Any:
     return proto
 
 
-def _resolve(member: int) -> tuple[Any, str] | None:
+def _resolve(member: int, variant: int) -> tuple[Any, str] | None:
     address = ctypes.c_void_p()
     result = Value()
     error = Value()
-    if _bridge.shim().DirectStub(member, ctypes.byref(address), ctypes.byref(result), ctypes.byref(error)) != 0:
+    if _bridge.shim().DirectStub(member, variant, ctypes.byref(address), ctypes.byref(result),
+                                 ctypes.byref(error)) != 0:
         return None  # the general path reports whatever is wrong with the member
     shape = read_string(result)
     if not shape or not address.value:

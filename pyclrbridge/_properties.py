@@ -38,11 +38,12 @@ def _resolve_direct_static(member: int) -> tuple[Any, ...]:
     return found[0], _direct.decoder(found[1])
 
 
-def _resolve_direct_set(member: int, type_id: int) -> tuple[Any, ...]:
+def _resolve_direct_set(member: int, type_id: int, variant: int) -> tuple[Any, ...]:
     """``(setter, stub, lo, hi)``: ``setter(h, value)`` sets through the direct stub and returns
     True, or returns False for a value the stub cannot take as is (the caller takes the frame
-    path); for an integer property, ``lo``..``hi`` is the range ``stub(h, value)`` takes inline."""
-    found = _direct.stub(member)
+    path); for an integer property, ``lo``..``hi`` is the range ``stub(h, value)`` takes inline.
+    ``variant`` 1: ``member`` is a field (whose id alone names its getter)."""
+    found = _direct.stub(member, variant)
     if found is None or found[1][:2] != "v@":
         return ()
     fits = _direct.guard(found[1], (type_id,), ["value"])
@@ -98,7 +99,7 @@ class Property:
         self._direct_get: tuple[Any, ...] | None = None if self._fast_get else ()
         self._direct_set: tuple[Any, ...] | None = None if self._fast_set and type_id else ()
         # The static getter's stub (no target), the same way; never a const field's.
-        self._direct_static: tuple[Any, ...] | None = None if get and static and not const and not field else ()
+        self._direct_static: tuple[Any, ...] | None = None if get and static and not const else ()
 
     @property
     def __doc__(self) -> str:  # type: ignore[override]
@@ -212,7 +213,7 @@ class Property:
                 h = 0
             if h:
                 if direct is None:
-                    self._direct_set = _resolve_direct_set(member, self._type_id)
+                    self._direct_set = _resolve_direct_set(member, self._type_id, 1 if self.field else 0)
                 try:
                     frame = _frames_pop()
                 except IndexError:

@@ -151,7 +151,7 @@ _EXPORTS: dict[str, tuple[Any, list[Any]]] = {
     "ArrayFromBuffer": (_i32, [ctypes.c_void_p, _i64, _i32, ValuePtr, ValuePtr]),
     "ArrayPinStats": (_i32, [_i64p, _i64p, _i64p]),
     # DirectCalls.cs: typed native stubs per member, and the failure a stub parked.
-    "DirectStub": (_i32, [_i32, ctypes.POINTER(ctypes.c_void_p), ValuePtr, ValuePtr]),
+    "DirectStub": (_i32, [_i32, _i32, ctypes.POINTER(ctypes.c_void_p), ValuePtr, ValuePtr]),
     "DirectPending": (_i32, [ValuePtr]),
 }
 

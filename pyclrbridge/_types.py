@@ -265,7 +265,7 @@ def _populate(cls: Any, info: _typeinfo.TypeInfo) -> None:
         mods = "const " if f["const"] else ("readonly " if f["readonly"] else "")
         _set(cls, f["name"], Property(f["name"], owner, f["id"], 0 if f["readonly"] else f["id"], f["static"],
                                       f"{mods}{type_name} {f['name']}", field=True, readonly=f["readonly"],
-                                      const=f.get("const", False)))
+                                      const=f.get("const", False), type_id=f["type"]))
     for e in table["events"]:
         _set(cls, e["name"], Event(e["name"], owner, e["add"], e["remove"], e["static"], e["type"]))
     for n in table["nested"]:

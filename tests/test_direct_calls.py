@@ -76,6 +76,33 @@ def test_properties_of_every_kind_round_trip(fixtures: Any) -> None:
     assert g.On is False
 
 
+def test_fields_read_and_write_through_their_stubs(fixtures: Any) -> None:
+    from Fixtures.Direct import Counter, Gauge
+
+    from pyclrbridge import _direct
+
+    g = Gauge()
+    g.Hits = 5
+    g.Note = "née"
+    g.Weight = 2.5
+    g.Flag = True
+    assert (g.Hits, g.Note, g.Weight, g.Flag, g.Fixed) == (5, "née", 2.5, True, 7)
+    g.Note = None
+    assert g.Note is None
+    with pytest.raises(AttributeError, match="read-only"):
+        g.Fixed = 8
+    with pytest.raises(OverflowError):
+        g.Hits = 2**40
+    Gauge.Total = 2**40
+    assert Gauge.Total == 2**40
+    c = Counter()
+    c.Value = 3  # a struct's field: written by the general path
+    c.Bump()
+    assert c.Value == 4
+    variants = {key[1] for key, found in _direct._stubs.items() if found}
+    assert variants == {0, 1}
+
+
 def test_static_properties_read_through_their_stub(fixtures: Any) -> None:
     from Fixtures.Direct import Gauge
 
@@ -326,6 +353,15 @@ show(lambda: Gauge(3, "x").Label); show(lambda: Gauge(-3, "x"))
 show(lambda: Gauge(2**31, "x")); show(lambda: Gauge(1, None).Label)
 show(lambda: type(Gauge()).__name__)
 show(lambda: Gauge.Touch()); show(lambda: Gauge.Touched > 0); show(lambda: Gauge().Touched > 0)
+for value in [1, -1, 2**31, 1.5, None, "x", True]:
+    show(lambda: setattr(g, "Hits", value)); show(lambda: g.Hits)
+for value in ["n", None, 3]:
+    show(lambda: setattr(g, "Note", value)); show(lambda: g.Note)
+for value in [0.25, 2, "w"]:
+    show(lambda: setattr(g, "Weight", value)); show(lambda: g.Weight)
+show(lambda: setattr(g, "Fixed", 1)); show(lambda: g.Fixed)
+show(lambda: setattr(Gauge, "Total", 2**40)); show(lambda: Gauge.Total)
+show(lambda: setattr(c, "Value", 9)); show(lambda: c.Value)
 """
 
 

@@ -104,6 +104,13 @@ def _read(obj: Any, iface: str, name: str) -> Any:
     return _member(obj, iface, name).read(obj)
 
 
+def _indexer_group(getters: dict[type, Any], obj: Any, iface: str) -> Any:
+    """The MethodGroup behind ``iface``'s indexer for ``type(obj)`` (False: none), memoized in
+    ``getters`` (a protocol's pure memo, published with setdefault)."""
+    raw = _member(obj, iface, "__clr_getitem__")
+    return getters.setdefault(type(obj), getattr(raw, "__clr_group__", False))
+
+
 def _index(self: Any, i: Any) -> int:
     """A Python index (negative counts from the end) as a .NET one, or IndexError."""
     if not isinstance(i, int):
@@ -191,8 +198,7 @@ def _list_protocol(iface: str, *, writable: bool, contains: bool) -> type:
             if type(key) is int:  # what _get(self, iface, _index(self, key)) does, to the cached invoker
                 group = getters.get(type(self))
                 if group is None:
-                    raw = _member(self, iface, "__clr_getitem__")
-                    group = getters.setdefault(type(self), getattr(raw, "__clr_group__", False))
+                    group = _indexer_group(getters, self, iface)
                 try:
                     h = self._h
                 except AttributeError:
@@ -257,8 +263,7 @@ def _mapping(iface: str, *, writable: bool, has_key: str) -> type:
             elif type(key) is not tuple:  # what _get does, straight to the cached invoker
                 group = getters.get(type(self))
                 if group is None:
-                    raw = _member(self, iface, "__clr_getitem__")
-                    group = getters.setdefault(type(self), getattr(raw, "__clr_group__", False))
+                    group = _indexer_group(getters, self, iface)
                 try:
                     h = self._h
                 except AttributeError:

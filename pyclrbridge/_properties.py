@@ -22,18 +22,11 @@ _FAILED = _direct.FAILED
 _direct_failed = _direct.failed
 
 
-def _resolve_direct_get(member: int) -> tuple[Any, ...]:
-    """``(stub, decode)`` for an instance getter whose stub takes only the target, else ()."""
+def _resolve_direct_get(member: int, instance: bool = True) -> tuple[Any, ...]:
+    """``(stub, decode)`` for a getter whose stub takes only the target (``instance``) or
+    nothing (a static getter), else ()."""
     found = _direct.stub(member)
-    if found is None or found[1][1:] != "@":
-        return ()
-    return found[0], _direct.decoder(found[1])
-
-
-def _resolve_direct_static(member: int) -> tuple[Any, ...]:
-    """``(stub, decode)`` for a static getter whose stub takes no arguments, else ()."""
-    found = _direct.stub(member)
-    if found is None or len(found[1]) != 1:
+    if found is None or found[1][1:] != ("@" if instance else ""):
         return ()
     return found[0], _direct.decoder(found[1])
 
@@ -115,7 +108,7 @@ class Property:
             raise AttributeError(f"{self._owner}.{self.__name__} has no getter")
         direct = self._direct_static
         if direct is None:
-            self._direct_static = direct = _resolve_direct_static(self._get)
+            self._direct_static = direct = _resolve_direct_get(self._get, instance=False)
         if direct:
             fn, decode = direct
             r = fn()

@@ -110,10 +110,7 @@ internal static unsafe class DirectCalls
     private static long StoreText(string? s)
     {
         Arena.Reset();
-        if (s == null) return 0;
-        char* chars = Arena.Store(new string('\0', 4) + s);  // 4 chars of room for the int64 length
-        *(long*)chars = s.Length;
-        return (long)chars;
+        return s == null ? 0 : (long)Arena.StoreCounted(s);
     }
 
     private static char KindOf(Type t)

@@ -56,7 +56,26 @@ internal static unsafe class Arena
 
     public static char* Store(string s)
     {
-        int need = _used + s.Length + 1;
+        char* dst = Reserve(s.Length + 1);
+        s.AsSpan().CopyTo(new Span<char>(dst, s.Length));
+        dst[s.Length] = '\0';
+        return dst;
+    }
+
+    /// <summary>Stores <paramref name="s"/> after an int64 holding its length (4 chars); returns
+    /// the address of the length.</summary>
+    public static char* StoreCounted(string s)
+    {
+        char* dst = Reserve(4 + s.Length + 1);
+        *(long*)dst = s.Length;
+        s.AsSpan().CopyTo(new Span<char>(dst + 4, s.Length));
+        dst[4 + s.Length] = '\0';
+        return dst;
+    }
+
+    private static char* Reserve(int count)
+    {
+        int need = _used + count;
         if (need > _capacity)
         {
             // Growing moves the buffer; strings already handed out in this result stay valid
@@ -66,11 +85,9 @@ internal static unsafe class Arena
             _buffer = fresh;
             _capacity = cap;
             _used = 0;
-            need = s.Length + 1;
+            need = count;
         }
         char* dst = _buffer + _used;
-        s.AsSpan().CopyTo(new Span<char>(dst, s.Length));
-        dst[s.Length] = '\0';
         _used = need;
         return dst;
     }

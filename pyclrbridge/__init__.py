@@ -9,12 +9,12 @@
 
 from __future__ import annotations
 
-from ._async import Cancellation, cancellation
-from ._buffers import buffer
-from ._codecs import register_codec
-from ._errors import ClrError, HostError
-from ._proxy import release
 from ._runtime import AssemblyInfo, Runtime, load
+from .callbacks.tasks import Cancellation, cancellation
+from .host.errors import ClrError, HostError
+from .proxies.base import release
+from .proxies.views import buffer
+from .values.codecs import register_codec
 
 __version__ = "0.1.0"
 

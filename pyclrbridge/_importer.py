@@ -16,7 +16,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import _bridge
+from .host import bridge as _bridge
+from .host.typeinfo import id_by_name
+from .proxies.catalog import class_for
 
 
 @dataclass
@@ -101,9 +103,6 @@ class NamespaceModule(types.ModuleType):
             ix = index()
             full_names = ix.types.get(ns, {}).get(name)
             if full_names:
-                from ._typeinfo import id_by_name
-                from ._types import class_for
-
                 value = class_for(id_by_name(_pick(full_names)))
                 return self.__dict__.setdefault(name, value)
             if f"{ns}.{name}" in ix.namespaces:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import atexit
 import ctypes
+import gc
+import json
 import os
 import sys
 import threading
@@ -13,8 +15,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import _bridge, _hostfxr
-from ._shim import Shim, Value, default_shim_path, utf16
+from . import _importer
+from .callbacks import derived as _derived
+from .callbacks import dispatch as _dispatch
+from .callbacks import tasks as _tasks
+from .callbacks import typed as _typed_callbacks
+from .host import bridge as _bridge
+from .host import hostfxr as _hostfxr
+from .host.shim import ABI_VERSION, Shim, Value, default_shim_path, read_string, utf16
+from .proxies import catalog as _catalog
+from .proxies import events as _events
+from .proxies import views as _views
+from .values import objects as _objects
 
 #: How long interpreter exit waits for .NET threads that are inside Python callbacks.
 SHUTDOWN_WAIT_MS = 5000
@@ -68,9 +80,7 @@ class Runtime:
     def get_type(self, name: str) -> Any:
         """The Python class for a .NET type: ``"System.Collections.Generic.List`1"``, or an
         assembly-qualified name."""
-        from ._types import class_by_name
-
-        return class_by_name(name)
+        return _catalog.class_by_name(name)
 
     def add_reference(self, name_or_path: str | os.PathLike[str]) -> AssemblyInfo:
         """Load an assembly by file path or by name; its namespaces become importable."""
@@ -109,18 +119,14 @@ class Runtime:
         ``-=``), ``callbacks`` / ``callbacks_in_flight``,
         and compiled-stub and type-catalog sizes.
         """
-        from . import _callbacks, _derived, _types
-
-        _callbacks.drain()
+        _objects.drain()
         counts = _bridge.stats()
-        counts["cached_classes"] = _types.cached_class_count()
-        counts["python_registry"] = _callbacks.live_count()
+        counts["cached_classes"] = _catalog.cached_class_count()
+        counts["python_registry"] = _objects.live_count()
         counts["derived_objects"] = _derived.live_count()
-        counts["event_subscriptions"] = _callbacks.subscription_count()
-        from . import _async, _buffers
-
-        counts.update(_async.stats())
-        counts.update(_buffers.stats())
+        counts["event_subscriptions"] = _events.subscription_count()
+        counts.update(_tasks.stats())
+        counts.update(_views.stats())
         return counts
 
     def collect(self) -> None:
@@ -129,15 +135,11 @@ class Runtime:
         Two rounds: objects one side lets go in the first round may hold the last references
         to objects of the other side.
         """
-        import gc
-
-        from . import _callbacks, _derived
-
         for _ in range(2):
             gc.collect()
             _derived.sweep()  # derived objects only .NET may hold: let the .NET GC decide
             self._shim.Collect()
-            _callbacks.drain()
+            _objects.drain()
         gc.collect()
 
     def shutdown(self) -> None:
@@ -195,22 +197,16 @@ def load(
 
 
 def _start(args: _LoadArgs) -> Runtime:
-    from . import _callbacks, _importer, _typed_callbacks
-
     began = time.perf_counter()
     root = _hostfxr.find_dotnet_root(args.dotnet_root)
     host = _hostfxr.start(args.runtime_config, root, dict(args.properties))
     shim = Shim(host, default_shim_path())
     result = Value()
     error = Value()
-    if shim.Initialize(_callbacks.DISPATCH_ADDRESS, ctypes.byref(result), ctypes.byref(error)) != 0:
+    if shim.Initialize(_dispatch.DISPATCH_ADDRESS, ctypes.byref(result), ctypes.byref(error)) != 0:
         raise _hostfxr.HostError(f"the shim at {shim.path} failed to initialize")
     if _typed_callbacks.ENABLED and shim.RegisterTypedThunks(_typed_callbacks.MAKER_ADDRESS) != 0:
         raise _hostfxr.HostError(f"the shim at {shim.path} refused the typed callback maker")
-    import json
-
-    from ._shim import ABI_VERSION, read_string
-
     versions = json.loads(read_string(result))
     if versions["abi"] != ABI_VERSION:
         raise _hostfxr.HostError(f"the shim at {shim.path} speaks ABI {versions['abi']}, "

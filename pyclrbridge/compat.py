@@ -25,6 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__ as _pyclrbridge_version
+from . import load
+from .values.convert import type_id_for
 
 __version__ = _pyclrbridge_version
 
@@ -32,8 +34,6 @@ __all__ = ["AddReference", "FindAssembly", "GetClrType", "ListAssemblies", "inst
 
 
 def _runtime() -> Any:
-    from . import load
-
     return load()
 
 
@@ -63,8 +63,6 @@ def GetClrType(python_type: Any) -> Any:  # pythonnet's name
     type that stands for one (``int`` is ``System.Int32``, ``str`` is ``System.String``)."""
     _runtime()
     from System.Reflection import IntrospectionExtensions  # type: ignore[import-not-found]
-
-    from ._types import type_id_for
 
     try:
         type_id_for(python_type)

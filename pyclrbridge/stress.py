@@ -8,8 +8,6 @@ and checks as it goes that:
 * there is exactly one Python class per .NET type, whichever thread asked first;
 * a class is complete the first time any thread sees it (its members equal the shim's table);
 * results are the documented ones (a delegate returns what the callable returned, a callback
-  from .NET runs once per call...);
-
 and at the end, after a full collection, that live handles and Python objects held by .NET
 are back to their baseline and no handle was freed twice (``refused_frees`` stayed 0).
 
@@ -32,6 +30,12 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+from . import _importer, load, release
+from .host import typeinfo as _typeinfo
+from .proxies import base as _proxy
+from .proxies import catalog as _catalog
+from .testing import contention
 
 __all__ = ["InvariantViolation", "Report", "Workload", "expected_members", "main"]
 
@@ -59,8 +63,6 @@ def expected_members(type_id: int) -> frozenset[str]:
     its public base offers, inherited rather than in its own ``__dict__``: nothing is expected
     there (exceptions excepted: they always get their members).
     """
-    from . import _typeinfo
-
     info = _typeinfo.info(type_id)
     if not info.visible and info.kind in ("class", "struct") and not _is_exception(info):
         return frozenset()
@@ -74,8 +76,6 @@ def expected_members(type_id: int) -> frozenset[str]:
 
 
 def _is_exception(info: Any) -> bool:
-    from . import _typeinfo
-
     while info is not None:
         if info.full_name == "System.Exception":
             return True
@@ -94,8 +94,6 @@ class Workload:
     """
 
     def __init__(self, runtime: Any, *, fixtures_dll: str | None = None, seed: int = 0) -> None:
-        from . import _importer, _types
-
         self.runtime = runtime
         self.fixtures_dll = fixtures_dll
         runtime.add_reference("System.ObjectModel")  # ObservableCollection (events)
@@ -103,7 +101,7 @@ class Workload:
         for ns in NAMESPACES:
             importlib.import_module(ns)
         ix = _importer.index(refresh=True)
-        built = set(_types._complete)
+        built = set(_catalog._complete)
         # Non-generic, non-nested public types of the BCL namespaces, not built yet.
         names = sorted(f for ns, by_short in ix.types.items() if ns.startswith("System")
                        for fulls in by_short.values() for f in fulls if "`" not in f and "+" not in f)
@@ -157,8 +155,6 @@ class Workload:
 
     def import_namespace(self, ns: str) -> str:
         """Import a namespace and read one of its non-generic types from the module."""
-        from . import _importer
-
         module = importlib.import_module(ns)
         if sys.modules[ns] is not module:
             raise InvariantViolation(f"two module objects for namespace {ns}")
@@ -209,8 +205,6 @@ class Workload:
 
     def objects(self, n: int, release_every: int) -> int:
         """Create ``n`` objects, check them, release some explicitly and drop the rest."""
-        from . import release
-
         List, StringBuilder = self.types["List"], self.types["StringBuilder"]
 
         made: list[Any] = []
@@ -296,8 +290,6 @@ class Workload:
 
 
 def _type_id(name: str) -> int:
-    from . import _typeinfo
-
     return _typeinfo.id_by_name(name)
 
 
@@ -318,8 +310,6 @@ class Report:
 def run(workload: Workload, *, threads: int, seconds: float, seed: int = 0,
         progress: Callable[[str], None] | None = None) -> Report:
     """Run the mixed workload on ``threads`` threads for ``seconds``, then check the end state."""
-    from . import _proxy
-
     report = Report()
     # Owner: report_lock guards report.operations and report.failures (many writers).
     report_lock = threading.Lock()
@@ -387,9 +377,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.threads < 1 or args.seconds <= 0:
         parser.error("--threads must be >= 1 and --seconds > 0")
-
-    from . import load
-    from .testing import contention
 
     gil = getattr(sys, "_is_gil_enabled", lambda: True)()
     runtime = load()

@@ -27,6 +27,11 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from .host import typeinfo as _typeinfo
+from .proxies.base import ClrMeta
+from .proxies.catalog import class_by_name, class_for
+from .values.convert import type_id_for
+
 if TYPE_CHECKING:
     from hypothesis.strategies import SearchStrategy
 
@@ -142,9 +147,6 @@ def _hypothesis() -> Any:
 
 
 def _as_class(clr_type: Any) -> Any:
-    from ._proxy import ClrMeta
-    from ._types import class_by_name, class_for, type_id_for
-
     if isinstance(clr_type, ClrMeta) and clr_type.__dict__.get("__clr_type_id__"):
         return clr_type
     if isinstance(clr_type, str):
@@ -182,8 +184,6 @@ def values_for(clr_type: Any, *, max_size: int = 20, allow_nan: bool = False) ->
     name: str = info.full_name
 
     def inner(type_id: int) -> SearchStrategy[Any]:
-        from ._types import class_for
-
         return values_for(class_for(type_id), max_size=max_size, allow_nan=allow_nan)
 
     if name in _INT_RANGES:
@@ -231,8 +231,6 @@ def values_for(clr_type: Any, *, max_size: int = 20, allow_nan: bool = False) ->
 
 
 def _definition_name(info: Any) -> str:
-    from . import _typeinfo
-
     if not info.generic_def_id:
         return str(info.full_name)
     return str(_typeinfo.info(info.generic_def_id).full_name)

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 # Block sizes of the paths under test (read here so the tests cross their boundaries).
-from pyclrbridge._array_protocol import _PRIMITIVE_BLOCK
-from pyclrbridge._buffers import _FILL_BLOCK, _FILL_MIN
+from pyclrbridge.proxies.arrays import _PRIMITIVE_BLOCK
+from pyclrbridge.values.buffers import _FILL_BLOCK, _FILL_MIN
 
 LENGTHS = [_FILL_MIN - 1, _FILL_MIN, 2 * _FILL_BLOCK + 1, 3 * _PRIMITIVE_BLOCK - 1]
 

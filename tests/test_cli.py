@@ -142,7 +142,8 @@ class _Terminal(io.StringIO):
 
 def test_describe_uses_rich_tables_on_a_terminal(fixtures: Any) -> None:
     pytest.importorskip("rich", reason="rich is optional; without it the terminal gets plain text")
-    from pyclrbridge import _cli_describe, _cli_names
+    from pyclrbridge.cli import describe as _cli_describe
+    from pyclrbridge.cli import names as _cli_names
 
     data = _cli_names.describe_data(_cli_names.resolve_type("Fixtures.Members.Widget"))
     out = _Terminal()
@@ -157,7 +158,8 @@ def test_describe_uses_rich_tables_on_a_terminal(fixtures: Any) -> None:
 
 
 def test_describe_is_plain_text_when_not_a_terminal(fixtures: Any) -> None:
-    from pyclrbridge import _cli_describe, _cli_names
+    from pyclrbridge.cli import describe as _cli_describe
+    from pyclrbridge.cli import names as _cli_names
 
     data = _cli_names.describe_data(_cli_names.resolve_type("Fixtures.Enums.Color"))
     out = io.StringIO()
@@ -167,7 +169,8 @@ def test_describe_is_plain_text_when_not_a_terminal(fixtures: Any) -> None:
 
 
 def test_describe_is_plain_text_on_a_terminal_without_rich(fixtures: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    from pyclrbridge import _cli_describe, _cli_names
+    from pyclrbridge.cli import describe as _cli_describe
+    from pyclrbridge.cli import names as _cli_names
 
     monkeypatch.setitem(sys.modules, "rich", None)  # `import rich` now raises ImportError
     data = _cli_names.describe_data(_cli_names.resolve_type("Fixtures.Members.Widget"))
@@ -177,7 +180,7 @@ def test_describe_is_plain_text_on_a_terminal_without_rich(fixtures: Any, monkey
 
 
 def test_describe_takes_generic_instantiations_in_python_spelling(clr: Any) -> None:
-    from pyclrbridge._cli_names import describe_data, resolve_type
+    from pyclrbridge.cli.names import describe_data, resolve_type
 
     data = describe_data(resolve_type("System.Collections.Generic.Dictionary[str, List[int]]"))
     assert data["name"] == "System.Collections.Generic.Dictionary[str, List[int]]"
@@ -186,7 +189,7 @@ def test_describe_takes_generic_instantiations_in_python_spelling(clr: Any) -> N
 
 
 def test_describe_shows_a_delegates_call_signature(fixtures: Any) -> None:
-    from pyclrbridge._cli_names import describe_data, resolve_type
+    from pyclrbridge.cli.names import describe_data, resolve_type
 
     data = describe_data(resolve_type("Fixtures.Delegates.TryConvert"))
     assert data["invoke"] == "(s: str) -> tuple[bool, int]"  # out value comes back after the result
@@ -194,7 +197,7 @@ def test_describe_shows_a_delegates_call_signature(fixtures: Any) -> None:
 
 
 def test_python_spelling_of_dotnet_types(clr: Any) -> None:
-    from pyclrbridge._cli_names import py_type, resolve_type
+    from pyclrbridge.cli.names import py_type, resolve_type
 
     def spell(name: str) -> str:
         return py_type(resolve_type(name))
@@ -207,15 +210,16 @@ def test_python_spelling_of_dotnet_types(clr: Any) -> None:
 
 
 def test_resolve_type_takes_unique_short_names_and_nested_types(fixtures: Any) -> None:
-    from pyclrbridge import _typeinfo
-    from pyclrbridge._cli_names import resolve_type
+    from pyclrbridge.cli.names import resolve_type
+    from pyclrbridge.host import typeinfo as _typeinfo
 
     assert _typeinfo.info(resolve_type("Picker")).full_name == "Fixtures.Overloads.Picker"
     assert _typeinfo.info(resolve_type("Fixtures.Members.Widget.Part")).full_name == "Fixtures.Members.Widget+Part"
 
 
 def test_readme_shows_the_real_describe_output(fixtures: Any) -> None:
-    from pyclrbridge import _cli_describe, _cli_names
+    from pyclrbridge.cli import describe as _cli_describe
+    from pyclrbridge.cli import names as _cli_names
 
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     command = "$ python -m pyclrbridge describe Fixtures.Members.Widget -r PyClrBridge.Fixtures.dll\n"

@@ -33,7 +33,8 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
-from pyclrbridge import _proxy, _types
+from pyclrbridge.proxies import base as _proxy
+from pyclrbridge.proxies import catalog as _types
 from pyclrbridge.stress import DELEGATE_ARGS, InvariantViolation, Workload
 from pyclrbridge.testing import contention, run_concurrently
 

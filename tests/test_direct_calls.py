@@ -22,7 +22,7 @@ FAILED = -0x6000_0000_0000_0000  # what a failed stub returns; also a real long 
 def test_plain_members_use_direct_stubs(fixtures: Any) -> None:
     from Fixtures.Direct import Gauge
 
-    from pyclrbridge import _direct
+    from pyclrbridge.proxies import direct as _direct
 
     g = Gauge()
     g.Level = 3
@@ -79,7 +79,7 @@ def test_properties_of_every_kind_round_trip(fixtures: Any) -> None:
 def test_fields_read_and_write_through_their_stubs(fixtures: Any) -> None:
     from Fixtures.Direct import Counter, Gauge
 
-    from pyclrbridge import _direct
+    from pyclrbridge.proxies import direct as _direct
 
     g = Gauge()
     g.Hits = 5
@@ -106,7 +106,7 @@ def test_fields_read_and_write_through_their_stubs(fixtures: Any) -> None:
 def test_static_properties_read_through_their_stub(fixtures: Any) -> None:
     from Fixtures.Direct import Gauge
 
-    from pyclrbridge import _direct
+    from pyclrbridge.proxies import direct as _direct
 
     before = Gauge.Touched
     Gauge.Touch()
@@ -156,7 +156,7 @@ def test_constructors_with_plain_parameters(fixtures: Any) -> None:
     from Fixtures.Direct import Gauge
     from System import ArgumentOutOfRangeException, Version
 
-    from pyclrbridge import _direct
+    from pyclrbridge.proxies import direct as _direct
 
     g = Gauge(7, "seven")
     assert type(g) is Gauge and g.Level == 7 and g.Label == "seven"
@@ -184,7 +184,7 @@ def test_a_failure_collected_late_is_not_lost_to_a_nested_one(fixtures: Any) -> 
     from Fixtures.Direct import Gauge
     from System import ArgumentException
 
-    from pyclrbridge import _direct
+    from pyclrbridge.proxies import direct as _direct
 
     assert Gauge.Check(1, "warm up") == 1
     found = _direct.stub(Gauge.Check.overloads_list[0].id)

@@ -138,7 +138,7 @@ def test_concurrent_calls_from_many_threads_get_their_own_results(clr: Any) -> N
 
 
 def test_a_call_wider_than_a_pooled_frame_gets_its_own(clr: Any) -> None:
-    from pyclrbridge import _bridge
+    from pyclrbridge.host import bridge as _bridge
 
     frame = _bridge.acquire_frame(_bridge.FRAME_SLOTS + 10)
     assert len(frame.slots) == _bridge.FRAME_SLOTS + 10

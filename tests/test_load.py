@@ -47,7 +47,7 @@ def test_32_threads_calling_load_at_once_get_one_runtime(clr: Any) -> None:
 
 def test_32_threads_racing_the_first_load_start_the_runtime_once() -> None:
     proc = run_python("""
-        import threading, pyclrbridge, pyclrbridge._hostfxr as h
+        import threading, pyclrbridge, pyclrbridge.host.hostfxr as h
         starts = []
         original = h.start
         def counting(*a, **k):

@@ -124,7 +124,7 @@ def test_a_class_is_built_once_when_sixteen_threads_ask_at_once(fixtures: Any, m
     from Fixtures.Generics import Multi
     from System import Guid, Uri
 
-    from pyclrbridge import _types
+    from pyclrbridge.proxies import catalog as _types
 
     built: list[int] = []
     real_build = _types._build

@@ -90,7 +90,7 @@ def test_no_matching_overload_raises_type_error_listing_every_candidate() -> Non
 @pytest.fixture
 def choose_calls(monkeypatch: Any) -> list[int]:
     """One entry per overload resolution (``_binder.choose`` call) made during the test."""
-    from pyclrbridge import _binder
+    from pyclrbridge.proxies import binder as _binder
 
     calls: list[int] = []
     real_choose = _binder.choose
@@ -233,7 +233,7 @@ def test_sixteen_threads_making_the_first_call_of_a_group_all_get_the_right_over
 
     from Fixtures.Overloads import Picker
 
-    from pyclrbridge._members import MethodGroup
+    from pyclrbridge.proxies.members import MethodGroup
 
     fresh = MethodGroup("Pick", "Fixtures.Overloads.Picker", Picker.Pick.overloads_list)  # empty plan cache
     barrier = threading.Barrier(16)

@@ -16,7 +16,9 @@ import pytest
 
 import pyclrbridge
 from conftest import assert_clean_exit, run_python
-from pyclrbridge import _importer, _types
+from pyclrbridge import _importer
+from pyclrbridge.proxies import catalog as _types
+from pyclrbridge.proxies import classes as _classes
 from pyclrbridge.testing import contention, run_concurrently
 
 pytestmark = pytest.mark.usefixtures("fixtures")
@@ -35,7 +37,7 @@ def _fresh_type_names(n: int) -> list[str]:
     import System.Collections.Specialized
     import System.Text.RegularExpressions  # noqa: F401  (load the assemblies: more types)
 
-    from pyclrbridge import _typeinfo
+    from pyclrbridge.host import typeinfo as _typeinfo
 
     found: list[str] = []
     for ns, by_short in sorted(_importer.index().types.items()):
@@ -113,19 +115,19 @@ def test_half_built_type_never_seen_by_another_thread(monkeypatch: pytest.Monkey
     (an AttributeError for a method that exists). The build is slowed down on purpose (each
     member store sleeps) so the window is wide.
     """
-    from pyclrbridge import _typeinfo
+    from pyclrbridge.host import typeinfo as _typeinfo
     from pyclrbridge.stress import expected_members
 
     names = _fresh_type_names(4)
     ids = [_typeinfo.id_by_name(n) for n in names]
     expected = {tid: expected_members(tid) for tid in ids}
-    real_set = _types._set
+    real_set = _classes._set
 
     def slow_set(cls: type, name: str, value: Any) -> None:
         real_set(cls, name, value)
         time.sleep(0.0002)
 
-    monkeypatch.setattr(_types, "_set", slow_set)
+    monkeypatch.setattr(_classes, "_set", slow_set)
 
     def role(index: int) -> list[str]:
         problems: list[str] = []
@@ -209,7 +211,7 @@ def test_shim_refuses_a_second_free_of_one_handle() -> None:
     """
     proc = run_python("""
         import gc, pyclrbridge
-        from pyclrbridge import _bridge
+        from pyclrbridge.host import bridge as _bridge
         from pyclrbridge.testing import run_concurrently
         clr = pyclrbridge.load()
         from System.Text import StringBuilder

@@ -74,7 +74,7 @@ def test_finalizers_after_shutdown_free_no_handles(fixtures_dll: Path) -> None:
     proc = _run("""
 import gc
 from System.Text import StringBuilder
-from pyclrbridge import _bridge
+from pyclrbridge.host import bridge as _bridge
 items = [StringBuilder() for _ in range(100)]
 before = _bridge.stats()["handles_freed"]
 clr.shutdown()

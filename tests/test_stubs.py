@@ -106,7 +106,7 @@ def test_the_program_mypy_accepted_runs(fixtures: Any) -> None:
 
 
 def _stub(ns: str, fixtures: Any) -> str:
-    from pyclrbridge import _stubs
+    from pyclrbridge.cli import stubs as _stubs
 
     return _stubs.stub_text(ns, {ns: _stubs._pick_names(ns)})
 
@@ -136,7 +136,7 @@ def test_operators_and_delegate_calls_have_stub_forms(fixtures: Any) -> None:
 
 
 def test_a_member_named_any_does_not_shadow_typing_any(clr: Any) -> None:
-    from pyclrbridge import _stubs
+    from pyclrbridge.cli import stubs as _stubs
 
     linq = _stubs.stub_text("System.Linq", {"System.Linq": _stubs._pick_names("System.Linq")})
     assert "from typing import Any as _Any" in linq

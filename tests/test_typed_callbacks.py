@@ -29,7 +29,7 @@ def _compare(a: int, b: int) -> int:
 
 
 def test_comparison_sorts_ten_thousand_items_through_a_typed_thunk(hammer: Any) -> None:
-    from pyclrbridge import _typed_callbacks
+    from pyclrbridge.callbacks import typed as _typed_callbacks
 
     items = [random.Random(7).randrange(-(10**9), 10**9) for _ in range(10_000)]
     assert list(hammer.Sort(items, _compare)) == sorted(items)
@@ -262,7 +262,7 @@ print("exiting")
 
 PARITY = PRELUDE + """
 from System import Func, Int32
-from pyclrbridge import _typed_callbacks
+from pyclrbridge.callbacks import typed as _typed_callbacks
 
 def show(label, call):
     try:

@@ -1,0 +1,270 @@
+"""Python classes deriving from .NET classes and implementing .NET interfaces.
+
+A class statement whose bases include a .NET proxy class (``class ByLength(IComparer[str])``,
+``class Square(Shape)``) gets its own .NET type, emitted once by the shim (``Derived.cs``):
+it derives from the .NET base, implements the interfaces, and every member the Python class
+defines (and every abstract one) calls back into Python through one trampoline.
+
+Identity: the .NET object holds the Python object (a registry id); whenever .NET hands the
+object to Python (a return value, a callback argument), Python gets that same object back.
+
+Lifetime: the Python object owns a GCHandle to its .NET object (``_h``) and the registry
+owns the Python object while .NET can reach it. That is a cycle across two heaps, so
+:func:`sweep` (run with every drain of the registry, and by ``Runtime.collect()``) drops the
+handle of each derived object that nothing in Python references any more. If .NET still holds
+the object, it stays alive there and keeps the Python object; when .NET calls it or hands it
+back, the Python object takes a new handle. If .NET does not hold it, .NET collects it and
+the registry lets the Python object go. (A Python object that references itself, e.g.
+``self.me = self``, is never swept: release it with :func:`pyclrbridge.release`.)
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import sys
+import threading
+import types
+from typing import Any
+
+from ..host import bridge as _bridge
+from ..host import typeinfo as _typeinfo
+from ..host.errors import ClrError
+from ..host.shim import Value, utf16
+from ..proxies.base import DERIVED_TYPE_IDS, _release_lock
+from ..proxies.binder import choose
+from ..proxies.catalog import class_for
+from ..proxies.members import invoke_plan
+from ..proxies.signatures import callable_arity
+from ..values import objects as _objects
+
+# Owner: proxies.base._release_lock. It already makes claiming a proxy's ``_h`` atomic for
+# release(); adopt() and sweep() take and drop derived objects' handles under the same lock,
+# so a handle is never freed twice nor adopted while it is being dropped.
+_claim_lock = _release_lock
+
+# Registry ids of derived Python objects (candidates for sweep). Guarded by _claim_lock.
+_derived_ids: set[int] = set()
+
+# Emitted type id -> the Python class (classes, like their .NET types, live for the process).
+# Written once per class by prepare() before any instance exists; dict writes are atomic.
+_classes: dict[int, Any] = {}
+
+# Owner: _setup_lock makes registering the trampoline one step (once per process).
+_setup_lock = threading.Lock()
+_trampoline_id = 0
+
+
+def _trampoline(obj: Any, name: str, *args: Any) -> Any:
+    """What every emitted override calls: the Python member ``name`` of ``obj``."""
+    if name.startswith("get:"):
+        return getattr(obj, name[4:])
+    if name.startswith("set:"):
+        setattr(obj, name[4:], args[0])
+        return None
+    if name == "new:":
+        return _new_from_dotnet(args[0])
+    return getattr(obj, name)(*args)
+
+
+def _new_from_dotnet(type_id: int) -> int:
+    """A .NET constructor ran outside Python: the new Python object's registry id."""
+    cls = _classes[type_id]
+    obj = cls.__new__(cls)
+    obj._h = 0  # taken when the .NET object first reaches Python (adopt)
+    pid = _objects.register(obj)
+    with _claim_lock:
+        _derived_ids.add(pid)
+    return pid
+
+
+def _ensure_trampoline() -> None:
+    global _trampoline_id
+    if _trampoline_id:
+        return
+    with _setup_lock:
+        if not _trampoline_id:
+            tid = _objects.register(_trampoline)
+            _bridge.shim().DerivedSetup(tid)
+            _trampoline_id = tid
+
+
+class DerivedClass:
+    """What a Python class deriving from .NET knows about its emitted .NET type."""
+
+    __slots__ = ("name", "type_id")
+
+    def __init__(self, name: str, type_id: int) -> None:
+        self.name = name
+        self.type_id = type_id
+
+    def construct(self, cls: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """``cls(...)``: a new Python object, its ``__init__``, and the .NET object behind it."""
+        obj = cls.__new__(cls)
+        obj._h = 0
+        cls.__init__(obj, *args, **kwargs)
+        if not obj._h:
+            # __init__ did not call super().__init__(...): use the base's default constructor.
+            self.init_base(obj, (), {})
+        return obj
+
+    def init_base(self, obj: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        """``super().__init__(...)``: run the .NET base constructor chosen for these arguments."""
+        if getattr(obj, "_h", 0):
+            return
+        ctors = class_for(self.type_id).__dict__.get("__clr_ctors__", ())
+        plan = choose(ctors, args, kwargs, lambda: f"{self.name}.__init__")
+        pid = _objects.register(obj)
+        with _claim_lock:
+            _derived_ids.add(pid)
+        shim = _bridge.shim()
+        shim.DerivedPending(pid)  # the constructor (same OS thread) binds the .NET object to obj
+        try:
+            made = invoke_plan(plan, 0, args, kwargs)
+        except BaseException:
+            shim.DerivedPending(0)
+            with _claim_lock:
+                _derived_ids.discard(pid)
+            _objects.forget(pid)
+            raise
+        if made is not obj:  # pragma: no cover - the constructor always binds the pending object
+            raise RuntimeError(f"the .NET constructor of {self.name} did not bind the Python object")
+
+
+def _dotnet_bases(cls: Any) -> tuple[Any, list[int]]:
+    """The .NET base class (or None) and interface type ids a Python class derives from."""
+    base: Any = None
+    interfaces: list[int] = []
+    for klass in cls.__mro__[1:]:
+        info = klass.__dict__.get("__clr_info__")
+        if info is None:
+            continue
+        if info.kind == "interface":
+            interfaces.append(info.id)
+        elif base is None and info.kind == "class":
+            base = klass
+        elif base is None:
+            raise TypeError(f"{cls.__name__}: a Python class cannot derive from the .NET {info.kind} "
+                            f"{klass.__clr_name__}")
+    return base, interfaces
+
+
+def _python_names(cls: Any) -> tuple[list[str], dict[str, tuple[int, int]]]:
+    """Member names the Python classes in ``cls``'s MRO define (these override .NET members),
+    and for plain methods the positional arguments they take besides ``self``."""
+    names: set[str] = set()
+    arity: dict[str, tuple[int, int]] = {}
+    for klass in reversed(cls.__mro__):
+        if "__clr_info__" in klass.__dict__ or klass is object or klass.__module__.startswith(_PACKAGE):
+            continue  # .NET proxies, ClrObject and the bridge's own mixins
+        for n, member in klass.__dict__.items():
+            if n.startswith("__") and n.endswith("__"):
+                continue
+            names.add(n)
+            arity.pop(n, None)
+            if isinstance(member, types.FunctionType):
+                shape = callable_arity(member)
+                if shape is not None:
+                    fewest, most = shape
+                    arity[n] = (max(fewest - 1, 0), most - 1 if most > 0 else most)
+    return sorted(names), arity
+
+
+_PACKAGE = __name__.rsplit(".", 1)[0] + "."
+
+
+def prepare(cls: Any) -> None:
+    """Emit the .NET type for a Python class statement (called by ``ClrMeta.__init__``)."""
+    base, interfaces = _dotnet_bases(cls)
+    if base is not None and base.__clr_info__.full_name == "System.Object":
+        base = None
+    if base is not None and (base.__clr_info__.value_type or base.__clr_info__.static):
+        raise TypeError(f"{cls.__name__}: cannot derive from {base.__clr_name__}")
+    _ensure_trampoline()
+    names, arity = _python_names(cls)
+    request = json.dumps({
+        "name": cls.__qualname__,
+        "base": base.__clr_info__.id if base is not None else 0,
+        "interfaces": interfaces,
+        "names": names,
+        "arity": {n: list(a) for n, a in arity.items()},
+    })
+    data, n = utf16(request)
+    out = ctypes.c_int32()
+    error = Value()
+    if _bridge.shim().DefineDerived(data, n, ctypes.byref(out), ctypes.byref(error)) != 0:
+        try:
+            _bridge.raise_error(error)
+        except ClrError as exc:
+            raise TypeError(f"class {cls.__qualname__} cannot derive from .NET: {exc}") from exc
+    type_id = out.value
+    _classes[type_id] = cls
+    DERIVED_TYPE_IDS.add(type_id)
+    type.__setattr__(cls, "__clr_derived__", DerivedClass(cls.__qualname__, type_id))
+    type.__setattr__(cls, "__clr_type_id__", type_id)
+    type.__setattr__(cls, "__clr_name__", _typeinfo.info(type_id).full_name)
+
+
+def adopt(handle: int) -> Any:
+    """The Python object behind a .NET object of an emitted type (``wrap`` for those types).
+
+    The Python object keeps ``handle`` when it has none (it had been swept), else it is freed.
+    """
+    pid = int(_bridge.shim().DerivedSelf(handle))
+    obj = _objects.lookup(pid)
+    with _claim_lock:
+        if not getattr(obj, "_h", 0):
+            obj._h = handle
+            return obj
+    _bridge.free_handle(handle)
+    return obj
+
+
+def _refcount(holder: dict[int, Any], key: int) -> int:
+    """References to ``holder[key]``, counted the same way for the baseline and for sweeps."""
+    obj = holder.get(key)
+    return sys.getrefcount(obj)
+
+
+class _Probe:
+    pass
+
+
+# References an object has when only the registry holds it (the registry, the local in
+# _refcount, getrefcount's argument): measured, since it differs between Python versions.
+_ONLY_REGISTRY = _refcount({1: _Probe()}, 1)
+
+
+def sweep() -> int:
+    """Drop the .NET handle of every derived object only the registry still references.
+
+    Returns how many were dropped. .NET keeps such an object alive only if .NET holds it.
+    """
+    if not _derived_ids:
+        return 0
+    registry = _objects.registry()
+    dropped: list[int] = []
+    survivors: list[Any] = []  # released after the lock: a last reference may run __del__
+    with _claim_lock:
+        for pid in list(_derived_ids):
+            if pid not in registry:
+                _derived_ids.discard(pid)
+                continue
+            if _refcount(registry, pid) > _ONLY_REGISTRY:
+                continue
+            obj: Any = registry.get(pid)
+            h = getattr(obj, "_h", 0)
+            if h:
+                obj._h = 0
+                dropped.append(h)
+            survivors.append(obj)
+            obj = None
+    survivors.clear()
+    for h in dropped:
+        _bridge.free_handle(h)
+    return len(dropped)
+
+
+def live_count() -> int:
+    """Derived Python objects the registry still holds."""
+    return len(_derived_ids)

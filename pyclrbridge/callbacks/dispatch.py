@@ -1,0 +1,151 @@
+"""The one dispatcher .NET calls Python callables through.
+
+.NET holds a Python callable as a registry id (:mod:`pyclrbridge.values.objects`); a call
+arrives here with that id and views of the argument and result values, and an exception
+goes back to .NET as an error value.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import threading
+import traceback
+from typing import Any
+
+from ..host import bridge as _bridge
+from ..host.shim import DISPATCHER, Value
+from ..host.shim import KindInt as Kind  # plain ints: IntEnum member reads are slow on every callback
+from ..values import codecs as _codecs
+from ..values.convert import to_value
+from ..values.objects import _registry, register
+from ..values.results import from_value, from_values
+
+# Memory a callback result points at must outlive the callback's return, until .NET has read
+# it: kept per OS thread (threading.local would die with a .NET thread's temporary state).
+# No lock: each thread only writes and pops its own key (single dict operations). At most one
+# entry per OS thread that last returned a string, list or map from a callback.
+_keepalive: dict[int, list[Any]] = {}
+
+# Views (``Value`` objects at a fixed address) of the argument and result arrays .NET passes to
+# the dispatcher, by (address, count). The shim stackallocs those arrays, so a loop of callbacks
+# sees a few addresses over and over. A view owns no memory and is only used during a call that
+# handed us its address, so a stale entry is harmless. Pure memo published with setdefault,
+# emptied when it grows past _VIEWS_MAX (a clear racing a get only costs a rebuilt entry).
+_views: dict[tuple[int, int], tuple[Value, ...]] = {}
+_VIEWS_MAX = 4096
+_VALUE_SIZE = ctypes.sizeof(Value)
+
+
+def _views_at(address: int | None, n: int) -> tuple[Value, ...]:
+    """``n`` views of the ``Value`` array at ``address``."""
+    key = (address or 0, n)
+    found = _views.get(key)
+    if found is None:
+        if len(_views) > _VIEWS_MAX:
+            _views.clear()
+        base = address or 0
+        found = _views.setdefault(key, tuple(Value.from_address(base + _VALUE_SIZE * i) for i in range(n)))
+    return found
+
+
+# (args address, results address, nargs, nresults) -> (argument views, result views): one
+# lookup per callback. Pure memo like _views, bounded the same way.
+_frames: dict[tuple[Any, ...], tuple[tuple[Value, ...], tuple[Value, ...]]] = {}
+
+
+def _frame_views(args_at: int | None, results_at: int | None, nargs: int,
+                 nresults: int) -> tuple[tuple[Value, ...], tuple[Value, ...]]:
+    # The shim allocates at least two results (room for an error); args: at least one.
+    views = (_views_at(args_at, nargs), _views_at(results_at, max(2, nresults)))
+    if len(_frames) > _VIEWS_MAX:
+        _frames.clear()
+    return _frames.setdefault((args_at, results_at, nargs, nresults), views)
+
+
+def _write_error(exc: BaseException, results: Any) -> None:
+    error_id = register(exc)
+    text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    data, n = _bridge.utf16(f"{type(exc).__qualname__}\x1f{exc}\x1f{text}")
+    results[0].kind = Kind.PYOBJECT
+    results[0].i = error_id
+    results[1].kind = Kind.STRING
+    results[1].s = data
+    results[1].extra = n
+    _keepalive[threading.get_ident()] = [data]
+
+
+_INT64, _DOUBLE = Kind.INT64, Kind.DOUBLE
+_I64_MIN, _I64_MAX = -(2**63), 2**63 - 1
+
+#: ``extra`` of an Object result whose handle .NET owns (``Callbacks.TransferredHandle``).
+TRANSFERRED_HANDLE = -1
+
+
+def _dispatch(obj_id: int, args_at: int | None, nargs: int, ret_type: int, results_at: int | None,
+              nresults: int) -> int:
+    try:
+        views = _frames.get((args_at, results_at, nargs, nresults))
+        if views is None:
+            views = _frame_views(args_at, results_at, nargs, nresults)
+        args, results = views
+        fn = _registry[obj_id]
+        # Int64 and Double arguments decoded inline (no side effects); anything else: from_values.
+        if nargs == 2:  # Comparison<T>, Func<T, T, R>...: the commonest callbacks
+            a = args[0]
+            b = args[1]
+            out = fn(a.i, b.i) if a.kind == _INT64 and b.kind == _INT64 else fn(*from_values(args, nargs))
+        elif nargs == 1:
+            a = args[0]
+            kind = a.kind
+            out = fn(a.i if kind == _INT64 else a.d if kind == _DOUBLE else from_value(a))
+        else:
+            out = fn(*from_values(args, nargs))
+        if nresults == 1 and ret_type != 0 and type(out) is int and _I64_MIN <= out <= _I64_MAX \
+                and not _codecs.encoders:
+            result = results[0]  # what to_value writes for this int, written inline
+            result.kind = _INT64
+            result.i = out
+            if _keepalive:  # nothing to keep: drop this thread's previous keepalive, if any
+                _keepalive.pop(threading.get_ident(), None)  # (only this thread adds its key)
+            return 0
+        keep: list[Any] = []
+        if nresults > 1:
+            if ret_type == 0:
+                outs = out if isinstance(out, tuple) else (out,)
+                results[0].kind = Kind.VOID
+            else:
+                if not isinstance(out, tuple) or len(out) != nresults:
+                    raise TypeError(f"a callback for a delegate with out/ref parameters must return a "
+                                    f"tuple (result, {', '.join(['value'] * (nresults - 1))})")
+                to_value(out[0], results[0], keep)
+                outs = out[1:]
+            if len(outs) != nresults - 1:
+                raise TypeError(f"the callback must return {nresults - 1} out/ref value(s), got {len(outs)}")
+            for i, value in enumerate(outs):
+                to_value(value, results[1 + i], keep)
+        elif ret_type != 0:
+            to_value(out, results[0], keep)
+        else:
+            results[0].kind = Kind.VOID
+        for i in range(nresults):
+            if results[i].kind == Kind.OBJECT:
+                # The proxy may die as soon as we return: .NET gets (and frees) its own handle.
+                results[i].i = _bridge.shim().DuplicateHandle(results[i].i)
+                results[i].extra = TRANSFERRED_HANDLE
+        if keep:
+            keep.append(out)  # sequences and maps point into values that point at proxies in out
+            _keepalive[threading.get_ident()] = keep
+        elif _keepalive:
+            _keepalive.pop(threading.get_ident(), None)  # nothing to keep: drop this thread's last one
+        return 0
+    except BaseException as exc:  # everything, SystemExit too: it travels back through .NET
+        try:
+            _write_error(exc, results)
+            return 1
+        except BaseException:
+            return 2
+
+
+#: The one dispatcher object; referenced for the life of the process.
+DISPATCH = DISPATCHER(_dispatch)
+DISPATCH_ADDRESS = ctypes.cast(DISPATCH, ctypes.c_void_p).value

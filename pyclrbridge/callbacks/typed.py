@@ -1,0 +1,168 @@
+"""Typed thunks: native entry points for delegates whose signature is all primitives.
+
+A delegate such as ``Comparison<int>`` or ``Func<double, double>`` does not go through the
+generic dispatcher (``dispatch._dispatch``: arguments boxed into ``Value`` structs, the result
+written back into one). The shim asks, once per signature *shape*, for a ctypes callback typed
+for it, e.g. ``int32 thunk(int64 id, int32 a, int32 b, void *slot)``, and calls it directly
+(``managed_shim/TypedCallbacks.cs``). The thunk looks the callable up by id in the same
+registry as the dispatcher, so a delegate keeps its callable alive exactly as before; the
+thunks themselves live for the whole process (the shim caches their addresses).
+
+A shape is a string of letters, the return type's first: ``?`` bool, ``B``/``b`` (s)byte,
+``h``/``H`` (u)int16, ``i``/``I`` (u)int32, ``q``/``Q`` (u)int64, ``c`` char, ``f`` float,
+``d`` double, ``v`` void (return only). ``Comparison<int>`` is ``iii``.
+
+A thunk returns its result natively when it is of the exact expected kind (an ``int`` in
+range, a ``float``, a ``bool``, a one-character ``str``). Anything else (a Python error, or a
+result the ordinary conversion rules must judge, like ``1.5`` for an ``int``) goes into the
+``TypedSlot`` the shim passes: the error exactly as the dispatcher reports it, or the result
+as a ``Value`` for ``Values.ToClr``. So every callback behaves as it does on the generic path.
+
+``PYCLRBRIDGE_TYPED_CALLBACKS=0`` turns typed thunks off (every delegate takes the dispatcher).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import threading
+from typing import Any
+
+from ..host import bridge as _bridge
+from ..host.shim import KindInt as Kind
+from ..host.shim import Value
+from ..values import codecs as _codecs
+from ..values.convert import to_value
+from ..values.objects import registry
+from .dispatch import TRANSFERRED_HANDLE, _keepalive, _views_at, _write_error
+
+#: Read once at import: whether the shim is offered typed thunks at start.
+ENABLED = os.environ.get("PYCLRBRIDGE_TYPED_CALLBACKS", "1") != "0"
+
+#: ctypes type per shape letter (bool and char cross as a byte and a UTF-16 code unit).
+_CTYPES: dict[str, Any] = {
+    "?": ctypes.c_bool, "B": ctypes.c_uint8, "b": ctypes.c_int8, "h": ctypes.c_int16,
+    "H": ctypes.c_uint16, "i": ctypes.c_int32, "I": ctypes.c_uint32, "q": ctypes.c_int64,
+    "Q": ctypes.c_uint64, "c": ctypes.c_uint16, "f": ctypes.c_float, "d": ctypes.c_double,
+}
+
+#: The integer range each integer letter returns natively; outside it the conversion rules
+#: decide (an OverflowException naming the type, as on the generic path).
+_RANGES: dict[str, tuple[int, int]] = {
+    "B": (0, 2**8 - 1), "b": (-(2**7), 2**7 - 1), "h": (-(2**15), 2**15 - 1), "H": (0, 2**16 - 1),
+    "i": (-(2**31), 2**31 - 1), "I": (0, 2**32 - 1), "q": (-(2**63), 2**63 - 1), "Q": (0, 2**64 - 1),
+}
+
+#: Integers a float result takes natively: exactly representable, so ctypes' int -> double ->
+#: float rounds as .NET's Convert does.
+_EXACT = 2**53
+
+#: Where TypedSlot.Status.Kind lies: after the Result value, at a value's kind offset.
+_SLOT_STATUS_OFFSET = ctypes.sizeof(Value) + Value.kind.offset
+
+# Owner: _lock guards _thunks (shape -> (CFUNCTYPE object, address)): built and stored under
+# it; read without it (only finished entries are stored). Entries are never removed: the shim
+# caches the addresses for the life of the process.
+_lock = threading.Lock()
+_thunks: dict[str, tuple[Any, int]] = {}
+
+
+def _boxed(result: Any, slot: int) -> int:
+    """Hand ``result`` to .NET as a ``Value`` (Status = Void): the conversion rules decide."""
+    values = _views_at(slot, 2)
+    keep: list[Any] = []
+    to_value(result, values[0], keep)
+    if values[0].kind == Kind.OBJECT:
+        # The proxy may die as soon as we return: .NET gets (and frees) its own handle.
+        values[0].i = _bridge.shim().DuplicateHandle(values[0].i)
+        values[0].extra = TRANSFERRED_HANDLE
+    values[1].kind = Kind.VOID
+    if keep:
+        keep.append(result)
+        _keepalive[threading.get_ident()] = keep  # until .NET has read it, as in the dispatcher
+    return 0
+
+
+def _failed(exc: BaseException, slot: int) -> int:
+    """Report the callable's exception in the slot (Status = String), as the dispatcher does."""
+    try:
+        _write_error(exc, _views_at(slot, 2))
+    except BaseException:
+        try:  # Status = Missing: the shim raises "could not be reported"
+            ctypes.c_int32.from_address(slot + _SLOT_STATUS_OFFSET).value = Kind.MISSING
+        except BaseException:
+            pass
+    return 0
+
+
+def _source(shape: str) -> str:
+    """The Python source of the thunk for ``shape``."""
+    ret, params = shape[0], shape[1:]
+    names = [f"a{i}" for i in range(len(params))]
+    args = ", ".join(f"chr({n})" if p == "c" else n for n, p in zip(names, params, strict=True))
+    call = f"_registry[obj_id]({args})"
+    lines = [f"def thunk({', '.join(['obj_id', *names, 'slot'])}):", "    try:"]
+    if ret == "v":
+        lines += [f"        {call}", "    except BaseException as exc:", "        _failed(exc, slot)"]
+        return "\n".join(lines) + "\n"
+    lines.append(f"        r = {call}")
+    if ret in _RANGES:
+        low, high = _RANGES[ret]
+        native = f"type(r) is int and {low} <= r <= {high}"
+    elif ret == "?":
+        native = "type(r) is bool"
+    elif ret == "c":
+        native = "type(r) is str and len(r) == 1 and r < '\\U00010000'"
+    else:  # f, d
+        native = f"type(r) is float or (type(r) is int and {-_EXACT} <= r <= {_EXACT})"
+    lines += [
+        f"        if ({native}) and not _codecs.encoders:",
+        f"            return {'ord(r)' if ret == 'c' else 'r'}",
+        "        return _boxed(r, slot)",
+        "    except BaseException as exc:",
+        "        return _failed(exc, slot)",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _build(shape: str) -> Any:
+    if not shape or (shape[0] not in _CTYPES and shape[0] != "v") or any(p not in _CTYPES for p in shape[1:]):
+        raise ValueError(f"not a typed callback shape: {shape!r}")
+    namespace: dict[str, Any] = {
+        "_registry": registry(), "_codecs": _codecs, "_boxed": _boxed, "_failed": _failed,
+    }
+    exec(compile(_source(shape), f"<pyclrbridge typed callback {shape}>", "exec"), namespace)
+    restype = None if shape[0] == "v" else _CTYPES[shape[0]]
+    proto = ctypes.CFUNCTYPE(restype, ctypes.c_int64, *(_CTYPES[p] for p in shape[1:]), ctypes.c_void_p)
+    return proto(namespace["thunk"])
+
+
+def thunk_address(shape: str) -> int:
+    """The address of the thunk for ``shape`` (made on first use, kept for the process)."""
+    found = _thunks.get(shape)
+    if found is None:
+        with _lock:
+            found = _thunks.get(shape)
+            if found is None:
+                fn = _build(shape)
+                found = (fn, ctypes.cast(fn, ctypes.c_void_p).value or 0)
+                _thunks[shape] = found
+    return found[1]
+
+
+def shapes() -> list[str]:
+    """The shapes that have a thunk so far."""
+    return sorted(_thunks)
+
+
+def _make(shape_at: int | None, n: int) -> int:
+    """The shim's request for a shape's thunk; 0 (use the generic path) when none can be made."""
+    try:
+        return thunk_address(ctypes.string_at(shape_at or 0, n).decode("ascii"))
+    except BaseException:
+        return 0
+
+
+#: The maker the shim calls (``TypedCallbacks.Register``); referenced for the life of the process.
+MAKER = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_void_p, ctypes.c_int32)(_make)
+MAKER_ADDRESS = ctypes.cast(MAKER, ctypes.c_void_p).value

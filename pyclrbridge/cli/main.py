@@ -1,0 +1,209 @@
+"""``python -m pyclrbridge``: the command line.
+
+Commands: ``info``, ``describe TYPE``, ``search PATTERN``, ``stubs NAMESPACE... -o DIR`` and
+``repl``. ``-r ASSEMBLY`` (path or name, repeatable) loads assemblies first.
+
+Exit codes scripts can rely on:
+
+* ``0``: success.
+* ``1``: a runtime error (.NET failed to start, a .NET call threw, a file could not be written).
+* ``2``: a usage error: bad arguments, an unknown type or namespace, an assembly not found.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+from typing import Any
+
+from .. import __version__, _importer, load
+from . import describe as _cli_describe
+from . import names as _cli_names
+from . import stubs as _stubs
+
+EXIT_OK = 0
+EXIT_RUNTIME_ERROR = 1
+EXIT_USAGE = 2
+
+
+class UsageError(Exception):
+    """Bad input from the user (exit code 2)."""
+
+
+def gil_enabled() -> bool:
+    """True on GIL builds; on free-threaded builds, whether the GIL was turned back on."""
+    check = getattr(sys, "_is_gil_enabled", None)
+    return True if check is None else bool(check())
+
+
+def info_data() -> dict[str, Any]:
+    runtime = load()
+    stats = runtime.stats()
+    return {
+        "pyclrbridge": __version__,
+        "dotnet_runtime": runtime.version,
+        "framework": runtime.framework,
+        "dotnet_root": str(runtime.dotnet_root),
+        "hostfxr": str(runtime.hostfxr_path),
+        "shim": str(runtime.shim_path),
+        "runtime_config": str(runtime.runtime_config),
+        "python": f"{platform.python_implementation()} {platform.python_version()}",
+        "free_threaded_build": bool(getattr(sys, "_is_gil_enabled", None)),
+        "gil_enabled": gil_enabled(),
+        "load_seconds": round(runtime.start_seconds, 4),
+        "loaded_assemblies": len(_importer.index().assemblies),
+        "live_handles": stats["live_handles"],
+        "python_objects_held": stats["python_objects_held"],
+        "cached_classes": stats["cached_classes"],
+        "known_types": stats["known_types"],
+        "known_members": stats["known_members"],
+        "compiled_invokers": stats["compiled_invokers"],
+    }
+
+
+def _runtime(args: argparse.Namespace) -> Any:
+    runtime = load()
+    for ref in getattr(args, "reference", None) or []:
+        try:
+            runtime.add_reference(ref)
+        except FileNotFoundError as exc:
+            raise UsageError(str(exc)) from None
+    return runtime
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    _runtime(args)
+    data = info_data()
+    if args.json:
+        print(json.dumps(data, indent=2))
+    else:
+        width = max(map(len, data))
+        for key, value in data.items():
+            print(f"{key.replace('_', ' '):<{width}}  {value}")
+    return EXIT_OK
+
+
+def cmd_describe(args: argparse.Namespace) -> int:
+    _runtime(args)
+    try:
+        type_id = _cli_names.resolve_type(args.type)
+    except LookupError as exc:
+        raise UsageError(exc.args[0]) from None
+    data = _cli_names.describe_data(type_id)
+    if args.json:
+        print(json.dumps(data, indent=2))
+    else:
+        _cli_describe.print_describe(data, sys.stdout)
+    return EXIT_OK
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    _runtime(args)
+    hits = _cli_describe.search(args.pattern, namespace=args.namespace, members=not args.types_only,
+                                limit=args.limit)
+    if args.json:
+        print(json.dumps(hits, indent=2))
+    elif not hits:
+        print(f"no type or member matches {args.pattern!r}", file=sys.stderr)
+    else:
+        _cli_describe.print_search(hits, sys.stdout)
+    return EXIT_OK if hits else EXIT_RUNTIME_ERROR
+
+
+def cmd_stubs(args: argparse.Namespace) -> int:
+    _runtime(args)
+    try:
+        written = _stubs.write_stubs(args.namespaces, args.output)
+    except LookupError as exc:
+        raise UsageError(exc.args[0]) from None
+    for path in written:
+        print(path)
+    return EXIT_OK
+
+
+def cmd_repl(args: argparse.Namespace) -> int:
+    import code
+
+    runtime = _runtime(args)
+    import System  # type: ignore[import-not-found]  # a .NET namespace, importable after load()
+
+    names: dict[str, Any] = {"System": System, "clr": runtime, "__name__": "__console__"}
+    banner = (f"pyclrbridge REPL: .NET {runtime.version}, Python {platform.python_version()}\n"
+              "`System` is imported and `clr` is the Runtime (clr.add_reference(...)). Ctrl-D exits.")
+    if sys.stdin.isatty():
+        _enable_completion(names)
+    code.interact(banner=banner, local=names, exitmsg="")
+    return EXIT_OK
+
+
+def _enable_completion(names: dict[str, Any]) -> None:
+    """Tab completion of names, .NET namespaces and members (where readline exists)."""
+    try:
+        import readline
+        import rlcompleter
+    except ImportError:  # Windows without pyreadline: the REPL works, without completion
+        return
+    readline.set_completer(rlcompleter.Completer(names).complete)
+    readline.parse_and_bind("tab: complete")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m pyclrbridge", description="pyclrbridge: explore and use .NET from Python",
+        epilog="exit codes: 0 ok, 1 runtime error (or no search hits), 2 usage error or unknown type",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, help_text: str, *, reference: bool = True) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        if reference:
+            p.add_argument("-r", "--reference", action="append", metavar="ASSEMBLY",
+                           help="load an assembly first (a .dll path or an assembly name); repeatable")
+        return p
+
+    info = command("info", "start .NET and print versions, paths, the GIL state and cache counts")
+    info.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    info.set_defaults(func=cmd_info)
+
+    describe = command("describe", "show a type's base, interfaces and members with Python signatures")
+    describe.add_argument("type", metavar="TYPE",
+                          help="full name (System.Collections.Generic.List), or a unique short name")
+    describe.add_argument("--json", action="store_true", help="print JSON for machines")
+    describe.set_defaults(func=cmd_describe)
+
+    search = command("search", "find types and members by substring or glob (*, ?, [..]), ignoring case")
+    search.add_argument("pattern", metavar="PATTERN")
+    search.add_argument("-n", "--namespace", metavar="PREFIX", help="only types in this namespace (and below)")
+    search.add_argument("--types-only", action="store_true", help="match type names only (fast)")
+    search.add_argument("--limit", type=int, default=200, help="stop after this many hits (default 200)")
+    search.add_argument("--json", action="store_true", help="print JSON for machines")
+    search.set_defaults(func=cmd_search)
+
+    stubs = command("stubs", "write .pyi stub packages for .NET namespaces (for editors and mypy)")
+    stubs.add_argument("namespaces", nargs="+", metavar="NAMESPACE")
+    stubs.add_argument("-o", "--output", required=True, metavar="DIR",
+                       help="folder to write into; point mypy_path (or MYPYPATH) at it")
+    stubs.set_defaults(func=cmd_stubs)
+
+    repl = command("repl", "start a Python REPL with .NET loaded and System imported")
+    repl.set_defaults(func=cmd_repl)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)  # exits with 2 on bad arguments
+    try:
+        return int(args.func(args))
+    except BrokenPipeError:  # `... | head`: the reader left; not an error of ours
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115  # silence the flush at exit
+        return EXIT_OK
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except Exception as exc:  # a clear one-line error and a non-zero exit for scripts
+        print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_RUNTIME_ERROR
+

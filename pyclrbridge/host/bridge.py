@@ -1,0 +1,179 @@
+"""The call layer: one active shim per process, and the few primitives every layer above uses.
+
+``SHIM`` is set exactly once, by :func:`pyclrbridge._runtime.load`, after the shim is fully
+bound; readers check it without a lock (publishing a finished object is one atomic store).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import struct
+import sys
+import threading
+from collections.abc import Callable
+from typing import Any, NoReturn
+
+from .shim import Kind, Shim, Value, read_string, utf16
+
+__all__ = ["SHIM", "SHUTTING_DOWN", "Kind", "Value", "invoke", "json_call", "read_string", "shim", "utf16"]
+
+SHIM: Shim | None = None
+
+#: Set at interpreter exit (or Runtime.shutdown()): from then on nothing calls into .NET.
+SHUTTING_DOWN = threading.Event()
+
+
+def shim() -> Shim:
+    s = SHIM
+    if s is None:
+        raise RuntimeError("the .NET runtime is not loaded: call pyclrbridge.load() first")
+    return s
+
+
+def _no_exception_factory(error: Value) -> BaseException:
+    return RuntimeError(f".NET reported an error ({read_string(error)!r}) before pyclrbridge finished importing")
+
+
+#: Builds the Python exception for a .NET error value: the proxy layer installs it at import
+#: (:func:`install_exception_factory`), since an exception proxy is a proxy class.
+_exception_from_error: Callable[[Value], BaseException] = _no_exception_factory
+
+
+def install_exception_factory(factory: Callable[[Value], BaseException]) -> None:
+    """Registration from the proxy layer: how an error value becomes a Python exception."""
+    global _exception_from_error
+    _exception_from_error = factory  # one module global, written once at package import
+
+
+def raise_error(error: Value) -> NoReturn:
+    """Turn the error value of a failed export into the Python exception for it."""
+    raise _exception_from_error(error)
+
+
+def _new_values(n: int) -> ctypes.Array[Value]:
+    return (Value * max(n, 1))()
+
+
+def invoke(member_id: int, target: int, args: ctypes.Array[Value] | None, nargs: int,
+           nresults: int = 1) -> ctypes.Array[Value]:
+    """Call a member by id. Returns the results array ([return value, byref values...])."""
+    results = _new_values(nresults)
+    error = Value()
+    rc = shim().Invoke(member_id, target, args, nargs, results, nresults, ctypes.byref(error))
+    if rc != 0:
+        raise_error(error)
+    return results
+
+
+#: Argument + result slots of one pooled frame; calls that need more take :func:`invoke`.
+FRAME_SLOTS = 14
+# ``Frame`` in managed_shim/Bulk.cs: MemberId, NArgs (int32), Target (int64), NResults (int32),
+# then padding up to 32 bytes, then the error Value; the slots follow.
+FRAME_HEADER = _FRAME_HEADER = struct.Struct("<iiqi")
+_HEADER_VALUES = 3  # 32-byte header + 16-byte error, in Value-sized units
+
+
+class Frame:
+    """Reusable native memory for one call: header, error value, argument and result slots.
+
+    ``slots`` are ctypes views cached once, so writing an argument costs no indexing and no
+    allocation. A frame serves one call at a time (see :func:`acquire_frame`); objects whose
+    memory a slot points at (strings in ``Value.s``) are kept alive by the frame's buffer until
+    the slot is overwritten by a later call.
+    """
+
+    __slots__ = ("address", "buffer", "error", "invoke", "slots")
+
+    def __init__(self, size: int = FRAME_SLOTS) -> None:
+        self.buffer = (Value * (_HEADER_VALUES + size))()
+        self.address = ctypes.addressof(self.buffer)
+        self.error = self.buffer[2]
+        self.slots = tuple(self.buffer[_HEADER_VALUES + i] for i in range(size))
+        self.invoke = shim().InvokeFrame
+
+
+# Free frames. No lock and no per-thread storage: list.pop and list.append are atomic (also
+# on free-threaded builds), and a popped frame belongs to exactly one call until it is pushed
+# back, so a callback that calls .NET again during a call (same thread) simply pops another.
+FRAMES: list[Frame] = []
+_frames = FRAMES
+
+
+def acquire_frame(slots: int = FRAME_SLOTS) -> Frame:
+    """A frame with at least ``slots`` argument + result slots, for one call; give it back
+    with :func:`release_frame` once every result is read."""
+    if slots > FRAME_SLOTS:
+        return Frame(slots)  # a rare wide call: its own frame, not pooled
+    try:
+        return _frames.pop()
+    except IndexError:
+        return Frame()
+
+
+def release_frame(frame: Frame) -> None:
+    if len(frame.slots) == FRAME_SLOTS:
+        _frames.append(frame)
+
+
+def call_frame(frame: Frame, member_id: int, target: int, nargs: int, nresults: int) -> None:
+    """Call a member with arguments already in ``frame.slots[:nargs]``; results land in
+    ``frame.slots[nargs:nargs + nresults]``. Raises the .NET exception on failure."""
+    _FRAME_HEADER.pack_into(frame.buffer, 0, member_id, nargs, target, nresults)
+    if frame.invoke(frame.address) != 0:
+        error = Value.from_buffer_copy(frame.error)  # the frame may be reused while raising
+        raise_error(error)
+
+
+def call_noargs(member_id: int, target: int, convert: Any) -> Any:
+    """``convert(result)`` of a call without arguments (a getter): acquire, call and release
+    in one function, the shortest path through a frame."""
+    try:
+        frame = _frames.pop()
+    except IndexError:
+        frame = Frame()
+    try:
+        _FRAME_HEADER.pack_into(frame.buffer, 0, member_id, 0, target, 1)
+        if frame.invoke(frame.address) != 0:
+            raise_error(Value.from_buffer_copy(frame.error))
+        return convert(frame.slots[0])
+    finally:
+        _frames.append(frame)
+
+
+def json_call(fn: Any, *args: Any) -> Any:
+    """Call an export that returns JSON text in its result value."""
+    result = Value()
+    error = Value()
+    rc = fn(*args, ctypes.byref(result), ctypes.byref(error))
+    if rc != 0:
+        raise_error(error)
+    return json.loads(read_string(result))
+
+
+def find_type_id(name: str) -> int:
+    data, n = utf16(name)
+    out = ctypes.c_int32()
+    error = Value()
+    if shim().FindType(data, n, ctypes.byref(out), ctypes.byref(error)) != 0:
+        raise_error(error)
+    return out.value
+
+
+def free_handle(handle: int) -> None:
+    """Release a GCHandle. Never after shutdown began: .NET may already be unreachable."""
+    # SHIM first: at interpreter teardown this module's globals may already be None.
+    shim = SHIM
+    if handle and shim is not None and not SHUTTING_DOWN.is_set() and not sys.is_finalizing():
+        shim.FreeHandle(handle)
+
+
+def stats() -> dict[str, Any]:
+    return dict(json_call(shim().Stats))
+
+
+def kind_name(kind: int) -> str:
+    try:
+        return Kind(kind).name
+    except ValueError:
+        return str(kind)

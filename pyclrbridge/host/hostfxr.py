@@ -1,0 +1,250 @@
+"""Find .NET, load ``libhostfxr`` with ctypes and start the runtime (DESIGN section 3).
+
+The sequence is short and linear on purpose: every hostfxr return code is checked, and a
+failure becomes a :class:`HostError` that carries the hex code and whatever hostfxr wrote
+through its error writer.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import sys
+import tempfile
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import HostError
+
+__all__ = ["HostError", "StartedHost", "find_dotnet_root", "find_hostfxr", "start"]
+
+IS_WINDOWS = sys.platform == "win32"
+#: ``char_t`` is UTF-16 on Windows and UTF-8 everywhere else.
+char_p = ctypes.c_wchar_p if IS_WINDOWS else ctypes.c_char_p
+_FUNCTYPE = ctypes.WINFUNCTYPE if IS_WINDOWS else ctypes.CFUNCTYPE  # type: ignore[attr-defined]
+
+_LIB_NAME = {"win32": "hostfxr.dll", "darwin": "libhostfxr.dylib"}.get(sys.platform, "libhostfxr.so")
+_EXTRA_ROOTS = ("/usr/share/dotnet", "/usr/lib/dotnet", "/usr/local/share/dotnet", "/opt/dotnet")
+
+# hostfxr_delegate_type.hdt_load_assembly_and_get_function_pointer
+_LOAD_ASSEMBLY_AND_GET_FUNCTION_POINTER = 5
+#: Passed as the delegate type name: the target is an [UnmanagedCallersOnly] method.
+UNMANAGEDCALLERSONLY_METHOD = ctypes.c_void_p(-1)
+
+_ERROR_WRITER = _FUNCTYPE(None, char_p)
+LoadFunction = _FUNCTYPE(
+    ctypes.c_int32, char_p, char_p, char_p, ctypes.c_void_p, ctypes.c_void_p,
+    ctypes.POINTER(ctypes.c_void_p),
+)
+
+
+def encode(text: str | os.PathLike[str]) -> str | bytes:
+    """A Python string as hostfxr's ``char_t*``."""
+    s = os.fspath(text)
+    return s if IS_WINDOWS else s.encode("utf-8")
+
+
+def _decode(raw: str | bytes | None) -> str:
+    if raw is None:
+        return ""
+    return raw if isinstance(raw, str) else raw.decode("utf-8", "replace")
+
+
+def hex_code(rc: int) -> str:
+    return f"0x{rc & 0xFFFFFFFF:08x}"
+
+
+def find_dotnet_root(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """The .NET install root: ``explicit``, then ``DOTNET_ROOT``, then clr-loader, then well-known folders."""
+    tried: list[str] = []
+    if explicit is not None:
+        root = Path(explicit)
+        if (root / "host" / "fxr").is_dir():
+            return root
+        raise HostError(f"dotnet_root={os.fspath(explicit)!r} is not a .NET install: "
+                        f"{root / 'host' / 'fxr'} does not exist")
+    env = os.environ.get("DOTNET_ROOT")
+    if env:
+        if (Path(env) / "host" / "fxr").is_dir():
+            return Path(env)
+        tried.append(f"DOTNET_ROOT={env}")
+    try:
+        from clr_loader.util.find import find_dotnet_root as clr_loader_find
+
+        found = clr_loader_find()
+        if (found / "host" / "fxr").is_dir():
+            return found
+        tried.append(f"clr-loader: {found}")
+    except Exception as exc:  # clr-loader raises RuntimeError when it finds nothing
+        tried.append(f"clr-loader: {exc}")
+    for extra in _EXTRA_ROOTS:
+        if (Path(extra) / "host" / "fxr").is_dir():
+            return Path(extra)
+        tried.append(extra)
+    raise HostError(
+        "no .NET installation found; looked in: " + "; ".join(tried)
+        + ". Install the .NET runtime 8 or newer, or pass dotnet_root= / set DOTNET_ROOT."
+    )
+
+
+def _version_key(name: str) -> tuple[tuple[int, str], ...]:
+    parts = name.replace("-", ".").split(".")
+    return tuple((int(p), "") if p.isdigit() else (-1, p) for p in parts)
+
+
+def find_hostfxr(dotnet_root: Path) -> Path:
+    """The newest ``host/fxr/<version>/libhostfxr`` under ``dotnet_root``."""
+    fxr = dotnet_root / "host" / "fxr"
+    versions = sorted((d for d in fxr.iterdir() if (d / _LIB_NAME).is_file()),
+                      key=lambda d: _version_key(d.name)) if fxr.is_dir() else []
+    if not versions:
+        raise HostError(f"no {_LIB_NAME} under {fxr}")
+    return versions[-1] / _LIB_NAME
+
+
+def default_runtime_config() -> Path:
+    """A runtimeconfig for the shim: Microsoft.NETCore.App 8.0, rolling forward to newer majors."""
+    config = {
+        "runtimeOptions": {
+            "tfm": "net8.0",
+            "rollForward": "LatestMajor",
+            "framework": {"name": "Microsoft.NETCore.App", "version": "8.0.0"},
+        }
+    }
+    text = json.dumps(config, indent=2)
+    folder = Path(tempfile.gettempdir()) / f"pyclrbridge-{os.getuid() if hasattr(os, 'getuid') else 'user'}"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "pyclrbridge.runtimeconfig.json"
+    if not path.is_file() or path.read_text(encoding="utf-8") != text:
+        # Written once, atomically: concurrent processes never read a half-written file.
+        tmp = folder / f".{os.getpid()}.{threading.get_ident()}.tmp"
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    return path
+
+
+def check_runtime_config(path: Path) -> None:
+    """Fail early, naming the file, when a runtimeconfig is missing or not JSON."""
+    if not path.is_file():
+        raise HostError(f"runtime config {path} does not exist")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise HostError(f"runtime config {path} is not valid JSON: {exc}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("runtimeOptions"), dict):
+        raise HostError(f"runtime config {path} has no \"runtimeOptions\" object")
+
+
+@dataclass(frozen=True)
+class StartedHost:
+    """What starting (or attaching to) the runtime produced."""
+
+    dotnet_root: Path
+    hostfxr_path: Path
+    runtime_config: Path
+    load_function: Any  # load_assembly_and_get_function_pointer (a ctypes function)
+    init_code: int  # 0 first context, 1 or 2: a runtime was already running
+    library: ctypes.CDLL
+
+
+class _HostFxr:
+    """The hostfxr exports we use, with prototypes declared once."""
+
+    def __init__(self, path: Path) -> None:
+        try:
+            self.lib = ctypes.CDLL(os.fspath(path))
+        except OSError as exc:
+            raise HostError(f"could not load {path}: {exc}") from None
+        lib = self.lib
+        handle_p = ctypes.POINTER(ctypes.c_void_p)
+        self.initialize = lib.hostfxr_initialize_for_runtime_config
+        self.initialize.argtypes = [char_p, ctypes.c_void_p, handle_p]
+        self.initialize.restype = ctypes.c_int32
+        self.get_delegate = lib.hostfxr_get_runtime_delegate
+        self.get_delegate.argtypes = [ctypes.c_void_p, ctypes.c_int32, handle_p]
+        self.get_delegate.restype = ctypes.c_int32
+        self.set_property = lib.hostfxr_set_runtime_property_value
+        self.set_property.argtypes = [ctypes.c_void_p, char_p, char_p]
+        self.set_property.restype = ctypes.c_int32
+        self.close = lib.hostfxr_close
+        self.close.argtypes = [ctypes.c_void_p]
+        self.close.restype = ctypes.c_int32
+        self.set_error_writer = lib.hostfxr_set_error_writer
+        self.set_error_writer.argtypes = [ctypes.c_void_p]
+        self.set_error_writer.restype = ctypes.c_void_p
+
+
+class _InitParameters(ctypes.Structure):
+    _fields_ = [("size", ctypes.c_size_t), ("host_path", char_p), ("dotnet_root", char_p)]
+
+
+@contextmanager
+def _captured_errors(fxr: _HostFxr) -> Iterator[list[str]]:
+    """Collect what hostfxr writes on this thread while the block runs."""
+    messages: list[str] = []
+
+    def write(message: str | bytes | None) -> None:
+        messages.append(_decode(message))
+
+    writer = _ERROR_WRITER(write)  # kept alive by this frame until the writer is reset
+    fxr.set_error_writer(ctypes.cast(writer, ctypes.c_void_p))
+    try:
+        yield messages
+    finally:
+        fxr.set_error_writer(None)
+
+
+def start(
+    runtime_config: Path | None,
+    dotnet_root: Path,
+    properties: Mapping[str, str] | None,
+) -> StartedHost:
+    """Initialize hostfxr for a runtimeconfig and get ``load_assembly_and_get_function_pointer``."""
+    hostfxr_path = find_hostfxr(dotnet_root)
+    config = runtime_config if runtime_config is not None else default_runtime_config()
+    check_runtime_config(config)
+    fxr = _HostFxr(hostfxr_path)
+    params = _InitParameters(ctypes.sizeof(_InitParameters), None, encode(dotnet_root))
+    handle = ctypes.c_void_p()
+    with _captured_errors(fxr) as messages:
+        rc = fxr.initialize(encode(config), ctypes.byref(params), ctypes.byref(handle))
+        if rc < 0:
+            detail = " ".join(m.strip() for m in messages if m.strip())
+            raise HostError(
+                f"hostfxr_initialize_for_runtime_config({config}) failed with {hex_code(rc)}"
+                + (f": {detail}" if detail else "")
+            )
+        try:
+            if rc == 0:
+                for name, value in (properties or {}).items():
+                    prc = fxr.set_property(handle, encode(name), encode(value))
+                    if prc < 0:
+                        raise HostError(f"could not set runtime property {name!r}: {hex_code(prc)}")
+            elif properties:
+                raise HostError(
+                    "the .NET runtime is already running in this process, so properties= "
+                    f"{dict(properties)!r} cannot be applied"
+                )
+            fn = ctypes.c_void_p()
+            drc = fxr.get_delegate(handle, _LOAD_ASSEMBLY_AND_GET_FUNCTION_POINTER, ctypes.byref(fn))
+            if drc < 0 or not fn.value:
+                detail = " ".join(m.strip() for m in messages if m.strip())
+                raise HostError(
+                    f"hostfxr_get_runtime_delegate failed with {hex_code(drc)}"
+                    + (f": {detail}" if detail else "")
+                )
+        finally:
+            fxr.close(handle)
+    return StartedHost(
+        dotnet_root=dotnet_root,
+        hostfxr_path=hostfxr_path,
+        runtime_config=config,
+        load_function=LoadFunction(fn.value),
+        init_code=rc,
+        library=fxr.lib,
+    )

@@ -1,0 +1,277 @@
+"""ctypes prototypes of the shim's exports, the value struct and string helpers.
+
+Every prototype is declared once here. Calls through these function pointers release the
+GIL (ctypes ``CFUNCTYPE`` semantics), so .NET work runs in parallel with Python threads.
+"""
+
+from __future__ import annotations
+
+import codecs
+import ctypes
+import enum
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .errors import HostError
+from .hostfxr import UNMANAGEDCALLERSONLY_METHOD, StartedHost, encode, hex_code
+
+SHIM_ASSEMBLY = "PyClrBridge.Shim"
+SHIM_TYPE = "PyClrBridge.Shim.Exports, PyClrBridge.Shim"
+ABI_VERSION = 1
+
+
+class Kind(enum.IntEnum):
+    """Mirror of ``ValueKind`` in ``managed_shim/Values.cs``."""
+
+    NULL = 0
+    BOOL = 1
+    INT64 = 2
+    DOUBLE = 3
+    STRING = 4
+    OBJECT = 5
+    PYOBJECT = 6
+    UINT64 = 7
+    VOID = 8
+    ENUM = 9
+    CHAR = 10
+    DECIMAL = 11
+    BYTES = 12
+    LIST = 13
+    MAP = 14
+    TYPE = 15
+    BUFFER = 16
+    MISSING = 17
+    DATETIME = 18
+    TIMESPAN = 19
+    GUID = 20
+
+
+if TYPE_CHECKING:
+    KindInt = Kind
+else:
+    # ``Kind`` as plain ``int`` class attributes, for the per-call paths: on Python 3.11 reading
+    # an ``IntEnum`` member costs about 0.2 us and comparing an int with one about as much again;
+    # a VOID result went through six such comparisons. (The checker sees ``Kind``: its members
+    # are ints too.)
+    KindInt = type("KindInt", (), {kind.name: int(kind) for kind in Kind})
+
+
+class _Payload(ctypes.Union):
+    _fields_ = [
+        ("i", ctypes.c_int64),
+        ("u", ctypes.c_uint64),
+        ("d", ctypes.c_double),
+        ("p", ctypes.c_void_p),
+        ("s", ctypes.c_char_p),  # assigning bytes keeps them alive in the struct
+    ]
+
+
+class Value(ctypes.Structure):
+    """The 16-byte tagged value (``Value`` in ``Values.cs``)."""
+
+    _anonymous_ = ("v",)
+    _fields_ = [("v", _Payload), ("kind", ctypes.c_int32), ("extra", ctypes.c_int32)]
+
+    # Fields of the anonymous union, for the type checker.
+    i: int
+    u: int
+    d: float
+    p: int | None
+    s: bytes | None
+
+
+ValuePtr = ctypes.POINTER(Value)
+_i32 = ctypes.c_int32
+_i64 = ctypes.c_int64
+_i32p = ctypes.POINTER(ctypes.c_int32)
+_i64p = ctypes.POINTER(ctypes.c_int64)
+_cp = ctypes.c_char_p
+
+#: Python's dispatcher for calls from .NET:
+#: (python object id, args, nargs, return type id, results, nresults) -> 0 or 1 (exception).
+#: The two ``Value*`` arrive as plain addresses (ints): the dispatcher reads them through cached
+#: views (``_callbacks._views_at``), cheaper than a ``POINTER(Value)`` object and its indexing.
+DISPATCHER = ctypes.CFUNCTYPE(_i32, _i64, ctypes.c_void_p, _i32, _i32, ctypes.c_void_p, _i32)
+
+# name -> (restype, argtypes). The one list of exports; mirrors Exports.cs.
+# Read-only after import: no lock.
+_EXPORTS: dict[str, tuple[Any, list[Any]]] = {
+    "Initialize": (_i32, [ctypes.c_void_p, ValuePtr, ValuePtr]),
+    "FindType": (_i32, [_cp, _i32, _i32p, ValuePtr]),
+    "DescribeType": (_i32, [_i32, _i32, ValuePtr, ValuePtr]),
+    "DescribeConstructors": (_i32, [_i32, ValuePtr, ValuePtr]),
+    "Invoke": (_i32, [_i32, _i64, ValuePtr, _i32, ValuePtr, _i32, ValuePtr]),
+    "Convert": (_i32, [ValuePtr, _i32, ValuePtr, ValuePtr]),
+    "Unbox": (_i32, [_i64, ValuePtr, ValuePtr]),
+    "FreeHandle": (_i32, [_i64]),
+    "MakeGeneric": (_i32, [_i32, _i32, _i32p, _i32, _i32p, ValuePtr]),
+    "MakeArrayType": (_i32, [_i32, _i32]),
+    "IsAssignable": (_i32, [_i32, _i32]),
+    "LoadAssembly": (_i32, [_cp, _i32, _i32, ValuePtr, ValuePtr]),
+    "ListTypes": (_i32, [ValuePtr, ValuePtr]),
+    "TryLoadNamespace": (_i32, [_cp, _i32]),
+    "Generation": (_i32, []),
+    "Stats": (_i32, [ValuePtr, ValuePtr]),
+    "DrainReleased": (_i32, [_i64p, _i32]),
+    "Collect": (_i32, []),
+    "Shutdown": (_i32, [_i32]),
+    # Bulk.cs (frame calls, chunked iteration)
+    "InvokeFrame": (_i32, [ctypes.c_void_p]),
+    "IterStart": (_i32, [_i64, ValuePtr, _i32p, ValuePtr]),
+    "IterNext": (_i32, [_i64, ctypes.c_void_p, _i32, _i32p, ValuePtr]),
+    "IterClose": (_i32, [_i64, ValuePtr]),
+    # Derived.cs (Python subclasses of .NET types)
+    "DefineDerived": (_i32, [_cp, _i32, _i32p, ValuePtr]),
+    "DerivedSetup": (_i32, [_i64]),
+    "DerivedPending": (_i32, [_i64]),
+    "DerivedSelf": (_i64, [_i64]),
+    # Callbacks.cs (event subscriptions)
+    "EventIdentity": (_i64, [_i64]),
+    "DrainDeadIdentities": (_i32, [_i64p, _i32]),
+    "DuplicateHandle": (_i64, [_i64]),
+    # TypedCallbacks.cs (typed thunks for all-primitive delegates)
+    "RegisterTypedThunks": (_i32, [ctypes.c_void_p]),
+    # ArrayExports.cs (element access, block copies)
+    "ArrayGet": (_i32, [_i64, _i64p, _i32, ValuePtr, ValuePtr]),
+    "ArraySet": (_i32, [_i64, _i64p, _i32, ValuePtr, ValuePtr]),
+    "ArrayCopy": (_i32, [_i64, _i64, _i64, ctypes.c_void_p, _i32, ValuePtr]),
+    "ArrayLength": (_i32, [_i64, _i64p, ValuePtr]),
+    "ArrayRead": (_i32, [_i64, _i64, _i32, ValuePtr, ValuePtr]),
+    # Tasks.cs (asyncio)
+    "TaskSetSink": (_i32, [_i64, ValuePtr]),
+    "TaskFrom": (_i32, [_i64, ValuePtr, ValuePtr]),
+    "TaskWatchStart": (_i32, [_i64, _i64, _i32p, ValuePtr]),
+    "TaskOutcome": (_i32, [_i64, ValuePtr, ValuePtr]),
+    "TaskStats": (_i32, [_i64p, _i64p]),
+    # Arrays.cs (buffer protocol)
+    "ArrayPin": (_i32, [_i64, _i64p, _i64p, _i64p, _i32p, ValuePtr]),
+    "ArrayUnpin": (_i32, [_i64]),
+    "ArrayFromBuffer": (_i32, [ctypes.c_void_p, _i64, _i32, ValuePtr, ValuePtr]),
+    "ArrayPinStats": (_i32, [_i64p, _i64p, _i64p]),
+    # DirectCalls.cs: typed native stubs per member, and the failure a stub parked.
+    "DirectStub": (_i32, [_i32, _i32, ctypes.POINTER(ctypes.c_void_p), ValuePtr, ValuePtr]),
+    "DirectPending": (_i32, [ValuePtr]),
+}
+
+
+_encode_utf16 = codecs.utf_16_le_encode
+_decode_utf16 = codecs.utf_16_le_decode
+
+
+def utf16(text: str) -> tuple[bytes, int]:
+    """A Python string as UTF-16 bytes and its length in code units (lone surrogates kept)."""
+    data = _encode_utf16(text, "surrogatepass")[0]  # the codec function: no codec lookup per call
+    return data, len(data) // 2
+
+
+def _address_space() -> Any:
+    """A read-only byte view of the whole address space, or None where it cannot be made.
+    Slicing it at a (valid) address reads like ``ctypes.string_at`` without a foreign call;
+    making it touches no memory, and a slice is only ever taken over memory .NET handed us."""
+    if sys.maxsize <= 2**32 or ctypes.sizeof(ctypes.c_void_p) != 8:
+        # 32-bit: user addresses can exceed sys.maxsize, and a slice past the view's end would
+        # silently come back short. 64-bit user-space addresses are all below 2**63.
+        return None
+    try:
+        return memoryview((ctypes.c_char * sys.maxsize).from_address(0)).toreadonly()
+    except (OverflowError, ValueError, MemoryError, TypeError):
+        return None
+
+
+#: See _address_space. Immutable: shared by every thread, no lock.
+MEMORY = _address_space()
+
+
+def read_utf16(address: int, n: int) -> str:
+    """The ``n`` UTF-16 code units at ``address`` (lone surrogates kept)."""
+    if MEMORY is not None:
+        return _decode_utf16(MEMORY[address:address + 2 * n], "surrogatepass", True)[0]
+    return _decode_utf16(ctypes.string_at(address, n * 2), "surrogatepass", True)[0]
+
+
+def read_string(v: Value) -> str:
+    """The string a STRING or DECIMAL value points at (arena memory: read it at once)."""
+    n = v.extra
+    if n == 0:
+        return ""
+    return read_utf16(v.p or 0, n)
+
+
+class Shim:
+    """The bound exports of a loaded shim. Attributes are the raw ctypes functions."""
+
+    Initialize: Any
+    FindType: Any
+    DescribeType: Any
+    DescribeConstructors: Any
+    Invoke: Any
+    Convert: Any
+    Unbox: Any
+    FreeHandle: Any
+    MakeGeneric: Any
+    MakeArrayType: Any
+    IsAssignable: Any
+    LoadAssembly: Any
+    ListTypes: Any
+    TryLoadNamespace: Any
+    Generation: Any
+    Stats: Any
+    DrainReleased: Any
+    Collect: Any
+    Shutdown: Any
+    InvokeFrame: Any
+    IterStart: Any
+    IterNext: Any
+    IterClose: Any
+    DefineDerived: Any
+    DerivedSetup: Any
+    DerivedPending: Any
+    DerivedSelf: Any
+    EventIdentity: Any
+    DrainDeadIdentities: Any
+    DuplicateHandle: Any
+    RegisterTypedThunks: Any
+    ArrayGet: Any
+    ArraySet: Any
+    ArrayCopy: Any
+    ArrayLength: Any
+    ArrayRead: Any
+    TaskSetSink: Any
+    TaskFrom: Any
+    TaskWatchStart: Any
+    TaskOutcome: Any
+    TaskStats: Any
+    ArrayPin: Any
+    ArrayUnpin: Any
+    ArrayFromBuffer: Any
+    ArrayPinStats: Any
+    DirectStub: Any
+    DirectPending: Any
+
+    def __init__(self, host: StartedHost, shim_path: Path) -> None:
+        if not shim_path.is_file():
+            raise HostError(
+                f"the pyclrbridge shim is missing: {shim_path} does not exist "
+                "(reinstall pyclrbridge, or build it with `dotnet build managed_shim`)"
+            )
+        self.path = shim_path
+        for name, (restype, argtypes) in _EXPORTS.items():
+            ptr = ctypes.c_void_p()
+            rc = host.load_function(
+                encode(shim_path), encode(SHIM_TYPE), encode(name),
+                UNMANAGEDCALLERSONLY_METHOD, None, ctypes.byref(ptr),
+            )
+            if rc < 0 or not ptr.value:
+                raise HostError(f"could not bind {SHIM_TYPE}.{name} from {shim_path}: {hex_code(rc)}")
+            proto = ctypes.CFUNCTYPE(restype, *argtypes)
+            setattr(self, name, proto(ptr.value))
+
+
+def default_shim_path() -> Path:
+    """The shim DLL inside the installed package (``PYCLRBRIDGE_SHIM`` overrides)."""
+    override = os.environ.get("PYCLRBRIDGE_SHIM")
+    if override:
+        return Path(override)
+    return Path(__file__).resolve().parent.parent / "_bin" / f"{SHIM_ASSEMBLY}.dll"

@@ -1,0 +1,31 @@
+"""The proxy layer: Python classes standing for .NET types, and their members.
+
+Lowest first: ``signatures`` (what a method looks like), ``catalog`` (the one class per type),
+``inference`` and ``binder`` (choosing an overload), ``construction`` (calling a class), ``base``
+(the metaclass and base classes), ``direct``/``fastcall`` (compiled call paths), ``properties``,
+``events``, ``members``, ``protocols`` with ``arrays`` and ``views``, ``exceptions``, and
+``classes``, which builds each class from those parts.
+
+Importing this package registers the layer into the ones below it, once: how a .NET object,
+an enum value and an error become Python objects, and how the catalog builds a class.
+"""
+
+from __future__ import annotations
+
+from ..host import bridge as _bridge
+from ..values import convert as _convert
+from ..values import objects as _objects
+from . import arrays as _arrays  # noqa: F401  (registers the System.Array protocol)
+from . import base as _base
+from . import catalog as _catalog
+from . import classes as _classes
+from . import events as _events
+from . import exceptions as _exceptions
+from . import views as _views  # noqa: F401  (registers the buffer protocol of primitive arrays)
+
+_convert.install_proxy_rules(
+    enum_class=_base.ClrEnum, proxy_metaclass=_base.ClrMeta, wrap=_base.wrap, enum_value=_base.enum_value
+)
+_bridge.install_exception_factory(_exceptions.exception_from_error)
+_catalog.install_builder(_classes.create, _classes.populate)
+_objects.add_drain_hook(_events.forget_dead_publishers)

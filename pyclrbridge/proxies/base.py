@@ -1,0 +1,417 @@
+"""Base classes of every proxy: the metaclass, the object base, enums, and ``wrap``."""
+
+from __future__ import annotations
+
+import ctypes
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from ..host import bridge as _bridge
+from ..host import typeinfo as _typeinfo
+from ..host.errors import ClrError
+from ..host.shim import Kind, Value
+from ..values.objects import handle_of
+from .binder import arg_kind as _arg_kind
+from .catalog import class_by_name, class_for, instantiate
+from .construction import construct
+
+__all__ = ["ClassMember", "ClrEnum", "ClrError", "ClrMeta", "ClrObject", "enum_value", "handle_of",
+           "install_derived", "release", "wrap"]
+
+
+def _no_derived(*args: Any) -> Any:
+    raise RuntimeError("Python subclasses of .NET types are not installed (import pyclrbridge first)")
+
+
+# How a Python class statement deriving from a .NET type emits its .NET type, and how a handle
+# of such a type becomes the Python object itself: the callbacks layer installs them at package
+# import (install_derived); module globals written once, then read.
+_prepare_derived: Callable[[Any], None] = _no_derived
+_adopt_derived: Callable[[int], Any] = _no_derived
+
+
+def install_derived(prepare: Callable[[Any], None], adopt: Callable[[int], Any]) -> None:
+    """Registration from the callbacks layer: Python classes deriving from .NET types."""
+    global _prepare_derived, _adopt_derived
+    _prepare_derived, _adopt_derived = prepare, adopt
+
+
+class ClassMember:
+    """Base of the descriptors that assigning on a class must not replace (properties, fields,
+    events): ``Cls.Static = x`` sets a static member through .NET, an instance one is refused."""
+
+    __slots__ = ()
+    static: bool
+
+    def set_static(self, value: Any) -> None:
+        raise NotImplementedError
+
+
+_UNSET = object()
+# Per proxy class: its constructor group when ``Cls(...)`` with other than one positional
+# argument is always a plain constructor call, else None. A pure memo (populated classes
+# never change) published with setdefault.
+_plain_ctors: dict[type, Any] = {}
+
+
+def _plain_ctor(cls: Any) -> Any:
+    """The constructor group ``construction.construct`` would call for ``cls`` whatever the
+    arguments (other than exactly one positional), or None when another rule may apply."""
+    d = cls.__dict__
+    info = d.get("__clr_info__")
+    if info is None or "__clr_derived__" in d or info.kind not in ("class", "struct"):
+        return None
+    if info.generic_def or info.open or info.static or info.abstract:
+        return None
+    return d.get("__clr_ctor_group__")
+
+
+class ClrMeta(type):
+    """Metaclass of every proxy class: ``isinstance``/``issubclass`` follow .NET, ``cls[...]``
+    instantiates generics, calling the class constructs (or casts to an interface)."""
+
+    __clr_type_id__: int
+    __clr_name__: str
+    __clr_info__: Any
+
+    def __instancecheck__(cls, obj: Any) -> bool:
+        t = type(obj)
+        if t is cls or cls in t.__mro__:
+            return True
+        tid = getattr(t, "__clr_type_id__", 0)
+        mine = cls.__dict__.get("__clr_type_id__", 0)
+        return bool(tid and mine) and _typeinfo.assignable(mine, tid) == 1
+
+    def __subclasscheck__(cls, sub: Any) -> bool:
+        if not isinstance(sub, type):
+            raise TypeError("issubclass() arg 1 must be a class")
+        if cls in sub.__mro__:
+            return True
+        tid = sub.__dict__.get("__clr_type_id__", 0) if isinstance(sub, ClrMeta) else 0
+        mine = cls.__dict__.get("__clr_type_id__", 0)
+        return bool(tid and mine) and _typeinfo.assignable(mine, tid) == 1
+
+    def __getitem__(cls, args: Any) -> Any:
+        if isinstance(args, str) and issubclass(cls, ClrEnum):
+            return _enum_member(cls, args)  # Color["Green"], like a Python Enum
+        return instantiate(cls, args if isinstance(args, tuple) else (args,))
+
+    def __init__(cls, name: str, bases: tuple[type, ...], namespace: dict[str, Any], **kwargs: Any) -> None:
+        super().__init__(name, bases, namespace, **kwargs)
+        if "__clr_info__" not in namespace and not issubclass(cls, BaseException) and any(
+            isinstance(b, ClrMeta) and getattr(b, "__clr_type_id__", 0) for b in bases
+        ):
+            # A class statement deriving from a .NET class or interface: emit its .NET type.
+            _prepare_derived(cls)
+
+    def __call__(cls, *args: Any, **kwargs: Any) -> Any:
+        if len(args) != 1 or kwargs:  # the hot path: a plain constructor call (see _plain_ctor)
+            group = _plain_ctors.get(cls, _UNSET)
+            if group is _UNSET and "__clr_ctors__" in cls.__dict__:  # the class is populated
+                group = _plain_ctors.setdefault(cls, _plain_ctor(cls))
+            if group is not None and group is not _UNSET:
+                if not kwargs:  # the constructor invoker for these argument kinds, as group.call does
+                    kinds = () if not args else tuple(map(_arg_kind, args))
+                    run = group._static_invokers.get(kinds)
+                    if run is not None:
+                        return run(0, args)
+                return group.call(None, args, kwargs)
+        if len(args) == 1 and not kwargs and issubclass(cls, ClrEnum) and cls.__dict__.get("__clr_type_id__"):
+            return _enum_from(cls, args[0])  # Color(1), Perms(3), Color("Green")
+        derived = cls.__dict__.get("__clr_derived__")
+        if derived is not None:
+            return derived.construct(cls, args, kwargs)
+        return construct(cls, args, kwargs)
+
+    def __iter__(cls) -> Any:
+        """The members of an enum, in declaration order (other classes are not iterable)."""
+        if not issubclass(cls, ClrEnum) or not cls.__dict__.get("__clr_type_id__"):
+            raise TypeError(f"the .NET class {cls.__dict__.get('__clr_name__', cls.__name__)} is not iterable "
+                            "(iterate an instance)")
+        return iter([v for v in cls.__dict__.values() if type(v) is cls])
+
+    def __setattr__(cls, name: str, value: Any) -> None:
+        for klass in cls.__mro__:
+            member = klass.__dict__.get(name)
+            if isinstance(member, ClassMember):
+                if member.static:
+                    member.set_static(value)
+                    return
+                # Assigning would replace the descriptor and break every instance.
+                raise AttributeError(f"{member!r} is an instance member: set it on an object, not on the class")
+            if member is not None:
+                break
+        super().__setattr__(name, value)
+
+    def __repr__(cls) -> str:
+        kind = cls.__dict__.get("__clr_kind__", "type")
+        return f"<.NET {kind} {cls.__dict__.get('__clr_name__', cls.__name__)}>"
+
+    def __dir__(cls) -> list[str]:
+        # .NET members plus Python's own dunders; never the bridge's internals (__clr_*, _h).
+        return sorted({n for k in cls.__mro__ for n in k.__dict__ if not n.startswith("_")}
+                      | {n for n in type.__dir__(cls)
+                         if n.startswith("__") and n.endswith("__") and not n.startswith("__clr")})
+
+
+# Member ids of System.Object's ToString / Equals / GetHashCode, found once at first use.
+# Owner: _object_members_lock guards the one-time lookup.
+_object_members_lock = threading.Lock()
+_object_members: dict[str, Any] = {}
+
+
+def _object_member(name: str) -> Any:
+    found = _object_members.get(name)
+    if found is None:
+        with _object_members_lock:
+            if not _object_members:
+                obj = class_by_name("System.Object")
+                _object_members.update(
+                    ToString=obj.__dict__["ToString"], Equals=obj.__dict__["Equals"],
+                    GetHashCode=obj.__dict__["GetHashCode"],
+                )
+            found = _object_members[name]
+    return found
+
+
+def clr_str(obj: Any) -> str:
+    return str(_object_member("ToString").call(obj, (), {}))
+
+
+def clr_repr(obj: Any) -> str:
+    """``<Full.TypeName: ToString()>``; just ``<Full.TypeName>`` when ToString is the default
+    (the type's own name); exceptions show their message instead of ToString's stack trace."""
+    cls = type(obj)
+    name = cls.__dict__.get("__clr_name__") or cls.__clr_name__
+    if isinstance(obj, BaseException):
+        return f"<{name}: {obj.args[0] if obj.args else ''}>"
+    try:
+        text = clr_str(obj)
+    except Exception:
+        text = "?"
+    info = getattr(cls, "__clr_info__", None)
+    if text == name or (info is not None and _is_default_to_string(text, info)):
+        return f"<{name}>"
+    return f"<{name}: {text}>"
+
+
+def _is_default_to_string(text: str, info: Any) -> bool:
+    """Object.ToString() gives Type.ToString(): the full name, generic arguments in brackets."""
+    if text == info.full_name:
+        return True
+    if info.generic_def_id:
+        return text.startswith(_typeinfo.info(info.generic_def_id).full_name + "[")
+    return False
+
+
+def _enum_member(cls: Any, name: str) -> Any:
+    member = cls.__dict__.get(name)
+    if type(member) is not cls:
+        raise KeyError(f"{cls.__clr_name__} has no member {name!r}; members: "
+                       + ", ".join(str(v) for v in cls))
+    return member
+
+
+def _enum_from(cls: Any, value: Any) -> Any:
+    """An enum value from its number (any value the underlying type holds) or member name."""
+    if isinstance(value, cls):
+        return value
+    if isinstance(value, str):
+        return _enum_member(cls, value)
+    if isinstance(value, (ClrEnum, bool)) or not isinstance(value, int):
+        raise TypeError(f"{cls.__clr_name__}(...) takes an int or a member name, not {type(value).__name__}")
+    underlying = cls.__clr_info__.enum_underlying
+    bits = 8 * _SIZES.get(underlying, 4)
+    lo, hi = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if underlying in _SIGNED else (0, (1 << bits) - 1)
+    if not lo <= value <= hi:
+        raise OverflowError(f"{value} is out of range for {cls.__clr_name__} (a System.{underlying}: {lo} to {hi})")
+    return enum_value(cls.__clr_type_id__, value)
+
+
+# Exactly-once release. __del__ runs when no other reference exists, so it needs no lock;
+# release() can race with itself on two threads, so it claims the slot under this lock.
+_release_lock = threading.Lock()
+
+
+def release(obj: Any) -> None:
+    """Free the .NET object behind a proxy now (instead of when Python collects it)."""
+    with _release_lock:
+        h = getattr(obj, "_h", 0)
+        obj._h = 0
+    _bridge.free_handle(h)
+
+
+class ClrObject(metaclass=ClrMeta):
+    """Base of every .NET object proxy. ``_h`` is the GCHandle this Python object owns."""
+
+    __slots__ = ("__weakref__", "_h")
+    __clr_type_id__ = 0
+    __clr_name__ = "object"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # Reached only by Python subclasses (proxies are made by wrap): construct the .NET base.
+        derived = getattr(type(self), "__clr_derived__", None)
+        if derived is not None:
+            derived.init_base(self, args, kwargs)
+
+    # _free is bound at class creation: at interpreter teardown this module's globals may
+    # already be None while proxies still die (objects kept alive by caches until then).
+    def __del__(self, _free: Any = _bridge.free_handle) -> None:
+        h = getattr(self, "_h", 0)
+        if h:
+            self._h = 0
+            _free(h)
+
+    def __str__(self) -> str:
+        return clr_str(self)
+
+    def __repr__(self) -> str:
+        return clr_repr(self)
+
+    def __eq__(self, other: object) -> bool:
+        if self is other:
+            return True
+        if handle_of(other) is None:
+            return NotImplemented
+        return bool(_object_member("Equals").call(self, (other,), {}))
+
+    def __ne__(self, other: object) -> bool:
+        eq = self.__eq__(other)
+        return eq if eq is NotImplemented else not eq
+
+    def __hash__(self) -> int:
+        return int(_object_member("GetHashCode").call(self, (), {}))
+
+    def __dir__(self) -> list[str]:
+        # Class-only helpers (``Widget.overloads``) say so with __clr_class_only__.
+        return sorted({n for k in type(self).__mro__ for n, v in k.__dict__.items()
+                       if not n.startswith("_") and not getattr(v, "__clr_class_only__", False)})
+
+
+class ClrEnum(ClrObject):
+    """Base of .NET enum values: int-like, combinable when the enum is ``[Flags]``."""
+
+    __slots__ = ("_value",)
+    _value: int
+
+    def __int__(self) -> int:
+        return int(self._value)
+
+    def __index__(self) -> int:
+        return int(self._value)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, ClrEnum):
+            return type(other) is type(self) and other._value == self._value
+        if isinstance(other, int) and not isinstance(other, bool):
+            return bool(other == self._value)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+    def __lt__(self, other: Any) -> bool:
+        return int(self) < int(other)
+
+    def __le__(self, other: Any) -> bool:
+        return int(self) <= int(other)
+
+    def __gt__(self, other: Any) -> bool:
+        return int(self) > int(other)
+
+    def __ge__(self, other: Any) -> bool:
+        return int(self) >= int(other)
+
+    def _combine(self, other: Any, op: Any) -> Any:
+        if isinstance(other, ClrEnum) and type(other) is not type(self):
+            return NotImplemented
+        if not isinstance(other, (int, ClrEnum)):
+            return NotImplemented
+        return enum_value(type(self).__clr_type_id__, op(int(self), int(other)))
+
+    def __or__(self, other: Any) -> Any:
+        return self._combine(other, int.__or__)
+
+    __ror__ = __or__
+
+    def __and__(self, other: Any) -> Any:
+        return self._combine(other, int.__and__)
+
+    __rand__ = __and__
+
+    def __xor__(self, other: Any) -> Any:
+        return self._combine(other, int.__xor__)
+
+    __rxor__ = __xor__
+
+    def __invert__(self) -> Any:
+        mask = (1 << (8 * _SIZES.get(type(self).__clr_info__.enum_underlying, 4))) - 1
+        inverted = ~int(self) & mask
+        if type(self).__clr_info__.enum_underlying in ("SByte", "Int16", "Int32", "Int64"):
+            bits = 8 * _SIZES[type(self).__clr_info__.enum_underlying]
+            if inverted >= 1 << (bits - 1):
+                inverted -= 1 << bits
+        return enum_value(type(self).__clr_type_id__, inverted)
+
+    def __contains__(self, flag: Any) -> bool:
+        f = int(flag)
+        return (int(self) & f) == f
+
+    def __bool__(self) -> bool:
+        return int(self) != 0
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__clr_name__}.{self}: {int(self)}>"
+
+    def __reduce__(self) -> Any:
+        return (enum_value, (type(self).__clr_type_id__, int(self)))
+
+
+_SIGNED = frozenset({"SByte", "Int16", "Int32", "Int64"})
+_SIZES = {"SByte": 1, "Byte": 1, "Int16": 2, "UInt16": 2, "Int32": 4, "UInt32": 4, "Int64": 8, "UInt64": 8}
+
+
+def wrap(handle: int, type_id: int) -> Any:
+    """A proxy for a handle returned by .NET (the proxy now owns the handle)."""
+    if type_id in DERIVED_TYPE_IDS:
+        return _adopt_derived(handle)  # an instance of a Python class: the Python object itself
+    cls = class_for(type_id)
+    obj = cls.__new__(cls)
+    obj._h = handle
+    return obj
+
+
+#: .NET types emitted for Python classes (written by _derived; set.add is atomic).
+DERIVED_TYPE_IDS: set[int] = set()
+
+
+# Enum values are immutable: one Python object per (enum type, value), boxed once.
+# Pure memo published with setdefault, so two threads always end up with the same object.
+_enum_values: dict[tuple[int, int], Any] = {}
+
+
+def enum_value(type_id: int, value: int) -> Any:
+    key = (type_id, value)
+    found = _enum_values.get(key)
+    if found is not None:
+        return found
+    cls = class_for(type_id)
+    obj = object.__new__(cls)
+    obj._value = value
+    v = Value()
+    v.kind = Kind.ENUM
+    v.i = value
+    v.extra = type_id
+    boxed = Value()
+    error = Value()
+    if _bridge.shim().Convert(ctypes.byref(v), type_id, ctypes.byref(boxed), ctypes.byref(error)) != 0:
+        _bridge.raise_error(error)
+    obj._h = boxed.i
+    winner = _enum_values.setdefault(key, obj)
+    if winner is not obj:
+        _bridge.free_handle(obj._h)
+        obj._h = 0
+    return winner
+
+

@@ -1,0 +1,253 @@
+"""What the proxy class of a .NET type holds: its bases, members, nested types and docs.
+
+:mod:`.catalog` owns the cache and the order of building; this module makes the class object
+(:func:`create`) and fills it (:func:`populate`) and installs both there when the layer loads.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..host import bridge as _bridge
+from ..host import typeinfo as _typeinfo
+from ..host.errors import BUILTIN_FOR_EXCEPTION, ClrError
+from ..values.convert import type_id_for
+from .base import ClrEnum, ClrMeta, ClrObject, clr_repr, enum_value
+from .catalog import class_for
+from .events import Event
+from .members import MethodGroup, OverloadSelector
+from .properties import Property
+from .protocols import apply_protocols
+from .signatures import Overload, Param
+
+
+def _is_exception(info: _typeinfo.TypeInfo) -> bool:
+    t: _typeinfo.TypeInfo | None = info
+    while t is not None:
+        if t.full_name == "System.Exception":
+            return True
+        t = _typeinfo.info(t.base) if t.base else None
+    return False
+
+
+def _builtin_mixin(info: _typeinfo.TypeInfo) -> type[BaseException] | None:
+    return BUILTIN_FOR_EXCEPTION.get(info.full_name)
+
+
+def _python_name(info: _typeinfo.TypeInfo) -> str:
+    return info.display.rsplit(".", 1)[-1] if info.kind != "array" else info.display
+
+
+def _bases(info: _typeinfo.TypeInfo) -> tuple[type, ...]:
+    if info.kind == "interface" or info.kind == "generic-param":
+        return (ClrObject,)
+    if _is_exception(info):
+        parent: type = ClrError
+        if info.full_name != "System.Exception" and info.base:
+            parent = class_for(info.base)
+        mixin = _builtin_mixin(info)
+        if mixin is not None and not issubclass(parent, mixin):
+            return (parent, mixin)
+        return (parent,)
+    base = class_for(info.base) if info.base else ClrObject
+    if info.kind == "enum":
+        return (base, ClrEnum)
+    if not info.visible and info.kind in ("class", "struct"):
+        # A non-public type shows what C# outside its assembly could reach: the members of
+        # its public base and of the public interfaces the base does not already have.
+        extra = tuple(class_for(i) for i in info.interfaces
+                      if not info.base or _typeinfo.assignable(i, info.base) != 1)
+        return (base, *extra)
+    return (base,)
+
+
+def _exception_namespace() -> dict[str, Any]:
+    def __str__(self: BaseException) -> str:
+        return str(self.args[0]) if self.args else ""
+
+    def __del__(self: Any, _free: Any = _bridge.free_handle) -> None:  # bound early: see ClrObject.__del__
+        h = self.__dict__.get("_h", 0)
+        if h:
+            self._h = 0
+            _free(h)
+
+    return {"__str__": __str__, "__del__": __del__, "__repr__": clr_repr}
+
+
+def create(type_id: int) -> Any:
+    """The class object for a .NET type, before its members (the catalog parks it while they are added)."""
+    info = _typeinfo.info(type_id)
+    bases = _bases(info)
+    namespace: dict[str, Any] = {
+        "__clr_type_id__": type_id,
+        "__clr_name__": f"{info.namespace}.{info.display}" if info.namespace else info.display,
+        "__clr_info__": info,
+        "__clr_kind__": info.kind,
+        "__module__": info.namespace or "System",
+        "__qualname__": _python_name(info),
+    }
+    if issubclass(bases[0], BaseException):
+        namespace.update(_exception_namespace())
+    else:
+        namespace["__slots__"] = ()
+    return ClrMeta(_python_name(info), bases, namespace)
+
+
+def populate(cls: Any) -> None:
+    """Add the members and Python protocols of a class made by :func:`create`."""
+    info = cls.__clr_info__
+    _populate(cls, info)
+    apply_protocols(cls, info)
+
+
+class NestedType:
+    """A nested type, resolved on first access (building it eagerly could recurse).
+
+    Inside a constructed generic (``Outer[int]``) a nested type shares the outer type
+    arguments: ``Outer[int].Inner`` is ``Outer<int>.Inner`` when it has no parameters of its
+    own, and otherwise waits for them: ``Outer[int].Inner[str]``.
+    """
+
+    __slots__ = ("__name__", "_resolved", "outer_args", "type_id")
+
+    def __init__(self, name: str, type_id: int, outer_args: tuple[int, ...] = ()) -> None:
+        self.__name__ = name
+        self.type_id = type_id
+        self.outer_args = outer_args
+        # Write-once memo: a lost race stores the same class (class_for is the one cache).
+        self._resolved: Any = None
+
+    def __get__(self, obj: Any, cls: type | None = None) -> Any:
+        found = self._resolved
+        if found is None:
+            found = self._resolved = self._resolve()
+        return found
+
+    def _resolve(self) -> Any:
+        nested = _typeinfo.info(self.type_id)
+        if not self.outer_args or not nested.generic_def:
+            return class_for(self.type_id)
+        if len(nested.generic_args) == len(self.outer_args):
+            return class_for(_typeinfo.make_generic(self.type_id, list(self.outer_args)))
+        return PartialGeneric(self.type_id, self.outer_args)
+
+
+class PartialGeneric:
+    """A generic type nested in a constructed generic, still waiting for its own type
+    arguments: ``Outer[int].Inner`` before ``[str]``."""
+
+    __slots__ = ("outer_args", "type_id")
+
+    def __init__(self, type_id: int, outer_args: tuple[int, ...]) -> None:
+        self.type_id = type_id
+        self.outer_args = outer_args
+
+    def __getitem__(self, args: Any) -> Any:
+        items = args if isinstance(args, tuple) else (args,)
+        ids = [*self.outer_args, *(type_id_for(a) for a in items)]
+        expected = len(_typeinfo.info(self.type_id).generic_args) - len(self.outer_args)
+        if len(items) != expected:
+            raise TypeError(f"{self!r} takes {expected} type argument(s), got {len(items)}")
+        return class_for(_typeinfo.make_generic(self.type_id, ids))
+
+    def __repr__(self) -> str:
+        outer = ", ".join(_typeinfo.info(a).display for a in self.outer_args)
+        return f"<.NET generic type {_typeinfo.info(self.type_id).display} (outer type arguments: {outer})>"
+
+
+class ConstructorOverloads:
+    """``Widget.overloads[int](3)``: pick a constructor by its parameter types (class only)."""
+
+    __slots__ = ()
+    __clr_class_only__ = True  # not listed by dir() of instances
+
+    def __get__(self, obj: Any, cls: type | None = None) -> Any:
+        group = cls.__dict__.get("__clr_ctor_group__") if cls is not None else None
+        if obj is not None or group is None:
+            raise AttributeError("overloads")
+        return OverloadSelector(group)
+
+
+def _set(cls: type, name: str, value: Any) -> None:
+    type.__setattr__(cls, name, value)
+
+
+def _call_delegate(self: Any, *args: Any, **kwargs: Any) -> Any:
+    """A .NET delegate is callable from Python: ``adder(4)`` calls its ``Invoke``."""
+    return self.Invoke(*args, **kwargs)
+
+
+def _populate(cls: Any, info: _typeinfo.TypeInfo) -> None:
+    if not info.visible and info.kind in ("class", "struct") and not issubclass(cls, BaseException):
+        _set(cls, "__clr_ctors__", ())
+        _set(cls, "__doc__", f".NET non-public {info.kind} {cls.__clr_name__} (assembly {info.assembly}): "
+                             "only the members of its public base class and interfaces are reachable")
+        return
+    table = _typeinfo.members(info.id)
+    owner = cls.__clr_name__
+    ctors = tuple(Overload.from_json(c) for c in table["ctors"])
+    _set(cls, "__clr_ctors__", ctors)
+    if ctors:
+        ctor_group = MethodGroup(info.display.split("[")[0].rsplit(".", 1)[-1], owner, ctors)
+        ctor_group.__qualname__ = owner  # errors name the type: "no overload of Ns.Widget accepts..."
+        _set(cls, "__clr_ctor_group__", ctor_group)
+        _set(cls, "overloads", ConstructorOverloads())  # set first: a .NET member of that name replaces it
+    for name, overloads in table["methods"].items():
+        group = MethodGroup(name, owner, tuple(Overload.from_json(o) for o in overloads))
+        _set(cls, name, group)
+    getters: list[Overload] = []
+    setters: list[Overload] = []
+    for p in table["properties"]:
+        index = tuple(Param.from_json(i) for i in p["index"])
+        if index:
+            value = Param("value", p["type"], 0, False, None, False)
+            if "get" in p:
+                getters.append(Overload(p["get"], p["name"], p["static"], f"{p['name']}[...]", index, p["type"], ()))
+            if "set" in p:
+                setters.append(Overload(p["set"], p["name"], p["static"], f"{p['name']}[...] = value",
+                                        (*index, value), 0, ()))
+            continue
+        type_name = p.get("typeName") or _typeinfo.info(p["type"]).display
+        doc = f"{type_name} {p['name']} {{{' get;' if 'get' in p else ''}{' set;' if 'set' in p else ''} }}"
+        _set(cls, p["name"], Property(p["name"], owner, p.get("get", 0), p.get("set", 0), p["static"], doc,
+                                      type_id=p["type"]))
+    for f in table["fields"]:
+        type_name = f.get("typeName") or _typeinfo.info(f["type"]).display
+        mods = "const " if f["const"] else ("readonly " if f["readonly"] else "")
+        _set(cls, f["name"], Property(f["name"], owner, f["id"], 0 if f["readonly"] else f["id"], f["static"],
+                                      f"{mods}{type_name} {f['name']}", field=True, readonly=f["readonly"],
+                                      const=f.get("const", False), type_id=f["type"]))
+    for e in table["events"]:
+        _set(cls, e["name"], Event(e["name"], owner, e["add"], e["remove"], e["static"], e["type"]))
+    for n in table["nested"]:
+        outer_args = info.generic_args if info.generic_def_id else ()
+        _set(cls, n["name"].split("`")[0], NestedType(n["name"], n["id"], outer_args))
+    if getters:
+        get_group = MethodGroup("__getitem__", owner, tuple(getters))
+
+        def __getitem__(self: Any, key: Any) -> Any:
+            return get_group.call(self, key if isinstance(key, tuple) else (key,), {})
+
+        __getitem__.__clr_group__ = get_group  # type: ignore[attr-defined]  # for _protocols' mapping get
+        _set(cls, "__getitem__", __getitem__)
+    if setters:
+        set_group = MethodGroup("__setitem__", owner, tuple(setters))
+
+        def __setitem__(self: Any, key: Any, value: Any) -> None:
+            set_group.call(self, (*(key if isinstance(key, tuple) else (key,)), value), {})
+
+        _set(cls, "__setitem__", __setitem__)
+    for name, value in table.get("enumValues", []):
+        _set(cls, name, enum_value(info.id, value))
+    if "invoke" in table:
+        _set(cls, "__clr_invoke__", Overload.from_json(table["invoke"]))
+        _set(cls, "__call__", _call_delegate)
+    kind_word = {"class": "class", "struct": "struct", "interface": "interface", "enum": "enum",
+                 "delegate": "delegate", "array": "array"}.get(info.kind, info.kind)
+    lines = [f".NET {kind_word} {cls.__clr_name__} (assembly {info.assembly})"]
+    if ctors:
+        lines.append("Constructors:")
+        lines.extend(f"  {c.sig}" for c in ctors)
+    _set(cls, "__doc__", "\n".join(lines))
+
+

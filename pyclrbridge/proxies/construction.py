@@ -1,0 +1,104 @@
+"""Calling a proxy class: ``Cls(...)`` constructs, casts to an interface, makes a delegate from a
+callable, or builds an array; ``System.Int64(5)``-style casts convert through .NET."""
+
+from __future__ import annotations
+
+import ctypes
+from typing import Any
+
+from ..host import bridge as _bridge
+from ..host import typeinfo as _typeinfo
+from ..host.shim import Kind, Value
+from ..values.buffers import array_from_buffer, array_from_list
+from ..values.convert import from_value, to_value
+from ..values.objects import handle_of
+from .catalog import class_by_name, class_for
+from .signatures import Overload
+
+
+def construct(cls: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """``Cls(...)``: constructor call, interface cast, delegate from a callable, or array."""
+    info: _typeinfo.TypeInfo | None = cls.__dict__.get("__clr_info__")
+    if info is None:
+        # A Python subclass or the bare base: plain Python construction.
+        return type.__call__(cls, *args, **kwargs)
+    if info.kind == "interface" or (info.kind == "delegate" and len(args) == 1 and not kwargs and callable(args[0])):
+        return convert(args[0], info.id, as_class=cls if info.kind == "interface" else None)
+    if info.kind == "array":
+        return new_array(info, args)
+    if info.generic_def or info.open:
+        raise TypeError(
+            f"{cls.__clr_name__} is a generic type definition: give its type arguments first, "
+            f"e.g. {info.display.split('[')[0]}[int](...)"
+        )
+    if info.static:
+        raise TypeError(f"{cls.__clr_name__} is a static class and cannot be instantiated")
+    if info.abstract:
+        raise TypeError(f"{cls.__clr_name__} is abstract and cannot be instantiated")
+    ctors: tuple[Overload, ...] = cls.__dict__.get("__clr_ctors__", ())
+    if info.type_code not in ("Object", "Empty", "DBNull") and len(args) == 1 and not kwargs:
+        # Int64(5), Double(meters) (op_Explicit), Decimal("1.5"): when no constructor takes
+        # the argument, calling a primitive type converts, like a C# cast.
+        if ctors:
+            try:
+                return cls.__dict__["__clr_ctor_group__"].call(None, args, kwargs)
+            except TypeError:
+                pass
+        return convert(args[0], info.id)
+    if not ctors:
+        raise TypeError(f"{cls.__clr_name__} has no public constructor")
+    return cls.__dict__["__clr_ctor_group__"].call(None, args, kwargs)
+
+
+def convert(obj: Any, type_id: int, *, as_class: Any = None, typed: bool = False) -> Any:
+    """Convert a Python value to a .NET object of ``type_id`` (a new handle). ``typed``: convert
+    by the rules for a parameter of that type (sequences of numbers for T[] become one block)."""
+    v = Value()
+    keep: list[Any] = []
+    to_value(obj, v, keep, type_id if typed else 0)  # a cast: .NET's Convert decides (System.Decimal("1.25") parses)
+    out = Value()
+    error = Value()
+    if _bridge.shim().Convert(ctypes.byref(v), type_id, ctypes.byref(out), ctypes.byref(error)) != 0:
+        _bridge.raise_error(error)
+    if out.kind == Kind.OBJECT and as_class is not None:
+        return wrap_as(out.i, as_class)
+    result = from_value(out)
+    if as_class is None and out.kind == Kind.OBJECT and _typeinfo.info(type_id).type_code not in ("Object", "Empty"):
+        # Primitives (System.Int64(5), System.Decimal("1.5")) come back as Python values.
+        unboxed = unbox(result)
+        if unboxed is not None:
+            return unboxed
+    return result  # null stays None, a string or number stays a Python value
+
+
+def wrap_as(handle: int, cls: Any) -> Any:
+    obj = cls.__new__(cls)
+    obj._h = handle
+    return obj
+
+
+def unbox(obj: Any) -> Any:
+    h = handle_of(obj)
+    if h is None:
+        return None
+    out = Value()
+    error = Value()
+    if _bridge.shim().Unbox(h, ctypes.byref(out), ctypes.byref(error)) != 0:
+        _bridge.raise_error(error)
+    return None if out.kind == Kind.VOID else from_value(out)
+
+
+def new_array(info: _typeinfo.TypeInfo, args: tuple[Any, ...]) -> Any:
+    if len(args) != 1:
+        raise TypeError(f"{info.display}(...) takes one argument: a length or an iterable")
+    arg = args[0]
+    if isinstance(arg, int):
+        array_cls = class_by_name("System.Array")
+        return array_cls.CreateInstance(class_for(info.element), arg)
+    made = array_from_buffer(arg, info.element)  # a buffer of exactly T: one block copy
+    if made is None and isinstance(arg, (list, tuple)):
+        made = array_from_list(arg, info.element)  # long lists of numbers: packed block by block
+    if made is not None:
+        return made
+    items = arg if isinstance(arg, (list, tuple, bytes, bytearray, memoryview)) else list(arg)
+    return convert(items, info.id, typed=True)

@@ -1,0 +1,167 @@
+"""Direct calls: one typed native function per .NET member whose signature is plain.
+
+For a method, property accessor or field whose parameters are integers, bools, doubles or strings
+and whose result is void, an integer, a bool, a double/float or a string (or for a constructor with such
+parameters), the shim compiles a
+stub with a C signature (``managed_shim/DirectCalls.cs``) and hands Python its address. Calling
+it is one ctypes call with plain arguments: no ``Value`` frame, no argument tuple on the .NET
+side, no boxing. Everything else (and any argument the stub cannot take as is) keeps the
+general path, which stays the reference behaviour.
+
+A stub never raises into native code: on failure it returns :data:`FAILED` and parks the
+exception for the calling thread; :func:`failed` collects it. ``FAILED`` is exactly
+representable as a double, so one comparison checks integer and double results alike; a
+member that really returns that value only pays one extra foreign call.
+
+``PYCLRBRIDGE_DIRECT=0`` turns direct calls off (every call takes the general path).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import struct
+from typing import Any
+
+from ..host import bridge as _bridge
+from ..host.shim import MEMORY, Value, _decode_utf16, read_string
+from ..values import codecs as _codecs
+from ..values.convert import INTEGER_RANGES, _target
+from .base import wrap
+
+#: DirectCalls.Failed: "a failure may be parked, ask DirectPending".
+FAILED = -0x6000_0000_0000_0000
+
+ENABLED = os.environ.get("PYCLRBRIDGE_DIRECT", "1") != "0"
+
+#: The C argument types per shape letter ('@': the target's handle).
+_ARG_TYPES: dict[str, tuple[Any, ...]] = {
+    "@": (ctypes.c_void_p,), "i": (ctypes.c_void_p,), "b": (ctypes.c_void_p,),  # c_void_p: the cheapest int conversion
+    "f": (ctypes.c_double,), "s": (ctypes.c_char_p, ctypes.c_void_p),
+}
+
+# Pure memos, published with dict.setdefault (a lost race builds an equal entry; the shim
+# returns the same function pointer for a member every time).
+_prototypes: dict[str, Any] = {}
+_stubs: dict[tuple[int, int], tuple[Any, str] | None] = {}
+_MISSING = object()
+
+_read_length = struct.Struct("<q").unpack_from
+
+
+def stub(member: int, variant: int = 0) -> tuple[Any, str] | None:
+    """``(function, shape)`` of the member's direct stub, or None when it has none.
+    ``variant`` 1 asks for a field's setter (a field id alone means its getter)."""
+    key = (member, variant)
+    found = _stubs.get(key, _MISSING)
+    if found is _MISSING:
+        found = _stubs.setdefault(key, _resolve(member, variant) if ENABLED else None)
+    return found  # type: ignore[return-value]
+
+
+def _prototype(shape: str) -> Any:
+    proto = _prototypes.get(shape)
+    if proto is None:
+        restype = ctypes.c_double if shape[0] == "f" else ctypes.c_int64
+        argtypes = [t for letter in shape.partition("#")[0][1:] for t in _ARG_TYPES[letter]]
+        proto = _prototypes.setdefault(shape, ctypes.CFUNCTYPE(restype, *argtypes))
+    return proto
+
+
+def _resolve(member: int, variant: int) -> tuple[Any, str] | None:
+    address = ctypes.c_void_p()
+    result = Value()
+    error = Value()
+    if _bridge.shim().DirectStub(member, variant, ctypes.byref(address), ctypes.byref(result),
+                                 ctypes.byref(error)) != 0:
+        return None  # the general path reports whatever is wrong with the member
+    shape = read_string(result)
+    if not shape or not address.value:
+        return None
+    return _prototype(shape)(address.value), shape
+
+
+def failed() -> bool:
+    """After a stub returned :data:`FAILED`: raise the .NET exception it parked; True when the
+    call must be redone on the general path (an instance of a Python subclass), False when
+    ``FAILED`` was the member's real result."""
+    error = Value()
+    state: int = _bridge.shim().DirectPending(ctypes.byref(error))
+    if state == 1:
+        _bridge.raise_error(error)
+    if state == 3:
+        raise RuntimeError("a .NET call failed and its exception could not be handed to Python")
+    return state == 2
+
+
+def read_text(address: int) -> str | None:
+    """A string result: ``address`` holds its int64 length, then the UTF-16 code units (0: null)."""
+    if not address:
+        return None
+    if MEMORY is not None:
+        n = _read_length(MEMORY, address)[0]
+        return _decode_utf16(MEMORY[address + 8:address + 8 + 2 * n], "surrogatepass", True)[0]
+    n = ctypes.c_int64.from_address(address).value
+    return _decode_utf16(ctypes.string_at(address + 8, 2 * n), "surrogatepass", True)[0]
+
+
+def decoder(shape: str) -> Any:
+    """What turns the raw result of a stub of this shape into the Python value (None: as is)."""
+    kind = shape[0]
+    if kind == "b":
+        return (1).__eq__
+    if kind == "s":
+        return read_text
+    if kind == "v":
+        return _none
+    return None
+
+
+def _none(_: Any) -> None:
+    return None
+
+
+def result_type(shape: str) -> int:
+    """The type id a constructor stub's shape ends with ('o' results), else 0."""
+    _, _, type_id = shape.partition("#")
+    return int(type_id) if type_id else 0
+
+
+def wrap_result(handle: int, type_id: int) -> Any:
+    """A constructor stub's new object, as ``from_value`` gives it (user decoders applied)."""
+    obj = wrap(handle, type_id)
+    return _codecs.decode_result(obj) if _codecs.decoders else obj
+
+
+def guard(shape: str, param_types: tuple[int, ...], names: list[str]) -> tuple[str, list[str], list[str]] | None:
+    """For generated invokers: the condition under which the arguments ``names`` (of parameter
+    types ``param_types``) go to the stub as they are, the lines preparing them (inside the
+    condition) and the stub's argument expressions after the target. None: no stub call fits."""
+    shape = shape.partition("#")[0]
+    letters = shape[2:] if len(shape) > 1 and shape[1] == "@" else shape[1:]
+    if len(letters) != len(param_types) or len(names) != len(param_types):
+        return None
+    tests: list[str] = []
+    prepare: list[str] = []
+    call: list[str] = []
+    for letter, type_id, name in zip(letters, param_types, names, strict=True):
+        if letter == "i":
+            t, _ = _target(type_id)
+            rng = INTEGER_RANGES.get(t.type_code) if t is not None and t.kind != "enum" else None
+            if rng is None or rng[1] > 2**63 - 1:
+                return None
+            tests.append(f"type({name}) is int and {rng[0]} <= {name} <= {rng[1]}")
+            call.append(name)
+        elif letter == "b":
+            tests.append(f"type({name}) is bool")
+            call.append(name)
+        elif letter == "f":
+            tests.append(f"type({name}) is float")
+            call.append(name)
+        elif letter == "s":
+            tests.append(f"type({name}) is str")
+            prepare.append(f"d_{name} = _enc({name}, 'surrogatepass')[0]")
+            call += [f"d_{name}", f"len(d_{name}) >> 1"]
+        else:
+            return None
+    return " and ".join(tests) or "True", prepare, call

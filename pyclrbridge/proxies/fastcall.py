@@ -1,0 +1,149 @@
+"""Invokers with the argument writes unrolled: one generated function per plan.
+
+``compile_invoker`` writes, for one overload whose arguments map one to one onto its
+parameters, the Python source of an invoker that does for each argument exactly what
+``to_value`` does in the commonest case of its parameter type (an ``int`` in range for an
+integer type, a ``str`` for ``String``, a ``float`` for ``Double``) without a converter call,
+a loop or a keep-alive list, and falls back to ``to_value`` for any other argument. While user
+encoders are registered the whole call takes ``slow`` (the converter-per-parameter invoker).
+The generated source only contains ints from the overload (member id, ranges, type ids) and
+fixed names, never user text.
+"""
+
+from __future__ import annotations
+
+import ctypes
+from collections.abc import Callable
+from typing import Any
+
+from ..host import bridge as _bridge
+from ..host.shim import MEMORY, _decode_utf16, _encode_utf16
+from ..host.shim import KindInt as Kind
+from ..values import codecs as _codecs
+from ..values.convert import INTEGER_RANGES, _target, to_value
+from ..values.results import from_value
+from . import direct as _direct
+
+_I64_MAX = 2**63 - 1
+
+Invoker = Callable[[int, tuple[Any, ...]], Any]
+
+
+def _param_code(i: int, type_id: int) -> list[str]:
+    """Source lines (indented for the body) writing ``args[i]`` into ``slots[i]``."""
+    t, _ = _target(type_id)
+    code = t.type_code if t is not None and t.kind != "enum" else ""
+    rng = INTEGER_RANGES.get(code)
+    head = [f"a{i} = args[{i}]", f"s{i} = slots[{i}]"]
+    fallback = f"to_value(a{i}, s{i}, k{i} := [], {type_id})"  # k{i}: alive until the call returns
+    if rng is not None:
+        lo, hi = rng[0], min(rng[1], _I64_MAX)
+        return [*head, f"if type(a{i}) is int and {lo} <= a{i} <= {hi}:",
+                f"    s{i}.kind = {Kind.INT64}", f"    s{i}.i = a{i}",
+                "else:", f"    {fallback}"]
+    if code == "String":
+        return [*head, f"if type(a{i}) is str:",
+                f"    d{i} = _enc(a{i}, 'surrogatepass')[0]",  # d{i}: alive until the call returns
+                f"    s{i}.kind = {Kind.STRING}", f"    s{i}.s = d{i}", f"    s{i}.extra = len(d{i}) >> 1",
+                "else:", f"    {fallback}"]
+    if code == "Double":
+        return [*head, f"if type(a{i}) is float:",
+                f"    s{i}.kind = {Kind.DOUBLE}", f"    s{i}.d = a{i}",
+                "else:", f"    {fallback}"]
+    return [*head, fallback]
+
+
+def _result_first(ret: int) -> list[str]:
+    """Lines decoding the result kind the return type ``ret`` produces, checked first (what
+    ``from_value`` does for that kind); none for other return types."""
+    t, _ = _target(ret)
+    code = t.type_code if t is not None and t.kind != "enum" else ""
+    if code == "Boolean":
+        return [f"if kind == {Kind.BOOL}:", "    return result.i != 0"]
+    if code == "Double":
+        return [f"if kind == {Kind.DOUBLE}:", "    return result.d"]
+    return []
+
+
+#: What a direct call returns per result letter (see _direct), from the raw result ``r``.
+_DIRECT_RESULT = {"v": "None", "i": "r", "f": "r", "b": "r == 1", "s": "_read_text(r)"}
+
+
+def _direct_lines(member: int, param_types: tuple[int, ...]) -> list[str]:
+    """Lines calling the member's direct stub when every argument fits it as is (falling
+    through to the frame path otherwise, or when the target is a Python subclass instance)."""
+    found = _direct.stub(member)
+    if found is None:
+        return []
+    shape = found[1]
+    names = [f"a{i}" for i in range(len(param_types))]
+    fits = _direct.guard(shape, param_types, names)
+    if fits is None:
+        return []
+    condition, prepare, call = fits
+    if shape[1:2] == "@":
+        call = ["target", *call]
+    result = f"_wrap_result(r, {_direct.result_type(shape)})" if shape[0] == "o" else _DIRECT_RESULT[shape[0]]
+    return [
+        *(f"{name} = args[{i}]" for i, name in enumerate(names)),
+        f"if {condition}:",
+        *(f"    {line}" for line in prepare),
+        f"    r = _direct_fn({', '.join(call)})",
+        f"    if r != {_direct.FAILED} or not _direct_failed():",
+        f"        return {result}",
+    ]
+
+
+def compile_invoker(member: int, param_types: tuple[int, ...], slow: Invoker, ret: int = 0) -> Invoker:
+    """The invoker of ``member`` (parameters ``param_types``, return type ``ret``, no params
+    array, out/ref or defaults), calling ``slow`` instead while user encoders are registered."""
+    n = len(param_types)
+    body = [
+        "if _codecs.encoders:",
+        "    return slow(target, args)",
+        *_direct_lines(member, param_types),
+        "try:",
+        "    frame = _frames_pop()",
+        "except IndexError:",
+        "    frame = _Frame()",
+        "try:",
+    ]
+    inner = ["slots = frame.slots"] if n else []
+    for i, type_id in enumerate(param_types):
+        inner += _param_code(i, type_id)
+    inner += [
+        f"_header(frame.buffer, 0, {member}, {n}, target, 1)",
+        "if frame.invoke(frame.address) != 0:",
+        "    _raise_error(_Value.from_buffer_copy(frame.error))",
+        f"result = frame.slots[{n}]",
+        "kind = result.kind",
+        *_result_first(ret),
+        f"if kind == {Kind.VOID}:",
+        "    return None",
+        f"if kind == {Kind.INT64}:",
+        "    return result.i",
+        f"if kind == {Kind.STRING}:",  # read_string, inline
+        "    extra = result.extra",
+        *(["    p = result.p or 0",
+           "    return _dec(_memory[p:p + 2 * extra], 'surrogatepass', True)[0] if extra else ''"]
+          if MEMORY is not None else
+          ["    return _dec(_string_at(result.p or 0, extra * 2), 'surrogatepass', True)[0] if extra else ''"]),
+        "return from_value(result)",
+    ]
+    body += ["    " + line for line in inner]
+    body += ["finally:", "    _frames_push(frame)"]
+    source = "def run(target, args):\n" + "".join(f"    {line}\n" for line in body)
+    scope: dict[str, Any] = {
+        "_codecs": _codecs, "slow": slow, "_frames_pop": _bridge.FRAMES.pop,
+        "_frames_push": _bridge.FRAMES.append, "_Frame": _bridge.Frame,
+        "_header": _bridge.FRAME_HEADER.pack_into, "_raise_error": _bridge.raise_error,
+        "_Value": _bridge.Value, "_enc": _encode_utf16, "_dec": _decode_utf16,
+        "_string_at": ctypes.string_at, "_memory": MEMORY, "to_value": to_value, "from_value": from_value,
+        "_direct_failed": _direct.failed, "_read_text": _direct.read_text, "_wrap_result": _direct.wrap_result,
+    }
+    found = _direct.stub(member)
+    if found is not None:
+        scope["_direct_fn"] = found[0]
+    exec(compile(source, f"<pyclrbridge invoker {member}>", "exec"), scope)  # our own source: ints and fixed names
+    run: Invoker = scope["run"]
+    return run

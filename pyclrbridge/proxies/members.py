@@ -1,0 +1,396 @@
+"""Descriptors for .NET methods: method groups, bound methods, overload selection (properties and
+fields: ``_properties``; events: ``_events``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ..host import bridge as _bridge
+from ..host.shim import KindInt as Kind
+from ..host.shim import Value, _encode_utf16, read_string
+from ..values import codecs as _codecs
+from ..values.convert import INTEGER_RANGES, _target, to_value, type_id_for
+from ..values.objects import handle_of
+from ..values.results import from_value, from_values
+from . import binder as _binder
+from .binder import arg_kind
+from .fastcall import compile_invoker
+from .signatures import Overload, Plan
+
+_frames_pop = _bridge.FRAMES.pop  # the frame pool (see _bridge.acquire_frame), bound once
+_frames_push = _bridge.FRAMES.append
+_header = _bridge.FRAME_HEADER.pack_into
+_INT64 = Kind.INT64
+_DOUBLE = Kind.DOUBLE
+_STRING = Kind.STRING
+_VOID = Kind.VOID
+_I64_MAX = 2**63 - 1
+_I32_MIN, _I32_MAX = -(2**31), 2**31 - 1
+
+
+def invoke_plan(plan: Plan, target: int, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """Convert the arguments as the plan says, call, and convert the results."""
+    ov = plan.overload
+    n = len(ov.params)
+    nresults = 1 + ov.byref_count
+    frame = _bridge.acquire_frame(n + nresults)  # pooled native memory: no per-call allocation
+    try:
+        values = frame.slots
+        keep: list[Any] = []
+        for i, source in enumerate(plan.sources):
+            if source is None:
+                if i == n - 1 and plan.params_from >= 0:
+                    to_value(list(args[plan.params_from:]), values[i], keep, ov.params[i].type_id)
+                else:
+                    values[i].kind = Kind.MISSING
+            elif type(source) is int:
+                to_value(args[source], values[i], keep, ov.params[i].type_id)
+            else:
+                to_value(kwargs[source], values[i], keep, ov.params[i].type_id)  # type: ignore[index]
+        _bridge.call_frame(frame, ov.id, target, n, nresults)
+        if nresults == 1:
+            return from_value(values[n])
+        result, *rest = from_values(values[n:], nresults)
+        outs = tuple(rest)
+        if values[n].kind == Kind.VOID:
+            return outs[0] if len(outs) == 1 else outs
+        return (result, *outs)
+    finally:
+        _bridge.release_frame(frame)
+
+
+def _converter(type_id: int) -> Callable[[Any, Value, list[Any]], None]:
+    """``to_value(arg, slot, keep, type_id)`` with the commonest case for the parameter type
+    written inline (an int for an integer type, a str for String, a float for Double); any
+    other argument, or any value while user encoders are registered, takes ``to_value``."""
+
+    t, _ = _target(type_id)
+    code = t.type_code if t is not None and t.kind != "enum" else ""
+    rng = INTEGER_RANGES.get(code)
+    if rng is not None:
+        lo, hi = rng[0], min(rng[1], _I64_MAX)
+
+        def integer(arg: Any, slot: Value, keep: list[Any]) -> None:
+            if type(arg) is int and lo <= arg <= hi and not _codecs.encoders:
+                slot.kind = _INT64
+                slot.i = arg
+            else:
+                to_value(arg, slot, keep, type_id)
+
+        return integer
+    if code == "String":
+        def string(arg: Any, slot: Value, keep: list[Any]) -> None:
+            if type(arg) is str and not _codecs.encoders:
+                data = _encode_utf16(arg, "surrogatepass")[0]  # _shim.utf16, inline
+                keep.append(data)
+                slot.kind = _STRING
+                slot.s = data
+                slot.extra = len(data) >> 1
+            else:
+                to_value(arg, slot, keep, type_id)
+
+        return string
+    if code == "Double":
+        def double(arg: Any, slot: Value, keep: list[Any]) -> None:
+            if type(arg) is float and not _codecs.encoders:
+                slot.kind = _DOUBLE
+                slot.d = arg
+            else:
+                to_value(arg, slot, keep, type_id)
+
+        return double
+
+    def general(arg: Any, slot: Value, keep: list[Any]) -> None:
+        to_value(arg, slot, keep, type_id)
+
+    return general
+
+
+Invoker = Callable[[int, tuple[Any, ...]], Any]
+
+
+def make_invoker(plan: Plan) -> Invoker:
+    """``invoke_plan(plan, target, args, {})`` for calls without keywords, specialized once per
+    plan: plans whose arguments map one to one onto the parameters (no params array, no
+    out/ref, no defaults filled in) get precomputed converters and the pooled frame inline."""
+    ov = plan.overload
+    n = len(ov.params)
+    if (plan.params_from >= 0 or ov.byref_count or n + 1 > _bridge.FRAME_SLOTS
+            or plan.sources != tuple(range(n))):
+        def general(target: int, args: tuple[Any, ...]) -> Any:
+            return invoke_plan(plan, target, args, {})
+
+        return general
+    member = ov.id
+    converters = tuple(_converter(p.type_id) for p in ov.params)
+    first = converters[0] if n == 1 else None
+
+    def run(target: int, args: tuple[Any, ...]) -> Any:
+        try:
+            frame = _frames_pop()
+        except IndexError:
+            frame = _bridge.Frame()
+        try:
+            slots = frame.slots
+            keep: list[Any] = []  # alive until the call returns: memory the slots point at
+            if first is not None:  # one argument (the commonest): no loop
+                first(args[0], slots[0], keep)
+            else:
+                for convert, arg, slot in zip(converters, args, slots, strict=False):  # slots: the pool size
+                    convert(arg, slot, keep)
+            _header(frame.buffer, 0, member, n, target, 1)
+            if frame.invoke(frame.address) != 0:
+                _bridge.raise_error(Value.from_buffer_copy(frame.error))
+            result = slots[n]
+            kind = result.kind
+            if kind == _VOID:
+                return None
+            if kind == _INT64:
+                return result.i
+            if kind == _STRING:
+                return read_string(result)
+            return from_value(result)
+        finally:
+            _frames_push(frame)
+
+    return compile_invoker(member, tuple(p.type_id for p in ov.params), run, ov.ret)
+
+
+class MethodGroup:
+    """All overloads of one method name on one type. Calls resolve and cache per argument kinds."""
+
+    __slots__ = ("__name__", "__qualname__", "_any_static", "_cache", "_generic_args", "_invokers",
+                 "_narrowed", "_owner", "_static_invokers", "overloads_list")
+
+    def __init__(self, name: str, owner: str, overloads: tuple[Overload, ...],
+                 generic_args: tuple[int, ...] = ()) -> None:
+        self.__name__ = name
+        self.__qualname__ = f"{owner}.{name}"
+        self._owner = owner
+        self.overloads_list = overloads
+        self._any_static = any(o.static for o in overloads)  # read on every call
+        self._generic_args = generic_args
+        # Plans cached per (static?, argument kinds, keyword names). dict.setdefault publishes
+        # one plan atomically; plans are immutable, so a lost race only redoes pure work.
+        self._cache: dict[Any, Plan] = {}
+        # Sub-groups by type arguments or by chosen parameter types (``M[str]``,
+        # ``M.overloads[Int64]``), kept so their plan caches survive between calls.
+        # Pure memo published with setdefault.
+        self._narrowed: dict[Any, MethodGroup] = {}
+        # Invokers (see make_invoker) per argument kinds, for calls without keywords: instance
+        # calls and static calls. Pure memos published with setdefault, like the plans.
+        self._invokers: dict[tuple[Any, ...], Invoker] = {}
+        self._static_invokers: dict[tuple[Any, ...], Invoker] = {}
+
+    def narrowed(self, key: Any, make: Callable[[], MethodGroup]) -> MethodGroup:
+        """The memoized sub-group for ``key`` (built by ``make`` the first time)."""
+        found = self._narrowed.get(key)
+        if found is None:
+            found = self._narrowed.setdefault(key, make())
+        return found
+
+    def _describe(self) -> str:
+        return self.__qualname__
+
+    def _plan(self, static: bool, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Plan:
+        key = (static, tuple(map(arg_kind, args)), tuple(kwargs) if kwargs else ())
+        plan = self._cache.get(key)
+        if plan is None:
+            candidates = tuple(o for o in self.overloads_list if o.static == static)
+            plan = _binder.choose(candidates or self.overloads_list, args, kwargs, self._describe, self._generic_args)
+            plan = self._cache.setdefault(key, plan)
+        return plan
+
+    def call(self, target: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        if target is None:
+            if not kwargs:
+                kinds = () if not args else (arg_kind(args[0]),) if len(args) == 1 else tuple(map(arg_kind, args))
+                run = self._static_invokers.get(kinds)
+                if run is not None:
+                    return run(0, args)
+            plan = self._plan(True, args, kwargs)
+            if not plan.overload.static:
+                raise TypeError(f"{self.__qualname__} is an instance method: call it on an object")
+            if not kwargs:
+                return self._static_invokers.setdefault(kinds, make_invoker(plan))(0, args)
+            return invoke_plan(plan, 0, args, kwargs)
+        h = handle_of(target)
+        if h is None:
+            raise TypeError(f"{self.__qualname__} needs a .NET object, not {type(target).__name__}")
+        if not h:
+            raise ValueError(f"{self.__qualname__}: the .NET object was released (pyclrbridge.release)")
+        if not kwargs:
+            return self._instance_call(h, args)
+        return invoke_plan(self._plan(False, args, kwargs), h, args, kwargs)
+
+    def _instance_call(self, h: int, args: tuple[Any, ...]) -> Any:
+        """Call on the live handle ``h`` without keywords, through the cached invoker."""
+        kinds = () if not args else (arg_kind(args[0]),) if len(args) == 1 else tuple(map(arg_kind, args))
+        run = self._invokers.get(kinds)
+        if run is None:
+            run = self._invokers.setdefault(kinds, make_invoker(self._plan(False, args, {})))
+        return run(h, args)
+
+    def __get__(self, obj: Any, cls: type | None = None) -> Any:
+        if obj is None:
+            return self
+        bound = _new_bound(BoundMethod)  # BoundMethod(self, obj) without an __init__ frame
+        bound._group = self
+        bound.__self__ = obj
+        return bound
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if self._any_static and not kwargs:  # a static call with an invoker for these kinds
+            n = len(args)  # the key spelled out up to two arguments (faster than map)
+            kinds = (() if not n else (arg_kind(args[0]),) if n == 1
+                     else (arg_kind(args[0]), arg_kind(args[1])) if n == 2 else tuple(map(arg_kind, args)))
+            run = self._static_invokers.get(kinds)
+            if run is not None:
+                return run(0, args)
+        if not self._any_static and args:
+            # Class.Method(instance, ...): the unbound form of an instance method (indexers too).
+            if not kwargs:
+                h = handle_of(args[0])
+                if h:  # a live proxy: what call() does for it, without its checks
+                    return self._instance_call(h, args[1:])
+            return self.call(args[0], args[1:], kwargs)
+        return self.call(None, args, kwargs)
+
+    def __getitem__(self, type_args: Any) -> MethodGroup:
+        """Generic method type arguments: ``Enumerable.Repeat[str]``."""
+        try:  # the same spelling again (``M[int]`` in a loop): no type lookups
+            return self._narrowed[("spelled", type_args)]
+        except (KeyError, TypeError):
+            pass
+        items = type_args if isinstance(type_args, tuple) else (type_args,)
+        ids = tuple(type_id_for(t) for t in items)
+        generic = tuple(o for o in self.overloads_list if len(o.generic_params) == len(ids))
+        if not generic:
+            raise TypeError(f"{self.__qualname__} has no generic overload with {len(ids)} type argument(s)")
+        group = self.narrowed(("generic", ids), lambda: MethodGroup(self.__name__, self._owner, generic, ids))
+        try:
+            return self._narrowed.setdefault(("spelled", type_args), group)
+        except TypeError:  # an unhashable spelling
+            return group
+
+    @property
+    def overloads(self) -> OverloadSelector:
+        """Pick an overload by parameter types: ``Math.Abs.overloads[System.Int64](x)``."""
+        return OverloadSelector(self)
+
+    __overloads__ = Overloads = overloads  # pythonnet spellings
+
+    @property
+    def __doc__(self) -> str:  # type: ignore[override]
+        return "\n".join(o.sig for o in self.overloads_list)
+
+    @property
+    def __signature__(self) -> None:
+        return None
+
+    def __repr__(self) -> str:
+        return f"<.NET method {self.__qualname__} ({len(self.overloads_list)} overload(s))>"
+
+
+class OverloadSelector:
+    __slots__ = ("_group",)
+
+    def __init__(self, group: MethodGroup) -> None:
+        self._group = group
+
+    def __getitem__(self, types: Any) -> MethodGroup:
+        items = types if isinstance(types, tuple) else (types,)
+        ids = tuple(type_id_for(t) for t in items)
+        chosen = tuple(o for o in self._group.overloads_list
+                       if tuple(p.type_id for p in o.params) == ids)
+        group = self._group
+        if not chosen:
+            raise TypeError(f"{group.__qualname__} has no overload taking ({', '.join(map(_type_label, items))}); "
+                            "candidates:\n  " + "\n  ".join(o.sig for o in group.overloads_list))
+
+        def make() -> MethodGroup:
+            narrowed = MethodGroup(group.__name__, group._owner, chosen)
+            narrowed.__qualname__ = group.__qualname__
+            return narrowed
+
+        return group.narrowed(("params", ids), make)
+
+    def __iter__(self) -> Any:
+        return iter(o.sig for o in self._group.overloads_list)
+
+    def __repr__(self) -> str:
+        return "\n".join(o.sig for o in self._group.overloads_list)
+
+
+def _type_label(t: Any) -> str:
+    return str(getattr(t, "__clr_name__", None) or getattr(t, "__name__", repr(t)))
+
+
+class BoundMethod:
+    """A method group bound to one .NET object."""
+
+    __slots__ = ("__self__", "_group")
+
+    def __init__(self, group: MethodGroup, obj: Any) -> None:
+        self._group = group
+        self.__self__ = obj
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        # The invoker key is tuple(map(arg_kind, args)), spelled out for 0 and 1 arguments (faster).
+        if not kwargs:  # the hot path: a live proxy, an invoker cached for these argument kinds
+            try:
+                h = self.__self__._h
+            except AttributeError:
+                h = 0
+            if h:
+                group = self._group
+                n = len(args)  # the key spelled out up to two arguments (faster than map)
+                if n == 1:  # arg_kind of a small non-negative int without the call (add(1), xs[0])
+                    a = args[0]
+                    t = type(a)
+                    kinds = (_SMALL_KEY if t is int and 0 <= a < 128 else _STR_KEY if t is str and len(a) != 1
+                             else (arg_kind(a),))
+                else:
+                    kinds = (() if not n else (arg_kind(args[0]), arg_kind(args[1])) if n == 2
+                             else tuple(map(arg_kind, args)))
+                run = group._invokers.get(kinds)
+                if run is not None:
+                    return run(h, args)
+                return group._instance_call(h, args)
+        return self._group.call(self.__self__, args, kwargs)
+
+    def __getitem__(self, type_args: Any) -> BoundMethod:
+        return BoundMethod(self._group[type_args], self.__self__)
+
+    @property
+    def overloads(self) -> Any:
+        return _BoundSelector(self)
+
+    __overloads__ = Overloads = overloads  # pythonnet spellings
+
+    @property
+    def __doc__(self) -> str:  # type: ignore[override]
+        return "\n".join(o.sig for o in self._group.overloads_list)
+
+    @property
+    def __name__(self) -> str:
+        return self._group.__name__
+
+    def __repr__(self) -> str:
+        return f"<bound .NET method {self._group.__qualname__}>"
+
+
+_new_bound = object.__new__
+_SMALL_KEY = (arg_kind(0),)  # the invoker key of one int in 0..127 (see arg_kind)
+_STR_KEY = (arg_kind("text"),)  # the invoker key of one str that is not a single character
+
+
+class _BoundSelector:
+    __slots__ = ("_bound",)
+
+    def __init__(self, bound: BoundMethod) -> None:
+        self._bound = bound
+
+    def __getitem__(self, types: Any) -> BoundMethod:
+        return BoundMethod(OverloadSelector(self._bound._group)[types], self._bound.__self__)

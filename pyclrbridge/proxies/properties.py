@@ -1,0 +1,242 @@
+"""Descriptors for .NET properties and fields: get and set through direct stubs or the frame."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..host import bridge as _bridge
+from ..host.shim import KindInt as Kind
+from ..host.shim import Value, _encode_utf16
+from ..values import codecs as _codecs
+from ..values.convert import INTEGER_RANGES, _target, to_value
+from ..values.objects import handle_of
+from ..values.results import from_value
+from . import direct as _direct
+from .base import ClassMember
+
+_frames_pop = _bridge.FRAMES.pop  # the frame pool (see _bridge.acquire_frame), bound once
+_frames_push = _bridge.FRAMES.append
+_header = _bridge.FRAME_HEADER.pack_into
+_INT64 = Kind.INT64
+_I32_MIN, _I32_MAX = -(2**31), 2**31 - 1
+
+
+_UNREAD = object()  # Property._const before a const field's first read
+_FAILED = _direct.FAILED
+_direct_failed = _direct.failed
+
+
+def _resolve_direct_get(member: int, instance: bool = True) -> tuple[Any, ...]:
+    """``(stub, decode)`` for a getter whose stub takes only the target (``instance``) or
+    nothing (a static getter), else ()."""
+    found = _direct.stub(member)
+    if found is None or found[1][1:] != ("@" if instance else ""):
+        return ()
+    return found[0], _direct.decoder(found[1])
+
+
+def _resolve_direct_set(member: int, type_id: int, variant: int) -> tuple[Any, ...]:
+    """``(setter, stub, lo, hi)``: ``setter(h, value)`` sets through the direct stub and returns
+    True, or returns False for a value the stub cannot take as is (the caller takes the frame
+    path); for an integer property, ``lo``..``hi`` is the range ``stub(h, value)`` takes inline.
+    ``variant`` 1: ``member`` is a field (whose id alone names its getter)."""
+    found = _direct.stub(member, variant)
+    if found is None or found[1][:2] != "v@":
+        return ()
+    fits = _direct.guard(found[1], (type_id,), ["value"])
+    if fits is None:
+        return ()
+    condition, prepare, call = fits
+    lo = hi = None
+    if found[1] == "v@i":
+        t, _ = _target(type_id)
+        if t is not None:
+            lo, hi = INTEGER_RANGES[t.type_code]
+    source = "".join([
+        "def setter(h, value):\n",
+        f"    if {condition} and not _codecs.encoders:\n",
+        *(f"        {line}\n" for line in prepare),
+        f"        if _fn(h, {', '.join(call)}) == 0 or not _direct_failed():\n",
+        "            return True\n",
+        "    return False\n",
+    ])
+    scope: dict[str, Any] = {"_fn": found[0], "_codecs": _codecs, "_direct_failed": _direct.failed,
+                             "_enc": _encode_utf16}
+    exec(compile(source, f"<pyclrbridge setter {member}>", "exec"), scope)  # our source: ints and fixed names
+    return scope["setter"], found[0], lo, hi
+
+
+class Property(ClassMember):
+    """A .NET property (or field, when ``field`` is set): get and set through the shim."""
+
+    __slots__ = ("__name__", "_const", "_direct_get", "_direct_set", "_direct_static", "_doc", "_fast_get",
+                 "_fast_set", "_get", "_owner", "_set", "_type_id", "field", "readonly", "static")
+
+    def __init__(self, name: str, owner: str, get: int, set: int, static: bool, doc: str,
+                 *, field: bool = False, readonly: bool = False, const: bool = False, type_id: int = 0) -> None:
+        # A const field's value is compiled into its metadata and never changes: the first
+        # read is kept (an immutable Python value; a lost race stores an equal one).
+        self._const: Any = _UNREAD if const else None
+        self.__name__ = name
+        self._owner = owner
+        self._get = get
+        self._set = set
+        self.static = static
+        self.field = field
+        self.readonly = readonly
+        self._doc = doc
+        # Member ids for the inline paths of __get__/__set__ (0: take read()/write(), which
+        # also raise the errors): instance members only, never a const field.
+        self._fast_get = get if get and not static and not const else 0
+        self._fast_set = set if set and not static and not readonly else 0
+        self._type_id = type_id
+        # Direct stubs (see _direct) of the instance getter / setter, resolved at the first
+        # access through a live proxy: None until then, () when there is none. Each is
+        # published in one store, as one tuple, so a racing reader sees all of it or nothing.
+        self._direct_get: tuple[Any, ...] | None = None if self._fast_get else ()
+        self._direct_set: tuple[Any, ...] | None = None if self._fast_set and type_id else ()
+        # The static getter's stub (no target), the same way; never a const field's.
+        self._direct_static: tuple[Any, ...] | None = None if get and static and not const else ()
+
+    @property
+    def __doc__(self) -> str:  # type: ignore[override]
+        return self._doc
+
+    def read(self, obj: Any) -> Any:
+        if self._fast_get and obj is not None and getattr(obj, "_h", 0):
+            return self.__get__(obj)  # the inline path (len(), protocol reads)
+        const = self._const
+        if const is not None and const is not _UNREAD:
+            return const[0]
+        if not self._get:
+            raise AttributeError(f"{self._owner}.{self.__name__} has no getter")
+        direct = self._direct_static
+        if direct is None:
+            self._direct_static = direct = _resolve_direct_get(self._get, instance=False)
+        if direct:
+            fn, decode = direct
+            r = fn()
+            if r != _FAILED or not _direct_failed():
+                return r if decode is None else decode(r)
+        target = 0
+        if not self.static:
+            h = handle_of(obj)
+            if h is None:
+                raise AttributeError(f"{self._owner}.{self.__name__} is an instance member")
+            if not h:
+                raise ValueError(f"{self._owner}.{self.__name__}: the .NET object was released (pyclrbridge.release)")
+            target = h
+        value = _bridge.call_noargs(self._get, target, from_value)
+        if const is _UNREAD:
+            self._const = (value,)
+        return value
+
+    def set_static(self, value: Any) -> None:
+        self.write(None, value)
+
+    def write(self, obj: Any, value: Any) -> None:
+        kind = "field" if self.field else "property"
+        if self.readonly or not self._set:
+            raise AttributeError(f"{kind} {self._owner}.{self.__name__} is read-only")
+        target = 0 if self.static else (handle_of(obj) or 0)
+        frame = _bridge.acquire_frame(2)
+        try:
+            keep: list[Any] = []
+            to_value(value, frame.slots[0], keep)
+            _bridge.call_frame(frame, self._set, target, 1, 1)
+        finally:
+            _bridge.release_frame(frame)
+
+    def __get__(self, obj: Any, cls: type | None = None) -> Any:
+        # The hot path (an instance property of a live proxy) inlined: one Python frame and
+        # one foreign call to the getter's direct stub; without a stub, the pooled frame.
+        # Everything else goes through read().
+        direct = self._direct_get
+        if direct:
+            try:
+                h = obj._h  # (None, for a class-level access, has none)
+            except AttributeError:
+                h = 0
+            if h:
+                fn, decode = direct
+                r = fn(h)
+                if r != -0x6000_0000_0000_0000 or not _direct_failed():  # _direct.FAILED (a constant: no global read)
+                    return r if decode is None else decode(r)
+                # An instance of a Python subclass: the frame path below calls the base getter.
+        member = self._fast_get
+        if member and obj is not None:
+            try:
+                h = obj._h
+            except AttributeError:
+                h = 0
+            if h:
+                if direct is None:
+                    self._direct_get = _resolve_direct_get(member)
+                try:
+                    frame = _frames_pop()
+                except IndexError:
+                    frame = _bridge.Frame()
+                try:
+                    _header(frame.buffer, 0, member, 0, h, 1)
+                    if frame.invoke(frame.address) != 0:
+                        _bridge.raise_error(Value.from_buffer_copy(frame.error))
+                    result = frame.slots[0]
+                    if result.kind == _INT64:  # the commonest result, decoded inline
+                        return result.i
+                    return from_value(result)
+                finally:
+                    _frames_push(frame)
+        if obj is None and not self.static:
+            return self
+        return self.read(obj)
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        direct = self._direct_set
+        if direct:
+            try:
+                h = obj._h
+            except AttributeError:
+                h = 0
+            if h:
+                setter, fn, lo, hi = direct
+                if lo is None:
+                    if setter(h, value):
+                        return
+                elif (type(value) is int and lo <= value <= hi and not _codecs.encoders  # an integer, inline
+                      and (fn(h, value) == 0 or not _direct_failed())):
+                    return
+        member = self._fast_set
+        if member:
+            try:
+                h = obj._h
+            except AttributeError:
+                h = 0
+            if h:
+                if direct is None:
+                    self._direct_set = _resolve_direct_set(member, self._type_id, 1 if self.field else 0)
+                try:
+                    frame = _frames_pop()
+                except IndexError:
+                    frame = _bridge.Frame()
+                try:
+                    slot = frame.slots[0]
+                    t = type(value)
+                    if t is int and _I32_MIN <= value <= _I32_MAX and not _codecs.encoders:
+                        slot.kind = _INT64  # what to_value writes for any int that fits
+                        slot.i = value
+                    else:
+                        to_value(value, slot, [])
+                    _header(frame.buffer, 0, member, 1, h, 1)
+                    if frame.invoke(frame.address) != 0:
+                        _bridge.raise_error(Value.from_buffer_copy(frame.error))
+                    return
+                finally:
+                    _frames_push(frame)
+        self.write(obj, value)
+
+    def __delete__(self, obj: Any) -> None:
+        kind = "field" if self.field else "property"
+        raise AttributeError(f"cannot delete the .NET {kind} {self._owner}.{self.__name__}")
+
+    def __repr__(self) -> str:
+        return f"<.NET {'field' if self.field else 'property'} {self._owner}.{self.__name__}>"

@@ -1,0 +1,132 @@
+"""What a .NET method looks like to the binder (parameters, overloads, call plans), what a
+Python callable accepts, and generic methods made concrete."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import inspect
+from dataclasses import dataclass
+from typing import Any
+
+from ..host import typeinfo as _typeinfo
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    type_id: int
+    byref: int  # 0 in, 1 ref, 2 out
+    optional: bool
+    default: str | None
+    is_params: bool
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> Param:
+        return cls(d["name"], d["type"], d["byref"], d["optional"], d.get("default"), d["params"])
+
+
+@dataclass(frozen=True)
+class Overload:
+    id: int
+    name: str
+    static: bool
+    sig: str
+    params: tuple[Param, ...]
+    ret: int
+    generic_params: tuple[str, ...]
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> Overload:
+        return cls(
+            d["id"],
+            d["name"],
+            d["static"],
+            d["sig"],
+            tuple(Param.from_json(p) for p in d["params"]),
+            d.get("ret", 0),
+            tuple(d["genericParams"]),
+        )
+
+    @functools.cached_property
+    def byref_count(self) -> int:  # read on every call: computed once
+        return sum(1 for p in self.params if p.byref)
+
+    @property
+    def inputs(self) -> tuple[Param, ...]:
+        """Parameters the caller passes: every one but ``out``."""
+        return tuple(p for p in self.params if p.byref != 2)
+
+
+#: How a chosen overload takes its arguments: for each parameter, an index into the
+#: positional arguments, a keyword name, ``None`` (omitted: use the default / an out slot),
+#: or a slice start for a ``params`` array built from the remaining positionals.
+@dataclass(frozen=True)
+class Plan:
+    overload: Overload
+    sources: tuple[int | str | None, ...]
+    params_from: int  # -1, or the first positional that goes into the params array
+
+
+def generic_def_name(t: _typeinfo.TypeInfo) -> str:
+    """The full name of a type's generic definition (its own name when it is not generic)."""
+    if t.generic_def_id:
+        return _typeinfo.info(t.generic_def_id).full_name
+    return t.full_name
+
+
+def is_callable_arg(arg: Any) -> bool:
+    """A Python callable (not a class, not a .NET delegate proxy): a candidate for a delegate parameter."""
+    return callable(arg) and not isinstance(arg, type) and getattr(type(arg), "__clr_type_id__", 0) == 0
+
+
+def callable_arity(fn: Any) -> tuple[int, int] | None:
+    """(fewest, most) positional arguments ``fn`` accepts (most is -1 for ``*args``), or None
+    when it cannot be told (some builtins)."""
+    code = getattr(fn, "__code__", None)
+    if code is not None and not isinstance(fn, type):
+        bound = 1 if getattr(fn, "__self__", None) is not None else 0
+        most = code.co_argcount - bound
+        defaults = getattr(fn, "__defaults__", None) or ()
+        fewest = max(most - len(defaults), 0)
+        return fewest, (-1 if code.co_flags & inspect.CO_VARARGS else most)
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return None
+    fewest = most = 0
+    for p in sig.parameters.values():
+        if p.kind == p.VAR_POSITIONAL:
+            most = -1
+        elif p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
+            if most >= 0:
+                most += 1
+            if p.default is p.empty:
+                fewest += 1
+    return fewest, most
+
+
+def accepts_positional(arity: tuple[int, int] | None, n: int) -> bool:
+    """Whether a callable of this arity can be called with ``n`` positional arguments."""
+    if arity is None:
+        return True
+    fewest, most = arity
+    return fewest <= n and (most < 0 or n <= most)
+
+
+# Constructed generic methods: pure memo (same id for the same arguments, decided by .NET).
+_generic_methods: dict[tuple[int, tuple[int, ...]], Overload] = {}
+
+
+def construct_generic_overload(ov: Overload, type_ids: tuple[int, ...]) -> Overload:
+    """The overload of ``M<type_ids>``: its own member id, parameter types made concrete."""
+    key = (ov.id, type_ids)
+    found = _generic_methods.get(key)
+    if found is None:
+        new_id = _typeinfo.make_generic(ov.id, list(type_ids), method=True)
+        params = tuple(dataclasses.replace(p, type_id=_typeinfo.substitute(p.type_id, type_ids)) for p in ov.params)
+        ret = _typeinfo.substitute(ov.ret, type_ids) if ov.ret else 0
+        found = _generic_methods.setdefault(
+            key, dataclasses.replace(ov, id=new_id, params=params, ret=ret, generic_params=())
+        )
+    return found

@@ -1,0 +1,119 @@
+"""Chunked transfer from .NET to Python: many elements per foreign call.
+
+``iterate(obj)`` walks any .NET ``IEnumerable`` with one ``IterNext`` call per chunk instead
+of ``MoveNext`` + ``Current`` per element. Sequences of ``int``/``long``/``double`` arrive as
+packed machine numbers (``array.array``, converted to Python numbers in C); anything else
+arrives as :class:`~pyclrbridge._shim.Value` records. Materialized collections (arrays, the
+framework's collection types) are read ahead in growing chunks; lazy sequences (LINQ,
+``yield``-based iterators) are read one element per call so their side effects happen when
+Python asks for the element, as with plain ``MoveNext``.
+"""
+
+from __future__ import annotations
+
+import array
+import ctypes
+import itertools
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+from ..host import bridge as _bridge
+from ..host.shim import KindInt as Kind
+from ..host.shim import Value
+from .objects import handle_of
+from .results import from_value
+
+_MODE_VALUES, _MODE_INT64, _MODE_DOUBLE = 0, 1, 2
+#: IterNext results besides 0 (more may follow) and a failure: the last chunk, with the
+#: iteration already closed on the .NET side (no IterClose), and the same when disposing the
+#: enumerator threw (raised after the chunk's elements).
+_DONE, _DONE_DISPOSE_FAILED = 3, 4
+_READ_AHEAD = 0x100
+_FIRST_CHUNK = 64
+_MAX_CHUNK = 8192
+
+
+def iterate(obj: Any) -> Iterator[Any]:
+    """The elements of the .NET enumerable ``obj``, fetched in chunks."""
+    handle = handle_of(obj)
+    if handle is None:
+        raise TypeError(f"{type(obj).__name__} is not a .NET object")
+    shim = _bridge.shim()
+    state = Value()
+    flags = ctypes.c_int32()
+    error = Value()
+    if shim.IterStart(handle, ctypes.byref(state), ctypes.byref(flags), ctypes.byref(error)) != 0:
+        _bridge.raise_error(error)
+    # chain walks each chunk's list in C: no generator step per element.
+    return itertools.chain.from_iterable(_chunks(shim, state.i, flags.value))
+
+
+def _chunks(shim: Any, state: int, flags: int) -> Iterator[list[Any]]:
+    """The elements, one list per chunk; closing (or collecting) it closes the iteration."""
+    mode = flags & 0xFF
+    capacity = _FIRST_CHUNK if flags & _READ_AHEAD else 1
+    count = ctypes.c_int32()
+    count_ref = ctypes.byref(count)
+    error = Value()
+    error_ref = ctypes.byref(error)
+    next_chunk = shim.IterNext
+    code = "q" if mode == _MODE_INT64 else "d"
+    packed = array.array(code)  # one buffer, replaced only when the chunk size grows
+    address = 0
+    open_ = True
+    try:
+        while True:
+            if mode == _MODE_VALUES:
+                values = (Value * capacity)()
+                rc = next_chunk(state, ctypes.addressof(values), capacity, count_ref, error_ref)
+                open_ = rc < _DONE
+                if rc != 0 and open_:
+                    _bridge.raise_error(error)
+                n = count.value
+                yield _convert_chunk(values, n)
+            else:
+                if len(packed) != capacity:
+                    packed = array.array(code, [0]) * capacity
+                    address = packed.buffer_info()[0]
+                rc = next_chunk(state, address, capacity, count_ref, error_ref)
+                open_ = rc < _DONE
+                if rc != 0 and open_:
+                    _bridge.raise_error(error)
+                n = count.value
+                yield (packed if n == capacity else packed[:n]).tolist()
+            if rc == _DONE_DISPOSE_FAILED:
+                _bridge.raise_error(error)
+            if n < capacity:
+                return
+            if capacity < _MAX_CHUNK and flags & _READ_AHEAD:
+                capacity *= 4
+    finally:
+        if open_:
+            _close(shim, state)
+
+
+def _convert_chunk(values: Any, n: int) -> list[Any]:
+    """Python objects for one chunk of Values. Strings point into the thread's arena, which
+    the next call into .NET on this thread reuses; wrapping an object can make such a call
+    (building its class), so every non-object element is converted first."""
+    out: list[Any] = [None] * n
+    deferred = []
+    for i in range(n):
+        v = values[i]
+        if v.kind == Kind.OBJECT:
+            deferred.append(i)
+        else:
+            out[i] = from_value(v)
+    for i in deferred:
+        out[i] = from_value(values[i])
+    return out
+
+
+def _close(shim: Any, state: int) -> None:
+    # Reached from generator finalization too: never call .NET once shutdown has begun.
+    if _bridge.SHUTTING_DOWN.is_set() or sys.is_finalizing():
+        return
+    error = Value()
+    if shim.IterClose(state, ctypes.byref(error)) != 0:
+        _bridge.raise_error(error)

@@ -1,0 +1,97 @@
+"""User codecs: custom conversions registered with :func:`register_codec`.
+
+The built-in rules live in :mod:`pyclrbridge._convert`; it consults these tables first when a
+value goes to .NET (``encode_custom``) and last when a .NET object comes back (``decode``).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from ..host import typeinfo as _typeinfo
+
+# Owner: _lock guards registration. Readers take the current tuple / dict in one
+# atomic read; writers replace them whole (copy-on-write), never mutate in place.
+_lock = threading.Lock()
+encoders: tuple[tuple[type, Callable[[Any], Any]], ...] = ()
+decoders: dict[str, Callable[[Any], Any]] = {}
+
+
+def register_codec(
+    python_type: type | None = None,
+    encode: Callable[[Any], Any] | None = None,
+    *,
+    clr_type: Any = None,
+    decode: Callable[[Any], Any] | None = None,
+) -> Callable[[], None]:
+    """Register a custom conversion; returns a function that removes it again.
+
+    ``encode`` turns instances of ``python_type`` (and its subclasses) into something the
+    built-in rules know (a .NET object, a number, a string, a list...) whenever one is passed
+    to .NET. Overload resolution sees the encoded value, so a method taking the .NET type
+    accepts the Python one. The first matching encoder registered wins.
+
+    ``decode`` is applied to every .NET object of type ``clr_type`` returned to Python, and
+    its result is what Python sees. ``clr_type`` is a proxy class (``Point``) or a full .NET
+    type name (``"Fixtures.Structs.Point"``); a generic definition name such as
+    ``"System.Collections.Generic.List`1"`` matches every constructed form. Decoders do not
+    apply to values already converted by the built-in rules (numbers, strings, enums).
+
+    >>> undo = register_codec(Fraction, lambda f: Decimal(f.numerator) / f.denominator)
+    >>> undo()  # back to the built-in rules
+    """
+    global encoders, decoders
+    if (python_type is None) != (encode is None):
+        raise TypeError("register_codec needs python_type and encode together")
+    if (clr_type is None) != (decode is None):
+        raise TypeError("register_codec needs clr_type and decode together")
+    if python_type is not None and not isinstance(python_type, type):
+        raise TypeError(f"python_type must be a class, not {python_type!r}")
+    name = _clr_type_name(clr_type) if clr_type is not None else None
+    encoder = (python_type, encode) if python_type is not None and encode is not None else None
+    with _lock:
+        if encoder is not None:
+            encoders = (*encoders, encoder)
+        if name is not None and decode is not None:
+            decoders = {**decoders, name: decode}
+
+    def unregister() -> None:
+        global encoders, decoders
+        with _lock:
+            if encoder is not None:
+                encoders = tuple(e for e in encoders if e is not encoder)
+            if name is not None and decoders.get(name) is decode:
+                decoders = {k: v for k, v in decoders.items() if k != name}
+
+    return unregister
+
+
+def _clr_type_name(clr_type: Any) -> str:
+    if isinstance(clr_type, str):
+        return clr_type
+    info = getattr(clr_type, "__clr_info__", None)
+    if isinstance(info, _typeinfo.TypeInfo):
+        return info.full_name
+    raise TypeError(f"clr_type must be a .NET class or a full type name, not {clr_type!r}")
+
+
+def encode_custom(obj: Any) -> Any:
+    """``obj`` after the first matching user encoder (itself when none matches)."""
+    for py_type, encode in encoders:
+        if isinstance(obj, py_type):
+            return encode(obj)
+    return obj
+
+
+def decode_result(obj: Any) -> Any:
+    """A .NET object returned to Python, after the user decoder for its type (if any)."""
+    info: _typeinfo.TypeInfo = type(obj).__clr_info__
+    found = decoders.get(info.full_name)
+    if found is None and info.generic_def_id:
+        found = decoders.get(_typeinfo.info(info.generic_def_id).full_name)
+    return obj if found is None else found(obj)
+
+
+__all__ = ["decode_result", "encode_custom", "register_codec"]

@@ -1,0 +1,574 @@
+"""Python <-> .NET values: one table of rules, plus user codecs.
+
+``to_value`` writes a Python object into a :class:`Value` (keeping any memory it points at
+alive through ``keep``). When the caller knows the .NET parameter type (``type_id``), the
+rule for the Python type checks the value against it first: integers against the range of
+the integer type, ``str`` against ``Char``, ``Decimal`` against ``System.Decimal``, and
+sequences become packed buffers when the element type allows one block copy.
+``from_value`` turns a result value back into a Python object.
+
+The rules, by Python type (``_RULES``; subclasses fall back to ``_FALLBACK_RULES``):
+
+=====================  =====================================================================
+Python                 .NET
+=====================  =====================================================================
+``None``               null (``TypeError`` for a non-nullable value type)
+``bool``               Boolean
+``int``                the parameter's integer type, range-checked (``OverflowError``);
+                       Double/Single/Decimal when asked; Int32, Int64 or UInt64 for object
+``float``              Double (Single range-checked)
+``str``                String; Char when one UTF-16 code unit; Guid parsed from text
+``decimal.Decimal``    System.Decimal, exactly (``OverflowError``/``ValueError`` otherwise)
+``bytes``-likes        byte[] (one block copy)
+``datetime``           DateTime (aware values become UTC), ``timedelta`` TimeSpan,
+                       ``uuid.UUID`` Guid
+list/tuple/range/set   T[], List<T>, IEnumerable<T>, IList<T>, HashSet<T>..., nested for T[][], T[,]
+other iterables        the same, materialized (generators, deques...) when a sequence is asked for
+``array.array``        T[] of the same element type (one block copy)
+Mapping                Dictionary<K, V>, IDictionary<K, V>
+a .NET proxy           the object itself; a proxy class or ``int``/``str``... a System.Type
+anything else          a Python object reference (delegates from callables, object params)
+=====================  =====================================================================
+"""
+
+from __future__ import annotations
+
+import array
+import ctypes
+import datetime
+import decimal
+import math
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from ..host import typeinfo as _typeinfo
+from ..host.shim import KindInt as Kind  # plain ints: IntEnum member reads are slow on every call
+from ..host.shim import Value, utf16
+from . import codecs as _codecs
+from . import results as _results
+from .buffers import array_from_buffer, array_from_list
+from .objects import handle_of, register
+from .results import from_value, from_values
+
+__all__ = ["MAP_DEFS", "SEQUENCE_DEFS", "from_value", "from_values", "install_proxy_rules", "mismatch", "to_value",
+           "type_id_for"]
+
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+UINT64_MAX = 2**64 - 1
+
+#: Range of every .NET integer type, by type code.
+INTEGER_RANGES: dict[str, tuple[int, int]] = {
+    "SByte": (-(2**7), 2**7 - 1), "Byte": (0, 2**8 - 1),
+    "Int16": (-(2**15), 2**15 - 1), "UInt16": (0, 2**16 - 1),
+    "Int32": (-(2**31), 2**31 - 1), "UInt32": (0, 2**32 - 1),
+    "Int64": (INT64_MIN, INT64_MAX), "UInt64": (0, UINT64_MAX),
+}
+SINGLE_MAX = 3.4028234663852886e38
+DECIMAL_MAX = 2**96 - 1  # largest |mantissa| of System.Decimal; scale is 0..28
+DECIMAL_MAX_SCALE = 28
+#: array.array type codes whose items have exactly the layout of the .NET element type.
+_BUFFER_CODES: dict[str, str] = {
+    "SByte": "b", "Byte": "B", "Int16": "h", "UInt16": "H", "Int32": "i", "UInt32": "I",
+    "Int64": "q", "UInt64": "Q", "Single": "f", "Double": "d",
+}
+_EPOCH = datetime.datetime(1, 1, 1)
+_TICKS_PER_SECOND = 10_000_000
+_TICKS_PER_DAY = 86_400 * _TICKS_PER_SECOND
+_TIMESPAN_TICKS = (INT64_MIN, INT64_MAX)
+SEQUENCE_DEFS = frozenset({
+    "System.Collections.Generic.List`1", "System.Collections.Generic.IList`1",
+    "System.Collections.Generic.ICollection`1", "System.Collections.Generic.IEnumerable`1",
+    "System.Collections.Generic.IReadOnlyList`1", "System.Collections.Generic.IReadOnlyCollection`1",
+    "System.Collections.Generic.HashSet`1", "System.Collections.Generic.ISet`1",
+})
+MAP_DEFS = frozenset({
+    "System.Collections.Generic.Dictionary`2", "System.Collections.Generic.IDictionary`2",
+    "System.Collections.Generic.IReadOnlyDictionary`2",
+})
+
+
+class _NoProxyYet:
+    """Stands for the proxy classes until the proxy layer installs them: nothing is one."""
+
+
+# The proxy layer's base classes, which ``to_value`` tests with isinstance: module globals (read
+# on every argument) written once by install_proxy_rules at package import.
+ClrEnum: Any = _NoProxyYet
+ClrMeta: Any = _NoProxyYet
+
+
+def install_proxy_rules(*, enum_class: type, proxy_metaclass: type, wrap: Callable[[int, int], Any],
+                        enum_value: Callable[[int, int], Any]) -> None:
+    """The one registration of the proxy layer into the values layer: which Python objects are
+    .NET enum values and proxy classes (arguments), and how results become proxies."""
+    global ClrEnum, ClrMeta
+    ClrEnum, ClrMeta = enum_class, proxy_metaclass
+    _results.install_proxies(wrap, enum_value)
+
+
+def datetime_to_ticks(dt: datetime.datetime) -> int:
+    """.NET ticks (100 ns since 0001-01-01) of a datetime; aware values count in UTC."""
+    if dt.tzinfo is not None and dt.utcoffset() is not None:
+        dt = dt.astimezone(datetime.UTC)
+    return timedelta_to_ticks(dt.replace(tzinfo=None) - _EPOCH)
+
+
+def timedelta_to_ticks(td: datetime.timedelta) -> int:
+    return td.days * _TICKS_PER_DAY + td.seconds * _TICKS_PER_SECOND + td.microseconds * 10
+
+
+# ---- target types -------------------------------------------------------------------------
+
+# _target per type id: a pure memo (type infos never change), published with setdefault.
+_targets: dict[int, tuple[_typeinfo.TypeInfo | None, bool]] = {}
+
+
+def _target(type_id: int) -> tuple[_typeinfo.TypeInfo | None, bool]:
+    """The parameter type to check against (Nullable<T> unwrapped), and whether null is allowed."""
+    found = _targets.get(type_id)
+    if found is None:
+        found = _targets.setdefault(type_id, _find_target(type_id))
+    return found
+
+
+def _find_target(type_id: int) -> tuple[_typeinfo.TypeInfo | None, bool]:
+    if not type_id:
+        return None, True
+    t = _typeinfo.info(type_id)
+    if t.nullable_of:
+        return _typeinfo.info(t.nullable_of), True
+    if t.kind == "generic-param" or t.open:
+        return None, True
+    return t, not t.value_type
+
+
+def type_label(t: _typeinfo.TypeInfo) -> str:
+    return f"{t.namespace}.{t.display}" if t.namespace else t.display
+
+
+def _element_of(t: _typeinfo.TypeInfo | None) -> int:
+    """Element type id of an array or generic sequence target (0: unknown / object)."""
+    if t is None:
+        return 0
+    if t.kind == "array":
+        return t.element
+    if t.generic_def_id and t.generic_args and _typeinfo.info(t.generic_def_id).full_name in SEQUENCE_DEFS:
+        return t.generic_args[0]
+    return 0
+
+
+def _integer_range_error(x: int, t: _typeinfo.TypeInfo) -> OverflowError:
+    lo, hi = INTEGER_RANGES[t.type_code]
+    return OverflowError(f"{x} is out of range for {type_label(t)} ({lo} to {hi})")
+
+
+class _DryRun(list[Any]):
+    """The ``keep`` list of a conversion made only to see whether it fails (nothing is registered)."""
+
+
+def mismatch(arg: Any, type_id: int) -> BaseException | None:
+    """Why ``arg`` cannot be passed as ``type_id``, when a rule can say it clearly; else None.
+
+    Overload resolution uses it to explain the failure of the only candidate: the rule for
+    the argument's Python type runs against the parameter type, and its error is the answer.
+    """
+    if _codecs.encoders:
+        arg = _codecs.encode_custom(arg)
+    t, nullable = _target(type_id)
+    rule = _RULES.get(type(arg))
+    if t is None or rule is None:
+        return None
+    try:
+        rule(arg, Value(), _DryRun(), t, nullable)
+    except (TypeError, ValueError, OverflowError) as error:
+        return error
+    return None
+
+
+# ---- the rules ----------------------------------------------------------------------------
+
+Rule = Callable[[Any, Value, list[Any], "_typeinfo.TypeInfo | None", bool], None]
+
+
+def _write_int(v: Value, x: int) -> None:
+    if INT64_MIN <= x <= INT64_MAX:
+        v.kind = Kind.INT64
+        v.i = x
+    elif 0 <= x <= UINT64_MAX:
+        v.kind = Kind.UINT64
+        v.u = x
+    else:
+        raise OverflowError(f"{x} does not fit in any .NET integer type (Int64 or UInt64)")
+
+
+def _none(obj: Any, v: Value, keep: list[Any], t: _typeinfo.TypeInfo | None, nullable: bool) -> None:
+    if not nullable and t is not None:
+        raise TypeError(f"None cannot be passed as {type_label(t)}: it is a value type "
+                        f"(a parameter of type {t.display}? would accept None)")
+    v.kind = Kind.NULL
+    v.i = 0
+
+
+def _bool(obj: Any, v: Value, keep: list[Any], t: _typeinfo.TypeInfo | None, nullable: bool) -> None:
+    v.kind = Kind.BOOL
+    v.i = 1 if obj else 0
+
+
+def _int(obj: Any, v: Value, keep: list[Any], t: _typeinfo.TypeInfo | None, nullable: bool) -> None:
+    x = int(obj)
+    if t is not None:
+        code = t.type_code
+        rng = INTEGER_RANGES.get(code)
+        if rng is not None and t.kind != "enum":
+            if not rng[0] <= x <= rng[1]:
+                raise _integer_range_error(x, t)
+        elif code in ("Double", "Single"):
+            try:
+                d = float(x)
+            except OverflowError:
+                raise OverflowError(f"{x} is out of range for {type_label(t)}") from None
+            _float(d, v, keep, t, nullable)
+            return
+        elif code == "Decimal" and not INT64_MIN <= x <= UINT64_MAX:
+            _decimal(decimal.Decimal(x), v, keep, t, nullable)
+            return
+    _write_int(v, x)
+
+
+_NUMERIC_CODES = frozenset({*INTEGER_RANGES, "Double", "Single", "Decimal"})
+
+
+def _float(obj: Any, v: Value, keep: list[Any], t: _typeinfo.TypeInfo | None, nullable: bool) -> None:
+    d = float(obj)
+    if t is not None and t.type_code in INTEGER_RANGES and t.kind != "enum":
+        raise TypeError(f"a float cannot be passed as {type_label(t)} (no silent rounding: use int() or round())")
+    if t is not None and t.type_code == "Single" and math.isfinite(d) and abs(d) > SINGLE_MAX:
+        raise OverflowError(f"{d!r} is out of range for System.Single (±{SINGLE_MAX!r})")
+    v.kind = Kind.DOUBLE
+    v.d = d
+
+
+def _str(obj: Any, v: Value, keep: list[Any], t: _typeinfo.TypeInfo | None, nullable: bool) -> None:
+    data, n = utf16(str(obj))
+    if t is not None and (t.type_code in _NUMERIC_CODES or t.type_code == "Boolean") and t.kind != "enum":
+        raise TypeError(f"a str cannot be passed as {type_label(t)} (parse it first, e.g. int(text))")
+    if t is not None and t.type_code == "Char" and n != 1:
+        raise TypeError(f"a System.Char is one UTF-16 code unit; got a str of length {len(obj)}: {obj!r}")
+    keep.append(data)  # a callback result Value's own keepalive dies with the callback (use-after-free)
+    v.kind = Kind.STRING
+    v.s = data
+    v.extra = n
+
+
+def _decimal_text(d: decimal.Decimal) -> str:
+    """Invariant text of a Decimal that System.Decimal holds exactly; else a clear error."""
+    if not d.is_finite():
+        raise ValueError(f"System.Decimal has no {d} (only finite values)")
+    sign, digits, exponent = d.as_tuple()
+    assert isinstance(exponent, int)
+    mantissa = int("".join(map(str, digits)) or "0")
+    if mantissa == 0:
+        return "0"  # 0E-1000000 or 0E+99: no need to scale anything
+    if exponent > DECIMAL_MAX_SCALE + 1:  # at least 10**30 > 2**96: decided without building it
+        raise OverflowError(f"{d} is out of range for System.Decimal (±{DECIMAL_MAX})")
+    scale = -exponent
+    while scale > DECIMAL_MAX_SCALE and mantissa % 10 == 0:  # 1.000...0 with trailing zeros
+        mantissa //= 10
+        scale -= 1
+    if scale < 0:
+        mantissa *= 10 ** -scale
+        scale = 0
+    if mantissa > DECIMAL_MAX:
+        if scale == 0:
+            raise OverflowError(f"{d} is out of range for System.Decimal (±{DECIMAL_MAX})")
+        raise ValueError(f"{d} has more significant digits than System.Decimal holds exactly "
+                         f"(a 96-bit integer scaled by 10**-0..28)")
+    if scale > DECIMAL_MAX_SCALE:
+        raise ValueError(f"{d} has more than {DECIMAL_MAX_SCALE} decimal places: System.Decimal cannot hold it exactly")
+    text = str(mantissa)
+    if scale:
+        text = text.rjust(scale + 1, "0")
+        text = f"{text[:-scale]}.{text[-scale:]}"
+    return ("-" if sign else "") + text
+
+
+def _decimal(obj: Any, v: Value, keep: list[Any], t: _typeinfo.TypeInfo | None, nullable: bool) -> None:
+    if t is not None and t.type_code in ("Double", "Single"):
+        _float(float(obj), v, keep, t, nullable)
+        return
+    data, n = utf16(_decimal_text(obj))
+    keep.append(data)
+    v.kind = Kind.DECIMAL
+    v.s = data
+    v.extra = n
+
+
+def _bytes(obj: Any, v: Value, keep: list[Any], t: _typeinfo.TypeInfo | None, nullable: bool) -> None:
+    if t is not None and t.kind == "array" and t.rank == 1 and _typeinfo.info(t.element).type_code != "Byte":
+        # A typed buffer for a T[] (memoryview of array('d'), numpy): one block copy when its items
+        # are exactly T, else item by item.
+        made = array_from_buffer(obj, t.element)
+        if made is None:
+            _sequence(memoryview(obj).tolist(), v, keep, t, nullable)
+            return
+        keep.append(made)
+        v.kind = Kind.OBJECT
+        v.i = handle_of(made) or 0
+        v.extra = type(made).__clr_type_id__
+        return
+    if type(obj) is not bytes:
+        view = memoryview(obj)
+        if not view.c_contiguous:
+            raise ValueError("only C-contiguous buffers can be passed as byte[]")
+        view = view.cast("B")
+        if view.readonly or not view.nbytes:
+            obj = bytes(view)
+        else:
+            block = (ctypes.c_char * view.nbytes).from_buffer(view)
+            keep.append(block)
+            v.kind = Kind.BYTES
+            v.p = ctypes.addressof(block)
+            v.extra = view.nbytes
+            return
+    if len(obj) > 2**31 - 1:
+        raise OverflowError("a byte[] holds at most 2**31 - 1 bytes")
+    keep.append(obj)
+    v.kind = Kind.BYTES
+    v.s = obj
+    v.extra = len(obj)
+
+
+def _datetime(obj: Any, v: Value, keep: list[Any], t: _typeinfo.TypeInfo | None, nullable: bool) -> None:
+    aware = obj.tzinfo is not None and obj.utcoffset() is not None
+    v.kind = Kind.DATETIME
+    v.i = datetime_to_ticks(obj)
+    v.extra = 1 if aware else 0  # DateTimeKind.Utc / Unspecified
+
+
+def _timedelta(obj: Any, v: Value, keep: list[Any], t: _typeinfo.TypeInfo | None, nullable: bool) -> None:
+    ticks = timedelta_to_ticks(obj)
+    if not _TIMESPAN_TICKS[0] <= ticks <= _TIMESPAN_TICKS[1]:
+        raise OverflowError(f"{obj} is out of range for System.TimeSpan")
+    v.kind = Kind.TIMESPAN
+    v.i = ticks
+
+
+def _uuid(obj: Any, v: Value, keep: list[Any], t: _typeinfo.TypeInfo | None, nullable: bool) -> None:
+    data = obj.bytes_le  # the byte order of System.Guid(byte[])
+    keep.append(data)
+    v.kind = Kind.GUID
+    v.s = data
+
+
+def _sequence(obj: Any, v: Value, keep: list[Any], t: _typeinfo.TypeInfo | None, nullable: bool) -> None:
+    element = _element_of(t)
+    if t is not None and t.kind == "array" and t.rank > 1:
+        _nested(obj, v, keep, t.element, t.rank)
+        return
+    if element and t is not None and t.kind == "array" and type(obj) in (list, tuple) and not isinstance(keep, _DryRun):
+        # A long list of numbers for T[]: .NET allocates the array and each block is copied in,
+        # with no packed copy of the whole list (None: short, or not all numbers of T).
+        made = array_from_list(obj, element)
+        if made is not None:
+            keep.append(made)
+            v.kind = Kind.OBJECT
+            v.i = handle_of(made) or 0
+            v.extra = type(made).__clr_type_id__
+            return
+    if element and _buffer(obj, v, keep, element):
+        return
+    _list(obj, v, keep, element)
+
+
+def _list(items: Any, v: Value, keep: list[Any], element: int) -> None:
+    n = len(items)
+    values = (Value * max(n, 1))()
+    for i, item in enumerate(items):
+        try:
+            to_value(item, values[i], keep, element)
+        except (TypeError, ValueError, OverflowError) as error:
+            raise type(error)(f"item {i}: {error}") from None
+    keep.append(values)
+    v.kind = Kind.LIST
+    v.p = ctypes.addressof(values)
+    v.extra = n
+
+
+def _nested(items: Any, v: Value, keep: list[Any], element: int, depth: int) -> None:
+    if depth == 1:
+        _list(items, v, keep, element)
+        return
+    if not isinstance(items, (list, tuple, range)):
+        raise TypeError(f"a rectangular array needs sequences nested {depth} deep, got {type(items).__name__}")
+    values = (Value * max(len(items), 1))()
+    for i, row in enumerate(items):
+        _nested(row, values[i], keep, element, depth - 1)
+    keep.append(values)
+    v.kind = Kind.LIST
+    v.p = ctypes.addressof(values)
+    v.extra = len(items)
+
+
+def _buffer(obj: Any, v: Value, keep: list[Any], element: int) -> bool:
+    """Pack numbers for a primitive element type into one block; False when they do not fit."""
+    e = _typeinfo.info(element)
+    code = _BUFFER_CODES.get(e.type_code) if e.kind != "enum" else None
+    if code is None:
+        return False
+    if isinstance(obj, array.array):
+        if obj.typecode != code:
+            return False
+        packed = obj
+    else:
+        try:
+            packed = array.array(code, obj)
+        except OverflowError:
+            for i, item in enumerate(obj):
+                error = mismatch(item, element)
+                if error is not None:
+                    raise OverflowError(f"item {i}: {error}") from None
+            raise
+        except TypeError:
+            return False  # not all plain numbers: element-by-element rules decide
+        if e.type_code in ("Single",):
+            for i, item in enumerate(obj):
+                if isinstance(item, float) and math.isfinite(item) and abs(item) > SINGLE_MAX:
+                    raise OverflowError(f"item {i}: {item!r} is out of range for System.Single")
+    keep.append(packed)
+    address, count = packed.buffer_info()
+    v.kind = Kind.BUFFER
+    v.p = address
+    v.extra = count
+    return True
+
+
+def _array(obj: Any, v: Value, keep: list[Any], t: _typeinfo.TypeInfo | None, nullable: bool) -> None:
+    element = _element_of(t)
+    if element and _buffer(obj, v, keep, element):
+        return
+    _list(obj.tolist(), v, keep, element)
+
+
+def _iterable(obj: Any, v: Value, keep: list[Any], t: _typeinfo.TypeInfo | None, nullable: bool) -> None:
+    """Any other iterable (generator, deque...): its items, when a sequence is asked for."""
+    if t is not None and (_element_of(t) or t.kind == "array" or t.full_name in (
+        "System.Collections.IEnumerable", "System.Collections.IList", "System.Collections.ICollection",
+        "System.Array",
+    )):
+        _sequence(list(obj), v, keep, t, nullable)
+        return
+    _pyobject(obj, v, keep, t, nullable)
+
+
+def _mapping(obj: Any, v: Value, keep: list[Any], t: _typeinfo.TypeInfo | None, nullable: bool) -> None:
+    key_id = value_id = 0
+    if t is not None and t.generic_def_id and len(t.generic_args) == 2 and (
+        _typeinfo.info(t.generic_def_id).full_name in MAP_DEFS
+    ):
+        key_id, value_id = t.generic_args
+    items = (Value * max(2 * len(obj), 1))()
+    for i, (key, value) in enumerate(obj.items()):
+        to_value(key, items[2 * i], keep, key_id)
+        to_value(value, items[2 * i + 1], keep, value_id)
+    keep.append(items)
+    v.kind = Kind.MAP
+    v.p = ctypes.addressof(items)
+    v.extra = len(obj)
+
+
+def _python_type(obj: Any, v: Value, keep: list[Any], t: _typeinfo.TypeInfo | None, nullable: bool) -> None:
+    v.kind = Kind.TYPE
+    v.extra = type_id_for(obj)
+
+
+def _pyobject(obj: Any, v: Value, keep: list[Any], t: _typeinfo.TypeInfo | None, nullable: bool) -> None:
+    if t is not None and (t.value_type or t.type_code == "String"):
+        raise TypeError(f"a {type(obj).__name__} cannot be passed as {type_label(t)}")
+    v.kind = Kind.PYOBJECT
+    if isinstance(keep, _DryRun):
+        return
+    v.i = register(obj)
+
+
+#: The one table: exact Python type -> rule. Subclasses go through _FALLBACK_RULES in order.
+_RULES: dict[type, Rule] = {
+    type(None): _none, bool: _bool, int: _int, float: _float, str: _str,
+    decimal.Decimal: _decimal, bytes: _bytes, bytearray: _bytes, memoryview: _bytes,
+    datetime.datetime: _datetime, datetime.timedelta: _timedelta, uuid.UUID: _uuid,
+    list: _sequence, tuple: _sequence, range: _sequence, set: _sequence, frozenset: _sequence,
+    array.array: _array, dict: _mapping,
+}
+_FALLBACK_RULES: tuple[tuple[Any, Rule], ...] = (
+    (bool, _bool), (int, _int), (float, _float), (str, _str), (decimal.Decimal, _decimal),
+    ((bytes, bytearray, memoryview), _bytes), (datetime.datetime, _datetime),
+    (datetime.timedelta, _timedelta), (uuid.UUID, _uuid), ((list, tuple, range, set, frozenset), _sequence),
+    (array.array, _array), (Mapping, _mapping), (Iterable, _iterable),
+)
+
+
+def to_value(obj: Any, v: Value, keep: list[Any], type_id: int = 0) -> None:
+    """Write ``obj`` into ``v`` for a parameter of type ``type_id`` (0: not known).
+
+    Objects whose memory ``v`` points at are appended to ``keep``; the caller holds ``keep``
+    until the call returns. Values the parameter type cannot hold raise ``OverflowError``,
+    ``TypeError`` or ``ValueError`` naming the type.
+    """
+    if _codecs.encoders:
+        obj = _codecs.encode_custom(obj)
+    t, nullable = _target(type_id)
+    rule = _RULES.get(type(obj))
+    if rule is not None:
+        rule(obj, v, keep, t, nullable)
+        return
+    if isinstance(obj, ClrEnum):
+        v.kind = Kind.ENUM
+        v.i = obj._value
+        v.extra = type(obj).__clr_type_id__
+        return
+    h = handle_of(obj)
+    if h is not None:
+        v.kind = Kind.OBJECT
+        v.i = h
+        return
+    if isinstance(obj, ClrMeta):
+        v.kind = Kind.TYPE
+        v.extra = obj.__clr_type_id__
+        return
+    if isinstance(obj, type) and obj in PYTHON_TYPE_NAMES:
+        _python_type(obj, v, keep, t, nullable)
+        return
+    for py_type, fallback in _FALLBACK_RULES:
+        if isinstance(obj, py_type):
+            fallback(obj, v, keep, t, nullable)
+            return
+    _pyobject(obj, v, keep, t, nullable)
+
+
+#: Python types that stand for .NET types in generic arguments and Type parameters.
+PYTHON_TYPE_NAMES: dict[type, str] = {
+    int: "System.Int32",
+    float: "System.Double",
+    str: "System.String",
+    bool: "System.Boolean",
+    object: "System.Object",
+    bytes: "System.Byte[]",
+    decimal.Decimal: "System.Decimal",
+    datetime.datetime: "System.DateTime",
+    datetime.timedelta: "System.TimeSpan",
+    uuid.UUID: "System.Guid",
+}
+
+
+def type_id_for(t: Any) -> int:
+    """The .NET type id a Python type argument stands for (``int`` -> System.Int32...)."""
+    if isinstance(t, type) and t.__dict__.get("__clr_type_id__"):  # a proxy class
+        return int(t.__dict__["__clr_type_id__"])
+    if isinstance(t, type) and t in PYTHON_TYPE_NAMES:
+        return _typeinfo.id_by_name(PYTHON_TYPE_NAMES[t])
+    if isinstance(t, str):
+        found = _typeinfo.id_by_name(t)
+        if found:
+            return found
+        raise LookupError(f"no .NET type named {t!r}")
+    raise TypeError(f"{t!r} does not name a .NET type (use a .NET class or int, float, str, bool, object)")

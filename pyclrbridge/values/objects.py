@@ -1,0 +1,102 @@
+"""Object references across the boundary, in both directions.
+
+Python objects held by .NET: the registry maps small ids to Python objects. .NET holds an id
+inside a ``PyObjectRef``; when .NET collects that wrapper its finalizer queues the id (never
+calling Python), and :func:`drain` drops Python's reference.
+
+.NET objects held by Python: a proxy owns one GCHandle in ``_h`` (:func:`handle_of`).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import itertools
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from ..host import bridge as _bridge
+
+
+def handle_of(obj: Any) -> int | None:
+    """The GCHandle behind a .NET proxy object, or None for a plain Python object."""
+    if getattr(type(obj), "__clr_type_id__", 0):
+        h: int | None = getattr(obj, "_h", None)
+        return h
+    return None
+
+
+# Owner: _registry_lock guards _registry and the id counter (insert and delete as one step).
+_registry_lock = threading.Lock()
+_registry: dict[int, Any] = {}
+_next_id = itertools.count(1)
+_since_drain = 0
+_DRAIN_EVERY = 256
+
+
+# Hooks run by every drain, in order (derived objects only .NET may hold, event subscriptions
+# of collected publishers). Appended only at package import (under the import lock), then read.
+_drain_hooks: list[Callable[[], object]] = []
+
+
+def register(obj: Any) -> int:
+    """Give ``obj`` an id that .NET will hold (one reference per registration)."""
+    global _since_drain
+    with _registry_lock:
+        new_id = next(_next_id)
+        _registry[new_id] = obj
+        _since_drain += 1
+        drain_now = _since_drain >= _DRAIN_EVERY
+        if drain_now:
+            _since_drain = 0
+    if drain_now:
+        drain()
+    return new_id
+
+
+def lookup(obj_id: int) -> Any:
+    try:
+        return _registry[obj_id]
+    except KeyError:
+        raise LookupError(f"Python object {obj_id} is no longer held by .NET") from None
+
+
+def live_count() -> int:
+    return len(_registry)
+
+
+def registry() -> dict[int, Any]:
+    """The registry itself (read-only use: lookups and reference counts)."""
+    return _registry
+
+
+def forget(obj_id: int) -> None:
+    """Drop one registration that .NET never took (a failed hand-over)."""
+    with _registry_lock:
+        dead = _registry.pop(obj_id, None)
+    del dead  # outside the lock: its __del__ may be user code
+
+
+def add_drain_hook(hook: Callable[[], object]) -> None:
+    """Registration from a higher layer: work to do at the start of every :func:`drain`."""
+    _drain_hooks.append(hook)
+
+
+def drain() -> int:
+    """Drop the Python objects .NET has collected. Returns how many were released."""
+    if _bridge.SHIM is None or _bridge.SHUTTING_DOWN.is_set():
+        return 0
+    for hook in _drain_hooks:
+        hook()
+    buf = (ctypes.c_int64 * 512)()
+    total = 0
+    while True:
+        n = _bridge.SHIM.DrainReleased(buf, 512)
+        if n <= 0:
+            break
+        # Popped objects die after the lock is released: their __del__ may be user code.
+        with _registry_lock:
+            dead = [_registry.pop(buf[i], None) for i in range(n)]
+        dead.clear()
+        total += n
+    return total

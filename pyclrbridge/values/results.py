@@ -1,0 +1,82 @@
+""".NET -> Python: the Python object for each result value a call into .NET returns.
+
+A .NET object becomes its proxy and an enum value its member: both are proxy classes, which
+the proxy layer installs here when it loads (:func:`install_proxies`).
+"""
+
+from __future__ import annotations
+
+import decimal
+from collections.abc import Callable
+from typing import Any
+
+from ..host import bridge as _bridge
+from ..host.shim import KindInt as Kind  # plain ints: IntEnum member reads are slow on every call
+from ..host.shim import Value, read_string
+from . import codecs as _codecs
+from .objects import lookup
+
+
+def _not_installed(*args: Any) -> Any:
+    raise RuntimeError("the proxy classes are not installed (import pyclrbridge first)")
+
+
+# The proxy layer's constructors of Python objects for .NET objects and enum values: module
+# globals (read on every result) written once by install_proxies at package import.
+wrap: Callable[[int, int], Any] = _not_installed
+enum_value: Callable[[int, int], Any] = _not_installed
+
+
+def install_proxies(wrap_object: Callable[[int, int], Any], make_enum_value: Callable[[int, int], Any]) -> None:
+    """Registration from the proxy layer: how a handle and an enum value become Python objects."""
+    global wrap, enum_value
+    wrap, enum_value = wrap_object, make_enum_value
+
+
+def from_value(v: Value) -> Any:
+    """The Python object for a result value. Takes ownership of any handle in it."""
+    kind = v.kind
+    if kind == Kind.INT64:
+        return v.i
+    if kind == Kind.STRING:
+        return read_string(v)
+    if kind == Kind.OBJECT:
+        obj = wrap(v.i, v.extra)
+        return _codecs.decode_result(obj) if _codecs.decoders else obj
+    if kind == Kind.DOUBLE:
+        return v.d
+    if kind == Kind.BOOL:
+        return v.i != 0
+    if kind in (Kind.NULL, Kind.VOID):
+        return None
+    if kind == Kind.ENUM:
+        return enum_value(v.extra, v.i)
+    if kind == Kind.UINT64:
+        return v.u
+    if kind == Kind.CHAR:
+        return chr(v.i)
+    if kind == Kind.DECIMAL:
+        return decimal.Decimal(read_string(v))
+    if kind == Kind.PYOBJECT:
+        return lookup(v.i)
+    raise TypeError(f"unexpected value kind {_bridge.kind_name(kind)} from .NET")
+
+
+_ARENA_KINDS = (Kind.STRING, Kind.DECIMAL)
+
+
+def from_values(values: Any, n: int) -> list[Any]:
+    """Convert ``n`` result values. Strings first: they live in the shim's per-thread arena,
+    which the next shim call on this thread overwrites, and converting an object may make one
+    (building its proxy class asks .NET for the type's description)."""
+    items = [values[i] for i in range(n)]  # index once: indexing a ctypes pointer builds an object
+    out: list[Any] = [None] * n
+    later = []
+    for i, v in enumerate(items):
+        if v.kind in _ARENA_KINDS:
+            out[i] = from_value(v)
+        else:
+            later.append(i)
+    for i in later:
+        out[i] = from_value(items[i])
+    return out

@@ -4,7 +4,7 @@ A delegate such as ``Comparison<int>`` or ``Func<double, double>`` does not go t
 generic dispatcher (``dispatch._dispatch``: arguments boxed into ``Value`` structs, the result
 written back into one). The shim asks, once per signature *shape*, for a ctypes callback typed
 for it, e.g. ``int32 thunk(int64 id, int32 a, int32 b, void *slot)``, and calls it directly
-(``managed_shim/TypedCallbacks.cs``). The thunk looks the callable up by id in the same
+(``managed_shim/Callbacks/TypedCallbacks.cs``). The thunk looks the callable up by id in the same
 registry as the dispatcher, so a delegate keeps its callable alive exactly as before; the
 thunks themselves live for the whole process (the shim caches their addresses).
 

@@ -68,7 +68,7 @@ def invoke(member_id: int, target: int, args: ctypes.Array[Value] | None, nargs:
 
 #: Argument + result slots of one pooled frame; calls that need more take :func:`invoke`.
 FRAME_SLOTS = 14
-# ``Frame`` in managed_shim/Bulk.cs: MemberId, NArgs (int32), Target (int64), NResults (int32),
+# ``Frame`` in managed_shim/Values/Bulk.cs: MemberId, NArgs (int32), Target (int64), NResults (int32),
 # then padding up to 32 bytes, then the error Value; the slots follow.
 FRAME_HEADER = _FRAME_HEADER = struct.Struct("<iiqi")
 _HEADER_VALUES = 3  # 32-byte header + 16-byte error, in Value-sized units

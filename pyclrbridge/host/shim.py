@@ -23,7 +23,7 @@ ABI_VERSION = 1
 
 
 class Kind(enum.IntEnum):
-    """Mirror of ``ValueKind`` in ``managed_shim/Values.cs``."""
+    """Mirror of ``ValueKind`` in ``managed_shim/Values/Values.cs``."""
 
     NULL = 0
     BOOL = 1

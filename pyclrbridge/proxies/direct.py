@@ -3,7 +3,7 @@
 For a method, property accessor or field whose parameters are integers, bools, doubles or strings
 and whose result is void, an integer, a bool, a double/float or a string (or for a constructor with such
 parameters), the shim compiles a
-stub with a C signature (``managed_shim/DirectCalls.cs``) and hands Python its address. Calling
+stub with a C signature (``managed_shim/Calls/DirectCalls.cs``) and hands Python its address. Calling
 it is one ctypes call with plain arguments: no ``Value`` frame, no argument tuple on the .NET
 side, no boxing. Everything else (and any argument the stub cannot take as is) keeps the
 general path, which stays the reference behaviour.

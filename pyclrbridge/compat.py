@@ -26,7 +26,7 @@ from typing import Any
 
 from . import __version__ as _pyclrbridge_version
 from . import load
-from .values.convert import type_id_for
+from .values.targets import type_id_for
 
 __version__ = _pyclrbridge_version
 

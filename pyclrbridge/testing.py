@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from .host import typeinfo as _typeinfo
 from .proxies.base import ClrMeta
 from .proxies.catalog import class_by_name, class_for
-from .values.convert import type_id_for
+from .values.targets import type_id_for
 
 if TYPE_CHECKING:
     from hypothesis.strategies import SearchStrategy

@@ -43,8 +43,8 @@ from ..host import typeinfo as _typeinfo
 from ..host.typeinfo import TypeInfo
 from ..proxies.protocols import _OPERATORS, _UNARY
 from ..proxies.signatures import Overload, Param
-from ..values.convert import MAP_DEFS as _MAP_DEFS
-from ..values.convert import SEQUENCE_DEFS as _SEQUENCE_DEFS
+from ..values.targets import MAP_DEFS as _MAP_DEFS
+from ..values.targets import SEQUENCE_DEFS as _SEQUENCE_DEFS
 from .names import constructors, py_type, result_type
 
 # Read-only after import: no lock.

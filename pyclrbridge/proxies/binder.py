@@ -22,8 +22,8 @@ from ..host.errors import ClrError
 from ..values import codecs as _codecs
 from ..values import convert as _convert
 from ..values.buffers import element_name
-from ..values.convert import MAP_DEFS as _MAP_DEFS
-from ..values.convert import SEQUENCE_DEFS as _SEQUENCE_DEFS
+from ..values.targets import MAP_DEFS as _MAP_DEFS
+from ..values.targets import SEQUENCE_DEFS as _SEQUENCE_DEFS
 from . import inference as _inference
 from .catalog import class_for
 from .signatures import (

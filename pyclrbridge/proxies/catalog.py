@@ -14,7 +14,7 @@ from typing import Any
 
 from ..host import bridge as _bridge
 from ..host import typeinfo as _typeinfo
-from ..values.convert import type_id_for
+from ..values.targets import type_id_for
 
 # Owner: _build_lock (reentrant: building a class builds its base first, on the same thread).
 # _complete is read without the lock and holds only finished classes; _in_progress is only

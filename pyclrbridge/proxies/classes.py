@@ -11,7 +11,7 @@ from typing import Any
 from ..host import bridge as _bridge
 from ..host import typeinfo as _typeinfo
 from ..host.errors import BUILTIN_FOR_EXCEPTION, ClrError
-from ..values.convert import type_id_for
+from ..values.targets import type_id_for
 from .base import ClrEnum, ClrMeta, ClrObject, clr_repr, enum_value
 from .catalog import class_for
 from .events import Event

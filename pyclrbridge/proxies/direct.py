@@ -26,7 +26,7 @@ from typing import Any
 from ..host import bridge as _bridge
 from ..host.shim import MEMORY, Value, _decode_utf16, read_string
 from ..values import codecs as _codecs
-from ..values.convert import INTEGER_RANGES, _target
+from ..values.targets import INTEGER_RANGES, _target
 from .base import wrap
 
 #: DirectCalls.Failed: "a failure may be parked, ask DirectPending".

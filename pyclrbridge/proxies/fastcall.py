@@ -20,8 +20,9 @@ from ..host import bridge as _bridge
 from ..host.shim import MEMORY, _decode_utf16, _encode_utf16
 from ..host.shim import KindInt as Kind
 from ..values import codecs as _codecs
-from ..values.convert import INTEGER_RANGES, _target, to_value
+from ..values.convert import to_value
 from ..values.results import from_value
+from ..values.targets import INTEGER_RANGES, _target
 from . import direct as _direct
 
 _I64_MAX = 2**63 - 1

@@ -7,8 +7,8 @@ from typing import Any
 
 from ..host import typeinfo as _typeinfo
 from ..host.typeinfo import info
-from ..values.convert import SEQUENCE_DEFS as _SEQUENCE_DEFS
-from ..values.convert import type_id_for
+from ..values.targets import SEQUENCE_DEFS as _SEQUENCE_DEFS
+from ..values.targets import type_id_for
 from .signatures import Param
 from .signatures import generic_def_name as _generic_def_name
 from .signatures import is_callable_arg as _is_callable_arg

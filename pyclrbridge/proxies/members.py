@@ -10,9 +10,10 @@ from ..host import bridge as _bridge
 from ..host.shim import KindInt as Kind
 from ..host.shim import Value, _encode_utf16, read_string
 from ..values import codecs as _codecs
-from ..values.convert import INTEGER_RANGES, _target, to_value, type_id_for
+from ..values.convert import to_value
 from ..values.objects import handle_of
 from ..values.results import from_value, from_values
+from ..values.targets import INTEGER_RANGES, _target, type_id_for
 from . import binder as _binder
 from .binder import arg_kind
 from .fastcall import compile_invoker

@@ -8,9 +8,10 @@ from ..host import bridge as _bridge
 from ..host.shim import KindInt as Kind
 from ..host.shim import Value, _encode_utf16
 from ..values import codecs as _codecs
-from ..values.convert import INTEGER_RANGES, _target, to_value
+from ..values.convert import to_value
 from ..values.objects import handle_of
 from ..values.results import from_value
+from ..values.targets import INTEGER_RANGES, _target
 from . import direct as _direct
 from .base import ClassMember
 

@@ -50,43 +50,28 @@ from . import results as _results
 from .buffers import array_from_buffer, array_from_list
 from .objects import handle_of, register
 from .results import from_value, from_values
+from .targets import (
+    _BUFFER_CODES,
+    _TIMESPAN_TICKS,
+    DECIMAL_MAX,
+    DECIMAL_MAX_SCALE,
+    INT64_MAX,
+    INT64_MIN,
+    INTEGER_RANGES,
+    MAP_DEFS,
+    PYTHON_TYPE_NAMES,
+    SINGLE_MAX,
+    UINT64_MAX,
+    _element_of,
+    _integer_range_error,
+    _target,
+    datetime_to_ticks,
+    timedelta_to_ticks,
+    type_id_for,
+    type_label,
+)
 
-__all__ = ["MAP_DEFS", "SEQUENCE_DEFS", "from_value", "from_values", "install_proxy_rules", "mismatch", "to_value",
-           "type_id_for"]
-
-INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
-UINT64_MAX = 2**64 - 1
-
-#: Range of every .NET integer type, by type code.
-INTEGER_RANGES: dict[str, tuple[int, int]] = {
-    "SByte": (-(2**7), 2**7 - 1), "Byte": (0, 2**8 - 1),
-    "Int16": (-(2**15), 2**15 - 1), "UInt16": (0, 2**16 - 1),
-    "Int32": (-(2**31), 2**31 - 1), "UInt32": (0, 2**32 - 1),
-    "Int64": (INT64_MIN, INT64_MAX), "UInt64": (0, UINT64_MAX),
-}
-SINGLE_MAX = 3.4028234663852886e38
-DECIMAL_MAX = 2**96 - 1  # largest |mantissa| of System.Decimal; scale is 0..28
-DECIMAL_MAX_SCALE = 28
-#: array.array type codes whose items have exactly the layout of the .NET element type.
-_BUFFER_CODES: dict[str, str] = {
-    "SByte": "b", "Byte": "B", "Int16": "h", "UInt16": "H", "Int32": "i", "UInt32": "I",
-    "Int64": "q", "UInt64": "Q", "Single": "f", "Double": "d",
-}
-_EPOCH = datetime.datetime(1, 1, 1)
-_TICKS_PER_SECOND = 10_000_000
-_TICKS_PER_DAY = 86_400 * _TICKS_PER_SECOND
-_TIMESPAN_TICKS = (INT64_MIN, INT64_MAX)
-SEQUENCE_DEFS = frozenset({
-    "System.Collections.Generic.List`1", "System.Collections.Generic.IList`1",
-    "System.Collections.Generic.ICollection`1", "System.Collections.Generic.IEnumerable`1",
-    "System.Collections.Generic.IReadOnlyList`1", "System.Collections.Generic.IReadOnlyCollection`1",
-    "System.Collections.Generic.HashSet`1", "System.Collections.Generic.ISet`1",
-})
-MAP_DEFS = frozenset({
-    "System.Collections.Generic.Dictionary`2", "System.Collections.Generic.IDictionary`2",
-    "System.Collections.Generic.IReadOnlyDictionary`2",
-})
-
+__all__ = ["from_value", "from_values", "install_proxy_rules", "mismatch", "to_value"]
 
 class _NoProxyYet:
     """Stands for the proxy classes until the proxy layer installs them: nothing is one."""
@@ -105,62 +90,6 @@ def install_proxy_rules(*, enum_class: type, proxy_metaclass: type, wrap: Callab
     global ClrEnum, ClrMeta
     ClrEnum, ClrMeta = enum_class, proxy_metaclass
     _results.install_proxies(wrap, enum_value)
-
-
-def datetime_to_ticks(dt: datetime.datetime) -> int:
-    """.NET ticks (100 ns since 0001-01-01) of a datetime; aware values count in UTC."""
-    if dt.tzinfo is not None and dt.utcoffset() is not None:
-        dt = dt.astimezone(datetime.UTC)
-    return timedelta_to_ticks(dt.replace(tzinfo=None) - _EPOCH)
-
-
-def timedelta_to_ticks(td: datetime.timedelta) -> int:
-    return td.days * _TICKS_PER_DAY + td.seconds * _TICKS_PER_SECOND + td.microseconds * 10
-
-
-# ---- target types -------------------------------------------------------------------------
-
-# _target per type id: a pure memo (type infos never change), published with setdefault.
-_targets: dict[int, tuple[_typeinfo.TypeInfo | None, bool]] = {}
-
-
-def _target(type_id: int) -> tuple[_typeinfo.TypeInfo | None, bool]:
-    """The parameter type to check against (Nullable<T> unwrapped), and whether null is allowed."""
-    found = _targets.get(type_id)
-    if found is None:
-        found = _targets.setdefault(type_id, _find_target(type_id))
-    return found
-
-
-def _find_target(type_id: int) -> tuple[_typeinfo.TypeInfo | None, bool]:
-    if not type_id:
-        return None, True
-    t = _typeinfo.info(type_id)
-    if t.nullable_of:
-        return _typeinfo.info(t.nullable_of), True
-    if t.kind == "generic-param" or t.open:
-        return None, True
-    return t, not t.value_type
-
-
-def type_label(t: _typeinfo.TypeInfo) -> str:
-    return f"{t.namespace}.{t.display}" if t.namespace else t.display
-
-
-def _element_of(t: _typeinfo.TypeInfo | None) -> int:
-    """Element type id of an array or generic sequence target (0: unknown / object)."""
-    if t is None:
-        return 0
-    if t.kind == "array":
-        return t.element
-    if t.generic_def_id and t.generic_args and _typeinfo.info(t.generic_def_id).full_name in SEQUENCE_DEFS:
-        return t.generic_args[0]
-    return 0
-
-
-def _integer_range_error(x: int, t: _typeinfo.TypeInfo) -> OverflowError:
-    lo, hi = INTEGER_RANGES[t.type_code]
-    return OverflowError(f"{x} is out of range for {type_label(t)} ({lo} to {hi})")
 
 
 class _DryRun(list[Any]):
@@ -545,30 +474,3 @@ def to_value(obj: Any, v: Value, keep: list[Any], type_id: int = 0) -> None:
     _pyobject(obj, v, keep, t, nullable)
 
 
-#: Python types that stand for .NET types in generic arguments and Type parameters.
-PYTHON_TYPE_NAMES: dict[type, str] = {
-    int: "System.Int32",
-    float: "System.Double",
-    str: "System.String",
-    bool: "System.Boolean",
-    object: "System.Object",
-    bytes: "System.Byte[]",
-    decimal.Decimal: "System.Decimal",
-    datetime.datetime: "System.DateTime",
-    datetime.timedelta: "System.TimeSpan",
-    uuid.UUID: "System.Guid",
-}
-
-
-def type_id_for(t: Any) -> int:
-    """The .NET type id a Python type argument stands for (``int`` -> System.Int32...)."""
-    if isinstance(t, type) and t.__dict__.get("__clr_type_id__"):  # a proxy class
-        return int(t.__dict__["__clr_type_id__"])
-    if isinstance(t, type) and t in PYTHON_TYPE_NAMES:
-        return _typeinfo.id_by_name(PYTHON_TYPE_NAMES[t])
-    if isinstance(t, str):
-        found = _typeinfo.id_by_name(t)
-        if found:
-            return found
-        raise LookupError(f"no .NET type named {t!r}")
-    raise TypeError(f"{t!r} does not name a .NET type (use a .NET class or int, float, str, bool, object)")

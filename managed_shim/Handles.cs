@@ -1,50 +1,49 @@
 using System;
 using System.Collections.Concurrent;
-using System.Runtime.InteropServices;
 using System.Threading;
 
 namespace PyClrBridge.Shim;
 
 /// <summary>
-/// GCHandles handed to Python. Python owns each one and frees it exactly once; the live set here
-/// makes that claim atomic on the .NET side as well (a second free of the same value is refused,
-/// not executed).
+/// The .NET objects Python holds, by handle. A handle is a number drawn from a 64-bit counter,
+/// never reused: once freed, every later use of that value (a call that read it before another
+/// thread released the proxy) finds nothing and raises, instead of reaching whichever object a
+/// recycled GCHandle slot would hold next. Python owns each handle and frees it exactly once;
+/// the table makes that claim atomic here as well (a second free of the same value is refused).
 /// </summary>
 internal static class Handles
 {
-    // Owner: this class. Concurrent because Python threads allocate and free in parallel;
-    // TryRemove is the atomic claim that stops two frees of one handle.
-    private static readonly ConcurrentDictionary<IntPtr, byte> _live = new();
+    // Owner: this class. Concurrent because Python threads allocate, read and free in parallel
+    // (no GIL assumed); TryGetValue and TryRemove are the atomic read and the atomic claim.
+    private static readonly ConcurrentDictionary<long, object> _live = new();
+    private static long _next;
     private static long _allocated;
     private static long _freed;
     private static long _refusedFrees;
 
     public static long Alloc(object o)
     {
-        IntPtr h = GCHandle.ToIntPtr(GCHandle.Alloc(o));
-        _live[h] = 0;
+        long h = Interlocked.Increment(ref _next);
+        _live[h] = o;
         Interlocked.Increment(ref _allocated);
-        return (long)h;
+        return h;
     }
 
     public static object Target(long handle)
     {
-        IntPtr h = (IntPtr)handle;
-        if (!_live.ContainsKey(h))
+        if (!_live.TryGetValue(handle, out object? o))
             throw new ObjectDisposedException("handle", "the .NET object behind this proxy was already released");
-        return GCHandle.FromIntPtr(h).Target!;
+        return o;
     }
 
     /// <summary>Frees a handle once; returns false (and frees nothing) when it is not live.</summary>
     public static bool Free(long handle)
     {
-        IntPtr h = (IntPtr)handle;
-        if (!_live.TryRemove(h, out _))
+        if (!_live.TryRemove(handle, out _))
         {
             Interlocked.Increment(ref _refusedFrees);
             return false;
         }
-        GCHandle.FromIntPtr(h).Free();
         Interlocked.Increment(ref _freed);
         return true;
     }

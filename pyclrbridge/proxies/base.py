@@ -235,7 +235,15 @@ _release_lock = threading.Lock()
 
 
 def release(obj: Any) -> None:
-    """Free the .NET object behind a proxy now (instead of when Python collects it)."""
+    """Free the .NET object behind a proxy now (instead of when Python collects it).
+
+    Only proxy instances can be released; a second release of one is a no-op. Enum values are
+    shared (one object per value), so they are refused as well.
+    """
+    if isinstance(obj, type) or not isinstance(obj, ClrObject) or isinstance(obj, ClrEnum):
+        what = f"the class {obj.__name__}" if isinstance(obj, type) else f"an object of type {type(obj).__name__}"
+        why = " (enum values are shared; there is nothing to release)" if isinstance(obj, ClrEnum) else ""
+        raise TypeError(f"pyclrbridge.release() takes a .NET object proxy, not {what}{why}")
     with _release_lock:
         h = getattr(obj, "_h", 0)
         obj._h = 0

@@ -310,14 +310,28 @@ def _sequence(obj: Any, v: Value, keep: list[Any], t: _typeinfo.TypeInfo | None,
     _list(obj, v, keep, element)
 
 
+def _changed_size(obj: Any, sized: int, seen: int) -> RuntimeError:
+    more = f"more than {sized}" if seen > sized else str(seen)
+    return RuntimeError(f"the {type(obj).__name__} changed size while it was converted for .NET: "
+                        f"len() said {sized}, iterating it gave {more} items")
+
+
 def _list(items: Any, v: Value, keep: list[Any], element: int) -> None:
+    # Sized once: .NET reads exactly n values, so an iteration that gives more or fewer
+    # (a __len__ or a conversion that changes the sequence) is refused, never passed on.
     n = len(items)
     values = (Value * max(n, 1))()
+    count = 0
     for i, item in enumerate(items):
+        if i == n:
+            raise _changed_size(items, n, n + 1)
         try:
             to_value(item, values[i], keep, element)
         except (TypeError, ValueError, OverflowError) as error:
             raise type(error)(f"item {i}: {error}") from None
+        count = i + 1
+    if count != n:
+        raise _changed_size(items, n, count)
     keep.append(values)
     v.kind = Kind.LIST
     v.p = ctypes.addressof(values)
@@ -330,13 +344,20 @@ def _nested(items: Any, v: Value, keep: list[Any], element: int, depth: int) -> 
         return
     if not isinstance(items, (list, tuple, range)):
         raise TypeError(f"a rectangular array needs sequences nested {depth} deep, got {type(items).__name__}")
-    values = (Value * max(len(items), 1))()
+    n = len(items)
+    values = (Value * max(n, 1))()
+    count = 0
     for i, row in enumerate(items):
+        if i == n:
+            raise _changed_size(items, n, n + 1)
         _nested(row, values[i], keep, element, depth - 1)
+        count = i + 1
+    if count != n:
+        raise _changed_size(items, n, count)
     keep.append(values)
     v.kind = Kind.LIST
     v.p = ctypes.addressof(values)
-    v.extra = len(items)
+    v.extra = n
 
 
 def _buffer(obj: Any, v: Value, keep: list[Any], element: int) -> bool:
@@ -396,14 +417,21 @@ def _mapping(obj: Any, v: Value, keep: list[Any], t: _typeinfo.TypeInfo | None, 
         _typeinfo.info(t.generic_def_id).full_name in MAP_DEFS
     ):
         key_id, value_id = t.generic_args
-    items = (Value * max(2 * len(obj), 1))()
+    n = len(obj)  # sized once, as in _list
+    items = (Value * max(2 * n, 1))()
+    count = 0
     for i, (key, value) in enumerate(obj.items()):
+        if i == n:
+            raise _changed_size(obj, n, n + 1)
         to_value(key, items[2 * i], keep, key_id)
         to_value(value, items[2 * i + 1], keep, value_id)
+        count = i + 1
+    if count != n:
+        raise _changed_size(obj, n, count)
     keep.append(items)
     v.kind = Kind.MAP
     v.p = ctypes.addressof(items)
-    v.extra = len(obj)
+    v.extra = n
 
 
 def _python_type(obj: Any, v: Value, keep: list[Any], t: _typeinfo.TypeInfo | None, nullable: bool) -> None:

@@ -1,0 +1,153 @@
+"""Reliability: release racing with use, release of what is not a proxy, conversions of
+containers that change while converted, and clear errors where .NET cannot be reached."""
+
+from __future__ import annotations
+
+import sys
+import threading
+from typing import Any
+
+import pytest
+
+import pyclrbridge
+from conftest import assert_clean_exit, run_python
+
+# --- release racing with use (handles are never reused) ------------------------------------
+
+
+def test_a_call_that_read_the_handle_before_release_never_reaches_a_newer_object(clr: Any) -> None:
+    from System import Int32
+    from System.Collections.Generic import List
+
+    fresh: list[Any] = []
+    for _ in range(20):
+        obj = List[Int32]()
+
+        def items(obj: Any = obj) -> Any:
+            # Runs inside obj.AddRange, after the call read obj's handle: release it and make
+            # new objects, as another thread could at that moment.
+            pyclrbridge.release(obj)
+            fresh.extend(List[Int32]() for _ in range(50))
+            yield 1
+
+        with pytest.raises(ValueError, match="released"):
+            obj.AddRange(items())
+    assert [f.Count for f in fresh if f.Count] == []
+
+
+def test_release_racing_with_calls_on_another_thread_changes_no_other_object(clr: Any) -> None:
+    from System.Text import StringBuilder
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible: widen the race
+    try:
+        changed = 0
+        for _ in range(100):
+            obj = StringBuilder()
+            started = threading.Event()
+
+            def use(obj: Any = obj, started: threading.Event = started) -> None:
+                started.set()
+                for _ in range(200):
+                    try:
+                        obj.Append("x")
+                    except ValueError:
+                        return  # released: the expected outcome
+
+            thread = threading.Thread(target=use)
+            thread.start()
+            started.wait()
+            pyclrbridge.release(obj)
+            fresh = [StringBuilder() for _ in range(50)]
+            thread.join()
+            changed += sum(1 for f in fresh if f.Length)
+    finally:
+        sys.setswitchinterval(interval)
+    assert changed == 0
+
+
+# --- release() of what is not a proxy --------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", [5, None, "text", object()], ids=["int", "None", "str", "object"])
+def test_release_of_a_python_value_raises_type_error(clr: Any, value: Any) -> None:
+    with pytest.raises(TypeError, match=r"release\(\) takes a \.NET object proxy"):
+        pyclrbridge.release(value)
+
+
+def test_release_of_a_class_raises_type_error_and_leaves_the_class_working(clr: Any) -> None:
+    from System.Text import StringBuilder
+
+    with pytest.raises(TypeError, match="not the class StringBuilder"):
+        pyclrbridge.release(StringBuilder)
+    assert str(StringBuilder("still works")) == "still works"
+
+
+def test_release_of_an_enum_value_raises_type_error_and_leaves_it_usable(clr: Any) -> None:
+    from System import DateTime, DayOfWeek
+
+    with pytest.raises(TypeError, match="enum values are shared"):
+        pyclrbridge.release(DayOfWeek.Monday)
+    assert DateTime(2024, 1, 1).DayOfWeek == DayOfWeek.Monday
+
+
+# --- containers whose size changes while they are converted ---------------------------------
+
+
+class _LyingList(list):  # type: ignore[type-arg]
+    """A list whose len() says more than iterating it gives."""
+
+    def __len__(self) -> int:
+        return super().__len__() + 3
+
+
+class _OverflowingList(list):  # type: ignore[type-arg]
+    """A list whose iteration gives more items than len() said."""
+
+    def __iter__(self) -> Any:
+        yield from super().__iter__()
+        yield "extra"
+
+
+def test_a_list_that_gives_fewer_items_than_its_len_is_refused(fixtures: Any) -> None:
+    from Fixtures.Reliability import Containers
+
+    with pytest.raises(RuntimeError, match=r"_LyingList changed size .* len\(\) said 5, iterating it gave 2"):
+        Containers.Join(_LyingList(["a", "b"]))
+
+
+def test_a_list_that_gives_more_items_than_its_len_is_refused(fixtures: Any) -> None:
+    from Fixtures.Reliability import Containers
+
+    with pytest.raises(RuntimeError, match=r"len\(\) said 2, iterating it gave more than 2"):
+        Containers.Join(_OverflowingList(["a", "b"]))
+
+
+def test_a_mapping_whose_len_grows_while_converted_passes_the_pairs_it_was_sized_for(fixtures_dll: Any) -> None:
+    # Before: .NET read pairs past the converted ones (garbage kinds, or an access violation).
+    proc = run_python(
+        """
+        import os
+        from collections.abc import Mapping
+        import pyclrbridge
+        clr = pyclrbridge.load()
+        clr.add_reference(os.environ["FIXTURES_DLL"])
+        from Fixtures.Reliability import Containers
+
+        class Growing(Mapping):
+            def __init__(self):
+                self.calls = 0
+            def __len__(self):
+                self.calls += 1
+                return 2 if self.calls == 1 else 2000
+            def __iter__(self):
+                return iter(["a", "b"])
+            def __getitem__(self, key):
+                return 1
+
+        print("sized:", Containers.Pairs(Growing()))
+        """,
+        fixtures_dll=fixtures_dll,
+    )
+    assert_clean_exit(proc)
+    assert proc.stdout.strip() == "sized: a=1,b=1"

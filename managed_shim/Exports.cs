@@ -54,6 +54,7 @@ public static unsafe partial class Exports
                 runtime = Environment.Version.ToString(),
                 framework = RuntimeInformation.FrameworkDescription,
                 shim = typeof(Exports).Assembly.GetName().Version?.ToString(),
+                forkFlag = (long)ForkGuard.Flag,
             }), result);
         }
         catch (Exception e) { return Fail(e, error); }

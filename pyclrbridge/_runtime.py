@@ -105,7 +105,7 @@ class Runtime:
 
     def _load(self, text: str, *, by_path: bool) -> AssemblyInfo:
         data, n = utf16(text)
-        result = _bridge.json_call(self._shim.LoadAssembly, data, n, 1 if by_path else 0)
+        result = _bridge.json_call(_bridge.shim().LoadAssembly, data, n, 1 if by_path else 0)
         return AssemblyInfo(result["name"], result["fullName"], result["location"], tuple(result["types"]))
 
     def stats(self) -> dict[str, Any]:
@@ -138,7 +138,7 @@ class Runtime:
         for _ in range(2):
             gc.collect()
             _derived.sweep()  # derived objects only .NET may hold: let the .NET GC decide
-            self._shim.Collect()
+            _bridge.shim().Collect()
             _objects.drain()
         gc.collect()
 
@@ -180,6 +180,8 @@ def load(
     A call whose arguments contradict the running runtime raises :class:`RuntimeError`.
     """
     global _runtime
+    if _bridge.FORKED:
+        raise RuntimeError(_bridge.FORK_MESSAGE)
     want = _normalize(runtime_config, dotnet_root, properties)
     current = _runtime
     if current is None:
@@ -211,9 +213,12 @@ def _start(args: _LoadArgs) -> Runtime:
     if versions["abi"] != ABI_VERSION:
         raise _hostfxr.HostError(f"the shim at {shim.path} speaks ABI {versions['abi']}, "
                                  f"this package expects {ABI_VERSION}: reinstall pyclrbridge")
+    _bridge.FORK_FLAG = int(versions.get("forkFlag", 0))
     _bridge.SHIM = shim  # publish: the shim is fully bound
     _importer.install()
     atexit.register(_shutdown)
+    if hasattr(os, "register_at_fork"):
+        os.register_at_fork(after_in_child=_bridge.after_fork_in_child)
     return Runtime(host, shim, versions, args, time.perf_counter() - began)
 
 

@@ -151,3 +151,48 @@ def test_a_mapping_whose_len_grows_while_converted_passes_the_pairs_it_was_sized
     )
     assert_clean_exit(proc)
     assert proc.stdout.strip() == "sized: a=1,b=1"
+
+
+# --- os.fork() after load() ----------------------------------------------------------------
+
+
+def test_every_dotnet_use_in_a_forked_child_raises_an_error_naming_spawn() -> None:
+    # Before: the child hung (or segfaulted) on its first allocation, and again at exit.
+    proc = run_python(
+        """
+        import multiprocessing
+        import pyclrbridge
+        clr = pyclrbridge.load()
+        from System import Math
+        from System.Text import StringBuilder
+        sb = StringBuilder("a")
+        Math.Abs(-5)
+
+        def child(queue):
+            uses = {"direct call": lambda: Math.Abs(-5), "constructor": StringBuilder,
+                    "method": lambda: sb.Append("x"), "collect": clr.collect, "load": pyclrbridge.load}
+            outcome = {}
+            for name, use in uses.items():
+                try:
+                    use()
+                    outcome[name] = "ran"
+                except RuntimeError as e:
+                    outcome[name] = "spawn" if "'spawn' start method" in str(e) else str(e)
+            queue.put(outcome)
+
+        ctx = multiprocessing.get_context("fork")
+        queue = ctx.Queue()
+        worker = ctx.Process(target=child, args=(queue,))
+        worker.start()
+        print(sorted(queue.get(timeout=60).items()))
+        worker.join(60)
+        print("child exit", worker.exitcode)
+        print("parent still works", Math.Abs(-7), str(sb))
+        """,
+        timeout=90,
+    )
+    assert_clean_exit(proc)
+    lines = proc.stdout.splitlines()
+    uses = ("collect", "constructor", "direct call", "load", "method")
+    assert lines[0] == repr([(name, "spawn") for name in uses])
+    assert lines[1:] == ["child exit 0", "parent still works 7 a"]

@@ -59,6 +59,7 @@ internal static unsafe class DirectCalls
 
     private static readonly MethodInfo _target = typeof(Handles).GetMethod(nameof(Handles.Target))!;
     private static readonly MethodInfo _alloc = typeof(Handles).GetMethod(nameof(Handles.Alloc))!;
+    private static readonly MethodInfo _forked = typeof(ForkGuard).GetMethod(nameof(ForkGuard.InChild))!;
     private static readonly MethodInfo _text = typeof(DirectCalls).GetMethod(nameof(Text), BindingFlags.NonPublic | BindingFlags.Static)!;
     private static readonly MethodInfo _store = typeof(DirectCalls).GetMethod(nameof(StoreText), BindingFlags.NonPublic | BindingFlags.Static)!;
     private static readonly MethodInfo _fail = typeof(DirectCalls).GetMethod(nameof(Fail), BindingFlags.NonPublic | BindingFlags.Static)!;
@@ -254,7 +255,9 @@ internal static unsafe class DirectCalls
         };
         LabelTarget done = Expression.Label(nativeResult, "done");
         Expression failed = resultKind == 'f' ? Expression.Constant(FailedDouble) : Expression.Constant(Failed);
-        var tryBody = new List<Expression>(body);
+        // In a forked child nothing may run: fail before touching anything (see ForkGuard).
+        var tryBody = new List<Expression> { Expression.IfThen(Expression.Call(_forked), Expression.Return(done, failed)) };
+        tryBody.AddRange(body);
         // A Python subclass may override this method: its instances take the general path,
         // which calls the base implementation.
         if (plan.MayBeOverridden)

@@ -16,7 +16,7 @@ from typing import Any, NoReturn
 
 from .shim import Kind, Shim, Value, read_string, utf16
 
-__all__ = ["SHIM", "SHUTTING_DOWN", "Kind", "Value", "invoke", "json_call", "read_string", "shim", "utf16"]
+__all__ = ["FORKED", "SHIM", "SHUTTING_DOWN", "Kind", "Value", "invoke", "json_call", "read_string", "shim", "utf16"]
 
 SHIM: Shim | None = None
 
@@ -24,11 +24,37 @@ SHIM: Shim | None = None
 SHUTTING_DOWN = threading.Event()
 
 
+#: True in a child process forked after load(): .NET did not survive the fork (its runtime
+#: threads stay in the parent), so nothing may call it. Written once, by the one thread a
+#: forked child starts with.
+FORKED = False
+FORK_MESSAGE = (
+    "this process was forked from one where .NET was running, and .NET cannot run in a forked "
+    "child (its runtime threads stay in the parent). Start worker processes with the 'spawn' start "
+    "method: multiprocessing.get_context('spawn'), or multiprocessing.set_start_method('spawn')"
+)
+#: Address of the shim's fork flag (native memory, see ForkGuard.cs); set by load().
+FORK_FLAG = 0
+
+
 def shim() -> Shim:
     s = SHIM
     if s is None:
+        if FORKED:
+            raise RuntimeError(FORK_MESSAGE)
         raise RuntimeError("the .NET runtime is not loaded: call pyclrbridge.load() first")
     return s
+
+
+def after_fork_in_child() -> None:
+    """``os.register_at_fork`` hook: cut the child off from .NET without calling it."""
+    global SHIM, FORKED
+    FORKED = True
+    SHUTTING_DOWN.set()  # finalizers and interpreter exit call nothing either
+    if FORK_FLAG:
+        ctypes.c_int32.from_address(FORK_FLAG).value = 1  # direct-call stubs fail from now on
+    SHIM = None
+    FRAMES.clear()  # pooled frames hold the bound entry point: new ones ask shim() first
 
 
 def _no_exception_factory(error: Value) -> BaseException:

@@ -172,7 +172,14 @@ def test_uninferable_type_argument_error_says_to_give_it_explicitly() -> None:
     from Fixtures.Generics import GenericTools
 
     with pytest.raises(TypeError, match=r"give them explicitly"):
-        GenericTools.Identity(None)
+        GenericTools.DefaultOf()
+
+
+def test_none_alone_makes_the_type_argument_object() -> None:
+    from Fixtures.Generics import GenericTools
+
+    assert GenericTools.Identity(None) is None
+    assert GenericTools.Which(None) == "generic:System.Object"
 
 
 def test_sixteen_threads_instantiating_a_nested_generic_get_one_class() -> None:

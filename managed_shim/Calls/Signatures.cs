@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Concurrent;
+using System.Collections.Generic;
 using System.Globalization;
 using System.Linq;
 using System.Reflection;
@@ -87,24 +88,36 @@ internal static class Conversions
     public static MethodInfo? Find(Type from, Type to) => _ops.GetOrAdd((from, to), static key =>
     {
         (Type f, Type t) = key;
-        foreach (Type owner in new[] { t, f })
-            foreach (MethodInfo m in owner.GetMethods(BindingFlags.Public | BindingFlags.Static))
-            {
-                if ((m.Name != "op_Implicit" && m.Name != "op_Explicit") || m.ReturnType != t) continue;
-                ParameterInfo[] ps = m.GetParameters();
-                if (ps.Length == 1 && ps[0].ParameterType.IsAssignableFrom(f)) return m;
-            }
+        // C# looks for operators on the source and target types and on their base classes.
+        MethodInfo[] ops = Owners(t).Concat(Owners(f)).Distinct().SelectMany(Operators).ToArray();
+        foreach (MethodInfo m in ops)
+        {
+            if (m.ReturnType != t) continue;
+            ParameterInfo[] ps = m.GetParameters();
+            if (ps.Length == 1 && ps[0].ParameterType.IsAssignableFrom(f)) return m;
+        }
         // C# also applies a standard implicit numeric conversion before a user-defined one
         // (int -> double -> Meters); reflection's Invoke widens primitive arguments itself.
-        foreach (Type owner in new[] { t, f })
-            foreach (MethodInfo m in owner.GetMethods(BindingFlags.Public | BindingFlags.Static))
-            {
-                if (m.Name != "op_Implicit" || m.ReturnType != t) continue;
-                ParameterInfo[] ps = m.GetParameters();
-                if (ps.Length == 1 && Widens(f, ps[0].ParameterType)) return m;
-            }
+        foreach (MethodInfo m in ops)
+        {
+            if (m.Name != "op_Implicit" || m.ReturnType != t) continue;
+            ParameterInfo[] ps = m.GetParameters();
+            if (ps.Length == 1 && Widens(f, ps[0].ParameterType)) return m;
+        }
         return null;
     });
+
+    /// <summary>A type and its base classes (the places a conversion operator may be declared).</summary>
+    private static IEnumerable<Type> Owners(Type t)
+    {
+        for (Type? c = Nullable.GetUnderlyingType(t) ?? t; c != null && c != typeof(object); c = c.BaseType)
+            yield return c;
+    }
+
+    /// <summary>The op_Implicit / op_Explicit methods a type declares itself.</summary>
+    private static IEnumerable<MethodInfo> Operators(Type owner) =>
+        owner.GetMethods(BindingFlags.Public | BindingFlags.Static | BindingFlags.DeclaredOnly)
+            .Where(m => m.Name is "op_Implicit" or "op_Explicit");
 
     /// <summary>The implicit numeric conversions of the C# specification (section 10.2.3).</summary>
     private static bool Widens(Type from, Type to)

@@ -141,6 +141,7 @@ internal static class TypeDescriber
         w.WriteString("name", m.Name);
         w.WriteBoolean("static", isStatic);
         w.WriteString("sig", Signatures.Of(m));
+        if (m.DeclaringType != null) w.WriteNumber("declaring", TypeCatalog.IdOf(m.DeclaringType));  // C# drops base-type candidates
         w.WriteStartArray("params");
         ParameterInfo[] ps = m.GetParameters();
         foreach (ParameterInfo p in ps) WriteParameter(w, p);

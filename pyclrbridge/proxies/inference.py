@@ -1,8 +1,17 @@
 """Type arguments of generic methods, inferred from the Python arguments (C#'s type inference,
-as far as Python values can say): ``Enumerable.Repeat("a", 3)`` is ``Repeat[String]``."""
+as far as Python values can say): ``Enumerable.Repeat("a", 3)`` is ``Repeat[String]``.
+
+As in C#, inference follows the parameter types structurally (``IEnumerable<IEnumerable<T>>``
+against a list of lists, ``IEnumerable<KeyValuePair<K, V>>`` against a ``Dictionary<K, V>``
+through its interfaces and base classes). What C# reads from a lambda body Python cannot
+see: a type parameter only a Python callable's result decides becomes ``object``. A type
+parameter that only a Python list, dict or None meets, with nothing else fixing it, becomes
+``List<object>``, ``Dictionary<object, object>`` or ``object``.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from ..host import typeinfo as _typeinfo
@@ -17,29 +26,33 @@ from .signatures import is_callable_arg as _is_callable_arg
 def infer(params: tuple[Param, ...], args: list[Any], n_generic: int) -> dict[int, int] | None:
     """Method type arguments from argument types, when the arguments decide them unambiguously."""
     bindings: dict[int, int] = {}
+    fallbacks: dict[int, int] = {}  # position -> the type a list/dict/None alone suggests
 
     def unify(type_id: int, arg: Any) -> bool:
         t = info(type_id)
         if t.kind == "generic-param" and t.method_param:
             found = natural_type_id(arg)
             if found is None:
-                return True  # says nothing (a lambda, None): another argument may decide
+                loose = _unconstrained_type_id(arg)
+                if loose:
+                    fallbacks.setdefault(t.position, loose)
+                return True  # says nothing (a lambda): another argument may decide
             prior = bindings.setdefault(t.position, found)
             return prior == found
-        if t.open and isinstance(arg, (list, tuple)) and arg and (
-            t.kind == "array" or _generic_def_name(t) in _SEQUENCE_DEFS
-        ):
+        if not t.open:
+            return True
+        if isinstance(arg, (list, tuple)) and arg and (t.kind == "array" or _generic_def_name(t) in _SEQUENCE_DEFS):
             element = t.element if t.kind == "array" else t.generic_args[0]
             return unify(element, arg[0])
-        if t.open and t.generic_def_id and getattr(type(arg), "__clr_type_id__", 0):
-            arg_info = info(type(arg).__clr_type_id__)
-            for candidate in (arg_info.id, *arg_info.interfaces):
+        arg_id = arg.type_id if isinstance(arg, TypeArg) else getattr(type(arg), "__clr_type_id__", 0)
+        if t.generic_def_id and arg_id:
+            for candidate in _supertypes(arg_id):
                 c = info(candidate)
                 if c.generic_def_id == t.generic_def_id:
                     return all(unify(p, TypeArg(a)) for p, a in zip(t.generic_args, c.generic_args, strict=True))
             return True
-        if isinstance(arg, TypeArg) and t.kind == "generic-param" and t.method_param:
-            return True
+        if t.kind == "array" and arg_id and info(arg_id).kind == "array":
+            return unify(t.element, TypeArg(info(arg_id).element))
         return True
 
     for i, (p, a) in enumerate(zip(params, args, strict=False)):
@@ -51,6 +64,8 @@ def infer(params: tuple[Param, ...], args: list[Any], n_generic: int) -> dict[in
             break
         if not unify(p.type_id, a):
             return None
+    for position, loose in fallbacks.items():
+        bindings.setdefault(position, loose)
     if len(bindings) != n_generic:
         results_of_python_callables(params, args, bindings)
     if len(bindings) != n_generic:
@@ -58,16 +73,43 @@ def infer(params: tuple[Param, ...], args: list[Any], n_generic: int) -> dict[in
     return bindings
 
 
+def _supertypes(type_id: int) -> Iterator[int]:
+    """The type, its base classes and its interfaces."""
+    t = info(type_id)
+    yield type_id
+    yield from t.interfaces
+    base = t.base
+    while base:
+        yield base
+        base = info(base).base
+
+
+def _method_params_in(type_id: int) -> Iterator[int]:
+    """Positions of the generic method parameters a type mentions (``TResult`` of
+    ``IEnumerable<TResult>``)."""
+    t = info(type_id)
+    if t.kind == "generic-param":
+        if t.method_param:
+            yield t.position
+        return
+    if not t.open:
+        return
+    if t.element:
+        yield from _method_params_in(t.element)
+    for a in t.generic_args:
+        yield from _method_params_in(a)
+
+
 def results_of_python_callables(params: tuple[Param, ...], args: list[Any], bindings: dict[int, int]) -> None:
     """A type parameter that only a Python callable's result decides (``TResult`` of
-    ``Select(xs, lambda x: ...)``) cannot be read from the callable: it becomes System.Object."""
+    ``Select(xs, lambda x: ...)``, of ``SelectMany``'s ``IEnumerable<TResult>``) cannot be
+    read from the callable: it becomes System.Object."""
     for p, a in zip(params, args, strict=False):
         t = info(p.type_id)
         if t.kind != "delegate" or not t.invoke_return or not _is_callable_arg(a):
             continue
-        r = info(t.invoke_return)
-        if r.kind == "generic-param" and r.method_param and r.position not in bindings:
-            bindings[r.position] = _typeinfo.id_by_name("System.Object")
+        for position in _method_params_in(t.invoke_return):
+            bindings.setdefault(position, _typeinfo.id_by_name("System.Object"))
 
 
 class TypeArg:
@@ -94,3 +136,14 @@ def natural_type_id(arg: Any) -> int | None:
         if isinstance(arg, py):
             return type_id_for(py)
     return None
+
+
+def _unconstrained_type_id(arg: Any) -> int:
+    """What a bare ``T`` becomes from a Python list, dict or None when nothing else fixes it."""
+    if arg is None:
+        return _typeinfo.id_by_name("System.Object")
+    if isinstance(arg, (list, tuple)):
+        return _typeinfo.id_by_name("System.Collections.Generic.List`1[System.Object]")
+    if isinstance(arg, dict):
+        return _typeinfo.id_by_name("System.Collections.Generic.Dictionary`2[System.Object,System.Object]")
+    return 0

@@ -3,6 +3,7 @@ Python callable accepts, and generic methods made concrete."""
 
 from __future__ import annotations
 
+import builtins
 import dataclasses
 import functools
 import inspect
@@ -35,6 +36,7 @@ class Overload:
     params: tuple[Param, ...]
     ret: int
     generic_params: tuple[str, ...]
+    declaring: int = 0  # the type that declares it (0: not told)
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> Overload:
@@ -46,6 +48,7 @@ class Overload:
             tuple(Param.from_json(p) for p in d["params"]),
             d.get("ret", 0),
             tuple(d["genericParams"]),
+            d.get("declaring", 0),
         )
 
     @functools.cached_property
@@ -104,6 +107,41 @@ def callable_arity(fn: Any) -> tuple[int, int] | None:
             if p.default is p.empty:
                 fewest += 1
     return fewest, most
+
+
+def result_hint(fn: Any) -> Any:
+    """The class a Python function's return annotation names (``def f(o) -> IDisposable``), or
+    None: what stands in for the lambda body C# reads when delegate overloads differ only in
+    their result type. A string annotation (``from __future__ import annotations``) is looked
+    up in the function's module globals."""
+    annotations = getattr(fn, "__annotations__", None)
+    hint = annotations.get("return") if isinstance(annotations, dict) else None
+    if isinstance(hint, str):
+        namespace = getattr(fn, "__globals__", None)
+        key = (id(namespace), hint)
+        found = _string_hints.get(key, _MISSING)
+        if found is _MISSING:
+            found = _string_hints.setdefault(key, _resolve_hint(hint, namespace))
+        hint = found
+    return hint if isinstance(hint, type) else None
+
+
+# (id of a module's globals, annotation text) -> what it names: a pure memo of lookups.
+_string_hints: dict[tuple[int, str], Any] = {}
+_MISSING = object()
+
+
+def _resolve_hint(text: str, namespace: Any) -> Any:
+    """A dotted name in ``namespace`` or the builtins (no evaluation of anything else)."""
+    head, *rest = text.split(".")
+    if not head.isidentifier() or not all(part.isidentifier() for part in rest):
+        return None
+    found = namespace.get(head) if isinstance(namespace, dict) else None
+    if found is None:
+        found = getattr(builtins, head, None)
+    for part in rest:
+        found = getattr(found, part, None)
+    return found
 
 
 def accepts_positional(arity: tuple[int, int] | None, n: int) -> bool:

@@ -160,16 +160,6 @@ def test_a_list_of_ints_prefers_the_double_sequence_overload() -> None:
     assert Stats.Median([1, 3, 2]) == "double 2"
 
 
-def test_an_ambiguity_error_lists_the_candidates_and_names_the_rule() -> None:
-    from Fixtures.OverloadShapes import Both, TieBreaks
-
-    with pytest.raises(TypeError, match="ambiguous") as info:
-        TieBreaks.Equal(Both())
-    message = str(info.value)
-    assert "Equal(IFirst x)" in message and "Equal(ISecond x)" in message
-    assert "the rule that could not separate them: better conversion" in message
-
-
 def test_an_unseen_callable_result_ambiguity_says_how_to_choose() -> None:
     from Fixtures.OverloadShapes import Subscribe
 

@@ -65,13 +65,14 @@ def test_int_reaches_op_implicit_of_double_through_a_standard_conversion() -> No
     assert Picker.Length(2) == 2.0
 
 
-def test_ambiguous_call_raises_type_error_listing_the_tied_signatures() -> None:
+def test_ambiguous_call_raises_type_error_listing_the_tied_signatures_and_the_rule() -> None:
     from Fixtures.Overloads import Both, Picker
 
     with pytest.raises(TypeError, match="ambiguous") as info:
         Picker.Ambiguous(Both())
     assert "Ambiguous(IFirst x)" in str(info.value)
     assert "Ambiguous(ISecond x)" in str(info.value)
+    assert "the rule that could not separate them: better conversion" in str(info.value)
 
 
 def test_no_matching_overload_raises_type_error_listing_every_candidate() -> None:

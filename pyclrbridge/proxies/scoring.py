@@ -15,6 +15,7 @@ from typing import Any
 from ..host import typeinfo as _typeinfo
 from ..values import codecs as _codecs
 from ..values.buffers import element_name
+from ..values.targets import INTEGER_RANGES
 from ..values.targets import MAP_DEFS as _MAP_DEFS
 from ..values.targets import SEQUENCE_DEFS as _SEQUENCE_DEFS
 from .catalog import class_for
@@ -22,17 +23,7 @@ from .signatures import accepts_positional, callable_arity
 from .signatures import generic_def_name as _generic_def_name
 from .signatures import is_callable_arg as _is_callable_arg
 
-# Read-only after import: no lock.
-INT_RANGES: dict[str, tuple[int, int]] = {
-    "SByte": (-(2**7), 2**7 - 1),
-    "Byte": (0, 2**8 - 1),
-    "Int16": (-(2**15), 2**15 - 1),
-    "UInt16": (0, 2**16 - 1),
-    "Int32": (-(2**31), 2**31 - 1),
-    "UInt32": (0, 2**32 - 1),
-    "Int64": (-(2**63), 2**63 - 1),
-    "UInt64": (0, 2**64 - 1),
-}
+INT_RANGES = INTEGER_RANGES  # the range of every .NET integer type, by type code
 # C# prefers int, then long, then the other integer types, then floating point.
 # Read-only after import: no lock.
 _INT_RANK = {

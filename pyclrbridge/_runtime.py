@@ -19,6 +19,7 @@ from . import _importer
 from .callbacks import derived as _derived
 from .callbacks import dispatch as _dispatch
 from .callbacks import tasks as _tasks
+from .callbacks import threadtop as _threadtop
 from .callbacks import typed as _typed_callbacks
 from .host import bridge as _bridge
 from .host import hostfxr as _hostfxr
@@ -173,11 +174,17 @@ def load(
     *,
     dotnet_root: str | os.PathLike[str] | None = None,
     properties: Mapping[str, str] | None = None,
+    thread_exceptions: str | None = None,
 ) -> Runtime:
     """Start .NET in this process (once) and return the :class:`Runtime`.
 
     Idempotent and thread-safe: every call with compatible arguments returns the same object.
     A call whose arguments contradict the running runtime raises :class:`RuntimeError`.
+
+    ``thread_exceptions``: where an exception goes that escapes a Python callback .NET runs at
+    the top of a thread (a ``Thread`` start, a thread-pool work item, a ``Timer``):
+    ``"excepthook"`` (the default) reports it through :func:`threading.excepthook` and the
+    process goes on; ``"fail-fast"`` lets .NET end the process, as it does for its own code.
     """
     global _runtime
     if _bridge.FORKED:
@@ -190,6 +197,8 @@ def load(
             if current is None:
                 current = _start(want)
                 _runtime = current
+    if thread_exceptions is not None:
+        _threadtop.configure(thread_exceptions)
     if not _compatible(current._args, want, current):
         raise RuntimeError(
             "pyclrbridge.load() was already called with different arguments; .NET cannot restart "
@@ -216,6 +225,7 @@ def _start(args: _LoadArgs) -> Runtime:
     _bridge.FORK_FLAG = int(versions.get("forkFlag", 0))
     _bridge.SHIM = shim  # publish: the shim is fully bound
     _importer.install()
+    _threadtop.configure("excepthook")
     atexit.register(_shutdown)
     if hasattr(os, "register_at_fork"):
         os.register_at_fork(after_in_child=_bridge.after_fork_in_child)

@@ -196,3 +196,67 @@ def test_every_dotnet_use_in_a_forked_child_raises_an_error_naming_spawn() -> No
     uses = ("collect", "constructor", "direct call", "load", "method")
     assert lines[0] == repr([(name, "spawn") for name in uses])
     assert lines[1:] == ["child exit 0", "parent still works 7 a"]
+
+
+# --- exceptions escaping callbacks at the top of a .NET thread --------------------------------
+
+_THREAD_TOPS = """
+import sys, threading, time, traceback
+import pyclrbridge
+clr = pyclrbridge.load(**({"thread_exceptions": sys.argv[1]} if len(sys.argv) > 1 else {}))
+from System.Threading import Thread, ThreadStart, ThreadPool, WaitCallback, Timer, TimerCallback
+
+seen = []
+done = threading.Semaphore(0)
+def hook(args):
+    frames = [f.name for f in traceback.extract_tb(args.exc_traceback)]
+    seen.append(f"{args.exc_type.__name__}: {args.exc_value} from {frames[-1]}")
+    done.release()
+threading.excepthook = hook
+
+def failing_callback(*_):
+    raise ValueError("raised in a .NET thread")
+
+thread = Thread(ThreadStart(failing_callback))
+thread.Start()
+thread.Join()
+ThreadPool.QueueUserWorkItem(WaitCallback(failing_callback))
+timer = Timer(TimerCallback(failing_callback), None, 0, -1)
+for _ in range(3):
+    assert done.acquire(timeout=30)
+print("\\n".join(seen))
+print("still alive")
+"""
+
+
+def test_exceptions_escaping_thread_thread_pool_and_timer_callbacks_reach_threading_excepthook() -> None:
+    # Before: the first one ended the process (an unhandled .NET exception).
+    proc = run_python(_THREAD_TOPS, timeout=90)
+    assert_clean_exit(proc)
+    assert proc.stdout.splitlines() == ["ValueError: raised in a .NET thread from failing_callback"] * 3 + [
+        "still alive"
+    ]
+
+
+def test_thread_exceptions_fail_fast_lets_dotnet_end_the_process() -> None:
+    proc = run_python(
+        _THREAD_TOPS.replace("import sys,", "import sys; sys.argv.append('fail-fast'); import"), timeout=90
+    )
+    assert proc.returncode != 0
+    assert "still alive" not in proc.stdout
+    assert "raised in a .NET thread" in proc.stderr
+
+
+def test_a_thread_start_delegate_called_directly_still_raises_to_its_caller(clr: Any) -> None:
+    from System.Threading import ThreadStart
+
+    def failing() -> None:
+        raise ValueError("to the caller")
+
+    with pytest.raises(ValueError, match="to the caller"):
+        ThreadStart(failing)()
+
+
+def test_thread_exceptions_refuses_an_unknown_mode(clr: Any) -> None:
+    with pytest.raises(ValueError, match="thread_exceptions must be one of 'excepthook', 'fail-fast'"):
+        pyclrbridge.load(thread_exceptions="ignore")

@@ -41,7 +41,7 @@ internal static class DelegateFactory
                 }
             }
         }
-        return factory(callable);
+        return ThreadTops.Guard(factory(callable));
     }
 
     private static Func<PyObjectRef, Delegate> Build(Type delegateType)

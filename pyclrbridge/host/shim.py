@@ -133,6 +133,8 @@ _EXPORTS: dict[str, tuple[Any, list[Any]]] = {
     "DuplicateHandle": (_i64, [_i64]),
     # TypedCallbacks.cs (typed thunks for all-primitive delegates)
     "RegisterTypedThunks": (_i32, [ctypes.c_void_p]),
+    # ThreadTops.cs (exceptions escaping callbacks at the top of a .NET thread)
+    "SetThreadTopReporter": (_i32, [_i64, _i32, ValuePtr]),
     # ArrayExports.cs (element access, block copies)
     "ArrayGet": (_i32, [_i64, _i64p, _i32, ValuePtr, ValuePtr]),
     "ArraySet": (_i32, [_i64, _i64p, _i32, ValuePtr, ValuePtr]),
@@ -233,6 +235,7 @@ class Shim:
     DrainDeadIdentities: Any
     DuplicateHandle: Any
     RegisterTypedThunks: Any
+    SetThreadTopReporter: Any
     ArrayGet: Any
     ArraySet: Any
     ArrayCopy: Any

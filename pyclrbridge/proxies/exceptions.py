@@ -24,6 +24,12 @@ def exception_from_error(error: Value) -> BaseException:
     exc = from_value(error)
     if not isinstance(exc, BaseException):
         return RuntimeError(f".NET call failed with {exc!r}")
+    return original_exception(exc)
+
+
+def original_exception(exc: BaseException) -> BaseException:
+    """The Python exception a .NET ``PythonException`` carries; any other .NET exception
+    decorated (message, .NET stack trace, inner exception)."""
     if getattr(type(exc), "__clr_name__", "") == PYTHON_EXCEPTION:
         original = lookup(_read(exc, "PyObjectId"))
         if isinstance(original, BaseException):

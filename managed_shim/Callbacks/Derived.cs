@@ -62,6 +62,10 @@ internal static class Derived
         ?? throw new MissingMethodException(nameof(PythonDerivedSupport), nameof(PythonDerivedSupport.Dispatch));
     private static readonly ConstructorInfo _notImplemented = typeof(NotImplementedException).GetConstructor(new[] { typeof(string) })
         ?? throw new MissingMethodException(nameof(NotImplementedException), ".ctor");
+    private static readonly MethodInfo _typeFromHandle = typeof(Type).GetMethod(nameof(Type.GetTypeFromHandle))
+        ?? throw new MissingMethodException(nameof(Type), nameof(Type.GetTypeFromHandle));
+    private static readonly MethodInfo _dispatchAs = typeof(PythonDerivedSupport).GetMethod(nameof(PythonDerivedSupport.DispatchAs))
+        ?? throw new MissingMethodException(nameof(PythonDerivedSupport), nameof(PythonDerivedSupport.DispatchAs));
     private static readonly MethodInfo _selfGetter = typeof(IPythonDerived).GetProperty(nameof(IPythonDerived.PythonSelf))!.GetMethod
         ?? throw new MissingMethodException(nameof(IPythonDerived), "get_PythonSelf");
 
@@ -81,8 +85,10 @@ internal static class Derived
     public static object? Call(int memberId, object self, object?[] args, Invoker invoker)
     {
         if (TypeCatalog.MemberOf(memberId) is MethodInfo m
-            && _baseCallers.TryGetValue((self.GetType(), m.MethodHandle), out MethodInfo? caller))
+            && _baseCallers.TryGetValue((self.GetType(), (m.IsGenericMethod ? m.GetGenericMethodDefinition() : m).MethodHandle),
+                out MethodInfo? caller))
         {
+            if (m.IsGenericMethod) caller = caller.MakeGenericMethod(m.GetGenericArguments());
             try { return caller.Invoke(self, args); }
             catch (TargetInvocationException e) when (e.InnerException != null)
             {
@@ -153,9 +159,8 @@ internal static class Derived
                 // arguments: IEqualityComparer's Equals(a, b) must not replace object.Equals(o).
                 if (defined && !m.IsAbstract && !Accepts(arity, pyName, m)) defined = false;
                 if (!defined && !m.IsAbstract) continue;
-                MethodBuilder mb = tb.DefineMethod(m.Name,
-                    (m.Attributes & MethodAttributes.MemberAccessMask) | MethodAttributes.Virtual | MethodAttributes.HideBySig,
-                    m.ReturnType, m.GetParameters().Select(p => p.ParameterType).ToArray());
+                MethodBuilder mb = DefineLike(tb, m.Name,
+                    (m.Attributes & MethodAttributes.MemberAccessMask) | MethodAttributes.Virtual | MethodAttributes.HideBySig, m);
                 EmitBody(mb, m, defined ? pyName : null, name);
                 tb.DefineMethodOverride(mb, m);
                 if (!m.IsAbstract)
@@ -174,9 +179,8 @@ internal static class Derived
                 if (baseType.IsAssignableTo(iface) && !names.Contains(PythonName(m).Split(':').Last())) continue;
                 string pyName = PythonName(m);
                 bool defined = names.Contains(pyName.Split(':').Last());
-                MethodBuilder mb = tb.DefineMethod($"{Signatures.TypeName(iface)}.{m.Name}",
-                    MethodAttributes.Private | MethodAttributes.Virtual | MethodAttributes.Final | MethodAttributes.HideBySig | MethodAttributes.NewSlot,
-                    m.ReturnType, m.GetParameters().Select(p => p.ParameterType).ToArray());
+                MethodBuilder mb = DefineLike(tb, $"{Signatures.TypeName(iface)}.{m.Name}",
+                    MethodAttributes.Private | MethodAttributes.Virtual | MethodAttributes.Final | MethodAttributes.HideBySig | MethodAttributes.NewSlot, m);
                 EmitBody(mb, m, defined ? pyName : null, name);
                 tb.DefineMethodOverride(mb, m);
             }
@@ -200,7 +204,7 @@ internal static class Derived
         var seen = new HashSet<RuntimeMethodHandle>();
         foreach (MethodInfo m in baseType.GetMethods(BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Instance))
         {
-            if (!m.IsVirtual || m.IsFinal || m.IsGenericMethodDefinition) continue;
+            if (!m.IsVirtual || m.IsFinal) continue;
             if (!(m.IsPublic || m.IsFamily || m.IsFamilyOrAssembly)) continue;
             if (m.Name == "Finalize" || m.DeclaringType!.IsInterface) continue;
             if (seen.Add(m.GetBaseDefinition().MethodHandle)) yield return m;
@@ -216,6 +220,64 @@ internal static class Derived
             if (m.Name.StartsWith("set_", StringComparison.Ordinal)) return "set:" + m.Name[4..];
         }
         return m.Name;
+    }
+
+    /// <summary>
+    /// A method with <paramref name="m"/>'s signature; for a generic method its own type
+    /// parameters (same names, attributes and constraints) stand in for <paramref name="m"/>'s
+    /// (<c>ILogger.Log&lt;TState&gt;</c>), so the signature matches the declaration it implements.
+    /// </summary>
+    private static MethodBuilder DefineLike(TypeBuilder tb, string name, MethodAttributes attributes, MethodInfo m)
+    {
+        MethodBuilder mb = tb.DefineMethod(name, attributes);
+        Type[] own = Type.EmptyTypes, builders = Type.EmptyTypes;
+        if (m.IsGenericMethodDefinition)
+        {
+            own = m.GetGenericArguments();
+            GenericTypeParameterBuilder[] gps = mb.DefineGenericParameters(own.Select(a => a.Name).ToArray());
+            builders = gps;
+            for (int i = 0; i < own.Length; i++)
+            {
+                gps[i].SetGenericParameterAttributes(own[i].GenericParameterAttributes);
+                Type[] constraints = own[i].GetGenericParameterConstraints().Select(c => Substitute(c, own, builders)).ToArray();
+                Type? baseConstraint = constraints.FirstOrDefault(c => !c.IsInterface);
+                if (baseConstraint != null) gps[i].SetBaseTypeConstraint(baseConstraint);
+                Type[] interfaceConstraints = constraints.Where(c => c.IsInterface).ToArray();
+                if (interfaceConstraints.Length > 0) gps[i].SetInterfaceConstraints(interfaceConstraints);
+            }
+        }
+        mb.SetReturnType(Substitute(m.ReturnType, own, builders));
+        mb.SetParameters(m.GetParameters().Select(p => Substitute(p.ParameterType, own, builders)).ToArray());
+        return mb;
+    }
+
+    /// <summary><paramref name="t"/> with the method type parameters <paramref name="from"/> replaced by <paramref name="to"/>.</summary>
+    private static Type Substitute(Type t, Type[] from, Type[] to)
+    {
+        if (from.Length == 0 || !t.ContainsGenericParameters) return t;
+        if (t.IsGenericParameter)
+            return t.DeclaringMethod != null && t.GenericParameterPosition < to.Length && from[t.GenericParameterPosition] == t
+                ? to[t.GenericParameterPosition] : t;
+        if (t.IsByRef) return Substitute(t.GetElementType()!, from, to).MakeByRefType();
+        if (t.IsPointer) return Substitute(t.GetElementType()!, from, to).MakePointerType();
+        if (t.IsArray)
+        {
+            Type e = Substitute(t.GetElementType()!, from, to);
+            return t.IsSZArray ? e.MakeArrayType() : e.MakeArrayType(t.GetArrayRank());
+        }
+        if (t.IsGenericType)
+            return t.GetGenericTypeDefinition().MakeGenericType(t.GetGenericArguments().Select(a => Substitute(a, from, to)).ToArray());
+        return t;
+    }
+
+    /// <summary>The parameter and return types of a method being emitted (type parameters as its own).</summary>
+    private static (Type[] Parameters, Type Return) EmittedSignature(MethodBuilder mb, MethodInfo m)
+    {
+        if (!m.IsGenericMethodDefinition)
+            return (m.GetParameters().Select(p => p.ParameterType).ToArray(), m.ReturnType);
+        Type[] own = m.GetGenericArguments(), builders = mb.GetGenericArguments();
+        return (m.GetParameters().Select(p => Substitute(p.ParameterType, own, builders)).ToArray(),
+            Substitute(m.ReturnType, own, builders));
     }
 
     private static void EmitConstructors(TypeBuilder tb, Type baseType, FieldBuilder self)
@@ -261,9 +323,14 @@ internal static class Derived
             g.Emit(OpCodes.Throw);
             return;
         }
-        Type[] byRefTypes = ps.Where(p => p.ParameterType.IsByRef).Select(p => p.ParameterType.GetElementType()!).ToArray();
+        (Type[] types, Type returnType) = EmittedSignature(mb, m);
+        // A result or out value typed by a method type parameter is converted to object by the
+        // callback and cast by the IL below (unbox.any of the instantiated type).
+        Type[] byRefTypes = ps.Where(p => p.ParameterType.IsByRef)
+            .Select(p => p.ParameterType.GetElementType()!).Select(t => t.ContainsGenericParameters ? typeof(object) : t).ToArray();
+        bool genericReturn = m.ReturnType.ContainsGenericParameters;
         int slot = Interlocked.Increment(ref _slotCount);
-        _slots[slot] = new Slot(pyName, m.ReturnType, byRefTypes);
+        _slots[slot] = new Slot(pyName, genericReturn ? typeof(object) : m.ReturnType, byRefTypes);  // object: see DispatchAs
         var inputs = ps.Select((p, i) => (p, i)).Where(x => !(x.p.IsOut && x.p.ParameterType.IsByRef)).ToArray();
         LocalBuilder results = g.DeclareLocal(typeof(object[]));
         g.Emit(OpCodes.Ldarg_0);
@@ -273,7 +340,7 @@ internal static class Derived
         for (int k = 0; k < inputs.Length; k++)
         {
             (ParameterInfo p, int i) = inputs[k];
-            Type t = p.ParameterType;
+            Type t = types[i];
             g.Emit(OpCodes.Dup);
             g.Emit(OpCodes.Ldc_I4, k);
             g.Emit(OpCodes.Ldarg, i + 1);
@@ -281,13 +348,23 @@ internal static class Derived
             if (t.IsValueType || t.IsGenericParameter) g.Emit(OpCodes.Box, t);
             g.Emit(OpCodes.Stelem_Ref);
         }
-        g.Emit(OpCodes.Call, _dispatch);
+        if (genericReturn)
+        {
+            // The instantiated result type is known only when the method runs: pass it along.
+            g.Emit(OpCodes.Ldtoken, returnType);
+            g.Emit(OpCodes.Call, _typeFromHandle);
+            g.Emit(OpCodes.Call, _dispatchAs);
+        }
+        else
+        {
+            g.Emit(OpCodes.Call, _dispatch);
+        }
         g.Emit(OpCodes.Stloc, results);
         int r = 1;
         for (int i = 0; i < ps.Length; i++)
         {
-            if (!ps[i].ParameterType.IsByRef) continue;
-            Type et = ps[i].ParameterType.GetElementType()!;
+            if (!types[i].IsByRef) continue;
+            Type et = types[i].GetElementType()!;
             g.Emit(OpCodes.Ldarg, i + 1);
             g.Emit(OpCodes.Ldloc, results);
             g.Emit(OpCodes.Ldc_I4, r++);
@@ -295,12 +372,12 @@ internal static class Derived
             g.Emit(OpCodes.Unbox_Any, et);
             g.Emit(OpCodes.Stobj, et);
         }
-        if (m.ReturnType != typeof(void))
+        if (returnType != typeof(void))
         {
             g.Emit(OpCodes.Ldloc, results);
             g.Emit(OpCodes.Ldc_I4_0);
             g.Emit(OpCodes.Ldelem_Ref);
-            g.Emit(OpCodes.Unbox_Any, m.ReturnType);
+            g.Emit(OpCodes.Unbox_Any, returnType);
         }
         g.Emit(OpCodes.Ret);
     }
@@ -308,12 +385,12 @@ internal static class Derived
     private static void EmitBaseCaller(TypeBuilder tb, string callerName, MethodInfo m)
     {
         ParameterInfo[] ps = m.GetParameters();
-        MethodBuilder mb = tb.DefineMethod(callerName, MethodAttributes.Public | MethodAttributes.HideBySig,
-            m.ReturnType, ps.Select(p => p.ParameterType).ToArray());
+        MethodBuilder mb = DefineLike(tb, callerName, MethodAttributes.Public | MethodAttributes.HideBySig, m);
         ILGenerator g = mb.GetILGenerator();
         g.Emit(OpCodes.Ldarg_0);
         for (int i = 0; i < ps.Length; i++) g.Emit(OpCodes.Ldarg, i + 1);
-        g.Emit(OpCodes.Call, m);  // non-virtual: the base implementation itself
+        // non-virtual: the base implementation itself (instantiated with the caller's own type parameters)
+        g.Emit(OpCodes.Call, m.IsGenericMethodDefinition ? m.MakeGenericMethod(mb.GetGenericArguments()) : m);
         g.Emit(OpCodes.Ret);
     }
 }
@@ -350,6 +427,18 @@ public static class PythonDerivedSupport
         full[1] = s.PythonName;
         Array.Copy(args, 0, full, 2, args.Length);
         return Callbacks.Invoke(trampoline, full, s.ReturnType, s.ByRefTypes);
+    }
+
+    /// <summary><see cref="Dispatch"/> for a generic method whose result type is a type parameter:
+    /// the result is converted to <paramref name="returnType"/>, the type of this instantiation.</summary>
+    public static object?[] DispatchAs(object self, int slot, object?[] args, Type returnType)
+    {
+        Derived.Slot s = Derived.SlotAt(slot);
+        var full = new object?[args.Length + 2];
+        full[0] = self;
+        full[1] = s.PythonName;
+        Array.Copy(args, 0, full, 2, args.Length);
+        return Callbacks.Invoke(Derived.Trampoline, full, returnType, s.ByRefTypes);
     }
 
 }

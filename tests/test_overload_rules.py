@@ -221,6 +221,20 @@ def test_an_implicit_operator_declared_on_a_base_class_is_applied() -> None:
     assert options.Handles(ArgumentException("y")) is False
 
 
+def test_an_explicit_operator_declared_on_a_base_class_serves_a_cast() -> None:
+    import System
+    from Fixtures.OverloadShapes import Celsius
+
+    assert System.Double(Celsius(21.5)) == 21.5
+
+
+def test_an_explicit_operator_is_not_applied_to_an_argument_without_a_cast() -> None:
+    from Fixtures.OverloadShapes import Celsius, Temperature
+
+    with pytest.raises(TypeError, match="no overload"):
+        Temperature.Twice(Celsius(1.0))
+
+
 # ---- generic inference ------------------------------------------------------------------------
 
 

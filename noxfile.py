@@ -1,13 +1,15 @@
-"""nox sessions for pyclrbridge.
+"""nox sessions for pyclrbridge: the checks CI runs, each in its own environment.
 
-    nox                      # default sessions: tests (every Python found), lint, typecheck, docs
+    nox                      # default sessions: tests (every Python found), lint, typecheck, docs, package
     nox -s tests-3.13        # one interpreter
-    nox -s lint typecheck docs
+    nox -s lint typecheck docs package
     nox -s bench-3.11 -- ... # python -m benchmarks ...
 
-Interpreters are found on PATH and in version managers (pyenv included, even when the
-version is not active); missing ones are skipped. If ``../shared/wheelhouse`` exists next to
-the repository, every session installs from it with no package index.
+``.ci/run`` runs these same sessions, so a local ``nox`` and CI check the same things in the
+same environments. Interpreters are found on PATH and in pyenv (even versions that are not
+active); missing ones are skipped. pip inside the sessions honours the usual environment
+variables: set ``PIP_FIND_LINKS`` (and ``PIP_NO_INDEX=1``) to install from a local folder of
+wheels with no package index.
 """
 
 from __future__ import annotations
@@ -15,22 +17,41 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import tarfile
+import zipfile
 from pathlib import Path
 
 import nox
 
 ROOT = Path(__file__).resolve().parent
-WHEELHOUSE = ROOT.parent / "shared" / "wheelhouse"
 
 PYTHONS = ["3.11", "3.12", "3.13", "3.14", "3.14t"]
-TOOLS_PYTHON = "3.11"  # lint/typecheck/docs: one interpreter is enough
+TOOLS_PYTHON = "3.11"  # lint/typecheck/docs/package: one interpreter is enough
 
-nox.options.sessions = ["tests", "lint", "typecheck", "docs"]
+nox.options.sessions = ["tests", "lint", "typecheck", "docs", "package"]
 nox.options.error_on_missing_interpreters = False
 nox.options.reuse_existing_virtualenvs = True
 
 PYPROJECT = nox.project.load_toml(str(ROOT / "pyproject.toml"))
-RUNTIME_DEPS: list[str] = PYPROJECT["project"]["dependencies"]
+EXTRAS: dict[str, list[str]] = PYPROJECT["project"]["optional-dependencies"]
+
+
+def _tool(name: str) -> str:
+    """The requirement for a tool, as the ``dev`` extra pins it (one place for versions)."""
+    for req in EXTRAS["dev"]:
+        if re.match(rf"{re.escape(name)}\b", req):
+            return req
+    raise LookupError(f"{name} is not in the dev extra of pyproject.toml")
+
+
+#: The wheel must carry the compiled shim and the typing marker.
+WHEEL_MUST_HAVE = (
+    "pyclrbridge/__init__.py",
+    "pyclrbridge/py.typed",
+    "pyclrbridge/_bin/PyClrBridge.Shim.dll",
+    "pyclrbridge/_bin/PyClrBridge.Shim.deps.json",
+    "pyclrbridge/_pyinstaller/hook-pyclrbridge.py",
+)
 
 
 def _expose_pyenv_versions() -> None:
@@ -64,10 +85,6 @@ _expose_pyenv_versions()
 
 
 def _setup(session: nox.Session) -> None:
-    """Point pip at the offline wheelhouse when there is one."""
-    if WHEELHOUSE.is_dir():
-        session.env["PIP_NO_INDEX"] = "1"
-        session.env["PIP_FIND_LINKS"] = str(WHEELHOUSE)
     session.env.setdefault("DOTNET_CLI_TELEMETRY_OPTOUT", "1")
     session.env.setdefault("DOTNET_NOLOGO", "1")
 
@@ -88,46 +105,76 @@ def _gil_off_if_free_threaded(session: nox.Session) -> None:
 
 
 def _lint_paths() -> list[str]:
-    names = ["pyclrbridge", "tests", "benchmarks", "hatch_build.py", "noxfile.py"]
+    names = ["pyclrbridge", "tests", "benchmarks", "hatch_build.py", "build_backend.py", "noxfile.py"]
     return [name for name in names if (ROOT / name).exists()]
 
 
 @nox.session(python=PYTHONS)
 def tests(session: nox.Session) -> None:
-    """Install the package (editable; builds the shim) and run pytest. Args go to pytest."""
+    """Install the package (editable; builds the shim) and run pytest. Args go to pytest.
+
+    A run that collects no tests (pytest exit code 5) fails.
+    """
     _setup(session)
     session.install("-e", ".[test]")
     _gil_off_if_free_threaded(session)
     session.run("python", "-m", "pyclrbridge", "info")
-    session.run("python", "-m", "pytest", *session.posargs)
+    session.run("python", "-m", "pytest", "-p", "no:cacheprovider", *session.posargs)
 
 
 @nox.session(python=TOOLS_PYTHON)
 def lint(session: nox.Session) -> None:
     """ruff check (args replace the default paths)."""
     _setup(session)
-    session.install("ruff>=0.6")
-    session.run("ruff", "check", *(session.posargs or _lint_paths()))
+    session.install(_tool("ruff"))
+    session.run("ruff", "check", "--no-cache", *(session.posargs or _lint_paths()))
 
 
 @nox.session(python=TOOLS_PYTHON)
 def typecheck(session: nox.Session) -> None:
-    """mypy --strict on the package (runtime deps only: no .NET build needed)."""
+    """mypy --strict on the package, with the optional packages it type-checks against
+    (hypothesis for pyclrbridge.testing, rich for the CLI). No .NET build needed."""
     _setup(session)
-    session.install("mypy>=1.11", *RUNTIME_DEPS)
-    session.run("mypy", "--strict", "pyclrbridge", *session.posargs)
+    session.install(_tool("mypy"), *EXTRAS["test"], *EXTRAS["cli"], *PYPROJECT["project"]["dependencies"])
+    session.run("mypy", "--strict", "--no-incremental", "pyclrbridge", *session.posargs)
 
 
 @nox.session(python=TOOLS_PYTHON)
 def docs(session: nox.Session) -> None:
-    """mkdocs build --strict (pass `serve` as the only arg to serve the site instead)."""
+    """mkdocs build --strict, checked for unrendered reST roles by tests/test_docs_site.py
+    (pass `serve` as the only arg to serve the site instead)."""
     _setup(session)
     session.env["NO_MKDOCS_2_WARNING"] = "1"  # silence Material's banner about MkDocs 2
-    session.install("mkdocs-material>=9.5", "mkdocstrings[python]>=0.26", *RUNTIME_DEPS)
+    session.install(*EXTRAS["docs"], *EXTRAS["test"], *PYPROJECT["project"]["dependencies"])
     if session.posargs == ["serve"]:
         session.run("mkdocs", "serve")
-    else:
-        session.run("mkdocs", "build", "--strict", *session.posargs)
+        return
+    session.run("python", "-m", "pytest", "-p", "no:cacheprovider", "tests/test_docs_site.py", *session.posargs)
+
+
+@nox.session(python=TOOLS_PYTHON)
+def package(session: nox.Session) -> None:
+    """Build the sdist and, from it, the wheel; the wheel must carry the shim."""
+    _setup(session)
+    session.install("build")
+    dist = Path(session.create_tmp()) / "dist"
+    session.run("python", "-m", "build", "--outdir", str(dist), ".")
+    wheels = sorted(dist.glob("pyclrbridge-*-py3-none-any.whl"))
+    if len(wheels) != 1:
+        session.error(f"expected one py3-none-any wheel in {dist}, found {wheels}")
+    names = set(zipfile.ZipFile(wheels[0]).namelist())
+    missing = [name for name in WHEEL_MUST_HAVE if name not in names]
+    if missing:
+        session.error(f"missing from {wheels[0].name}: {missing}")
+    if any("/_bin/" in name for name in _sdist_members(dist)):
+        session.error("the sdist must not carry built binaries")
+    session.log(f"{wheels[0].name}: {len(names)} files, shim included")
+
+
+def _sdist_members(dist: Path) -> list[str]:
+    (sdist,) = dist.glob("pyclrbridge-*.tar.gz")
+    with tarfile.open(sdist) as tar:
+        return tar.getnames()
 
 
 @nox.session(python=PYTHONS, default=False)

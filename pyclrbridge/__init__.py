@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+from . import _importer
 from ._runtime import AssemblyInfo, Runtime, load
 from .callbacks.tasks import Cancellation, cancellation
 from .host.errors import ClrError, HostError
@@ -17,6 +18,8 @@ from .proxies.views import buffer
 from .values.codecs import register_codec
 
 __version__ = "0.1.0"
+
+_importer.install_hint()  # `import System` before load() says to call load()
 
 __all__ = ["AssemblyInfo", "Cancellation", "ClrError", "HostError", "Runtime", "__version__", "buffer",
            "cancellation", "load", "register_codec", "release"]

@@ -157,8 +157,40 @@ class NamespaceFinder(importlib.abc.MetaPathFinder):
         return importlib.machinery.ModuleSpec(fullname, _LOADER, is_package=True)
 
 
+#: Top-level names that are .NET namespaces in every runtime: importing one of them before
+#: ``load()`` is almost always a forgotten ``load()``.
+_FRAMEWORK_ROOTS = frozenset({"System", "Microsoft"})
+
+
+class BeforeLoadFinder(importlib.abc.MetaPathFinder):
+    """Turns ``import System`` before ``load()`` into an error that says to call ``load()``.
+
+    It does not start .NET itself: ``load()`` takes the runtime config, the .NET root and
+    runtime properties, and a runtime cannot restart, so an import that started one with
+    defaults would make the user's own ``load(...)`` call fail later, far from its cause.
+    Last on ``sys.meta_path``, it only sees names no installed Python module has.
+    """
+
+    def find_spec(self, fullname: str, path: Sequence[str] | None = None,
+                  target: types.ModuleType | None = None) -> importlib.machinery.ModuleSpec | None:
+        if _bridge.SHIM is not None or fullname.partition(".")[0] not in _FRAMEWORK_ROOTS:
+            return None
+        raise ModuleNotFoundError(
+            f"No module named {fullname!r}: .NET namespaces can be imported once .NET is started. "
+            "Call pyclrbridge.load() first:\n    import pyclrbridge\n    clr = pyclrbridge.load()",
+            name=fullname,
+        )
+
+
 _LOADER = _Loader()
 FINDER = NamespaceFinder()
+BEFORE_LOAD = BeforeLoadFinder()
+
+
+def install_hint() -> None:
+    """Put the forgotten-``load()`` hint at the end of ``sys.meta_path`` (package import)."""
+    if BEFORE_LOAD not in sys.meta_path:
+        sys.meta_path.append(BEFORE_LOAD)
 
 
 def install() -> None:

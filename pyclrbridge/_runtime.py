@@ -153,7 +153,13 @@ _load_lock = threading.Lock()
 _runtime: Runtime | None = None
 
 
+#: Environment variable naming a runtimeconfig.json when ``load()`` gets none.
+RUNTIME_CONFIG_ENV = "PYCLRBRIDGE_RUNTIME_CONFIG"
+
+
 def _normalize(runtime_config: Any, dotnet_root: Any, properties: Mapping[str, str] | None) -> _LoadArgs:
+    if runtime_config is None:
+        runtime_config = os.environ.get(RUNTIME_CONFIG_ENV) or None
     return _LoadArgs(
         Path(runtime_config).resolve() if runtime_config is not None else None,
         Path(dotnet_root).resolve() if dotnet_root is not None else None,

@@ -217,13 +217,13 @@ def test_resolve_type_takes_unique_short_names_and_nested_types(fixtures: Any) -
     assert _typeinfo.info(resolve_type("Fixtures.Members.Widget.Part")).full_name == "Fixtures.Members.Widget+Part"
 
 
-def test_readme_shows_the_real_describe_output(fixtures: Any) -> None:
+def test_readme_shows_the_real_describe_output(clr: Any) -> None:
     from pyclrbridge.cli import describe as _cli_describe
     from pyclrbridge.cli import names as _cli_names
 
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    command = "$ python -m pyclrbridge describe Fixtures.Members.Widget -r PyClrBridge.Fixtures.dll\n"
+    command = "$ pyclrbridge describe System.Lazy\n"
     shown = readme.split(command, 1)[1].split("```", 1)[0]
     out = io.StringIO()
-    _cli_describe.print_describe(_cli_names.describe_data(_cli_names.resolve_type("Fixtures.Members.Widget")), out)
+    _cli_describe.print_describe(_cli_names.describe_data(_cli_names.resolve_type("System.Lazy")), out)
     assert shown == out.getvalue()

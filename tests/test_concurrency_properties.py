@@ -29,6 +29,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+hypothesis = pytest.importorskip("hypothesis", reason="the concurrency property tests need hypothesis (the test extra)")
+
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test

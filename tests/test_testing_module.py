@@ -11,6 +11,9 @@ import threading
 from typing import Any
 
 import pytest
+
+hypothesis = pytest.importorskip("hypothesis", reason="pyclrbridge.testing is tested with hypothesis (test extra)")
+
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import FlakyFailure

@@ -15,6 +15,9 @@ import uuid
 from typing import Any
 
 import pytest
+
+hypothesis = pytest.importorskip("hypothesis", reason="value property tests need hypothesis (test extra)")
+
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

@@ -1,7 +1,8 @@
 """``python -m pyclrbridge``: the command line.
 
-Commands: ``info``, ``describe TYPE``, ``search PATTERN``, ``stubs NAMESPACE... -o DIR`` and
-``repl``. ``-r ASSEMBLY`` (path or name, repeatable) loads assemblies first.
+Run as ``pyclrbridge`` (the console script) or ``python -m pyclrbridge``. Commands: ``info``,
+``describe TYPE``, ``search PATTERN``, ``stubs NAMESPACE... -o DIR`` and ``repl``.
+``-r ASSEMBLY`` (path or name, repeatable) loads assemblies first.
 
 Exit codes scripts can rely on:
 
@@ -17,6 +18,7 @@ import json
 import os
 import platform
 import sys
+import sysconfig
 from typing import Any
 
 from .. import __version__, _importer, load
@@ -31,6 +33,11 @@ EXIT_USAGE = 2
 
 class UsageError(Exception):
     """Bad input from the user (exit code 2)."""
+
+
+def free_threaded_build() -> bool:
+    """True when this CPython was built without the GIL (``Py_GIL_DISABLED``, 3.13t and later)."""
+    return bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
 
 
 def gil_enabled() -> bool:
@@ -51,7 +58,7 @@ def info_data() -> dict[str, Any]:
         "shim": str(runtime.shim_path),
         "runtime_config": str(runtime.runtime_config),
         "python": f"{platform.python_implementation()} {platform.python_version()}",
-        "free_threaded_build": bool(getattr(sys, "_is_gil_enabled", None)),
+        "free_threaded_build": free_threaded_build(),
         "gil_enabled": gil_enabled(),
         "load_seconds": round(runtime.start_seconds, 4),
         "loaded_assemblies": len(_importer.index().assemblies),
@@ -150,11 +157,18 @@ def _enable_completion(names: dict[str, Any]) -> None:
     readline.parse_and_bind("tab: complete")
 
 
+def _program_name() -> str:
+    """How the user started us, for usage lines: the console script or ``python -m``."""
+    started_as = os.path.splitext(os.path.basename(sys.argv[0]))[0] if sys.argv else ""
+    return "pyclrbridge" if started_as in ("pyclrbridge", "pyclrbridge-script") else "python -m pyclrbridge"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m pyclrbridge", description="pyclrbridge: explore and use .NET from Python",
+        prog=_program_name(), description="pyclrbridge: explore and use .NET from Python",
         epilog="exit codes: 0 ok, 1 runtime error (or no search hits), 2 usage error or unknown type",
     )
+    parser.add_argument("--version", action="version", version=f"pyclrbridge {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def command(name: str, help_text: str, *, reference: bool = True) -> argparse.ArgumentParser:

@@ -1,4 +1,4 @@
-"""Find .NET, load ``libhostfxr`` with ctypes and start the runtime (DESIGN section 3).
+"""Find .NET, load ``libhostfxr`` with ctypes and start the runtime.
 
 The sequence is short and linear on purpose: every hostfxr return code is checked, and a
 failure becomes a :class:`HostError` that carries the hex code and whatever hostfxr wrote
@@ -10,6 +10,7 @@ from __future__ import annotations
 import ctypes
 import json
 import os
+import shutil
 import sys
 import tempfile
 import threading
@@ -29,7 +30,12 @@ char_p = ctypes.c_wchar_p if IS_WINDOWS else ctypes.c_char_p
 _FUNCTYPE = ctypes.WINFUNCTYPE if IS_WINDOWS else ctypes.CFUNCTYPE  # type: ignore[attr-defined]
 
 _LIB_NAME = {"win32": "hostfxr.dll", "darwin": "libhostfxr.dylib"}.get(sys.platform, "libhostfxr.so")
-_EXTRA_ROOTS = ("/usr/share/dotnet", "/usr/lib/dotnet", "/usr/local/share/dotnet", "/opt/dotnet")
+_EXTRA_ROOTS = (
+    *([str(Path(os.environ.get("PROGRAMFILES", r"C:\Program Files")) / "dotnet")] if IS_WINDOWS else []),
+    "/usr/local/share/dotnet",  # the macOS installer
+    "/usr/share/dotnet", "/usr/lib/dotnet", "/opt/dotnet",  # Linux packages
+    str(Path.home() / ".dotnet"),  # dotnet-install scripts
+)
 
 # hostfxr_delegate_type.hdt_load_assembly_and_get_function_pointer
 _LOAD_ASSEMBLY_AND_GET_FUNCTION_POINTER = 5
@@ -60,7 +66,8 @@ def hex_code(rc: int) -> str:
 
 
 def find_dotnet_root(explicit: str | os.PathLike[str] | None = None) -> Path:
-    """The .NET install root: ``explicit``, then ``DOTNET_ROOT``, then clr-loader, then well-known folders."""
+    """The .NET install root: ``explicit``, then ``DOTNET_ROOT``, then ``dotnet`` on ``PATH``,
+    then the folders the installers use."""
     tried: list[str] = []
     if explicit is not None:
         root = Path(explicit)
@@ -73,15 +80,13 @@ def find_dotnet_root(explicit: str | os.PathLike[str] | None = None) -> Path:
         if (Path(env) / "host" / "fxr").is_dir():
             return Path(env)
         tried.append(f"DOTNET_ROOT={env}")
-    try:
-        from clr_loader.util.find import find_dotnet_root as clr_loader_find
-
-        found = clr_loader_find()
+    on_path = shutil.which("dotnet")
+    if on_path:
+        # /usr/bin/dotnet is usually a link into the install root: follow it.
+        found = Path(on_path).resolve().parent
         if (found / "host" / "fxr").is_dir():
             return found
-        tried.append(f"clr-loader: {found}")
-    except Exception as exc:  # clr-loader raises RuntimeError when it finds nothing
-        tried.append(f"clr-loader: {exc}")
+        tried.append(f"dotnet on PATH: {found}")
     for extra in _EXTRA_ROOTS:
         if (Path(extra) / "host" / "fxr").is_dir():
             return Path(extra)

@@ -1,4 +1,4 @@
-"""Python protocols from .NET interfaces: one table keyed by interface (DESIGN section 6).
+"""Python protocols from .NET interfaces: one table keyed by interface.
 
 =========================================  ====================================================
 .NET interface (or type)                   Python protocol

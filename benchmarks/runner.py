@@ -32,6 +32,7 @@ TARGETS: dict[str, tuple[float, str]] = {
     "callback": (1.0, "le"),
     "startup": (1.0, "le"),
     "threads": (1.7, "ge"),
+    "threads mixed": (0.9, "ge"),
 }
 
 STARTUP_CODE = {
@@ -99,6 +100,7 @@ def collect(rounds: int, quick: bool, only: str, startups: int, log: Any, clock:
                 t = result["threads"]
                 samples[lib].setdefault("threads", []).append(t.get("speedup", t))
                 samples[lib].setdefault("threads control", []).append(t.get("control", t))
+                samples[lib].setdefault("threads mixed", []).append(t.get("mixed", t))
     if not only:
         for i in range(startups):
             order = LIBS if i % 2 == 0 else LIBS[::-1]
@@ -145,6 +147,13 @@ def rows(medians: dict[str, Any]) -> list[tuple[str, str, str, str, str, str, st
         met = ("yes" if a >= limit else "no") if isinstance(a, float) else "?"
         table.append(("4 threads vs 1, CPU-bound .NET calls (Thread.SpinWait)", "throughput", fa, fb, "-",
                       f">= {limit}x", met))
+    if "threads mixed" in ours or "threads mixed" in theirs:
+        a, b = ours.get("threads mixed", "n/a"), theirs.get("threads mixed", "n/a")
+        limit, _ = TARGETS["threads mixed"]
+        fa = f"{a:.2f}x" if isinstance(a, float) else "n/a"
+        fb = f"{b:.2f}x" if isinstance(b, float) else "n/a"
+        met = ("yes" if a >= limit else "no") if isinstance(a, float) else "?"
+        table.append(("4 threads vs 1, mixed Python + .NET calls", "throughput", fa, fb, "-", f">= {limit}x", met))
     if "threads control" in ours or "threads control" in theirs:
         a, b = ours.get("threads control", "n/a"), theirs.get("threads control", "n/a")
         fa = f"{a:.2f}x" if isinstance(a, float) else "n/a"

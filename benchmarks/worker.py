@@ -61,6 +61,27 @@ def _speedup(work: Any) -> float:
     return 4 * one / (time.perf_counter() - start)
 
 
+def _mixed(lib: Lib, quick: bool) -> Any:
+    """Python work mixed with short .NET calls: a StringBuilder built and read, Math.Abs, a
+    little string work, List.Add. Ideal on a GIL build is 1.0x (the Python part is serial);
+    much less means the threads hand the GIL over at every call (a convoy)."""
+    StringBuilder, Math, List = lib.StringBuilder, lib.Math, lib.List
+    n = 500 if quick else 3000
+
+    def work() -> None:
+        xs = List[lib.int_t]()
+        for i in range(n):
+            sb = StringBuilder()
+            sb.Append("item ")
+            sb.Append(str(i))
+            s = str(sb)
+            k = Math.Abs(-i)
+            xs.Add(len(s.upper().replace("ITEM", "x") + str(k)))
+
+    work()
+    return work
+
+
 def measure_threads(lib: Lib, quick: bool) -> dict[str, Any]:
     """Throughput of CPU-bound .NET calls (Thread.SpinWait) on 4 threads relative to 1, and the
     same for a control that surely runs in parallel (hashlib releases the GIL on big inputs):
@@ -80,7 +101,7 @@ def measure_threads(lib: Lib, quick: bool) -> dict[str, Any]:
             for _ in range(calls // 10):
                 hashlib.sha256(data).digest()
 
-        return {"speedup": _speedup(work), "control": _speedup(control)}
+        return {"speedup": _speedup(work), "control": _speedup(control), "mixed": _speedup(_mixed(lib, quick))}
     except Exception as exc:
         return {"error": _error_text(exc)}
 

@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, NoReturn
 
-from .shim import Kind, Shim, Value, read_string, utf16
+from .shim import HOLD_GIL, Kind, Shim, Value, read_string, utf16
 
 __all__ = ["FORKED", "SHIM", "SHUTTING_DOWN", "Kind", "Value", "invoke", "json_call", "read_string", "shim", "utf16"]
 
@@ -109,7 +109,7 @@ class Frame:
     the slot is overwritten by a later call.
     """
 
-    __slots__ = ("address", "buffer", "error", "invoke", "slots")
+    __slots__ = ("address", "buffer", "error", "invoke", "invoke_held", "slots")
 
     def __init__(self, size: int = FRAME_SLOTS) -> None:
         self.buffer = (Value * (_HEADER_VALUES + size))()
@@ -117,6 +117,7 @@ class Frame:
         self.error = self.buffer[2]
         self.slots = tuple(self.buffer[_HEADER_VALUES + i] for i in range(size))
         self.invoke = shim().InvokeFrame
+        self.invoke_held = shim().InvokeFrameHeld  # for members is_short() says may keep the GIL
 
 
 # Free frames. No lock and no per-thread storage: list.pop and list.append are atomic (also
@@ -165,6 +166,27 @@ def call_noargs(member_id: int, target: int, convert: Any) -> Any:
         return convert(frame.slots[0])
     finally:
         _frames.append(frame)
+
+
+def is_short(member_id: int, variant: int = 0) -> bool:
+    """Whether a member may be called with the GIL held: the shim read its code and found that
+    it never waits for another thread (``GilPolicy`` in the shim); False when holding is off."""
+    return HOLD_GIL and shim().MemberIsShort(member_id, variant) == 1
+
+
+def is_short_on(member_id: int, type_id: int) -> bool:
+    """Whether a call of a virtual member on an object of exactly ``type_id`` may keep the GIL:
+    the shim read the override that call runs on that type."""
+    return HOLD_GIL and shim().MemberIsShortOn(member_id, type_id) == 1
+
+
+def short_reason(member_id: int, variant: int = 0) -> str:
+    """Why the shim does not find a member short (what it calls that may wait); "" when it is."""
+    result = Value()
+    error = Value()
+    if shim().MemberShortReason(member_id, variant, ctypes.byref(result), ctypes.byref(error)) != 0:
+        raise_error(error)
+    return read_string(result) or ""
 
 
 def json_call(fn: Any, *args: Any) -> Any:

@@ -1,7 +1,12 @@
 """ctypes prototypes of the shim's exports, the value struct and string helpers.
 
 Every prototype is declared once here. Calls through these function pointers release the
-GIL (ctypes ``CFUNCTYPE`` semantics), so .NET work runs in parallel with Python threads.
+GIL (ctypes ``CFUNCTYPE`` semantics), so .NET work runs in parallel with Python threads,
+except the exports in :data:`SHORT_EXPORTS`, which run no user code and never wait: they
+keep the GIL (``PYFUNCTYPE``), so a thread that makes many of them does not hand the GIL to
+another thread and wait to get it back at each one (a GIL convoy). ``InvokeFrameHeld`` is
+``InvokeFrame`` keeping the GIL, for members the shim finds short (``MemberIsShort``).
+``PYCLRBRIDGE_HOLD_GIL=0`` makes every call release the GIL.
 """
 
 from __future__ import annotations
@@ -155,7 +160,26 @@ _EXPORTS: dict[str, tuple[Any, list[Any]]] = {
     # DirectCalls.cs: typed native stubs per member, and the failure a stub parked.
     "DirectStub": (_i32, [_i32, _i32, ctypes.POINTER(ctypes.c_void_p), ValuePtr, ValuePtr]),
     "DirectPending": (_i32, [ValuePtr]),
+    # GilPolicy.cs: whether a member may be called with the GIL held.
+    "MemberIsShort": (_i32, [_i32, _i32]),
+    "MemberShortReason": (_i32, [_i32, _i32, ValuePtr, ValuePtr]),
+    "MemberIsShortOn": (_i32, [_i32, _i32]),
 }
+
+#: Whether calls the shim finds short keep the GIL (``PYCLRBRIDGE_HOLD_GIL=0``: never).
+HOLD_GIL = os.environ.get("PYCLRBRIDGE_HOLD_GIL", "1") != "0"
+
+#: Exports that run no user code and never wait for another thread: called with the GIL held.
+SHORT_EXPORTS = frozenset({
+    "FreeHandle", "DirectPending", "DrainReleased", "DrainDeadIdentities", "EventIdentity", "DuplicateHandle",
+    "Generation", "ArrayLength", "ArrayCopy", "ArrayPin", "ArrayUnpin", "ArrayPinStats",
+})
+
+
+def prototype(restype: Any, argtypes: list[Any], *, short: bool) -> Any:
+    """The ctypes prototype of a native function: keeping the GIL when ``short`` (and holding is on)."""
+    factory = ctypes.PYFUNCTYPE if short and HOLD_GIL else ctypes.CFUNCTYPE
+    return factory(restype, *argtypes)
 
 
 _encode_utf16 = codecs.utf_16_le_encode
@@ -224,6 +248,7 @@ class Shim:
     Collect: Any
     Shutdown: Any
     InvokeFrame: Any
+    InvokeFrameHeld: Any
     IterStart: Any
     IterNext: Any
     IterClose: Any
@@ -252,6 +277,9 @@ class Shim:
     ArrayPinStats: Any
     DirectStub: Any
     DirectPending: Any
+    MemberIsShort: Any
+    MemberShortReason: Any
+    MemberIsShortOn: Any
 
     def __init__(self, host: StartedHost, shim_path: Path) -> None:
         if not shim_path.is_file():
@@ -268,8 +296,9 @@ class Shim:
             )
             if rc < 0 or not ptr.value:
                 raise HostError(f"could not bind {SHIM_TYPE}.{name} from {shim_path}: {hex_code(rc)}")
-            proto = ctypes.CFUNCTYPE(restype, *argtypes)
-            setattr(self, name, proto(ptr.value))
+            setattr(self, name, prototype(restype, argtypes, short=name in SHORT_EXPORTS)(ptr.value))
+            if name == "InvokeFrame":
+                self.InvokeFrameHeld = prototype(restype, argtypes, short=True)(ptr.value)
 
 
 def default_shim_path() -> Path:

@@ -19,6 +19,7 @@ from . import arrays as _arrays  # noqa: F401  (registers the System.Array proto
 from . import base as _base
 from . import catalog as _catalog
 from . import classes as _classes
+from . import direct as _direct
 from . import events as _events
 from . import exceptions as _exceptions
 from . import views as _views  # noqa: F401  (registers the buffer protocol of primitive arrays)
@@ -29,3 +30,4 @@ _convert.install_proxy_rules(
 _bridge.install_exception_factory(_exceptions.exception_from_error)
 _catalog.install_builder(_classes.create, _classes.populate)
 _objects.add_drain_hook(_events.forget_dead_publishers)
+_base.install_object_calls(_direct.object_call)

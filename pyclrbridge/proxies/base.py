@@ -175,8 +175,28 @@ def _object_member(name: str) -> Any:
     return found
 
 
+def _call_object_member(name: str, obj: Any) -> Any:
+    return _object_member(name).call(obj, (), {})
+
+
+# How str() and hash() call Object.ToString / GetHashCode: through the method group, or the
+# quicker per-class path proxies.direct installs (install_object_calls). Written once at import.
+_object_call: Callable[[str, Any], Any] = _call_object_member
+
+
+def install_object_calls(call: Callable[[str, Any], Any]) -> None:
+    """Registration from :mod:`.direct`: ``call(name, obj)`` runs ``ToString`` or ``GetHashCode``."""
+    global _object_call
+    _object_call = call
+
+
+def object_member(name: str) -> Any:
+    """The method group of System.Object's ``ToString``, ``Equals`` or ``GetHashCode``."""
+    return _object_member(name)
+
+
 def clr_str(obj: Any) -> str:
-    return str(_object_member("ToString").call(obj, (), {}))
+    return str(_object_call("ToString", obj))
 
 
 def clr_repr(obj: Any) -> str:
@@ -289,7 +309,7 @@ class ClrObject(metaclass=ClrMeta):
         return eq if eq is NotImplemented else not eq
 
     def __hash__(self) -> int:
-        return int(_object_member("GetHashCode").call(self, (), {}))
+        return int(_object_call("GetHashCode", self))
 
     def __dir__(self) -> list[str]:
         # Class-only helpers (``Widget.overloads``) say so with __clr_class_only__.

@@ -24,10 +24,10 @@ import struct
 from typing import Any
 
 from ..host import bridge as _bridge
-from ..host.shim import MEMORY, Value, _decode_utf16, read_string
+from ..host.shim import MEMORY, Value, _decode_utf16, prototype, read_string
 from ..values import codecs as _codecs
 from ..values.targets import INTEGER_RANGES, _target
-from .base import wrap
+from .base import object_member, wrap
 
 #: DirectCalls.Failed: "a failure may be parked, ask DirectPending".
 FAILED = -0x6000_0000_0000_0000
@@ -42,7 +42,7 @@ _ARG_TYPES: dict[str, tuple[Any, ...]] = {
 
 # Pure memos, published with dict.setdefault (a lost race builds an equal entry; the shim
 # returns the same function pointer for a member every time).
-_prototypes: dict[str, Any] = {}
+_prototypes: dict[tuple[str, bool], Any] = {}
 _stubs: dict[tuple[int, int], tuple[Any, str] | None] = {}
 _MISSING = object()
 
@@ -59,12 +59,13 @@ def stub(member: int, variant: int = 0) -> tuple[Any, str] | None:
     return found  # type: ignore[return-value]
 
 
-def _prototype(shape: str) -> Any:
-    proto = _prototypes.get(shape)
+def _prototype(shape: str, short: bool) -> Any:
+    """The prototype of a stub of ``shape``; a short member's keeps the GIL (see is_short)."""
+    proto = _prototypes.get((shape, short))
     if proto is None:
         restype = ctypes.c_double if shape[0] == "f" else ctypes.c_int64
         argtypes = [t for letter in shape.partition("#")[0][1:] for t in _ARG_TYPES[letter]]
-        proto = _prototypes.setdefault(shape, ctypes.CFUNCTYPE(restype, *argtypes))
+        proto = _prototypes.setdefault((shape, short), prototype(restype, argtypes, short=short))
     return proto
 
 
@@ -78,7 +79,7 @@ def _resolve(member: int, variant: int) -> tuple[Any, str] | None:
     shape = read_string(result)
     if not shape or not address.value:
         return None
-    return _prototype(shape)(address.value), shape
+    return _prototype(shape, _bridge.is_short(member, variant))(address.value), shape
 
 
 def failed() -> bool:
@@ -165,3 +166,36 @@ def guard(shape: str, param_types: tuple[int, ...], names: list[str]) -> tuple[s
         else:
             return None
     return " and ".join(tests) or "True", prepare, call
+
+
+# Per (Object member name, proxy class): the member's stub for objects of exactly that class,
+# keeping the GIL when the override it runs on them is short (None: take the method group).
+# Pure memo published with setdefault.
+_object_stubs: dict[tuple[str, type], Any] = {}
+
+
+def _object_stub(name: str, cls: type) -> Any:
+    type_id = cls.__dict__.get("__clr_type_id__", 0)
+    if not ENABLED or not type_id or "__clr_derived__" in cls.__dict__:
+        return None
+    member = object_member(name).overloads_list[0].id  # ToString() and GetHashCode() have one overload
+    found = stub(member)
+    if found is None or found[1] not in ("s@", "i@"):
+        return None
+    short = _bridge.is_short_on(member, type_id)
+    return _prototype(found[1], short)(ctypes.cast(found[0], ctypes.c_void_p).value)
+
+
+def object_call(name: str, obj: Any) -> Any:
+    """``obj.ToString()`` or ``obj.GetHashCode()`` as System.Object's virtual call, for str() and
+    hash(): the stub, GIL kept where the override is short; else the method group."""
+    cls = type(obj)
+    fn = _object_stubs.get((name, cls), _MISSING)
+    if fn is _MISSING:
+        fn = _object_stubs.setdefault((name, cls), _object_stub(name, cls))
+    h = getattr(obj, "_h", 0)
+    if fn is not None and h:
+        r = fn(h)
+        if r != FAILED or not failed():
+            return read_text(r) if name == "ToString" else r
+    return object_member(name).call(obj, (), {})

@@ -114,7 +114,8 @@ def compile_invoker(member: int, param_types: tuple[int, ...], slow: Invoker, re
         inner += _param_code(i, type_id)
     inner += [
         f"_header(frame.buffer, 0, {member}, {n}, target, 1)",
-        "if frame.invoke(frame.address) != 0:",
+        # A short member (it never waits for another thread) keeps the GIL: no convoy.
+        f"if frame.{'invoke_held' if _bridge.is_short(member) else 'invoke'}(frame.address) != 0:",
         "    _raise_error(_Value.from_buffer_copy(frame.error))",
         f"result = frame.slots[{n}]",
         "kind = result.kind",

@@ -3,6 +3,7 @@ containers that change while converted, and clear errors where .NET cannot be re
 
 from __future__ import annotations
 
+import itertools
 import sys
 import threading
 from typing import Any
@@ -15,23 +16,22 @@ from conftest import assert_clean_exit, run_python
 # --- release racing with use (handles are never reused) ------------------------------------
 
 
-def test_a_call_that_read_the_handle_before_release_never_reaches_a_newer_object(clr: Any) -> None:
-    from System import Int32
-    from System.Collections.Generic import List
+def test_a_call_that_read_the_handle_before_release_never_reaches_a_newer_object(fixtures: Any) -> None:
+    from Fixtures.Reliability import Bag
 
     fresh: list[Any] = []
     for _ in range(20):
-        obj = List[Int32]()
+        bag = Bag()
 
-        def items(obj: Any = obj) -> Any:
-            # Runs inside obj.AddRange, after the call read obj's handle: release it and make
+        def items(bag: Any = bag) -> Any:
+            # Converted for bag.AddAll after the call read bag's handle: release it and make
             # new objects, as another thread could at that moment.
-            pyclrbridge.release(obj)
-            fresh.extend(List[Int32]() for _ in range(50))
-            yield 1
+            pyclrbridge.release(bag)
+            fresh.extend(Bag() for _ in range(50))
+            yield "item"
 
         with pytest.raises(ValueError, match="released"):
-            obj.AddRange(items())
+            bag.AddAll(items())
     assert [f.Count for f in fresh if f.Count] == []
 
 
@@ -260,3 +260,79 @@ def test_a_thread_start_delegate_called_directly_still_raises_to_its_caller(clr:
 def test_thread_exceptions_refuses_an_unknown_mode(clr: Any) -> None:
     with pytest.raises(ValueError, match="thread_exceptions must be one of 'excepthook', 'fail-fast'"):
         pyclrbridge.load(thread_exceptions="ignore")
+
+
+# --- Python iterables for IEnumerable<T> parameters go lazily ---------------------------------
+
+
+def _counting(limit: int) -> Any:
+    """itertools.count() that refuses to give more than ``limit`` items."""
+    pulled = []
+
+    def items() -> Any:
+        for i in itertools.count():
+            if i == limit:
+                raise AssertionError(f"pulled more than {limit} items")
+            pulled.append(i)
+            yield i
+
+    return items(), pulled
+
+
+def test_enumerable_take_of_an_infinite_iterator_pulls_only_what_it_needs(clr: Any) -> None:
+    from System import Int32
+    from System.Linq import Enumerable
+
+    assert list(Enumerable.Take[Int32](itertools.count(), 5)) == [0, 1, 2, 3, 4]
+    source, pulled = _counting(1000)
+    assert list(Enumerable.Take[Int32](source, 3)) == [0, 1, 2]
+    assert pulled == [0, 1, 2]
+
+
+def test_an_ienumerable_parameter_reads_items_as_the_method_asks_for_them(fixtures: Any) -> None:
+    from Fixtures.Reliability import Containers
+
+    source, pulled = _counting(1000)
+    assert Containers.SumFirst(source, 4) == 0 + 1 + 2 + 3
+    assert pulled == [0, 1, 2, 3]
+
+
+def test_a_reiterable_python_object_gives_every_dotnet_pass_all_items(clr: Any) -> None:
+    import collections
+
+    from System import Int32
+    from System.Linq import Enumerable
+
+    items = Enumerable.Select[Int32, Int32](collections.deque([1, 2, 3]), lambda x: x * 10)
+    assert list(items) == [10, 20, 30]
+    assert list(items) == [10, 20, 30]  # a second enumeration asks Python for a new iterator
+
+
+def test_an_exception_raised_by_the_iterator_reaches_the_caller(fixtures: Any) -> None:
+    from Fixtures.Reliability import Containers
+
+    def failing() -> Any:
+        yield 1
+        raise KeyError("from the iterator")
+
+    with pytest.raises(KeyError, match="from the iterator"):
+        Containers.Count(failing())
+
+
+def test_a_lazy_item_of_the_wrong_type_names_its_index(fixtures: Any) -> None:
+    from Fixtures.Reliability import Containers
+
+    with pytest.raises(TypeError, match=r"item 1: a str cannot be passed as System\.Int32"):
+        Containers.Count(iter([1, "two"]))
+
+
+def test_an_eager_copy_of_an_endless_iterator_stops_at_the_limit_with_a_clear_error(
+    fixtures: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from Fixtures.Reliability import Containers
+
+    from pyclrbridge.values import iterables
+
+    monkeypatch.setattr(iterables, "EAGER_LIMIT", 1000)
+    with pytest.raises(ValueError, match=r"gave more than 1,000 items for a parameter that needs all of them"):
+        Containers.Join(map(str, itertools.count()))  # a string[] parameter: every item is needed first

@@ -64,6 +64,12 @@ internal static class PyObjects
         return n;
     }
 
+    /// <summary>A <see cref="ValueKind.LazyIterable"/>: the lazy sequence for an
+    /// <c>IEnumerable</c> parameter.</summary>
+    public static object LazyToClr(long id, Type target) =>
+        PythonIterables.For(target, Take(id))
+        ?? throw new InvalidCastException($"a lazy Python iterable cannot become {Signatures.TypeName(target)}");
+
     public static object ToClr(long id, Type target)
     {
         PyObjectRef r = Take(id);

@@ -30,6 +30,7 @@ public enum ValueKind : int
     DateTime = 18,  // Payload: ticks; Extra: DateTimeKind (0 unspecified, 1 UTC, 2 local)
     TimeSpan = 19,  // Payload: ticks
     Guid = 20,      // Payload: pointer to the 16 bytes of Guid.ToByteArray() order
+    LazyIterable = 21,  // Payload: id of a Python callable giving iter(obj).__next__ (for IEnumerable parameters)
 }
 
 /// <summary>The one value struct that crosses the boundary: 16 bytes, no references.</summary>
@@ -174,6 +175,8 @@ internal static unsafe class Values
                 return Coerce(Handles.Target(v.Payload), target);
             case ValueKind.PyObject:
                 return PyObjects.ToClr(v.Payload, target);
+            case ValueKind.LazyIterable:
+                return PyObjects.LazyToClr(v.Payload, target);
             case ValueKind.String:
                 {
                     string s = ReadString(v);

@@ -51,6 +51,7 @@ class Kind(enum.IntEnum):
     DATETIME = 18
     TIMESPAN = 19
     GUID = 20
+    LAZY_ITERABLE = 21
 
 
 if TYPE_CHECKING:

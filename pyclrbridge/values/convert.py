@@ -48,6 +48,7 @@ from ..host.shim import Value, utf16
 from . import codecs as _codecs
 from . import results as _results
 from .buffers import array_from_buffer, array_from_list
+from .iterables import bounded_list, is_lazy_target, write_lazy
 from .objects import handle_of, register
 from .results import from_value, from_values
 from .targets import (
@@ -401,12 +402,15 @@ def _array(obj: Any, v: Value, keep: list[Any], t: _typeinfo.TypeInfo | None, nu
 
 
 def _iterable(obj: Any, v: Value, keep: list[Any], t: _typeinfo.TypeInfo | None, nullable: bool) -> None:
-    """Any other iterable (generator, deque...): its items, when a sequence is asked for."""
+    """Any other iterable (generator, deque...): read lazily for an IEnumerable parameter, else
+    its items (at most ``EAGER_LIMIT``), when a sequence is asked for."""
+    if t is not None and is_lazy_target(t):
+        write_lazy(obj, v, isinstance(keep, _DryRun))
+        return
     if t is not None and (_element_of(t) or t.kind == "array" or t.full_name in (
-        "System.Collections.IEnumerable", "System.Collections.IList", "System.Collections.ICollection",
-        "System.Array",
+        "System.Collections.IList", "System.Collections.ICollection", "System.Array",
     )):
-        _sequence(list(obj), v, keep, t, nullable)
+        _sequence(bounded_list(obj), v, keep, t, nullable)
         return
     _pyobject(obj, v, keep, t, nullable)
 

@@ -1,10 +1,11 @@
 """pyclrbridge: call .NET from Python, with or without the GIL.
 
->>> from pyclrbridge import load
->>> clr = load()
->>> from System import Math
->>> Math.Abs(-5)
-5
+Examples:
+    >>> from pyclrbridge import load
+    >>> clr = load()
+    >>> from System import Math
+    >>> Math.Abs(-5)
+    5
 """
 
 from __future__ import annotations

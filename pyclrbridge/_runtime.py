@@ -1,4 +1,4 @@
-"""``load()`` and the :class:`Runtime` it returns: one .NET runtime per process."""
+"""``load()`` and the `Runtime` it returns: one .NET runtime per process."""
 
 from __future__ import annotations
 
@@ -35,12 +35,22 @@ SHUTDOWN_WAIT_MS = 5000
 
 @dataclass(frozen=True)
 class AssemblyInfo:
-    """An assembly loaded by :meth:`Runtime.add_reference`."""
+    """An assembly loaded by [`Runtime.add_reference`][pyclrbridge.Runtime.add_reference].
+
+    Examples:
+        >>> info = clr.add_reference("System.Xml")
+        >>> info.name
+        'System.Xml'
+    """
 
     name: str
+    """The simple name (``System.Xml``)."""
     full_name: str
+    """The full name with version, culture and public key token."""
     location: str
+    """The file the assembly was loaded from (empty for in-memory assemblies)."""
     types: tuple[str, ...]
+    """Full names of its public types."""
 
     def __repr__(self) -> str:
         return f"<.NET assembly {self.full_name} ({len(self.types)} public types)>"
@@ -59,7 +69,14 @@ class _LoadArgs:
 
 
 class Runtime:
-    """The .NET runtime in this process. Get it from :func:`pyclrbridge.load`."""
+    """The .NET runtime in this process. Get it from [`load()`][pyclrbridge.load]; there is one per
+    process and it cannot restart.
+
+    Examples:
+        >>> clr = pyclrbridge.load()
+        >>> clr.version            # doctest: +SKIP
+        '10.0.12'
+    """
 
     def __init__(self, host: _hostfxr.StartedHost, shim: Shim, versions: dict[str, Any],
                  args: _LoadArgs, started_seconds: float) -> None:
@@ -67,24 +84,64 @@ class Runtime:
         self._shim = shim
         self._args = args
         self.version: str = versions["runtime"]
+        """The running .NET version (``Environment.Version``), e.g. ``"10.0.12"``."""
         self.framework: str = versions["framework"]
+        """The framework description, e.g. ``".NET 10.0.12"``."""
         self.dotnet_root: Path = host.dotnet_root
+        """The .NET installation in use."""
         self.hostfxr_path: Path = host.hostfxr_path
+        """The ``hostfxr`` library that started the runtime."""
         self.runtime_config: Path = host.runtime_config
+        """The ``runtimeconfig.json`` the runtime was started with."""
         self.shim_path: Path = shim.path
+        """The pyclrbridge shim DLL loaded into the runtime."""
         self.attached: bool = host.init_code != 0
+        """True when another host (pythonnet, say) had started .NET first and pyclrbridge joined it."""
         self.start_seconds: float = started_seconds
+        """How long ``load()`` took to start .NET and the shim, in seconds."""
 
     def __repr__(self) -> str:
         return f"<pyclrbridge.Runtime .NET {self.version} at {self.dotnet_root}>"
 
     def get_type(self, name: str) -> Any:
-        """The Python class for a .NET type: ``"System.Collections.Generic.List`1"``, or an
-        assembly-qualified name."""
+        """The Python class for a .NET type, by name.
+
+        Args:
+            name: A full name (``"System.Collections.Generic.List`1"``) or an
+                assembly-qualified name, of a type in a loaded assembly.
+
+        Returns:
+            The proxy class, the same object ``from System... import ...`` gives.
+
+        Raises:
+            TypeError: ``name`` is not a non-empty string.
+            LookupError: No loaded assembly defines a type of that name.
+
+        Examples:
+            >>> clr.get_type("System.Int32").Parse("42")
+            42
+        """
         return _catalog.class_by_name(name)
 
     def add_reference(self, name_or_path: str | os.PathLike[str]) -> AssemblyInfo:
-        """Load an assembly by file path or by name; its namespaces become importable."""
+        """Load an assembly by file path or by name; its namespaces become importable.
+
+        Args:
+            name_or_path: A ``.dll`` path (absolute, or relative to the working directory or
+                to a ``sys.path`` entry), or an assembly name such as ``"System.Xml"``.
+
+        Returns:
+            What was loaded: its names, location and public types.
+
+        Raises:
+            FileNotFoundError: Neither a file nor an assembly of that name was found; the
+                message lists every place tried.
+
+        Examples:
+            >>> clr.add_reference("System.Xml").name
+            'System.Xml'
+            >>> from System.Xml import XmlDocument
+        """
         text = os.fspath(name_or_path)
         tried: list[str] = []
         looks_like_path = text.lower().endswith((".dll", ".exe")) or os.sep in text or "/" in text
@@ -110,15 +167,20 @@ class Runtime:
         return AssemblyInfo(result["name"], result["fullName"], result["location"], tuple(result["types"]))
 
     def stats(self) -> dict[str, Any]:
-        """Counters of what crosses the boundary.
+        """Counters of what crosses the boundary, for leak hunting and tests.
 
-        ``live_handles`` (.NET objects Python holds), ``python_objects_held`` (Python objects
+        Returns:
+            A dict of counts: ``live_handles`` (.NET objects Python holds), ``python_objects_held`` (Python objects
         .NET holds; ``python_registry`` is the Python side of the same count),
         ``cached_classes`` (proxy classes), ``delegate_factories`` (delegate types compiled),
         ``derived_types`` (.NET types emitted for Python classes), ``derived_objects``
         (instances of those the registry holds), ``event_subscriptions`` (delegates kept for
         ``-=``), ``callbacks`` / ``callbacks_in_flight``,
         and compiled-stub and type-catalog sizes.
+
+        Examples:
+            >>> clr.stats()["live_handles"] >= 0
+            True
         """
         _objects.drain()
         counts = _bridge.stats()
@@ -135,6 +197,9 @@ class Runtime:
 
         Two rounds: objects one side lets go in the first round may hold the last references
         to objects of the other side.
+
+        Examples:
+            >>> clr.collect()
         """
         for _ in range(2):
             gc.collect()
@@ -144,7 +209,11 @@ class Runtime:
         gc.collect()
 
     def shutdown(self) -> None:
-        """Stop crossing the boundary (what interpreter exit does). The runtime itself stays."""
+        """Stop crossing the boundary, as interpreter exit does; the runtime itself stays.
+
+        Afterwards no call goes from Python to .NET and no new callback from .NET to Python;
+        callbacks already running get a bounded time to finish.
+        """
         _shutdown()
 
 
@@ -182,15 +251,38 @@ def load(
     properties: Mapping[str, str] | None = None,
     thread_exceptions: str | None = None,
 ) -> Runtime:
-    """Start .NET in this process (once) and return the :class:`Runtime`.
+    """Start .NET in this process (once) and return the [`Runtime`][pyclrbridge.Runtime].
 
     Idempotent and thread-safe: every call with compatible arguments returns the same object.
-    A call whose arguments contradict the running runtime raises :class:`RuntimeError`.
+    After it, .NET namespaces import like Python modules (``from System import Math``).
 
-    ``thread_exceptions``: where an exception goes that escapes a Python callback .NET runs at
-    the top of a thread (a ``Thread`` start, a thread-pool work item, a ``Timer``):
-    ``"excepthook"`` (the default) reports it through :func:`threading.excepthook` and the
-    process goes on; ``"fail-fast"`` lets .NET end the process, as it does for its own code.
+    Args:
+        runtime_config: A ``runtimeconfig.json`` to start .NET with (framework version,
+            roll-forward policy, runtime properties). Default: ``$PYCLRBRIDGE_RUNTIME_CONFIG``,
+            else .NET 8 or the newest installed major version.
+        dotnet_root: The .NET installation to use. Default: ``$DOTNET_ROOT``, else ``dotnet``
+            on ``PATH``, else the installers' default folders.
+        properties: Runtime properties (``AppContext`` switches and values) to start with.
+        thread_exceptions: Where an exception goes that escapes a Python callback .NET runs at
+            the top of a thread (a ``Thread`` start, a thread-pool work item, a ``Timer``):
+            ``"excepthook"`` (the default) reports it through ``threading.excepthook`` and
+            the process goes on; ``"fail-fast"`` lets .NET end the process, as it does for
+            its own code.
+
+    Returns:
+        The process's runtime; the same object on every call.
+
+    Raises:
+        HostError: No .NET installation was found, or hostfxr could not start it (the
+            message carries hostfxr's error code and text).
+        RuntimeError: .NET is already running with different arguments; it cannot restart.
+
+    Examples:
+        >>> import pyclrbridge
+        >>> clr = pyclrbridge.load()
+        >>> from System import Math
+        >>> Math.Abs(-5)
+        5
     """
     global _runtime
     if _bridge.FORKED:

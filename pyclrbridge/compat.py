@@ -1,17 +1,19 @@
 """pythonnet's Python-side surface (the ``clr`` module) on the pyclrbridge engine.
 
-Code written for pythonnet usually starts with::
+Code written for pythonnet usually starts with:
 
-    import clr
-    clr.AddReference("MyLib")
-    from MyLib import Widget
+```python
+import clr
+clr.AddReference("MyLib")
+from MyLib import Widget
+```
 
-With pythonnet **not** installed, :func:`install` makes ``import clr`` give this module,
+With pythonnet **not** installed, `install()` makes ``import clr`` give this module,
 so such code runs unchanged. Without ``install()``, use it directly:
 ``from pyclrbridge import compat as clr``.
 
-Provided: :func:`AddReference`, :func:`GetClrType`, :func:`FindAssembly`,
-:func:`ListAssemblies`, ``__version__``; namespace imports (``import System``,
+Provided: `AddReference()`, `GetClrType()`, `FindAssembly()`,
+`ListAssemblies()`, ``__version__``; namespace imports (``import System``,
 ``from System.Collections.Generic import List``) and ``method.Overloads[...]`` /
 ``method.__overloads__[...]`` work as in pythonnet because the engine provides them.
 """
@@ -48,7 +50,7 @@ def AddReference(name: str) -> Any:  # pythonnet's name
     """Load an assembly by name (``"System.Xml"``) or path and return its
     ``System.Reflection.Assembly``; its namespaces become importable.
 
-    Raises :class:`FileNotFoundError` (pythonnet raises ``System.IO.FileNotFoundException``)
+    Raises `FileNotFoundError` (pythonnet raises ``System.IO.FileNotFoundException``)
     listing the places it looked.
     """
     found = _runtime().add_reference(name)

@@ -2,20 +2,21 @@
 
 Two kinds of helpers:
 
-* :func:`run_concurrently` starts N calls of a function at one barrier, so they really
+* `run_concurrently()` starts N calls of a function at one barrier, so they really
   overlap, and re-raises the first failure naming the thread it happened on.
-* :func:`values_for` is a `hypothesis <https://hypothesis.readthedocs.io>`_ strategy that
+* `values_for()` is a [hypothesis](https://hypothesis.readthedocs.io) strategy that
   draws Python values (or .NET objects) of a given .NET type: primitives with their exact
   ranges, strings, enums, arrays, ``List<T>``, ``Dictionary<K,V>`` and ``Nullable<T>``.
 
-``hypothesis`` is optional: it is imported only when :func:`values_for` is called, and a
-missing install raises :class:`ImportError` saying what to install.
+``hypothesis`` is optional: it is imported only when `values_for()` is called, and a
+missing install raises `ImportError` saying what to install.
 
->>> from pyclrbridge.testing import run_concurrently
->>> from Fixtures.Concurrency import SafeCounter      # doctest: +SKIP
->>> counter = SafeCounter()                           # doctest: +SKIP
->>> run_concurrently(counter.Increment, threads=8)    # doctest: +SKIP
-[1, 2, 3, 4, 5, 6, 7, 8]  # (in some order)
+Examples:
+    >>> from pyclrbridge.testing import run_concurrently
+    >>> from Fixtures.Concurrency import SafeCounter      # doctest: +SKIP
+    >>> counter = SafeCounter()                           # doctest: +SKIP
+    >>> run_concurrently(counter.Increment, threads=8)    # doctest: +SKIP
+    [1, 2, 3, 4, 5, 6, 7, 8]  # (in some order)
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ T = TypeVar("T")
 
 
 class ConcurrentFailure(Exception):
-    """A call made by :func:`run_concurrently` raised; ``__cause__`` is the original error.
+    """A call made by `run_concurrently()` raised; ``__cause__`` is the original error.
 
     Attributes:
         thread: index (0-based) of the thread whose call failed first.
@@ -61,9 +62,9 @@ def run_concurrently(fn: Callable[..., T], threads: int = 8, *, args: tuple[Any,
                      pass_index: bool = False, timeout: float | None = 60.0) -> list[T]:
     """Call ``fn`` on ``threads`` threads at once and return the results in thread order.
 
-    All threads wait at one :class:`threading.Barrier` and call ``fn(*args)`` (or
+    All threads wait at one `threading.Barrier` and call ``fn(*args)`` (or
     ``fn(index, *args)`` with ``pass_index=True``) together. When any call raises, the first
-    failure (in time) is re-raised as :class:`ConcurrentFailure` naming its thread, with the
+    failure (in time) is re-raised as `ConcurrentFailure` naming its thread, with the
     original exception as ``__cause__``.
 
     Args:
@@ -166,7 +167,7 @@ def values_for(clr_type: Any, *, max_size: int = 20, allow_nan: bool = False) ->
     * integers (``SByte`` .. ``UInt64``): Python ints over the type's exact range;
     * ``Single``/``Double``: floats (``Single`` ones exactly representable in 32 bits); NaN only
       with ``allow_nan=True``, infinities always;
-    * ``Decimal``: :class:`decimal.Decimal` within ``System.Decimal``'s range;
+    * ``Decimal``: `decimal.Decimal` within ``System.Decimal``'s range;
     * ``Boolean``, ``Char`` (one UTF-16 code unit, no lone surrogates), ``String`` (text, no
       ``None``), ``Object`` (a mix of the primitive kinds above);
     * enums: the enum's named values (for ``[Flags]`` enums, also OR-combinations of them);

@@ -223,16 +223,23 @@ _scopes: contextvars.ContextVar[tuple[Cancellation, ...]] = contextvars.ContextV
 class Cancellation:
     """A .NET ``CancellationTokenSource`` wired to asyncio cancellation.
 
-    Pass :attr:`token` to any .NET method that takes a ``CancellationToken``. Inside the
+    Pass `token` to any .NET method that takes a ``CancellationToken``. Inside the
     ``with`` (or ``async with``) block, when the asyncio task awaiting a .NET task is cancelled
     (``task.cancel()``, ``asyncio.timeout``, ``asyncio.wait_for``), the token is cancelled too,
-    so the .NET operation stops. :meth:`cancel` cancels it by hand. Leaving the block disposes
-    the source. Get one from :func:`pyclrbridge.cancellation`.
+    so the .NET operation stops. `cancel()` cancels it by hand. Leaving the block disposes
+    the source. Get one from [`cancellation()`][pyclrbridge.cancellation].
+
+    Examples:
+        >>> with pyclrbridge.cancellation() as cancel:
+        ...     cancel.cancel()
+        ...     cancel.cancelled
+        True
     """
 
     def __init__(self) -> None:
         self._source: Any = class_by_name("System.Threading.CancellationTokenSource")()
         self.token: Any = self._source.Token
+        """The ``System.Threading.CancellationToken`` to pass to .NET methods."""
         self._reset: contextvars.Token[tuple[Cancellation, ...]] | None = None
 
     @property
@@ -274,11 +281,17 @@ class Cancellation:
 
 
 def cancellation() -> Cancellation:
-    """A new :class:`Cancellation`: a .NET ``CancellationToken`` that asyncio cancellation
-    cancels while its ``with`` block is active::
+    """A new [`Cancellation`][pyclrbridge.Cancellation]: a .NET ``CancellationToken`` that
+    asyncio cancellation cancels while its ``with`` block is active.
 
+    Returns:
+        A fresh cancellation source; use it as a (sync or async) context manager.
+
+    Examples:
+        ```python
         with pyclrbridge.cancellation() as cancel:
             data = await stream.ReadAsync(buffer, 0, n, cancel.token)
+        ```
     """
     return Cancellation()
 

@@ -9,19 +9,41 @@ class ClrError(Exception):
     """Base class of every .NET exception seen from Python.
 
     The Python class of a .NET exception type derives from this and, where one obviously fits,
-    from the matching builtin (``System.FormatException`` is also a :class:`ValueError`).
-    ``clr_exception`` is the .NET exception object itself.
+    from the matching builtin (``System.FormatException`` is also a ``ValueError``), so
+    ``except ValueError`` catches it.
+
+    Examples:
+        >>> from System import Int32
+        >>> try:
+        ...     Int32.Parse("x")
+        ... except pyclrbridge.ClrError as e:
+        ...     print(type(e).__name__)
+        FormatException
     """
 
     _h: int
 
     @property
     def clr_exception(self) -> Any:
+        """The .NET exception object itself (its ``Message``, ``StackTrace``, ``InnerException``)."""
         return self
 
 
 class HostError(ClrError, RuntimeError):
-    """Starting or reaching the .NET runtime failed (no .NET found, bad runtimeconfig, hostfxr error)."""
+    """Starting or reaching the .NET runtime failed.
+
+    Raised by [`load()`][pyclrbridge.load] when no .NET installation is found, the
+    runtimeconfig is missing or invalid, or hostfxr returns an error (its hex code and message
+    are in the text). It is also a ``RuntimeError``.
+
+    Examples:
+        ```python
+        try:
+            clr = pyclrbridge.load(dotnet_root="/opt/dotnet-9")
+        except pyclrbridge.HostError as e:
+            sys.exit(f"cannot start .NET: {e}")
+        ```
+    """
 
 
 #: .NET exception type -> the builtin its Python class also derives from. One table, keyed by

@@ -255,10 +255,22 @@ _release_lock = threading.Lock()
 
 
 def release(obj: Any) -> None:
-    """Free the .NET object behind a proxy now (instead of when Python collects it).
+    """Free the .NET object behind a proxy now, instead of when Python collects it.
 
-    Only proxy instances can be released; a second release of one is a no-op. Enum values are
-    shared (one object per value), so they are refused as well.
+    A second release of the same proxy does nothing. Using a released proxy raises an error;
+    it never reaches another object.
+
+    Args:
+        obj: A .NET object proxy (an instance, not a class).
+
+    Raises:
+        TypeError: ``obj`` is a class, an enum value (those are shared, one object per value),
+            or not a .NET object at all.
+
+    Examples:
+        >>> from System.Text import StringBuilder
+        >>> sb = StringBuilder("big")
+        >>> pyclrbridge.release(sb)
     """
     if isinstance(obj, type) or not isinstance(obj, ClrObject) or isinstance(obj, ClrEnum):
         what = f"the class {obj.__name__}" if isinstance(obj, type) else f"an object of type {type(obj).__name__}"

@@ -64,8 +64,23 @@ def buffer(arr: Any) -> memoryview:
     ``numpy.frombuffer``), exists; ``view.release()`` (or ``with buffer(arr) as view:``) ends
     it at once. The format and item size follow the element type (``Double[]`` -> ``"d"``, 8).
 
-    Raises TypeError for arrays whose memory cannot be viewed (object elements, structs,
-    multi-dimensional arrays).
+    Args:
+        arr: A one-dimensional .NET array of a primitive element type.
+
+    Returns:
+        A writable view of the array's memory; writes go straight to the .NET array.
+
+    Raises:
+        TypeError: The array's memory cannot be viewed (object elements, structs,
+            multi-dimensional arrays), or ``arr`` is not a .NET array.
+
+    Examples:
+        >>> from System import Array, Double
+        >>> arr = Array[Double]([1.0, 2.0, 3.0])
+        >>> with pyclrbridge.buffer(arr) as view:
+        ...     view[0] = 10.0
+        >>> arr[0]
+        10.0
     """
     pin, address, length, code = _pin(arr)
     try:

@@ -28,19 +28,35 @@ def register_codec(
 ) -> Callable[[], None]:
     """Register a custom conversion; returns a function that removes it again.
 
-    ``encode`` turns instances of ``python_type`` (and its subclasses) into something the
-    built-in rules know (a .NET object, a number, a string, a list...) whenever one is passed
-    to .NET. Overload resolution sees the encoded value, so a method taking the .NET type
-    accepts the Python one. The first matching encoder registered wins.
+    Give ``python_type`` with ``encode`` (Python to .NET), ``clr_type`` with ``decode``
+    (.NET to Python), or both pairs.
 
-    ``decode`` is applied to every .NET object of type ``clr_type`` returned to Python, and
-    its result is what Python sees. ``clr_type`` is a proxy class (``Point``) or a full .NET
-    type name (``"Fixtures.Structs.Point"``); a generic definition name such as
-    ``"System.Collections.Generic.List`1"`` matches every constructed form. Decoders do not
-    apply to values already converted by the built-in rules (numbers, strings, enums).
+    Args:
+        python_type: A Python class; its instances (and those of its subclasses) are encoded
+            whenever one is passed to .NET.
+        encode: Turns such an instance into something the built-in rules know (a .NET
+            object, a number, a string, a list...). Overload resolution sees the encoded
+            value, so a method taking the .NET type accepts the Python one. The first
+            matching encoder registered wins.
+        clr_type: A proxy class (``Point``) or a full .NET type name
+            (``"Fixtures.Structs.Point"``); a generic definition name such as
+            ``"System.Collections.Generic.List`1"`` matches every constructed form.
+        decode: Applied to every .NET object of type ``clr_type`` returned to Python; its
+            result is what Python sees. Decoders do not apply to values the built-in rules
+            already converted (numbers, strings, enums).
 
-    >>> undo = register_codec(Fraction, lambda f: Decimal(f.numerator) / f.denominator)
-    >>> undo()  # back to the built-in rules
+    Returns:
+        A function without arguments that removes this registration.
+
+    Raises:
+        TypeError: A type comes without its function (or a function without its type), or
+            ``python_type`` is not a class.
+
+    Examples:
+        >>> from decimal import Decimal
+        >>> from fractions import Fraction
+        >>> undo = register_codec(Fraction, lambda f: Decimal(f.numerator) / f.denominator)
+        >>> undo()  # back to the built-in rules
     """
     global encoders, decoders
     if (python_type is None) != (encode is None):

@@ -24,6 +24,7 @@ from typing import Any
 from .. import __version__, _importer, load
 from . import describe as _cli_describe
 from . import names as _cli_names
+from . import stub_package as _stub_package
 from . import stubs as _stubs
 
 EXIT_OK = 0
@@ -123,7 +124,10 @@ def cmd_search(args: argparse.Namespace) -> int:
 def cmd_stubs(args: argparse.Namespace) -> int:
     _runtime(args)
     try:
-        written = _stubs.write_stubs(args.namespaces, args.output)
+        if args.package:
+            written = _stub_package.write_stub_package(args.namespaces, args.output)
+        else:
+            written = _stubs.write_stubs(args.namespaces, args.output)
     except LookupError as exc:
         raise UsageError(exc.args[0]) from None
     for path in written:
@@ -200,6 +204,8 @@ def build_parser() -> argparse.ArgumentParser:
     stubs.add_argument("namespaces", nargs="+", metavar="NAMESPACE")
     stubs.add_argument("-o", "--output", required=True, metavar="DIR",
                        help="folder to write into; point mypy_path (or MYPYPATH) at it")
+    stubs.add_argument("--package", action="store_true",
+                       help="write installable PEP 561 stub distributions: pip install DIR/<Root>-stubs")
     stubs.set_defaults(func=cmd_stubs)
 
     repl = command("repl", "start a Python REPL with .NET loaded and System imported")

@@ -42,25 +42,29 @@ def short_namer(t: TypeInfo) -> str:
 
 
 def py_type(type_id: int, namer: Namer = short_namer, *, builtins: bool = True,
-            spell: Mapping[str, str] | None = None) -> str:
+            spell: Mapping[str, str] | None = None, arrays: str | None = None) -> str:
     """The Python spelling of a .NET type. ``spell`` renames ``Any`` and ``Decimal`` (stubs
-    import them under private names, so class members named ``Any`` cannot shadow them)."""
+    import them under private names, so class members named ``Any`` cannot shadow them);
+    ``arrays`` names the generic class arrays are spelled with (``Array[int]`` by default
+    for display; stubs pass their own array class)."""
     names = spell or {}
     if not type_id:
         return "None"
     t = _typeinfo.info(type_id)
     if t.kind == "byref" and t.element:
-        return py_type(t.element, namer, builtins=builtins, spell=spell)
+        return py_type(t.element, namer, builtins=builtins, spell=spell, arrays=arrays)
     if t.kind == "generic-param":
         return t.name
     if t.nullable_of:
-        return f"{py_type(t.nullable_of, namer, builtins=builtins, spell=spell)} | None"
+        return f"{py_type(t.nullable_of, namer, builtins=builtins, spell=spell, arrays=arrays)} | None"
     if builtins and t.full_name in PYTHON_BUILTINS:
         found = PYTHON_BUILTINS[t.full_name]
         return names.get(found, found)
     if t.kind == "array":
-        inner = py_type(t.element, namer, builtins=builtins, spell=spell)
-        return f"Array[{inner}]" if namer is short_namer else names.get("Any", "Any")
+        inner = py_type(t.element, namer, builtins=builtins, spell=spell, arrays=arrays)
+        if arrays is None and namer is not short_namer:
+            return names.get("Any", "Any")
+        return f"{arrays or 'Array'}[{inner}]" if t.rank <= 1 else names.get("Any", "Any")
     if t.kind == "pointer":
         return "int"
     definition = _typeinfo.info(t.generic_def_id) if t.generic_def_id else t
@@ -68,17 +72,18 @@ def py_type(type_id: int, namer: Namer = short_namer, *, builtins: bool = True,
     if name is None:
         return names.get("Any", "Any")
     if t.generic_args and not t.generic_def:
-        args = ", ".join(py_type(a, namer, builtins=builtins, spell=spell) for a in t.generic_args)
+        args = ", ".join(py_type(a, namer, builtins=builtins, spell=spell, arrays=arrays) for a in t.generic_args)
         return f"{name}[{args}]"
     if t.generic_def and t.generic_args:
         return f"{name}[{', '.join(_typeinfo.info(a).name for a in t.generic_args)}]"
     return name
 
 
-def result_type(ov: Overload, namer: Namer = short_namer, spell: Mapping[str, str] | None = None) -> str:
+def result_type(ov: Overload, namer: Namer = short_namer, spell: Mapping[str, str] | None = None,
+                arrays: str | None = None) -> str:
     """What a call returns in Python: the result, then ``ref``/``out`` values, as a tuple."""
-    ret = py_type(ov.ret, namer, spell=spell) if ov.ret else "None"
-    outs = [py_type(p.type_id, namer, spell=spell) for p in ov.params if p.byref]
+    ret = py_type(ov.ret, namer, spell=spell, arrays=arrays) if ov.ret else "None"
+    outs = [py_type(p.type_id, namer, spell=spell, arrays=arrays) for p in ov.params if p.byref]
     if not outs:
         return ret
     if ret == "None":

@@ -142,8 +142,8 @@ class Property(ClassMember):
         target = 0 if self.static else (handle_of(obj) or 0)
         frame = _bridge.acquire_frame(2)
         try:
-            keep: list[Any] = []
-            to_value(value, frame.slots[0], keep)
+            keep: list[Any] = []  # alive until the call returns: memory the slot points at
+            to_value(value, frame.slots[0], keep, self._type_id)
             _bridge.call_frame(frame, self._set, target, 1, 1)
         finally:
             _bridge.release_frame(frame)
@@ -219,6 +219,7 @@ class Property(ClassMember):
                     frame = _frames_pop()
                 except IndexError:
                     frame = _bridge.Frame()
+                keep: list[Any] = []  # alive until the call returns: memory the slot points at
                 try:
                     slot = frame.slots[0]
                     t = type(value)
@@ -226,7 +227,7 @@ class Property(ClassMember):
                         slot.kind = _INT64  # what to_value writes for any int that fits
                         slot.i = value
                     else:
-                        to_value(value, slot, [])
+                        to_value(value, slot, keep, self._type_id)
                     _header(frame.buffer, 0, member, 1, h, 1)
                     if frame.invoke(frame.address) != 0:
                         _bridge.raise_error(Value.from_buffer_copy(frame.error))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime
 import decimal
+import itertools
 import os
 import uuid
 from collections.abc import Callable
@@ -22,6 +23,7 @@ def _fixtures(fixtures: Any) -> Any:
 
 
 # ---- the regression: sequences set on array-typed properties and fields ------------------------
+
 
 def test_aes_key_set_from_a_list_reads_back_the_same_bytes() -> None:
     from System.Security.Cryptography import Aes
@@ -107,7 +109,7 @@ def _plain(value: Any) -> Any:
 
 def _no_surrogate_pairs(text: str) -> bool:
     """UTF-16 cannot tell a lone high+low surrogate pair from the character they encode."""
-    return not any("\ud800" <= a <= "\udbff" and "\udc00" <= b <= "\udfff" for a, b in zip(text, text[1:]))
+    return not any("\ud800" <= a <= "\udbff" and "\udc00" <= b <= "\udfff" for a, b in itertools.pairwise(text))
 
 
 def _targets() -> dict[str, tuple[Any, Any]]:
@@ -119,7 +121,8 @@ def _targets() -> dict[str, tuple[Any, Any]]:
         return st.integers(lo, hi) | st.sampled_from([lo, hi, 0])
 
     text = st.text(st.characters(min_codepoint=0, max_codepoint=0x10FFFF, exclude_categories=())).filter(
-        _no_surrogate_pairs)
+        _no_surrogate_pairs
+    )
     arr = System.Array
     return {
         "Byte": (System.Byte, ints(0, 2**8 - 1)),
@@ -133,28 +136,35 @@ def _targets() -> dict[str, tuple[Any, Any]]:
         "Double": (System.Double, st.floats(allow_nan=False)),
         "Boolean": (System.Boolean, st.booleans()),
         "String": (System.String, st.none() | text),
-        "Decimal": (System.Decimal, st.decimals(min_value=-_DECIMAL_MAX_6, max_value=_DECIMAL_MAX_6, places=6,
-                                                allow_nan=False, allow_infinity=False)),
+        "Decimal": (
+            System.Decimal,
+            st.decimals(
+                min_value=-_DECIMAL_MAX_6, max_value=_DECIMAL_MAX_6, places=6, allow_nan=False, allow_infinity=False
+            ),
+        ),
         "DateTime": (System.DateTime, st.datetimes()),
-        "TimeSpan": (System.TimeSpan, st.timedeltas(min_value=datetime.timedelta(days=-10**7),
-                                                    max_value=datetime.timedelta(days=10**7))),
+        "TimeSpan": (
+            System.TimeSpan,
+            st.timedeltas(min_value=datetime.timedelta(days=-(10**7)), max_value=datetime.timedelta(days=10**7)),
+        ),
         "Guid": (System.Guid, st.uuids()),
         "Nullable<Int32>": (System.Nullable[System.Int32], st.none() | ints(-(2**31), 2**31 - 1)),
         "Byte[]": (arr[System.Byte], st.binary(max_size=64)),
         "Int64[]": (arr[System.Int64], st.lists(ints(-(2**63), 2**63 - 1), max_size=40)),
         "String[]": (arr[System.String], st.lists(st.none() | text, max_size=8)),
-        "Double[][]": (arr[arr[System.Double]], st.lists(st.lists(st.floats(allow_nan=False), max_size=5),
-                                                         max_size=5)),
+        "Double[][]": (arr[arr[System.Double]], st.lists(st.lists(st.floats(allow_nan=False), max_size=5), max_size=5)),
         "List<String>": (List[System.String], st.lists(text, max_size=8)),
-        "Dictionary<String, Int32[]>": (Dictionary[System.String, arr[System.Int32]],
-                                        st.dictionaries(text, st.lists(ints(-(2**31), 2**31 - 1), max_size=4),
-                                                        max_size=5)),
+        "Dictionary<String, Int32[]>": (
+            Dictionary[System.String, arr[System.Int32]],
+            st.dictionaries(text, st.lists(ints(-(2**31), 2**31 - 1), max_size=4), max_size=5),
+        ),
         "Version": (System.Version, st.builds(System.Version, st.integers(0, 999), st.integers(0, 999))),
     }
 
 
 def _through(member: str) -> Callable[[Any, Any], Any]:
     """``send(Slots[T], value)`` -> what .NET gives back through ``member``."""
+
     def field(cls: Any, v: Any) -> Any:
         s = cls()
         s.Field = v
@@ -179,7 +189,10 @@ def _through(member: str) -> Callable[[Any, Any], Any]:
         return s[7]
 
     return {
-        "field": field, "static field": static_field, "property": prop, "static property": static_prop,
+        "field": field,
+        "static field": static_field,
+        "property": prop,
+        "static property": static_prop,
         "indexer": indexer,
         "constructor": lambda cls, v: cls(v).Field,
         "method": lambda cls, v: cls().Echo(v),
@@ -192,8 +205,21 @@ def _through(member: str) -> Callable[[Any, Any], Any]:
     }[member]
 
 
-_MEMBERS = ["field", "static field", "property", "static property", "indexer", "constructor", "method",
-            "static method", "params", "out", "ref", "callback result", "callback argument"]
+_MEMBERS = [
+    "field",
+    "static field",
+    "property",
+    "static property",
+    "indexer",
+    "constructor",
+    "method",
+    "static method",
+    "params",
+    "out",
+    "ref",
+    "callback result",
+    "callback argument",
+]
 
 
 @pytest.mark.parametrize("member", _MEMBERS)
@@ -204,8 +230,9 @@ def test_every_value_kind_round_trips_equal_through_member(member: str) -> None:
     send = _through(member)
     pairs = st.sampled_from(sorted(targets)).flatmap(lambda k: st.tuples(st.just(k), targets[k][1]))
 
-    @hypothesis.settings(max_examples=EXAMPLES, deadline=None, database=None,
-                         suppress_health_check=list(hypothesis.HealthCheck))
+    @hypothesis.settings(
+        max_examples=EXAMPLES, deadline=None, database=None, suppress_health_check=list(hypothesis.HealthCheck)
+    )
     @hypothesis.given(pairs)
     def check(pair: tuple[str, Any]) -> None:
         label, value = pair

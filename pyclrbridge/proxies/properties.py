@@ -53,16 +53,22 @@ def _resolve_direct_set(member: int, type_id: int, variant: int) -> tuple[Any, .
         t, _ = _target(type_id)
         if t is not None:
             lo, hi = INTEGER_RANGES[t.type_code]
-    source = "".join([
-        "def setter(h, value):\n",
-        f"    if {condition} and not _codecs.encoders:\n",
-        *(f"        {line}\n" for line in prepare),
-        f"        if _fn(h, {', '.join(call)}) == 0 or not _direct_failed():\n",
-        "            return True\n",
-        "    return False\n",
-    ])
-    scope: dict[str, Any] = {"_fn": found[0], "_codecs": _codecs, "_direct_failed": _direct.failed,
-                             "_enc": _encode_utf16}
+    source = "".join(
+        [
+            "def setter(h, value):\n",
+            f"    if {condition} and not _codecs.encoders:\n",
+            *(f"        {line}\n" for line in prepare),
+            f"        if _fn(h, {', '.join(call)}) == 0 or not _direct_failed():\n",
+            "            return True\n",
+            "    return False\n",
+        ]
+    )
+    scope: dict[str, Any] = {
+        "_fn": found[0],
+        "_codecs": _codecs,
+        "_direct_failed": _direct.failed,
+        "_enc": _encode_utf16,
+    }
     exec(compile(source, f"<pyclrbridge setter {member}>", "exec"), scope)  # our source: ints and fixed names
     return scope["setter"], found[0], lo, hi
 
@@ -70,11 +76,38 @@ def _resolve_direct_set(member: int, type_id: int, variant: int) -> tuple[Any, .
 class Property(ClassMember):
     """A .NET property (or field, when ``field`` is set): get and set through the shim."""
 
-    __slots__ = ("__name__", "_const", "_direct_get", "_direct_set", "_direct_static", "_doc", "_fast_get",
-                 "_fast_set", "_get", "_owner", "_set", "_type_id", "field", "readonly", "static")
+    __slots__ = (
+        "__name__",
+        "_const",
+        "_direct_get",
+        "_direct_set",
+        "_direct_static",
+        "_doc",
+        "_fast_get",
+        "_fast_set",
+        "_get",
+        "_owner",
+        "_set",
+        "_type_id",
+        "field",
+        "readonly",
+        "static",
+    )
 
-    def __init__(self, name: str, owner: str, get: int, set: int, static: bool, doc: str,
-                 *, field: bool = False, readonly: bool = False, const: bool = False, type_id: int = 0) -> None:
+    def __init__(
+        self,
+        name: str,
+        owner: str,
+        get: int,
+        set: int,
+        static: bool,
+        doc: str,
+        *,
+        field: bool = False,
+        readonly: bool = False,
+        const: bool = False,
+        type_id: int = 0,
+    ) -> None:
         # A const field's value is compiled into its metadata and never changes: the first
         # read is kept (an immutable Python value; a lost race stores an equal one).
         self._const: Any = _UNREAD if const else None
@@ -203,8 +236,12 @@ class Property(ClassMember):
                 if lo is None:
                     if setter(h, value):
                         return
-                elif (type(value) is int and lo <= value <= hi and not _codecs.encoders  # an integer, inline
-                      and (fn(h, value) == 0 or not _direct_failed())):
+                elif (
+                    type(value) is int
+                    and lo <= value <= hi
+                    and not _codecs.encoders  # an integer, inline
+                    and (fn(h, value) == 0 or not _direct_failed())
+                ):
                     return
         member = self._fast_set
         if member:

@@ -63,7 +63,7 @@ def test_byte_array_property_checks_items_against_byte() -> None:
     from Fixtures.ValueRoundTrip import ArrayFields
 
     holder = ArrayFields()
-    with pytest.raises(OverflowError, match=r"item 1: 256 is out of range for System\.Byte"):
+    with pytest.raises(OverflowError, match=r"256 is out of range for System\.Byte"):
         holder.Bytes = [1, 256]
 
 

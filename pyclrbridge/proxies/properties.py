@@ -176,7 +176,7 @@ class Property(ClassMember):
         frame = _bridge.acquire_frame(2)
         try:
             keep: list[Any] = []  # alive until the call returns: memory the slot points at
-            to_value(value, frame.slots[0], keep, self._type_id)
+            to_value(value, frame.slots[0], keep)
             _bridge.call_frame(frame, self._set, target, 1, 1)
         finally:
             _bridge.release_frame(frame)
@@ -264,7 +264,7 @@ class Property(ClassMember):
                         slot.kind = _INT64  # what to_value writes for any int that fits
                         slot.i = value
                     else:
-                        to_value(value, slot, keep, self._type_id)
+                        to_value(value, slot, keep)
                     _header(frame.buffer, 0, member, 1, h, 1)
                     if frame.invoke(frame.address) != 0:
                         _bridge.raise_error(Value.from_buffer_copy(frame.error))

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .host import bridge as _bridge
+from .host.errors import HostError
 from .host.typeinfo import id_by_name
 from .proxies.catalog import class_for
 
@@ -106,6 +107,8 @@ class NamespaceModule(types.ModuleType):
                 value = class_for(id_by_name(_pick(full_names)))
                 return self.__dict__.setdefault(name, value)
             if f"{ns}.{name}" in ix.namespaces:
+                if _bridge.SHUTTING_DOWN.is_set() or sys.meta_path is None:  # e.g. a __del__ at exit
+                    raise HostError(f"{ns}.{name} cannot be imported: pyclrbridge has shut down (interpreter exit)")
                 module = importlib.import_module(f"{ns}.{name}")
                 return self.__dict__.setdefault(name, module)
             if attempt == 0 and not _try_load(f"{ns}.{name}") and not _try_load(ns):

@@ -338,7 +338,11 @@ def _shutdown() -> None:
     _bridge.SHUTTING_DOWN.set()
     shim = _bridge.SHIM
     if shim is not None:
-        shim.Shutdown(SHUTDOWN_WAIT_MS)
+        try:
+            shim.Shutdown(SHUTDOWN_WAIT_MS)
+            pass  # a Ctrl-C during the wait is raised at this point, still inside the try
+        except KeyboardInterrupt:
+            pass  # the user wants out: stop waiting for callbacks in flight, exit quietly
 
 
 def current() -> Runtime | None:

@@ -222,6 +222,32 @@ class Workload:
         del made
         return n
 
+    def release_race(self, fresh: int) -> int:
+        """``release(obj)`` while another thread calls ``obj``: the call either runs on ``obj`` or
+        raises ValueError, and never reaches one of the ``fresh`` objects made right after."""
+        StringBuilder = self.types["StringBuilder"]
+        obj = StringBuilder()
+        started = threading.Event()
+
+        def use() -> None:
+            started.set()
+            for _ in range(100):
+                try:
+                    obj.Append("x")
+                except ValueError:
+                    return  # released
+
+        user = threading.Thread(target=use)
+        user.start()
+        started.wait()
+        release(obj)
+        made = [StringBuilder() for _ in range(fresh)]
+        user.join()
+        changed = sum(1 for sb in made if sb.Length)
+        if changed:
+            raise InvariantViolation(f"a call on a released proxy changed {changed} newer object(s)")
+        return fresh
+
     def events(self, handlers: int) -> int:
         """Add ``handlers`` event handlers, raise once, remove them all, raise again."""
         collection = self.types["ObservableCollection"][int]()
@@ -265,8 +291,9 @@ class Workload:
 
     def random_operation(self, rng: random.Random) -> tuple[str, Callable[[], Any]]:
         kind = rng.choices(
-            ["lookup", "import", "generic", "delegate", "objects", "events", "callbacks", "add_reference"],
-            weights=[4, 2, 3, 3, 4, 2, 2, 1])[0]
+            ["lookup", "import", "generic", "delegate", "objects", "events", "callbacks", "add_reference",
+             "release_race"],
+            weights=[4, 2, 3, 3, 4, 2, 2, 1, 1])[0]
         if kind == "lookup":
             return kind, lambda: self.lookup_fresh(rng)
         if kind == "import":
@@ -286,6 +313,8 @@ class Workload:
             return kind, lambda: self.events(rng.randint(1, 4))
         if kind == "callbacks":
             return kind, lambda: self.callbacks(rng.randint(1, 64))
+        if kind == "release_race":
+            return kind, lambda: self.release_race(rng.randint(1, 30))
         return kind, self.add_reference
 
 

@@ -336,3 +336,93 @@ def test_an_eager_copy_of_an_endless_iterator_stops_at_the_limit_with_a_clear_er
     monkeypatch.setattr(iterables, "EAGER_LIMIT", 1000)
     with pytest.raises(ValueError, match=r"gave more than 1,000 items for a parameter that needs all of them"):
         Containers.Join(map(str, itertools.count()))  # a string[] parameter: every item is needed first
+
+
+# --- clearer errors -------------------------------------------------------------------------
+
+
+def test_setting_a_property_on_a_released_proxy_raises_value_error(clr: Any) -> None:
+    from System.Text import StringBuilder
+
+    sb = StringBuilder()
+    pyclrbridge.release(sb)
+    with pytest.raises(ValueError, match=r"StringBuilder\.Capacity: the \.NET object was released"):
+        sb.Capacity = 64
+
+
+@pytest.mark.parametrize("use", ["static call", "property", "str", "indexer"])
+def test_recursing_into_dotnet_at_the_recursion_limit_raises_recursion_error(clr: Any, use: str) -> None:
+    from System import Int32, Math
+    from System.Collections.Generic import List
+    from System.Text import StringBuilder
+
+    xs = List[Int32]([1])
+    sb = StringBuilder("x")
+    op = {
+        "static call": lambda: Math.Abs(-5),
+        "property": lambda: xs.Count,
+        "str": lambda: str(sb),
+        "indexer": lambda: xs[0],
+    }[use]
+
+    def recurse() -> None:
+        op()
+        recurse()
+
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(300)
+    try:
+        with pytest.raises(RecursionError):  # before: ctypes.ArgumentError "RecursionError: ???"
+            recurse()
+    finally:
+        sys.setrecursionlimit(limit)
+
+
+def test_a_finalizer_importing_a_namespace_at_interpreter_exit_gets_a_clear_error() -> None:
+    proc = run_python(
+        """
+        import pyclrbridge
+        pyclrbridge.load()
+        import System
+
+        class Holder:
+            def __init__(self):
+                self.me = self  # a cycle: collected in the last steps of interpreter exit
+            def __del__(self):
+                try:
+                    System.Collections.Generic
+                except Exception as e:
+                    print(type(e).__name__, e)
+
+        Holder()
+        """
+    )
+    assert_clean_exit(proc)
+    assert proc.stdout.strip() == (
+        "HostError System.Collections cannot be imported: pyclrbridge has shut down (interpreter exit)"
+    )
+
+
+def test_ctrl_c_during_the_exit_wait_for_callbacks_exits_without_a_traceback() -> None:
+    proc = run_python(
+        """
+        import os, signal, threading, time
+        import pyclrbridge
+        pyclrbridge.load()
+        from System.Threading import Thread, ThreadStart
+
+        Thread(ThreadStart(lambda: time.sleep(2))).Start()  # a callback in flight at exit
+        time.sleep(0.2)
+        threading.Thread(target=lambda: (time.sleep(0.5), os.kill(os.getpid(), signal.SIGINT)), daemon=True).start()
+        print("exiting")
+        """
+    )
+    assert_clean_exit(proc)
+    assert "Exception ignored" not in proc.stderr
+    assert "KeyboardInterrupt" not in proc.stderr
+
+
+def test_the_stress_release_race_workload_finds_no_newer_object_changed(clr: Any) -> None:
+    from pyclrbridge.stress import Workload
+
+    assert Workload(clr).release_race(30) == 30

@@ -72,6 +72,15 @@ def install_exception_factory(factory: Callable[[Value], BaseException]) -> None
     _exception_from_error = factory  # one module global, written once at package import
 
 
+def argument_error(error: ctypes.ArgumentError) -> BaseException:
+    """What a foreign call refusing its arguments means. At the recursion limit ctypes cannot
+    even convert them and says ``argument 1: RecursionError: ???``: that is Python's own
+    RecursionError, raised as such."""
+    if "RecursionError" in str(error):
+        return RecursionError("maximum recursion depth exceeded while calling .NET")
+    return error
+
+
 def raise_error(error: Value) -> NoReturn:
     """Turn the error value of a failed export into the Python exception for it."""
     raise _exception_from_error(error)
@@ -86,7 +95,10 @@ def invoke(member_id: int, target: int, args: ctypes.Array[Value] | None, nargs:
     """Call a member by id. Returns the results array ([return value, byref values...])."""
     results = _new_values(nresults)
     error = Value()
-    rc = shim().Invoke(member_id, target, args, nargs, results, nresults, ctypes.byref(error))
+    try:
+        rc = shim().Invoke(member_id, target, args, nargs, results, nresults, ctypes.byref(error))
+    except ctypes.ArgumentError as refused:
+        raise argument_error(refused) from None
     if rc != 0:
         raise_error(error)
     return results
@@ -147,7 +159,11 @@ def call_frame(frame: Frame, member_id: int, target: int, nargs: int, nresults: 
     """Call a member with arguments already in ``frame.slots[:nargs]``; results land in
     ``frame.slots[nargs:nargs + nresults]``. Raises the .NET exception on failure."""
     _FRAME_HEADER.pack_into(frame.buffer, 0, member_id, nargs, target, nresults)
-    if frame.invoke(frame.address) != 0:
+    try:
+        failed = frame.invoke(frame.address) != 0
+    except ctypes.ArgumentError as refused:
+        raise argument_error(refused) from None
+    if failed:
         error = Value.from_buffer_copy(frame.error)  # the frame may be reused while raising
         raise_error(error)
 
@@ -164,6 +180,8 @@ def call_noargs(member_id: int, target: int, convert: Any) -> Any:
         if frame.invoke(frame.address) != 0:
             raise_error(Value.from_buffer_copy(frame.error))
         return convert(frame.slots[0])
+    except ctypes.ArgumentError as refused:
+        raise argument_error(refused) from None
     finally:
         _frames.append(frame)
 

@@ -195,7 +195,10 @@ def object_call(name: str, obj: Any) -> Any:
         fn = _object_stubs.setdefault((name, cls), _object_stub(name, cls))
     h = getattr(obj, "_h", 0)
     if fn is not None and h:
-        r = fn(h)
+        try:
+            r = fn(h)
+        except ctypes.ArgumentError as refused:  # at the recursion limit: see bridge.argument_error
+            raise _bridge.argument_error(refused) from None
         if r != FAILED or not failed():
             return read_text(r) if name == "ToString" else r
     return object_member(name).call(obj, (), {})

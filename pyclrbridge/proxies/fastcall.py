@@ -134,6 +134,9 @@ def compile_invoker(member: int, param_types: tuple[int, ...], slow: Invoker, re
     ]
     body += ["    " + line for line in inner]
     body += ["finally:", "    _frames_push(frame)"]
+    # At the recursion limit ctypes refuses the arguments: raise Python's RecursionError.
+    body = ["try:", *("    " + line for line in body), "except _ArgumentError as refused:",
+            "    raise _argument_error(refused) from None"]
     source = "def run(target, args):\n" + "".join(f"    {line}\n" for line in body)
     scope: dict[str, Any] = {
         "_codecs": _codecs, "slow": slow, "_frames_pop": _bridge.FRAMES.pop,
@@ -141,6 +144,7 @@ def compile_invoker(member: int, param_types: tuple[int, ...], slow: Invoker, re
         "_header": _bridge.FRAME_HEADER.pack_into, "_raise_error": _bridge.raise_error,
         "_Value": _bridge.Value, "_enc": _encode_utf16, "_dec": _decode_utf16,
         "_string_at": ctypes.string_at, "_memory": MEMORY, "to_value": to_value, "from_value": from_value,
+        "_ArgumentError": ctypes.ArgumentError, "_argument_error": _bridge.argument_error,
         "_direct_failed": _direct.failed, "_read_text": _direct.read_text, "_wrap_result": _direct.wrap_result,
     }
     found = _direct.stub(member)

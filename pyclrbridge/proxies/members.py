@@ -3,6 +3,7 @@ fields: ``_properties``; events: ``_events``)."""
 
 from __future__ import annotations
 
+import ctypes
 from collections.abc import Callable
 from typing import Any
 
@@ -141,7 +142,11 @@ def make_invoker(plan: Plan) -> Invoker:
                 for convert, arg, slot in zip(converters, args, slots, strict=False):  # slots: the pool size
                     convert(arg, slot, keep)
             _header(frame.buffer, 0, member, n, target, 1)
-            if frame.invoke(frame.address) != 0:
+            try:
+                failed = frame.invoke(frame.address) != 0
+            except ctypes.ArgumentError as refused:  # at the recursion limit: see bridge.argument_error
+                raise _bridge.argument_error(refused) from None
+            if failed:
                 _bridge.raise_error(Value.from_buffer_copy(frame.error))
             result = slots[n]
             kind = result.kind

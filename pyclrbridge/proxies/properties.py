@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 from typing import Any
 
 from ..host import bridge as _bridge
@@ -18,6 +19,7 @@ from .base import ClassMember
 _frames_pop = _bridge.FRAMES.pop  # the frame pool (see _bridge.acquire_frame), bound once
 _frames_push = _bridge.FRAMES.append
 _header = _bridge.FRAME_HEADER.pack_into
+_ArgumentError = ctypes.ArgumentError
 _INT64 = Kind.INT64
 _I32_MIN, _I32_MAX = -(2**31), 2**31 - 1
 
@@ -152,18 +154,21 @@ class Property(ClassMember):
             r = fn()
             if r != _FAILED or not _direct_failed():
                 return r if decode is None else decode(r)
-        target = 0
-        if not self.static:
-            h = handle_of(obj)
-            if h is None:
-                raise AttributeError(f"{self._owner}.{self.__name__} is an instance member")
-            if not h:
-                raise ValueError(f"{self._owner}.{self.__name__}: the .NET object was released (pyclrbridge.release)")
-            target = h
-        value = _bridge.call_noargs(self._get, target, from_value)
+        value = _bridge.call_noargs(self._get, self._handle_for(obj), from_value)
         if const is _UNREAD:
             self._const = (value,)
         return value
+
+    def _handle_for(self, obj: Any) -> int:
+        """The handle an access of ``obj`` goes to (0 for a static member)."""
+        if self.static:
+            return 0
+        h = handle_of(obj)
+        if h is None:
+            raise AttributeError(f"{self._owner}.{self.__name__} is an instance member")
+        if not h:
+            raise ValueError(f"{self._owner}.{self.__name__}: the .NET object was released (pyclrbridge.release)")
+        return h
 
     def set_static(self, value: Any) -> None:
         self.write(None, value)
@@ -172,7 +177,7 @@ class Property(ClassMember):
         kind = "field" if self.field else "property"
         if self.readonly or not self._set:
             raise AttributeError(f"{kind} {self._owner}.{self.__name__} is read-only")
-        target = 0 if self.static else (handle_of(obj) or 0)
+        target = self._handle_for(obj)
         frame = _bridge.acquire_frame(2)
         try:
             keep: list[Any] = []  # alive until the call returns: memory the slot points at
@@ -185,93 +190,99 @@ class Property(ClassMember):
         # The hot path (an instance property of a live proxy) inlined: one Python frame and
         # one foreign call to the getter's direct stub; without a stub, the pooled frame.
         # Everything else goes through read().
-        direct = self._direct_get
-        if direct:
-            try:
-                h = obj._h  # (None, for a class-level access, has none)
-            except AttributeError:
-                h = 0
-            if h:
-                fn, decode = direct
-                r = fn(h)
-                if r != -0x6000_0000_0000_0000 or not _direct_failed():  # _direct.FAILED (a constant: no global read)
-                    return r if decode is None else decode(r)
-                # An instance of a Python subclass: the frame path below calls the base getter.
-        member = self._fast_get
-        if member and obj is not None:
-            try:
-                h = obj._h
-            except AttributeError:
-                h = 0
-            if h:
-                if direct is None:
-                    self._direct_get = _resolve_direct_get(member)
+        try:
+            direct = self._direct_get
+            if direct:
                 try:
-                    frame = _frames_pop()
-                except IndexError:
-                    frame = _bridge.Frame()
+                    h = obj._h  # (None, for a class-level access, has none)
+                except AttributeError:
+                    h = 0
+                if h:
+                    fn, decode = direct
+                    r = fn(h)
+                    if r != -0x6000_0000_0000_0000 or not _direct_failed():  # _direct.FAILED, a constant
+                        return r if decode is None else decode(r)
+                    # An instance of a Python subclass: the frame path below calls the base getter.
+            member = self._fast_get
+            if member and obj is not None:
                 try:
-                    _header(frame.buffer, 0, member, 0, h, 1)
-                    if frame.invoke(frame.address) != 0:
-                        _bridge.raise_error(Value.from_buffer_copy(frame.error))
-                    result = frame.slots[0]
-                    if result.kind == _INT64:  # the commonest result, decoded inline
-                        return result.i
-                    return from_value(result)
-                finally:
-                    _frames_push(frame)
-        if obj is None and not self.static:
-            return self
-        return self.read(obj)
+                    h = obj._h
+                except AttributeError:
+                    h = 0
+                if h:
+                    if direct is None:
+                        self._direct_get = _resolve_direct_get(member)
+                    try:
+                        frame = _frames_pop()
+                    except IndexError:
+                        frame = _bridge.Frame()
+                    try:
+                        _header(frame.buffer, 0, member, 0, h, 1)
+                        if frame.invoke(frame.address) != 0:
+                            _bridge.raise_error(Value.from_buffer_copy(frame.error))
+                        result = frame.slots[0]
+                        if result.kind == _INT64:  # the commonest result, decoded inline
+                            return result.i
+                        return from_value(result)
+                    finally:
+                        _frames_push(frame)
+            if obj is None and not self.static:
+                return self
+            return self.read(obj)
+        except _ArgumentError as refused:  # at the recursion limit: see bridge.argument_error
+            raise _bridge.argument_error(refused) from None
 
     def __set__(self, obj: Any, value: Any) -> None:
-        direct = self._direct_set
-        if direct:
-            try:
-                h = obj._h
-            except AttributeError:
-                h = 0
-            if h:
-                setter, fn, lo, hi = direct
-                if lo is None:
-                    if setter(h, value):
+        try:
+            direct = self._direct_set
+            if direct:
+                try:
+                    h = obj._h
+                except AttributeError:
+                    h = 0
+                if h:
+                    setter, fn, lo, hi = direct
+                    if lo is None:
+                        if setter(h, value):
+                            return
+                    elif (
+                        type(value) is int
+                        and lo <= value <= hi
+                        and not _codecs.encoders  # an integer, inline
+                        and (fn(h, value) == 0 or not _direct_failed())
+                    ):
                         return
-                elif (
-                    type(value) is int
-                    and lo <= value <= hi
-                    and not _codecs.encoders  # an integer, inline
-                    and (fn(h, value) == 0 or not _direct_failed())
-                ):
-                    return
-        member = self._fast_set
-        if member:
-            try:
-                h = obj._h
-            except AttributeError:
-                h = 0
-            if h:
-                if direct is None:
-                    self._direct_set = _resolve_direct_set(member, self._type_id, 1 if self.field else 0)
+            member = self._fast_set
+            if member:
                 try:
-                    frame = _frames_pop()
-                except IndexError:
-                    frame = _bridge.Frame()
-                keep: list[Any] = []  # alive until the call returns: memory the slot points at
-                try:
-                    slot = frame.slots[0]
-                    t = type(value)
-                    if t is int and _I32_MIN <= value <= _I32_MAX and not _codecs.encoders:
-                        slot.kind = _INT64  # what to_value writes for any int that fits
-                        slot.i = value
-                    else:
-                        to_value(value, slot, keep)
-                    _header(frame.buffer, 0, member, 1, h, 1)
-                    if frame.invoke(frame.address) != 0:
-                        _bridge.raise_error(Value.from_buffer_copy(frame.error))
-                    return
-                finally:
-                    _frames_push(frame)
-        self.write(obj, value)
+                    h = obj._h
+                except AttributeError:
+                    h = 0
+                if h:
+                    if direct is None:
+                        self._direct_set = _resolve_direct_set(member, self._type_id, 1 if self.field else 0)
+                    try:
+                        frame = _frames_pop()
+                    except IndexError:
+                        frame = _bridge.Frame()
+                    keep: list[Any] = []  # alive until the call returns: memory the slot points at
+                    try:
+                        slot = frame.slots[0]
+                        t = type(value)
+                        if t is int and _I32_MIN <= value <= _I32_MAX and not _codecs.encoders:
+                            slot.kind = _INT64  # what to_value writes for any int that fits
+                            slot.i = value
+                        else:
+                            to_value(value, slot, keep)
+                        _header(frame.buffer, 0, member, 1, h, 1)
+                        if frame.invoke(frame.address) != 0:
+                            _bridge.raise_error(Value.from_buffer_copy(frame.error))
+                        return
+                    finally:
+                        _frames_push(frame)
+            self.write(obj, value)
+        except _ArgumentError as refused:  # at the recursion limit: see bridge.argument_error
+            raise _bridge.argument_error(refused) from None
 
     def __delete__(self, obj: Any) -> None:
         kind = "field" if self.field else "property"

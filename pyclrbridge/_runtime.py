@@ -322,6 +322,7 @@ def _start(args: _LoadArgs) -> Runtime:
                                  f"this package expects {ABI_VERSION}: reinstall pyclrbridge")
     _bridge.FORK_FLAG = int(versions.get("forkFlag", 0))
     _bridge.SHIM = shim  # publish: the shim is fully bound
+    _objects.install_protocol(shim)
     _importer.install()
     _threadtop.configure("excepthook")
     atexit.register(_shutdown)

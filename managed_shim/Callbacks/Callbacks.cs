@@ -1,10 +1,17 @@
 using System;
 using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Threading;
 
 namespace PyClrBridge.Shim;
 
-/// <summary>A Python object held by .NET: Python keeps it alive until this wrapper is collected.</summary>
+/// <summary>
+/// A Python object held by .NET: Python keeps it alive until this wrapper is collected. It
+/// comes back to Python as the same object, and answers <see cref="Equals(object?)"/>,
+/// <see cref="GetHashCode"/> and <see cref="ToString"/> with Python's <c>==</c>, <c>hash()</c>
+/// and <c>str()</c> (so it works as a dictionary key); after shutdown, by reference.
+/// </summary>
 public sealed class PyObjectRef
 {
     public long Id { get; }
@@ -14,7 +21,28 @@ public sealed class PyObjectRef
     // The finalizer never calls into Python: it queues the id, and Python drains the queue.
     ~PyObjectRef() => PyObjects.QueueRelease(Id);
 
-    public override string ToString() => $"<Python object {Id}>";
+    public override bool Equals(object? obj)
+    {
+        if (ReferenceEquals(this, obj)) return true;
+        if (obj is PyObjectRef other && other.Id == Id) return true;
+        // An exception in __eq__ reaches the .NET caller (and from there the Python one).
+        return PyObjects.Protocol(PyObjects.OpEquals, this, obj) is bool b && b;
+    }
+
+    public override int GetHashCode() =>
+        PyObjects.Protocol(PyObjects.OpHash, this, null) is int h ? h : RuntimeHelpers.GetHashCode(this);
+
+    public override string ToString()
+    {
+        try
+        {
+            return PyObjects.Protocol(PyObjects.OpStr, this, null) as string ?? $"<Python object {Id}>";
+        }
+        catch (PythonException e)
+        {
+            return $"<Python object {Id}: str() raised {e.Message}>";  // ToString must not throw (debuggers, logs)
+        }
+    }
 }
 
 /// <summary>A Python exception that crossed into .NET from a callback.</summary>
@@ -44,6 +72,28 @@ internal static class PyObjects
     private static long _live;  // no lock: Interlocked increments, decrements and reads
 
     public static long Live => Interlocked.Read(ref _live);
+
+    // Python's protocol(op, obj, other) for Equals/GetHashCode/ToString: set once at load.
+    private static PyObjectRef? _protocol;
+    internal const int OpEquals = 0, OpHash = 1, OpStr = 2;
+
+    public static void SetProtocol(long id) => Interlocked.CompareExchange(ref _protocol, Take(id), null);
+
+    /// <summary>protocol(op, obj, other) in Python; null before load or after shutdown (the
+    /// callers then answer by reference).</summary>
+    internal static object? Protocol(int op, PyObjectRef obj, object? other)
+    {
+        PyObjectRef? protocol = Volatile.Read(ref _protocol);
+        if (protocol == null || Callbacks.IsClosed) return null;
+        try
+        {
+            return Callbacks.Invoke(protocol, new object?[] { op, obj, other }, typeof(object), Type.EmptyTypes)[0];
+        }
+        catch (InvalidOperationException) when (Callbacks.IsClosed)
+        {
+            return null;  // Python shut down between the check and the call
+        }
+    }
 
     public static PyObjectRef Take(long id)
     {
@@ -244,4 +294,16 @@ public static unsafe partial class Exports
     /// <summary>Copies up to <c>capacity</c> identities of collected objects into <c>buffer</c>.</summary>
     [System.Runtime.InteropServices.UnmanagedCallersOnly(CallConvs = new[] { typeof(System.Runtime.CompilerServices.CallConvCdecl) })]
     public static int DrainDeadIdentities(long* buffer, int capacity) => EventIdentities.Drain(buffer, capacity);
+}
+
+public static unsafe partial class Exports
+{
+    /// <summary>Registers Python's protocol(op, obj, other) (id) behind PyObjectRef's Equals,
+    /// GetHashCode and ToString, once.</summary>
+    [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
+    public static int PyObjectProtocolSetup(long protocolId)
+    {
+        PyObjects.SetProtocol(protocolId);
+        return 0;
+    }
 }

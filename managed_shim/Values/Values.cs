@@ -53,7 +53,18 @@ internal static unsafe class Arena
     [ThreadStatic] private static int _capacity;
     [ThreadStatic] private static int _used;
 
-    public static void Reset() => _used = 0;
+    // Python objects of the result being written: alive until the caller has read it (its
+    // registry id must not be released before Python looks it up). Thread-static, no lock.
+    [ThreadStatic] private static List<PyObjectRef>? _held;
+
+    public static void Reset()
+    {
+        _used = 0;
+        List<PyObjectRef>? held = _held;
+        if (held != null && held.Count != 0) held.Clear();
+    }
+
+    public static void Hold(PyObjectRef o) => (_held ??= new List<PyObjectRef>()).Add(o);
 
     public static char* Store(string s)
     {
@@ -133,6 +144,11 @@ internal static unsafe class Values
             case float f: v->Kind = ValueKind.Double; v->Payload = BitConverter.DoubleToInt64Bits(f); return;
             case char c: v->Kind = ValueKind.Char; v->Payload = c; return;
             case decimal m: SetString(v, m.ToString(CultureInfo.InvariantCulture), ValueKind.Decimal); return;
+            case PyObjectRef py:  // back to Python as the same object
+                v->Kind = ValueKind.PyObject;
+                v->Payload = py.Id;
+                Arena.Hold(py);
+                return;
             default:
                 v->Kind = ValueKind.Object;
                 v->Payload = Handles.Alloc(o);

@@ -121,6 +121,7 @@ _EXPORTS: dict[str, tuple[Any, list[Any]]] = {
     "Generation": (_i32, []),
     "Stats": (_i32, [ValuePtr, ValuePtr]),
     "DrainReleased": (_i32, [_i64p, _i32]),
+    "PyObjectProtocolSetup": (_i32, [_i64]),
     "Collect": (_i32, []),
     "Shutdown": (_i32, [_i32]),
     # Bulk.cs (frame calls, chunked iteration)
@@ -259,6 +260,7 @@ class Shim:
     DerivedSelf: Any
     EventIdentity: Any
     DrainDeadIdentities: Any
+    PyObjectProtocolSetup: Any
     DuplicateHandle: Any
     RegisterTypedThunks: Any
     SetThreadTopReporter: Any

@@ -54,6 +54,20 @@ def register(obj: Any) -> int:
     return new_id
 
 
+def _protocol(op: int, obj: Any, other: Any) -> Any:
+    """What a Python object held by .NET answers for Equals (op 0), GetHashCode (1), ToString (2)."""
+    if op == 0:
+        return bool(obj == other)
+    if op == 1:
+        return (hash(obj) + 2**31) % 2**32 - 2**31  # folded into System.Int32
+    return str(obj)
+
+
+def install_protocol(shim: Any) -> None:
+    """Register :func:`_protocol` with the shim (once, at load: the shim keeps the first)."""
+    shim.PyObjectProtocolSetup(register(_protocol))
+
+
 def lookup(obj_id: int) -> Any:
     try:
         return _registry[obj_id]

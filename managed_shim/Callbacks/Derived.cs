@@ -159,7 +159,7 @@ internal static class Derived
                 // arguments: IEqualityComparer's Equals(a, b) must not replace object.Equals(o).
                 if (defined && !m.IsAbstract && !Accepts(arity, pyName, m)) defined = false;
                 if (!defined && !m.IsAbstract) continue;
-                MethodBuilder mb = DefineLike(tb, m.Name,
+                MethodBuilder mb = MethodShapes.DefineLike(tb, m.Name,
                     (m.Attributes & MethodAttributes.MemberAccessMask) | MethodAttributes.Virtual | MethodAttributes.HideBySig, m);
                 EmitBody(mb, m, defined ? pyName : null, name);
                 tb.DefineMethodOverride(mb, m);
@@ -179,7 +179,7 @@ internal static class Derived
                 if (baseType.IsAssignableTo(iface) && !names.Contains(PythonName(m).Split(':').Last())) continue;
                 string pyName = PythonName(m);
                 bool defined = names.Contains(pyName.Split(':').Last());
-                MethodBuilder mb = DefineLike(tb, $"{Signatures.TypeName(iface)}.{m.Name}",
+                MethodBuilder mb = MethodShapes.DefineLike(tb, $"{Signatures.TypeName(iface)}.{m.Name}",
                     MethodAttributes.Private | MethodAttributes.Virtual | MethodAttributes.Final | MethodAttributes.HideBySig | MethodAttributes.NewSlot, m);
                 EmitBody(mb, m, defined ? pyName : null, name);
                 tb.DefineMethodOverride(mb, m);
@@ -220,64 +220,6 @@ internal static class Derived
             if (m.Name.StartsWith("set_", StringComparison.Ordinal)) return "set:" + m.Name[4..];
         }
         return m.Name;
-    }
-
-    /// <summary>
-    /// A method with <paramref name="m"/>'s signature; for a generic method its own type
-    /// parameters (same names, attributes and constraints) stand in for <paramref name="m"/>'s
-    /// (<c>ILogger.Log&lt;TState&gt;</c>), so the signature matches the declaration it implements.
-    /// </summary>
-    private static MethodBuilder DefineLike(TypeBuilder tb, string name, MethodAttributes attributes, MethodInfo m)
-    {
-        MethodBuilder mb = tb.DefineMethod(name, attributes);
-        Type[] own = Type.EmptyTypes, builders = Type.EmptyTypes;
-        if (m.IsGenericMethodDefinition)
-        {
-            own = m.GetGenericArguments();
-            GenericTypeParameterBuilder[] gps = mb.DefineGenericParameters(own.Select(a => a.Name).ToArray());
-            builders = gps;
-            for (int i = 0; i < own.Length; i++)
-            {
-                gps[i].SetGenericParameterAttributes(own[i].GenericParameterAttributes);
-                Type[] constraints = own[i].GetGenericParameterConstraints().Select(c => Substitute(c, own, builders)).ToArray();
-                Type? baseConstraint = constraints.FirstOrDefault(c => !c.IsInterface);
-                if (baseConstraint != null) gps[i].SetBaseTypeConstraint(baseConstraint);
-                Type[] interfaceConstraints = constraints.Where(c => c.IsInterface).ToArray();
-                if (interfaceConstraints.Length > 0) gps[i].SetInterfaceConstraints(interfaceConstraints);
-            }
-        }
-        mb.SetReturnType(Substitute(m.ReturnType, own, builders));
-        mb.SetParameters(m.GetParameters().Select(p => Substitute(p.ParameterType, own, builders)).ToArray());
-        return mb;
-    }
-
-    /// <summary><paramref name="t"/> with the method type parameters <paramref name="from"/> replaced by <paramref name="to"/>.</summary>
-    private static Type Substitute(Type t, Type[] from, Type[] to)
-    {
-        if (from.Length == 0 || !t.ContainsGenericParameters) return t;
-        if (t.IsGenericParameter)
-            return t.DeclaringMethod != null && t.GenericParameterPosition < to.Length && from[t.GenericParameterPosition] == t
-                ? to[t.GenericParameterPosition] : t;
-        if (t.IsByRef) return Substitute(t.GetElementType()!, from, to).MakeByRefType();
-        if (t.IsPointer) return Substitute(t.GetElementType()!, from, to).MakePointerType();
-        if (t.IsArray)
-        {
-            Type e = Substitute(t.GetElementType()!, from, to);
-            return t.IsSZArray ? e.MakeArrayType() : e.MakeArrayType(t.GetArrayRank());
-        }
-        if (t.IsGenericType)
-            return t.GetGenericTypeDefinition().MakeGenericType(t.GetGenericArguments().Select(a => Substitute(a, from, to)).ToArray());
-        return t;
-    }
-
-    /// <summary>The parameter and return types of a method being emitted (type parameters as its own).</summary>
-    private static (Type[] Parameters, Type Return) EmittedSignature(MethodBuilder mb, MethodInfo m)
-    {
-        if (!m.IsGenericMethodDefinition)
-            return (m.GetParameters().Select(p => p.ParameterType).ToArray(), m.ReturnType);
-        Type[] own = m.GetGenericArguments(), builders = mb.GetGenericArguments();
-        return (m.GetParameters().Select(p => Substitute(p.ParameterType, own, builders)).ToArray(),
-            Substitute(m.ReturnType, own, builders));
     }
 
     private static void EmitConstructors(TypeBuilder tb, Type baseType, FieldBuilder self)
@@ -323,7 +265,7 @@ internal static class Derived
             g.Emit(OpCodes.Throw);
             return;
         }
-        (Type[] types, Type returnType) = EmittedSignature(mb, m);
+        (Type[] types, Type returnType) = MethodShapes.EmittedSignature(mb, m);
         // A result or out value typed by a method type parameter is converted to object by the
         // callback and cast by the IL below (unbox.any of the instantiated type).
         Type[] byRefTypes = ps.Where(p => p.ParameterType.IsByRef)
@@ -385,7 +327,7 @@ internal static class Derived
     private static void EmitBaseCaller(TypeBuilder tb, string callerName, MethodInfo m)
     {
         ParameterInfo[] ps = m.GetParameters();
-        MethodBuilder mb = DefineLike(tb, callerName, MethodAttributes.Public | MethodAttributes.HideBySig, m);
+        MethodBuilder mb = MethodShapes.DefineLike(tb, callerName, MethodAttributes.Public | MethodAttributes.HideBySig, m);
         ILGenerator g = mb.GetILGenerator();
         g.Emit(OpCodes.Ldarg_0);
         for (int i = 0; i < ps.Length; i++) g.Emit(OpCodes.Ldarg, i + 1);

@@ -37,6 +37,7 @@ class Candidate:
     expanded: bool  # applicable only in its expanded params form
     defaults: int  # optional parameters filled by their default
     omitted_out: int  # out parameters the call leaves to be returned
+    scores: tuple[int, ...] = ()  # per argument, how well it converts (scoring.score)
 
     @property
     def generic(self) -> bool:
@@ -166,9 +167,9 @@ def callable_rank(fn: Any, declared: int, concrete: int) -> int:
     return 2 if _generic_def_name(info(returns)) in _AWAITABLES else 1
 
 
-def compare_arg(arg: Any, p: int, q: int, dp: int, dq: int) -> int:
-    """Better conversion of one argument to ``p`` or ``q`` (declared as ``dp``/``dq``):
-    +1 ``p`` is better, -1 ``q`` is, 0 neither."""
+def compare_arg(arg: Any, p: int, q: int, dp: int, dq: int, sp: int | None = None, sq: int | None = None) -> int:
+    """Better conversion of one argument to ``p`` or ``q`` (declared as ``dp``/``dq``; ``sp``,
+    ``sq``: its scores for them, when known): +1 ``p`` is better, -1 ``q`` is, 0 neither."""
     if p == q:
         return 0
     tp, tq = info(p), info(q)
@@ -184,7 +185,8 @@ def compare_arg(arg: Any, p: int, q: int, dp: int, dq: int) -> int:
         ep, eq = _element(p), _element(q)
         if ep and eq and ep != eq:
             return _dominates([compare_arg(item, ep, eq, ep, eq) for item in items])
-    sp, sq = score(arg, p), score(arg, q)
+    if sp is None or sq is None:
+        sp, sq = score(arg, p), score(arg, q)
     if sp is not None and sq is not None and sp != sq:
         return 1 if sp < sq else -1
     return better_target(p, q)
@@ -227,18 +229,39 @@ def _tie_break(p: Candidate, q: Candidate) -> int:
     return next((r for r in rules if r), 0)
 
 
+class _Comparison:
+    """One resolution's comparisons, memoized per (argument, parameter types): candidates
+    share parameter types, so each argument's conversions are compared once."""
+
+    __slots__ = ("args", "memo")
+
+    def __init__(self, args: tuple[Any, ...]) -> None:
+        self.args = args
+        self.memo: dict[tuple[int, int, int, int, int], int] = {}  # local to one call: no lock
+
+    def outcomes(self, p: Candidate, q: Candidate) -> list[int]:
+        found = []
+        memo = self.memo
+        for i, (pt, qt, dp, dq) in enumerate(
+            zip(p.arg_types, q.arg_types, p.declared_types, q.declared_types, strict=True)
+        ):
+            key = (i, pt, qt, dp, dq)
+            o = memo.get(key)
+            if o is None:
+                o = memo[key] = compare_arg(self.args[i], pt, qt, dp, dq, p.scores[i], q.scores[i])
+            found.append(o)
+        return found
+
+    def compare(self, p: Candidate, q: Candidate) -> int:
+        """+1 when ``p`` is the better function member, -1 when ``q`` is, 0 when neither."""
+        if p.arg_types == q.arg_types:
+            return _tie_break(p, q)
+        return _dominates(self.outcomes(p, q))
+
+
 def compare(p: Candidate, q: Candidate, args: tuple[Any, ...]) -> int:
     """+1 when ``p`` is the better function member, -1 when ``q`` is, 0 when neither."""
-    if p.arg_types == q.arg_types:
-        return _tie_break(p, q)
-    return _dominates(
-        [
-            compare_arg(a, pt, qt, dp, dq)
-            for a, pt, qt, dp, dq in zip(
-                args, p.arg_types, q.arg_types, p.declared_types, q.declared_types, strict=True
-            )
-        ]
-    )
+    return _Comparison(args).compare(p, q)
 
 
 def most_derived(candidates: list[Candidate]) -> list[Candidate]:
@@ -261,21 +284,29 @@ def most_derived(candidates: list[Candidate]) -> list[Candidate]:
 
 
 def best(candidates: list[Candidate], args: tuple[Any, ...]) -> tuple[Candidate | None, list[Candidate]]:
-    """The candidate better than every other, or None and the ones no other beats."""
+    """The candidate better than every other, or None and the ones no other beats.
+
+    A first pass keeps whichever of each pair is better (a best candidate, if there is one,
+    survives it); a second checks the survivor beats every other. Only an ambiguous call pays
+    for comparing every pair.
+    """
     if len(candidates) == 1:
         return candidates[0], candidates
+    cmp = _Comparison(args)
+    champion = candidates[0]
+    for c in candidates[1:]:
+        if cmp.compare(c, champion) > 0:
+            champion = c
+    if all(cmp.compare(champion, o) > 0 for o in candidates if o is not champion):
+        return champion, [champion]
     beaten = [False] * len(candidates)
     for i, j in itertools.combinations(range(len(candidates)), 2):
-        c = compare(candidates[i], candidates[j], args)
-        if c > 0:
+        outcome = cmp.compare(candidates[i], candidates[j])
+        if outcome > 0:
             beaten[j] = True
-        elif c < 0:
+        elif outcome < 0:
             beaten[i] = True
     unbeaten = [c for c, b in zip(candidates, beaten, strict=True) if not b]
-    if len(unbeaten) == 1:
-        winner = unbeaten[0]
-        if all(compare(winner, o, args) > 0 for o in candidates if o is not winner):
-            return winner, unbeaten
     return None, unbeaten or candidates
 
 

@@ -59,18 +59,30 @@ _INT_BITS = (7, 8, 15, 16, 31, 32, 63, 64)  # value bits of SByte, Byte, Int16, 
 _SMALL, _SMALL_NEGATIVE = (False, 0), (True, 0)  # arg_kind of -128..127: fits SByte
 
 
-def _fit(ov: Overload, declared: Overload, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> Candidate | None:
+def _fit(
+    ov: Overload, declared: Overload, args: tuple[Any, ...], kwargs: Mapping[str, Any], kw_slot: Mapping[str, int]
+) -> Candidate | None:
     """``ov`` as a candidate for these arguments (positionally, by name, with defaults, in its
-    normal or expanded params form), or None when it is not applicable."""
+    normal or expanded params form), or None when it is not applicable. ``kw_slot``: each
+    keyword's index among the arguments (after the positional ones)."""
     inputs = ov.params
     sources: list[int | str | None] = []
-    arg_types: list[int] = [0] * (len(args) + len(kwargs))
-    declared_types: list[int] = [0] * len(arg_types)
-    kw_slot = {k: len(args) + i for i, k in enumerate(kwargs)}
+    n = len(args) + len(kwargs)
+    arg_types: list[int] = [0] * n
+    declared_types: list[int] = [0] * n
+    scores: list[int] = [0] * n
     pos = 0
     params_from = -1
     expanded = False
     defaults = omitted_out = 0
+
+    def bind(slot: int, value: Any, type_id: int, declared_id: int) -> bool:
+        s = score(value, type_id)
+        if s is None:
+            return False
+        arg_types[slot], declared_types[slot], scores[slot] = type_id, declared_id, s
+        return True
+
     for i, p in enumerate(inputs):
         d = declared.params[i].type_id
         if p.byref == 2:
@@ -79,31 +91,27 @@ def _fit(ov: Overload, declared: Overload, args: tuple[Any, ...], kwargs: Mappin
             continue
         last = i == len(inputs) - 1
         if p.name in kwargs:
-            if score(kwargs[p.name], p.type_id) is None:
+            if not bind(kw_slot[p.name], kwargs[p.name], p.type_id, d):
                 return None
-            arg_types[kw_slot[p.name]], declared_types[kw_slot[p.name]] = p.type_id, d
             sources.append(p.name)
         elif pos < len(args):
             if p.is_params and last:
                 rest = args[pos:]
-                if len(rest) == 1 and score(rest[0], p.type_id) is not None:
-                    arg_types[pos], declared_types[pos] = p.type_id, d
+                if len(rest) == 1 and bind(pos, rest[0], p.type_id, d):
                     sources.append(pos)
                     pos += 1
                     continue
                 element, declared_element = _info(p.type_id).element, _info(d).element
                 for k, a in enumerate(rest):
-                    if score(a, element) is None:
+                    if not bind(pos + k, a, element, declared_element):
                         return None
-                    arg_types[pos + k], declared_types[pos + k] = element, declared_element
                 params_from = pos
                 expanded = True
                 sources.append(None)
                 pos = len(args)
             else:
-                if score(args[pos], p.type_id) is None:
+                if not bind(pos, args[pos], p.type_id, d):
                     return None
-                arg_types[pos], declared_types[pos] = p.type_id, d
                 sources.append(pos)
                 pos += 1
         elif p.is_params and last:
@@ -124,6 +132,7 @@ def _fit(ov: Overload, declared: Overload, args: tuple[Any, ...], kwargs: Mappin
         expanded,
         defaults,
         omitted_out,
+        tuple(scores),
     )
 
 
@@ -162,13 +171,14 @@ def choose(
     Generic methods are first constructed (from ``generic_args`` or by inference).
     """
     applicable: list[Candidate] = []
+    kw_slot = {k: len(args) + i for i, k in enumerate(kwargs)}
     for ov in overloads:
         candidate: Overload | None = ov
         if ov.generic_params:
             candidate = _constructed(ov, args, kwargs, generic_args)
         elif generic_args:
             candidate = None
-        fitted = None if candidate is None else _fit(candidate, ov, args, kwargs)
+        fitted = None if candidate is None else _fit(candidate, ov, args, kwargs, kw_slot)
         if fitted is not None:
             applicable.append(fitted)
     if not applicable:

@@ -30,6 +30,8 @@ public enum ValueKind : int
     DateTime = 18,  // Payload: ticks; Extra: DateTimeKind (0 unspecified, 1 UTC, 2 local)
     TimeSpan = 19,  // Payload: ticks
     Guid = 20,      // Payload: pointer to the 16 bytes of Guid.ToByteArray() order
+    BytesOut = 30,   // as Bytes, in Python memory .NET may write: the array is copied back after the call
+    BufferOut = 31,  // as Buffer, the same way (array.array, a writable typed memoryview)
     LazyIterable = 21,  // Payload: id of a Python callable giving iter(obj).__next__ (for IEnumerable parameters)
 }
 
@@ -240,12 +242,14 @@ internal static unsafe class Values
             case ValueKind.Guid:
                 return Coerce(new Guid(new ReadOnlySpan<byte>((void*)v.Payload, 16)), target);
             case ValueKind.Bytes:
+            case ValueKind.BytesOut:
                 {
                     byte[] bytes = new byte[v.Extra];
                     if (v.Extra > 0) Marshal.Copy((IntPtr)v.Payload, bytes, 0, v.Extra);
                     return Coerce(bytes, target);
                 }
             case ValueKind.Buffer:
+            case ValueKind.BufferOut:
                 return FromBuffer(v, target);
             case ValueKind.List:
                 return FromList((Value*)v.Payload, v.Extra, target);
@@ -345,6 +349,22 @@ internal static unsafe class Values
                 Fill((Value*)level[i].Payload, level[i].Extra, depth + 1);
             }
         }
+    }
+
+    /// <summary>After a call: what .NET wrote into the array made from a BytesOut/BufferOut
+    /// argument goes back into the Python memory it came from (Stream.Read into a bytearray).</summary>
+    public static void CopyBack(in Value v, object? converted)
+    {
+        if (v.Kind != ValueKind.BytesOut && v.Kind != ValueKind.BufferOut) return;
+        if (converted is not Array array || array.Rank != 1 || array.Length != v.Extra || v.Extra == 0) return;
+        if (!array.GetType().GetElementType()!.IsPrimitive) return;
+        long bytes = Buffer.ByteLength(array);
+        GCHandle pin = GCHandle.Alloc(array, GCHandleType.Pinned);
+        try
+        {
+            Buffer.MemoryCopy((void*)pin.AddrOfPinnedObject(), (void*)v.Payload, bytes, bytes);
+        }
+        finally { pin.Free(); }
     }
 
     private static object FromBuffer(in Value v, Type target)

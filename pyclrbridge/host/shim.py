@@ -52,6 +52,8 @@ class Kind(enum.IntEnum):
     TIMESPAN = 19
     GUID = 20
     LAZY_ITERABLE = 21
+    BYTES_OUT = 30  # as BYTES, in memory .NET's writes are copied back to after the call
+    BUFFER_OUT = 31  # as BUFFER, the same way
 
 
 if TYPE_CHECKING:

@@ -67,6 +67,17 @@ def _plain_ctor(cls: Any) -> Any:
     return d.get("__clr_ctor_group__")
 
 
+def _refuse_rebinding(klass: type, name: str, verb: str) -> None:
+    """A member of a .NET class itself (an enum value, a method group, a nested type) cannot be
+    rebound or deleted: it would change the type for every user. Python subclasses' own
+    attributes, and attributes a user added, stay free."""
+    member = klass.__dict__[name]
+    bridged = isinstance(member, (ClrEnum, ClrMeta)) or type(member).__module__.startswith("pyclrbridge.")
+    if klass.__dict__.get("__clr_type_id__") and not name.startswith("_") and bridged:
+        raise AttributeError(f"cannot {verb} {klass.__dict__.get('__clr_name__', klass.__name__)}.{name}: "
+                             "it is a member of the .NET type")
+
+
 class ClrMeta(type):
     """Metaclass of every proxy class: ``isinstance``/``issubclass`` follow .NET, ``cls[...]``
     instantiates generics, calling the class constructs (or casts to an interface)."""
@@ -141,8 +152,19 @@ class ClrMeta(type):
                 # Assigning would replace the descriptor and break every instance.
                 raise AttributeError(f"{member!r} is an instance member: set it on an object, not on the class")
             if member is not None:
+                _refuse_rebinding(klass, name, "assign")
                 break
         super().__setattr__(name, value)
+
+    def __delattr__(cls, name: str) -> None:
+        for klass in cls.__mro__:
+            member = klass.__dict__.get(name)
+            if member is not None:
+                if isinstance(member, ClassMember):
+                    raise AttributeError(f"cannot delete {member!r}: .NET members stay for the life of the process")
+                _refuse_rebinding(klass, name, "delete")
+                break
+        super().__delattr__(name)
 
     def __repr__(cls) -> str:
         kind = cls.__dict__.get("__clr_kind__", "type")

@@ -54,8 +54,6 @@ from .results import from_value, from_values
 from .targets import (
     _BUFFER_CODES,
     _TIMESPAN_TICKS,
-    DECIMAL_MAX,
-    DECIMAL_MAX_SCALE,
     INT64_MAX,
     INT64_MIN,
     INTEGER_RANGES,
@@ -63,6 +61,7 @@ from .targets import (
     PYTHON_TYPE_NAMES,
     SINGLE_MAX,
     UINT64_MAX,
+    _decimal_text,
     _element_of,
     _integer_range_error,
     _target,
@@ -191,38 +190,6 @@ def _str(obj: Any, v: Value, keep: list[Any], t: _typeinfo.TypeInfo | None, null
     v.extra = n
 
 
-def _decimal_text(d: decimal.Decimal) -> str:
-    """Invariant text of a Decimal that System.Decimal holds exactly; else a clear error."""
-    if not d.is_finite():
-        raise ValueError(f"System.Decimal has no {d} (only finite values)")
-    sign, digits, exponent = d.as_tuple()
-    assert isinstance(exponent, int)
-    mantissa = int("".join(map(str, digits)) or "0")
-    if mantissa == 0:
-        return "0"  # 0E-1000000 or 0E+99: no need to scale anything
-    if exponent > DECIMAL_MAX_SCALE + 1:  # at least 10**30 > 2**96: decided without building it
-        raise OverflowError(f"{d} is out of range for System.Decimal (±{DECIMAL_MAX})")
-    scale = -exponent
-    while scale > DECIMAL_MAX_SCALE and mantissa % 10 == 0:  # 1.000...0 with trailing zeros
-        mantissa //= 10
-        scale -= 1
-    if scale < 0:
-        mantissa *= 10 ** -scale
-        scale = 0
-    if mantissa > DECIMAL_MAX:
-        if scale == 0:
-            raise OverflowError(f"{d} is out of range for System.Decimal (±{DECIMAL_MAX})")
-        raise ValueError(f"{d} has more significant digits than System.Decimal holds exactly "
-                         f"(a 96-bit integer scaled by 10**-0..28)")
-    if scale > DECIMAL_MAX_SCALE:
-        raise ValueError(f"{d} has more than {DECIMAL_MAX_SCALE} decimal places: System.Decimal cannot hold it exactly")
-    text = str(mantissa)
-    if scale:
-        text = text.rjust(scale + 1, "0")
-        text = f"{text[:-scale]}.{text[-scale:]}"
-    return ("-" if sign else "") + text
-
-
 def _decimal(obj: Any, v: Value, keep: list[Any], t: _typeinfo.TypeInfo | None, nullable: bool) -> None:
     if t is not None and t.type_code in ("Double", "Single"):
         _float(float(obj), v, keep, t, nullable)
@@ -238,6 +205,8 @@ def _bytes(obj: Any, v: Value, keep: list[Any], t: _typeinfo.TypeInfo | None, nu
     if t is not None and t.kind == "array" and t.rank == 1 and _typeinfo.info(t.element).type_code != "Byte":
         # A typed buffer for a T[] (memoryview of array('d'), numpy): one block copy when its items
         # are exactly T, else item by item.
+        if _writable_buffer(obj, v, keep, t.element):
+            return
         made = array_from_buffer(obj, t.element)
         if made is None:
             _sequence(memoryview(obj).tolist(), v, keep, t, nullable)
@@ -257,7 +226,7 @@ def _bytes(obj: Any, v: Value, keep: list[Any], t: _typeinfo.TypeInfo | None, nu
         else:
             block = (ctypes.c_char * view.nbytes).from_buffer(view)
             keep.append(block)
-            v.kind = Kind.BYTES
+            v.kind = Kind.BYTES_OUT  # .NET's writes come back after the call (Stream.Read)
             v.p = ctypes.addressof(block)
             v.extra = view.nbytes
             return
@@ -267,6 +236,22 @@ def _bytes(obj: Any, v: Value, keep: list[Any], t: _typeinfo.TypeInfo | None, nu
     v.kind = Kind.BYTES
     v.s = obj
     v.extra = len(obj)
+
+
+def _writable_buffer(obj: Any, v: Value, keep: list[Any], element: int) -> bool:
+    """A writable C-contiguous buffer whose items are exactly the element type (memoryview of
+    array('d') for double[]): passed as its own memory, .NET's writes copied back. False otherwise."""
+    e = _typeinfo.info(element)
+    code = _BUFFER_CODES.get(e.type_code) if e.kind != "enum" else None
+    view = memoryview(obj)
+    if code is None or view.readonly or not view.c_contiguous or view.format != code or not view.nbytes:
+        return False
+    block = (ctypes.c_char * view.nbytes).from_buffer(view)
+    keep.append(block)
+    v.kind = Kind.BUFFER_OUT
+    v.p = ctypes.addressof(block)
+    v.extra = view.nbytes // view.itemsize
+    return True
 
 
 def _datetime(obj: Any, v: Value, keep: list[Any], t: _typeinfo.TypeInfo | None, nullable: bool) -> None:
@@ -388,7 +373,7 @@ def _buffer(obj: Any, v: Value, keep: list[Any], element: int) -> bool:
                     raise OverflowError(f"item {i}: {item!r} is out of range for System.Single")
     keep.append(packed)
     address, count = packed.buffer_info()
-    v.kind = Kind.BUFFER
+    v.kind = Kind.BUFFER_OUT if packed is obj else Kind.BUFFER  # the caller's own array: writes come back
     v.p = address
     v.extra = count
     return True

@@ -149,3 +149,35 @@ def type_id_for(t: Any) -> int:
             return found
         raise LookupError(f"no .NET type named {t!r}")
     raise TypeError(f"{t!r} does not name a .NET type (use a .NET class or int, float, str, bool, object)")
+
+
+def _decimal_text(d: decimal.Decimal) -> str:
+    """Invariant text of a Decimal that System.Decimal holds exactly; else a clear error."""
+    if not d.is_finite():
+        raise ValueError(f"System.Decimal has no {d} (only finite values)")
+    sign, digits, exponent = d.as_tuple()
+    assert isinstance(exponent, int)
+    mantissa = int("".join(map(str, digits)) or "0")
+    if mantissa == 0:
+        return "0"  # 0E-1000000 or 0E+99: no need to scale anything
+    if exponent > DECIMAL_MAX_SCALE + 1:  # at least 10**30 > 2**96: decided without building it
+        raise OverflowError(f"{d} is out of range for System.Decimal (±{DECIMAL_MAX})")
+    scale = -exponent
+    while scale > DECIMAL_MAX_SCALE and mantissa % 10 == 0:  # 1.000...0 with trailing zeros
+        mantissa //= 10
+        scale -= 1
+    if scale < 0:
+        mantissa *= 10 ** -scale
+        scale = 0
+    if mantissa > DECIMAL_MAX:
+        if scale == 0:
+            raise OverflowError(f"{d} is out of range for System.Decimal (±{DECIMAL_MAX})")
+        raise ValueError(f"{d} has more significant digits than System.Decimal holds exactly "
+                         f"(a 96-bit integer scaled by 10**-0..28)")
+    if scale > DECIMAL_MAX_SCALE:
+        raise ValueError(f"{d} has more than {DECIMAL_MAX_SCALE} decimal places: System.Decimal cannot hold it exactly")
+    text = str(mantissa)
+    if scale:
+        text = text.rjust(scale + 1, "0")
+        text = f"{text[:-scale]}.{text[-scale:]}"
+    return ("-" if sign else "") + text

@@ -154,3 +154,63 @@ def test_attributes_a_user_adds_to_a_dotnet_class_can_be_removed_again() -> None
     assert Version.note == "mine"
     del Version.note
     assert not hasattr(Version, "note")
+
+
+# ---- multi-dimensional arrays -------------------------------------------------------------------
+
+
+def test_array_class_called_with_two_lengths_makes_a_rectangular_array() -> None:
+    from System import Array
+
+    grid = Array[int](3, 4)
+    assert (type(grid).__clr_name__, grid.GetLength(0), grid.GetLength(1)) == ("System.Int32[,]", 3, 4)
+
+
+def test_rectangular_array_takes_negative_indices_per_dimension() -> None:
+    from System import Array
+
+    grid = Array[int](2, 3)
+    grid[-1, -1] = 9
+    assert (grid[1, 2], grid[-1, 2], grid[1, -1]) == (9, 9, 9)
+
+
+def test_rectangular_array_gives_rows_and_columns_as_lists() -> None:
+    from System import Array
+
+    grid = Array[int](2, 3)
+    grid[0, 1] = 4
+    grid[1, 2] = 9
+    assert grid[0] == [0, 4, 0]
+    assert grid[1, 1:] == [0, 9]
+    assert grid[:, 2] == [0, 9]
+
+
+def test_rectangular_array_refuses_two_slices_at_once() -> None:
+    from System import Array
+
+    with pytest.raises(IndexError, match="one slice at a time"):
+        Array[int](2, 2)[:, :]
+
+
+# ---- dynamic objects ----------------------------------------------------------------------------
+
+
+def test_expando_object_members_are_attributes() -> None:
+    from System.Dynamic import ExpandoObject
+
+    e = ExpandoObject()
+    e.name = "Ada"
+    e.age = 36
+    assert (e.name, e.age, dir(e)) == ("Ada", 36, ["age", "name"])
+    del e.age
+    with pytest.raises(AttributeError, match="no member 'age'"):
+        _ = e.age
+
+
+def test_delegate_stored_in_an_expando_object_is_called_as_a_method() -> None:
+    import System
+    from System.Dynamic import ExpandoObject
+
+    e = ExpandoObject()
+    e.greet = System.Func[str, str](lambda who: f"hi {who}")
+    assert e.greet("you") == "hi you"

@@ -136,7 +136,28 @@ def _indices(arr: Any, key: Any) -> Any:
         raise IndexError(f"a {type(arr).__clr_name__} takes {info.rank} index(es), got {len(keys)}")
     if len(keys) == 1:
         return (ctypes.c_int64 * 1)(_index(arr, keys[0]))
-    return (ctypes.c_int64 * len(keys))(*(int(k) for k in keys))
+    positions = []
+    for d, k in enumerate(keys):
+        i = int(k)
+        if i < 0:  # negative indices count from the end of that dimension, as in Python
+            i += arr.GetLength(d)
+        positions.append(i)
+    return (ctypes.c_int64 * len(keys))(*positions)
+
+
+def _multi_slice(arr: Any, key: Any) -> list[Any] | None:
+    """``a[i]`` (row ``i``), ``a[i, a:b]``, ``a[a:b, j]`` of a ``T[,]`` as a list; None when
+    ``key`` is one element's indices."""
+    keys = key if isinstance(key, tuple) else (key,)
+    if len(keys) == 1 and arr.Rank == 2:
+        keys = (keys[0], slice(None))
+    if len(keys) != arr.Rank or not any(isinstance(k, slice) for k in keys):
+        return None
+    axes = [range(*k.indices(arr.GetLength(d))) if isinstance(k, slice) else None for d, k in enumerate(keys)]
+    if sum(a is not None for a in axes) != 1:
+        raise IndexError(f"a {type(arr).__clr_name__} takes one slice at a time (a row or a column)")
+    d, axis = next((i, a) for i, a in enumerate(axes) if a is not None)
+    return [arr[(*keys[:d], i, *keys[d + 1 :])] for i in axis]
 
 
 @implementation_for("System.Array", rank=2)
@@ -159,6 +180,10 @@ class _Array:
                 whole = _block(self, lo, hi - lo)
                 return [whole[i - lo] for i in wanted]
             return [self[i] for i in range(start, stop, step)]
+        if type(self).__clr_info__.rank > 1:
+            part = _multi_slice(self, key)
+            if part is not None:
+                return part
         indices = _indices(self, key)
         result = Value()
         error = Value()

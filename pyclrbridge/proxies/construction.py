@@ -89,8 +89,10 @@ def unbox(obj: Any) -> Any:
 
 
 def new_array(info: _typeinfo.TypeInfo, args: tuple[Any, ...]) -> Any:
+    if len(args) > 1 and all(type(a) is int for a in args):  # Array[int](3, 4): an Int32[,]
+        return class_by_name("System.Array").CreateInstance(class_for(info.element), *args)
     if len(args) != 1:
-        raise TypeError(f"{info.display}(...) takes one argument: a length or an iterable")
+        raise TypeError(f"{info.display}(...) takes a length, lengths (one per dimension) or an iterable")
     arg = args[0]
     if isinstance(arg, int):
         array_cls = class_by_name("System.Array")

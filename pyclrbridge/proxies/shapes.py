@@ -3,6 +3,7 @@
 - ``ValueTuple``/``Tuple`` (anything implementing ``ITuple``) unpack, index, compare and hash
   like Python tuples: ``a, b = Fit.Line(xs, ys)``, ``ValueTuple.Create(1, "a") == (1, "a")``.
 - An ``IEnumerator``/``IEnumerator<T>`` is a Python iterator: ``list(xs.GetEnumerator())``.
+- An ``ExpandoObject``'s members are attributes (get, set, delete, ``dir()``, call).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from .protocols import _call, _get, _read, implementation_for
+from .protocols import _call, _get, _read, _set, implementation_for
 
 _ITUPLE = "System.Runtime.CompilerServices.ITuple"
 
@@ -64,3 +65,33 @@ class _Enumerator:
 
     def __next__(self: Any) -> Any:
         return _next(self, "System.Collections.IEnumerator")
+
+
+_EXPANDO_ITEMS = "System.Collections.Generic.IDictionary`2"
+
+
+@implementation_for("System.Dynamic.ExpandoObject", rank=1)
+class _Expando:
+    """An ExpandoObject's members as attributes: ``e.name = 1``, ``e.name``, ``del e.name``,
+    ``dir(e)``; a delegate stored in it is called as a method (``e.greet()``)."""
+
+    def __getattr__(self: Any, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        found, value = _call(self, _EXPANDO_ITEMS, "TryGetValue", name)
+        if not found:
+            raise AttributeError(f"the ExpandoObject has no member {name!r}")
+        return value
+
+    def __setattr__(self: Any, name: str, value: Any) -> None:
+        if name.startswith("_"):
+            object.__setattr__(self, name, value)  # the bridge's own slots (_h)
+            return
+        _set(self, _EXPANDO_ITEMS, name, value)
+
+    def __delattr__(self: Any, name: str) -> None:
+        if name.startswith("_") or not _call(self, _EXPANDO_ITEMS, "Remove", name):
+            raise AttributeError(f"the ExpandoObject has no member {name!r}")
+
+    def __dir__(self: Any) -> list[str]:
+        return sorted(str(k) for k in _read(self, _EXPANDO_ITEMS, "Keys"))

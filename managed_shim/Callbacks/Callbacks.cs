@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
+using System.Runtime.ExceptionServices;
 using System.Runtime.InteropServices;
 using System.Threading;
 
@@ -182,7 +183,39 @@ internal static unsafe class Callbacks
 
     public static void Exit() => Interlocked.Decrement(ref _inFlight);
 
-    /// <summary>The exception for a failed callback: results[0] holds the Python error's id, results[1] "type\u001fmessage\u001ftraceback".</summary>
+    /// <summary>Extra of a callback's first result when it reports an error (see <see cref="Failure"/>).</summary>
+    public const int ErrorMark = -2;
+
+    /// <summary>True when a callback's first result value reports an error.</summary>
+    public static bool IsFailure(in Value error) =>
+        error.Extra == ErrorMark && (error.Kind == ValueKind.PyObject || error.Kind == ValueKind.Object);
+
+    /// <summary>
+    /// The exception a failed callback reports. error: a Python exception's id (PyObject) or a
+    /// .NET exception's handle, transferred to .NET (Object). detail: "type\u001fmessage\u001ftraceback"
+    /// (String), or for a .NET exception that is an instance of a Python subclass, that Python
+    /// object's id (PyObject), so the exception returns to Python as the same object.
+    /// </summary>
+    public static Exception Failure(in Value error, in Value detail)
+    {
+        if (error.Kind == ValueKind.Object)
+        {
+            object? target = Handles.Target(error.Payload);
+            Handles.Free(error.Payload);
+            if (target is Exception ex)
+            {
+                if (detail.Kind == ValueKind.PyObject) ExceptionOrigins.Remember(ex, PyObjects.Take(detail.Payload));
+                return ex;
+            }
+            return new InvalidOperationException("a Python callback raised something that is not an exception");
+        }
+        return PythonError(error, detail);
+    }
+
+    /// <summary>Throws <see cref="Failure"/>, keeping the stack trace a rethrown .NET exception already has.</summary>
+    public static void ThrowFailure(in Value error, in Value detail) => ExceptionDispatchInfo.Throw(Failure(error, detail));
+
+    /// <summary>The exception for a Python error: error holds its id, text "type\u001fmessage\u001ftraceback".</summary>
     public static PythonException PythonError(in Value error, in Value text)
     {
         PyObjectRef held = PyObjects.Take(error.Payload);
@@ -213,9 +246,14 @@ internal static unsafe class Callbacks
             Arena.Reset();
             for (int i = 0; i < nargs; i++) Values.FromClr(args[i], argv + i);
             int typeId = returnType == typeof(void) ? 0 : TypeCatalog.IdOf(returnType);
+            // The dispatcher writes results[0] on every path; when an exception escapes it (a
+            // signal handler raising at its entry) rc is not set, so the results say what happened.
+            results[0].Kind = ValueKind.Missing;
+            results[0].Extra = 0;
             int rc = _dispatch(callable.Id, argv, nargs, typeId, results, 1 + byRefTypes.Length);
-            if (rc == 2) throw new InvalidOperationException("a Python callback failed and its error could not be reported");
-            if (rc != 0) throw PythonError(results[0], results[1]);
+            if (IsFailure(results[0])) ThrowFailure(results[0], results[1]);
+            if (rc != 0 || results[0].Kind == ValueKind.Missing)
+                throw new InvalidOperationException("a Python callback failed and its error could not be reported");
             var converted = new object?[1 + byRefTypes.Length];
             try
             {
@@ -236,6 +274,23 @@ internal static unsafe class Callbacks
             Interlocked.Decrement(ref _inFlight);
         }
     }
+}
+
+/// <summary>
+/// .NET exceptions raised from Python that are instances of a Python subclass: the Python
+/// object, until the exception returns to Python (which then takes it back with
+/// <see cref="Take"/>). ConditionalWeakTable is thread-safe and lets .NET collect the exception.
+/// </summary>
+internal static class ExceptionOrigins
+{
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<Exception, PyObjectRef> _origins = new();
+
+    public static void Remember(Exception ex, PyObjectRef origin) => _origins.AddOrUpdate(ex, origin);
+
+    /// <summary>The Python object's id (0: none). The entry stays until <see cref="Forget"/>, so the id stays held while Python looks it up.</summary>
+    public static long Peek(Exception ex) => _origins.TryGetValue(ex, out PyObjectRef? r) ? r.Id : 0;
+
+    public static void Forget(Exception ex) => _origins.Remove(ex);
 }
 
 /// <summary>
@@ -281,6 +336,34 @@ public static unsafe partial class Exports
     {
         try { return EventIdentities.Of(Handles.Target(handle)); }
         catch { return 0; }
+    }
+
+    /// <summary>
+    /// The identity of the exception at <c>handle</c> (as <see cref="EventIdentity"/>) and, in
+    /// <c>origin</c>, the id of the Python object it was raised as (0: none). 0 when not live.
+    /// </summary>
+    [System.Runtime.InteropServices.UnmanagedCallersOnly(CallConvs = new[] { typeof(System.Runtime.CompilerServices.CallConvCdecl) })]
+    public static long ExceptionIdentity(long handle, long* origin)
+    {
+        try
+        {
+            object target = Handles.Target(handle);
+            *origin = target is Exception ex ? ExceptionOrigins.Peek(ex) : 0;
+            return EventIdentities.Of(target);
+        }
+        catch { return 0; }
+    }
+
+    /// <summary>Drops the Python object an exception was raised as (Python holds it again).</summary>
+    [System.Runtime.InteropServices.UnmanagedCallersOnly(CallConvs = new[] { typeof(System.Runtime.CompilerServices.CallConvCdecl) })]
+    public static int ForgetExceptionOrigin(long handle)
+    {
+        try
+        {
+            if (Handles.Target(handle) is Exception ex) ExceptionOrigins.Forget(ex);
+            return 0;
+        }
+        catch { return 1; }
     }
 
     /// <summary>A second handle to the object at <c>handle</c> (0 when it is not live).</summary>

@@ -40,7 +40,7 @@ internal static unsafe class TypedCallbacks
     };
 
     // No lock: _maker is set once by Register before Python converts any callable.
-    private static delegate* unmanaged[Cdecl]<byte*, int, long> _maker;
+    private static delegate* unmanaged[Cdecl]<byte*, int, long*, void> _maker;
 
     // Concurrent: a memo of Python's answer per shape (0: Python could not make one). Two
     // threads may both ask for a new shape; Python hands both the same thunk.
@@ -59,7 +59,7 @@ internal static unsafe class TypedCallbacks
     private static MethodInfo Method(string name) => typeof(TypedCallbacks).GetMethod(name, BindingFlags.Static | BindingFlags.NonPublic)
         ?? throw new MissingMethodException(nameof(TypedCallbacks), name);
 
-    public static void Register(IntPtr maker) => _maker = (delegate* unmanaged[Cdecl]<byte*, int, long>)maker;
+    public static void Register(IntPtr maker) => _maker = (delegate* unmanaged[Cdecl]<byte*, int, long*, void>)maker;
 
     /// <summary>The shape code of a delegate type ("iii" for Comparison&lt;int&gt;), or null when it is not all primitives.</summary>
     public static string? ShapeOf(Type delegateType)
@@ -102,14 +102,19 @@ internal static unsafe class TypedCallbacks
         if (!Callbacks.TryEnter()) return IntPtr.Zero;  // shutting down: the generic path refuses calls itself
         try
         {
+            // The maker writes the address, or minus the registry id of the exception that stopped
+            // it (KeyboardInterrupt, a signal at its entry); 0: no thunk, asked again next time.
+            long address = 0;
             byte[] ascii = Encoding.ASCII.GetBytes(shape);
-            fixed (byte* p = ascii) thunk = (IntPtr)_maker(p, ascii.Length);
+            fixed (byte* p = ascii) _maker(p, ascii.Length, &address);
+            if (address < 0) throw new PythonException(PyObjects.Take(-address), "BaseException", "making a typed callback was interrupted", "");
+            thunk = (IntPtr)address;
         }
         finally
         {
             Callbacks.Exit();
         }
-        return _thunks.GetOrAdd(shape, thunk);
+        return thunk == IntPtr.Zero ? thunk : _thunks.GetOrAdd(shape, thunk);
     }
 
     /// <summary>
@@ -205,8 +210,9 @@ internal static unsafe class TypedCallbacks
     {
         switch (slot.Status.Kind)
         {
-            case ValueKind.String:
-                throw Callbacks.PythonError(slot.Result, slot.Status);
+            case ValueKind.String or ValueKind.PyObject:
+                Callbacks.ThrowFailure(slot.Result, slot.Status);
+                return null;
             case ValueKind.Void:
                 try
                 {
@@ -227,7 +233,7 @@ internal static unsafe class TypedCallbacks
 internal struct TypedSlot
 {
     public Value Result;  // the error's Python object id, or a result to convert
-    public Value Status;  // Null: use the native return; String: error text; Void: convert Result
+    public Value Status;  // Null: use the native return; String/PyObject: an error (Callbacks.Failure); Void: convert Result
 }
 
 /// <summary>What a typed delegate is bound to: the shape's thunk and the Python callable.</summary>
@@ -252,7 +258,7 @@ internal sealed class TypedTarget
 
 public static unsafe partial class Exports
 {
-    /// <summary>Registers Python's maker of typed thunks: <c>long maker(byte* shape, int length)</c> returns a thunk's address or 0.</summary>
+    /// <summary>Registers Python's maker of typed thunks: <c>void maker(byte* shape, int length, long* address)</c> writes a thunk's address (or 0).</summary>
     [UnmanagedCallersOnly(CallConvs = new[] { typeof(System.Runtime.CompilerServices.CallConvCdecl) })]
     public static int RegisterTypedThunks(IntPtr maker)
     {

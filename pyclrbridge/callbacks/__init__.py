@@ -13,7 +13,9 @@ from __future__ import annotations
 from ..proxies import base as _base
 from ..values import objects as _objects
 from . import derived as _derived
+from . import entry as _entry
 from . import tasks as _tasks  # noqa: F401  (registers the Task and IAsyncEnumerable protocols)
 
 _base.install_derived(_derived.prepare, _derived.adopt)
 _objects.add_drain_hook(_derived.sweep)
+_entry.install()

@@ -13,12 +13,15 @@ import traceback
 from typing import Any
 
 from ..host import bridge as _bridge
+from ..host.errors import ClrError
 from ..host.shim import DISPATCHER, Value
 from ..host.shim import KindInt as Kind  # plain ints: IntEnum member reads are slow on every callback
+from ..proxies.exceptions import is_python_subclass
 from ..values import codecs as _codecs
 from ..values.convert import to_value
-from ..values.objects import _registry, register
+from ..values.objects import _registry, handle_of, register
 from ..values.results import from_value, from_values
+from .entry import add_entry
 
 # Memory a callback result points at must outlive the callback's return, until .NET has read
 # it: kept per OS thread (threading.local would die with a .NET thread's temporary state).
@@ -62,16 +65,47 @@ def _frame_views(args_at: int | None, results_at: int | None, nargs: int,
     return _frames.setdefault((args_at, results_at, nargs, nresults), views)
 
 
+#: ``extra`` of the first result when a callback reports an error (``Callbacks.ErrorMark``).
+ERROR_MARK = -2
+
+
 def _write_error(exc: BaseException, results: Any) -> None:
-    error_id = register(exc)
+    """Report ``exc`` in ``results[0:2]`` the way ``Callbacks.Failure`` reads it: a .NET
+    exception as its own object (and, for an instance of a Python subclass, that object's id),
+    any other exception as its registry id and text."""
+    h = handle_of(exc) if isinstance(exc, ClrError) else None
+    if h and is_python_subclass(exc):
+        results[0].kind = Kind.OBJECT
+        results[0].i = _bridge.shim().DuplicateHandle(h)  # .NET frees it (Callbacks.Failure)
+        results[0].extra = ERROR_MARK
+        results[1].kind = Kind.PYOBJECT
+        results[1].i = register(exc)
+        return
     text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
     data, n = _bridge.utf16(f"{type(exc).__qualname__}\x1f{exc}\x1f{text}")
-    results[0].kind = Kind.PYOBJECT
-    results[0].i = error_id
-    results[1].kind = Kind.STRING
+    if h:
+        results[0].kind = Kind.OBJECT
+        results[0].i = _bridge.shim().DuplicateHandle(h)
+    else:
+        results[0].kind = Kind.PYOBJECT
+        results[0].i = register(exc)
+    results[0].extra = ERROR_MARK
+    results[1].kind = Kind.STRING  # the text: Callbacks.Failure reads it for a Python exception
     results[1].s = data
     results[1].extra = n
     _keepalive[threading.get_ident()] = [data]
+
+
+def report(exc: BaseException, results: Any) -> bool:
+    """Write ``exc`` as the callback's error; when writing it raises (a signal landing meanwhile),
+    that newer exception is reported instead. False when nothing could be written."""
+    for _ in range(4):
+        try:
+            _write_error(exc, results)
+            return True
+        except BaseException as again:
+            exc = again
+    return False
 
 
 _INT64, _DOUBLE = Kind.INT64, Kind.DOUBLE
@@ -139,12 +173,15 @@ def _dispatch(obj_id: int, args_at: int | None, nargs: int, ret_type: int, resul
             _keepalive.pop(threading.get_ident(), None)  # nothing to keep: drop this thread's last one
         return 0
     except BaseException as exc:  # everything, SystemExit too: it travels back through .NET
-        try:
-            _write_error(exc, results)
-            return 1
-        except BaseException:
-            return 2
+        return 1 if report(exc, _views_at(results_at, max(2, nresults))) else 2
 
+
+def _report_at_entry(frame_locals: dict[str, Any], exc: BaseException) -> None:
+    """An exception that escaped ``_dispatch`` (a signal at its entry): reported as its own."""
+    report(exc, _views_at(frame_locals["results_at"], max(2, frame_locals["nresults"])))
+
+
+add_entry(_dispatch.__code__, _report_at_entry)
 
 #: The one dispatcher object; referenced for the life of the process.
 DISPATCH = DISPATCHER(_dispatch)

@@ -33,8 +33,9 @@ from ..host.shim import KindInt as Kind
 from ..host.shim import Value
 from ..values import codecs as _codecs
 from ..values.convert import to_value
-from ..values.objects import registry
-from .dispatch import TRANSFERRED_HANDLE, _keepalive, _views_at, _write_error
+from ..values.objects import register, registry
+from .dispatch import TRANSFERRED_HANDLE, _keepalive, _views_at, report
+from .entry import add_entry
 
 #: Read once at import: whether the shim is offered typed thunks at start.
 ENABLED = os.environ.get("PYCLRBRIDGE_TYPED_CALLBACKS", "1") != "0"
@@ -85,14 +86,17 @@ def _boxed(result: Any, slot: int) -> int:
 
 def _failed(exc: BaseException, slot: int) -> int:
     """Report the callable's exception in the slot (Status = String), as the dispatcher does."""
-    try:
-        _write_error(exc, _views_at(slot, 2))
-    except BaseException:
+    if not report(exc, _views_at(slot, 2)):
         try:  # Status = Missing: the shim raises "could not be reported"
             ctypes.c_int32.from_address(slot + _SLOT_STATUS_OFFSET).value = Kind.MISSING
         except BaseException:
             pass
     return 0
+
+
+def _report_at_entry(frame_locals: dict[str, Any], exc: BaseException) -> None:
+    """An exception that escaped a thunk (a signal at its entry): reported as its own."""
+    _failed(exc, frame_locals["slot"])
 
 
 def _source(shape: str) -> str:
@@ -132,6 +136,7 @@ def _build(shape: str) -> Any:
         "_registry": registry(), "_codecs": _codecs, "_boxed": _boxed, "_failed": _failed,
     }
     exec(compile(_source(shape), f"<pyclrbridge typed callback {shape}>", "exec"), namespace)
+    add_entry(namespace["thunk"].__code__, _report_at_entry)
     restype = None if shape[0] == "v" else _CTYPES[shape[0]]
     proto = ctypes.CFUNCTYPE(restype, ctypes.c_int64, *(_CTYPES[p] for p in shape[1:]), ctypes.c_void_p)
     return proto(namespace["thunk"])
@@ -155,14 +160,25 @@ def shapes() -> list[str]:
     return sorted(_thunks)
 
 
-def _make(shape_at: int | None, n: int) -> int:
-    """The shim's request for a shape's thunk; 0 (use the generic path) when none can be made."""
+def _make(shape_at: int | None, n: int, address_at: int | None) -> None:
+    """The shim's request for a shape's thunk: its address written at ``address_at`` (left 0,
+    use the generic path, when none can be made)."""
     try:
-        return thunk_address(ctypes.string_at(shape_at or 0, n).decode("ascii"))
-    except BaseException:
-        return 0
+        address = thunk_address(ctypes.string_at(shape_at or 0, n).decode("ascii"))
+        ctypes.c_int64.from_address(address_at or 0).value = address
+    except Exception:
+        pass  # no thunk: the generic path
+    except BaseException as exc:  # KeyboardInterrupt, SystemExit: not lost
+        _report_make_failure(exc, address_at)
 
+
+def _report_make_failure(exc: BaseException, address_at: int | None) -> None:
+    """The maker's exception for the shim to raise: minus its registry id as the address."""
+    ctypes.c_int64.from_address(address_at or 0).value = -register(exc)
+
+
+add_entry(_make.__code__, lambda frame_locals, exc: _report_make_failure(exc, frame_locals["address_at"]))
 
 #: The maker the shim calls (``TypedCallbacks.Register``); referenced for the life of the process.
-MAKER = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_void_p, ctypes.c_int32)(_make)
+MAKER = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int32, ctypes.c_void_p)(_make)
 MAKER_ADDRESS = ctypes.cast(MAKER, ctypes.c_void_p).value

@@ -140,6 +140,8 @@ _EXPORTS: dict[str, tuple[Any, list[Any]]] = {
     "EventIdentity": (_i64, [_i64]),
     "DrainDeadIdentities": (_i32, [_i64p, _i32]),
     "DuplicateHandle": (_i64, [_i64]),
+    "ExceptionIdentity": (_i64, [_i64, _i64p]),
+    "ForgetExceptionOrigin": (_i32, [_i64]),
     # TypedCallbacks.cs (typed thunks for all-primitive delegates)
     "RegisterTypedThunks": (_i32, [ctypes.c_void_p]),
     # ThreadTops.cs (exceptions escaping callbacks at the top of a .NET thread)
@@ -264,6 +266,8 @@ class Shim:
     DrainDeadIdentities: Any
     PyObjectProtocolSetup: Any
     DuplicateHandle: Any
+    ExceptionIdentity: Any
+    ForgetExceptionOrigin: Any
     RegisterTypedThunks: Any
     SetThreadTopReporter: Any
     ArrayGet: Any

@@ -29,6 +29,7 @@ _convert.install_proxy_rules(
     enum_class=_base.ClrEnum, proxy_metaclass=_base.ClrMeta, wrap=_base.wrap, enum_value=_base.enum_value
 )
 _bridge.install_exception_factory(_exceptions.exception_from_error)
+_objects.add_drain_hook(_exceptions.clear_finished_frames)
 _catalog.install_builder(_classes.create, _classes.populate)
 _objects.add_drain_hook(_events.forget_dead_publishers)
 _base.install_object_calls(_direct.object_call)

@@ -12,6 +12,7 @@ from ..host import typeinfo as _typeinfo
 from ..host.errors import ClrError
 from ..host.shim import Kind, Value
 from ..values.objects import handle_of
+from . import exceptions as _exceptions
 from .binder import arg_kind as _arg_kind
 from .catalog import class_by_name, class_for, instantiate
 from .construction import construct
@@ -60,8 +61,8 @@ def _plain_ctor(cls: Any) -> Any:
     arguments (other than exactly one positional), or None when another rule may apply."""
     d = cls.__dict__
     info = d.get("__clr_info__")
-    if info is None or "__clr_derived__" in d or info.kind not in ("class", "struct"):
-        return None
+    if info is None or "__clr_derived__" in d or info.kind not in ("class", "struct") or issubclass(cls, BaseException):
+        return None  # (an exception also keeps its constructor arguments: construction.construct)
     if info.generic_def or info.open or info.static or info.abstract:
         return None
     return d.get("__clr_ctor_group__")
@@ -441,11 +442,17 @@ def wrap(handle: int, type_id: int) -> Any:
     cls = class_for(type_id)
     obj = cls.__new__(cls)
     obj._h = handle
+    if type_id in EXCEPTION_TYPE_IDS:
+        return _exceptions.adopt(obj)  # one Python object per .NET exception, a Python exception
     return obj
 
 
 #: .NET types emitted for Python classes (written by _derived; set.add is atomic).
 DERIVED_TYPE_IDS: set[int] = set()
+
+#: .NET exception types (their classes derive from ClrError; written by classes.create as each
+#: class is made, before any instance is wrapped; set.add is atomic).
+EXCEPTION_TYPE_IDS: set[int] = set()
 
 
 # Enum values are immutable: one Python object per (enum type, value), boxed once.

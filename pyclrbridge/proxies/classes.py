@@ -12,7 +12,7 @@ from ..host import bridge as _bridge
 from ..host import typeinfo as _typeinfo
 from ..host.errors import BUILTIN_FOR_EXCEPTION, ClrError
 from ..values.targets import type_id_for
-from .base import ClrEnum, ClrMeta, ClrObject, clr_repr, enum_value
+from .base import EXCEPTION_TYPE_IDS, ClrEnum, ClrMeta, ClrObject, clr_repr, enum_value
 from .catalog import class_for
 from .events import Event
 from .members import MethodGroup, OverloadSelector
@@ -63,6 +63,9 @@ def _bases(info: _typeinfo.TypeInfo) -> tuple[type, ...]:
 
 def _exception_namespace() -> dict[str, Any]:
     def __str__(self: BaseException) -> str:
+        message = self.__dict__.get("_clr_message")  # the .NET Message (decorate)
+        if message is not None:
+            return str(message)
         return str(self.args[0]) if self.args else ""
 
     def __del__(self: Any, _free: Any = _bridge.free_handle) -> None:  # bound early: see ClrObject.__del__
@@ -88,6 +91,7 @@ def create(type_id: int) -> Any:
     }
     if issubclass(bases[0], BaseException):
         namespace.update(_exception_namespace())
+        EXCEPTION_TYPE_IDS.add(type_id)
     else:
         namespace["__slots__"] = ()
     return ClrMeta(_python_name(info), bases, namespace)

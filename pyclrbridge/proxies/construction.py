@@ -13,6 +13,7 @@ from ..values.buffers import array_from_buffer, array_from_list
 from ..values.convert import from_value, to_value
 from ..values.objects import handle_of
 from .catalog import class_by_name, class_for
+from .exceptions import new_subclass_instance
 from .signatures import Overload
 
 
@@ -20,6 +21,8 @@ def construct(cls: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     """``Cls(...)``: constructor call, interface cast, delegate from a callable, or array."""
     info: _typeinfo.TypeInfo | None = cls.__dict__.get("__clr_info__")
     if info is None:
+        if issubclass(cls, BaseException) and getattr(cls, "__clr_type_id__", 0) != 0:
+            return new_subclass_instance(cls, args, kwargs)  # class MyError(System.Exception)
         # A Python subclass or the bare base: plain Python construction.
         return type.__call__(cls, *args, **kwargs)
     if info.kind == "interface" or (info.kind == "delegate" and len(args) == 1 and not kwargs and callable(args[0])):
@@ -47,7 +50,10 @@ def construct(cls: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         return convert(args[0], info.id)
     if not ctors:
         raise TypeError(f"{cls.__clr_name__} has no public constructor")
-    return cls.__dict__["__clr_ctor_group__"].call(None, args, kwargs)
+    made = cls.__dict__["__clr_ctor_group__"].call(None, args, kwargs)
+    if args and isinstance(made, BaseException):
+        made.args = args  # what the constructor took, as for a Python exception
+    return made
 
 
 def convert(obj: Any, type_id: int, *, as_class: Any = None, typed: bool = False) -> Any:

@@ -1,0 +1,59 @@
+"""Exceptions raised as .NET enters Python, before a callback's own ``try:`` has started.
+
+Python runs pending signal handlers at the first instruction of a function, so a handler that
+raises (``KeyboardInterrupt`` on Ctrl-C, a ``TimeoutError`` from a ``SIGALRM`` handler) can
+raise inside the entry function ctypes calls, ahead of its ``try:``. ctypes then hands the
+exception to :data:`sys.unraisablehook` and returns an unset value to .NET.
+
+:func:`install` puts a hook in front of the current one. It recognises the entry functions of
+the bridge by their code objects and reports the exception where the shim reads a callback's
+error (the dispatcher's results, a typed thunk's slot), so the call fails with that exception
+exactly as if the callback itself had raised it. Other unraisable exceptions go to the hook
+that was there before.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import types
+from collections.abc import Callable
+from typing import Any
+
+#: How an entry function reports an exception that escaped it: (its frame's locals, exception).
+Reporter = Callable[[dict[str, Any], BaseException], None]
+
+# Code object of an entry function -> its reporter. Written when an entry function is made
+# (the dispatcher at import, a typed thunk under typed._lock), read by the hook; single dict
+# operations, and an entry is never removed.
+_reporters: dict[types.CodeType, Reporter] = {}
+
+# Owner: _install_lock makes installing the hook one step (once per process).
+_install_lock = threading.Lock()
+_previous: list[Callable[[Any], object]] = []
+
+
+def add_entry(code: types.CodeType, report: Reporter) -> None:
+    """Register an entry function .NET calls through ctypes."""
+    _reporters[code] = report
+
+
+def _hook(unraisable: Any) -> None:
+    tb = unraisable.exc_traceback
+    exc = unraisable.exc_value
+    report = _reporters.get(tb.tb_frame.f_code) if tb is not None and exc is not None else None
+    if report is not None:
+        try:
+            report(tb.tb_frame.f_locals, exc)
+            return
+        except BaseException:
+            pass
+    _previous[0](unraisable)
+
+
+def install() -> None:
+    """Put the hook in front of :data:`sys.unraisablehook` (once)."""
+    with _install_lock:
+        if not _previous:
+            _previous.append(sys.unraisablehook)
+            sys.unraisablehook = _hook

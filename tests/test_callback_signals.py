@@ -1,0 +1,102 @@
+"""Signals landing as .NET enters a Python callback (issue 15.1): the exception a handler
+raises, even before the callback's own code starts, fails the .NET call with that exception;
+.NET never gets an unset value. Each test runs in its own interpreter (signals, Ctrl-C)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conftest import assert_clean_exit, run_python
+
+# The fixture makes the interrupt pending right before it calls the callback, so the
+# KeyboardInterrupt is raised at the callback's entry, ahead of every try: in the bridge.
+_AT_ENTRY = """
+    import ctypes, os
+    import pyclrbridge
+    clr = pyclrbridge.load()
+    clr.add_reference(os.environ["FIXTURES_DLL"])
+    from Fixtures.ExceptionRoundTrip import Entry
+    interrupt = ctypes.cast(ctypes.pythonapi.PyErr_SetInterrupt, ctypes.c_void_p).value
+    ran = []
+    try:
+        result = Entry.{method}(interrupt, lambda: ran.append(1) or {value})
+    except KeyboardInterrupt:
+        print("KeyboardInterrupt", ran)
+    else:
+        print("returned", repr(result), ran)
+"""
+
+
+@pytest.mark.parametrize(
+    ("method", "value"),
+    [
+        ("InterruptThenCall", "5"),  # Func<int>: a typed thunk
+        ("InterruptThenCallGeneric", "'x'"),  # Func<string>: the generic dispatcher
+        ("InterruptThenAct", "None"),  # Action: a void typed thunk
+    ],
+)
+def test_interrupt_at_callback_entry_raises_keyboard_interrupt_in_the_caller(
+    fixtures_dll: Path, method: str, value: str
+) -> None:
+    proc = run_python(_AT_ENTRY.format(method=method, value=value), fixtures_dll=fixtures_dll)
+    assert_clean_exit(proc)
+    assert proc.stdout.strip() == "KeyboardInterrupt []"
+    assert "Exception ignored" not in proc.stderr
+
+
+def test_alarm_during_convert_all_surfaces_every_time_and_values_are_never_garbage() -> None:
+    proc = run_python("""
+        import signal
+        import pyclrbridge
+        pyclrbridge.load()
+        from System import Converter, Int32
+        from System.Collections.Generic import List
+
+        def on_alarm(*_):
+            raise TimeoutError()
+
+        signal.signal(signal.SIGALRM, on_alarm)
+        xs = List[Int32]([0] * 50_000)
+        surfaced = garbage = 0
+        for trial in range(30):
+            signal.setitimer(signal.ITIMER_REAL, 0.001 + trial * 0.0003)
+            try:
+                ys = xs.ConvertAll[Int32](Converter[Int32, Int32](lambda x: 1))
+                signal.setitimer(signal.ITIMER_REAL, 0)
+                garbage += any(v != 1 for v in ys)
+            except TimeoutError:
+                surfaced += 1
+            signal.setitimer(signal.ITIMER_REAL, 0)
+        print(surfaced, garbage)
+    """)
+    assert_clean_exit(proc)
+    surfaced, garbage = map(int, proc.stdout.split())
+    assert garbage == 0
+    assert surfaced > 0
+    assert "Exception ignored" not in proc.stderr
+
+
+def test_ctrl_c_during_sort_with_a_python_comparer_raises_keyboard_interrupt() -> None:
+    proc = run_python("""
+        import os, signal, threading
+        import pyclrbridge
+        pyclrbridge.load()
+        from System.Collections.Generic import List
+
+        xs = List[int](list(range(200_000, 0, -1)))
+        outcomes = []
+        for _ in range(5):
+            threading.Timer(0.05, os.kill, (os.getpid(), signal.SIGINT)).start()
+            try:
+                xs.Sort(lambda a, b: (a > b) - (a < b))
+                xs.Reverse()
+                outcomes.append("finished")
+            except KeyboardInterrupt:
+                outcomes.append("interrupted")
+        print(" ".join(outcomes))
+    """)
+    assert_clean_exit(proc)
+    assert proc.stdout.split() == ["interrupted"] * 5
+    assert "Exception ignored" not in proc.stderr

@@ -7,7 +7,6 @@ import ctypes
 import gc
 import json
 import os
-import sys
 import threading
 import time
 from collections.abc import Mapping
@@ -63,9 +62,11 @@ class _LoadArgs:
     properties: tuple[tuple[str, str], ...]
 
     def describe(self) -> str:
-        return (f"runtime_config={str(self.runtime_config) if self.runtime_config else None!r}, "
-                f"dotnet_root={str(self.dotnet_root) if self.dotnet_root else None!r}, "
-                f"properties={dict(self.properties)!r}")
+        return (
+            f"runtime_config={str(self.runtime_config) if self.runtime_config else None!r}, "
+            f"dotnet_root={str(self.dotnet_root) if self.dotnet_root else None!r}, "
+            f"properties={dict(self.properties)!r}"
+        )
 
 
 class Runtime:
@@ -78,8 +79,9 @@ class Runtime:
         '10.0.12'
     """
 
-    def __init__(self, host: _hostfxr.StartedHost, shim: Shim, versions: dict[str, Any],
-                 args: _LoadArgs, started_seconds: float) -> None:
+    def __init__(
+        self, host: _hostfxr.StartedHost, shim: Shim, versions: dict[str, Any], args: _LoadArgs, started_seconds: float
+    ) -> None:
         self._host = host
         self._shim = shim
         self._args = args
@@ -126,16 +128,23 @@ class Runtime:
     def add_reference(self, name_or_path: str | os.PathLike[str]) -> AssemblyInfo:
         """Load an assembly by file path or by name; its namespaces become importable.
 
+        A path is that file; a name resolves through the runtime only: the framework's
+        assemblies, then the folders (and ``.deps.json``) of assemblies loaded by path; never a
+        ``Name.dll`` in the working directory or on ``sys.path``, and a file found by name must
+        be the assembly of that name.
+
         Args:
-            name_or_path: A ``.dll`` path (absolute, or relative to the working directory or
-                to a ``sys.path`` entry), or an assembly name such as ``"System.Xml"``.
+            name_or_path: A path (a ``PathLike``, or text ending in ``.dll``/``.exe`` or
+                containing a separator; relative to the working directory), or an assembly
+                name such as ``"System.Xml"``.
 
         Returns:
             What was loaded: its names, location and public types.
 
         Raises:
-            FileNotFoundError: Neither a file nor an assembly of that name was found; the
-                message lists every place tried.
+            FileNotFoundError: No such file, or no assembly of that name; the message says
+                where it looked.
+            OSError: A file found by name is another assembly (``FileLoadException``).
 
         Examples:
             >>> clr.add_reference("System.Xml").name
@@ -143,23 +152,25 @@ class Runtime:
             >>> from System.Xml import XmlDocument
         """
         text = os.fspath(name_or_path)
-        tried: list[str] = []
-        looks_like_path = text.lower().endswith((".dll", ".exe")) or os.sep in text or "/" in text
-        candidates = [Path(text)]
-        if not Path(text).is_absolute():
-            candidates += [Path(p or ".") / text for p in sys.path]
-        if not looks_like_path:
-            candidates = [Path(p or ".") / f"{text}.dll" for p in ["", *sys.path]]
-        for candidate in candidates:
-            tried.append(str(candidate))
-            if candidate.is_file():
-                return self._load(str(candidate.resolve()), by_path=True)
-        if not looks_like_path:
-            try:
-                return self._load(text, by_path=False)
-            except FileNotFoundError:
-                tried.append(f"{text} (by name, from the runtime's probing paths)")
-        raise FileNotFoundError(f"assembly {text!r} not found; tried: " + ", ".join(tried))
+        looks_like_path = (
+            isinstance(name_or_path, os.PathLike)
+            or text.lower().endswith((".dll", ".exe"))
+            or os.sep in text
+            or "/" in text
+        )
+        if looks_like_path:
+            path = Path(text)
+            if path.is_file():
+                return self._load(str(path.resolve()), by_path=True)
+            raise FileNotFoundError(f"assembly {text!r} not found; tried: {path.absolute()}")
+        try:
+            return self._load(text, by_path=False)
+        except FileNotFoundError:
+            raise FileNotFoundError(
+                f"assembly {text!r} not found; tried: {text} by name (the framework's assemblies and "
+                "the folders of assemblies loaded by path). To load a file, pass its path "
+                f"(for example './{text}.dll')"
+            ) from None
 
     def _load(self, text: str, *, by_path: bool) -> AssemblyInfo:
         data, n = utf16(text)
@@ -318,8 +329,10 @@ def _start(args: _LoadArgs) -> Runtime:
         raise _hostfxr.HostError(f"the shim at {shim.path} refused the typed callback maker")
     versions = json.loads(read_string(result))
     if versions["abi"] != ABI_VERSION:
-        raise _hostfxr.HostError(f"the shim at {shim.path} speaks ABI {versions['abi']}, "
-                                 f"this package expects {ABI_VERSION}: reinstall pyclrbridge")
+        raise _hostfxr.HostError(
+            f"the shim at {shim.path} speaks ABI {versions['abi']}, "
+            f"this package expects {ABI_VERSION}: reinstall pyclrbridge"
+        )
     _bridge.FORK_FLAG = int(versions.get("forkFlag", 0))
     _bridge.SHIM = shim  # publish: the shim is fully bound
     _objects.install_protocol(shim)

@@ -33,14 +33,28 @@ internal static class Assemblies
         AssemblyLoadContext.Default.Resolving += Resolve;
     }
 
+    // Per thread: the file a by-name load on this thread found but refused (its assembly name differs).
+    [ThreadStatic] private static string? _refused;
+
     private static Assembly? Resolve(AssemblyLoadContext context, AssemblyName name)
     {
         foreach (AssemblyDependencyResolver resolver in _resolvers.Values)
         {
             string? path = resolver.ResolveAssemblyToPath(name);
-            if (path != null && File.Exists(path)) return context.LoadFromAssemblyPath(path);
+            if (path == null || !File.Exists(path)) continue;
+            // A file found by name must carry that name: a planted Newtonsoft.Json.dll that is
+            // some other assembly is refused, not loaded.
+            string? actual = NameOf(path);
+            if (string.Equals(actual, name.Name, StringComparison.OrdinalIgnoreCase)) return context.LoadFromAssemblyPath(path);
+            _refused = $"{path} is {(actual == null ? "not a .NET assembly" : $"the assembly '{actual}'")}, not '{name.Name}'";
         }
         return null;
+    }
+
+    private static string? NameOf(string path)
+    {
+        try { return AssemblyName.GetAssemblyName(path).Name; }
+        catch (Exception e) when (e is BadImageFormatException or IOException or UnauthorizedAccessException) { return null; }
     }
 
     public static Assembly LoadFromPath(string path)
@@ -53,8 +67,19 @@ internal static class Assemblies
         return already ?? AssemblyLoadContext.Default.LoadFromAssemblyPath(full);
     }
 
-    public static Assembly LoadByName(string name) =>
-        AssemblyLoadContext.Default.LoadFromAssemblyName(new AssemblyName(name));
+    /// <summary>Loads through the runtime only: the trusted platform assemblies, then the
+    /// folders (and .deps.json) of assemblies loaded by path; never the working directory.</summary>
+    public static Assembly LoadByName(string name)
+    {
+        _refused = null;
+        try { return AssemblyLoadContext.Default.LoadFromAssemblyName(new AssemblyName(name)); }
+        catch (FileNotFoundException) when (_refused != null)
+        {
+            string refused = _refused;
+            _refused = null;
+            throw new FileLoadException($"assembly '{name}' was not loaded: {refused}");
+        }
+    }
 
     /// <summary>Tries to load an assembly named like a namespace or one of its parents.</summary>
     public static bool TryLoadForNamespace(string ns)
@@ -77,15 +102,45 @@ internal static class Assemblies
         return any;
     }
 
-    /// <summary>Loads an assembly by name unless one of that name is loaded; false if it is not found.</summary>
+    /// <summary>Loads an assembly by name unless one of that name is loaded; false if it is not found
+    /// or is neither a framework assembly nor referenced by a loaded one (an import must not load
+    /// a stray name.dll that happens to sit beside a referenced library).</summary>
     private static bool TryLoadNew(string name)
     {
         if (AppDomain.CurrentDomain.GetAssemblies().Any(a => a.GetName().Name == name)) return false;
+        if (!FrameworkAssemblies.Value.Contains(name) && !Referenced().Contains(name)) return false;
         try { LoadByName(name); return true; }
         catch (FileNotFoundException) { return false; }
         catch (FileLoadException) { return false; }
         catch (BadImageFormatException) { return false; }
     }
+
+    // Lazy (thread-safe, built once): simple names of the trusted platform assemblies.
+    private static readonly Lazy<HashSet<string>> FrameworkAssemblies = new(() => new HashSet<string>(
+        TrustedPlatformAssemblies().Select(Path.GetFileNameWithoutExtension).OfType<string>(), StringComparer.OrdinalIgnoreCase));
+
+    // Immutable snapshot swapped whole (a reference write is atomic): names loaded assemblies
+    // reference, rebuilt when an assembly loads; two threads rebuilding at once build the same set.
+    private static Tuple<int, HashSet<string>> _referenced = Tuple.Create(-1, new HashSet<string>());
+
+    private static HashSet<string> Referenced()
+    {
+        Tuple<int, HashSet<string>> current = Volatile.Read(ref _referenced);
+        int generation = Generation;
+        if (current.Item1 == generation) return current.Item2;
+        var names = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        foreach (Assembly a in AppDomain.CurrentDomain.GetAssemblies())
+        {
+            if (a.IsDynamic) continue;
+            foreach (AssemblyName reference in a.GetReferencedAssemblies())
+                if (reference.Name != null) names.Add(reference.Name);
+        }
+        Volatile.Write(ref _referenced, Tuple.Create(generation, names));
+        return names;
+    }
+
+    private static string[] TrustedPlatformAssemblies() =>
+        (AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES") as string ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries);
 
     // Lazy (thread-safe, built once): namespace -> names of the framework assemblies that define
     // public types in it, read from the trusted platform assemblies' metadata without loading them.
@@ -94,8 +149,7 @@ internal static class Assemblies
     private static Dictionary<string, string[]> IndexFrameworkNamespaces()
     {
         var found = new Dictionary<string, HashSet<string>>(StringComparer.Ordinal);
-        string tpa = AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES") as string ?? "";
-        foreach (string path in tpa.Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries))
+        foreach (string path in TrustedPlatformAssemblies())
         {
             try
             {

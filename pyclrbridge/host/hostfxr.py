@@ -11,9 +11,9 @@ import ctypes
 import json
 import os
 import shutil
+import stat
 import sys
 import tempfile
-import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -33,7 +33,9 @@ _LIB_NAME = {"win32": "hostfxr.dll", "darwin": "libhostfxr.dylib"}.get(sys.platf
 _EXTRA_ROOTS = (
     *([str(Path(os.environ.get("PROGRAMFILES", r"C:\Program Files")) / "dotnet")] if IS_WINDOWS else []),
     "/usr/local/share/dotnet",  # the macOS installer
-    "/usr/share/dotnet", "/usr/lib/dotnet", "/opt/dotnet",  # Linux packages
+    "/usr/share/dotnet",
+    "/usr/lib/dotnet",
+    "/opt/dotnet",  # Linux packages
     str(Path.home() / ".dotnet"),  # dotnet-install scripts
 )
 
@@ -44,7 +46,12 @@ UNMANAGEDCALLERSONLY_METHOD = ctypes.c_void_p(-1)
 
 _ERROR_WRITER = _FUNCTYPE(None, char_p)
 LoadFunction = _FUNCTYPE(
-    ctypes.c_int32, char_p, char_p, char_p, ctypes.c_void_p, ctypes.c_void_p,
+    ctypes.c_int32,
+    char_p,
+    char_p,
+    char_p,
+    ctypes.c_void_p,
+    ctypes.c_void_p,
     ctypes.POINTER(ctypes.c_void_p),
 )
 
@@ -73,8 +80,9 @@ def find_dotnet_root(explicit: str | os.PathLike[str] | None = None) -> Path:
         root = Path(explicit)
         if (root / "host" / "fxr").is_dir():
             return root
-        raise HostError(f"dotnet_root={os.fspath(explicit)!r} is not a .NET install: "
-                        f"{root / 'host' / 'fxr'} does not exist")
+        raise HostError(
+            f"dotnet_root={os.fspath(explicit)!r} is not a .NET install: {root / 'host' / 'fxr'} does not exist"
+        )
     env = os.environ.get("DOTNET_ROOT")
     if env:
         if (Path(env) / "host" / "fxr").is_dir():
@@ -92,7 +100,8 @@ def find_dotnet_root(explicit: str | os.PathLike[str] | None = None) -> Path:
             return Path(extra)
         tried.append(extra)
     raise HostError(
-        "no .NET installation found; looked in: " + "; ".join(tried)
+        "no .NET installation found; looked in: "
+        + "; ".join(tried)
         + ". Install the .NET runtime 8 or newer, or pass dotnet_root= / set DOTNET_ROOT."
     )
 
@@ -105,30 +114,82 @@ def _version_key(name: str) -> tuple[tuple[int, str], ...]:
 def find_hostfxr(dotnet_root: Path) -> Path:
     """The newest ``host/fxr/<version>/libhostfxr`` under ``dotnet_root``."""
     fxr = dotnet_root / "host" / "fxr"
-    versions = sorted((d for d in fxr.iterdir() if (d / _LIB_NAME).is_file()),
-                      key=lambda d: _version_key(d.name)) if fxr.is_dir() else []
+    versions = (
+        sorted((d for d in fxr.iterdir() if (d / _LIB_NAME).is_file()), key=lambda d: _version_key(d.name))
+        if fxr.is_dir()
+        else []
+    )
     if not versions:
         raise HostError(f"no {_LIB_NAME} under {fxr}")
     return versions[-1] / _LIB_NAME
 
 
-def default_runtime_config() -> Path:
-    """A runtimeconfig for the shim: Microsoft.NETCore.App 8.0, rolling forward to newer majors."""
-    config = {
+#: What a runtimeconfig for the shim says when pyclrbridge has to write one.
+_CONFIG_TEXT = json.dumps(
+    {
         "runtimeOptions": {
             "tfm": "net8.0",
             "rollForward": "LatestMajor",
             "framework": {"name": "Microsoft.NETCore.App", "version": "8.0.0"},
         }
-    }
-    text = json.dumps(config, indent=2)
-    folder = Path(tempfile.gettempdir()) / f"pyclrbridge-{os.getuid() if hasattr(os, 'getuid') else 'user'}"
-    folder.mkdir(parents=True, exist_ok=True)
+    },
+    indent=2,
+)
+
+
+def dev_config_of(config: Path) -> Path:
+    """The ``*.runtimeconfig.dev.json`` hostfxr also reads beside ``config``."""
+    return config.with_name(config.name.removesuffix(".json") + ".dev.json")
+
+
+def default_runtime_config(shipped: Path | None = None, cache: Path | None = None) -> Path:
+    """The runtimeconfig the package ships beside the shim; when it is missing, or a
+    ``.dev.json`` sits beside it (hostfxr would merge that in), one written to a private
+    per-user cache folder."""
+    if shipped is None:
+        shipped = Path(__file__).resolve().parent.parent / "_bin" / "PyClrBridge.Shim.runtimeconfig.json"
+    if shipped.is_file() and not dev_config_of(shipped).exists():
+        return shipped
+    return private_runtime_config(cache if cache is not None else _cache_folder())
+
+
+def _cache_folder() -> Path:
+    if IS_WINDOWS:
+        return Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local") / "pyclrbridge"
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "pyclrbridge"
+
+
+def check_private_folder(folder: Path) -> None:
+    """Refuse a folder another user could write to: a symlink, not ours, or group/world-writable."""
+    st = os.lstat(folder)
+    if stat.S_ISLNK(st.st_mode) or not stat.S_ISDIR(st.st_mode):
+        raise HostError(f"refusing runtime config folder {folder}: it is not a plain directory")
+    if hasattr(os, "getuid") and st.st_uid != os.getuid():
+        raise HostError(
+            f"refusing runtime config folder {folder}: owned by uid {st.st_uid}, not by you "
+            f"(uid {os.getuid()}); remove it or set PYCLRBRIDGE_RUNTIME_CONFIG"
+        )
+    if not IS_WINDOWS and st.st_mode & 0o022:
+        raise HostError(
+            f"refusing runtime config folder {folder}: others can write to it "
+            f"(mode {stat.S_IMODE(st.st_mode):o}); chmod 700 it or remove it"
+        )
+
+
+def private_runtime_config(folder: Path) -> Path:
+    """``folder/pyclrbridge.runtimeconfig.json``, in a folder only this user can write."""
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    check_private_folder(folder)
     path = folder / "pyclrbridge.runtimeconfig.json"
-    if not path.is_file() or path.read_text(encoding="utf-8") != text:
-        # Written once, atomically: concurrent processes never read a half-written file.
-        tmp = folder / f".{os.getpid()}.{threading.get_ident()}.tmp"
-        tmp.write_text(text, encoding="utf-8")
+    dev = dev_config_of(path)
+    if dev.exists():
+        raise HostError(f"refusing runtime config {path}: {dev} beside it would change the runtime's settings")
+    if not path.is_file() or path.read_text(encoding="utf-8") != _CONFIG_TEXT:
+        # An unpredictable name (O_EXCL) then an atomic rename: nothing can redirect the write,
+        # and concurrent processes never read a half-written file.
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".runtimeconfig-", suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(_CONFIG_TEXT)
         os.replace(tmp, path)
     return path
 
@@ -142,7 +203,7 @@ def check_runtime_config(path: Path) -> None:
     except (OSError, ValueError) as exc:
         raise HostError(f"runtime config {path} is not valid JSON: {exc}") from None
     if not isinstance(data, dict) or not isinstance(data.get("runtimeOptions"), dict):
-        raise HostError(f"runtime config {path} has no \"runtimeOptions\" object")
+        raise HostError(f'runtime config {path} has no "runtimeOptions" object')
 
 
 @dataclass(frozen=True)
@@ -240,8 +301,7 @@ def start(
             if drc < 0 or not fn.value:
                 detail = " ".join(m.strip() for m in messages if m.strip())
                 raise HostError(
-                    f"hostfxr_get_runtime_delegate failed with {hex_code(drc)}"
-                    + (f": {detail}" if detail else "")
+                    f"hostfxr_get_runtime_delegate failed with {hex_code(drc)}" + (f": {detail}" if detail else "")
                 )
         finally:
             fxr.close(handle)

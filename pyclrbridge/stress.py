@@ -2,7 +2,8 @@
 
 Each worker thread repeatedly picks an operation at random (type lookup of a type never seen
 before, namespace import, generic instantiation, delegate conversion for fresh ``Func`` types,
-object creation and dropping, event add/remove, callbacks from .NET threads, ``add_reference``)
+object creation and dropping, event add/remove, callbacks from .NET threads, ``add_reference``;
+with ``--signals`` the main thread meanwhile makes ``SIGALRM`` handlers raise during callbacks)
 and checks as it goes that:
 
 * there is exactly one Python class per .NET type, whichever thread asked first;
@@ -22,6 +23,7 @@ import contextlib
 import importlib
 import os
 import random
+import signal
 import sys
 import threading
 import time
@@ -119,6 +121,7 @@ class Workload:
         self.types: dict[str, Any] = {short: runtime.get_type(full) for short, full in [
             ("List", "System.Collections.Generic.List`1"), ("Func", "System.Func`1"),
             ("StringBuilder", "System.Text.StringBuilder"), ("Action", "System.Action`1"),
+            ("Converter", "System.Converter`2"), ("Int32", "System.Int32"),
             ("ObservableCollection", "System.Collections.ObjectModel.ObservableCollection`1"),
             ("Parallel", "System.Threading.Tasks.Parallel")]}
 
@@ -248,6 +251,35 @@ class Workload:
             raise InvariantViolation(f"a call on a released proxy changed {changed} newer object(s)")
         return fresh
 
+    def signals(self, trials: int) -> int:
+        """Main thread only: a ``SIGALRM`` whose handler raises lands while .NET calls a Python
+        converter (typed thunk) and comparer; every signal that lands during the call surfaces as
+        the handler's exception, and a call that finishes has only the values Python returned."""
+        if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
+            return 0
+        List, Converter, Int32 = self.types["List"], self.types["Converter"], self.types["Int32"]
+        xs = List[Int32]([0] * 20_000)
+
+        def on_alarm(*_: Any) -> None:
+            raise TimeoutError("stress alarm")
+
+        previous = signal.signal(signal.SIGALRM, on_alarm)
+        try:
+            for trial in range(trials):
+                signal.setitimer(signal.ITIMER_REAL, 0.0005 + 0.0002 * (trial % 10))
+                try:
+                    ys = xs.ConvertAll[Int32](Converter[Int32, Int32](lambda x: 1))
+                    signal.setitimer(signal.ITIMER_REAL, 0)
+                    if any(v != 1 for v in ys):
+                        raise InvariantViolation("a callback interrupted by a signal gave .NET a garbage value")
+                except TimeoutError:
+                    pass  # the signal surfaced
+                finally:
+                    signal.setitimer(signal.ITIMER_REAL, 0)
+        finally:
+            signal.signal(signal.SIGALRM, previous)
+        return trials
+
     def events(self, handlers: int) -> int:
         """Add ``handlers`` event handlers, raise once, remove them all, raise again."""
         collection = self.types["ObservableCollection"][int]()
@@ -337,8 +369,9 @@ class Report:
 
 
 def run(workload: Workload, *, threads: int, seconds: float, seed: int = 0,
-        progress: Callable[[str], None] | None = None) -> Report:
-    """Run the mixed workload on ``threads`` threads for ``seconds``, then check the end state."""
+        progress: Callable[[str], None] | None = None, signals: bool = False) -> Report:
+    """Run the mixed workload on ``threads`` threads for ``seconds``, then check the end state.
+    ``signals``: the main thread meanwhile runs :meth:`Workload.signals`."""
     report = Report()
     # Owner: report_lock guards report.operations and report.failures (many writers).
     report_lock = threading.Lock()
@@ -369,6 +402,17 @@ def run(workload: Workload, *, threads: int, seconds: float, seed: int = 0,
     start = time.perf_counter()
     deadline[0] = start + seconds
     barrier.wait()
+    signal_rounds = 0
+    while signals and time.perf_counter() < deadline[0]:  # the main thread: signals in callbacks
+        try:
+            signal_rounds += workload.signals(5)
+        except BaseException:
+            report.failures.append(("main", "signal", traceback.format_exc()))
+        if not signal_rounds:
+            break  # no signals here (not the main thread, or no setitimer)
+    if signal_rounds:
+        with report_lock:
+            report.operations["signal"] += signal_rounds
     for w in workers:
         w.join()
     report.seconds = time.perf_counter() - start
@@ -399,6 +443,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=8, help="worker threads (default 8)")
     parser.add_argument("--seconds", type=float, default=10.0, help="how long to run (default 10)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--signals", action="store_true",
+                        help="the main thread makes SIGALRM handlers raise during callbacks meanwhile")
     parser.add_argument("--switch-interval", type=float, default=1e-6,
                         help="sys.setswitchinterval during the run on GIL builds (default 1e-6)")
     parser.add_argument("--assembly", default=os.environ.get("FIXTURES_DLL"),
@@ -414,7 +460,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     workload = Workload(runtime, fixtures_dll=args.assembly, seed=args.seed)
     print(f"  {workload.fresh_total} never-built types available for fresh lookups", flush=True)
     with contention(args.switch_interval) if gil else contextlib.nullcontext():
-        report = run(workload, threads=args.threads, seconds=args.seconds, seed=args.seed)
+        report = run(workload, threads=args.threads, seconds=args.seconds, seed=args.seed, signals=args.signals)
     rate = report.total / report.seconds if report.seconds else 0.0
     print(f"  {report.total} operations in {report.seconds:.1f} s: {rate:,.0f} operations/s")
     for kind, count in sorted(report.operations.items()):

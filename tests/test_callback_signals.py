@@ -100,3 +100,14 @@ def test_ctrl_c_during_sort_with_a_python_comparer_raises_keyboard_interrupt() -
     assert_clean_exit(proc)
     assert proc.stdout.split() == ["interrupted"] * 5
     assert "Exception ignored" not in proc.stderr
+
+
+def test_the_stress_signal_workload_finds_no_garbage_values() -> None:
+    proc = run_python("""
+        import pyclrbridge
+        from pyclrbridge.stress import Workload
+        print(Workload(pyclrbridge.load()).signals(40))
+    """)
+    assert_clean_exit(proc)
+    assert proc.stdout.strip() == "40"
+    assert "Exception ignored" not in proc.stderr

@@ -19,7 +19,7 @@ from typing import Any
 from .host import bridge as _bridge
 from .host.errors import HostError
 from .host.typeinfo import id_by_name
-from .proxies.catalog import class_for
+from .proxies.catalog import class_by_name, class_for
 
 
 @dataclass
@@ -97,6 +97,8 @@ class NamespaceModule(types.ModuleType):
         if name == "__all__":
             # ``from Ns import *`` takes the namespace's types (sub-namespaces stay explicit).
             return sorted(index().types.get(self.__name__, {}))
+        if name == "__file__":  # what tools read (pythonnet: the assembly defining the namespace)
+            return self.__dict__.setdefault(name, _namespace_file(self.__name__))
         if name.startswith("__"):
             raise AttributeError(name)
         ns = self.__name__
@@ -122,6 +124,18 @@ class NamespaceModule(types.ModuleType):
 
     def __repr__(self) -> str:
         return f"<.NET namespace {self.__name__!r}>"
+
+
+def _namespace_file(ns: str) -> str:
+    """The file of an assembly that defines types in ``ns`` (AttributeError: none does)."""
+    shorts = sorted(index().types.get(ns, {}).items())
+    if not shorts:
+        raise AttributeError("__file__")
+    cls = class_for(id_by_name(_pick(shorts[0][1])))
+    location = class_by_name("System.Reflection.IntrospectionExtensions").GetTypeInfo(cls).Assembly.Location
+    if not location:
+        raise AttributeError("__file__")
+    return str(location)
 
 
 def missing_message(ns: str, name: str) -> str:

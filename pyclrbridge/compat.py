@@ -8,31 +8,48 @@ clr.AddReference("MyLib")
 from MyLib import Widget
 ```
 
-With pythonnet **not** installed, `install()` makes ``import clr`` give this module,
-so such code runs unchanged. Without ``install()``, use it directly:
-``from pyclrbridge import compat as clr``.
+Importing this module starts .NET, as ``import clr`` does; `install` makes ``import clr``
+give this module, so such code runs unchanged (``PYCLRBRIDGE_COMPAT=1`` with the hook of
+``python -m pyclrbridge.compat --install-hook`` does it for every process). Without
+``install()``, use it directly: ``from pyclrbridge import compat as clr``.
 
-Provided: `AddReference()`, `GetClrType()`, `FindAssembly()`,
-`ListAssemblies()`, ``__version__``; namespace imports (``import System``,
-``from System.Collections.Generic import List``) and ``method.Overloads[...]`` /
-``method.__overloads__[...]`` work as in pythonnet because the engine provides them.
+Provided: `AddReference`, `GetClrType`, `FindAssembly`,
+`ListAssemblies`, `getPreload` / `setPreload`, `clrmethod`,
+`clrproperty`, ``__version__``. Under this module the binder also takes pythonnet's
+placeholders for ``out`` parameters (``Int32.TryParse("42", 0)``).
 """
 
 from __future__ import annotations
 
+import argparse
 import importlib.util
 import os
 import sys
+import sysconfig
+import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from . import __version__ as _pyclrbridge_version
 from . import load
+from .proxies import binder as _binder
+from .proxies.catalog import class_by_name
 from .values.targets import type_id_for
 
 __version__ = _pyclrbridge_version
 
-__all__ = ["AddReference", "FindAssembly", "GetClrType", "ListAssemblies", "install"]
+__all__ = [
+    "AddReference",
+    "FindAssembly",
+    "GetClrType",
+    "ListAssemblies",
+    "clrmethod",
+    "clrproperty",
+    "getPreload",
+    "install",
+    "setPreload",
+]
 
 
 def _runtime() -> Any:
@@ -40,20 +57,24 @@ def _runtime() -> Any:
 
 
 def _loaded_assemblies() -> list[Any]:
-    _runtime()
-    from System import AppDomain  # type: ignore[import-not-found]  # a .NET namespace
-
-    return list(AppDomain.CurrentDomain.GetAssemblies())
+    app_domain = class_by_name("System.AppDomain")
+    return list(app_domain.CurrentDomain.GetAssemblies())
 
 
 def AddReference(name: str) -> Any:  # pythonnet's name
     """Load an assembly by name (``"System.Xml"``) or path and return its
     ``System.Reflection.Assembly``; its namespaces become importable.
 
-    Raises `FileNotFoundError` (pythonnet raises ``System.IO.FileNotFoundException``)
-    listing the places it looked.
+    A missing assembly raises ``System.IO.FileNotFoundException`` (also a Python
+    `FileNotFoundError`) listing the places it looked.
     """
-    found = _runtime().add_reference(name)
+    try:
+        found = _runtime().add_reference(name)
+    except FileNotFoundError as missing:
+        exception = class_by_name("System.IO.FileNotFoundException")
+        error = exception(str(missing), str(name))
+        error.args = (str(missing),)  # str(error) is the message, as for a .NET exception raised by a call
+        raise error from None
     for assembly in _loaded_assemblies():
         if assembly.FullName == found.full_name:
             return assembly
@@ -63,15 +84,13 @@ def AddReference(name: str) -> Any:  # pythonnet's name
 def GetClrType(python_type: Any) -> Any:  # pythonnet's name
     """The ``System.Type`` of a .NET class (``GetClrType(List[int])``), or of a Python
     type that stands for one (``int`` is ``System.Int32``, ``str`` is ``System.String``)."""
-    _runtime()
-    from System.Reflection import IntrospectionExtensions  # type: ignore[import-not-found]
-
     try:
         type_id_for(python_type)
     except (TypeError, LookupError) as exc:
-        raise TypeError(f"GetClrType() needs a .NET class or a Python type that maps to one, "
-                        f"not {python_type!r}") from exc
-    return IntrospectionExtensions.GetTypeInfo(python_type)
+        raise TypeError(
+            f"GetClrType() needs a .NET class or a Python type that maps to one, not {python_type!r}"
+        ) from exc
+    return class_by_name("System.Reflection.IntrospectionExtensions").GetTypeInfo(python_type)
 
 
 def FindAssembly(name: str) -> str | None:  # pythonnet's name
@@ -91,32 +110,162 @@ def ListAssemblies(verbose: bool = False) -> list[str]:  # pythonnet's name
     return [str(a.FullName) if verbose else str(a.GetName().Name) for a in assemblies]
 
 
-def _pythonnet_importable() -> bool:
-    """Whether a real ``clr`` (pythonnet) would be imported by ``import clr``."""
-    existing = sys.modules.get("clr")
-    if existing is not None:
-        return existing is not sys.modules[__name__]
+# pythonnet's preload switch. pyclrbridge finds the namespaces of every loaded and referenced
+# assembly on import either way, so the flag is only remembered (one bool, replaced whole).
+_preload = [False]
+
+
+def getPreload() -> bool:  # pythonnet's name
+    """The preload flag `setPreload` last set (False at start)."""
+    return _preload[0]
+
+
+def setPreload(preload: bool) -> None:  # pythonnet's name
+    """Accepted for pythonnet code; namespaces are found on import whether it is set or not."""
+    _preload[0] = bool(preload)
+
+
+class clrmethod:
+    """pythonnet's decorator declaring the .NET signature of a Python method
+    (``@clr.clrmethod(int, [str])``). The method stays a Python method; the declared types are
+    kept on it (``_clr_return_type_``, ``_clr_arg_types_``, ``_clr_method_name_``)."""
+
+    def __init__(
+        self, return_type: Any, arg_types: Any, clrname: str | None = None, func: Callable[..., Any] | None = None
+    ) -> None:
+        self._clr_return_type_ = return_type
+        self._clr_arg_types_ = list(arg_types)
+        self._clr_method_name_ = clrname
+        self.__func = func
+
+    def __call__(self, func: Callable[..., Any]) -> clrmethod:
+        self.__func = func
+        self._clr_method_name_ = self._clr_method_name_ or func.__name__
+        self.__name__ = func.__name__
+        self.__doc__ = func.__doc__
+        return self
+
+    def __get__(self, instance: Any, owner: type | None = None) -> Any:
+        func = self.__func
+        if func is None:
+            raise TypeError("clrmethod was not applied to a function")
+        return func.__get__(instance, owner)
+
+
+class clrproperty:
+    """pythonnet's property with a declared .NET type (``@clr.clrproperty(int)``, ``.setter``)."""
+
+    def __init__(
+        self, type_: Any, fget: Callable[[Any], Any] | None = None, fset: Callable[[Any, Any], None] | None = None
+    ) -> None:
+        self._clr_property_type_ = type_
+        self.fget = fget
+        self.fset = fset
+
+    def __call__(self, fget: Callable[[Any], Any]) -> clrproperty:
+        return self.getter(fget)
+
+    def getter(self, fget: Callable[[Any], Any]) -> clrproperty:
+        self.fget = fget
+        return self
+
+    def setter(self, fset: Callable[[Any, Any], None]) -> clrproperty:
+        self.fset = fset
+        return self
+
+    def __get__(self, instance: Any, owner: type | None = None) -> Any:
+        if instance is None:
+            return self
+        if self.fget is None:
+            raise AttributeError("this clrproperty has no getter")
+        return self.fget(instance)
+
+    def __set__(self, instance: Any, value: Any) -> None:
+        if self.fset is None:
+            raise AttributeError("this clrproperty has no setter")
+        self.fset(instance, value)
+
+
+def _pythonnet_origin() -> str | None:
+    """Where ``import clr`` would find pythonnet's module (None: it would not)."""
     try:
-        return importlib.util.find_spec("clr") is not None
+        spec = importlib.util.find_spec("clr")
     except (ImportError, ValueError):
-        return False
+        return None
+    return None if spec is None else str(spec.origin or "pythonnet")
 
 
-def install(*, override: bool = False) -> bool:
-    """Make ``import clr`` give this module, and start .NET. Returns whether it did.
+def install(*, override: bool = True, warn: bool = True) -> bool:
+    """Make ``import clr`` give this module for the rest of the process. Returns True.
 
-    When pythonnet is installed (a real ``clr`` module is importable or already imported),
-    ``install()`` leaves ``import clr`` to pythonnet and returns False: two engines behind
-    one name would only confuse. ``override=True`` installs this module anyway when pythonnet
-    is installed but not yet imported (for this process only; pythonnet is not touched). A
-    ``clr`` already imported is never replaced. Calling it again is harmless.
+    An installed pythonnet is shadowed for this process (a `RuntimeWarning` names the
+    module that ``import clr`` would have loaded); pythonnet itself is not touched. When a
+    ``clr`` module is already imported (pythonnet started in this process) nothing can be
+    swapped safely: RuntimeError. Calling it again is harmless. ``override`` is accepted for
+    code written for earlier releases and changes nothing; ``warn=False`` (the
+    ``PYCLRBRIDGE_COMPAT=1`` hook, an opt-in already) skips the warning.
     """
     me = sys.modules[__name__]
     existing = sys.modules.get("clr")
     if existing is me:
         return True
-    if existing is not None or (_pythonnet_importable() and not override):
-        return False
-    _runtime()
+    if existing is not None:
+        raise RuntimeError(
+            f"pyclrbridge.compat.install(): a 'clr' module ({getattr(existing, '__file__', existing)!r}) "
+            "is already imported in this process, so pythonnet's runtime is already running; "
+            "two bridges cannot share 'import clr'. Call install() before the first 'import clr'."
+        )
+    origin = _pythonnet_origin()
+    if origin is not None and warn:
+        warnings.warn(
+            f"pyclrbridge.compat.install(): 'import clr' now gives pyclrbridge.compat, shadowing "
+            f"pythonnet's clr ({origin}) for this process",
+            RuntimeWarning,
+            stacklevel=2,
+        )
     sys.modules["clr"] = me
     return True
+
+
+# ---- PYCLRBRIDGE_COMPAT=1 for every process: a .pth hook in site-packages ------------------
+
+HOOK_NAME = "pyclrbridge-compat.pth"
+_HOOK_LINE = (
+    "import os; os.environ.get('PYCLRBRIDGE_COMPAT') == '1' and "
+    "__import__('importlib').import_module('pyclrbridge._compat_hook').activate()\n"
+)
+
+
+def hook_path() -> Path:
+    """Where the hook goes: this environment's ``site-packages`` (purelib)."""
+    return Path(sysconfig.get_paths()["purelib"]) / HOOK_NAME
+
+
+def _main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m pyclrbridge.compat",
+        description="Install or remove the hook that makes PYCLRBRIDGE_COMPAT=1 give pyclrbridge.compat "
+        "as 'import clr' in every Python process of this environment.",
+    )
+    action = parser.add_mutually_exclusive_group(required=True)
+    action.add_argument("--install-hook", action="store_true", help=f"write {HOOK_NAME} into site-packages")
+    action.add_argument("--remove-hook", action="store_true", help=f"delete {HOOK_NAME}")
+    action.add_argument("--hook-path", action="store_true", help="print where the hook goes")
+    options = parser.parse_args(argv)
+    path = hook_path()
+    if options.hook_path:
+        print(path)
+    elif options.install_hook:
+        path.write_text(_HOOK_LINE, encoding="utf-8")
+        print(f"wrote {path}: PYCLRBRIDGE_COMPAT=1 now makes 'import clr' give pyclrbridge.compat")
+    else:
+        path.unlink(missing_ok=True)
+        print(f"removed {path}")
+    return 0
+
+
+_binder.accept_out_placeholders(True)  # pythonnet's Int32.TryParse("42", 0)
+_runtime()  # like pythonnet's `import clr`: .NET is running and namespaces import
+
+if __name__ == "__main__":
+    raise SystemExit(_main())

@@ -6,6 +6,7 @@ The snippets are written the pythonnet way (``clr.AddReference``, ``import Syste
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,11 +16,15 @@ from conftest import ROOT, assert_clean_exit, run_python
 
 
 @pytest.fixture
-def clr_module(fixtures: Any) -> Any:
-    """``pyclrbridge.compat``, used the way pythonnet code uses its ``clr`` module."""
+def clr_module(fixtures: Any) -> Iterator[Any]:
+    """``pyclrbridge.compat``, used the way pythonnet code uses its ``clr`` module (the
+    pythonnet call shapes it switches on are switched off again after the test)."""
     from pyclrbridge import compat
+    from pyclrbridge.proxies import binder
 
-    return compat
+    binder.accept_out_placeholders(True)
+    yield compat
+    binder.accept_out_placeholders(False)
 
 
 def test_add_reference_by_path_returns_the_assembly_and_enables_imports(clr_module: Any, fixtures_dll: Path) -> None:
@@ -44,8 +49,12 @@ def test_add_reference_by_name_loads_a_framework_assembly(clr_module: Any) -> No
 
 def test_add_reference_to_a_missing_assembly_raises_file_not_found(clr_module: Any) -> None:
     clr = clr_module
-    with pytest.raises(FileNotFoundError, match="NoSuchAssembly"):
+    import System
+
+    with pytest.raises(System.IO.FileNotFoundException, match="NoSuchAssembly") as info:
         clr.AddReference("NoSuchAssembly")
+    assert isinstance(info.value, FileNotFoundError)
+    assert info.value.FileName == "NoSuchAssembly"
 
 
 def test_get_clr_type_of_classes_and_python_builtins(clr_module: Any) -> None:
@@ -168,19 +177,40 @@ def test_iterating_a_dictionary_gives_keys_unlike_pythonnet(clr_module: Any) -> 
 
 # ---- install(): `import clr` -----------------------------------------------------------
 
-def test_install_defers_to_pythonnet_when_it_is_importable() -> None:
+def test_install_shadows_an_installed_pythonnet_with_a_warning_naming_it() -> None:
     import importlib.util
 
     if importlib.util.find_spec("clr") is None:
         pytest.skip("pythonnet is not installed here (it is in the dev venv)")
     proc = run_python("""
-        from pyclrbridge import compat
-        print(compat.install())
-        import sys
-        print("clr" in sys.modules)
+        import warnings, sys
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            from pyclrbridge import compat
+            print(compat.install())
+        import clr
+        print(clr is compat, any("shadowing pythonnet" in str(w.message) and "clr" in str(w.message) for w in seen))
     """)
     assert_clean_exit(proc)
-    assert proc.stdout.split() == ["False", "False"]
+    assert proc.stdout.split() == ["True", "True", "True"]
+
+
+def test_install_after_pythonnet_clr_was_imported_raises_with_the_reason() -> None:
+    import importlib.util
+
+    if importlib.util.find_spec("clr") is None:
+        pytest.skip("pythonnet is not installed here (it is in the dev venv)")
+    proc = run_python("""
+        import sys, types
+        sys.modules["clr"] = types.ModuleType("clr")  # stands for pythonnet's module, already imported
+        from pyclrbridge import compat
+        try:
+            compat.install()
+        except RuntimeError as e:
+            print("already imported" in str(e), "before the first 'import clr'" in str(e))
+    """)
+    assert_clean_exit(proc)
+    assert proc.stdout.split() == ["True", "True"]
 
 
 def test_install_makes_import_clr_work_without_pythonnet(fixtures_dll: Path) -> None:
@@ -203,8 +233,10 @@ print(clr is pyclrbridge.compat, Widget(2).Size, Math.Abs(-3), pyclrbridge.compa
     assert proc.stdout.split() == ["True", "2", "3", "True"]
 
 
-def test_install_override_replaces_an_importable_pythonnet_for_this_process() -> None:
+def test_install_override_keyword_of_earlier_releases_still_installs() -> None:
     proc = run_python("""
+        import warnings
+        warnings.simplefilter("ignore")
         from pyclrbridge import compat
         print(compat.install(override=True))
         import clr

@@ -24,7 +24,7 @@ from .betterness import Candidate
 from .scoring import INT_RANGES, score
 from .signatures import Overload, Param, Plan, callable_arity, construct_generic_overload, result_hint
 
-__all__ = ["INT_RANGES", "arg_kind", "choose", "score"]
+__all__ = ["INT_RANGES", "accept_out_placeholders", "arg_kind", "choose", "score"]
 
 
 def _info(type_id: int) -> _typeinfo.TypeInfo:
@@ -59,12 +59,31 @@ _INT_BITS = (7, 8, 15, 16, 31, 32, 63, 64)  # value bits of SByte, Byte, Int16, 
 _SMALL, _SMALL_NEGATIVE = (False, 0), (True, 0)  # arg_kind of -128..127: fits SByte
 
 
+# pythonnet's call shape, switched on once by ``pyclrbridge.compat`` and read on each
+# resolution: a positional placeholder stands for an ``out`` parameter (Int32.TryParse("42", 0)).
+# A plain bool written whole; the plan caches only ever gain entries from it.
+_out_placeholders = False
+
+
+def accept_out_placeholders(enabled: bool = True) -> None:
+    """Let a positional argument stand for an ``out`` parameter (its value is ignored) when no
+    overload applies without it: the pythonnet call shape, for ``pyclrbridge.compat``."""
+    global _out_placeholders
+    _out_placeholders = enabled
+
+
 def _fit(
-    ov: Overload, declared: Overload, args: tuple[Any, ...], kwargs: Mapping[str, Any], kw_slot: Mapping[str, int]
+    ov: Overload,
+    declared: Overload,
+    args: tuple[Any, ...],
+    kwargs: Mapping[str, Any],
+    kw_slot: Mapping[str, int],
+    placeholders: bool = False,
 ) -> Candidate | None:
     """``ov`` as a candidate for these arguments (positionally, by name, with defaults, in its
     normal or expanded params form), or None when it is not applicable. ``kw_slot``: each
-    keyword's index among the arguments (after the positional ones)."""
+    keyword's index among the arguments (after the positional ones). ``placeholders``: a
+    positional argument in an ``out`` parameter's place is a placeholder, skipped."""
     inputs = ov.params
     sources: list[int | str | None] = []
     n = len(args) + len(kwargs)
@@ -87,7 +106,11 @@ def _fit(
         d = declared.params[i].type_id
         if p.byref == 2:
             sources.append(None)
-            omitted_out += 1
+            if placeholders and pos < len(args) and p.name not in kwargs:
+                arg_types[pos], declared_types[pos] = p.type_id, d  # betterness reads every slot
+                pos += 1
+            else:
+                omitted_out += 1
             continue
         last = i == len(inputs) - 1
         if p.name in kwargs:
@@ -157,6 +180,27 @@ def _constructed(
         return None  # the arguments break a constraint (where T : ...): not a candidate
 
 
+def _applicable(
+    overloads: tuple[Overload, ...],
+    args: tuple[Any, ...],
+    kwargs: Mapping[str, Any],
+    generic_args: tuple[int, ...],
+    placeholders: bool,
+) -> list[Candidate]:
+    found: list[Candidate] = []
+    kw_slot = {k: len(args) + i for i, k in enumerate(kwargs)}
+    for ov in overloads:
+        candidate: Overload | None = ov
+        if ov.generic_params:
+            candidate = _constructed(ov, args, kwargs, generic_args)
+        elif generic_args:
+            candidate = None
+        fitted = None if candidate is None else _fit(candidate, ov, args, kwargs, kw_slot, placeholders)
+        if fitted is not None:
+            found.append(fitted)
+    return found
+
+
 def choose(
     overloads: tuple[Overload, ...],
     args: tuple[Any, ...],
@@ -170,17 +214,9 @@ def choose(
 
     Generic methods are first constructed (from ``generic_args`` or by inference).
     """
-    applicable: list[Candidate] = []
-    kw_slot = {k: len(args) + i for i, k in enumerate(kwargs)}
-    for ov in overloads:
-        candidate: Overload | None = ov
-        if ov.generic_params:
-            candidate = _constructed(ov, args, kwargs, generic_args)
-        elif generic_args:
-            candidate = None
-        fitted = None if candidate is None else _fit(candidate, ov, args, kwargs, kw_slot)
-        if fitted is not None:
-            applicable.append(fitted)
+    applicable = _applicable(overloads, args, kwargs, generic_args, False)
+    if not applicable and _out_placeholders:
+        applicable = _applicable(overloads, args, kwargs, generic_args, True)
     if not applicable:
         raise _no_overload(overloads, args, kwargs, describe, generic_args)
     values = args + tuple(kwargs.values())  # in the order of each candidate's arg_types

@@ -13,7 +13,7 @@ from ..host import typeinfo as _typeinfo
 from ..host.errors import BUILTIN_FOR_EXCEPTION, ClrError
 from ..values.targets import type_id_for
 from .base import EXCEPTION_TYPE_IDS, ClrEnum, ClrMeta, ClrObject, clr_repr, enum_value
-from .catalog import class_for
+from .catalog import class_by_name, class_for
 from .events import Event
 from .members import MethodGroup, OverloadSelector
 from .properties import Property
@@ -176,6 +176,12 @@ def _set(cls: type, name: str, value: Any) -> None:
     type.__setattr__(cls, name, value)
 
 
+def _implementation(self: Any) -> Any:
+    """An interface view's object as its own class (``IEnumerable(xs).__implementation__`` is
+    the ``List<int>``), converted like a result (a String becomes ``str``): pythonnet's name."""
+    return class_by_name("System.Runtime.CompilerServices.RuntimeHelpers").GetObjectValue(self)
+
+
 def _call_delegate(self: Any, *args: Any, **kwargs: Any) -> Any:
     """A .NET delegate is callable from Python: ``adder(4)`` calls its ``Invoke``."""
     return self.Invoke(*args, **kwargs)
@@ -243,6 +249,9 @@ def _populate(cls: Any, info: _typeinfo.TypeInfo) -> None:
         _set(cls, "__setitem__", __setitem__)
     for name, value in table.get("enumValues", []):
         _set(cls, name, enum_value(info.id, value))
+    if info.kind == "interface":
+        _set(cls, "__implementation__", property(_implementation))
+        _set(cls, "__raw_implementation__", property(_implementation))
     if "invoke" in table:
         _set(cls, "__clr_invoke__", Overload.from_json(table["invoke"]))
         _set(cls, "__call__", _call_delegate)

@@ -14,6 +14,7 @@ from . import _importer
 from ._runtime import AssemblyInfo, Runtime, load
 from .callbacks.tasks import Cancellation, cancellation
 from .host.errors import ClrError, HostError
+from .packages import PackageError, PackageSet
 from .proxies.base import release
 from .proxies.views import buffer
 from .values.codecs import register_codec
@@ -22,5 +23,5 @@ __version__ = "0.1.0"
 
 _importer.install_hint()  # `import System` before load() says to call load()
 
-__all__ = ["AssemblyInfo", "Cancellation", "ClrError", "HostError", "Runtime", "__version__", "buffer",
-           "cancellation", "load", "register_codec", "release"]
+__all__ = ["AssemblyInfo", "Cancellation", "ClrError", "HostError", "PackageError", "PackageSet", "Runtime",
+           "__version__", "buffer", "cancellation", "load", "register_codec", "release"]

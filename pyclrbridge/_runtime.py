@@ -9,12 +9,13 @@ import json
 import os
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from . import _importer
+from . import packages as _packages
 from .callbacks import derived as _derived
 from .callbacks import dispatch as _dispatch
 from .callbacks import tasks as _tasks
@@ -172,6 +173,26 @@ class Runtime:
                 f"(for example './{text}.dll')"
             ) from None
 
+    def add_package(self, packages: _packages.PackageSpec | Iterable[_packages.PackageSpec],
+                    version: str | None = None, *, progress: _packages.Progress | bool = True,
+                    nuget_config: str | os.PathLike[str] | None = None,
+                    offline: bool = False) -> _packages.PackageSet:
+        """Restore NuGet packages (and their dependencies) and reference their assemblies.
+
+        ``add_package("NodaTime")``, ``add_package("Newtonsoft.Json", "13.0.3")`` or a list:
+        ``add_package(["Dapper", ("Microsoft.Data.Sqlite", "9.0.0")])``. The .NET SDK restores
+        them for this runtime's target framework into a per-user cache (keyed by the package set
+        and the framework), honouring the NuGet configuration (``nuget.config`` from the current
+        folder upward, or ``nuget_config=``); ``offline=True`` restores only from NuGet's global
+        packages folder. A set restored before is a cache hit that runs no ``dotnet``.
+        ``progress`` is True (lines on stderr), False, or a callable taking each line.
+        Raises [`PackageError`][pyclrbridge.PackageError] naming the package, version and sources when
+        the restore fails or no SDK is installed.
+        """
+        specs = _packages.normalize(packages, version)
+        return _packages.add_packages(specs, self.version, self.dotnet_root, self.add_reference,
+                                      progress=progress, nuget_config=nuget_config, offline=offline)
+
     def _load(self, text: str, *, by_path: bool) -> AssemblyInfo:
         data, n = utf16(text)
         result = _bridge.json_call(_bridge.shim().LoadAssembly, data, n, 1 if by_path else 0)
@@ -261,6 +282,7 @@ def load(
     dotnet_root: str | os.PathLike[str] | None = None,
     properties: Mapping[str, str] | None = None,
     thread_exceptions: str | None = None,
+    packages: Iterable[_packages.PackageSpec] | None = None,
 ) -> Runtime:
     """Start .NET in this process (once) and return the [`Runtime`][pyclrbridge.Runtime].
 
@@ -279,6 +301,8 @@ def load(
             ``"excepthook"`` (the default) reports it through ``threading.excepthook`` and
             the process goes on; ``"fail-fast"`` lets .NET end the process, as it does for
             its own code.
+        packages: NuGet packages to restore and reference, as for
+            [`Runtime.add_package`][pyclrbridge.Runtime.add_package]: ``["NodaTime", ("Dapper", "2.1.66")]``.
 
     Returns:
         The process's runtime; the same object on every call.
@@ -313,6 +337,8 @@ def load(
             "pyclrbridge.load() was already called with different arguments; .NET cannot restart "
             f"in one process.\n  running: {current._args.describe()}\n  asked:   {want.describe()}"
         )
+    if packages is not None:
+        current.add_package(list(packages))
     return current
 
 

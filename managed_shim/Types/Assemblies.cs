@@ -6,6 +6,7 @@ using System.Linq;
 using System.Reflection;
 using System.Reflection.Metadata;
 using System.Reflection.PortableExecutable;
+using System.Runtime.InteropServices;
 using System.Runtime.Loader;
 using System.Threading;
 
@@ -31,6 +32,23 @@ internal static class Assemblies
         if (Interlocked.Exchange(ref _hooked, 1) != 0) return;
         AppDomain.CurrentDomain.AssemblyLoad += (_, _) => Interlocked.Increment(ref _generation);
         AssemblyLoadContext.Default.Resolving += Resolve;
+        AssemblyLoadContext.Default.ResolvingUnmanagedDll += ResolveNative;
+    }
+
+    /// <summary>A native library (a DllImport of a loaded assembly) that the runtime's own probing
+    /// did not find: the .deps.json of a referenced assembly names it (runtimes/&lt;rid&gt;/native/...,
+    /// for the RIDs this runtime accepts). The asking assembly's own folder is tried first.</summary>
+    private static IntPtr ResolveNative(Assembly asking, string name)
+    {
+        string? folder = asking.IsDynamic || asking.Location.Length == 0 ? null : Path.GetDirectoryName(asking.Location);
+        IEnumerable<KeyValuePair<string, AssemblyDependencyResolver>> ordered = _resolvers
+            .OrderBy(kv => folder != null && string.Equals(Path.GetDirectoryName(kv.Key), folder, StringComparison.Ordinal) ? 0 : 1);
+        foreach (KeyValuePair<string, AssemblyDependencyResolver> kv in ordered)
+        {
+            string? path = kv.Value.ResolveUnmanagedDllToPath(name);
+            if (path != null && File.Exists(path) && NativeLibrary.TryLoad(path, out IntPtr handle)) return handle;
+        }
+        return IntPtr.Zero;
     }
 
     // Per thread: the file a by-name load on this thread found but refused (its assembly name differs).

@@ -1,8 +1,8 @@
 """``python -m pyclrbridge``: the command line.
 
 Run as ``pyclrbridge`` (the console script) or ``python -m pyclrbridge``. Commands: ``info``,
-``describe TYPE``, ``search PATTERN``, ``stubs NAMESPACE... -o DIR`` and ``repl``.
-``-r ASSEMBLY`` (path or name, repeatable) loads assemblies first.
+``describe TYPE``, ``search PATTERN``, ``stubs NAMESPACE... -o DIR``, ``add-package NAME [VERSION]``
+and ``repl``. ``-r ASSEMBLY`` (path or name, repeatable) loads assemblies first.
 
 Exit codes scripts can rely on:
 
@@ -22,6 +22,7 @@ import sysconfig
 from typing import Any
 
 from .. import __version__, _importer, load
+from ..packages import normalize
 from . import describe as _cli_describe
 from . import names as _cli_names
 from . import stub_package as _stub_package
@@ -135,6 +136,23 @@ def cmd_stubs(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_add_package(args: argparse.Namespace) -> int:
+    runtime = _runtime(args)
+    try:
+        specs = normalize(args.name, args.version)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    found = runtime.add_package(specs, progress=not args.quiet, offline=args.offline)
+    if args.json:
+        print(json.dumps({"folder": str(found.folder), "cached": found.cached, "versions": found.versions,
+                          "assemblies": [a.location for a in found.assemblies]}, indent=2))
+        return EXIT_OK
+    print(f"{found!r}\nfolder: {found.folder}")
+    for name, version in sorted(found.versions.items(), key=lambda kv: kv[0].lower()):
+        print(f"  {name} {version}")
+    return EXIT_OK
+
+
 def cmd_repl(args: argparse.Namespace) -> int:
     import code
 
@@ -207,6 +225,14 @@ def build_parser() -> argparse.ArgumentParser:
     stubs.add_argument("--package", action="store_true",
                        help="write installable PEP 561 stub distributions: pip install DIR/<Root>-stubs")
     stubs.set_defaults(func=cmd_stubs)
+
+    add = command("add-package", "restore a NuGet package (and its dependencies) into the per-user cache")
+    add.add_argument("name", metavar="NAME", help="the package id, e.g. Newtonsoft.Json")
+    add.add_argument("version", metavar="VERSION", nargs="?", help="a version or range (default: the latest)")
+    add.add_argument("--offline", action="store_true", help="restore only from NuGet's global packages folder")
+    add.add_argument("-q", "--quiet", action="store_true", help="no progress lines on stderr")
+    add.add_argument("--json", action="store_true", help="print JSON for machines")
+    add.set_defaults(func=cmd_add_package)
 
     repl = command("repl", "start a Python REPL with .NET loaded and System imported")
     repl.set_defaults(func=cmd_repl)

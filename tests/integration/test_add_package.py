@@ -1,0 +1,120 @@
+"""Runtime.add_package against a real NuGet source: restore, cache, native assets, errors."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from .conftest import run_script
+
+
+def test_sqlite_query_after_add_package() -> None:
+    out = run_script("""
+        clr.add_package("Microsoft.Data.Sqlite", "10.0.0")
+        from Microsoft.Data.Sqlite import SqliteConnection
+
+        with SqliteConnection("Data Source=:memory:") as db:
+            db.Open()
+            cmd = db.CreateCommand()
+            cmd.CommandText = "create table t(x integer); insert into t values (1), (2), (3); select sum(x) from t"
+            print(cmd.ExecuteScalar())
+    """)
+    assert out.strip() == "6"
+
+
+def test_second_add_package_is_a_cache_hit_without_dotnet(tmp_path: Path) -> None:
+    env = {"PYCLRBRIDGE_PACKAGE_CACHE": str(tmp_path / "cache")}
+    first = run_script(
+        """
+        print(clr.add_package("Humanizer.Core", "2.14.1", progress=False).cached)
+    """,
+        env=env,
+    )
+    assert first.strip() == "False"
+    # No dotnet reachable at all: only the cache can answer.
+    second = run_script(
+        """
+        import pyclrbridge.packages as pk
+
+        def no_sdk(*args, **kwargs):
+            raise AssertionError("dotnet was run for a cached package set")
+
+        pk.find_dotnet = no_sdk
+        pk._run_dotnet = no_sdk
+        found = clr.add_package("Humanizer.Core", "2.14.1")
+        print(found.cached, found.versions["Humanizer.Core"])
+    """,
+        env=env,
+    )
+    assert second.split() == ["True", "2.14.1"]
+
+
+def test_the_cache_is_keyed_by_package_set(tmp_path: Path) -> None:
+    env = {"PYCLRBRIDGE_PACKAGE_CACHE": str(tmp_path / "cache")}
+    run_script(
+        """
+        clr.add_package("Humanizer.Core", "2.14.1", progress=False)
+        clr.add_package([("Humanizer.Core", "2.14.1"), ("Dapper", "2.1.66")], progress=False)
+    """,
+        env=env,
+    )
+    entries = [p for p in (tmp_path / "cache").iterdir() if not p.name.startswith(".")]
+    assert len(entries) == 2
+
+
+def test_an_unknown_package_names_package_version_and_source(tmp_path: Path) -> None:
+    out = run_script(
+        """
+        try:
+            clr.add_package("PyClrBridge.No.Such.Package", "1.0.0", progress=False)
+        except pyclrbridge.PackageError as e:
+            print(e)
+    """,
+        env={"PYCLRBRIDGE_PACKAGE_CACHE": str(tmp_path / "cache")},
+    )
+    assert "PyClrBridge.No.Such.Package 1.0.0" in out
+    assert "sources:" in out
+    assert "NU1101" in out
+
+
+def test_a_second_version_of_a_loaded_assembly_is_a_clear_error(tmp_path: Path) -> None:
+    out = run_script("""
+        clr.add_package("Humanizer.Core", "2.14.1", progress=False)
+        try:
+            clr.add_package("Humanizer.Core", "3.0.10", progress=False)
+        except pyclrbridge.PackageError as e:
+            print(e)
+    """)
+    assert "Humanizer.dll of the packages Humanizer.Core 3.0.10" in out
+    assert "one version of an assembly per process" in out
+
+
+def test_offline_restore_reads_the_global_packages_folder(tmp_path: Path) -> None:
+    run_script("""clr.add_package("Humanizer.Core", "2.14.1", progress=False)""")  # now in ~/.nuget/packages
+    out = run_script(
+        """
+        found = clr.add_package("Humanizer.Core", "2.14.1", progress=False, offline=True)
+        print(found.cached)
+    """,
+        env={"PYCLRBRIDGE_PACKAGE_CACHE": str(tmp_path / "cache")},
+    )
+    assert out.strip() == "False"
+
+
+def test_load_packages_argument() -> None:
+    out = run_script("""
+        clr = pyclrbridge.load(packages=[("NodaTime", "3.3.7")])
+        from NodaTime import LocalDate
+        print(LocalDate(2024, 2, 28).PlusDays(1))
+    """)
+    assert out.strip().startswith("Thursday, February 29, 2024") or "2024" in out
+
+
+def test_cli_add_package_prints_the_folder_and_versions() -> None:
+    out = run_script("""
+        from pyclrbridge.cli.main import main
+        raise SystemExit(main(["add-package", "Dapper", "2.1.66", "-q"]))
+    """)
+    assert "Dapper 2.1.66" in out
+    assert "folder:" in out
+    assert os.sep in out

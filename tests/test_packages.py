@@ -1,0 +1,142 @@
+"""add_package without the network: argument checks, the cache's shape and its errors.
+(Restores against a NuGet source are in tests/integration/.)"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pyclrbridge import PackageError
+from pyclrbridge import packages as pk
+
+
+def test_one_name_means_the_latest_version() -> None:
+    assert pk.normalize("NodaTime") == (("NodaTime", None),)
+
+
+def test_name_and_version() -> None:
+    assert pk.normalize("Newtonsoft.Json", "13.0.3") == (("Newtonsoft.Json", "13.0.3"),)
+
+
+def test_one_pair_is_one_package() -> None:
+    assert pk.normalize(("Dapper", "2.1.66")) == (("Dapper", "2.1.66"),)
+
+
+def test_list_form_mixes_names_and_pairs_and_sorts_them() -> None:
+    assert pk.normalize(["YamlDotNet", ("Dapper", "2.1.66")]) == (("Dapper", "2.1.66"), ("YamlDotNet", None))
+
+
+def test_a_package_id_with_markup_is_refused() -> None:
+    with pytest.raises(ValueError, match="not a NuGet package id"):
+        pk.normalize('Evil" /><Target Name="x')
+
+
+def test_a_version_with_markup_is_refused() -> None:
+    with pytest.raises(ValueError, match="not a NuGet version for Dapper"):
+        pk.normalize("Dapper", '1.0" Condition="')
+
+
+def test_the_same_package_twice_with_two_versions_is_refused() -> None:
+    with pytest.raises(ValueError, match="listed twice"):
+        pk.normalize([("Dapper", "2.1.66"), ("dapper", "2.0.35")])
+
+
+def test_a_list_and_a_separate_version_is_refused() -> None:
+    with pytest.raises(TypeError, match="each package's version"):
+        pk.normalize(["Dapper"], "2.1.66")
+
+
+def test_an_empty_list_is_refused() -> None:
+    with pytest.raises(ValueError, match="at least one package"):
+        pk.normalize([])
+
+
+def test_framework_moniker_follows_the_runtime_version() -> None:
+    assert pk.framework_moniker("10.0.12") == "net10.0"
+    assert pk.framework_moniker("8.0.1-preview.1") == "net8.0"
+
+
+def test_cache_key_ignores_the_order_and_case_of_the_names() -> None:
+    a = pk.cache_key(pk.normalize(["Dapper", "NodaTime"]), "net10.0")
+    b = pk.cache_key(pk.normalize(["nodatime", "dapper"]), "net10.0")
+    assert a == b
+    assert a != pk.cache_key(pk.normalize(["Dapper", "NodaTime"]), "net9.0")
+
+
+def test_the_generated_project_names_every_package_and_version() -> None:
+    text = pk.project_text(pk.normalize(["Dapper", ("NodaTime", "3.3.7")]), "net10.0")
+    assert '<PackageReference Include="Dapper" Version="*" />' in text
+    assert '<PackageReference Include="NodaTime" Version="3.3.7" />' in text
+    assert "<TargetFramework>net10.0</TargetFramework>" in text
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permission bits")
+def test_the_cache_folder_is_private(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = tmp_path / "cache"
+    monkeypatch.setenv("PYCLRBRIDGE_PACKAGE_CACHE", str(root))
+    pk._private_dir(pk.cache_root())
+    assert stat.S_IMODE(root.stat().st_mode) & 0o077 == 0
+
+
+def test_a_manifest_whose_assembly_is_missing_is_not_a_cache_hit(tmp_path: Path) -> None:
+    (tmp_path / pk.MANIFEST).write_text(json.dumps({"format": pk.MANIFEST_FORMAT, "assemblies": ["Gone.dll"]}))
+    assert pk.read_manifest(tmp_path) is None
+
+
+def test_a_complete_manifest_is_a_cache_hit(tmp_path: Path) -> None:
+    (tmp_path / "There.dll").write_bytes(b"")
+    (tmp_path / pk.MANIFEST).write_text(json.dumps({"format": pk.MANIFEST_FORMAT, "assemblies": ["There.dll"]}))
+    manifest = pk.read_manifest(tmp_path)
+    assert manifest is not None and manifest["assemblies"] == ["There.dll"]
+
+
+def test_a_missing_sdk_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    (tmp_path / ("dotnet.exe" if os.name == "nt" else "dotnet")).write_text("")  # a runtime-only install
+    with pytest.raises(PackageError, match=r"needs the \.NET SDK"):
+        pk.find_dotnet(tmp_path)
+
+
+def test_a_missing_nuget_config_is_named(clr: Any, tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match=r"NuGet config .*nope\.config"):
+        clr.add_package("Dapper", nuget_config=tmp_path / "nope.config")
+
+
+def test_a_bad_package_id_fails_before_any_restore(clr: Any) -> None:
+    with pytest.raises(ValueError, match="not a NuGet package id"):
+        clr.add_package("../../etc")
+
+
+def test_the_nearest_nuget_config_wins(tmp_path: Path) -> None:
+    (tmp_path / "nuget.config").write_text("<configuration />")
+    inner = tmp_path / "a" / "b"
+    inner.mkdir(parents=True)
+    assert pk.nearest_nuget_config(inner) == tmp_path / "nuget.config"
+
+
+def test_restore_failure_names_package_version_and_source() -> None:
+    lines = [
+        "/x/PyClrBridge.Packages.csproj : error NU1101: Unable to find package Nope.Pkg. "
+        "No packages exist with this id in source(s): corp-feed, nuget.org [/x/PyClrBridge.Packages.csproj]"
+    ]
+    error = pk._failure(pk.normalize("Nope.Pkg", "1.2.3"), lines, None)
+    text = str(error)
+    assert "Nope.Pkg 1.2.3" in text
+    assert "corp-feed, nuget.org" in text
+    assert "NU1101" in text
+
+
+def test_cli_add_package_refuses_a_bad_id() -> None:
+    from pyclrbridge.cli.main import EXIT_USAGE, main
+
+    assert main(["add-package", "bad id"]) == EXIT_USAGE
+
+
+def test_find_dotnet_takes_the_runtime_root_with_an_sdk(clr: Any) -> None:
+    found = pk.find_dotnet(clr.dotnet_root)
+    assert (found.parent / "sdk").is_dir()

@@ -273,6 +273,46 @@ def _callback_sort(lib: Lib) -> Callable[[int], None]:
     return run
 
 
+
+_LINQ_ITEMS = 10
+
+
+def _linq_source(lib: Lib) -> Any:
+    import System.Linq  # noqa: F401  (the namespace in scope: C#'s `using System.Linq`)
+
+    xs = lib.List[lib.int_t]()
+    for i in range(_LINQ_ITEMS):
+        xs.Add(i)
+    return xs
+
+
+def _linq_extension(lib: Lib) -> Callable[[int], None]:
+    """xs.Where(f).Select(g).ToList(): extension methods called on the instances."""
+    xs = _linq_source(lib)
+    keep, double = (lambda x: x > 2), (lambda x: x * 2)
+    xs.Where(keep).Select(double).ToList()  # unsupported spellings fail here, before timing
+
+    def run(n: int) -> None:
+        for _ in range(n):
+            xs.Where(keep).Select(double).ToList()
+
+    return run
+
+
+def _linq_static(lib: Lib) -> Callable[[int], None]:
+    """The same chain as static calls: Enumerable.ToList(Enumerable.Select(Enumerable.Where(xs, f), g))."""
+    from System.Linq import Enumerable
+
+    xs = _linq_source(lib)
+    keep, double = (lambda x: x > 2), (lambda x: x * 2)
+    Enumerable.ToList(Enumerable.Select(Enumerable.Where(xs, keep), double))
+
+    def run(n: int) -> None:
+        for _ in range(n):
+            Enumerable.ToList(Enumerable.Select(Enumerable.Where(xs, keep), double))
+
+    return run
+
 OPS: list[Op] = [
     Op("Math.Abs(-5)", "call", 1, 20_000, 2_000, _abs, "overloaded"),
     Op("Math.Max(1.5, 2.5)", "call", 1, 20_000, 2_000, _max, "overloaded"),
@@ -293,6 +333,8 @@ OPS: list[Op] = [
     Op("double[] -> list (1,000,000)", "item", _MILLION, 1, 1, _to_list("double"), "bulk"),
     Op("list -> double[] (1,000,000)", "item", _MILLION, 1, 1, _from_list("double"), "bulk"),
     Op("List[int](range(10**6))", "item", _MILLION, 1, 1, _list_from_range, "bulk"),
+    Op(f"LINQ chain: extension spelling ({_LINQ_ITEMS} items)", "chain", 1, 2_000, 200, _linq_extension, "callback"),
+    Op(f"LINQ chain: static spelling ({_LINQ_ITEMS} items)", "chain", 1, 2_000, 200, _linq_static, "callback"),
     Op("callback sort, 10,000 items (Comparison[int])", "sort", 1, 3, 1, _callback_sort, "callback"),
 ]
 

@@ -19,6 +19,7 @@ from typing import Any
 from .host import bridge as _bridge
 from .host.errors import HostError
 from .host.typeinfo import id_by_name
+from .proxies import extensions as _extensions
 from .proxies.catalog import class_by_name, class_for
 
 
@@ -80,6 +81,11 @@ def _add_namespace(ix: NamespaceIndex, ns: str) -> None:
 def _try_load(namespace: str) -> bool:
     data, n = _bridge.utf16(namespace)
     return bool(_bridge.shim().TryLoadNamespace(data, n))
+
+
+def try_load(namespace: str) -> bool:
+    """Load an assembly named like ``namespace`` (or its framework assembly) if none is loaded."""
+    return _try_load(namespace)
 
 
 def _pick(full_names: list[str]) -> str:
@@ -152,7 +158,7 @@ class _Loader(importlib.abc.Loader):
         return module
 
     def exec_module(self, module: types.ModuleType) -> None:
-        return None
+        _extensions.use(module.__name__)  # importing a namespace is C#'s `using`: its extension methods
 
 
 class NamespaceFinder(importlib.abc.MetaPathFinder):
@@ -210,6 +216,11 @@ def install_hint() -> None:
         sys.meta_path.append(BEFORE_LOAD)
 
 
+def _namespace_types(ns: str) -> dict[str, list[str]]:
+    return index().types.get(ns, {})
+
+
 def install() -> None:
+    _extensions.install(_namespace_types)
     if FINDER not in sys.meta_path:
         sys.meta_path.append(FINDER)

@@ -26,6 +26,7 @@ from .host import hostfxr as _hostfxr
 from .host.shim import ABI_VERSION, Shim, Value, default_shim_path, read_string, utf16
 from .proxies import catalog as _catalog
 from .proxies import events as _events
+from .proxies import extensions as _extensions
 from .proxies import views as _views
 from .values import objects as _objects
 
@@ -172,6 +173,21 @@ class Runtime:
                 "the folders of assemblies loaded by path). To load a file, pass its path "
                 f"(for example './{text}.dll')"
             ) from None
+
+    def extensions(self, *namespaces: str) -> tuple[str, ...]:
+        """Put the extension methods of ``namespaces`` in scope, as C#'s ``using`` does (importing
+        a namespace does it too): ``clr.extensions("System.Linq")`` makes ``xs.Where(f)`` work.
+        Returns every namespace in scope."""
+        for ns in namespaces:
+            if not isinstance(ns, str) or not ns:
+                raise TypeError(f"a namespace must be a non-empty str, not {ns!r}")
+            if ns not in _importer.index().namespaces:
+                _importer.try_load(ns)
+            if ns not in _importer.index().namespaces:
+                raise LookupError(f".NET namespace {ns!r} is not in any loaded assembly "
+                                  "(add_reference() or add_package() the one that defines it)")
+            _extensions.use(ns)
+        return _extensions.scopes()
 
     def add_package(self, packages: _packages.PackageSpec | Iterable[_packages.PackageSpec],
                     version: str | None = None, *, progress: _packages.Progress | bool = True,

@@ -140,6 +140,8 @@ internal static class TypeDescriber
         w.WriteNumber("id", TypeCatalog.IdOf(m));
         w.WriteString("name", m.Name);
         w.WriteBoolean("static", isStatic);
+        // C#'s extension methods: callable on an instance of the first parameter's type once their namespace is in scope.
+        if (isStatic && m.IsDefined(typeof(System.Runtime.CompilerServices.ExtensionAttribute), false)) w.WriteBoolean("extension", true);
         w.WriteString("sig", Signatures.Of(m));
         if (m.DeclaringType != null) w.WriteNumber("declaring", TypeCatalog.IdOf(m.DeclaringType));  // C# drops base-type candidates
         w.WriteStartArray("params");

@@ -22,6 +22,7 @@ from . import classes as _classes
 from . import direct as _direct
 from . import events as _events
 from . import exceptions as _exceptions
+from . import extensions as _extensions  # noqa: F401  (registers extension methods on instances)
 from . import shapes as _shapes  # noqa: F401  (registers the tuple and enumerator protocols)
 from . import views as _views  # noqa: F401  (registers the buffer protocol of primitive arrays)
 

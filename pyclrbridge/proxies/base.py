@@ -207,6 +207,26 @@ def _call_object_member(name: str, obj: Any) -> Any:
 _object_call: Callable[[str, Any], Any] = _call_object_member
 
 
+def _no_extension(obj: Any, name: str) -> Any:
+    return None
+
+
+def _no_extension_names(obj: Any) -> tuple[str, ...]:
+    return ()
+
+
+# Extension methods in scope (registered by proxies.extensions at import; written once).
+_extension_lookup: Callable[[Any, str], Any] = _no_extension
+_extension_names: Callable[[Any], tuple[str, ...]] = _no_extension_names
+
+
+def install_extensions(lookup: Callable[[Any, str], Any], names: Callable[[Any], tuple[str, ...]]) -> None:
+    """Registration from :mod:`.extensions`: ``lookup(obj, name)`` is ``obj.name`` as an
+    extension method (or None); ``names(obj)`` lists those ``dir(obj)`` shows."""
+    global _extension_lookup, _extension_names
+    _extension_lookup, _extension_names = lookup, names
+
+
 def install_object_calls(call: Callable[[str, Any], Any]) -> None:
     """Registration from :mod:`.direct`: ``call(name, obj)`` runs ``ToString`` or ``GetHashCode``."""
     global _object_call
@@ -346,10 +366,19 @@ class ClrObject(metaclass=ClrMeta):
     def __hash__(self) -> int:
         return int(_object_call("GetHashCode", self))
 
+    def __getattr__(self, name: str) -> Any:
+        # Reached only when ordinary lookup failed: instance members always win over extensions.
+        if name[:1] != "_":
+            found = _extension_lookup(self, name)
+            if found is not None:
+                return found
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}", name=name, obj=self)
+
     def __dir__(self) -> list[str]:
         # Class-only helpers (``Widget.overloads``) say so with __clr_class_only__.
         return sorted({n for k in type(self).__mro__ for n, v in k.__dict__.items()
-                       if not n.startswith("_") and not getattr(v, "__clr_class_only__", False)})
+                       if not n.startswith("_") and not getattr(v, "__clr_class_only__", False)}
+                      | set(_extension_names(self)))
 
 
 class ClrEnum(ClrObject):

@@ -163,6 +163,20 @@ def make_invoker(plan: Plan) -> Invoker:
     return compile_invoker(member, tuple(p.type_id for p in ov.params), run, ov.ret)
 
 
+def _no_extension(obj: Any, name: str) -> Any:
+    return None
+
+
+# ``obj.name`` as an extension method in scope, or None (registered by proxies.extensions; written once).
+_extension_fallback: Callable[[Any, str], Any] = _no_extension
+
+
+def install_extension_fallback(lookup: Callable[[Any, str], Any]) -> None:
+    """Registration from :mod:`.extensions`: what an instance call tries when no overload fits."""
+    global _extension_fallback
+    _extension_fallback = lookup
+
+
 class MethodGroup:
     """All overloads of one method name on one type. Calls resolve and cache per argument kinds."""
 
@@ -230,12 +244,21 @@ class MethodGroup:
             return self._instance_call(h, args)
         return invoke_plan(self._plan(False, args, kwargs), h, args, kwargs)
 
-    def _instance_call(self, h: int, args: tuple[Any, ...]) -> Any:
-        """Call on the live handle ``h`` without keywords, through the cached invoker."""
+    def _instance_call(self, h: int, args: tuple[Any, ...], target: Any = None) -> Any:
+        """Call on the live handle ``h`` without keywords, through the cached invoker. When no
+        instance overload takes the arguments, an extension method of that name in scope may
+        (C# considers extensions only then): ``target`` is the object, to pass it one."""
         kinds = () if not args else (arg_kind(args[0]),) if len(args) == 1 else tuple(map(arg_kind, args))
         run = self._invokers.get(kinds)
         if run is None:
-            run = self._invokers.setdefault(kinds, make_invoker(self._plan(False, args, {})))
+            try:
+                plan = self._plan(False, args, {})
+            except TypeError:
+                extension = _extension_fallback(target, self.__name__) if target is not None else None
+                if extension is None:
+                    raise
+                return extension(*args)  # binding failed before any call: nothing ran twice
+            run = self._invokers.setdefault(kinds, make_invoker(plan))
         return run(h, args)
 
     def __get__(self, obj: Any, cls: type | None = None) -> Any:
@@ -363,7 +386,7 @@ class BoundMethod:
                 run = group._invokers.get(kinds)
                 if run is not None:
                     return run(h, args)
-                return group._instance_call(h, args)
+                return group._instance_call(h, args, self.__self__)
         return self._group.call(self.__self__, args, kwargs)
 
     def __getitem__(self, type_args: Any) -> BoundMethod:

@@ -37,6 +37,7 @@ class Overload:
     ret: int
     generic_params: tuple[str, ...]
     declaring: int = 0  # the type that declares it (0: not told)
+    extension: bool = False  # a C# extension method: its first parameter is the receiver
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> Overload:
@@ -49,6 +50,7 @@ class Overload:
             d.get("ret", 0),
             tuple(d["genericParams"]),
             d.get("declaring", 0),
+            d.get("extension", False),
         )
 
     @functools.cached_property

@@ -1,0 +1,99 @@
+"""Extension methods called on instances once their namespace is in scope (C#'s ``using``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+
+@pytest.fixture(scope="module")
+def ext(fixtures: Any) -> Any:
+    import Fixtures.Extensions as ext  # the import puts the namespace's extension methods in scope
+
+    return ext
+
+
+def test_linq_chain_on_a_list(clr: Any) -> None:
+    import System.Linq  # noqa: F401
+    from System.Collections.Generic import List
+
+    xs = List[int]([1, 2, 3, 4])
+    assert list(xs.Where(lambda x: x > 1).Select(lambda x: x * 2).ToList()) == [4, 6, 8]
+
+
+def test_linq_aggregates_on_a_list(clr: Any) -> None:
+    import System.Linq  # noqa: F401
+    from System.Collections.Generic import List
+
+    xs = List[int]([3, 1, 2])
+    assert (xs.Sum(), xs.Max(), xs.First()) == (6, 3, 3)
+
+
+def test_an_extension_method_without_arguments(ext: Any) -> None:
+    assert ext.Gadget().Doubled() == 6
+
+
+def test_instance_member_wins_over_an_extension_of_the_same_shape(ext: Any) -> None:
+    assert ext.Gadget().Describe() == "instance"
+
+
+def test_extension_is_used_when_no_instance_overload_fits(ext: Any) -> None:
+    g = ext.Gadget()
+    assert g.Accept("a") == "instance a"
+    assert g.Accept(5) == "extension 5"
+
+
+def test_overloads_from_two_extension_classes_resolve_together(ext: Any) -> None:
+    g = ext.Gadget()
+    assert (g.Tag(1), g.Tag("x")) == ("int 1", "str x")
+
+
+def test_extension_on_a_base_class_applies_to_a_derived_object(ext: Any) -> None:
+    assert ext.BigGadget().Doubled() == 6
+
+
+def test_extension_on_an_interface(ext: Any) -> None:
+    assert ext.Square().Kind() == "shape Square"
+
+
+def test_generic_extension_infers_from_the_receiver(ext: Any) -> None:
+    assert ext.Box[str]("inside").Unwrap() == "inside"
+
+
+def test_generic_extension_with_explicit_type_arguments(ext: Any) -> None:
+    r = ext.ServiceRegistry().Register[ext.IGreeter, ext.Greeter]()
+    assert list(r.Entries) == ["IGreeter->Greeter"]
+
+
+def test_extension_does_not_apply_to_an_unrelated_type(ext: Any) -> None:
+    with pytest.raises(AttributeError, match="Doubled"):
+        ext.Square().Doubled()
+
+
+def test_dir_lists_extension_methods_that_apply(ext: Any) -> None:
+    names = dir(ext.Gadget())
+    assert {"Doubled", "Tag", "Describe"} <= set(names)
+    assert "Kind" not in names
+
+
+def test_help_text_lists_the_extension_overloads(ext: Any) -> None:
+    doc = ext.Gadget().Tag.__doc__
+    assert "Tag(Gadget g, Int32 n)" in doc and "Tag(Gadget g, String s)" in doc
+
+
+def test_a_namespace_not_in_scope_adds_nothing_until_clr_extensions(fixtures: Any, ext: Any) -> None:
+    g = ext.Gadget()
+    assert not hasattr(g, "OnlyWhenUsed")
+    assert "Fixtures.Extensions.Scoped" in fixtures.extensions("Fixtures.Extensions.Scoped")
+    assert g.OnlyWhenUsed() == "in scope"
+
+
+def test_clr_extensions_of_an_unknown_namespace_is_a_lookup_error(clr: Any) -> None:
+    with pytest.raises(LookupError, match=r"No\.Such\.Namespace"):
+        clr.extensions("No.Such.Namespace")
+
+
+def test_private_attribute_names_are_never_extensions(ext: Any) -> None:
+    with pytest.raises(AttributeError):
+        ext.Gadget()._missing

@@ -139,8 +139,7 @@ def build_shim(root: Path, *, log: Any = print) -> Path:
     )
     if proc.returncode != 0:
         raise ShimBuildError(
-            f"`dotnet build` of {PROJECT} failed with exit code {proc.returncode}:\n"
-            f"{proc.stdout}\n{proc.stderr}"
+            f"`dotnet build` of {PROJECT} failed with exit code {proc.returncode}:\n{proc.stdout}\n{proc.stderr}"
         )
     if not dll.is_file():
         raise ShimBuildError(f"`dotnet build` succeeded but did not produce {dll}")

@@ -124,10 +124,12 @@ def tests(session: nox.Session) -> None:
 
 @nox.session(python=TOOLS_PYTHON)
 def lint(session: nox.Session) -> None:
-    """ruff check (args replace the default paths)."""
+    """ruff check and ruff format --check (args replace the default paths)."""
     _setup(session)
     session.install(_tool("ruff"))
-    session.run("ruff", "check", "--no-cache", *(session.posargs or _lint_paths()))
+    paths = session.posargs or _lint_paths()
+    session.run("ruff", "check", "--no-cache", *paths)
+    session.run("ruff", "format", "--check", "--no-cache", *paths)
 
 
 @nox.session(python=TOOLS_PYTHON)

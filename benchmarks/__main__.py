@@ -23,9 +23,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--startups", type=int, default=None, help="fresh processes per library (default 5)")
     parser.add_argument("--only", default="", help="only operations whose name contains this text")
     parser.add_argument("--json", default="", help="also write the medians as JSON to this path")
-    parser.add_argument("--clock", choices=["cpu", "wall"], default="cpu",
-                        help="per-operation clock: the measuring thread's CPU time (default; steady on a "
-                             "busy machine) or elapsed wall time")
+    parser.add_argument(
+        "--clock",
+        choices=["cpu", "wall"],
+        default="cpu",
+        help="per-operation clock: the measuring thread's CPU time (default; steady on a "
+        "busy machine) or elapsed wall time",
+    )
     args = parser.parse_args(argv)
     rounds = args.rounds or (1 if args.quick else 3)
     startups = args.startups or (2 if args.quick else 5)
@@ -35,10 +39,12 @@ def main(argv: list[str] | None = None) -> int:
 
     started = time.perf_counter()
     medians = collect(rounds, args.quick, args.only, startups, log, args.clock)
-    print(f"Python {platform.python_version()} ({sys.implementation.name}), {platform.machine()}, "
-          f"{os.cpu_count()} CPUs, {rounds} round(s){' (quick)' if args.quick else ''}, medians of "
-          f"{'thread CPU' if args.clock == 'cpu' else 'wall'} time per operation (startup and threads: wall); "
-          "ratio = pyclrbridge / pythonnet\n")
+    print(
+        f"Python {platform.python_version()} ({sys.implementation.name}), {platform.machine()}, "
+        f"{os.cpu_count()} CPUs, {rounds} round(s){' (quick)' if args.quick else ''}, medians of "
+        f"{'thread CPU' if args.clock == 'cpu' else 'wall'} time per operation (startup and threads: wall); "
+        "ratio = pyclrbridge / pythonnet\n"
+    )
     print(markdown(rows(medians)))
     notes = errors(medians)
     if notes:

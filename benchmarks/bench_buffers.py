@@ -46,10 +46,14 @@ def best(fn: Callable[[], Any], repeat: int) -> float:
 # against "allocate + copy" in pure Python (the floor for any call that returns a fresh object),
 # copies into existing memory against a plain memmove.
 ROWS = [
-    ("byte[] -> bytes", "alloc+copy bytes"), ("bytes -> byte[]", "alloc+copy bytes"),
-    ("double[] -> array('d')", "alloc+copy doubles"), ("array('d') -> double[]", "alloc+copy doubles"),
-    ("byte[] -> bytearray (into)", "bytes"), ("bytes -> byte[] (into)", "bytes"),
-    ("double[] -> array (into)", "doubles"), ("array -> double[] (into)", "doubles"),
+    ("byte[] -> bytes", "alloc+copy bytes"),
+    ("bytes -> byte[]", "alloc+copy bytes"),
+    ("double[] -> array('d')", "alloc+copy doubles"),
+    ("array('d') -> double[]", "alloc+copy doubles"),
+    ("byte[] -> bytearray (into)", "bytes"),
+    ("bytes -> byte[] (into)", "bytes"),
+    ("double[] -> array (into)", "doubles"),
+    ("array -> double[] (into)", "doubles"),
 ]
 
 
@@ -99,9 +103,17 @@ def case_pyclrbridge(mb: int, doubles: int, repeat: int) -> dict[str, float]:
             view[:] = memoryview(src_doubles)
 
     assert bytes(net_bytes) == source and doubles_out() == src_doubles
-    return time_rows(repeat, lambda: bytes(net_bytes), lambda: Array[Byte](source), doubles_out,
-                     lambda: Array[Double](src_doubles), bytes_into, bytes_back_into, doubles_into,
-                     doubles_back_into)
+    return time_rows(
+        repeat,
+        lambda: bytes(net_bytes),
+        lambda: Array[Byte](source),
+        doubles_out,
+        lambda: Array[Double](src_doubles),
+        bytes_into,
+        bytes_back_into,
+        doubles_into,
+        doubles_back_into,
+    )
 
 
 def case_pythonnet(mb: int, doubles: int, repeat: int) -> dict[str, float]:
@@ -140,9 +152,17 @@ def case_pythonnet(mb: int, doubles: int, repeat: int) -> dict[str, float]:
         memoryview(net_doubles)[:] = memoryview(src_doubles)
 
     assert bytes(memoryview(net_bytes)) == source and doubles_out() == src_doubles
-    return time_rows(repeat, lambda: bytes(memoryview(net_bytes)), lambda: Array[Byte](source), doubles_out,
-                     lambda: Array[Double](src_doubles), bytes_into, bytes_back_into, doubles_into,
-                     doubles_back_into)
+    return time_rows(
+        repeat,
+        lambda: bytes(memoryview(net_bytes)),
+        lambda: Array[Byte](source),
+        doubles_out,
+        lambda: Array[Double](src_doubles),
+        bytes_into,
+        bytes_back_into,
+        doubles_into,
+        doubles_back_into,
+    )
 
 
 def case_memmove(mb: int, doubles: int, repeat: int) -> dict[str, float]:
@@ -180,9 +200,23 @@ def main() -> None:
         return
     results: dict[str, dict[str, float]] = {}
     for name in CASES:
-        proc = subprocess.run([sys.executable, __file__, "--case", name, "--repeat", str(args.repeat),
-                               "--mb", str(args.mb), "--doubles", str(args.doubles)],
-                              capture_output=True, text=True, check=False)
+        proc = subprocess.run(
+            [
+                sys.executable,
+                __file__,
+                "--case",
+                name,
+                "--repeat",
+                str(args.repeat),
+                "--mb",
+                str(args.mb),
+                "--doubles",
+                str(args.doubles),
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         if proc.returncode != 0:
             print(f"{name}: failed\n{proc.stderr[-2000:]}", file=sys.stderr)
             continue

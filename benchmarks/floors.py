@@ -40,8 +40,11 @@ def _timed(fn: Callable[[int], Any], n: int, items: int) -> float:
 def floor_for(name: str) -> tuple[Callable[[int], Any], int, int]:
     """The floor of a bulk row: (fn, n, items), timed like the row."""
     if "[] -> list" in name:
-        src = array.array("i", range(_MILLION)) if name.startswith("int") else array.array(
-            "d", [i * 0.5 for i in range(_MILLION)])
+        src = (
+            array.array("i", range(_MILLION))
+            if name.startswith("int")
+            else array.array("d", [i * 0.5 for i in range(_MILLION)])
+        )
 
         def to_list(n: int) -> None:
             for _ in range(n):
@@ -89,8 +92,13 @@ def _one(lib_name: str, name: str, floor_first: bool) -> dict[str, float]:
     return out
 
 
-NAMES = [o.name for o in OPS if o.name.startswith(("iterate List[int]", "int[] -> list", "double[] -> list",
-                                                   "list -> int[]", "list -> double[]"))]
+NAMES = [
+    o.name
+    for o in OPS
+    if o.name.startswith(
+        ("iterate List[int]", "int[] -> list", "double[] -> list", "list -> int[]", "list -> double[]")
+    )
+]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -215,8 +215,11 @@ _MILLION = 1_000_000
 
 def _to_list(kind: str) -> Factory:
     def make(lib: Lib) -> Callable[[int], None]:
-        arr = lib.int_array(list(range(_MILLION))) if kind == "int" else lib.double_array(
-            [i * 0.5 for i in range(_MILLION)])
+        arr = (
+            lib.int_array(list(range(_MILLION)))
+            if kind == "int"
+            else lib.double_array([i * 0.5 for i in range(_MILLION)])
+        )
 
         def run(n: int) -> None:
             for _ in range(n):
@@ -273,7 +276,6 @@ def _callback_sort(lib: Lib) -> Callable[[int], None]:
     return run
 
 
-
 _LINQ_ITEMS = 10
 
 
@@ -312,6 +314,7 @@ def _linq_static(lib: Lib) -> Callable[[int], None]:
             Enumerable.ToList(Enumerable.Select(Enumerable.Where(xs, keep), double))
 
     return run
+
 
 OPS: list[Op] = [
     Op("Math.Abs(-5)", "call", 1, 20_000, 2_000, _abs, "overloaded"),

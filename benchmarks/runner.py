@@ -65,8 +65,9 @@ def run_worker(lib: str, quick: bool, only: str) -> dict[str, Any]:
 
 def time_startup(lib: str) -> float | dict[str, str]:
     start = time.perf_counter_ns()
-    proc = subprocess.run([sys.executable, "-c", STARTUP_CODE[lib]], cwd=ROOT, env=_env(),
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-c", STARTUP_CODE[lib]], cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=120
+    )
     elapsed = time.perf_counter_ns() - start
     if proc.returncode != 0:
         tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
@@ -137,16 +138,18 @@ def rows(medians: dict[str, Any]) -> list[tuple[str, str, str, str, str, str, st
             met = "yes" if r <= limit else "no"
         elif isinstance(a, float):
             met = "yes (pythonnet n/a)"
-        table.append((name, f"ns/{unit}" if unit != "process" else "ns", _fmt_ns(a), _fmt_ns(b), ratio,
-                      f"<= {limit}", met))
+        table.append(
+            (name, f"ns/{unit}" if unit != "process" else "ns", _fmt_ns(a), _fmt_ns(b), ratio, f"<= {limit}", met)
+        )
     if "threads" in ours or "threads" in theirs:
         a, b = ours.get("threads", "n/a"), theirs.get("threads", "n/a")
         limit, _ = TARGETS["threads"]
         fa = f"{a:.2f}x" if isinstance(a, float) else "n/a"
         fb = f"{b:.2f}x" if isinstance(b, float) else "n/a"
         met = ("yes" if a >= limit else "no") if isinstance(a, float) else "?"
-        table.append(("4 threads vs 1, CPU-bound .NET calls (Thread.SpinWait)", "throughput", fa, fb, "-",
-                      f">= {limit}x", met))
+        table.append(
+            ("4 threads vs 1, CPU-bound .NET calls (Thread.SpinWait)", "throughput", fa, fb, "-", f">= {limit}x", met)
+        )
     if "threads mixed" in ours or "threads mixed" in theirs:
         a, b = ours.get("threads mixed", "n/a"), theirs.get("threads mixed", "n/a")
         limit, _ = TARGETS["threads mixed"]
@@ -158,8 +161,9 @@ def rows(medians: dict[str, Any]) -> list[tuple[str, str, str, str, str, str, st
         a, b = ours.get("threads control", "n/a"), theirs.get("threads control", "n/a")
         fa = f"{a:.2f}x" if isinstance(a, float) else "n/a"
         fb = f"{b:.2f}x" if isinstance(b, float) else "n/a"
-        table.append(("control: 4 threads vs 1, hashlib.sha256 (cores this process got)", "throughput", fa, fb,
-                      "-", "-", "-"))
+        table.append(
+            ("control: 4 threads vs 1, hashlib.sha256 (cores this process got)", "throughput", fa, fb, "-", "-", "-")
+        )
     return table
 
 

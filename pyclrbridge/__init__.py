@@ -23,5 +23,18 @@ __version__ = "0.1.0"
 
 _importer.install_hint()  # `import System` before load() says to call load()
 
-__all__ = ["AssemblyInfo", "Cancellation", "ClrError", "HostError", "PackageError", "PackageSet", "Runtime",
-           "__version__", "buffer", "cancellation", "load", "register_codec", "release"]
+__all__ = [
+    "AssemblyInfo",
+    "Cancellation",
+    "ClrError",
+    "HostError",
+    "PackageError",
+    "PackageSet",
+    "Runtime",
+    "__version__",
+    "buffer",
+    "cancellation",
+    "load",
+    "register_codec",
+    "release",
+]

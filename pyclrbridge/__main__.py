@@ -10,8 +10,16 @@ import sys
 
 from .cli.main import EXIT_OK, EXIT_RUNTIME_ERROR, EXIT_USAGE, UsageError, build_parser, gil_enabled, info_data, main
 
-__all__ = ["EXIT_OK", "EXIT_RUNTIME_ERROR", "EXIT_USAGE", "UsageError", "build_parser", "gil_enabled", "info_data",
-           "main"]
+__all__ = [
+    "EXIT_OK",
+    "EXIT_RUNTIME_ERROR",
+    "EXIT_USAGE",
+    "UsageError",
+    "build_parser",
+    "gil_enabled",
+    "info_data",
+    "main",
+]
 
 if __name__ == "__main__":
     sys.exit(main())

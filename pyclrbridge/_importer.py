@@ -90,6 +90,7 @@ def try_load(namespace: str) -> bool:
 
 def _pick(full_names: list[str]) -> str:
     """The non-generic type if there is one, else the generic definition of lowest arity."""
+
     def arity(name: str) -> int:
         return int(name.rsplit("`", 1)[1]) if "`" in name else 0
 
@@ -125,8 +126,11 @@ class NamespaceModule(types.ModuleType):
 
     def __dir__(self) -> list[str]:
         ix = index()
-        return sorted(set(ix.types.get(self.__name__, {})) | ix.children.get(self.__name__, set())
-                      | {k for k in self.__dict__ if not k.startswith("_")})
+        return sorted(
+            set(ix.types.get(self.__name__, {}))
+            | ix.children.get(self.__name__, set())
+            | {k for k in self.__dict__ if not k.startswith("_")}
+        )
 
     def __repr__(self) -> str:
         return f"<.NET namespace {self.__name__!r}>"
@@ -146,8 +150,10 @@ def _namespace_file(ns: str) -> str:
 
 def missing_message(ns: str, name: str) -> str:
     """Why ``ns.name`` is neither a type nor a namespace, naming the assemblies searched."""
-    return (f".NET namespace {ns!r} has no type or namespace {name!r} ({index().searched(ns)}; "
-            "add_reference() the assembly that defines it)")
+    return (
+        f".NET namespace {ns!r} has no type or namespace {name!r} ({index().searched(ns)}; "
+        "add_reference() the assembly that defines it)"
+    )
 
 
 class _Loader(importlib.abc.Loader):
@@ -162,8 +168,9 @@ class _Loader(importlib.abc.Loader):
 
 
 class NamespaceFinder(importlib.abc.MetaPathFinder):
-    def find_spec(self, fullname: str, path: Sequence[str] | None = None,
-                  target: types.ModuleType | None = None) -> importlib.machinery.ModuleSpec | None:
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None = None, target: types.ModuleType | None = None
+    ) -> importlib.machinery.ModuleSpec | None:
         if _bridge.SHIM is None or _bridge.SHUTTING_DOWN.is_set():
             return None
         if fullname not in index().namespaces and (not _try_load(fullname) or fullname not in index().namespaces):
@@ -173,8 +180,9 @@ class NamespaceFinder(importlib.abc.MetaPathFinder):
                 # we looked. A plain ImportError (not ModuleNotFoundError) also reaches the user
                 # of ``from Ns import Missing``, which would otherwise get a generic message.
                 if name in index().types.get(parent, {}):
-                    raise ImportError(f"{fullname} is a .NET type, not a namespace: use "
-                                      f"'from {parent} import {name}'", name=fullname)
+                    raise ImportError(
+                        f"{fullname} is a .NET type, not a namespace: use 'from {parent} import {name}'", name=fullname
+                    )
                 raise ImportError(missing_message(parent, name), name=fullname)
             return None
         return importlib.machinery.ModuleSpec(fullname, _LOADER, is_package=True)
@@ -194,8 +202,9 @@ class BeforeLoadFinder(importlib.abc.MetaPathFinder):
     Last on ``sys.meta_path``, it only sees names no installed Python module has.
     """
 
-    def find_spec(self, fullname: str, path: Sequence[str] | None = None,
-                  target: types.ModuleType | None = None) -> importlib.machinery.ModuleSpec | None:
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None = None, target: types.ModuleType | None = None
+    ) -> importlib.machinery.ModuleSpec | None:
         if _bridge.SHIM is not None or fullname.partition(".")[0] not in _FRAMEWORK_ROOTS:
             return None
         raise ModuleNotFoundError(

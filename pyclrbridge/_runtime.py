@@ -184,15 +184,22 @@ class Runtime:
             if ns not in _importer.index().namespaces:
                 _importer.try_load(ns)
             if ns not in _importer.index().namespaces:
-                raise LookupError(f".NET namespace {ns!r} is not in any loaded assembly "
-                                  "(add_reference() or add_package() the one that defines it)")
+                raise LookupError(
+                    f".NET namespace {ns!r} is not in any loaded assembly "
+                    "(add_reference() or add_package() the one that defines it)"
+                )
             _extensions.use(ns)
         return _extensions.scopes()
 
-    def add_package(self, packages: _packages.PackageSpec | Iterable[_packages.PackageSpec],
-                    version: str | None = None, *, progress: _packages.Progress | bool = True,
-                    nuget_config: str | os.PathLike[str] | None = None,
-                    offline: bool = False) -> _packages.PackageSet:
+    def add_package(
+        self,
+        packages: _packages.PackageSpec | Iterable[_packages.PackageSpec],
+        version: str | None = None,
+        *,
+        progress: _packages.Progress | bool = True,
+        nuget_config: str | os.PathLike[str] | None = None,
+        offline: bool = False,
+    ) -> _packages.PackageSet:
         """Restore NuGet packages (and their dependencies) and reference their assemblies.
 
         ``add_package("NodaTime")``, ``add_package("Newtonsoft.Json", "13.0.3")`` or a list:
@@ -206,8 +213,15 @@ class Runtime:
         the restore fails or no SDK is installed.
         """
         specs = _packages.normalize(packages, version)
-        return _packages.add_packages(specs, self.version, self.dotnet_root, self.add_reference,
-                                      progress=progress, nuget_config=nuget_config, offline=offline)
+        return _packages.add_packages(
+            specs,
+            self.version,
+            self.dotnet_root,
+            self.add_reference,
+            progress=progress,
+            nuget_config=nuget_config,
+            offline=offline,
+        )
 
     def _load(self, text: str, *, by_path: bool) -> AssemblyInfo:
         data, n = utf16(text)

@@ -48,9 +48,19 @@ class InvariantViolation(AssertionError):
 
 #: Namespaces whose assemblies the workload loads, so there are many types to discover.
 NAMESPACES = (
-    "System", "System.Collections", "System.Collections.Generic", "System.Collections.Concurrent",
-    "System.Collections.Specialized", "System.Text", "System.Text.RegularExpressions", "System.IO",
-    "System.Globalization", "System.Linq", "System.Net", "System.Threading", "System.Threading.Tasks",
+    "System",
+    "System.Collections",
+    "System.Collections.Generic",
+    "System.Collections.Concurrent",
+    "System.Collections.Specialized",
+    "System.Text",
+    "System.Text.RegularExpressions",
+    "System.IO",
+    "System.Globalization",
+    "System.Linq",
+    "System.Net",
+    "System.Threading",
+    "System.Threading.Tasks",
 )
 #: .NET's messages when it refuses a type argument (ArgumentException, a ValueError here).
 REFUSED_TYPE_ARGUMENT = ("violates the constraint", "may not be used as a type argument")
@@ -105,8 +115,14 @@ class Workload:
         ix = _importer.index(refresh=True)
         built = set(_catalog._complete)
         # Non-generic, non-nested public types of the BCL namespaces, not built yet.
-        names = sorted(f for ns, by_short in ix.types.items() if ns.startswith("System")
-                       for fulls in by_short.values() for f in fulls if "`" not in f and "+" not in f)
+        names = sorted(
+            f
+            for ns, by_short in ix.types.items()
+            if ns.startswith("System")
+            for fulls in by_short.values()
+            for f in fulls
+            if "`" not in f and "+" not in f
+        )
         self.all_type_names: tuple[str, ...] = tuple(names)
         fresh = [n for n in names if _type_id(n) not in built]
         random.Random(seed).shuffle(fresh)
@@ -118,12 +134,19 @@ class Workload:
         # Pure memos of first sight: setdefault / one store are single atomic dict operations.
         self._seen: dict[int, int] = {}
         self._complete_checked: dict[int, bool] = {}
-        self.types: dict[str, Any] = {short: runtime.get_type(full) for short, full in [
-            ("List", "System.Collections.Generic.List`1"), ("Func", "System.Func`1"),
-            ("StringBuilder", "System.Text.StringBuilder"), ("Action", "System.Action`1"),
-            ("Converter", "System.Converter`2"), ("Int32", "System.Int32"),
-            ("ObservableCollection", "System.Collections.ObjectModel.ObservableCollection`1"),
-            ("Parallel", "System.Threading.Tasks.Parallel")]}
+        self.types: dict[str, Any] = {
+            short: runtime.get_type(full)
+            for short, full in [
+                ("List", "System.Collections.Generic.List`1"),
+                ("Func", "System.Func`1"),
+                ("StringBuilder", "System.Text.StringBuilder"),
+                ("Action", "System.Action`1"),
+                ("Converter", "System.Converter`2"),
+                ("Int32", "System.Int32"),
+                ("ObservableCollection", "System.Collections.ObjectModel.ObservableCollection`1"),
+                ("Parallel", "System.Threading.Tasks.Parallel"),
+            ]
+        }
 
     # ---- invariant helpers -------------------------------------------------------------
 
@@ -161,8 +184,11 @@ class Workload:
         module = importlib.import_module(ns)
         if sys.modules[ns] is not module:
             raise InvariantViolation(f"two module objects for namespace {ns}")
-        shorts = sorted(s for s, fulls in _importer.index().types.get(ns, {}).items()
-                        if any("`" not in f and "+" not in f for f in fulls))
+        shorts = sorted(
+            s
+            for s, fulls in _importer.index().types.get(ns, {}).items()
+            if any("`" not in f and "+" not in f for f in fulls)
+        )
         if not shorts:
             return ns
         short = shorts[len(shorts) // 2]
@@ -286,8 +312,10 @@ class Workload:
         calls = [0] * handlers
         fns = []
         for k in range(handlers):
+
             def handler(sender: Any, args: Any, k: int = k) -> None:
                 calls[k] += 1
+
             fns.append(handler)
             collection.CollectionChanged += handler
         collection.Add(1)
@@ -323,17 +351,30 @@ class Workload:
 
     def random_operation(self, rng: random.Random) -> tuple[str, Callable[[], Any]]:
         kind = rng.choices(
-            ["lookup", "import", "generic", "delegate", "objects", "events", "callbacks", "add_reference",
-             "release_race"],
-            weights=[4, 2, 3, 3, 4, 2, 2, 1, 1])[0]
+            [
+                "lookup",
+                "import",
+                "generic",
+                "delegate",
+                "objects",
+                "events",
+                "callbacks",
+                "add_reference",
+                "release_race",
+            ],
+            weights=[4, 2, 3, 3, 4, 2, 2, 1, 1],
+        )[0]
         if kind == "lookup":
             return kind, lambda: self.lookup_fresh(rng)
         if kind == "import":
             ns = rng.choice(self.namespaces)
             return kind, lambda: self.import_namespace(ns)
         if kind == "generic":
-            element = rng.choice([int, float, str, bool, object]) if rng.random() < 0.3 else \
-                self.runtime.get_type(rng.choice(self.all_type_names))
+            element = (
+                rng.choice([int, float, str, bool, object])
+                if rng.random() < 0.3
+                else self.runtime.get_type(rng.choice(self.all_type_names))
+            )
             return kind, lambda: self.generic_list(element)
         if kind == "delegate":
             args = [rng.choice(DELEGATE_ARGS) for _ in range(rng.randint(0, 6))]
@@ -368,8 +409,15 @@ class Report:
         return sum(self.operations.values())
 
 
-def run(workload: Workload, *, threads: int, seconds: float, seed: int = 0,
-        progress: Callable[[str], None] | None = None, signals: bool = False) -> Report:
+def run(
+    workload: Workload,
+    *,
+    threads: int,
+    seconds: float,
+    seed: int = 0,
+    progress: Callable[[str], None] | None = None,
+    signals: bool = False,
+) -> Report:
     """Run the mixed workload on ``threads`` threads for ``seconds``, then check the end state.
     ``signals``: the main thread meanwhile runs :meth:`Workload.signals`."""
     report = Report()
@@ -422,16 +470,33 @@ def run(workload: Workload, *, threads: int, seconds: float, seed: int = 0,
     cached_handles = len(_proxy._enum_values) - enum_values_before
     report.final = {"before": before, "after": after, "cached_enum_handles": cached_handles}
     if after["refused_frees"] != before["refused_frees"]:
-        report.failures.append(("main", "end state", f"{after['refused_frees'] - before['refused_frees']} "
-                                "handle(s) freed twice (refused_frees grew)"))
+        report.failures.append(
+            (
+                "main",
+                "end state",
+                f"{after['refused_frees'] - before['refused_frees']} handle(s) freed twice (refused_frees grew)",
+            )
+        )
     leaked = after["live_handles"] - before["live_handles"] - cached_handles
     if leaked != 0:
-        report.failures.append(("main", "end state", f"live handles off baseline by {leaked} after collect() "
-                                f"(before {before['live_handles']}, after {after['live_handles']}, "
-                                f"{cached_handles} held by the enum value cache)"))
+        report.failures.append(
+            (
+                "main",
+                "end state",
+                f"live handles off baseline by {leaked} after collect() "
+                f"(before {before['live_handles']}, after {after['live_handles']}, "
+                f"{cached_handles} held by the enum value cache)",
+            )
+        )
     if after["python_objects_held"] > before["python_objects_held"]:
-        report.failures.append(("main", "end state", "Python objects still held by .NET after collect(): "
-                                f"{before['python_objects_held']} -> {after['python_objects_held']}"))
+        report.failures.append(
+            (
+                "main",
+                "end state",
+                "Python objects still held by .NET after collect(): "
+                f"{before['python_objects_held']} -> {after['python_objects_held']}",
+            )
+        )
     if after["callbacks_in_flight"] != 0:
         report.failures.append(("main", "end state", f"{after['callbacks_in_flight']} callbacks still in flight"))
     return report
@@ -443,20 +508,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=8, help="worker threads (default 8)")
     parser.add_argument("--seconds", type=float, default=10.0, help="how long to run (default 10)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    parser.add_argument("--signals", action="store_true",
-                        help="the main thread makes SIGALRM handlers raise during callbacks meanwhile")
-    parser.add_argument("--switch-interval", type=float, default=1e-6,
-                        help="sys.setswitchinterval during the run on GIL builds (default 1e-6)")
-    parser.add_argument("--assembly", default=os.environ.get("FIXTURES_DLL"),
-                        help="an assembly to add_reference concurrently (default: System.ObjectModel)")
+    parser.add_argument(
+        "--signals", action="store_true", help="the main thread makes SIGALRM handlers raise during callbacks meanwhile"
+    )
+    parser.add_argument(
+        "--switch-interval",
+        type=float,
+        default=1e-6,
+        help="sys.setswitchinterval during the run on GIL builds (default 1e-6)",
+    )
+    parser.add_argument(
+        "--assembly",
+        default=os.environ.get("FIXTURES_DLL"),
+        help="an assembly to add_reference concurrently (default: System.ObjectModel)",
+    )
     args = parser.parse_args(argv)
     if args.threads < 1 or args.seconds <= 0:
         parser.error("--threads must be >= 1 and --seconds > 0")
 
     gil = getattr(sys, "_is_gil_enabled", lambda: True)()
     runtime = load()
-    print(f"pyclrbridge stress: {args.threads} threads, {args.seconds:g} s, Python {sys.version.split()[0]} "
-          f"({'GIL' if gil else 'free-threaded'}), .NET {runtime.version}", flush=True)
+    print(
+        f"pyclrbridge stress: {args.threads} threads, {args.seconds:g} s, Python {sys.version.split()[0]} "
+        f"({'GIL' if gil else 'free-threaded'}), .NET {runtime.version}",
+        flush=True,
+    )
     workload = Workload(runtime, fixtures_dll=args.assembly, seed=args.seed)
     print(f"  {workload.fresh_total} never-built types available for fresh lookups", flush=True)
     with contention(args.switch_interval) if gil else contextlib.nullcontext():
@@ -466,10 +542,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     for kind, count in sorted(report.operations.items()):
         print(f"    {kind:<14} {count:>9}  ({count / report.seconds:,.0f}/s)")
     after = report.final["after"]
-    print(f"  end state: live_handles {report.final['before']['live_handles']} -> {after['live_handles']} "
-          f"({report.final['cached_enum_handles']} cached enum values), refused_frees {after['refused_frees']}, "
-          f"python_objects_held {after['python_objects_held']}, cached_classes {after['cached_classes']}, "
-          f"callbacks {after['callbacks']}")
+    print(
+        f"  end state: live_handles {report.final['before']['live_handles']} -> {after['live_handles']} "
+        f"({report.final['cached_enum_handles']} cached enum values), refused_frees {after['refused_frees']}, "
+        f"python_objects_held {after['python_objects_held']}, cached_classes {after['cached_classes']}, "
+        f"callbacks {after['callbacks']}"
+    )
     for thread, kind, text in report.failures:
         print(f"FAILURE in {kind} on {thread}:\n{text}", file=sys.stderr)
     print(f"  {len(report.failures)} failure(s)")

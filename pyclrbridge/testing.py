@@ -54,12 +54,20 @@ class ConcurrentFailure(Exception):
         self.thread = thread
         self.thread_name = thread_name
         self.failures = failures
-        super().__init__(f"thread {thread} ({thread_name}) failed first, {failures} call(s) failed in all: "
-                         f"{type(error).__name__}: {error}")
+        super().__init__(
+            f"thread {thread} ({thread_name}) failed first, {failures} call(s) failed in all: "
+            f"{type(error).__name__}: {error}"
+        )
 
 
-def run_concurrently(fn: Callable[..., T], threads: int = 8, *, args: tuple[Any, ...] = (),
-                     pass_index: bool = False, timeout: float | None = 60.0) -> list[T]:
+def run_concurrently(
+    fn: Callable[..., T],
+    threads: int = 8,
+    *,
+    args: tuple[Any, ...] = (),
+    pass_index: bool = False,
+    timeout: float | None = 60.0,
+) -> list[T]:
     """Call ``fn`` on ``threads`` threads at once and return the results in thread order.
 
     All threads wait at one `threading.Barrier` and call ``fn(*args)`` (or
@@ -94,8 +102,9 @@ def run_concurrently(fn: Callable[..., T], threads: int = 8, *, args: tuple[Any,
             with failures_lock:
                 failures.append((index, threading.current_thread().name, exc))
 
-    workers = [threading.Thread(target=worker, args=(i,), name=f"run_concurrently-{i}", daemon=True)
-               for i in range(threads)]
+    workers = [
+        threading.Thread(target=worker, args=(i,), name=f"run_concurrently-{i}", daemon=True) for i in range(threads)
+    ]
     for w in workers:
         w.start()
     for w in workers:
@@ -197,18 +206,24 @@ def values_for(clr_type: Any, *, max_size: int = 20, allow_nan: bool = False) ->
     if name == "System.Single":
         return st.floats(width=32, allow_nan=allow_nan)  # type: ignore[no-any-return]
     if name == "System.Decimal":
-        return st.builds(_exact_decimal, st.integers(-_DECIMAL_MAX, _DECIMAL_MAX),  # type: ignore[no-any-return]
-                         st.integers(0, 28))
+        return st.builds(  # type: ignore[no-any-return]
+            _exact_decimal,
+            st.integers(-_DECIMAL_MAX, _DECIMAL_MAX),
+            st.integers(0, 28),
+        )
     if name == "System.Char":
         return st.characters(max_codepoint=0xFFFF, blacklist_categories=("Cs",))  # type: ignore[no-any-return]
     if name == "System.String":
         return st.text(max_size=max_size)  # type: ignore[no-any-return]
     if name == "System.Object":
-        return st.one_of(st.booleans(), st.integers(-(2**31), 2**31 - 1),  # type: ignore[no-any-return]
-                         st.floats(allow_nan=allow_nan), st.text(max_size=max_size))
+        return st.one_of(  # type: ignore[no-any-return]
+            st.booleans(),
+            st.integers(-(2**31), 2**31 - 1),
+            st.floats(allow_nan=allow_nan),
+            st.text(max_size=max_size),
+        )
     if info.kind == "enum":
-        members = sorted({v for k, v in vars(cls).items() if not k.startswith("_") and isinstance(v, cls)},
-                         key=int)
+        members = sorted({v for k, v in vars(cls).items() if not k.startswith("_") and isinstance(v, cls)}, key=int)
         if not members:
             raise TypeError(f"enum {name} has no named values to draw from")
         named = st.sampled_from(members)
@@ -222,13 +237,17 @@ def values_for(clr_type: Any, *, max_size: int = 20, allow_nan: bool = False) ->
     definition = _definition_name(info)
     if definition == "System.Collections.Generic.List`1":
         return st.lists(inner(info.generic_args[0]), max_size=max_size).map(  # type: ignore[no-any-return]
-            lambda items: _filled_list(cls, items))
+            lambda items: _filled_list(cls, items)
+        )
     if definition == "System.Collections.Generic.Dictionary`2":
         key_id, value_id = info.generic_args
         return st.dictionaries(inner(key_id), inner(value_id), max_size=max_size).map(  # type: ignore[no-any-return]
-            lambda items: _filled_dict(cls, items))
-    raise TypeError(f"values_for() cannot draw values of {name}: supported are primitives, strings, enums, "
-                    "Nullable<T>, T[], List<T> and Dictionary<K,V>")
+            lambda items: _filled_dict(cls, items)
+        )
+    raise TypeError(
+        f"values_for() cannot draw values of {name}: supported are primitives, strings, enums, "
+        "Nullable<T>, T[], List<T> and Dictionary<K,V>"
+    )
 
 
 def _definition_name(info: Any) -> str:

@@ -23,7 +23,9 @@ def _build_fixtures(out: Path) -> Path:
     dll = out / "PyClrBridge.Fixtures.dll"
     proc = subprocess.run(
         ["dotnet", "build", str(FIXTURES_PROJECT), "-c", "Release", "-o", str(out), "--nologo", "-v", "q"],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if proc.returncode != 0 or not dll.is_file():
         raise RuntimeError(f"building the test fixtures failed:\n{proc.stdout}\n{proc.stderr}")
@@ -54,8 +56,9 @@ def fixtures(clr: Any, fixtures_dll: Path) -> Any:
     return clr
 
 
-def run_python(code: str, *, timeout: float = 120, env: dict[str, str] | None = None,
-               fixtures_dll: Path | None = None) -> subprocess.CompletedProcess[str]:
+def run_python(
+    code: str, *, timeout: float = 120, env: dict[str, str] | None = None, fixtures_dll: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run ``code`` in a fresh interpreter (its own runtime). FIXTURES_DLL is set when given."""
     full_env = {**os.environ, **(env or {})}
     full_env["PYTHONPATH"] = os.pathsep.join([str(ROOT), full_env.get("PYTHONPATH", "")])
@@ -63,7 +66,11 @@ def run_python(code: str, *, timeout: float = 120, env: dict[str, str] | None = 
         full_env["FIXTURES_DLL"] = str(fixtures_dll)
     return subprocess.run(
         [sys.executable, "-c", textwrap.dedent(code)],
-        capture_output=True, text=True, timeout=timeout, env=full_env, check=False,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=full_env,
+        check=False,
     )
 
 

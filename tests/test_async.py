@@ -34,6 +34,7 @@ def run(coro: Any) -> Any:
 
 # ---- results --------------------------------------------------------------------------
 
+
 def test_await_task_of_int_returns_its_result(ops: Any) -> None:
     assert run(_await(ops.DelayThenReturn(20, 42))) == 42
 
@@ -105,6 +106,7 @@ def test_python_callable_run_on_the_pool_is_awaitable(ops: Any) -> None:
 
 # ---- faults and cancellation ----------------------------------------------------------
 
+
 def test_faulted_task_raises_the_single_inner_exception(ops: Any) -> None:
     from System import InvalidOperationException
 
@@ -138,7 +140,9 @@ def test_fault_with_several_inner_exceptions_raises_the_aggregate(ops: Any) -> N
         run(_await(ops.FaultedAggregate()))
     # Task.WhenAll lists inner exceptions in the order the tasks failed, which varies.
     assert sorted(type(e).__name__ for e in info.value.InnerExceptions) == [
-        "FormatException", "InvalidOperationException"]
+        "FormatException",
+        "InvalidOperationException",
+    ]
 
 
 def test_python_exception_from_a_pool_callable_comes_back_as_itself(ops: Any) -> None:
@@ -231,6 +235,7 @@ def test_asyncio_cancellation_outside_a_scope_leaves_the_dotnet_task_running(com
 
 # ---- async streams --------------------------------------------------------------------
 
+
 def test_async_for_over_an_async_enumerable(ops: Any) -> None:
     async def main() -> list[int]:
         return [int(x) async for x in ops.Range(5, 1)]
@@ -267,6 +272,7 @@ def test_async_with_disposes_an_async_disposable(clr: Any) -> None:
 
 # ---- concurrency, blocking and leaks --------------------------------------------------
 
+
 def test_hundred_concurrent_awaits_on_one_loop(ops: Any, completion: Any) -> None:
     async def main() -> list[int]:
         hand = [completion() for _ in range(25)]
@@ -285,8 +291,10 @@ def test_awaits_on_loops_in_several_threads(ops: Any) -> None:
 
     def worker(k: int) -> None:
         async def main() -> list[int]:
-            return [int(x) for x in await asyncio.gather(*(_await(ops.DelayThenReturn(2, k * 100 + i))
-                                                            for i in range(20)))]
+            return [
+                int(x) for x in await asyncio.gather(*(_await(ops.DelayThenReturn(2, k * 100 + i)) for i in range(20)))
+            ]
+
         results[k] = asyncio.run(main())
 
     threads = [threading.Thread(target=worker, args=(k,)) for k in range(4)]
@@ -377,6 +385,7 @@ def test_exit_while_dotnet_tasks_are_still_running_is_clean(fixtures_dll: Path) 
 
 
 # ---- helpers --------------------------------------------------------------------------
+
 
 async def _await(awaitable: Any) -> Any:
     return await awaitable

@@ -24,14 +24,23 @@ def pinned(runtime: Any) -> int:
 
 
 ELEMENTS = [
-    ("System.Byte", "B", 1), ("System.SByte", "b", 1), ("System.Int16", "h", 2),
-    ("System.UInt16", "H", 2), ("System.Int32", "i", 4), ("System.UInt32", "I", 4),
-    ("System.Int64", "q", 8), ("System.UInt64", "Q", 8), ("System.Single", "f", 4),
-    ("System.Double", "d", 8), ("System.Boolean", "?", 1), ("System.Char", "H", 2),
+    ("System.Byte", "B", 1),
+    ("System.SByte", "b", 1),
+    ("System.Int16", "h", 2),
+    ("System.UInt16", "H", 2),
+    ("System.Int32", "i", 4),
+    ("System.UInt32", "I", 4),
+    ("System.Int64", "q", 8),
+    ("System.UInt64", "Q", 8),
+    ("System.Single", "f", 4),
+    ("System.Double", "d", 8),
+    ("System.Boolean", "?", 1),
+    ("System.Char", "H", 2),
 ]
 
 
 # ---- views of .NET arrays -------------------------------------------------------------
+
 
 @pytest.mark.parametrize(("element", "fmt", "itemsize"), ELEMENTS, ids=[e[0] for e in ELEMENTS])
 def test_view_has_the_element_format_and_itemsize(fixtures: Any, element: str, fmt: str, itemsize: int) -> None:
@@ -112,6 +121,7 @@ def test_memoryview_of_an_array_is_a_pinned_view(tools: Any) -> None:
 
 # ---- pinning lifetime -----------------------------------------------------------------
 
+
 def test_array_is_pinned_while_a_view_exists(fixtures: Any, tools: Any) -> None:
     before = pinned(fixtures)
     view = pyclrbridge.buffer(tools.Bytes(4))
@@ -186,8 +196,12 @@ def test_many_views_leave_no_pins_or_handles(fixtures: Any, tools: Any) -> None:
 
 # ---- Python buffers to .NET arrays ----------------------------------------------------
 
-@pytest.mark.parametrize("make", [bytes, bytearray, lambda b: memoryview(bytearray(b)), memoryview],
-                         ids=["bytes", "bytearray", "memoryview", "readonly-memoryview"])
+
+@pytest.mark.parametrize(
+    "make",
+    [bytes, bytearray, lambda b: memoryview(bytearray(b)), memoryview],
+    ids=["bytes", "bytearray", "memoryview", "readonly-memoryview"],
+)
 def test_bytes_like_objects_pass_as_byte_arrays(tools: Any, make: Any) -> None:
     data = bytes(range(200))
     assert tools.Checksum(make(data)) == _fnv1a(data)
@@ -216,14 +230,18 @@ def test_memoryview_of_another_element_type_converts_items(tools: Any) -> None:
     assert tools.Sum(memoryview(array.array("h", [1, 2]))) == 3
 
 
-@pytest.mark.parametrize(("element", "source"), [
-    ("System.Double", array.array("d", [1.0, 2.5])),
-    ("System.Int32", array.array("i", [1, -2])),
-    ("System.Int64", memoryview(array.array("q", [1, 2**40]))),
-    ("System.Byte", bytearray(b"\x01\xff")),
-    ("System.Byte", b"\x01\xff"),
-    ("System.Single", memoryview(array.array("f", [0.5]))),
-], ids=["array-d", "array-i", "memoryview-q", "bytearray", "bytes", "memoryview-f"])
+@pytest.mark.parametrize(
+    ("element", "source"),
+    [
+        ("System.Double", array.array("d", [1.0, 2.5])),
+        ("System.Int32", array.array("i", [1, -2])),
+        ("System.Int64", memoryview(array.array("q", [1, 2**40]))),
+        ("System.Byte", bytearray(b"\x01\xff")),
+        ("System.Byte", b"\x01\xff"),
+        ("System.Single", memoryview(array.array("f", [0.5]))),
+    ],
+    ids=["array-d", "array-i", "memoryview-q", "bytearray", "bytes", "memoryview-f"],
+)
 def test_array_from_a_buffer_of_the_same_element_type(fixtures: Any, element: str, source: Any) -> None:
     from System import Array
 

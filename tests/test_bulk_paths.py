@@ -22,9 +22,16 @@ LENGTHS = [_FILL_MIN - 1, _FILL_MIN, 2 * _FILL_BLOCK + 1, 3 * _PRIMITIVE_BLOCK -
 
 def _numbers(name: str, n: int) -> list[Any]:
     """n distinct-ish numbers that fit the element type, including its extremes."""
-    ranges = {"SByte": (-(2**7), 2**7 - 1), "Byte": (0, 2**8 - 1), "Int16": (-(2**15), 2**15 - 1),
-              "UInt16": (0, 2**16 - 1), "Int32": (-(2**31), 2**31 - 1), "UInt32": (0, 2**32 - 1),
-              "Int64": (-(2**63), 2**63 - 1), "UInt64": (0, 2**64 - 1)}
+    ranges = {
+        "SByte": (-(2**7), 2**7 - 1),
+        "Byte": (0, 2**8 - 1),
+        "Int16": (-(2**15), 2**15 - 1),
+        "UInt16": (0, 2**16 - 1),
+        "Int32": (-(2**31), 2**31 - 1),
+        "UInt32": (0, 2**32 - 1),
+        "Int64": (-(2**63), 2**63 - 1),
+        "UInt64": (0, 2**64 - 1),
+    }
     if name == "Double":
         return [i / 7 for i in range(n - 3)] + [-0.0, math.inf, 5e-324]
     lo, hi = ranges[name]
@@ -55,10 +62,17 @@ def test_a_long_tuple_and_ints_for_doubles_convert_like_a_short_one(clr: Any) ->
     assert list(Array[int]([True, False] * _FILL_MIN)) == [1, 0] * _FILL_MIN
 
 
-@pytest.mark.parametrize(("bad", "element", "error"), [
-    (2.5, int, TypeError), (2**40, int, OverflowError), ("x", float, TypeError), (None, float, TypeError),
-    (-1, "Byte", OverflowError), (2**64, "UInt64", OverflowError),
-])
+@pytest.mark.parametrize(
+    ("bad", "element", "error"),
+    [
+        (2.5, int, TypeError),
+        (2**40, int, OverflowError),
+        ("x", float, TypeError),
+        (None, float, TypeError),
+        (-1, "Byte", OverflowError),
+        (2**64, "UInt64", OverflowError),
+    ],
+)
 def test_a_bad_item_in_a_long_list_raises_the_error_that_names_it(clr: Any, bad: Any, element: Any, error: Any) -> None:
     import System
     from System import Array
@@ -139,11 +153,14 @@ def test_len_counts_every_element_of_a_multidimensional_array(fixtures: Any) -> 
     assert len(ArrayTools.Empty()) == 0
 
 
-@pytest.mark.parametrize(("element", "values"), [
-    (int, [-(2**31), 2**31 - 1, *range(-9000, 9000)]),
-    ("Int64", [-(2**63), 2**63 - 1, *range(9000)]),
-    (float, [-0.0, math.inf, *[i / 3 for i in range(20000)]]),
-])
+@pytest.mark.parametrize(
+    ("element", "values"),
+    [
+        (int, [-(2**31), 2**31 - 1, *range(-9000, 9000)]),
+        ("Int64", [-(2**63), 2**63 - 1, *range(9000)]),
+        (float, [-0.0, math.inf, *[i / 3 for i in range(20000)]]),
+    ],
+)
 def test_lists_of_numbers_iterate_exactly_across_chunks(clr: Any, element: Any, values: list[Any]) -> None:
     import System
     from System.Collections.Generic import List

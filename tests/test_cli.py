@@ -20,11 +20,19 @@ from conftest import ROOT
 
 def cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
-    return subprocess.run([sys.executable, "-m", "pyclrbridge", *args], input=stdin, capture_output=True,
-                          text=True, timeout=120, env=env, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "pyclrbridge", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        check=False,
+    )
 
 
 # ---- subprocess: what scripts and people see ------------------------------------------
+
 
 def test_info_json_reports_assemblies_caches_and_handles() -> None:
     proc = cli("info", "--json")
@@ -134,6 +142,7 @@ def test_repl_has_system_imported_and_reads_piped_stdin() -> None:
 
 
 # ---- in-process: rendering ------------------------------------------------------------
+
 
 class _Terminal(io.StringIO):
     def isatty(self) -> bool:

@@ -172,10 +172,11 @@ def test_iterating_a_dictionary_gives_keys_unlike_pythonnet(clr_module: Any) -> 
     d = Dictionary[str, int]()
     d["a"] = 1
     assert list(d) == ["a"]
-    assert list(d.items()) == [("a", 1)]            # where pythonnet code reads kv.Key, kv.Value
+    assert list(d.items()) == [("a", 1)]  # where pythonnet code reads kv.Key, kv.Value
 
 
 # ---- install(): `import clr` -----------------------------------------------------------
+
 
 def test_install_shadows_an_installed_pythonnet_with_a_warning_naming_it() -> None:
     import importlib.util
@@ -227,8 +228,14 @@ from Fixtures.Members import Widget
 from System import Math
 print(clr is pyclrbridge.compat, Widget(2).Size, Math.Abs(-3), pyclrbridge.compat.install())
 """
-    proc = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True, timeout=120,
-                          env={**_dotnet_env(), "PYTHONPATH": str(ROOT)}, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-S", "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**_dotnet_env(), "PYTHONPATH": str(ROOT)},
+        check=False,
+    )
     assert_clean_exit(proc)
     assert proc.stdout.split() == ["True", "2", "3", "True"]
 
@@ -249,5 +256,8 @@ def test_install_override_keyword_of_earlier_releases_still_installs() -> None:
 def _dotnet_env() -> dict[str, str]:
     import os
 
-    return {k: v for k, v in os.environ.items()
-            if k.startswith("DOTNET") or k in ("HOME", "TMPDIR", "PATH", "SYSTEMROOT", "USERPROFILE")}
+    return {
+        k: v
+        for k, v in os.environ.items()
+        if k.startswith("DOTNET") or k in ("HOME", "TMPDIR", "PATH", "SYSTEMROOT", "USERPROFILE")
+    }

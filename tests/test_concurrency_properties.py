@@ -45,10 +45,13 @@ EXAMPLES = int(os.environ.get("PYCLRBRIDGE_STRESS_EXAMPLES", "4"))
 THREADS = int(os.environ.get("PYCLRBRIDGE_STRESS_THREADS", "4"))
 
 # Races do not replay, so shrinking would only report flakiness; no example database either.
-SETTINGS = settings(max_examples=EXAMPLES, deadline=None, database=None,
-                    phases=[Phase.explicit, Phase.generate],
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                                           HealthCheck.function_scoped_fixture])
+SETTINGS = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    database=None,
+    phases=[Phase.explicit, Phase.generate],
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function_scoped_fixture],
+)
 
 Op = tuple[str, tuple[Any, ...]]
 
@@ -71,6 +74,7 @@ def _switch_often() -> Iterator[None]:
 
 # ---- running drawn operations ------------------------------------------------------------
 
+
 def execute(workload: Workload, op: Op) -> tuple[str, Any]:
     """Run one operation; ("ok", result) or ("raised", name) for a documented exception."""
     kind, args = op
@@ -89,8 +93,9 @@ def execute(workload: Workload, op: Op) -> tuple[str, Any]:
 
 def run_on_threads(workload: Workload, plans: Sequence[Sequence[Op]]) -> None:
     """Run each thread's plan concurrently, then again on one thread; results must match (6)."""
-    concurrent = run_concurrently(lambda i: [execute(workload, op) for op in plans[i]],
-                                  threads=len(plans), pass_index=True)
+    concurrent = run_concurrently(
+        lambda i: [execute(workload, op) for op in plans[i]], threads=len(plans), pass_index=True
+    )
     single = [[execute(workload, op) for op in plan] for plan in plans]
     assert concurrent == single
 
@@ -153,10 +158,19 @@ def reference_ops(w: Workload) -> st.SearchStrategy[Op]:
 
 
 ALL_OPS: tuple[Callable[[Workload], st.SearchStrategy[Op]], ...] = (
-    lookup_ops, import_ops, generic_ops, delegate_ops, object_ops, event_ops, callback_ops, reference_ops)
+    lookup_ops,
+    import_ops,
+    generic_ops,
+    delegate_ops,
+    object_ops,
+    event_ops,
+    callback_ops,
+    reference_ops,
+)
 
 
 # ---- one property per operation family ---------------------------------------------------
+
 
 @SETTINGS
 @given(data=st.data())
@@ -245,9 +259,11 @@ def test_event_add_remove_on_one_publisher_balances(workload: Workload) -> None:
             calls = [0] * handlers[index]
             fns = []
             for k in range(handlers[index]):
+
                 def on_tick(value: int, k: int = k) -> None:
                     if value == index:
                         calls[k] += 1
+
                 fns.append(on_tick)
                 publisher.Ticked += on_tick
             publisher.Tick(index)
@@ -266,13 +282,15 @@ def test_event_add_remove_on_one_publisher_balances(workload: Workload) -> None:
 
 @SETTINGS
 @given(threads=st.integers(2, THREADS + 2))
-def test_add_reference_of_the_fixture_assembly_is_idempotent(workload: Workload, fixtures_dll: Path,
-                                                             threads: int) -> None:
+def test_add_reference_of_the_fixture_assembly_is_idempotent(
+    workload: Workload, fixtures_dll: Path, threads: int
+) -> None:
     """Threads ``add_reference`` the fixture assembly at once and import from it.
 
     Invariants: every call returns the same assembly (one load, shared type identity: the
     class read after each call is the one class for its type, invariant 1); 5 and 6.
     """
+
     def reference(index: int) -> tuple[str, int]:
         info = workload.runtime.add_reference(fixtures_dll)
         from Fixtures.Concurrency import SafeCounter
@@ -317,6 +335,7 @@ def test_callbacks_from_dotnet_threads_run_exactly_once(workload: Workload) -> N
 
 # ---- everything mixed: a state machine ---------------------------------------------------
 
+
 class ConcurrentBridge(RuleBasedStateMachine):
     """Each step runs a drawn mix of every operation on all threads at once.
 
@@ -356,6 +375,6 @@ class ConcurrentBridge(RuleBasedStateMachine):
 def test_mixed_operations_state_machine(workload: Workload) -> None:
     """Runs :class:`ConcurrentBridge` (all invariants, all operations mixed)."""
     ConcurrentBridge.workload = workload
-    run_state_machine_as_test(ConcurrentBridge, settings=settings(
-        SETTINGS, max_examples=max(2, EXAMPLES // 2), stateful_step_count=3))
-
+    run_state_machine_as_test(
+        ConcurrentBridge, settings=settings(SETTINGS, max_examples=max(2, EXAMPLES // 2), stateful_step_count=3)
+    )

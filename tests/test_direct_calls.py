@@ -50,8 +50,9 @@ def test_results_of_every_kind(fixtures: Any) -> None:
     assert Gauge.Touch() is None
 
 
-@pytest.mark.parametrize("text", ["", "a", "héllo wörld", "nul\x00inside", "emoji \U0001f600", "lone \ud800 surrogate",
-                                  "x" * 100_000])
+@pytest.mark.parametrize(
+    "text", ["", "a", "héllo wörld", "nul\x00inside", "emoji \U0001f600", "lone \ud800 surrogate", "x" * 100_000]
+)
 def test_strings_cross_both_ways_intact(fixtures: Any, text: str) -> None:
     from Fixtures.Direct import Gauge
 
@@ -63,8 +64,17 @@ def test_properties_of_every_kind_round_trip(fixtures: Any) -> None:
     from Fixtures.Direct import Gauge
 
     g = Gauge()
-    cases = {"Level": -(2**31), "Big": -(2**63), "On": True, "Ratio": -0.0, "Single": 0.25, "Label": "naïve",
-             "Small": 255, "Unsigned": 2**32 - 1, "Signed16": -(2**15)}
+    cases = {
+        "Level": -(2**31),
+        "Big": -(2**63),
+        "On": True,
+        "Ratio": -0.0,
+        "Single": 0.25,
+        "Label": "naïve",
+        "Small": 255,
+        "Unsigned": 2**32 - 1,
+        "Signed16": -(2**15),
+    }
     for name, value in cases.items():
         setattr(g, name, value)
         got = getattr(g, name)

@@ -27,8 +27,9 @@ import pytest
 from conftest import ROOT
 
 DOCS = ROOT / "docs"
-FENCE = re.compile(r"^(?P<indent>[ \t]*)```(?P<lang>[\w-]*)[^\n]*\n(?P<body>.*?)^(?P=indent)```[ \t]*$",
-                   re.MULTILINE | re.DOTALL)
+FENCE = re.compile(
+    r"^(?P<indent>[ \t]*)```(?P<lang>[\w-]*)[^\n]*\n(?P<body>.*?)^(?P=indent)```[ \t]*$", re.MULTILINE | re.DOTALL
+)
 ILLUSTRATIVE = "# illustrative"
 
 
@@ -40,8 +41,10 @@ def python_blocks(page: Path) -> list[tuple[int, str, bool]]:
         if m.group("lang") not in ("python", "py"):
             continue
         indent = m.group("indent")
-        body = "".join(line[len(indent):] if line.startswith(indent) else line
-                       for line in m.group("body").splitlines(keepends=True))
+        body = "".join(
+            line[len(indent) :] if line.startswith(indent) else line
+            for line in m.group("body").splitlines(keepends=True)
+        )
         line = text.count("\n", 0, m.start()) + 2
         blocks.append((line, body, not body.lstrip().startswith(ILLUSTRATIVE)))
     return blocks
@@ -51,8 +54,9 @@ PAGES = sorted(DOCS.glob("*.md"))
 
 
 @pytest.mark.parametrize("page", PAGES, ids=[p.name for p in PAGES])
-def test_python_examples_on_the_page_run(page: Path, fixtures: Any, fixtures_dll: Path,
-                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_python_examples_on_the_page_run(
+    page: Path, fixtures: Any, fixtures_dll: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     blocks = [(line, code) for line, code, runnable in python_blocks(page) if runnable]
     if not blocks:
         pytest.skip(f"{page.name} has no runnable python examples")
@@ -64,8 +68,9 @@ def test_python_examples_on_the_page_run(page: Path, fixtures: Any, fixtures_dll
             with contextlib.redirect_stdout(out):
                 exec(compile(code, f"{page.name}:{line}", "exec"), scope)
         except Exception as exc:
-            raise AssertionError(f"the example at docs/{page.name} line {line} failed: "
-                                 f"{type(exc).__name__}: {exc}\n{code}") from exc
+            raise AssertionError(
+                f"the example at docs/{page.name} line {line} failed: {type(exc).__name__}: {exc}\n{code}"
+            ) from exc
 
 
 def test_every_page_but_the_shell_only_ones_has_runnable_examples() -> None:
@@ -81,6 +86,12 @@ def test_the_docs_site_builds_strict(tmp_path: Path) -> None:
     mkdocs = shutil.which("mkdocs") or str(Path(sys.executable).with_name("mkdocs"))
     if not Path(mkdocs).exists():
         pytest.skip("mkdocs is not installed (pip install mkdocs-material 'mkdocstrings[python]')")
-    proc = subprocess.run([mkdocs, "build", "--strict", "--site-dir", str(tmp_path / "site")], cwd=ROOT,
-                          capture_output=True, text=True, timeout=180, check=False)
+    proc = subprocess.run(
+        [mkdocs, "build", "--strict", "--site-dir", str(tmp_path / "site")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr[-4000:]

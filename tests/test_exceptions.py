@@ -26,25 +26,36 @@ def _raised(method: str, *args: Any) -> BaseException:
 
 # ---- the builtin each .NET exception also is ---------------------------------------------
 
-@pytest.mark.parametrize(("method", "clr_name", "builtin", "message"), [
-    ("Argument", "System.ArgumentException", ValueError, "bad argument (Parameter 'x')"),
-    ("ArgumentNull", "System.ArgumentNullException", ValueError, "x must not be null (Parameter 'x')"),
-    ("Format", "System.FormatException", ValueError, "bad format"),
-    ("KeyNotFound", "System.Collections.Generic.KeyNotFoundException", KeyError, "key not found"),
-    ("IndexOutOfRange", "System.IndexOutOfRangeException", IndexError, "index outside the bounds"),
-    ("ArgumentOutOfRange", "System.ArgumentOutOfRangeException", IndexError,
-     "index out of range (Parameter 'index')"),
-    ("InvalidCast", "System.InvalidCastException", TypeError, "bad cast"),
-    ("Overflow", "System.OverflowException", OverflowError, "value overflowed"),
-    ("DivideByZero", "System.DivideByZeroException", ZeroDivisionError, "divided by zero"),
-    ("FileNotFound", "System.IO.FileNotFoundException", FileNotFoundError, "file is missing"),
-    ("IO", "System.IO.IOException", OSError, "disk on fire"),
-    ("NotImplemented", "System.NotImplementedException", NotImplementedError, "not implemented yet"),
-    ("NotSupported", "System.NotSupportedException", NotImplementedError, "not supported here"),
-    ("Timeout", "System.TimeoutException", TimeoutError, "took too long"),
-])
+
+@pytest.mark.parametrize(
+    ("method", "clr_name", "builtin", "message"),
+    [
+        ("Argument", "System.ArgumentException", ValueError, "bad argument (Parameter 'x')"),
+        ("ArgumentNull", "System.ArgumentNullException", ValueError, "x must not be null (Parameter 'x')"),
+        ("Format", "System.FormatException", ValueError, "bad format"),
+        ("KeyNotFound", "System.Collections.Generic.KeyNotFoundException", KeyError, "key not found"),
+        ("IndexOutOfRange", "System.IndexOutOfRangeException", IndexError, "index outside the bounds"),
+        (
+            "ArgumentOutOfRange",
+            "System.ArgumentOutOfRangeException",
+            IndexError,
+            "index out of range (Parameter 'index')",
+        ),
+        ("InvalidCast", "System.InvalidCastException", TypeError, "bad cast"),
+        ("Overflow", "System.OverflowException", OverflowError, "value overflowed"),
+        ("DivideByZero", "System.DivideByZeroException", ZeroDivisionError, "divided by zero"),
+        ("FileNotFound", "System.IO.FileNotFoundException", FileNotFoundError, "file is missing"),
+        ("IO", "System.IO.IOException", OSError, "disk on fire"),
+        ("NotImplemented", "System.NotImplementedException", NotImplementedError, "not implemented yet"),
+        ("NotSupported", "System.NotSupportedException", NotImplementedError, "not supported here"),
+        ("Timeout", "System.TimeoutException", TimeoutError, "took too long"),
+    ],
+)
 def test_dotnet_exception_is_its_class_a_clr_error_and_the_matching_builtin(
-    method: str, clr_name: str, builtin: type[BaseException], message: str,
+    method: str,
+    clr_name: str,
+    builtin: type[BaseException],
+    message: str,
 ) -> None:
     exc = _raised(method)
     assert type(exc).__clr_name__ == clr_name
@@ -91,6 +102,7 @@ def test_user_exception_classes_follow_dotnet_inheritance() -> None:
 
 
 # ---- message, notes, cause, the .NET object ------------------------------------------------
+
 
 def test_message_is_the_dotnet_message() -> None:
     exc = _raised("Custom", 7, "it broke")
@@ -153,6 +165,7 @@ def test_aggregate_exception_has_its_first_inner_exception_as_cause() -> None:
 
 
 # ---- real runtime faults and framework code ------------------------------------------------
+
 
 def test_runtime_division_by_zero_is_zero_division_error() -> None:
     from Fixtures.Exceptions import Thrower
@@ -224,6 +237,7 @@ def test_property_setter_exception_propagates() -> None:
 
 
 # ---- Python exceptions through .NET ------------------------------------------------------
+
 
 def test_python_exception_in_a_callback_reaches_dotnet_as_an_exception() -> None:
     from Fixtures.Exceptions import Thrower

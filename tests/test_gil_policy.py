@@ -33,14 +33,16 @@ def test_plain_framework_members_are_short(clr: Any) -> None:
     assert bridge.is_short(List[int].__dict__["Count"]._get)
 
 
-@pytest.mark.parametrize(("type_name", "method", "word"), [
-    ("System.Threading.Tasks.Task", "Wait", "System.Threading.Tasks.Task"),
-    ("System.Threading.Thread", "Sleep", "System.Threading.Thread"),
-    ("System.Threading.Monitor", "Enter", "System.Threading.Monitor"),
-    ("System.Console", "WriteLine", "System.Console"),
-])
-def test_members_that_may_wait_release_the_gil_and_say_why(clr: Any, type_name: str, method: str,
-                                                            word: str) -> None:
+@pytest.mark.parametrize(
+    ("type_name", "method", "word"),
+    [
+        ("System.Threading.Tasks.Task", "Wait", "System.Threading.Tasks.Task"),
+        ("System.Threading.Thread", "Sleep", "System.Threading.Thread"),
+        ("System.Threading.Monitor", "Enter", "System.Threading.Monitor"),
+        ("System.Console", "WriteLine", "System.Console"),
+    ],
+)
+def test_members_that_may_wait_release_the_gil_and_say_why(clr: Any, type_name: str, method: str, word: str) -> None:
     group = getattr(clr.get_type(type_name), method)
     for ov in group.overloads_list:
         assert not bridge.is_short(ov.id), ov.sig
@@ -85,6 +87,7 @@ def test_str_and_hash_give_the_same_answers_on_the_held_path(clr: Any) -> None:
 
 
 # ---- no deadlock: .NET waits for a thread that calls Python -------------------------------
+
 
 def test_dotnet_waiting_for_a_pool_thread_that_calls_python(fixtures: Any) -> None:
     from Fixtures.Gil import Shapes
@@ -161,19 +164,24 @@ def test_many_threads_mixing_short_and_waiting_calls_finish(fixtures: Any) -> No
 
 
 def test_hold_gil_off_releases_for_every_call(fixtures_dll: Any) -> None:
-    proc = run_python("""
+    proc = run_python(
+        """
         import pyclrbridge
         pyclrbridge.load()
         from pyclrbridge.host import bridge
         from System import Math
         print(any(bridge.is_short(o.id) for o in Math.Abs.overloads_list))
-    """, env={"PYCLRBRIDGE_HOLD_GIL": "0"})
+    """,
+        env={"PYCLRBRIDGE_HOLD_GIL": "0"},
+    )
     assert_clean_exit(proc)
     assert proc.stdout.strip() == "False"
 
 
-@pytest.mark.skipif(not sysconfig.get_config_var("Py_GIL_DISABLED"),
-                    reason="a free-threaded CPython build is needed to check that the GIL stays off")
+@pytest.mark.skipif(
+    not sysconfig.get_config_var("Py_GIL_DISABLED"),
+    reason="a free-threaded CPython build is needed to check that the GIL stays off",
+)
 def test_free_threaded_build_keeps_the_gil_disabled(fixtures: Any) -> None:
     from Fixtures.Gil import Shapes
     from System import Math

@@ -73,8 +73,9 @@ def test_load_with_incompatible_arguments_names_both(clr: Any, tmp_path: Any) ->
     from pyclrbridge import load
 
     other = tmp_path / "other.runtimeconfig.json"
-    other.write_text(json.dumps({"runtimeOptions": {"framework": {"name": "Microsoft.NETCore.App",
-                                                                  "version": "8.0.0"}}}))
+    other.write_text(
+        json.dumps({"runtimeOptions": {"framework": {"name": "Microsoft.NETCore.App", "version": "8.0.0"}}})
+    )
     with pytest.raises(RuntimeError) as info:
         load(other)
     assert "running:" in str(info.value) and "asked:" in str(info.value)
@@ -83,13 +84,16 @@ def test_load_with_incompatible_arguments_names_both(clr: Any, tmp_path: Any) ->
 
 def _host_error_output(load_arguments: str, env: dict[str, str] | None = None) -> str:
     """What a fresh interpreter prints for the HostError of ``pyclrbridge.load(<load_arguments>)``."""
-    proc = run_python(f"""
+    proc = run_python(
+        f"""
         import pyclrbridge
         try:
             pyclrbridge.load({load_arguments})
         except pyclrbridge.HostError as e:
             print("HostError:", e)
-    """, env=env)
+    """,
+        env=env,
+    )
     assert_clean_exit(proc)
     return proc.stdout
 
@@ -115,8 +119,11 @@ def test_malformed_runtime_config_names_the_file(tmp_path: Any) -> None:
 
 def test_hostfxr_failure_reports_hex_code_and_host_text(tmp_path: Any) -> None:
     config = tmp_path / "future.runtimeconfig.json"
-    config.write_text(json.dumps({"runtimeOptions": {"tfm": "net99.0", "framework": {
-        "name": "Microsoft.NETCore.App", "version": "99.0.0"}}}))
+    config.write_text(
+        json.dumps(
+            {"runtimeOptions": {"tfm": "net99.0", "framework": {"name": "Microsoft.NETCore.App", "version": "99.0.0"}}}
+        )
+    )
     out = _host_error_output(repr(str(config)))
     assert "HostError:" in out
     assert "0x8000" in out  # hostfxr's code in hex

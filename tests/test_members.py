@@ -17,6 +17,7 @@ def _fixtures(fixtures: Any) -> Any:
 
 # ---- constructors ------------------------------------------------------------------------
 
+
 def test_constructor_takes_positional_arguments() -> None:
     from Fixtures.Members import Widget
 
@@ -45,6 +46,7 @@ def test_unknown_keyword_argument_is_a_type_error_listing_constructors() -> None
 
 
 # ---- properties and fields ---------------------------------------------------------------
+
 
 def test_property_get_and_set() -> None:
     from Fixtures.Members import Widget
@@ -104,6 +106,7 @@ def test_instance_field_starts_null_and_can_be_set() -> None:
 
 # ---- indexers ----------------------------------------------------------------------------
 
+
 def test_string_indexer_get_and_set() -> None:
     from Fixtures.Members import Bag
 
@@ -124,6 +127,7 @@ def test_two_argument_indexer_takes_a_tuple_key() -> None:
 
 
 # ---- nested and static types -------------------------------------------------------------
+
 
 def test_nested_type_is_reachable_as_a_class_attribute() -> None:
     from Fixtures.Members import Widget
@@ -148,6 +152,7 @@ def test_static_methods_are_called_on_the_class() -> None:
 
 # ---- null ----------------------------------------------------------------------------------
 
+
 def test_null_results_are_none_and_none_passes_as_null() -> None:
     from Fixtures.Members import StaticTools
 
@@ -157,6 +162,7 @@ def test_null_results_are_none_and_none_passes_as_null() -> None:
 
 
 # ---- structs -------------------------------------------------------------------------------
+
 
 def test_datetime_struct_members_and_arithmetic_methods_return_new_values() -> None:
     from System import DateTime
@@ -217,6 +223,7 @@ def test_struct_default_constructor_gives_zero_value() -> None:
 
 # ---- enums ---------------------------------------------------------------------------------
 
+
 def test_enum_members_are_class_attributes_and_int_works() -> None:
     from Fixtures.Enums import Color
 
@@ -256,6 +263,7 @@ def test_enum_values_cross_the_boundary_both_ways() -> None:
 
 
 # ---- interfaces and concrete classes of results ----------------------------------------------
+
 
 def test_explicit_interface_implementation_is_reached_by_casting() -> None:
     from Fixtures.Interfaces import Explicit, IBaz, IFoo

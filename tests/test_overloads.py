@@ -16,9 +16,17 @@ def _fixtures(fixtures: Any) -> Any:
 
 # ---- choosing like C# ------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("arg", "expected"), [
-    (1, "int"), (2**40, "long"), (1.5, "double"), ("text", "string"), (True, "bool"),
-])
+
+@pytest.mark.parametrize(
+    ("arg", "expected"),
+    [
+        (1, "int"),
+        (2**40, "long"),
+        (1.5, "double"),
+        ("text", "string"),
+        (True, "bool"),
+    ],
+)
 def test_exact_type_wins_for_python_primitives(arg: Any, expected: str) -> None:
     from Fixtures.Overloads import Picker
 
@@ -81,12 +89,21 @@ def test_no_matching_overload_raises_type_error_listing_every_candidate() -> Non
     with pytest.raises(TypeError, match="no overload") as info:
         Picker.Pick(1, 2, 3)
     message = str(info.value)
-    for sig in ("Pick(Int32 x)", "Pick(Int64 x)", "Pick(Double x)", "Pick(String x)", "Pick(Object x)",
-                "Pick(Boolean x)", "Pick(Single x)", "Pick(Int32 x, Int32 y)"):
+    for sig in (
+        "Pick(Int32 x)",
+        "Pick(Int64 x)",
+        "Pick(Double x)",
+        "Pick(String x)",
+        "Pick(Object x)",
+        "Pick(Boolean x)",
+        "Pick(Single x)",
+        "Pick(Int32 x, Int32 y)",
+    ):
         assert sig in message
 
 
 # ---- the per-kinds cache ----------------------------------------------------------------------
+
 
 @pytest.fixture
 def choose_calls(monkeypatch: Any) -> list[int]:
@@ -123,6 +140,7 @@ def test_a_new_argument_kind_is_resolved_on_its_own(choose_calls: list[int]) -> 
 
 # ---- explicit choice --------------------------------------------------------------------------
 
+
 def test_overloads_selects_a_method_by_parameter_types() -> None:
     import System
     from Fixtures.Overloads import Picker
@@ -147,6 +165,7 @@ def test_overloads_with_unknown_parameter_types_lists_candidates() -> None:
 
 
 # ---- out, ref, params, optional -----------------------------------------------------------------
+
 
 def test_out_parameter_returns_a_result_tuple() -> None:
     from System import Int32
@@ -187,12 +206,23 @@ def test_optional_parameters_take_their_defaults() -> None:
 
 # ---- operators ----------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("expression", "expected"), [
-    ("a + b", "Vector(9, 8)"), ("a - b", "Vector(3, -2)"), ("-a", "Vector(-6, -3)"),
-    ("a * 2", "Vector(12, 6)"), ("2 * a", "Vector(12, 6)"), ("a / 2", "Vector(3, 1.5)"),
-    ("a % 4", "Vector(2, 3)"), ("a & b", "Vector(2, 1)"), ("a | b", "Vector(7, 7)"),
-    ("a ^ b", "Vector(5, 6)"), ("~a", "Vector(-7, -4)"),
-])
+
+@pytest.mark.parametrize(
+    ("expression", "expected"),
+    [
+        ("a + b", "Vector(9, 8)"),
+        ("a - b", "Vector(3, -2)"),
+        ("-a", "Vector(-6, -3)"),
+        ("a * 2", "Vector(12, 6)"),
+        ("2 * a", "Vector(12, 6)"),
+        ("a / 2", "Vector(3, 1.5)"),
+        ("a % 4", "Vector(2, 3)"),
+        ("a & b", "Vector(2, 1)"),
+        ("a | b", "Vector(7, 7)"),
+        ("a ^ b", "Vector(5, 6)"),
+        ("~a", "Vector(-7, -4)"),
+    ],
+)
 def test_arithmetic_and_bitwise_operators_come_from_op_methods(expression: str, expected: str) -> None:
     from Fixtures.Operators import Vector
 

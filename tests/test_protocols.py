@@ -17,6 +17,7 @@ def _fixtures(fixtures: Any) -> Any:
 
 # ---- IEnumerable -> iter ----------------------------------------------------------------------
 
+
 def test_generic_enumerable_iterates() -> None:
     from Fixtures.Collections import Inventory
 
@@ -73,6 +74,7 @@ def test_non_generic_enumerable_iterates() -> None:
 
 # ---- ICollection -> len, bool, in --------------------------------------------------------------
 
+
 def test_collection_has_len() -> None:
     from Fixtures.Collections import CountOnly
 
@@ -109,6 +111,7 @@ def test_in_with_an_item_of_the_wrong_type_is_false() -> None:
 
 
 # ---- IList -> indexing -------------------------------------------------------------------------
+
 
 def test_list_indexing_counts_negative_indexes_from_the_end() -> None:
     from System.Collections.Generic import List
@@ -185,6 +188,7 @@ def test_dotnet_list_passed_back_to_dotnet_is_mutated_in_place() -> None:
 
 
 # ---- IDictionary -> mapping -------------------------------------------------------------------
+
 
 def test_dictionary_get_set_contains_len() -> None:
     from System.Collections.Generic import Dictionary
@@ -282,6 +286,7 @@ def test_read_only_dictionary_view_is_a_mapping() -> None:
 
 # ---- IDisposable, IComparable, equality, str/repr ------------------------------------------
 
+
 def test_disposable_is_a_context_manager_that_disposes() -> None:
     from System.IO import MemoryStream
 
@@ -361,6 +366,7 @@ def test_repr_with_the_default_to_string_shows_the_type_name_once() -> None:
 
 # ---- structs --------------------------------------------------------------------------------
 
+
 def test_struct_fields_and_computed_properties() -> None:
     from Fixtures.Structs import Point
 
@@ -422,6 +428,7 @@ def test_bcl_structs_datetime_timespan_guid() -> None:
 
 
 # ---- enums ----------------------------------------------------------------------------------
+
 
 def test_enum_members_are_class_attributes_with_int_and_str() -> None:
     from Fixtures.Enums import Color

@@ -57,6 +57,7 @@ def _fresh_type_names(n: int) -> list[str]:
 
 # ---- callback results -------------------------------------------------------------------
 
+
 def test_callback_string_results_survive_until_dotnet_reads_them() -> None:
     """A string returned by a Python callback is written into the result Value by pointer.
 
@@ -81,6 +82,7 @@ def test_callback_string_results_survive_until_dotnet_reads_them() -> None:
 
 # ---- proxy class cache (two-level, _types._build_lock) ----------------------------------
 
+
 def test_duplicate_cache_insert_on_type_creation() -> None:
     """Many threads ask for the same never-built types at one barrier.
 
@@ -93,12 +95,13 @@ def test_duplicate_cache_insert_on_type_creation() -> None:
     builds_before = _types._builds
 
     def lookup_all(index: int) -> list[int]:
-        order = names[index % len(names):] + names[:index % len(names)]
+        order = names[index % len(names) :] + names[: index % len(names)]
         return [id(_types.class_by_name(n)) for n in order]
 
     results = run_concurrently(lookup_all, threads=THREADS, pass_index=True)
-    by_name = [dict(zip(names[i % len(names):] + names[:i % len(names)], ids, strict=True))
-               for i, ids in enumerate(results)]
+    by_name = [
+        dict(zip(names[i % len(names) :] + names[: i % len(names)], ids, strict=True)) for i, ids in enumerate(results)
+    ]
     for name in names:
         assert len({ids[name] for ids in by_name}) == 1, f"two classes for {name}"
         assert id(_types.class_by_name(name)) == by_name[0][name]
@@ -153,6 +156,7 @@ def test_half_built_type_never_seen_by_another_thread(monkeypatch: pytest.Monkey
 
 
 # ---- handles: exactly-once release --------------------------------------------------------
+
 
 def test_two_threads_releasing_one_handle_free_it_once(clr: Any) -> None:
     """Every thread calls ``pyclrbridge.release`` on the same objects at once.
@@ -229,6 +233,7 @@ def test_shim_refuses_a_second_free_of_one_handle() -> None:
 
 # ---- delegate factories (DelegateFactory._emitLock) -------------------------------------
 
+
 def test_concurrent_delegate_type_compilation(clr: Any) -> None:
     """Threads convert callables to many never-used ``Func`` types at one barrier.
 
@@ -246,7 +251,7 @@ def test_concurrent_delegate_type_compilation(clr: Any) -> None:
 
     def convert_all(index: int) -> list[str]:
         out = []
-        for sig in signatures[index % 5:] + signatures[:index % 5]:
+        for sig in signatures[index % 5 :] + signatures[: index % 5]:
             func = System.Func[sig]
             d = func(lambda *args: "|".join(map(repr, args)))
             out.append(d.Invoke(*(samples[t] for t in sig[:-1])))
@@ -272,6 +277,7 @@ def test_concurrent_derived_type_emission(fixtures: Any) -> None:
         names = []
         results = 0
         for k in range(5):
+
             class Twice(ICalculator):
                 def Compute(self, x: int, k: int = k) -> int:
                     return 2 * x + k
@@ -289,6 +295,7 @@ def test_concurrent_derived_type_emission(fixtures: Any) -> None:
 
 # ---- namespaces (importer index lock, module __dict__.setdefault) ------------------------
 
+
 def test_concurrent_namespace_attribute_access_adds_each_name_once() -> None:
     """All threads read the same never-read attributes of a namespace module at once.
 
@@ -304,11 +311,11 @@ def test_concurrent_namespace_attribute_access_adds_each_name_once() -> None:
     module = importlib.import_module(namespace)
 
     def read_all(index: int) -> list[int]:
-        return [id(getattr(module, s)) for s in shorts[index % len(shorts):] + shorts[:index % len(shorts)]]
+        return [id(getattr(module, s)) for s in shorts[index % len(shorts) :] + shorts[: index % len(shorts)]]
 
     results = run_concurrently(read_all, threads=THREADS, pass_index=True)
     for i, ids in enumerate(results):
-        rotated = shorts[i % len(shorts):] + shorts[:i % len(shorts)]
+        rotated = shorts[i % len(shorts) :] + shorts[: i % len(shorts)]
         assert dict(zip(rotated, ids, strict=True)) == {s: id(module.__dict__[s]) for s in shorts}
     listing = dir(module)
     assert len(listing) == len(set(listing))
@@ -332,6 +339,7 @@ def test_concurrent_namespace_import_yields_one_module() -> None:
 
 
 # ---- whole-process races: subprocesses -------------------------------------------------
+
 
 def test_concurrent_runtime_start_gives_one_runtime() -> None:
     """32 threads call ``load()`` at one barrier in a fresh process.
@@ -364,7 +372,8 @@ def test_callbacks_during_interpreter_shutdown_exit_cleanly(fixtures_dll: Path) 
     Python after finalization began: a hang or a crash ("Fatal Python error"). Here the
     process exits 0 with timers and worker threads still firing.
     """
-    proc = run_python("""
+    proc = run_python(
+        """
         import os, threading, pyclrbridge
         clr = pyclrbridge.load()
         clr.add_reference(os.environ["FIXTURES_DLL"])
@@ -384,6 +393,9 @@ def test_callbacks_during_interpreter_shutdown_exit_cleanly(fixtures_dll: Path) 
         while calls[0] < 200:
             time.sleep(0.01)
         print("exiting", flush=True)
-    """, fixtures_dll=fixtures_dll, timeout=60)
+    """,
+        fixtures_dll=fixtures_dll,
+        timeout=60,
+    )
     assert_clean_exit(proc)
     assert "exiting" in proc.stdout

@@ -22,19 +22,23 @@ def _run(body: str, fixtures_dll: Path) -> subprocess.CompletedProcess[str]:
 
 
 def test_exit_while_a_timer_keeps_calling_python(fixtures_dll: Path) -> None:
-    proc = _run("""
+    proc = _run(
+        """
 hits = []
 timer = Invoker.Timer(lambda: hits.append(1), 1)
 while len(hits) < 50:
     time.sleep(0.005)
 print("exiting with", len(hits) > 0)
-""", fixtures_dll)
+""",
+        fixtures_dll,
+    )
     assert_clean_exit(proc)
     assert "exiting with True" in proc.stdout
 
 
 def test_exit_while_four_dotnet_threads_are_inside_python_callbacks(fixtures_dll: Path) -> None:
-    proc = _run("""
+    proc = _run(
+        """
 inside = threading.Semaphore(0)
 
 def work():
@@ -46,32 +50,41 @@ runner.start()
 for _ in range(8):
     inside.acquire()
 print("exiting")
-""", fixtures_dll)
+""",
+        fixtures_dll,
+    )
     assert_clean_exit(proc)
     assert "exiting" in proc.stdout
 
 
 def test_exit_with_a_hundred_thousand_live_proxies(fixtures_dll: Path) -> None:
-    proc = _run("""
+    proc = _run(
+        """
 from System import Object
 keep = [Object() for _ in range(100_000)]
 print(clr.stats()["live_handles"] >= 100_000)
-""", fixtures_dll)
+""",
+        fixtures_dll,
+    )
     assert_clean_exit(proc)
     assert "True" in proc.stdout
 
 
 def test_sys_exit_inside_a_callback_exits_with_its_code(fixtures_dll: Path) -> None:
-    proc = _run("""
+    proc = _run(
+        """
 Invoker.CallAction(lambda: sys.exit(3))
 print("not reached")
-""", fixtures_dll)
+""",
+        fixtures_dll,
+    )
     assert_clean_exit(proc, 3)
     assert "not reached" not in proc.stdout
 
 
 def test_finalizers_after_shutdown_free_no_handles(fixtures_dll: Path) -> None:
-    proc = _run("""
+    proc = _run(
+        """
 import gc
 from System.Text import StringBuilder
 from pyclrbridge.host import bridge as _bridge
@@ -81,13 +94,16 @@ clr.shutdown()
 del items
 gc.collect()
 print("freed after shutdown:", _bridge.stats()["handles_freed"] - before)
-""", fixtures_dll)
+""",
+        fixtures_dll,
+    )
     assert_clean_exit(proc)
     assert "freed after shutdown: 0" in proc.stdout
 
 
 def test_callback_with_a_result_after_shutdown_is_refused_in_dotnet(fixtures_dll: Path) -> None:
-    proc = _run("""
+    proc = _run(
+        """
 from Fixtures.Exceptions import Thrower
 calls = []
 clr.shutdown()
@@ -96,14 +112,17 @@ try:
     Invoker.CallFunc(lambda: 1)
 except Exception as e:
     print("refused:", "shut down" in str(e))
-""", fixtures_dll)
+""",
+        fixtures_dll,
+    )
     assert_clean_exit(proc)
     assert "void: none []" in proc.stdout
     assert "refused: True" in proc.stdout
 
 
 def test_exit_while_dotnet_threads_call_python_overrides(fixtures_dll: Path) -> None:
-    proc = _run("""
+    proc = _run(
+        """
 from Fixtures.Inheritance import Consumers, ICalculator
 
 class Slow(ICalculator):
@@ -123,6 +142,8 @@ runner.start()
 for _ in range(20):
     calls.acquire()
 print("exiting")
-""", fixtures_dll)
+""",
+        fixtures_dll,
+    )
     assert_clean_exit(proc)
     assert "exiting" in proc.stdout

@@ -62,9 +62,14 @@ y: str = w.Describe(1)
 def stub_dir(tmp_path_factory: pytest.TempPathFactory, fixtures_dll: Path) -> Path:
     out = tmp_path_factory.mktemp("stubs")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
-    proc = subprocess.run([sys.executable, "-m", "pyclrbridge", "stubs", *NAMESPACES, "-o", str(out),
-                           "-r", str(fixtures_dll)], capture_output=True, text=True, env=env, timeout=120,
-                          check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "pyclrbridge", "stubs", *NAMESPACES, "-o", str(out), "-r", str(fixtures_dll)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr
     return out
 
@@ -88,9 +93,26 @@ def test_mypy_accepts_correct_code_and_rejects_wrong_code(stub_dir: Path, tmp_pa
     (tmp_path / "good.py").write_text(GOOD)
     (tmp_path / "bad.py").write_text(BAD)
     env = {**os.environ, "MYPYPATH": str(stub_dir)}
-    proc = subprocess.run([sys.executable, "-m", "mypy", "--strict", "--no-incremental", "--cache-dir", os.devnull,
-                           "--no-error-summary", "good.py", "bad.py"], cwd=tmp_path, capture_output=True,
-                          text=True, env=env, timeout=180, check=False)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mypy",
+            "--strict",
+            "--no-incremental",
+            "--cache-dir",
+            os.devnull,
+            "--no-error-summary",
+            "good.py",
+            "bad.py",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=180,
+        check=False,
+    )
     errors = [line for line in proc.stdout.splitlines() if ": error:" in line]
     assert [e.split(":")[0] for e in errors] == ["bad.py"] * 4, proc.stdout
     assert 'Argument 1 to "Add" of "List" has incompatible type "str"; expected "int"' in errors[0]
@@ -113,8 +135,9 @@ def _stub(ns: str, fixtures: Any) -> str:
 
 def test_overloads_generics_properties_and_events_have_stub_forms(fixtures: Any) -> None:
     members = _stub("Fixtures.Members", fixtures)
-    assert ("    @_overload\n    def Grow(self) -> None: ...\n"
-            "    @_overload\n    def Grow(self, by: int) -> None: ...") in members
+    assert (
+        "    @_overload\n    def Grow(self) -> None: ...\n    @_overload\n    def Grow(self, by: int) -> None: ..."
+    ) in members
     assert "    def Size(self, value: int) -> None: ..." in members
     assert "    Changed: _Event" in members
     assert "    Count: _ClassVar[int]" in members  # a static property

@@ -231,6 +231,7 @@ def test_a_sealed_class_cannot_be_subclassed(fixtures: Any) -> None:
     from System import String
 
     with pytest.raises(TypeError):
+
         class Text(String):
             pass
 

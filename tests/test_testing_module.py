@@ -27,6 +27,7 @@ QUICK = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCh
 
 # ---- the guide's example (keep in sync with docs/testing.md) ---------------------------
 
+
 def counter_counts_every_increment(counter_class: Any) -> Any:
     """The property test from docs/testing.md, for any class with Increment() and Value."""
 
@@ -64,6 +65,7 @@ def test_guide_example_passes_for_the_safe_counter() -> None:
 
 
 # ---- run_concurrently -------------------------------------------------------------------
+
 
 def test_run_concurrently_returns_results_in_thread_order() -> None:
     assert run_concurrently(lambda i: i * 10, threads=6, pass_index=True) == [0, 10, 20, 30, 40, 50]
@@ -120,8 +122,16 @@ def test_run_concurrently_uses_separate_threads() -> None:
 # ---- values_for: every drawn value is accepted by .NET and round-trips ------------------
 
 INTEGER_ECHOES = ["Int8", "UInt8", "Int16", "UInt16", "Int32", "UInt32", "Int64", "UInt64"]
-INTEGER_TYPES = ["System.SByte", "System.Byte", "System.Int16", "System.UInt16", "System.Int32", "System.UInt32",
-                 "System.Int64", "System.UInt64"]
+INTEGER_TYPES = [
+    "System.SByte",
+    "System.Byte",
+    "System.Int16",
+    "System.UInt16",
+    "System.Int32",
+    "System.UInt32",
+    "System.Int64",
+    "System.UInt64",
+]
 
 
 @pytest.mark.parametrize(("type_name", "echo"), list(zip(INTEGER_TYPES, INTEGER_ECHOES, strict=True)))
@@ -138,10 +148,15 @@ def test_values_for_integers_round_trip_over_the_exact_range(type_name: str, ech
     check()
 
 
-@pytest.mark.parametrize(("type_name", "limits"), [
-    ("System.SByte", (-(2**7), 2**7 - 1)), ("System.UInt16", (0, 2**16 - 1)),
-    ("System.Int64", (-(2**63), 2**63 - 1)), ("System.UInt64", (0, 2**64 - 1)),
-])
+@pytest.mark.parametrize(
+    ("type_name", "limits"),
+    [
+        ("System.SByte", (-(2**7), 2**7 - 1)),
+        ("System.UInt16", (0, 2**16 - 1)),
+        ("System.Int64", (-(2**63), 2**63 - 1)),
+        ("System.UInt64", (0, 2**64 - 1)),
+    ],
+)
 def test_values_for_integers_stay_within_and_reach_the_limits(type_name: str, limits: tuple[int, int]) -> None:
     from hypothesis import find
 
@@ -156,9 +171,14 @@ def test_values_for_integers_stay_within_and_reach_the_limits(type_name: str, li
 def test_values_for_scalars_round_trip(data: st.DataObject) -> None:
     from Fixtures.Values import Echo
 
-    for type_name, echo in [("System.Double", Echo.Double), ("System.Single", Echo.Single),
-                            ("System.Decimal", Echo.Decimal), ("System.Boolean", Echo.Boolean),
-                            ("System.Char", Echo.Char), ("System.String", Echo.String)]:
+    for type_name, echo in [
+        ("System.Double", Echo.Double),
+        ("System.Single", Echo.Single),
+        ("System.Decimal", Echo.Decimal),
+        ("System.Boolean", Echo.Boolean),
+        ("System.Char", Echo.Char),
+        ("System.String", Echo.String),
+    ]:
         value = data.draw(values_for(type_name), label=type_name)
         assert echo(value) == value
 

@@ -75,8 +75,20 @@ def test_every_primitive_argument_arrives_as_its_python_value(hammer: Any) -> No
         return 0.5
 
     assert hammer.CallAll(record) == 0.5
-    assert received == [True, 200, -100, -30000, 60000, -2_000_000_000, 4_000_000_000, -9_000_000_000_000_000_000,
-                        18_000_000_000_000_000_000, "\u03bb", 1.5, 2.25]
+    assert received == [
+        True,
+        200,
+        -100,
+        -30000,
+        60000,
+        -2_000_000_000,
+        4_000_000_000,
+        -9_000_000_000_000_000_000,
+        18_000_000_000_000_000_000,
+        "\u03bb",
+        1.5,
+        2.25,
+    ]
     assert [type(x) for x in received] == [bool, *[int] * 8, str, float, float]
 
 
@@ -88,13 +100,16 @@ def test_narrow_primitive_results_round_trip(hammer: Any) -> None:
     assert hammer.Bool(lambda x: not x, False) is True
 
 
-@pytest.mark.parametrize(("result", "expected"), [
-    (True, "no exception"),  # a bool is 1
-    (2.0, "System.InvalidCastException: a float cannot be passed as System.Int32 without rounding"),
-    (2**40, "System.OverflowException: 1099511627776 is out of range for System.Int32 (-2147483648 to 2147483647)"),
-    (None, "System.InvalidCastException: null cannot be converted to the value type System.Int32"),
-    ("5", "System.InvalidCastException: a str cannot be passed as System.Int32 (parse it first)"),
-])
+@pytest.mark.parametrize(
+    ("result", "expected"),
+    [
+        (True, "no exception"),  # a bool is 1
+        (2.0, "System.InvalidCastException: a float cannot be passed as System.Int32 without rounding"),
+        (2**40, "System.OverflowException: 1099511627776 is out of range for System.Int32 (-2147483648 to 2147483647)"),
+        (None, "System.InvalidCastException: null cannot be converted to the value type System.Int32"),
+        ("5", "System.InvalidCastException: a str cannot be passed as System.Int32 (parse it first)"),
+    ],
+)
 def test_unusual_results_follow_the_generic_conversion_rules(hammer: Any, result: Any, expected: str) -> None:
     assert hammer.Catch(lambda x: result, 1) == expected
 
@@ -230,7 +245,9 @@ from Fixtures.TypedCallbacks import Hammer
 
 
 def test_typed_callbacks_after_shutdown_are_refused_and_void_ones_skipped(fixtures_dll: Path) -> None:
-    proc = run_python(PRELUDE + """
+    proc = run_python(
+        PRELUDE
+        + """
 from System import Action, Func, Int32
 calls = []
 f = Func[Int32, Int32](lambda x: calls.append(x) or x)
@@ -238,15 +255,21 @@ act = Action[Int32](calls.append)
 print("before:", Hammer.Catch(f, 1), Hammer.CatchAction(act, 2), calls)
 clr.shutdown()
 print("after:", Hammer.Catch(f, 3), "|", Hammer.CatchAction(act, 4), calls)
-""", fixtures_dll=fixtures_dll, timeout=60)
+""",
+        fixtures_dll=fixtures_dll,
+        timeout=60,
+    )
     assert_clean_exit(proc)
     assert "before: no exception no exception [1, 2]" in proc.stdout
-    assert ("after: System.InvalidOperationException: Python has shut down; the callback was not run | "
-            "no exception [1, 2]") in proc.stdout
+    assert (
+        "after: System.InvalidOperationException: Python has shut down; the callback was not run | no exception [1, 2]"
+    ) in proc.stdout
 
 
 def test_exit_while_a_dotnet_thread_keeps_calling_a_typed_callback(fixtures_dll: Path) -> None:
-    proc = run_python(PRELUDE + """
+    proc = run_python(
+        PRELUDE
+        + """
 hits = []
 def bump(x):
     hits.append(x)
@@ -255,12 +278,17 @@ Hammer.CallForever(bump)
 while len(hits) < 1000:
     time.sleep(0.005)
 print("exiting")
-""", fixtures_dll=fixtures_dll, timeout=60)
+""",
+        fixtures_dll=fixtures_dll,
+        timeout=60,
+    )
     assert_clean_exit(proc)
     assert "exiting" in proc.stdout
 
 
-PARITY = PRELUDE + """
+PARITY = (
+    PRELUDE
+    + """
 from System import Func, Int32
 from pyclrbridge.callbacks import typed as _typed_callbacks
 
@@ -289,6 +317,7 @@ show("sort raise:", lambda: Hammer.Sort([2, 1], fail))
 show("action raise:", lambda: Hammer.CatchAction(fail, 2))
 print("typed:", bool(_typed_callbacks.shapes()))
 """
+)
 
 
 def test_typed_and_generic_paths_give_the_same_results_and_errors(fixtures_dll: Path) -> None:

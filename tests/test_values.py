@@ -20,11 +20,20 @@ def _fixtures(fixtures: Any) -> Any:
 
 # ---- integers ---------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("method", "lo", "hi"), [
-    ("Int8", -128, 127), ("UInt8", 0, 255), ("Int16", -(2**15), 2**15 - 1), ("UInt16", 0, 2**16 - 1),
-    ("Int32", -(2**31), 2**31 - 1), ("UInt32", 0, 2**32 - 1), ("Int64", -(2**63), 2**63 - 1),
-    ("UInt64", 0, 2**64 - 1),
-])
+
+@pytest.mark.parametrize(
+    ("method", "lo", "hi"),
+    [
+        ("Int8", -128, 127),
+        ("UInt8", 0, 255),
+        ("Int16", -(2**15), 2**15 - 1),
+        ("UInt16", 0, 2**16 - 1),
+        ("Int32", -(2**31), 2**31 - 1),
+        ("UInt32", 0, 2**32 - 1),
+        ("Int64", -(2**63), 2**63 - 1),
+        ("UInt64", 0, 2**64 - 1),
+    ],
+)
 def test_int_round_trips_at_both_bounds_of_every_integer_type(method: str, lo: int, hi: int) -> None:
     from Fixtures.Values import Echo
 
@@ -97,6 +106,7 @@ def test_int_to_a_decimal_parameter_beyond_int64_is_exact() -> None:
 
 # ---- bool -------------------------------------------------------------------------------------
 
+
 def test_bool_round_trips_as_bool() -> None:
     from Fixtures.Values import Echo
 
@@ -130,6 +140,7 @@ def test_int_is_not_accepted_for_a_boolean_parameter() -> None:
 
 
 # ---- floating point ---------------------------------------------------------------------------
+
 
 def test_float_round_trips_as_double_exactly() -> None:
     from Fixtures.Values import Echo
@@ -169,6 +180,7 @@ def test_int_is_accepted_for_a_double_parameter() -> None:
 
 
 # ---- strings and chars ------------------------------------------------------------------------
+
 
 def test_str_with_every_plane_round_trips() -> None:
     from Fixtures.Values import Echo
@@ -228,6 +240,7 @@ def test_astral_character_for_a_char_raises_type_error() -> None:
 
 # ---- None -------------------------------------------------------------------------------------
 
+
 def test_none_round_trips_as_null_for_a_reference_type() -> None:
     from Fixtures.Values import Echo
 
@@ -250,6 +263,7 @@ def test_nullable_value_type_takes_none_and_values() -> None:
 
 
 # ---- decimal ----------------------------------------------------------------------------------
+
 
 def test_decimal_round_trips_exactly_with_its_scale() -> None:
     from Fixtures.Values import Echo
@@ -289,8 +303,12 @@ def test_decimal_nan_raises_value_error() -> None:
 
 # ---- bytes and arrays -------------------------------------------------------------------------
 
-@pytest.mark.parametrize("data", [b"\x00\x01\xff", bytearray(b"\x00\x01\xff"), memoryview(b"\x00\x01\xff")],
-                         ids=["bytes", "bytearray", "memoryview"])
+
+@pytest.mark.parametrize(
+    "data",
+    [b"\x00\x01\xff", bytearray(b"\x00\x01\xff"), memoryview(b"\x00\x01\xff")],
+    ids=["bytes", "bytearray", "memoryview"],
+)
 def test_bytes_like_objects_become_byte_arrays(data: Any) -> None:
     from Fixtures.Arrays import ArrayTools
 
@@ -434,6 +452,7 @@ def test_python_array_array_of_the_element_type_becomes_a_dotnet_array() -> None
 
 # ---- sequences and dictionaries ---------------------------------------------------------------
 
+
 def test_list_becomes_an_int_array() -> None:
     from Fixtures.Arrays import ArrayTools
 
@@ -521,6 +540,7 @@ def test_float_for_an_integer_parameter_is_never_rounded() -> None:
 
 # ---- dates, times, guids ----------------------------------------------------------------------
 
+
 def test_naive_datetime_is_accepted_for_a_datetime_parameter() -> None:
     from Fixtures.Values import Echo
 
@@ -557,6 +577,7 @@ def test_uuid_passed_as_object_arrives_as_a_guid() -> None:
 
 
 # ---- codecs -----------------------------------------------------------------------------------
+
 
 class Celsius:
     def __init__(self, degrees: float) -> None:
@@ -612,8 +633,12 @@ def test_register_codec_needs_both_halves_of_a_pair() -> None:
 
 # ---- bad input never crashes -----------------------------------------------------------------
 
-@pytest.mark.parametrize("bad", [object(), [object()], {"a": object()}, 2**200, float("nan"), b"x", "x" * 10_000],
-                         ids=["object", "list-of-object", "dict-of-object", "huge-int", "nan", "bytes", "long-str"])
+
+@pytest.mark.parametrize(
+    "bad",
+    [object(), [object()], {"a": object()}, 2**200, float("nan"), b"x", "x" * 10_000],
+    ids=["object", "list-of-object", "dict-of-object", "huge-int", "nan", "bytes", "long-str"],
+)
 def test_bad_arguments_raise_python_exceptions(bad: Any) -> None:
     from Fixtures.Values import Echo
 
@@ -662,9 +687,19 @@ def test_wrong_index_types_raise_type_error() -> None:
         ArrayTools.Ints(3)[1, 2]
 
 
-@pytest.mark.parametrize("key", [slice(None), slice(None, None, -1), slice(1, 6, 2), slice(5, 1, -2),
-                                 slice(-2, None), slice(10, 20), slice(None, None, 3)],
-                         ids=["all", "reversed", "step", "negative-step", "tail", "past-end", "every-third"])
+@pytest.mark.parametrize(
+    "key",
+    [
+        slice(None),
+        slice(None, None, -1),
+        slice(1, 6, 2),
+        slice(5, 1, -2),
+        slice(-2, None),
+        slice(10, 20),
+        slice(None, None, 3),
+    ],
+    ids=["all", "reversed", "step", "negative-step", "tail", "past-end", "every-third"],
+)
 def test_array_slices_match_python_list_slices(key: slice) -> None:
     from Fixtures.Arrays import ArrayTools
 
@@ -718,7 +753,8 @@ def test_bool_char_and_decimal_arrays_read_and_write_python_values() -> None:
 def test_a_barrage_of_bad_values_never_crashes_the_process(fixtures_dll: Any) -> None:
     from conftest import assert_clean_exit, run_python
 
-    proc = run_python("""
+    proc = run_python(
+        """
         import os, decimal, datetime, uuid, array, pyclrbridge
         clr = pyclrbridge.load()
         clr.add_reference(os.environ["FIXTURES_DLL"])
@@ -744,7 +780,9 @@ def test_a_barrage_of_bad_values_never_crashes_the_process(fixtures_dll: Any) ->
             except (TypeError, ValueError, IndexError):
                 failures += 1
         print("survived", failures)
-    """, fixtures_dll=fixtures_dll)
+    """,
+        fixtures_dll=fixtures_dll,
+    )
     assert_clean_exit(proc)
     assert "survived" in proc.stdout
 

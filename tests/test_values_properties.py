@@ -22,13 +22,22 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 EXAMPLES = int(os.environ.get("PYCLRBRIDGE_HYPOTHESIS_EXAMPLES", "60"))
-_settings = settings(max_examples=EXAMPLES, deadline=None, database=None,
-                     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+_settings = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 
 INTEGERS = {
-    "Int8": (-(2**7), 2**7 - 1), "UInt8": (0, 2**8 - 1), "Int16": (-(2**15), 2**15 - 1),
-    "UInt16": (0, 2**16 - 1), "Int32": (-(2**31), 2**31 - 1), "UInt32": (0, 2**32 - 1),
-    "Int64": (-(2**63), 2**63 - 1), "UInt64": (0, 2**64 - 1),
+    "Int8": (-(2**7), 2**7 - 1),
+    "UInt8": (0, 2**8 - 1),
+    "Int16": (-(2**15), 2**15 - 1),
+    "UInt16": (0, 2**16 - 1),
+    "Int32": (-(2**31), 2**31 - 1),
+    "UInt32": (0, 2**32 - 1),
+    "Int64": (-(2**63), 2**63 - 1),
+    "UInt64": (0, 2**64 - 1),
 }
 DECIMAL_MAX = 2**96 - 1
 
@@ -110,10 +119,13 @@ def test_every_bmp_character_round_trips_as_a_char(ch: str) -> None:
 
 def _system_decimals() -> st.SearchStrategy[decimal.Decimal]:
     """Decimals System.Decimal holds exactly: |mantissa| <= 2**96-1, scale 0..28, edges likely."""
-    mantissa = st.one_of(st.sampled_from([0, 1, DECIMAL_MAX, DECIMAL_MAX - 1, 10**28]),
-                         st.integers(0, DECIMAL_MAX))
-    return st.builds(lambda m, scale, neg: decimal.Decimal((int(neg), tuple(map(int, str(m))), -scale)),
-                     mantissa, st.integers(0, 28), st.booleans())
+    mantissa = st.one_of(st.sampled_from([0, 1, DECIMAL_MAX, DECIMAL_MAX - 1, 10**28]), st.integers(0, DECIMAL_MAX))
+    return st.builds(
+        lambda m, scale, neg: decimal.Decimal((int(neg), tuple(map(int, str(m))), -scale)),
+        mantissa,
+        st.integers(0, 28),
+        st.booleans(),
+    )
 
 
 @_settings
@@ -190,13 +202,15 @@ def test_every_str_int_dict_round_trips_through_a_dictionary(d: dict[str, int]) 
 @given(st.datetimes(min_value=datetime.datetime(1, 1, 1), max_value=datetime.datetime(9999, 12, 31, 23, 59, 59)))
 def test_every_naive_datetime_arrives_with_the_same_fields(dt: datetime.datetime) -> None:
     """A naive datetime reaches a DateTime parameter with the same date, time and microseconds."""
-    expected = (f"{dt.year:04d}-{dt.month:02d}-{dt.day:02d}T{dt.hour:02d}:{dt.minute:02d}:{dt.second:02d}."
-                f"{dt.microsecond:06d}0|Unspecified")
+    expected = (
+        f"{dt.year:04d}-{dt.month:02d}-{dt.day:02d}T{dt.hour:02d}:{dt.minute:02d}:{dt.second:02d}."
+        f"{dt.microsecond:06d}0|Unspecified"
+    )
     assert _echo("DescribeDateTime")(dt) == expected
 
 
 @_settings
-@given(st.timedeltas(min_value=datetime.timedelta(days=-10**6), max_value=datetime.timedelta(days=10**6)))
+@given(st.timedeltas(min_value=datetime.timedelta(days=-(10**6)), max_value=datetime.timedelta(days=10**6)))
 def test_every_timedelta_arrives_with_the_same_ticks(td: datetime.timedelta) -> None:
     """A timedelta reaches a TimeSpan parameter as exactly its length in 100 ns ticks."""
     ticks = (td.days * 86_400 + td.seconds) * 10_000_000 + td.microseconds * 10

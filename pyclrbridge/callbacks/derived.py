@@ -144,8 +144,9 @@ def _dotnet_bases(cls: Any) -> tuple[Any, list[int]]:
         elif base is None and info.kind == "class":
             base = klass
         elif base is None:
-            raise TypeError(f"{cls.__name__}: a Python class cannot derive from the .NET {info.kind} "
-                            f"{klass.__clr_name__}")
+            raise TypeError(
+                f"{cls.__name__}: a Python class cannot derive from the .NET {info.kind} {klass.__clr_name__}"
+            )
     return base, interfaces
 
 
@@ -182,13 +183,15 @@ def prepare(cls: Any) -> None:
         raise TypeError(f"{cls.__name__}: cannot derive from {base.__clr_name__}")
     _ensure_trampoline()
     names, arity = _python_names(cls)
-    request = json.dumps({
-        "name": cls.__qualname__,
-        "base": base.__clr_info__.id if base is not None else 0,
-        "interfaces": interfaces,
-        "names": names,
-        "arity": {n: list(a) for n, a in arity.items()},
-    })
+    request = json.dumps(
+        {
+            "name": cls.__qualname__,
+            "base": base.__clr_info__.id if base is not None else 0,
+            "interfaces": interfaces,
+            "names": names,
+            "arity": {n: list(a) for n, a in arity.items()},
+        }
+    )
     data, n = utf16(request)
     out = ctypes.c_int32()
     error = Value()

@@ -56,8 +56,9 @@ def _views_at(address: int | None, n: int) -> tuple[Value, ...]:
 _frames: dict[tuple[Any, ...], tuple[tuple[Value, ...], tuple[Value, ...]]] = {}
 
 
-def _frame_views(args_at: int | None, results_at: int | None, nargs: int,
-                 nresults: int) -> tuple[tuple[Value, ...], tuple[Value, ...]]:
+def _frame_views(
+    args_at: int | None, results_at: int | None, nargs: int, nresults: int
+) -> tuple[tuple[Value, ...], tuple[Value, ...]]:
     # The shim allocates at least two results (room for an error); args: at least one.
     views = (_views_at(args_at, nargs), _views_at(results_at, max(2, nresults)))
     if len(_frames) > _VIEWS_MAX:
@@ -115,8 +116,9 @@ _I64_MIN, _I64_MAX = -(2**63), 2**63 - 1
 TRANSFERRED_HANDLE = -1
 
 
-def _dispatch(obj_id: int, args_at: int | None, nargs: int, ret_type: int, results_at: int | None,
-              nresults: int) -> int:
+def _dispatch(
+    obj_id: int, args_at: int | None, nargs: int, ret_type: int, results_at: int | None, nresults: int
+) -> int:
     try:
         views = _frames.get((args_at, results_at, nargs, nresults))
         if views is None:
@@ -134,8 +136,13 @@ def _dispatch(obj_id: int, args_at: int | None, nargs: int, ret_type: int, resul
             out = fn(a.i if kind == _INT64 else a.d if kind == _DOUBLE else from_value(a))
         else:
             out = fn(*from_values(args, nargs))
-        if nresults == 1 and ret_type != 0 and type(out) is int and _I64_MIN <= out <= _I64_MAX \
-                and not _codecs.encoders:
+        if (
+            nresults == 1
+            and ret_type != 0
+            and type(out) is int
+            and _I64_MIN <= out <= _I64_MAX
+            and not _codecs.encoders
+        ):
             result = results[0]  # what to_value writes for this int, written inline
             result.kind = _INT64
             result.i = out
@@ -149,8 +156,10 @@ def _dispatch(obj_id: int, args_at: int | None, nargs: int, ret_type: int, resul
                 results[0].kind = Kind.VOID
             else:
                 if not isinstance(out, tuple) or len(out) != nresults:
-                    raise TypeError(f"a callback for a delegate with out/ref parameters must return a "
-                                    f"tuple (result, {', '.join(['value'] * (nresults - 1))})")
+                    raise TypeError(
+                        f"a callback for a delegate with out/ref parameters must return a "
+                        f"tuple (result, {', '.join(['value'] * (nresults - 1))})"
+                    )
                 to_value(out[0], results[0], keep)
                 outs = out[1:]
             if len(outs) != nresults - 1:

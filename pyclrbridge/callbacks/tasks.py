@@ -207,8 +207,9 @@ class _AsyncDisposable:
     async def __aenter__(self) -> Any:
         return self
 
-    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                        tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         await _member(self, "System.IAsyncDisposable", "DisposeAsync").call(self, (), {})
 
 
@@ -217,7 +218,8 @@ class _AsyncDisposable:
 #: The cancellation scopes active in the current context (asyncio task), innermost last.
 #: A ContextVar: each asyncio task sees only the scopes it entered.
 _scopes: contextvars.ContextVar[tuple[Cancellation, ...]] = contextvars.ContextVar(
-    "pyclrbridge_cancellation_scopes", default=())
+    "pyclrbridge_cancellation_scopes", default=()
+)
 
 
 class Cancellation:
@@ -262,8 +264,9 @@ class Cancellation:
         self._reset = _scopes.set((*_scopes.get(), self))
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         if self._reset is not None:
             _scopes.reset(self._reset)
             self._reset = None
@@ -272,8 +275,9 @@ class Cancellation:
     async def __aenter__(self) -> Cancellation:
         return self.__enter__()
 
-    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                        tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.__exit__(exc_type, exc, tb)
 
     def __repr__(self) -> str:

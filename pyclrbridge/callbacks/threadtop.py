@@ -36,6 +36,8 @@ def configure(mode: str) -> None:
     action = class_by_name("System.Action`1")[class_by_name("System.Exception")]
     reporter = action(_report)  # .NET keeps the delegate (and through it _report) from now on
     error = Value()
-    if _bridge.shim().SetThreadTopReporter(handle_of(reporter), 1 if mode == "fail-fast" else 0,
-                                           ctypes.byref(error)) != 0:
+    if (
+        _bridge.shim().SetThreadTopReporter(handle_of(reporter), 1 if mode == "fail-fast" else 0, ctypes.byref(error))
+        != 0
+    ):
         _bridge.raise_error(error)

@@ -42,16 +42,31 @@ ENABLED = os.environ.get("PYCLRBRIDGE_TYPED_CALLBACKS", "1") != "0"
 
 #: ctypes type per shape letter (bool and char cross as a byte and a UTF-16 code unit).
 _CTYPES: dict[str, Any] = {
-    "?": ctypes.c_bool, "B": ctypes.c_uint8, "b": ctypes.c_int8, "h": ctypes.c_int16,
-    "H": ctypes.c_uint16, "i": ctypes.c_int32, "I": ctypes.c_uint32, "q": ctypes.c_int64,
-    "Q": ctypes.c_uint64, "c": ctypes.c_uint16, "f": ctypes.c_float, "d": ctypes.c_double,
+    "?": ctypes.c_bool,
+    "B": ctypes.c_uint8,
+    "b": ctypes.c_int8,
+    "h": ctypes.c_int16,
+    "H": ctypes.c_uint16,
+    "i": ctypes.c_int32,
+    "I": ctypes.c_uint32,
+    "q": ctypes.c_int64,
+    "Q": ctypes.c_uint64,
+    "c": ctypes.c_uint16,
+    "f": ctypes.c_float,
+    "d": ctypes.c_double,
 }
 
 #: The integer range each integer letter returns natively; outside it the conversion rules
 #: decide (an OverflowException naming the type, as on the generic path).
 _RANGES: dict[str, tuple[int, int]] = {
-    "B": (0, 2**8 - 1), "b": (-(2**7), 2**7 - 1), "h": (-(2**15), 2**15 - 1), "H": (0, 2**16 - 1),
-    "i": (-(2**31), 2**31 - 1), "I": (0, 2**32 - 1), "q": (-(2**63), 2**63 - 1), "Q": (0, 2**64 - 1),
+    "B": (0, 2**8 - 1),
+    "b": (-(2**7), 2**7 - 1),
+    "h": (-(2**15), 2**15 - 1),
+    "H": (0, 2**16 - 1),
+    "i": (-(2**31), 2**31 - 1),
+    "I": (0, 2**32 - 1),
+    "q": (-(2**63), 2**63 - 1),
+    "Q": (0, 2**64 - 1),
 }
 
 #: Integers a float result takes natively: exactly representable, so ctypes' int -> double ->
@@ -133,7 +148,10 @@ def _build(shape: str) -> Any:
     if not shape or (shape[0] not in _CTYPES and shape[0] != "v") or any(p not in _CTYPES for p in shape[1:]):
         raise ValueError(f"not a typed callback shape: {shape!r}")
     namespace: dict[str, Any] = {
-        "_registry": registry(), "_codecs": _codecs, "_boxed": _boxed, "_failed": _failed,
+        "_registry": registry(),
+        "_codecs": _codecs,
+        "_boxed": _boxed,
+        "_failed": _failed,
     }
     exec(compile(_source(shape), f"<pyclrbridge typed callback {shape}>", "exec"), namespace)
     add_entry(namespace["thunk"].__code__, _report_at_entry)

@@ -26,6 +26,7 @@ def use_rich(stream: TextIO) -> bool:
 
 # ---- describe -------------------------------------------------------------------------
 
+
 def _member_rows(data: dict[str, Any]) -> list[tuple[str, list[str]]]:
     """Sections in print order: (title, lines)."""
     sections: list[tuple[str, list[str]]] = []
@@ -59,8 +60,11 @@ def _member_rows(data: dict[str, Any]) -> list[tuple[str, list[str]]]:
 
 
 def _header(data: dict[str, Any]) -> list[str]:
-    mods = " ".join(m for m in ("static" if data["static"] else "",
-                                "abstract" if data["abstract"] and not data["static"] else "") if m)
+    mods = " ".join(
+        m
+        for m in ("static" if data["static"] else "", "abstract" if data["abstract"] and not data["static"] else "")
+        if m
+    )
     lines = [f"{mods + ' ' if mods else ''}{data['kind']} {data['name']}  (assembly {data['assembly']})"]
     if data["base"]:
         lines.append(f"base: {data['base']}")
@@ -99,6 +103,7 @@ def _print_describe_rich(data: dict[str, Any], out: TextIO) -> None:
 
 # ---- search -----------------------------------------------------------------------------
 
+
 def _matcher(pattern: str) -> Any:
     """Glob when the pattern has ``* ? [``, else a substring; both ignore case."""
     lowered = pattern.lower()
@@ -107,8 +112,9 @@ def _matcher(pattern: str) -> Any:
     return lambda text: lowered in text.lower()
 
 
-def search(pattern: str, *, namespace: str | None = None, members: bool = True,
-           limit: int = 200) -> list[dict[str, str]]:
+def search(
+    pattern: str, *, namespace: str | None = None, members: bool = True, limit: int = 200
+) -> list[dict[str, str]]:
     """Types whose full name matches and members whose ``Type.Member`` name matches.
 
     Member search reads the member table of each type in scope (about 3 ms a type), so

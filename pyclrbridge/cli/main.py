@@ -111,8 +111,7 @@ def cmd_describe(args: argparse.Namespace) -> int:
 
 def cmd_search(args: argparse.Namespace) -> int:
     _runtime(args)
-    hits = _cli_describe.search(args.pattern, namespace=args.namespace, members=not args.types_only,
-                                limit=args.limit)
+    hits = _cli_describe.search(args.pattern, namespace=args.namespace, members=not args.types_only, limit=args.limit)
     if args.json:
         print(json.dumps(hits, indent=2))
     elif not hits:
@@ -144,8 +143,17 @@ def cmd_add_package(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     found = runtime.add_package(specs, progress=not args.quiet, offline=args.offline)
     if args.json:
-        print(json.dumps({"folder": str(found.folder), "cached": found.cached, "versions": found.versions,
-                          "assemblies": [a.location for a in found.assemblies]}, indent=2))
+        print(
+            json.dumps(
+                {
+                    "folder": str(found.folder),
+                    "cached": found.cached,
+                    "versions": found.versions,
+                    "assemblies": [a.location for a in found.assemblies],
+                },
+                indent=2,
+            )
+        )
         return EXIT_OK
     print(f"{found!r}\nfolder: {found.folder}")
     for name, version in sorted(found.versions.items(), key=lambda kv: kv[0].lower()):
@@ -160,8 +168,10 @@ def cmd_repl(args: argparse.Namespace) -> int:
     import System  # type: ignore[import-not-found]  # a .NET namespace, importable after load()
 
     names: dict[str, Any] = {"System": System, "clr": runtime, "__name__": "__console__"}
-    banner = (f"pyclrbridge REPL: .NET {runtime.version}, Python {platform.python_version()}\n"
-              "`System` is imported and `clr` is the Runtime (clr.add_reference(...)). Ctrl-D exits.")
+    banner = (
+        f"pyclrbridge REPL: .NET {runtime.version}, Python {platform.python_version()}\n"
+        "`System` is imported and `clr` is the Runtime (clr.add_reference(...)). Ctrl-D exits."
+    )
     if sys.stdin.isatty():
         _enable_completion(names)
     code.interact(banner=banner, local=names, exitmsg="")
@@ -187,7 +197,8 @@ def _program_name() -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog=_program_name(), description="pyclrbridge: explore and use .NET from Python",
+        prog=_program_name(),
+        description="pyclrbridge: explore and use .NET from Python",
         epilog="exit codes: 0 ok, 1 runtime error (or no search hits), 2 usage error or unknown type",
     )
     parser.add_argument("--version", action="version", version=f"pyclrbridge {__version__}")
@@ -196,8 +207,13 @@ def build_parser() -> argparse.ArgumentParser:
     def command(name: str, help_text: str, *, reference: bool = True) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text, description=help_text)
         if reference:
-            p.add_argument("-r", "--reference", action="append", metavar="ASSEMBLY",
-                           help="load an assembly first (a .dll path or an assembly name); repeatable")
+            p.add_argument(
+                "-r",
+                "--reference",
+                action="append",
+                metavar="ASSEMBLY",
+                help="load an assembly first (a .dll path or an assembly name); repeatable",
+            )
         return p
 
     info = command("info", "start .NET and print versions, paths, the GIL state and cache counts")
@@ -205,8 +221,9 @@ def build_parser() -> argparse.ArgumentParser:
     info.set_defaults(func=cmd_info)
 
     describe = command("describe", "show a type's base, interfaces and members with Python signatures")
-    describe.add_argument("type", metavar="TYPE",
-                          help="full name (System.Collections.Generic.List), or a unique short name")
+    describe.add_argument(
+        "type", metavar="TYPE", help="full name (System.Collections.Generic.List), or a unique short name"
+    )
     describe.add_argument("--json", action="store_true", help="print JSON for machines")
     describe.set_defaults(func=cmd_describe)
 
@@ -220,10 +237,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     stubs = command("stubs", "write .pyi stub packages for .NET namespaces (for editors and mypy)")
     stubs.add_argument("namespaces", nargs="+", metavar="NAMESPACE")
-    stubs.add_argument("-o", "--output", required=True, metavar="DIR",
-                       help="folder to write into; point mypy_path (or MYPYPATH) at it")
-    stubs.add_argument("--package", action="store_true",
-                       help="write installable PEP 561 stub distributions: pip install DIR/<Root>-stubs")
+    stubs.add_argument(
+        "-o", "--output", required=True, metavar="DIR", help="folder to write into; point mypy_path (or MYPYPATH) at it"
+    )
+    stubs.add_argument(
+        "--package",
+        action="store_true",
+        help="write installable PEP 561 stub distributions: pip install DIR/<Root>-stubs",
+    )
     stubs.set_defaults(func=cmd_stubs)
 
     add = command("add-package", "restore a NuGet package (and its dependencies) into the per-user cache")
@@ -252,4 +273,3 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # a clear one-line error and a non-zero exit for scripts
         print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
         return EXIT_RUNTIME_ERROR
-

@@ -21,10 +21,21 @@ from ..proxies.signatures import Overload, Param
 #: .NET types that cross as plain Python values.
 #: Read-only after import: no lock.
 PYTHON_BUILTINS: dict[str, str] = {
-    "System.Int32": "int", "System.Int64": "int", "System.Int16": "int", "System.SByte": "int",
-    "System.Byte": "int", "System.UInt16": "int", "System.UInt32": "int", "System.UInt64": "int",
-    "System.Double": "float", "System.Single": "float", "System.String": "str", "System.Char": "str",
-    "System.Boolean": "bool", "System.Void": "None", "System.Object": "object",
+    "System.Int32": "int",
+    "System.Int64": "int",
+    "System.Int16": "int",
+    "System.SByte": "int",
+    "System.Byte": "int",
+    "System.UInt16": "int",
+    "System.UInt32": "int",
+    "System.UInt64": "int",
+    "System.Double": "float",
+    "System.Single": "float",
+    "System.String": "str",
+    "System.Char": "str",
+    "System.Boolean": "bool",
+    "System.Void": "None",
+    "System.Object": "object",
     "System.Decimal": "Decimal",
 }
 
@@ -41,8 +52,14 @@ def short_namer(t: TypeInfo) -> str:
     return base
 
 
-def py_type(type_id: int, namer: Namer = short_namer, *, builtins: bool = True,
-            spell: Mapping[str, str] | None = None, arrays: str | None = None) -> str:
+def py_type(
+    type_id: int,
+    namer: Namer = short_namer,
+    *,
+    builtins: bool = True,
+    spell: Mapping[str, str] | None = None,
+    arrays: str | None = None,
+) -> str:
     """The Python spelling of a .NET type. ``spell`` renames ``Any`` and ``Decimal`` (stubs
     import them under private names, so class members named ``Any`` cannot shadow them);
     ``arrays`` names the generic class arrays are spelled with (``Array[int]`` by default
@@ -79,8 +96,9 @@ def py_type(type_id: int, namer: Namer = short_namer, *, builtins: bool = True,
     return name
 
 
-def result_type(ov: Overload, namer: Namer = short_namer, spell: Mapping[str, str] | None = None,
-                arrays: str | None = None) -> str:
+def result_type(
+    ov: Overload, namer: Namer = short_namer, spell: Mapping[str, str] | None = None, arrays: str | None = None
+) -> str:
     """What a call returns in Python: the result, then ``ref``/``out`` values, as a tuple."""
     ret = py_type(ov.ret, namer, spell=spell, arrays=arrays) if ov.ret else "None"
     outs = [py_type(p.type_id, namer, spell=spell, arrays=arrays) for p in ov.params if p.byref]
@@ -113,6 +131,7 @@ def signature(ov: Overload, name: str | None = None, namer: Namer = short_namer)
 
 # ---- finding a type by what the user typed ---------------------------------------------
 
+
 def all_type_names() -> list[str]:
     """Full names (``System.Collections.Generic.List`1``) of every public type loaded."""
     ix = _importer.index()
@@ -139,8 +158,13 @@ def _ensure_namespace_loaded(text: str) -> None:
 
 #: Python spellings accepted as type arguments (``List[int]``).
 #: Read-only after import: no lock.
-_PY_TYPE_ARGS = {"int": "System.Int32", "float": "System.Double", "str": "System.String",
-                 "bool": "System.Boolean", "object": "System.Object"}
+_PY_TYPE_ARGS = {
+    "int": "System.Int32",
+    "float": "System.Double",
+    "str": "System.String",
+    "bool": "System.Boolean",
+    "object": "System.Object",
+}
 
 
 def _split_generic(text: str) -> tuple[str, list[str]] | None:
@@ -222,8 +246,10 @@ def unknown_type_message(text: str, names: list[str]) -> str:
     for short in difflib.get_close_matches(text.rsplit(".", 1)[-1], list(by_short), n=5, cutoff=0.6):
         close += [full for full in by_short[short] if full not in close]
     hint = f"; did you mean: {', '.join(close[:5])}?" if close else ""
-    return (f"no .NET type {text!r} in the {len(_importer.index().assemblies)} loaded assemblies{hint} "
-            "(load the assembly that defines it with -r)")
+    return (
+        f"no .NET type {text!r} in the {len(_importer.index().assemblies)} loaded assemblies{hint} "
+        "(load the assembly that defines it with -r)"
+    )
 
 
 def constructors(type_id: int, table: dict[str, Any] | None = None) -> list[Overload]:
@@ -247,22 +273,35 @@ def describe_data(type_id: int) -> dict[str, Any]:
     """Everything ``describe`` prints, as plain JSON-ready data."""
     t = _typeinfo.info(type_id)
     table = _typeinfo.members(type_id)
+
     def props(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
         out = []
         for p in items:
             index = [Param.from_json(i) for i in p.get("index", [])]
-            out.append({
-                "name": p["name"] if not index else f"[{', '.join(param_text(i) for i in index)}]",
-                "type": py_type(p["type"]), "static": p["static"],
-                "get": "get" in p, "set": "set" in p,
-            })
+            out.append(
+                {
+                    "name": p["name"] if not index else f"[{', '.join(param_text(i) for i in index)}]",
+                    "type": py_type(p["type"]),
+                    "static": p["static"],
+                    "get": "get" in p,
+                    "set": "set" in p,
+                }
+            )
         return out
 
     shown = short_namer(_typeinfo.info(t.generic_def_id) if t.generic_def_id else t)
     if t.generic_args:
         shown += f"[{', '.join(py_type(a) for a in t.generic_args)}]"
-    fields = [{"name": f["name"], "type": py_type(f["type"]), "static": f["static"],
-               "readonly": f["readonly"], "const": f["const"]} for f in table["fields"]]
+    fields = [
+        {
+            "name": f["name"],
+            "type": py_type(f["type"]),
+            "static": f["static"],
+            "readonly": f["readonly"],
+            "const": f["const"],
+        }
+        for f in table["fields"]
+    ]
     return {
         "name": f"{t.namespace}.{shown}" if t.namespace else shown,
         "full_name": t.full_name,
@@ -272,14 +311,18 @@ def describe_data(type_id: int) -> dict[str, Any]:
         "interfaces": [py_type(i) for i in t.interfaces],
         "static": t.static,
         "abstract": t.abstract,
-        "constructors": ([f"{short_namer(t)}(callable)"] if t.kind == "delegate" else
-                         [signature(c, short_namer(t)) for c in constructors(type_id, table)]),
-        "methods": {name: _distinct([Overload.from_json(o) for o in overloads])
-                    for name, overloads in sorted(table["methods"].items())},
+        "constructors": (
+            [f"{short_namer(t)}(callable)"]
+            if t.kind == "delegate"
+            else [signature(c, short_namer(t)) for c in constructors(type_id, table)]
+        ),
+        "methods": {
+            name: _distinct([Overload.from_json(o) for o in overloads])
+            for name, overloads in sorted(table["methods"].items())
+        },
         "properties": props(table["properties"]),
         "fields": fields,
-        "events": [{"name": e["name"], "type": py_type(e["type"]), "static": e["static"]}
-                   for e in table["events"]],
+        "events": [{"name": e["name"], "type": py_type(e["type"]), "static": e["static"]} for e in table["events"]],
         "enum_values": [[n, v] for n, v in table.get("enumValues", [])],
         "nested": [n["name"].split("`")[0] for n in table["nested"]],
         "invoke": signature(Overload.from_json(table["invoke"]), "") if "invoke" in table else None,

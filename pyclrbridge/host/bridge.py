@@ -90,8 +90,9 @@ def _new_values(n: int) -> ctypes.Array[Value]:
     return (Value * max(n, 1))()
 
 
-def invoke(member_id: int, target: int, args: ctypes.Array[Value] | None, nargs: int,
-           nresults: int = 1) -> ctypes.Array[Value]:
+def invoke(
+    member_id: int, target: int, args: ctypes.Array[Value] | None, nargs: int, nresults: int = 1
+) -> ctypes.Array[Value]:
     """Call a member by id. Returns the results array ([return value, byref values...])."""
     results = _new_values(nresults)
     error = Value()

@@ -176,10 +176,22 @@ _EXPORTS: dict[str, tuple[Any, list[Any]]] = {
 HOLD_GIL = os.environ.get("PYCLRBRIDGE_HOLD_GIL", "1") != "0"
 
 #: Exports that run no user code and never wait for another thread: called with the GIL held.
-SHORT_EXPORTS = frozenset({
-    "FreeHandle", "DirectPending", "DrainReleased", "DrainDeadIdentities", "EventIdentity", "DuplicateHandle",
-    "Generation", "ArrayLength", "ArrayCopy", "ArrayPin", "ArrayUnpin", "ArrayPinStats",
-})
+SHORT_EXPORTS = frozenset(
+    {
+        "FreeHandle",
+        "DirectPending",
+        "DrainReleased",
+        "DrainDeadIdentities",
+        "EventIdentity",
+        "DuplicateHandle",
+        "Generation",
+        "ArrayLength",
+        "ArrayCopy",
+        "ArrayPin",
+        "ArrayUnpin",
+        "ArrayPinStats",
+    }
+)
 
 
 def prototype(restype: Any, argtypes: list[Any], *, short: bool) -> Any:
@@ -219,7 +231,7 @@ MEMORY = _address_space()
 def read_utf16(address: int, n: int) -> str:
     """The ``n`` UTF-16 code units at ``address`` (lone surrogates kept)."""
     if MEMORY is not None:
-        return _decode_utf16(MEMORY[address:address + 2 * n], "surrogatepass", True)[0]
+        return _decode_utf16(MEMORY[address : address + 2 * n], "surrogatepass", True)[0]
     return _decode_utf16(ctypes.string_at(address, n * 2), "surrogatepass", True)[0]
 
 
@@ -300,8 +312,12 @@ class Shim:
         for name, (restype, argtypes) in _EXPORTS.items():
             ptr = ctypes.c_void_p()
             rc = host.load_function(
-                encode(shim_path), encode(SHIM_TYPE), encode(name),
-                UNMANAGEDCALLERSONLY_METHOD, None, ctypes.byref(ptr),
+                encode(shim_path),
+                encode(SHIM_TYPE),
+                encode(name),
+                UNMANAGEDCALLERSONLY_METHOD,
+                None,
+                ctypes.byref(ptr),
             )
             if rc < 0 or not ptr.value:
                 raise HostError(f"could not bind {SHIM_TYPE}.{name} from {shim_path}: {hex_code(rc)}")

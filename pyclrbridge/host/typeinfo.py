@@ -42,16 +42,33 @@ class TypeInfo:
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> TypeInfo:
         return cls(
-            id=d["id"], name=d["name"], full_name=d["fullName"], namespace=d["namespace"],
-            assembly=d["assembly"], display=d["display"], kind=d["kind"], type_code=d["typeCode"],
-            value_type=d["valueType"], abstract=d["abstract"], static=d["static"],
-            generic_def=d["genericDef"], open=d["open"], generic_def_id=d.get("genericDefId", 0),
-            generic_args=tuple(d["genericArgs"]), base=d.get("base", 0),
-            interfaces=tuple(d["interfaces"]), element=d.get("element", 0), rank=d.get("rank", 0),
-            nullable_of=d.get("nullableOf", 0), declaring=d.get("declaring", 0),
-            position=d.get("position", -1), method_param=d.get("methodParam", False),
-            enum_underlying=d.get("enumUnderlying", ""), flags=d.get("flags", False),
-            visible=d.get("visible", True), invoke_return=d.get("invokeReturn", 0),
+            id=d["id"],
+            name=d["name"],
+            full_name=d["fullName"],
+            namespace=d["namespace"],
+            assembly=d["assembly"],
+            display=d["display"],
+            kind=d["kind"],
+            type_code=d["typeCode"],
+            value_type=d["valueType"],
+            abstract=d["abstract"],
+            static=d["static"],
+            generic_def=d["genericDef"],
+            open=d["open"],
+            generic_def_id=d.get("genericDefId", 0),
+            generic_args=tuple(d["genericArgs"]),
+            base=d.get("base", 0),
+            interfaces=tuple(d["interfaces"]),
+            element=d.get("element", 0),
+            rank=d.get("rank", 0),
+            nullable_of=d.get("nullableOf", 0),
+            declaring=d.get("declaring", 0),
+            position=d.get("position", -1),
+            method_param=d.get("methodParam", False),
+            enum_underlying=d.get("enumUnderlying", ""),
+            flags=d.get("flags", False),
+            visible=d.get("visible", True),
+            invoke_return=d.get("invokeReturn", 0),
         )
 
 
@@ -98,8 +115,9 @@ def make_generic(def_id: int, arg_ids: list[int], *, method: bool = False) -> in
     arr = (ctypes.c_int32 * max(len(arg_ids), 1))(*arg_ids)
     out = ctypes.c_int32()
     error = _bridge.Value()
-    rc = _bridge.shim().MakeGeneric(def_id, 1 if method else 0, arr, len(arg_ids), ctypes.byref(out),
-                                    ctypes.byref(error))
+    rc = _bridge.shim().MakeGeneric(
+        def_id, 1 if method else 0, arr, len(arg_ids), ctypes.byref(out), ctypes.byref(error)
+    )
     if rc != 0:
         _bridge.raise_error(error)
     return out.value

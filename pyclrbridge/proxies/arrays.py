@@ -25,8 +25,20 @@ from .protocols import _Enumerable, _index, _same_length_slice, implementation_f
 
 #: array.array codes with the memory layout of .NET primitive elements, by type code.
 #: Read-only after import: no lock.
-_BLOCK_CODES = {"SByte": "b", "Byte": "B", "Int16": "h", "UInt16": "H", "Int32": "i", "UInt32": "I",
-                "Int64": "q", "UInt64": "Q", "Single": "f", "Double": "d", "Boolean": "B", "Char": "H"}
+_BLOCK_CODES = {
+    "SByte": "b",
+    "Byte": "B",
+    "Int16": "h",
+    "UInt16": "H",
+    "Int32": "i",
+    "UInt32": "I",
+    "Int64": "q",
+    "UInt64": "Q",
+    "Single": "f",
+    "Double": "d",
+    "Boolean": "B",
+    "Char": "H",
+}
 
 
 #: Elements per block when iterating an array of primitives: one ArrayCopy call each, small

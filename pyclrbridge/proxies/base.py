@@ -17,8 +17,18 @@ from .binder import arg_kind as _arg_kind
 from .catalog import class_by_name, class_for, instantiate
 from .construction import construct
 
-__all__ = ["ClassMember", "ClrEnum", "ClrError", "ClrMeta", "ClrObject", "enum_value", "handle_of",
-           "install_derived", "release", "wrap"]
+__all__ = [
+    "ClassMember",
+    "ClrEnum",
+    "ClrError",
+    "ClrMeta",
+    "ClrObject",
+    "enum_value",
+    "handle_of",
+    "install_derived",
+    "release",
+    "wrap",
+]
 
 
 def _no_derived(*args: Any) -> Any:
@@ -75,8 +85,10 @@ def _refuse_rebinding(klass: type, name: str, verb: str) -> None:
     member = klass.__dict__[name]
     bridged = isinstance(member, (ClrEnum, ClrMeta)) or type(member).__module__.startswith("pyclrbridge.")
     if klass.__dict__.get("__clr_type_id__") and not name.startswith("_") and bridged:
-        raise AttributeError(f"cannot {verb} {klass.__dict__.get('__clr_name__', klass.__name__)}.{name}: "
-                             "it is a member of the .NET type")
+        raise AttributeError(
+            f"cannot {verb} {klass.__dict__.get('__clr_name__', klass.__name__)}.{name}: "
+            "it is a member of the .NET type"
+        )
 
 
 class ClrMeta(type):
@@ -111,8 +123,10 @@ class ClrMeta(type):
 
     def __init__(cls, name: str, bases: tuple[type, ...], namespace: dict[str, Any], **kwargs: Any) -> None:
         super().__init__(name, bases, namespace, **kwargs)
-        if "__clr_info__" not in namespace and not issubclass(cls, BaseException) and any(
-            isinstance(b, ClrMeta) and getattr(b, "__clr_type_id__", 0) for b in bases
+        if (
+            "__clr_info__" not in namespace
+            and not issubclass(cls, BaseException)
+            and any(isinstance(b, ClrMeta) and getattr(b, "__clr_type_id__", 0) for b in bases)
         ):
             # A class statement deriving from a .NET class or interface: emit its .NET type.
             _prepare_derived(cls)
@@ -139,8 +153,9 @@ class ClrMeta(type):
     def __iter__(cls) -> Any:
         """The members of an enum, in declaration order (other classes are not iterable)."""
         if not issubclass(cls, ClrEnum) or not cls.__dict__.get("__clr_type_id__"):
-            raise TypeError(f"the .NET class {cls.__dict__.get('__clr_name__', cls.__name__)} is not iterable "
-                            "(iterate an instance)")
+            raise TypeError(
+                f"the .NET class {cls.__dict__.get('__clr_name__', cls.__name__)} is not iterable (iterate an instance)"
+            )
         return iter([v for v in cls.__dict__.values() if type(v) is cls])
 
     def __setattr__(cls, name: str, value: Any) -> None:
@@ -173,9 +188,10 @@ class ClrMeta(type):
 
     def __dir__(cls) -> list[str]:
         # .NET members plus Python's own dunders; never the bridge's internals (__clr_*, _h).
-        return sorted({n for k in cls.__mro__ for n in k.__dict__ if not n.startswith("_")}
-                      | {n for n in type.__dir__(cls)
-                         if n.startswith("__") and n.endswith("__") and not n.startswith("__clr")})
+        return sorted(
+            {n for k in cls.__mro__ for n in k.__dict__ if not n.startswith("_")}
+            | {n for n in type.__dir__(cls) if n.startswith("__") and n.endswith("__") and not n.startswith("__clr")}
+        )
 
 
 # Member ids of System.Object's ToString / Equals / GetHashCode, found once at first use.
@@ -191,7 +207,8 @@ def _object_member(name: str) -> Any:
             if not _object_members:
                 obj = class_by_name("System.Object")
                 _object_members.update(
-                    ToString=obj.__dict__["ToString"], Equals=obj.__dict__["Equals"],
+                    ToString=obj.__dict__["ToString"],
+                    Equals=obj.__dict__["Equals"],
                     GetHashCode=obj.__dict__["GetHashCode"],
                 )
             found = _object_members[name]
@@ -271,8 +288,7 @@ def _is_default_to_string(text: str, info: Any) -> bool:
 def _enum_member(cls: Any, name: str) -> Any:
     member = cls.__dict__.get(name)
     if type(member) is not cls:
-        raise KeyError(f"{cls.__clr_name__} has no member {name!r}; members: "
-                       + ", ".join(str(v) for v in cls))
+        raise KeyError(f"{cls.__clr_name__} has no member {name!r}; members: " + ", ".join(str(v) for v in cls))
     return member
 
 
@@ -376,9 +392,15 @@ class ClrObject(metaclass=ClrMeta):
 
     def __dir__(self) -> list[str]:
         # Class-only helpers (``Widget.overloads``) say so with __clr_class_only__.
-        return sorted({n for k in type(self).__mro__ for n, v in k.__dict__.items()
-                       if not n.startswith("_") and not getattr(v, "__clr_class_only__", False)}
-                      | set(_extension_names(self)))
+        return sorted(
+            {
+                n
+                for k in type(self).__mro__
+                for n, v in k.__dict__.items()
+                if not n.startswith("_") and not getattr(v, "__clr_class_only__", False)
+            }
+            | set(_extension_names(self))
+        )
 
 
 class ClrEnum(ClrObject):
@@ -511,5 +533,3 @@ def enum_value(type_id: int, value: int) -> Any:
         _bridge.free_handle(obj._h)
         obj._h = 0
     return winner
-
-

@@ -55,8 +55,7 @@ def _bases(info: _typeinfo.TypeInfo) -> tuple[type, ...]:
     if not info.visible and info.kind in ("class", "struct"):
         # A non-public type shows what C# outside its assembly could reach: the members of
         # its public base and of the public interfaces the base does not already have.
-        extra = tuple(class_for(i) for i in info.interfaces
-                      if not info.base or _typeinfo.assignable(i, info.base) != 1)
+        extra = tuple(class_for(i) for i in info.interfaces if not info.base or _typeinfo.assignable(i, info.base) != 1)
         return (base, *extra)
     return (base,)
 
@@ -190,8 +189,12 @@ def _call_delegate(self: Any, *args: Any, **kwargs: Any) -> Any:
 def _populate(cls: Any, info: _typeinfo.TypeInfo) -> None:
     if not info.visible and info.kind in ("class", "struct") and not issubclass(cls, BaseException):
         _set(cls, "__clr_ctors__", ())
-        _set(cls, "__doc__", f".NET non-public {info.kind} {cls.__clr_name__} (assembly {info.assembly}): "
-                             "only the members of its public base class and interfaces are reachable")
+        _set(
+            cls,
+            "__doc__",
+            f".NET non-public {info.kind} {cls.__clr_name__} (assembly {info.assembly}): "
+            "only the members of its public base class and interfaces are reachable",
+        )
         return
     table = _typeinfo.members(info.id)
     owner = cls.__clr_name__
@@ -214,19 +217,36 @@ def _populate(cls: Any, info: _typeinfo.TypeInfo) -> None:
             if "get" in p:
                 getters.append(Overload(p["get"], p["name"], p["static"], f"{p['name']}[...]", index, p["type"], ()))
             if "set" in p:
-                setters.append(Overload(p["set"], p["name"], p["static"], f"{p['name']}[...] = value",
-                                        (*index, value), 0, ()))
+                setters.append(
+                    Overload(p["set"], p["name"], p["static"], f"{p['name']}[...] = value", (*index, value), 0, ())
+                )
             continue
         type_name = p.get("typeName") or _typeinfo.info(p["type"]).display
         doc = f"{type_name} {p['name']} {{{' get;' if 'get' in p else ''}{' set;' if 'set' in p else ''} }}"
-        _set(cls, p["name"], Property(p["name"], owner, p.get("get", 0), p.get("set", 0), p["static"], doc,
-                                      type_id=p["type"]))
+        _set(
+            cls,
+            p["name"],
+            Property(p["name"], owner, p.get("get", 0), p.get("set", 0), p["static"], doc, type_id=p["type"]),
+        )
     for f in table["fields"]:
         type_name = f.get("typeName") or _typeinfo.info(f["type"]).display
         mods = "const " if f["const"] else ("readonly " if f["readonly"] else "")
-        _set(cls, f["name"], Property(f["name"], owner, f["id"], 0 if f["readonly"] else f["id"], f["static"],
-                                      f"{mods}{type_name} {f['name']}", field=True, readonly=f["readonly"],
-                                      const=f.get("const", False), type_id=f["type"]))
+        _set(
+            cls,
+            f["name"],
+            Property(
+                f["name"],
+                owner,
+                f["id"],
+                0 if f["readonly"] else f["id"],
+                f["static"],
+                f"{mods}{type_name} {f['name']}",
+                field=True,
+                readonly=f["readonly"],
+                const=f.get("const", False),
+                type_id=f["type"],
+            ),
+        )
     for e in table["events"]:
         _set(cls, e["name"], Event(e["name"], owner, e["add"], e["remove"], e["static"], e["type"]))
     for n in table["nested"]:
@@ -255,12 +275,16 @@ def _populate(cls: Any, info: _typeinfo.TypeInfo) -> None:
     if "invoke" in table:
         _set(cls, "__clr_invoke__", Overload.from_json(table["invoke"]))
         _set(cls, "__call__", _call_delegate)
-    kind_word = {"class": "class", "struct": "struct", "interface": "interface", "enum": "enum",
-                 "delegate": "delegate", "array": "array"}.get(info.kind, info.kind)
+    kind_word = {
+        "class": "class",
+        "struct": "struct",
+        "interface": "interface",
+        "enum": "enum",
+        "delegate": "delegate",
+        "array": "array",
+    }.get(info.kind, info.kind)
     lines = [f".NET {kind_word} {cls.__clr_name__} (assembly {info.assembly})"]
     if ctors:
         lines.append("Constructors:")
         lines.extend(f"  {c.sig}" for c in ctors)
     _set(cls, "__doc__", "\n".join(lines))
-
-

@@ -36,8 +36,11 @@ ENABLED = os.environ.get("PYCLRBRIDGE_DIRECT", "1") != "0"
 
 #: The C argument types per shape letter ('@': the target's handle).
 _ARG_TYPES: dict[str, tuple[Any, ...]] = {
-    "@": (ctypes.c_void_p,), "i": (ctypes.c_void_p,), "b": (ctypes.c_void_p,),  # c_void_p: the cheapest int conversion
-    "f": (ctypes.c_double,), "s": (ctypes.c_char_p, ctypes.c_void_p),
+    "@": (ctypes.c_void_p,),
+    "i": (ctypes.c_void_p,),
+    "b": (ctypes.c_void_p,),  # c_void_p: the cheapest int conversion
+    "f": (ctypes.c_double,),
+    "s": (ctypes.c_char_p, ctypes.c_void_p),
 }
 
 # Pure memos, published with dict.setdefault (a lost race builds an equal entry; the shim
@@ -73,8 +76,10 @@ def _resolve(member: int, variant: int) -> tuple[Any, str] | None:
     address = ctypes.c_void_p()
     result = Value()
     error = Value()
-    if _bridge.shim().DirectStub(member, variant, ctypes.byref(address), ctypes.byref(result),
-                                 ctypes.byref(error)) != 0:
+    if (
+        _bridge.shim().DirectStub(member, variant, ctypes.byref(address), ctypes.byref(result), ctypes.byref(error))
+        != 0
+    ):
         return None  # the general path reports whatever is wrong with the member
     shape = read_string(result)
     if not shape or not address.value:
@@ -101,7 +106,7 @@ def read_text(address: int) -> str | None:
         return None
     if MEMORY is not None:
         n = _read_length(MEMORY, address)[0]
-        return _decode_utf16(MEMORY[address + 8:address + 8 + 2 * n], "surrogatepass", True)[0]
+        return _decode_utf16(MEMORY[address + 8 : address + 8 + 2 * n], "surrogatepass", True)[0]
     n = ctypes.c_int64.from_address(address).value
     return _decode_utf16(ctypes.string_at(address + 8, 2 * n), "surrogatepass", True)[0]
 

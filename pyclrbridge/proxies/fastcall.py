@@ -39,18 +39,34 @@ def _param_code(i: int, type_id: int) -> list[str]:
     fallback = f"to_value(a{i}, s{i}, k{i} := [], {type_id})"  # k{i}: alive until the call returns
     if rng is not None:
         lo, hi = rng[0], min(rng[1], _I64_MAX)
-        return [*head, f"if type(a{i}) is int and {lo} <= a{i} <= {hi}:",
-                f"    s{i}.kind = {Kind.INT64}", f"    s{i}.i = a{i}",
-                "else:", f"    {fallback}"]
+        return [
+            *head,
+            f"if type(a{i}) is int and {lo} <= a{i} <= {hi}:",
+            f"    s{i}.kind = {Kind.INT64}",
+            f"    s{i}.i = a{i}",
+            "else:",
+            f"    {fallback}",
+        ]
     if code == "String":
-        return [*head, f"if type(a{i}) is str:",
-                f"    d{i} = _enc(a{i}, 'surrogatepass')[0]",  # d{i}: alive until the call returns
-                f"    s{i}.kind = {Kind.STRING}", f"    s{i}.s = d{i}", f"    s{i}.extra = len(d{i}) >> 1",
-                "else:", f"    {fallback}"]
+        return [
+            *head,
+            f"if type(a{i}) is str:",
+            f"    d{i} = _enc(a{i}, 'surrogatepass')[0]",  # d{i}: alive until the call returns
+            f"    s{i}.kind = {Kind.STRING}",
+            f"    s{i}.s = d{i}",
+            f"    s{i}.extra = len(d{i}) >> 1",
+            "else:",
+            f"    {fallback}",
+        ]
     if code == "Double":
-        return [*head, f"if type(a{i}) is float:",
-                f"    s{i}.kind = {Kind.DOUBLE}", f"    s{i}.d = a{i}",
-                "else:", f"    {fallback}"]
+        return [
+            *head,
+            f"if type(a{i}) is float:",
+            f"    s{i}.kind = {Kind.DOUBLE}",
+            f"    s{i}.d = a{i}",
+            "else:",
+            f"    {fallback}",
+        ]
     return [*head, fallback]
 
 
@@ -126,26 +142,46 @@ def compile_invoker(member: int, param_types: tuple[int, ...], slow: Invoker, re
         "    return result.i",
         f"if kind == {Kind.STRING}:",  # read_string, inline
         "    extra = result.extra",
-        *(["    p = result.p or 0",
-           "    return _dec(_memory[p:p + 2 * extra], 'surrogatepass', True)[0] if extra else ''"]
-          if MEMORY is not None else
-          ["    return _dec(_string_at(result.p or 0, extra * 2), 'surrogatepass', True)[0] if extra else ''"]),
+        *(
+            [
+                "    p = result.p or 0",
+                "    return _dec(_memory[p:p + 2 * extra], 'surrogatepass', True)[0] if extra else ''",
+            ]
+            if MEMORY is not None
+            else ["    return _dec(_string_at(result.p or 0, extra * 2), 'surrogatepass', True)[0] if extra else ''"]
+        ),
         "return from_value(result)",
     ]
     body += ["    " + line for line in inner]
     body += ["finally:", "    _frames_push(frame)"]
     # At the recursion limit ctypes refuses the arguments: raise Python's RecursionError.
-    body = ["try:", *("    " + line for line in body), "except _ArgumentError as refused:",
-            "    raise _argument_error(refused) from None"]
+    body = [
+        "try:",
+        *("    " + line for line in body),
+        "except _ArgumentError as refused:",
+        "    raise _argument_error(refused) from None",
+    ]
     source = "def run(target, args):\n" + "".join(f"    {line}\n" for line in body)
     scope: dict[str, Any] = {
-        "_codecs": _codecs, "slow": slow, "_frames_pop": _bridge.FRAMES.pop,
-        "_frames_push": _bridge.FRAMES.append, "_Frame": _bridge.Frame,
-        "_header": _bridge.FRAME_HEADER.pack_into, "_raise_error": _bridge.raise_error,
-        "_Value": _bridge.Value, "_enc": _encode_utf16, "_dec": _decode_utf16,
-        "_string_at": ctypes.string_at, "_memory": MEMORY, "to_value": to_value, "from_value": from_value,
-        "_ArgumentError": ctypes.ArgumentError, "_argument_error": _bridge.argument_error,
-        "_direct_failed": _direct.failed, "_read_text": _direct.read_text, "_wrap_result": _direct.wrap_result,
+        "_codecs": _codecs,
+        "slow": slow,
+        "_frames_pop": _bridge.FRAMES.pop,
+        "_frames_push": _bridge.FRAMES.append,
+        "_Frame": _bridge.Frame,
+        "_header": _bridge.FRAME_HEADER.pack_into,
+        "_raise_error": _bridge.raise_error,
+        "_Value": _bridge.Value,
+        "_enc": _encode_utf16,
+        "_dec": _decode_utf16,
+        "_string_at": ctypes.string_at,
+        "_memory": MEMORY,
+        "to_value": to_value,
+        "from_value": from_value,
+        "_ArgumentError": ctypes.ArgumentError,
+        "_argument_error": _bridge.argument_error,
+        "_direct_failed": _direct.failed,
+        "_read_text": _direct.read_text,
+        "_wrap_result": _direct.wrap_result,
     }
     found = _direct.stub(member)
     if found is not None:

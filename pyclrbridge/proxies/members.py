@@ -43,7 +43,7 @@ def invoke_plan(plan: Plan, target: int, args: tuple[Any, ...], kwargs: dict[str
         for i, source in enumerate(plan.sources):
             if source is None:
                 if i == n - 1 and plan.params_from >= 0:
-                    to_value(list(args[plan.params_from:]), values[i], keep, ov.params[i].type_id)
+                    to_value(list(args[plan.params_from :]), values[i], keep, ov.params[i].type_id)
                 else:
                     values[i].kind = Kind.MISSING
             elif type(source) is int:
@@ -82,6 +82,7 @@ def _converter(type_id: int) -> Callable[[Any, Value, list[Any]], None]:
 
         return integer
     if code == "String":
+
         def string(arg: Any, slot: Value, keep: list[Any]) -> None:
             if type(arg) is str and not _codecs.encoders:
                 data = _encode_utf16(arg, "surrogatepass")[0]  # _shim.utf16, inline
@@ -94,6 +95,7 @@ def _converter(type_id: int) -> Callable[[Any, Value, list[Any]], None]:
 
         return string
     if code == "Double":
+
         def double(arg: Any, slot: Value, keep: list[Any]) -> None:
             if type(arg) is float and not _codecs.encoders:
                 slot.kind = _DOUBLE
@@ -118,8 +120,8 @@ def make_invoker(plan: Plan) -> Invoker:
     out/ref, no defaults filled in) get precomputed converters and the pooled frame inline."""
     ov = plan.overload
     n = len(ov.params)
-    if (plan.params_from >= 0 or ov.byref_count or n + 1 > _bridge.FRAME_SLOTS
-            or plan.sources != tuple(range(n))):
+    if plan.params_from >= 0 or ov.byref_count or n + 1 > _bridge.FRAME_SLOTS or plan.sources != tuple(range(n)):
+
         def general(target: int, args: tuple[Any, ...]) -> Any:
             return invoke_plan(plan, target, args, {})
 
@@ -180,11 +182,22 @@ def install_extension_fallback(lookup: Callable[[Any, str], Any]) -> None:
 class MethodGroup:
     """All overloads of one method name on one type. Calls resolve and cache per argument kinds."""
 
-    __slots__ = ("__name__", "__qualname__", "_any_static", "_cache", "_generic_args", "_invokers",
-                 "_narrowed", "_owner", "_static_invokers", "overloads_list")
+    __slots__ = (
+        "__name__",
+        "__qualname__",
+        "_any_static",
+        "_cache",
+        "_generic_args",
+        "_invokers",
+        "_narrowed",
+        "_owner",
+        "_static_invokers",
+        "overloads_list",
+    )
 
-    def __init__(self, name: str, owner: str, overloads: tuple[Overload, ...],
-                 generic_args: tuple[int, ...] = ()) -> None:
+    def __init__(
+        self, name: str, owner: str, overloads: tuple[Overload, ...], generic_args: tuple[int, ...] = ()
+    ) -> None:
         self.__name__ = name
         self.__qualname__ = f"{owner}.{name}"
         self._owner = owner
@@ -272,8 +285,15 @@ class MethodGroup:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if self._any_static and not kwargs:  # a static call with an invoker for these kinds
             n = len(args)  # the key spelled out up to two arguments (faster than map)
-            kinds = (() if not n else (arg_kind(args[0]),) if n == 1
-                     else (arg_kind(args[0]), arg_kind(args[1])) if n == 2 else tuple(map(arg_kind, args)))
+            kinds = (
+                ()
+                if not n
+                else (arg_kind(args[0]),)
+                if n == 1
+                else (arg_kind(args[0]), arg_kind(args[1]))
+                if n == 2
+                else tuple(map(arg_kind, args))
+            )
             run = self._static_invokers.get(kinds)
             if run is not None:
                 return run(0, args)
@@ -331,12 +351,13 @@ class OverloadSelector:
     def __getitem__(self, types: Any) -> MethodGroup:
         items = types if isinstance(types, tuple) else (types,)
         ids = tuple(type_id_for(t) for t in items)
-        chosen = tuple(o for o in self._group.overloads_list
-                       if tuple(p.type_id for p in o.params) == ids)
+        chosen = tuple(o for o in self._group.overloads_list if tuple(p.type_id for p in o.params) == ids)
         group = self._group
         if not chosen:
-            raise TypeError(f"{group.__qualname__} has no overload taking ({', '.join(map(_type_label, items))}); "
-                            "candidates:\n  " + "\n  ".join(o.sig for o in group.overloads_list))
+            raise TypeError(
+                f"{group.__qualname__} has no overload taking ({', '.join(map(_type_label, items))}); "
+                "candidates:\n  " + "\n  ".join(o.sig for o in group.overloads_list)
+            )
 
         def make() -> MethodGroup:
             narrowed = MethodGroup(group.__name__, group._owner, chosen)
@@ -378,11 +399,21 @@ class BoundMethod:
                 if n == 1:  # arg_kind of a small non-negative int without the call (add(1), xs[0])
                     a = args[0]
                     t = type(a)
-                    kinds = (_SMALL_KEY if t is int and 0 <= a < 128 else _STR_KEY if t is str and len(a) != 1
-                             else (arg_kind(a),))
+                    kinds = (
+                        _SMALL_KEY
+                        if t is int and 0 <= a < 128
+                        else _STR_KEY
+                        if t is str and len(a) != 1
+                        else (arg_kind(a),)
+                    )
                 else:
-                    kinds = (() if not n else (arg_kind(args[0]), arg_kind(args[1])) if n == 2
-                             else tuple(map(arg_kind, args)))
+                    kinds = (
+                        ()
+                        if not n
+                        else (arg_kind(args[0]), arg_kind(args[1]))
+                        if n == 2
+                        else tuple(map(arg_kind, args))
+                    )
                 run = group._invokers.get(kinds)
                 if run is not None:
                     return run(h, args)

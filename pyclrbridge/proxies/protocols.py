@@ -130,12 +130,15 @@ def _same_length_slice(self: Any, key: slice, value: Any, length: str) -> zip[tu
     indices = range(*key.indices(len(self)))
     values = list(value)
     if len(values) != len(indices):
-        raise ValueError(f"slice assignment to a {type(self).__clr_name__} cannot change "
-                         f"{length} ({len(values)} values for {len(indices)} items)")
+        raise ValueError(
+            f"slice assignment to a {type(self).__clr_name__} cannot change "
+            f"{length} ({len(values)} values for {len(indices)} items)"
+        )
     return zip(indices, values, strict=True)
 
 
 # ---- enumeration ----------------------------------------------------------------------------
+
 
 @implementation_for("System.Collections.IEnumerable", rank=41)
 class _Enumerable:
@@ -150,6 +153,7 @@ class _GenericEnumerable:
 
 
 # ---- collections ----------------------------------------------------------------------------
+
 
 def _count(iface: str) -> Callable[[Any], int]:
     # Proxy class -> the interface's Count descriptor. A pure memo of immutable facts
@@ -188,6 +192,7 @@ class _ReadOnlyCollection:
 
 # ---- lists ----------------------------------------------------------------------------------
 
+
 def _list_protocol(iface: str, *, writable: bool, contains: bool) -> type:
     # Proxy class -> the indexer's MethodGroup (False: an indexer without one). A pure memo of
     # immutable facts published with setdefault.
@@ -214,6 +219,7 @@ def _list_protocol(iface: str, *, writable: bool, contains: bool) -> type:
             return _get(self, iface, _index(self, key))
 
         if writable:
+
             def __setitem__(self: Any, key: Any, value: Any) -> None:
                 if isinstance(key, slice):
                     for i, v in _same_length_slice(self, key, value, "its length"):
@@ -229,6 +235,7 @@ def _list_protocol(iface: str, *, writable: bool, contains: bool) -> type:
                 _call(self, iface, "RemoveAt", _index(self, key))
 
         if contains:
+
             def __contains__(self: Any, item: Any) -> bool:
                 try:
                     return bool(_call(self, iface, "Contains", item))
@@ -239,14 +246,18 @@ def _list_protocol(iface: str, *, writable: bool, contains: bool) -> type:
 
 
 implementation_for("System.Collections.Generic.IList`1", rank=20)(
-    _list_protocol("System.Collections.Generic.IList`1", writable=True, contains=False))
+    _list_protocol("System.Collections.Generic.IList`1", writable=True, contains=False)
+)
 implementation_for("System.Collections.Generic.IReadOnlyList`1", rank=21)(
-    _list_protocol("System.Collections.Generic.IReadOnlyList`1", writable=False, contains=False))
+    _list_protocol("System.Collections.Generic.IReadOnlyList`1", writable=False, contains=False)
+)
 implementation_for("System.Collections.IList", rank=22)(
-    _list_protocol("System.Collections.IList", writable=True, contains=True))
+    _list_protocol("System.Collections.IList", writable=True, contains=True)
+)
 
 
 # ---- dictionaries -----------------------------------------------------------------------------
+
 
 def _mapping(iface: str, *, writable: bool, has_key: str) -> type:
     pairs = iface != "System.Collections.IDictionary"
@@ -301,6 +312,7 @@ def _mapping(iface: str, *, writable: bool, has_key: str) -> type:
             return self[key] if key in self else default  # noqa: SIM401 (this is get)
 
         if writable:
+
             def __setitem__(self: Any, key: Any, value: Any) -> None:
                 _set(self, iface, key, value)
 
@@ -313,11 +325,14 @@ def _mapping(iface: str, *, writable: bool, has_key: str) -> type:
 
 
 implementation_for("System.Collections.Generic.IDictionary`2", rank=10)(
-    _mapping("System.Collections.Generic.IDictionary`2", writable=True, has_key="ContainsKey"))
+    _mapping("System.Collections.Generic.IDictionary`2", writable=True, has_key="ContainsKey")
+)
 implementation_for("System.Collections.Generic.IReadOnlyDictionary`2", rank=11)(
-    _mapping("System.Collections.Generic.IReadOnlyDictionary`2", writable=False, has_key="ContainsKey"))
+    _mapping("System.Collections.Generic.IReadOnlyDictionary`2", writable=False, has_key="ContainsKey")
+)
 implementation_for("System.Collections.IDictionary", rank=12)(
-    _mapping("System.Collections.IDictionary", writable=True, has_key="Contains"))
+    _mapping("System.Collections.IDictionary", writable=True, has_key="Contains")
+)
 
 
 @implementation_for("System.Collections.Generic.KeyValuePair`2", rank=1)
@@ -335,6 +350,7 @@ class _KeyValuePair:
 
 
 # ---- other interfaces -----------------------------------------------------------------------
+
 
 @implementation_for("System.IDisposable", rank=50)
 class _Disposable:
@@ -381,13 +397,20 @@ class _Comparable:
 
 # Read-only after import: no lock.
 _OPERATORS = {
-    "op_Addition": ("__add__", "__radd__"), "op_Subtraction": ("__sub__", "__rsub__"),
-    "op_Multiply": ("__mul__", "__rmul__"), "op_Division": ("__truediv__", "__rtruediv__"),
-    "op_Modulus": ("__mod__", "__rmod__"), "op_BitwiseAnd": ("__and__", "__rand__"),
-    "op_BitwiseOr": ("__or__", "__ror__"), "op_ExclusiveOr": ("__xor__", "__rxor__"),
-    "op_Equality": ("__eq__", None), "op_Inequality": ("__ne__", None),
-    "op_LessThan": ("__lt__", None), "op_LessThanOrEqual": ("__le__", None),
-    "op_GreaterThan": ("__gt__", None), "op_GreaterThanOrEqual": ("__ge__", None),
+    "op_Addition": ("__add__", "__radd__"),
+    "op_Subtraction": ("__sub__", "__rsub__"),
+    "op_Multiply": ("__mul__", "__rmul__"),
+    "op_Division": ("__truediv__", "__rtruediv__"),
+    "op_Modulus": ("__mod__", "__rmod__"),
+    "op_BitwiseAnd": ("__and__", "__rand__"),
+    "op_BitwiseOr": ("__or__", "__ror__"),
+    "op_ExclusiveOr": ("__xor__", "__rxor__"),
+    "op_Equality": ("__eq__", None),
+    "op_Inequality": ("__ne__", None),
+    "op_LessThan": ("__lt__", None),
+    "op_LessThanOrEqual": ("__le__", None),
+    "op_GreaterThan": ("__gt__", None),
+    "op_GreaterThanOrEqual": ("__ge__", None),
 }
 _UNARY = {"op_UnaryNegation": "__neg__", "op_OnesComplement": "__invert__", "op_UnaryPlus": "__pos__"}
 

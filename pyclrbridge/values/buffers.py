@@ -45,14 +45,28 @@ _SIGNED = {1: 5, 2: 7, 4: 9, 8: 11}
 _UNSIGNED = {1: 6, 2: 8, 4: 10, 8: 12}
 # Read-only after import: no lock.
 _FORMAT_CODES: dict[str, dict[int, int]] = {
-    "?": {1: 3}, "b": _SIGNED, "B": _UNSIGNED, "c": {1: 6}, "h": _SIGNED, "H": _UNSIGNED,
-    "i": _SIGNED, "I": _UNSIGNED, "l": _SIGNED, "L": _UNSIGNED, "q": _SIGNED, "Q": _UNSIGNED,
-    "n": _SIGNED, "N": _UNSIGNED, "f": {4: 13}, "d": {8: 14},
+    "?": {1: 3},
+    "b": _SIGNED,
+    "B": _UNSIGNED,
+    "c": {1: 6},
+    "h": _SIGNED,
+    "H": _UNSIGNED,
+    "i": _SIGNED,
+    "I": _UNSIGNED,
+    "l": _SIGNED,
+    "L": _UNSIGNED,
+    "q": _SIGNED,
+    "Q": _UNSIGNED,
+    "n": _SIGNED,
+    "N": _UNSIGNED,
+    "f": {4: 13},
+    "d": {8: 14},
 }
 _NATIVE_PREFIXES = ("@", "=", "<") if sys.byteorder == "little" else ("@", "=", ">")
 
 
 # ---- Python buffers -> .NET arrays ----------------------------------------------------
+
 
 def _flat_view(obj: Any) -> tuple[memoryview, int] | None:
     """A view of ``obj`` and the type code of its items when it is a one-dimensional contiguous
@@ -116,8 +130,14 @@ def array_from_buffer(obj: Any, element_id: int) -> Any | None:
 # (Single needs a range check array.array does not make; Boolean and Char are not numbers).
 # Read-only after import: no lock.
 _FILL_CODES: dict[str, tuple[str, int]] = {
-    "System.SByte": ("b", 5), "System.Byte": ("B", 6), "System.Int16": ("h", 7), "System.UInt16": ("H", 8),
-    "System.Int32": ("i", 9), "System.UInt32": ("I", 10), "System.Int64": ("q", 11), "System.UInt64": ("Q", 12),
+    "System.SByte": ("b", 5),
+    "System.Byte": ("B", 6),
+    "System.Int16": ("h", 7),
+    "System.UInt16": ("H", 8),
+    "System.Int32": ("i", 9),
+    "System.UInt32": ("I", 10),
+    "System.Int64": ("q", 11),
+    "System.UInt64": ("Q", 12),
     "System.Double": ("d", 14),
 }
 #: Items packed per block: the block and its slice of the list stay in the CPU cache, and the
@@ -155,7 +175,7 @@ def array_from_list(items: list[Any] | tuple[Any, ...], element_id: int) -> Any 
     copy = shim.ArrayCopy
     for start in range(0, n, _FILL_BLOCK):
         try:
-            packed = array.array(code, items[start:start + _FILL_BLOCK])
+            packed = array.array(code, items[start : start + _FILL_BLOCK])
         except (TypeError, OverflowError):
             return None
         count = len(packed)

@@ -73,6 +73,7 @@ from .targets import (
 
 __all__ = ["from_value", "from_values", "install_proxy_rules", "mismatch", "to_value"]
 
+
 class _NoProxyYet:
     """Stands for the proxy classes until the proxy layer installs them: nothing is one."""
 
@@ -83,8 +84,9 @@ ClrEnum: Any = _NoProxyYet
 ClrMeta: Any = _NoProxyYet
 
 
-def install_proxy_rules(*, enum_class: type, proxy_metaclass: type, wrap: Callable[[int, int], Any],
-                        enum_value: Callable[[int, int], Any]) -> None:
+def install_proxy_rules(
+    *, enum_class: type, proxy_metaclass: type, wrap: Callable[[int, int], Any], enum_value: Callable[[int, int], Any]
+) -> None:
     """The one registration of the proxy layer into the values layer: which Python objects are
     .NET enum values and proxy classes (arguments), and how results become proxies."""
     global ClrEnum, ClrMeta
@@ -133,8 +135,10 @@ def _write_int(v: Value, x: int) -> None:
 
 def _none(obj: Any, v: Value, keep: list[Any], t: _typeinfo.TypeInfo | None, nullable: bool) -> None:
     if not nullable and t is not None:
-        raise TypeError(f"None cannot be passed as {type_label(t)}: it is a value type "
-                        f"(a parameter of type {t.display}? would accept None)")
+        raise TypeError(
+            f"None cannot be passed as {type_label(t)}: it is a value type "
+            f"(a parameter of type {t.display}? would accept None)"
+        )
     v.kind = Kind.NULL
     v.i = 0
 
@@ -298,8 +302,10 @@ def _sequence(obj: Any, v: Value, keep: list[Any], t: _typeinfo.TypeInfo | None,
 
 def _changed_size(obj: Any, sized: int, seen: int) -> RuntimeError:
     more = f"more than {sized}" if seen > sized else str(seen)
-    return RuntimeError(f"the {type(obj).__name__} changed size while it was converted for .NET: "
-                        f"len() said {sized}, iterating it gave {more} items")
+    return RuntimeError(
+        f"the {type(obj).__name__} changed size while it was converted for .NET: "
+        f"len() said {sized}, iterating it gave {more} items"
+    )
 
 
 def _list(items: Any, v: Value, keep: list[Any], element: int) -> None:
@@ -392,9 +398,16 @@ def _iterable(obj: Any, v: Value, keep: list[Any], t: _typeinfo.TypeInfo | None,
     if t is not None and is_lazy_target(t):
         write_lazy(obj, v, isinstance(keep, _DryRun))
         return
-    if t is not None and (_element_of(t) or t.kind == "array" or t.full_name in (
-        "System.Collections.IList", "System.Collections.ICollection", "System.Array",
-    )):
+    if t is not None and (
+        _element_of(t)
+        or t.kind == "array"
+        or t.full_name
+        in (
+            "System.Collections.IList",
+            "System.Collections.ICollection",
+            "System.Array",
+        )
+    ):
         _sequence(bounded_list(obj), v, keep, t, nullable)
         return
     _pyobject(obj, v, keep, t, nullable)
@@ -402,8 +415,11 @@ def _iterable(obj: Any, v: Value, keep: list[Any], t: _typeinfo.TypeInfo | None,
 
 def _mapping(obj: Any, v: Value, keep: list[Any], t: _typeinfo.TypeInfo | None, nullable: bool) -> None:
     key_id = value_id = 0
-    if t is not None and t.generic_def_id and len(t.generic_args) == 2 and (
-        _typeinfo.info(t.generic_def_id).full_name in MAP_DEFS
+    if (
+        t is not None
+        and t.generic_def_id
+        and len(t.generic_args) == 2
+        and (_typeinfo.info(t.generic_def_id).full_name in MAP_DEFS)
     ):
         key_id, value_id = t.generic_args
     n = len(obj)  # sized once, as in _list
@@ -439,17 +455,40 @@ def _pyobject(obj: Any, v: Value, keep: list[Any], t: _typeinfo.TypeInfo | None,
 
 #: The one table: exact Python type -> rule. Subclasses go through _FALLBACK_RULES in order.
 _RULES: dict[type, Rule] = {
-    type(None): _none, bool: _bool, int: _int, float: _float, str: _str,
-    decimal.Decimal: _decimal, bytes: _bytes, bytearray: _bytes, memoryview: _bytes,
-    datetime.datetime: _datetime, datetime.timedelta: _timedelta, uuid.UUID: _uuid,
-    list: _sequence, tuple: _sequence, range: _sequence, set: _sequence, frozenset: _sequence,
-    array.array: _array, dict: _mapping,
+    type(None): _none,
+    bool: _bool,
+    int: _int,
+    float: _float,
+    str: _str,
+    decimal.Decimal: _decimal,
+    bytes: _bytes,
+    bytearray: _bytes,
+    memoryview: _bytes,
+    datetime.datetime: _datetime,
+    datetime.timedelta: _timedelta,
+    uuid.UUID: _uuid,
+    list: _sequence,
+    tuple: _sequence,
+    range: _sequence,
+    set: _sequence,
+    frozenset: _sequence,
+    array.array: _array,
+    dict: _mapping,
 }
 _FALLBACK_RULES: tuple[tuple[Any, Rule], ...] = (
-    (bool, _bool), (int, _int), (float, _float), (str, _str), (decimal.Decimal, _decimal),
-    ((bytes, bytearray, memoryview), _bytes), (datetime.datetime, _datetime),
-    (datetime.timedelta, _timedelta), (uuid.UUID, _uuid), ((list, tuple, range, set, frozenset), _sequence),
-    (array.array, _array), (Mapping, _mapping), (Iterable, _iterable),
+    (bool, _bool),
+    (int, _int),
+    (float, _float),
+    (str, _str),
+    (decimal.Decimal, _decimal),
+    ((bytes, bytearray, memoryview), _bytes),
+    (datetime.datetime, _datetime),
+    (datetime.timedelta, _timedelta),
+    (uuid.UUID, _uuid),
+    ((list, tuple, range, set, frozenset), _sequence),
+    (array.array, _array),
+    (Mapping, _mapping),
+    (Iterable, _iterable),
 )
 
 
@@ -489,5 +528,3 @@ def to_value(obj: Any, v: Value, keep: list[Any], type_id: int = 0) -> None:
             fallback(obj, v, keep, t, nullable)
             return
     _pyobject(obj, v, keep, t, nullable)
-
-

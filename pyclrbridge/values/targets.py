@@ -167,13 +167,14 @@ def _decimal_text(d: decimal.Decimal) -> str:
         mantissa //= 10
         scale -= 1
     if scale < 0:
-        mantissa *= 10 ** -scale
+        mantissa *= 10**-scale
         scale = 0
     if mantissa > DECIMAL_MAX:
         if scale == 0:
             raise OverflowError(f"{d} is out of range for System.Decimal (±{DECIMAL_MAX})")
-        raise ValueError(f"{d} has more significant digits than System.Decimal holds exactly "
-                         f"(a 96-bit integer scaled by 10**-0..28)")
+        raise ValueError(
+            f"{d} has more significant digits than System.Decimal holds exactly (a 96-bit integer scaled by 10**-0..28)"
+        )
     if scale > DECIMAL_MAX_SCALE:
         raise ValueError(f"{d} has more than {DECIMAL_MAX_SCALE} decimal places: System.Decimal cannot hold it exactly")
     text = str(mantissa)

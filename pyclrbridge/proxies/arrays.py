@@ -21,24 +21,13 @@ from ..host.shim import Value
 from ..values.convert import to_value
 from ..values.objects import handle_of
 from ..values.results import from_value, from_values
+from ..values.targets import _BUFFER_CODES
 from .protocols import _Enumerable, _index, _same_length_slice, implementation_for
 
-#: array.array codes with the memory layout of .NET primitive elements, by type code.
+#: array.array codes with the memory layout of .NET primitive elements, by type code: the numeric
+#: ones conversions use, plus Boolean and Char (copied as bytes and UTF-16 code units).
 #: Read-only after import: no lock.
-_BLOCK_CODES = {
-    "SByte": "b",
-    "Byte": "B",
-    "Int16": "h",
-    "UInt16": "H",
-    "Int32": "i",
-    "UInt32": "I",
-    "Int64": "q",
-    "UInt64": "Q",
-    "Single": "f",
-    "Double": "d",
-    "Boolean": "B",
-    "Char": "H",
-}
+_BLOCK_CODES = {**_BUFFER_CODES, "Boolean": "B", "Char": "H"}
 
 
 #: Elements per block when iterating an array of primitives: one ArrayCopy call each, small

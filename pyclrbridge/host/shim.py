@@ -170,6 +170,9 @@ _EXPORTS: dict[str, tuple[Any, list[Any]]] = {
     "MemberIsShort": (_i32, [_i32, _i32]),
     "MemberShortReason": (_i32, [_i32, _i32, ValuePtr, ValuePtr]),
     "MemberIsShortOn": (_i32, [_i32, _i32]),
+    # Dynamic.cs: members of IDynamicMetaObjectProvider objects through the DLR.
+    "DynamicMember": (_i32, [_i64, _i32, _cp, _i32, ValuePtr, _i32, ValuePtr, ValuePtr]),
+    "DynamicMemberNames": (_i32, [_i64, ValuePtr, ValuePtr]),
 }
 
 #: Whether calls the shim finds short keep the GIL (``PYCLRBRIDGE_HOLD_GIL=0``: never).
@@ -301,6 +304,8 @@ class Shim:
     MemberIsShort: Any
     MemberShortReason: Any
     MemberIsShortOn: Any
+    DynamicMember: Any
+    DynamicMemberNames: Any
 
     def __init__(self, host: StartedHost, shim_path: Path) -> None:
         if not shim_path.is_file():

@@ -4,13 +4,23 @@
   like Python tuples: ``a, b = Fit.Line(xs, ys)``, ``ValueTuple.Create(1, "a") == (1, "a")``.
 - An ``IEnumerator``/``IEnumerator<T>`` is a Python iterator: ``list(xs.GetEnumerator())``.
 - An ``ExpandoObject``'s members are attributes (get, set, delete, ``dir()``, call).
+- So are the dynamic members of any other ``IDynamicMetaObjectProvider`` (``DynamicObject``
+  subclasses, Json.NET's ``JObject``), reached through the DLR as C#'s ``dynamic`` reaches them.
+  The type's real .NET members win: Python finds them first, and only a name the class does
+  not have asks the object.
 """
 
 from __future__ import annotations
 
+import ctypes
 from collections.abc import Iterator
 from typing import Any
 
+from ..host import bridge as _bridge
+from ..host.shim import Value, utf16
+from ..values.convert import to_value
+from ..values.results import from_value
+from .base import ClrObject
 from .protocols import _call, _get, _read, _set, implementation_for
 
 _ITUPLE = "System.Runtime.CompilerServices.ITuple"
@@ -95,3 +105,120 @@ class _Expando:
 
     def __dir__(self: Any) -> list[str]:
         return sorted(str(k) for k in _read(self, _EXPANDO_ITEMS, "Keys"))
+
+
+# ---- any IDynamicMetaObjectProvider -----------------------------------------------------------
+
+_DYNAMIC = "System.Dynamic.IDynamicMetaObjectProvider"
+_GET, _SET, _INVOKE, _DELETE = 0, 1, 2, 3  # DynamicMembers in managed_shim/Values/Dynamic.cs
+_NO_SUCH_MEMBER = 3  # DynamicMember's answer when the object has no such dynamic member
+
+
+def _dynamic(obj: Any, op: int, name: str, args: tuple[Any, ...] = ()) -> tuple[bool, Any]:
+    """One DLR member operation: (False, None) when the object has no such dynamic member."""
+    n = len(args)
+    values = (Value * max(n, 1))()
+    keep: list[Any] = []  # what the argument values point at, alive until the call returns
+    for i, arg in enumerate(args):
+        to_value(arg, values[i], keep)
+    data, length = utf16(name)
+    result = Value()
+    error = Value()
+    rc = _bridge.shim().DynamicMember(
+        obj._h, op, data, length, values, n, ctypes.byref(result), ctypes.byref(error)
+    )
+    if rc == _NO_SUCH_MEMBER:
+        return False, None
+    if rc != 0:
+        _bridge.raise_error(error)
+    return True, from_value(result)
+
+
+def dynamic_names(obj: Any) -> list[str]:
+    """The names ``obj`` lists as its dynamic members (``GetDynamicMemberNames``), sorted."""
+    return [str(n) for n in _bridge.json_call(_bridge.shim().DynamicMemberNames, obj._h)]
+
+
+def _is_class_member(cls: type, name: str) -> bool:
+    """Whether ``name`` is a real member of the proxy class (a .NET property, field, method)."""
+    return any(name in k.__dict__ for k in cls.__mro__)
+
+
+def _missing(obj: Any, name: str) -> AttributeError:
+    return AttributeError(
+        f"the {type(obj).__clr_name__} object has no member {name!r} (neither a .NET member "
+        "nor a dynamic one)",
+        name=name,
+        obj=obj,
+    )
+
+
+class _DynamicMethod:
+    """A dynamic member the object invokes but does not hand out as a value (a DynamicObject's
+    TryInvokeMember): calling it is C#'s ``((dynamic)obj).Name(args)``."""
+
+    __slots__ = ("name", "target")
+
+    def __init__(self, target: Any, name: str) -> None:
+        self.target = target
+        self.name = name
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if kwargs:
+            raise TypeError(f"the dynamic member {self.name!r} takes positional arguments only")
+        found, value = _dynamic(self.target, _INVOKE, self.name, args)
+        if not found:
+            raise TypeError(f"the {type(self.target).__clr_name__} object cannot call {self.name!r} with {len(args)} arguments")
+        return value
+
+    def __repr__(self) -> str:
+        return f"<dynamic member {self.name!r} of {self.target!r}>"
+
+
+@implementation_for(_DYNAMIC, rank=2)  # after ExpandoObject's own entry: it reads its dictionary
+class _Dynamic:
+    """Dynamic members as attributes. Reached only for names ordinary lookup did not find, so
+    the real .NET members of the type win and the normal attribute path pays nothing.
+
+    A member the object answers with null but does not list in ``GetDynamicMemberNames`` is
+    missing (``JObject`` answers null for any key it lacks): AttributeError, so ``hasattr`` and
+    ``getattr(obj, name, default)`` work."""
+
+    def __getattr__(self: Any, name: str) -> Any:
+        if name[:1] == "_":
+            return ClrObject.__getattr__(self, name)  # the bridge's own names: never dynamic
+        found, value = _dynamic(self, _GET, name)
+        if found and value is not None:
+            return value
+        listed = name in dynamic_names(self)
+        if found and listed:
+            return value  # a listed member whose value is null
+        if listed:
+            return _DynamicMethod(self, name)  # listed but not readable: it is called
+        try:
+            return ClrObject.__getattr__(self, name)  # extension methods in scope
+        except AttributeError:
+            raise _missing(self, name) from None
+
+    def __setattr__(self: Any, name: str, value: Any) -> None:
+        if name[:1] == "_" or _is_class_member(type(self), name):
+            object.__setattr__(self, name, value)  # a .NET property or field (or the bridge's _h)
+            return
+        found, _ = _dynamic(self, _SET, name, (value,))
+        if not found:
+            raise AttributeError(
+                f"the {type(self).__clr_name__} object does not accept a dynamic member {name!r}", name=name, obj=self
+            )
+
+    def __delattr__(self: Any, name: str) -> None:
+        if name[:1] == "_" or _is_class_member(type(self), name):
+            object.__delattr__(self, name)
+            return
+        found, _ = _dynamic(self, _DELETE, name)
+        if not found:
+            raise AttributeError(
+                f"the {type(self).__clr_name__} object has no dynamic member {name!r} to delete", name=name, obj=self
+            )
+
+    def __dir__(self: Any) -> list[str]:
+        return sorted(set(ClrObject.__dir__(self)) | set(dynamic_names(self)))

@@ -2,6 +2,7 @@ using System;
 using System.Collections;
 using System.Collections.Generic;
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace PyClrBridge.Shim;
@@ -246,6 +247,7 @@ internal static unsafe class Values
                 {
                     byte[] bytes = new byte[v.Extra];
                     if (v.Extra > 0) Marshal.Copy((IntPtr)v.Payload, bytes, 0, v.Extra);
+                    if (v.Kind == ValueKind.BytesOut) Lent(bytes, v.Payload);
                     return Coerce(bytes, target);
                 }
             case ValueKind.Buffer:
@@ -357,6 +359,8 @@ internal static unsafe class Values
     {
         if (v.Kind != ValueKind.BytesOut && v.Kind != ValueKind.BufferOut) return;
         if (converted is not Array array || array.Rank != 1 || array.Length != v.Extra || v.Extra == 0) return;
+        if (!_lent.TryGetValue(array, out StrongBox<long>? from) || from.Value != v.Payload) return;
+        _lent.Remove(array);
         if (!array.GetType().GetElementType()!.IsPrimitive) return;
         long bytes = Buffer.ByteLength(array);
         GCHandle pin = GCHandle.Alloc(array, GCHandleType.Pinned);
@@ -381,10 +385,23 @@ internal static unsafe class Values
             }
             finally { pin.Free(); }
         }
-        if (makeArray) return array;
+        if (makeArray)
+        {
+            if (v.Kind == ValueKind.BufferOut) Lent(array, v.Payload);
+            return array;
+        }
         if (makeList) return Activator.CreateInstance(typeof(List<>).MakeGenericType(element), array)!;
         return Activator.CreateInstance(typeof(HashSet<>).MakeGenericType(element), array)!;
     }
+
+    /// <summary>Arrays made from a writable Python buffer -> that buffer's address. CopyBack
+    /// copies an argument back only when it is still the very array made from the caller's
+    /// buffer: a <c>ref</c> parameter .NET pointed at another array leaves the buffer as it was
+    /// (the new array comes back as the ref result). A ConditionalWeakTable: thread-safe, and an
+    /// entry dies with its array.</summary>
+    private static readonly ConditionalWeakTable<Array, StrongBox<long>> _lent = new();
+
+    private static void Lent(Array array, long address) => _lent.AddOrUpdate(array, new StrongBox<long>(address));
 
     private static object FromMap(Value* items, int pairs, Type target)
     {

@@ -124,9 +124,7 @@ def _dynamic(obj: Any, op: int, name: str, args: tuple[Any, ...] = ()) -> tuple[
     data, length = utf16(name)
     result = Value()
     error = Value()
-    rc = _bridge.shim().DynamicMember(
-        obj._h, op, data, length, values, n, ctypes.byref(result), ctypes.byref(error)
-    )
+    rc = _bridge.shim().DynamicMember(obj._h, op, data, length, values, n, ctypes.byref(result), ctypes.byref(error))
     if rc == _NO_SUCH_MEMBER:
         return False, None
     if rc != 0:
@@ -146,8 +144,7 @@ def _is_class_member(cls: type, name: str) -> bool:
 
 def _missing(obj: Any, name: str) -> AttributeError:
     return AttributeError(
-        f"the {type(obj).__clr_name__} object has no member {name!r} (neither a .NET member "
-        "nor a dynamic one)",
+        f"the {type(obj).__clr_name__} object has no member {name!r} (neither a .NET member nor a dynamic one)",
         name=name,
         obj=obj,
     )
@@ -168,7 +165,9 @@ class _DynamicMethod:
             raise TypeError(f"the dynamic member {self.name!r} takes positional arguments only")
         found, value = _dynamic(self.target, _INVOKE, self.name, args)
         if not found:
-            raise TypeError(f"the {type(self.target).__clr_name__} object cannot call {self.name!r} with {len(args)} arguments")
+            raise TypeError(
+                f"the {type(self.target).__clr_name__} object cannot call {self.name!r} with {len(args)} arguments"
+            )
         return value
 
     def __repr__(self) -> str:

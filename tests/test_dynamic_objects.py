@@ -1,0 +1,161 @@
+"""Dynamic objects (any IDynamicMetaObjectProvider) from Python: a DynamicObject subclass
+(Fixtures.Dynamic.Bag) and ExpandoObject. Dynamic members are attributes: getattr, setattr,
+delattr, dir(), calls; a missing one is AttributeError; the type's real members win.
+Json.NET's JObject is in tests/integration/test_dynamic_packages.py."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _fixtures(fixtures: Any) -> Any:
+    return fixtures
+
+
+def test_setattr_stores_a_dynamic_member_dotnet_code_reads() -> None:
+    from Fixtures.Dynamic import Bag
+
+    b = Bag()
+    b.x = 5
+    b.greeting = "hi"
+    assert (b.x, b.greeting) == (5, "hi")
+    assert b.Peek("x") == 5 and Bag.ReadDynamically(b, "greeting") == "hi"  # C#'s `dynamic` sees them
+
+
+def test_python_objects_keep_their_identity_as_dynamic_members() -> None:
+    from Fixtures.Dynamic import Bag
+
+    class Thing:
+        pass
+
+    b = Bag()
+    t = Thing()
+    b.thing = t
+    assert b.thing is t
+
+
+def test_missing_dynamic_member_is_attribute_error() -> None:
+    from Fixtures.Dynamic import Bag
+
+    b = Bag()
+    with pytest.raises(AttributeError, match="has no member 'nothing'"):
+        _ = b.nothing
+    assert not hasattr(b, "nothing") and getattr(b, "nothing", 9) == 9
+
+
+def test_delattr_removes_a_dynamic_member() -> None:
+    from Fixtures.Dynamic import Bag
+
+    b = Bag()
+    b.x = 1
+    del b.x
+    assert b.Peek("x") == "<none>"
+    with pytest.raises(AttributeError, match="no dynamic member 'x' to delete"):
+        del b.x
+
+
+def test_setattr_the_object_refuses_is_attribute_error() -> None:
+    from Fixtures.Dynamic import Bag
+
+    with pytest.raises(AttributeError, match="does not accept a dynamic member 'Frozen'"):
+        Bag().Frozen = 1
+
+
+def test_dir_lists_dynamic_and_real_members() -> None:
+    from Fixtures.Dynamic import Bag
+
+    b = Bag()
+    b.x = 1
+    names = dir(b)
+    assert {"x", "Add", "Fail", "Label", "Count", "Peek"} <= set(names) and names == sorted(names)
+
+
+def test_calling_a_dynamic_method_runs_try_invoke_member() -> None:
+    from Fixtures.Dynamic import Bag
+
+    b = Bag()
+    assert b.Add(2, 3) == 5
+    assert b.Add(2**40, -1) == 2**40 - 1
+    add = b.Add
+    assert add(1, 1) == 2 and "Add" in repr(add)
+
+
+def test_exception_from_a_dynamic_method_is_the_dotnet_exception() -> None:
+    from Fixtures.Dynamic import Bag
+
+    with pytest.raises(Exception, match="the bag was asked to fail") as info:
+        Bag().Fail()
+    assert type(info.value).__name__ == "InvalidOperationException"
+
+
+def test_dynamic_method_the_object_cannot_call_with_those_arguments_is_type_error() -> None:
+    from Fixtures.Dynamic import Bag
+
+    with pytest.raises(TypeError, match="cannot call 'Add' with 1 arguments"):
+        Bag().Add(1)
+
+
+def test_delegate_stored_as_a_dynamic_member_is_called() -> None:
+    import System
+    from Fixtures.Dynamic import Bag
+
+    b = Bag()
+    b.twice = System.Func[int, int](lambda v: v * 2)
+    assert b.twice(21) == 42
+
+
+def test_real_members_win_over_dynamic_ones() -> None:
+    from Fixtures.Dynamic import Bag
+
+    b = Bag()
+    b.Label = "mine"  # the real property, not TrySetMember
+    assert b.Label == "mine" and b.Peek("Label") == "<none>"
+    b.y = 1
+    assert b.Count() == 1  # the real method
+
+
+def test_object_answering_every_name_reads_any_member() -> None:
+    from Fixtures.Dynamic import Echo
+
+    e = Echo()
+    assert (e.hello, e.ab) == (5, 2)
+    assert not hasattr(e, "_private")  # the bridge's own names never ask the object
+
+
+def test_dynamic_members_are_per_object() -> None:
+    from Fixtures.Dynamic import Bag
+
+    a, b = Bag(), Bag()
+    a.v = 1
+    b.v = "two"
+    assert (a.v, b.v) == (1, "two")
+
+
+def test_expando_object_through_the_same_attribute_protocol() -> None:
+    import System
+    from System.Dynamic import ExpandoObject
+
+    e = ExpandoObject()
+    e.n = 3
+    e.f = System.Func[int](lambda: 7)
+    assert (e.n, e.f(), dir(e)) == (3, 7, ["f", "n"])
+    del e.n
+    assert not hasattr(e, "n")
+
+
+def test_many_members_and_values_round_trip() -> None:
+    """Many names, every common value kind: each comes back equal."""
+    from Fixtures.Dynamic import Bag
+
+    b = Bag()
+    values: dict[str, Any] = {
+        f"m{i}": v for i, v in enumerate([0, -(2**63), 2**63 - 1, 1.5, "s\0\U0001f600", True, None, [1, 2]])
+    }
+    for name, value in values.items():
+        setattr(b, name, value)
+    for name, value in values.items():
+        got = getattr(b, name)
+        assert (list(got) if isinstance(value, list) else got) == value, name

@@ -79,8 +79,9 @@ def test_params_byte_array_given_a_bytearray_writes_back(n: int, start: int, rep
 
     buf = bytearray(n)
     for k in range(repeat):
-        assert Writers.FillParams(start + k, buf) == n
-        assert buf == _filled(n, start + k)
+        value = (start + k) % 256
+        assert Writers.FillParams(value, buf) == n
+        assert buf == _filled(n, value)
 
 
 @_SETTINGS

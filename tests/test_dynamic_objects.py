@@ -159,3 +159,71 @@ def test_many_members_and_values_round_trip() -> None:
     for name, value in values.items():
         got = getattr(b, name)
         assert (list(got) if isinstance(value, list) else got) == value, name
+
+
+def test_dynamic_member_values_round_trip_for_many_values() -> None:
+    """Property (hypothesis): any text (surrogates, NULs), bytes and integer set as a dynamic
+    member reads back equal, and .NET code sees the same value; the argument memory stays valid
+    for the whole call."""
+    pytest.importorskip("hypothesis", reason="the property needs hypothesis (test extra)")
+    from Fixtures.Dynamic import Bag
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    bag = Bag()
+
+    @settings(max_examples=300, deadline=None)
+    @given(
+        text=st.text(st.characters(exclude_categories=()) | st.sampled_from("\0\ud800\udfff"), max_size=300),
+        data=st.binary(max_size=2000),
+        number=st.integers(-(2**63), 2**63 - 1),
+    )
+    def check(text: str, data: bytes, number: int) -> None:
+        bag.text = text
+        bag.data = data
+        bag.number = number
+        assert (bag.text, bytes(bag.data), bag.number) == (text, data, number)
+        assert bag.Peek("text") == text and bag.Peek("number") == number
+
+    check()
+
+
+def test_dynamic_members_from_many_threads_at_once() -> None:
+    """The compiled call sites are shared: threads reading, writing and calling at once each
+    see their own object's members."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from Fixtures.Dynamic import Bag
+
+    def work(k: int) -> bool:
+        bag = Bag()
+        for i in range(200):
+            setattr(bag, f"m{i % 7}", k * 1000 + i)
+            if getattr(bag, f"m{i % 7}") != k * 1000 + i or bag.Add(k, i) != k + i:
+                return False
+        return True
+
+    with ThreadPoolExecutor(4) as pool:
+        assert all(pool.map(work, range(8)))
+
+
+def test_python_subclass_of_dynamic_object_keeps_its_own_attributes() -> None:
+    """A Python class deriving from DynamicObject: its own attributes stay Python's, and names
+    it does not have reach its TryGetMember override, as .NET code's `dynamic` does."""
+    from System.Dynamic import DynamicObject
+
+    class Settings(DynamicObject):  # type: ignore[misc]
+        def __init__(self) -> None:
+            super().__init__()
+            self.store = {"colour": "blue"}
+
+        def TryGetMember(self, binder: Any) -> tuple[bool, Any]:
+            name = str(binder.Name)
+            return (True, self.store[name]) if name in self.store else (False, None)
+
+        def GetDynamicMemberNames(self) -> list[str]:
+            return list(self.store)
+
+    s = Settings()
+    assert s.store == {"colour": "blue"} and s.colour == "blue"
+    assert {"colour", "store"} <= set(dir(s)) and not hasattr(s, "size")

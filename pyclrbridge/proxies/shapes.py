@@ -200,8 +200,11 @@ class _Dynamic:
             raise _missing(self, name) from None
 
     def __setattr__(self: Any, name: str, value: Any) -> None:
-        if name[:1] == "_" or _is_class_member(type(self), name):
-            object.__setattr__(self, name, value)  # a .NET property or field (or the bridge's _h)
+        if name[:1] == "_" or type(self).__dictoffset__ or _is_class_member(type(self), name):
+            # A .NET property or field, the bridge's _h, or any attribute of a Python subclass
+            # (it has a __dict__: its own attributes stay Python's; .NET code reaches its
+            # TryGetMember/TrySetMember overrides through dynamic).
+            object.__setattr__(self, name, value)
             return
         found, _ = _dynamic(self, _SET, name, (value,))
         if not found:
@@ -210,7 +213,7 @@ class _Dynamic:
             )
 
     def __delattr__(self: Any, name: str) -> None:
-        if name[:1] == "_" or _is_class_member(type(self), name):
+        if name[:1] == "_" or type(self).__dictoffset__ or _is_class_member(type(self), name):
             object.__delattr__(self, name)
             return
         found, _ = _dynamic(self, _DELETE, name)
@@ -220,4 +223,5 @@ class _Dynamic:
             )
 
     def __dir__(self: Any) -> list[str]:
-        return sorted(set(ClrObject.__dir__(self)) | set(dynamic_names(self)))
+        own = vars(self) if type(self).__dictoffset__ else {}  # a Python subclass's attributes
+        return sorted(set(ClrObject.__dir__(self)) | set(own) | set(dynamic_names(self)))

@@ -286,22 +286,30 @@ class Workload:
         List, Converter, Int32 = self.types["List"], self.types["Converter"], self.types["Int32"]
         xs = List[Int32]([0] * 20_000)
 
+        # The alarm raises only while armed: a signal that is delivered late (after the
+        # timer was disarmed, or between two trials) must not escape this workload.
+        armed = [False]
+
         def on_alarm(*_: Any) -> None:
-            raise TimeoutError("stress alarm")
+            if armed[0]:
+                raise TimeoutError("stress alarm")
 
         previous = signal.signal(signal.SIGALRM, on_alarm)
         try:
             for trial in range(trials):
-                signal.setitimer(signal.ITIMER_REAL, 0.0005 + 0.0002 * (trial % 10))
                 try:
-                    ys = xs.ConvertAll[Int32](Converter[Int32, Int32](lambda x: 1))
-                    signal.setitimer(signal.ITIMER_REAL, 0)
-                    if any(v != 1 for v in ys):
-                        raise InvariantViolation("a callback interrupted by a signal gave .NET a garbage value")
+                    try:
+                        armed[0] = True
+                        signal.setitimer(signal.ITIMER_REAL, 0.0005 + 0.0002 * (trial % 10))
+                        ys = xs.ConvertAll[Int32](Converter[Int32, Int32](lambda x: 1))
+                        armed[0] = False
+                        if any(v != 1 for v in ys):
+                            raise InvariantViolation("a callback interrupted by a signal gave .NET a garbage value")
+                    finally:
+                        armed[0] = False
+                        signal.setitimer(signal.ITIMER_REAL, 0)
                 except TimeoutError:
                     pass  # the signal surfaced
-                finally:
-                    signal.setitimer(signal.ITIMER_REAL, 0)
         finally:
             signal.signal(signal.SIGALRM, previous)
         return trials

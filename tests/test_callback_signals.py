@@ -111,3 +111,42 @@ def test_the_stress_signal_workload_finds_no_garbage_values() -> None:
     assert_clean_exit(proc)
     assert proc.stdout.strip() == "40"
     assert "Exception ignored" not in proc.stderr
+
+
+def test_signals_while_making_delegates_leak_neither_callables_nor_handles() -> None:
+    # The alarm lands anywhere in "make a Converter for a lambda, let .NET call it": also after
+    # .NET made the delegate but before its proxy existed, which used to keep the lambda and
+    # the delegate alive for ever (a registration and a handle nobody owned).
+    proc = run_python("""
+        import gc, signal
+        import pyclrbridge
+        clr = pyclrbridge.load()
+        from System import Converter, Int32
+        from System.Collections.Generic import List
+        xs = List[Int32]([0] * 20_000)
+        armed = [False]
+        def on_alarm(*_):
+            if armed[0]:
+                raise TimeoutError
+        signal.signal(signal.SIGALRM, on_alarm)
+        clr.collect()
+        before = clr.stats()
+        surfaced = 0
+        for trial in range(300):
+            try:
+                try:
+                    armed[0] = True
+                    signal.setitimer(signal.ITIMER_REAL, 0.0005 + 0.0002 * (trial % 10))
+                    xs.ConvertAll[Int32](Converter[Int32, Int32](lambda x: 1))
+                finally:
+                    armed[0] = False
+                    signal.setitimer(signal.ITIMER_REAL, 0)
+            except TimeoutError:
+                surfaced += 1
+        gc.collect(); clr.collect(); gc.collect(); clr.collect()
+        after = clr.stats()
+        print(surfaced > 0, after["python_objects_held"] - before["python_objects_held"],
+              after["live_handles"] - before["live_handles"], after["refused_frees"] - before["refused_frees"])
+    """)
+    assert_clean_exit(proc)
+    assert proc.stdout.split() == ["True", "0", "0", "0"]

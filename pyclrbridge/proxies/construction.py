@@ -11,7 +11,7 @@ from ..host import typeinfo as _typeinfo
 from ..host.shim import Kind, Value
 from ..values.buffers import array_from_buffer, array_from_list
 from ..values.convert import from_value, to_value
-from ..values.objects import handle_of
+from ..values.objects import forget, handle_of
 from .catalog import class_by_name, class_for
 from .exceptions import new_subclass_instance
 from .signatures import Overload
@@ -61,20 +61,40 @@ def convert(obj: Any, type_id: int, *, as_class: Any = None, typed: bool = False
     by the rules for a parameter of that type (sequences of numbers for T[] become one block)."""
     v = Value()
     keep: list[Any] = []
-    to_value(obj, v, keep, type_id if typed else 0)  # a cast: .NET's Convert decides (System.Decimal("1.25") parses)
     out = Value()
     error = Value()
-    if _bridge.shim().Convert(ctypes.byref(v), type_id, ctypes.byref(out), ctypes.byref(error)) != 0:
-        _bridge.raise_error(error)
-    if out.kind == Kind.OBJECT and as_class is not None:
-        return wrap_as(out.i, as_class)
-    result = from_value(out)
+    try:
+        # A cast: .NET's Convert decides (System.Decimal("1.25") parses).
+        to_value(obj, v, keep, type_id if typed else 0)
+        if _bridge.shim().Convert(ctypes.byref(v), type_id, ctypes.byref(out), ctypes.byref(error)) != 0:
+            _bridge.raise_error(error)
+        if out.kind == Kind.OBJECT and as_class is not None:
+            made = wrap_as(out.i, as_class)
+            out.i = 0  # claimed: the proxy owns the handle
+            return made
+        result = from_value(out)
+        out.i = 0  # claimed (see _reclaim)
+    except BaseException:
+        _reclaim(v, out, error)
+        raise
     if as_class is None and out.kind == Kind.OBJECT and _typeinfo.info(type_id).type_code not in ("Object", "Empty"):
         # Primitives (System.Int64(5), System.Decimal("1.5")) come back as Python values.
         unboxed = unbox(result)
         if unboxed is not None:
             return unboxed
     return result  # null stays None, a string or number stays a Python value
+
+
+def _reclaim(v: Value, out: Value, error: Value) -> None:
+    """Undo a hand-over that an exception cut short: a signal handler that raises (Ctrl-C, an
+    alarm) can land between any two calls, e.g. after .NET made a delegate for a callable but
+    before its proxy exists. A registration .NET never took is dropped, and a handle no proxy
+    owns yet is freed, so neither the callable nor the .NET object stays alive for ever."""
+    if out.kind == Kind.VOID and error.kind == Kind.VOID:  # .NET never ran: nothing was taken
+        if v.kind == Kind.PYOBJECT and v.i:
+            forget(v.i)
+    elif out.kind == Kind.OBJECT and out.i:
+        _bridge.free_handle(out.i)
 
 
 def wrap_as(handle: int, cls: Any) -> Any:

@@ -15,8 +15,9 @@ give this module, so such code runs unchanged (``PYCLRBRIDGE_COMPAT=1`` with the
 
 Provided: `AddReference`, `GetClrType`, `FindAssembly`,
 `ListAssemblies`, `getPreload` / `setPreload`, `clrmethod`,
-`clrproperty`, ``__version__``. Under this module the binder also takes pythonnet's
-placeholders for ``out`` parameters (``Int32.TryParse("42", 0)``).
+`clrproperty`, `keep_primitive_objects`, ``__version__``. Under this module the binder also
+takes pythonnet's placeholders for ``out`` parameters (``Int32.TryParse("42", 0)``), and
+protected members are reachable on every object, as in pythonnet.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ from typing import Any
 from . import __version__ as _pyclrbridge_version
 from . import load
 from .proxies import binder as _binder
+from .proxies import construction as _construction
+from .proxies import protected as _protected
 from .proxies.catalog import class_by_name
 from .values.targets import type_id_for
 
@@ -48,6 +51,7 @@ __all__ = [
     "clrproperty",
     "getPreload",
     "install",
+    "keep_primitive_objects",
     "setPreload",
 ]
 
@@ -94,14 +98,52 @@ def GetClrType(python_type: Any) -> Any:  # pythonnet's name
 
 
 def FindAssembly(name: str) -> str | None:  # pythonnet's name
-    """The path of ``name`` (``"MyLib"``, ``"MyLib.dll"``) on ``sys.path``, or None."""
-    candidates = [name] if name.lower().endswith((".dll", ".exe")) else [name + ".dll", name + ".exe", name]
-    for folder in ["", *sys.path]:
-        for candidate in candidates:
-            path = Path(folder or os.curdir) / candidate
-            if path.is_file():
-                return str(path)
+    """The path of the assembly ``name`` (``"MyLib"``, ``"MyLib.dll"``), or None.
+
+    Looked for, in order: an assembly of that name already loaded, the framework's assemblies,
+    then ``name.dll`` / ``name.exe`` in the folders on ``sys.path``. Never in the working
+    directory (``""``, ``"."`` or any entry that is the working directory): a file planted
+    there must not answer a name. A file found on ``sys.path`` must be the assembly of that
+    name. Pass the result to `AddReference` to load it.
+    """
+    if not isinstance(name, str) or not name or os.sep in name or "/" in name:
+        raise TypeError(f"FindAssembly() needs an assembly name such as 'MyLib', not {name!r}")
+    wanted = name[:-4] if name.lower().endswith((".dll", ".exe")) else name
+    key = wanted.lower()  # assembly names compare without case
+    for assembly in _loaded_assemblies():
+        location = str(assembly.Location or "")
+        if location and str(assembly.GetName().Name).lower() == key:
+            return location
+    trusted = class_by_name("System.AppContext").GetData("TRUSTED_PLATFORM_ASSEMBLIES")
+    for entry in str(trusted or "").split(os.pathsep):
+        if entry and Path(entry).stem.lower() == key:
+            return entry
+    here = Path.cwd().resolve()
+    for folder in sys.path:
+        if not folder or not os.path.isabs(folder) or Path(folder).resolve() == here:
+            continue  # the working directory, however it is spelled
+        for suffix in (".dll", ".exe"):
+            candidate = Path(folder) / (wanted + suffix)
+            if candidate.is_file() and _assembly_name_of(candidate) == key:
+                return str(candidate)
     return None
+
+
+def _assembly_name_of(path: Path) -> str | None:
+    """The assembly name in the file's metadata, lower-cased (None: not an assembly); the
+    file is read, not loaded."""
+    try:
+        return str(class_by_name("System.Reflection.AssemblyName").GetAssemblyName(str(path)).Name).lower()
+    except (OSError, ValueError, class_by_name("System.BadImageFormatException")):
+        return None
+
+
+def keep_primitive_objects(enabled: bool = True) -> bool:
+    """pythonnet's casts, for code that relies on them: calling a primitive .NET type gives the
+    .NET object (``System.String("abc").Substring(1)``, ``System.Int32(5).CompareTo(3)``)
+    instead of the Python value (``"abc"``, ``5``). Off by default, also under compat;
+    process-wide. Returns the previous setting."""
+    return _construction.casts_keep_objects(enabled)
 
 
 def ListAssemblies(verbose: bool = False) -> list[str]:  # pythonnet's name
@@ -265,6 +307,7 @@ def _main(argv: list[str] | None = None) -> int:
 
 
 _binder.accept_out_placeholders(True)  # pythonnet's Int32.TryParse("42", 0)
+_protected.open_protected(True)  # pythonnet reaches protected members on every object
 _runtime()  # like pythonnet's `import clr`: .NET is running and namespaces import
 
 if __name__ == "__main__":

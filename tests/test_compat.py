@@ -20,11 +20,13 @@ def clr_module(fixtures: Any) -> Iterator[Any]:
     """``pyclrbridge.compat``, used the way pythonnet code uses its ``clr`` module (the
     pythonnet call shapes it switches on are switched off again after the test)."""
     from pyclrbridge import compat
-    from pyclrbridge.proxies import binder
+    from pyclrbridge.proxies import binder, protected
 
     binder.accept_out_placeholders(True)
+    protected.open_protected(True)
     yield compat
     binder.accept_out_placeholders(False)
+    protected.open_protected(False)
 
 
 def test_add_reference_by_path_returns_the_assembly_and_enables_imports(clr_module: Any, fixtures_dll: Path) -> None:

@@ -18,11 +18,13 @@ from conftest import ROOT, assert_clean_exit, run_python
 @pytest.fixture
 def compat_clr(fixtures: Any) -> Iterator[Any]:
     from pyclrbridge import compat
-    from pyclrbridge.proxies import binder
+    from pyclrbridge.proxies import binder, protected
 
     binder.accept_out_placeholders(True)
+    protected.open_protected(True)
     yield compat
     binder.accept_out_placeholders(False)
+    protected.open_protected(False)
 
 
 def test_out_parameter_placeholder_returns_result_and_out_value(compat_clr: Any) -> None:

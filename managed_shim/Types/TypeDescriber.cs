@@ -22,6 +22,12 @@ internal static class TypeDescriber
     private static readonly ConcurrentDictionary<Type, Lazy<string>> _members = new();
 
     private const BindingFlags Public = BindingFlags.Public | BindingFlags.Instance | BindingFlags.Static | BindingFlags.FlattenHierarchy;
+    private const BindingFlags NonPublic = BindingFlags.NonPublic | BindingFlags.Instance | BindingFlags.Static | BindingFlags.FlattenHierarchy;
+
+    /// <summary>protected or protected internal: what a subclass in another assembly reaches (private protected does not).</summary>
+    private static bool Protected(MethodBase? m) => m != null && (m.IsFamily || m.IsFamilyOrAssembly);
+
+    private static bool Protected(FieldInfo f) => f.IsFamily || f.IsFamilyOrAssembly;
 
     public static string Info(Type t) => _info.GetOrAdd(t, k => new Lazy<string>(() => BuildInfo(k))).Value;
     public static string Members(Type t) => _members.GetOrAdd(t, k => new Lazy<string>(() => BuildMembers(k))).Value;
@@ -257,6 +263,8 @@ internal static class TypeDescriber
         }
         w.WriteEndArray();
 
+        if (!t.IsInterface) WriteProtected(w, t);
+
         w.WriteStartArray("nested");
         foreach (Type n in t.GetNestedTypes(BindingFlags.Public))
         {
@@ -289,4 +297,92 @@ internal static class TypeDescriber
         }
         w.WriteEndObject();
     });
+
+    /// <summary>
+    /// The members a subclass reaches besides the public ones (C#'s protected and protected
+    /// internal), in their own section so readers of the public table see what they always saw:
+    /// methods (an overload of a public name too, such as <c>Dispose(bool)</c>), properties (with
+    /// only their protected accessors: <c>{ get; protected set; }</c> lists the setter), fields
+    /// and events. <c>Finalize</c> is left out: C# cannot call it either.
+    /// </summary>
+    private static void WriteProtected(Utf8JsonWriter w, Type t)
+    {
+        w.WriteStartObject("protected");
+        var publicKeys = new HashSet<string>(PublicMethods(t).Select(Signatures.Key));
+        var chosen = new Dictionary<string, MethodInfo>();
+        foreach (MethodInfo m in t.GetMethods(NonPublic))
+        {
+            if (!Protected(m) || m.IsSpecialName || !Usable(m)) continue;
+            if (m.Name == "Finalize" && m.GetParameters().Length == 0) continue;
+            string key = Signatures.Key(m);
+            if (publicKeys.Contains(key)) continue;  // hidden by a public member of the same signature
+            if (!chosen.TryGetValue(key, out MethodInfo? prior) || Depth(m.DeclaringType) > Depth(prior.DeclaringType))
+                chosen[key] = m;
+        }
+        w.WriteStartObject("methods");
+        foreach (IGrouping<string, MethodInfo> group in chosen.Values
+                     .OrderBy(m => m.Name, StringComparer.Ordinal).ThenBy(m => m.GetParameters().Length).GroupBy(m => m.Name))
+        {
+            w.WriteStartArray(group.Key);
+            foreach (MethodInfo m in group) WriteOverload(w, m, m.IsStatic);
+            w.WriteEndArray();
+        }
+        w.WriteEndObject();
+
+        w.WriteStartArray("properties");
+        var seen = new HashSet<string>();
+        foreach (PropertyInfo p in t.GetProperties(Public | BindingFlags.NonPublic).OrderByDescending(p => Depth(p.DeclaringType)))
+        {
+            if (!Usable(p.PropertyType)) continue;
+            ParameterInfo[] index = p.GetIndexParameters();
+            if (index.Length > 0 || !seen.Add(p.Name)) continue;  // protected indexers are not offered
+            MethodInfo? get = p.GetGetMethod(true), set = p.GetSetMethod(true);
+            if (!Protected(get)) get = null;
+            if (!Protected(set)) set = null;
+            if (get == null && set == null) continue;
+            w.WriteStartObject();
+            w.WriteString("name", p.Name);
+            w.WriteNumber("type", TypeCatalog.IdOf(p.PropertyType));
+            w.WriteString("typeName", Signatures.TypeName(p.PropertyType));
+            w.WriteBoolean("static", (get ?? set)!.IsStatic);
+            if (get != null) w.WriteNumber("get", TypeCatalog.IdOf(get));
+            if (set != null) w.WriteNumber("set", TypeCatalog.IdOf(set));
+            w.WriteStartArray("index");
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+
+        w.WriteStartArray("fields");
+        foreach (FieldInfo f in t.GetFields(NonPublic))
+        {
+            if (!Protected(f) || !Usable(f.FieldType) || f.IsSpecialName) continue;
+            w.WriteStartObject();
+            w.WriteString("name", f.Name);
+            w.WriteNumber("id", TypeCatalog.IdOf(f));
+            w.WriteNumber("type", TypeCatalog.IdOf(f.FieldType));
+            w.WriteString("typeName", Signatures.TypeName(f.FieldType));
+            w.WriteBoolean("static", f.IsStatic);
+            w.WriteBoolean("readonly", f.IsInitOnly || f.IsLiteral);
+            w.WriteBoolean("const", f.IsLiteral);
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+
+        w.WriteStartArray("events");
+        foreach (EventInfo e in t.GetEvents(NonPublic))
+        {
+            MethodInfo? add = e.GetAddMethod(true), remove = e.GetRemoveMethod(true);
+            if (!Protected(add) || !Protected(remove) || e.EventHandlerType == null) continue;
+            w.WriteStartObject();
+            w.WriteString("name", e.Name);
+            w.WriteNumber("type", TypeCatalog.IdOf(e.EventHandlerType));
+            w.WriteBoolean("static", add!.IsStatic);
+            w.WriteNumber("add", TypeCatalog.IdOf(add));
+            w.WriteNumber("remove", TypeCatalog.IdOf(remove!));
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+        w.WriteEndObject();
+    }
 }

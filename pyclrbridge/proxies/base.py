@@ -163,7 +163,11 @@ class ClrMeta(type):
             member = klass.__dict__.get(name)
             if isinstance(member, ClassMember):
                 if member.static:
-                    member.set_static(value)
+                    set_on = getattr(member, "set_static_on", None)  # protected: depends on the class
+                    if set_on is not None:
+                        set_on(cls, value)
+                    else:
+                        member.set_static(value)
                     return
                 # Assigning would replace the descriptor and break every instance.
                 raise AttributeError(f"{member!r} is an instance member: set it on an object, not on the class")
@@ -388,6 +392,12 @@ class ClrObject(metaclass=ClrMeta):
             found = _extension_lookup(self, name)
             if found is not None:
                 return found
+            for klass in type(self).__mro__:  # a protected member refused from outside says so
+                member = klass.__dict__.get(name)
+                if member is not None:
+                    if hasattr(member, "__clr_hidden_from__"):
+                        raise AttributeError(member.refusal(), name=name, obj=self)
+                    break
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}", name=name, obj=self)
 
     def __dir__(self) -> list[str]:
@@ -397,7 +407,9 @@ class ClrObject(metaclass=ClrMeta):
                 n
                 for k in type(self).__mro__
                 for n, v in k.__dict__.items()
-                if not n.startswith("_") and not getattr(v, "__clr_class_only__", False)
+                if not n.startswith("_")
+                and not getattr(v, "__clr_class_only__", False)
+                and not (hasattr(v, "__clr_hidden_from__") and v.__clr_hidden_from__(type(self)))  # protected
             }
             | set(_extension_names(self))
         )

@@ -17,6 +17,7 @@ from .catalog import class_by_name, class_for
 from .events import Event
 from .members import MethodGroup, OverloadSelector
 from .properties import Property
+from .protected import ProtectedMember, ProtectedMethodGroup
 from .protocols import apply_protocols
 from .signatures import Overload, Param
 
@@ -186,6 +187,60 @@ def _call_delegate(self: Any, *args: Any, **kwargs: Any) -> Any:
     return self.Invoke(*args, **kwargs)
 
 
+def _property(p: dict[str, Any], owner: str) -> Property:
+    type_name = p.get("typeName") or _typeinfo.info(p["type"]).display
+    doc = f"{type_name} {p['name']} {{{' get;' if 'get' in p else ''}{' set;' if 'set' in p else ''} }}"
+    return Property(p["name"], owner, p.get("get", 0), p.get("set", 0), p["static"], doc, type_id=p["type"])
+
+
+def _field(f: dict[str, Any], owner: str) -> Property:
+    type_name = f.get("typeName") or _typeinfo.info(f["type"]).display
+    mods = "const " if f["const"] else ("readonly " if f["readonly"] else "")
+    return Property(
+        f["name"],
+        owner,
+        f["id"],
+        0 if f["readonly"] else f["id"],
+        f["static"],
+        f"{mods}{type_name} {f['name']}",
+        field=True,
+        readonly=f["readonly"],
+        const=f.get("const", False),
+        type_id=f["type"],
+    )
+
+
+def _populate_protected(cls: Any, owner: str, table: dict[str, Any]) -> None:
+    """The protected members (see :mod:`.protected`), next to the public ones of the same name:
+    a protected overload joins the public group, a protected accessor the public property."""
+    protected = table["protected"]
+    for name, overloads in protected["methods"].items():
+        public = cls.__dict__.get(name)
+        if public is not None and type(public) is not MethodGroup:
+            continue  # a public member of another kind keeps the name
+        mine = tuple(Overload.from_json(o) for o in overloads)
+        every = (*public.overloads_list, *mine) if public is not None else mine
+        _set(cls, name, ProtectedMethodGroup(name, owner, every, public))
+    for p in protected["properties"]:
+        public = cls.__dict__.get(p["name"])
+        if public is not None and not (type(public) is Property and not public.field):
+            continue
+        merged = dict(p)
+        if public is not None:  # Name { get; protected set; }: the public getter joins
+            for accessor in ("get", "set"):
+                own = getattr(public, "_" + accessor)
+                if own:
+                    merged[accessor] = own
+        _set(cls, p["name"], ProtectedMember(p["name"], owner, "property", _property(merged, owner), public))
+    for f in protected["fields"]:
+        if f["name"] not in cls.__dict__:
+            _set(cls, f["name"], ProtectedMember(f["name"], owner, "field", _field(f, owner), None))
+    for e in protected["events"]:
+        if e["name"] not in cls.__dict__:
+            event = Event(e["name"], owner, e["add"], e["remove"], e["static"], e["type"])
+            _set(cls, e["name"], ProtectedMember(e["name"], owner, "event", event, None))
+
+
 def _populate(cls: Any, info: _typeinfo.TypeInfo) -> None:
     if not info.visible and info.kind in ("class", "struct") and not issubclass(cls, BaseException):
         _set(cls, "__clr_ctors__", ())
@@ -208,6 +263,11 @@ def _populate(cls: Any, info: _typeinfo.TypeInfo) -> None:
     for name, overloads in table["methods"].items():
         group = MethodGroup(name, owner, tuple(Overload.from_json(o) for o in overloads))
         _set(cls, name, group)
+    for p in table["properties"]:
+        if not p["index"]:
+            _set(cls, p["name"], _property(p, owner))
+    for f in table["fields"]:
+        _set(cls, f["name"], _field(f, owner))
     getters: list[Overload] = []
     setters: list[Overload] = []
     for p in table["properties"]:
@@ -220,35 +280,11 @@ def _populate(cls: Any, info: _typeinfo.TypeInfo) -> None:
                 setters.append(
                     Overload(p["set"], p["name"], p["static"], f"{p['name']}[...] = value", (*index, value), 0, ())
                 )
-            continue
-        type_name = p.get("typeName") or _typeinfo.info(p["type"]).display
-        doc = f"{type_name} {p['name']} {{{' get;' if 'get' in p else ''}{' set;' if 'set' in p else ''} }}"
-        _set(
-            cls,
-            p["name"],
-            Property(p["name"], owner, p.get("get", 0), p.get("set", 0), p["static"], doc, type_id=p["type"]),
-        )
-    for f in table["fields"]:
-        type_name = f.get("typeName") or _typeinfo.info(f["type"]).display
-        mods = "const " if f["const"] else ("readonly " if f["readonly"] else "")
-        _set(
-            cls,
-            f["name"],
-            Property(
-                f["name"],
-                owner,
-                f["id"],
-                0 if f["readonly"] else f["id"],
-                f["static"],
-                f"{mods}{type_name} {f['name']}",
-                field=True,
-                readonly=f["readonly"],
-                const=f.get("const", False),
-                type_id=f["type"],
-            ),
-        )
+
     for e in table["events"]:
         _set(cls, e["name"], Event(e["name"], owner, e["add"], e["remove"], e["static"], e["type"]))
+    if "protected" in table:
+        _populate_protected(cls, owner, table)
     for n in table["nested"]:
         outer_args = info.generic_args if info.generic_def_id else ()
         _set(cls, n["name"].split("`")[0], NestedType(n["name"], n["id"], outer_args))

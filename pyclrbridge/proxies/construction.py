@@ -56,6 +56,20 @@ def construct(cls: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     return made
 
 
+# pythonnet's casts: System.String("abc") and System.Int32(5) stay .NET objects (one bool,
+# replaced whole; switched on by pyclrbridge.compat.keep_primitive_objects, off by default).
+_casts_keep_objects = [False]
+
+
+def casts_keep_objects(enabled: bool) -> bool:
+    """Make calling a primitive .NET type (``System.String("abc")``, ``System.Int32(5)``) give
+    the .NET object, as pythonnet does (``True``), or the Python value (``False``, the default).
+    Returns the previous setting."""
+    previous = _casts_keep_objects[0]
+    _casts_keep_objects[0] = bool(enabled)
+    return previous
+
+
 def convert(obj: Any, type_id: int, *, as_class: Any = None, typed: bool = False) -> Any:
     """Convert a Python value to a .NET object of ``type_id`` (a new handle). ``typed``: convert
     by the rules for a parameter of that type (sequences of numbers for T[] become one block)."""
@@ -77,7 +91,12 @@ def convert(obj: Any, type_id: int, *, as_class: Any = None, typed: bool = False
     except BaseException:
         _reclaim(v, out, error)
         raise
-    if as_class is None and out.kind == Kind.OBJECT and _typeinfo.info(type_id).type_code not in ("Object", "Empty"):
+    if (
+        as_class is None
+        and out.kind == Kind.OBJECT
+        and _typeinfo.info(type_id).type_code not in ("Object", "Empty")
+        and not (_casts_keep_objects[0] and not typed)
+    ):
         # Primitives (System.Int64(5), System.Decimal("1.5")) come back as Python values.
         unboxed = unbox(result)
         if unboxed is not None:

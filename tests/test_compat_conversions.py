@@ -1,0 +1,89 @@
+"""pythonnet behaviours the migration table lists that are about values and the runtime:
+casts to primitive types (native: Python values; opt-in under compat: .NET objects, as
+pythonnet 3 gives), names pythonnet's ``clr`` does not have, the runtime kind, and the
+table itself (every row names a test that exists)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from conftest import ROOT
+
+
+@pytest.fixture
+def compat_clr(fixtures: Any) -> Iterator[Any]:
+    """``import clr`` as a migrating user has it: ``pyclrbridge.compat``."""
+    from pyclrbridge import compat
+
+    previous = compat.keep_primitive_objects(False)
+    yield compat
+    compat.keep_primitive_objects(previous)
+
+
+def test_casts_to_primitive_types_give_python_values(compat_clr: Any) -> None:
+    assert compat_clr.keep_primitive_objects(False) is False  # the default, also under compat
+    import System  # type: ignore[import-not-found]  # a .NET namespace
+
+    text = System.String("abc")
+    number = System.Int32(5)
+    assert type(text) is str and text == "abc"
+    assert type(number) is int and number == 5
+    assert type(System.Double(1.5)) is float
+    assert System.Int64(2**40) == 2**40
+
+
+def test_keep_primitive_objects_gives_dotnet_objects_as_pythonnet_does(compat_clr: Any) -> None:
+    clr = compat_clr
+    import System  # type: ignore[import-not-found]  # a .NET namespace
+    from System import Int32, Int64, Math, String  # type: ignore[import-not-found]  # a .NET namespace
+
+    assert clr.keep_primitive_objects() is False  # the previous setting
+    text = String("abc")
+    assert text.Substring(1) == "bc"  # results of calls are Python values, as in pythonnet
+    assert text.Length == 3 and text.ToUpper() == "ABC"
+    assert text == "abc" and str(text) == "abc"
+    assert not isinstance(text, str)
+    number = Int32(5)
+    assert number.CompareTo(3) == 1
+    assert number.ToString("D3") == "005"
+    assert number.GetType().FullName == "System.Int32"
+    assert Math.Max(Int64(1), Int64(2)) == 2  # passed back to .NET as the Int64 it is
+    assert System.Convert.ToString(number) == "5"
+    assert String.Empty == "" and Int32.Parse("7") == 7  # members' results stay Python values
+    assert clr.keep_primitive_objects(False) is True
+    assert type(String("abc")) is str
+
+
+def test_no_namespace_type_is_not_provided(compat_clr: Any) -> None:
+    clr = compat_clr
+    assert not hasattr(clr, "NoNamespaceType")
+    assert "NoNamespaceType" not in clr.__all__
+
+
+def test_the_runtime_is_coreclr(compat_clr: Any) -> None:
+    from System.Runtime.InteropServices import RuntimeInformation  # type: ignore[import-not-found]  # a .NET namespace
+
+    description = RuntimeInformation.FrameworkDescription
+    assert description.startswith(".NET ") and "Framework" not in description, description
+
+
+def test_every_row_of_the_migration_table_names_an_existing_test() -> None:
+    guide = (ROOT / "docs" / "migrating-from-pythonnet.md").read_text(encoding="utf-8")
+    table = guide.split("## Every pythonnet behaviour", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in table.splitlines() if line.startswith("| ") and not line.startswith("| pythonnet")]
+    rows = [r for r in rows if not set(r) <= set("|- ")]
+    defined = {
+        m.group(1)
+        for path in (ROOT / "tests").rglob("test_*.py")
+        for m in re.finditer(r"^def (test_\w+)", path.read_text(encoding="utf-8"), re.M)
+    }
+    assert rows
+    for row in rows:
+        named = re.findall(r"`(test_\w+)`", row.rsplit("|", 2)[1])
+        assert named, f"no test named in: {row}"
+        missing = [t for t in named if t not in defined]
+        assert not missing, f"{missing} (named in the migration table) do not exist"

@@ -864,3 +864,22 @@ def test_decimal_zero_with_any_exponent_is_zero() -> None:
     from Fixtures.Values import Echo
 
     assert Echo.Decimal(decimal.Decimal("0E-100000000")) == 0
+
+
+def test_a_list_with_a_keyed_indexer_takes_keys_and_indexes() -> None:
+    # KeyedCollection<TKey, TItem> is a list (Collection<T>) with a second indexer by key, a
+    # shape users subclass: k["key"] goes to the keyed indexer, k[0] and k[-1] stay positions.
+    from System import String
+    from System.Collections.ObjectModel import KeyedCollection
+
+    class ByInitial(KeyedCollection[String, String]):
+        def GetKeyForItem(self, item: str) -> str:
+            return item[0]
+
+    k = ByInitial()
+    k.Add("apple")
+    k.Add("banana")
+    assert (k["a"], k["b"]) == ("apple", "banana")
+    assert (k[0], k[-1], k[0:2]) == ("apple", "banana", ["apple", "banana"])
+    with pytest.raises(KeyError):
+        k["z"]

@@ -111,6 +111,21 @@ def _indexer_group(getters: dict[type, Any], obj: Any, iface: str) -> Any:
     return getters.setdefault(type(obj), getattr(raw, "__clr_group__", False))
 
 
+def _own_indexer(cls: type, raw: str) -> Any:
+    """The class's own indexer (``raw``: ``__clr_getitem__``), when one of its overloads takes
+    something other than an integer (``KeyedCollection<TKey, TItem>[TKey]``); None otherwise."""
+    fn = getattr(cls, raw, None)
+    group = getattr(fn, "__clr_group__", None)
+    if group is None:
+        return None
+    for overload in group.overloads_list:
+        if len(overload.params) == 1 and not _typeinfo.info(overload.params[0].type_id).type_code.startswith(
+            ("Int", "UInt", "Byte", "SByte")
+        ):
+            return fn
+    return None
+
+
 def _index(self: Any, i: Any) -> int:
     """A Python index (negative counts from the end) as a .NET one, or IndexError."""
     if not isinstance(i, int):
@@ -216,6 +231,10 @@ def _list_protocol(iface: str, *, writable: bool, contains: bool) -> type:
                     return _get(self, iface, i)
             if isinstance(key, slice):
                 return [_get(self, iface, i) for i in range(*key.indices(len(self)))]
+            if not isinstance(key, int) and not hasattr(key, "__index__"):
+                own = _own_indexer(type(self), "__clr_getitem__")
+                if own is not None:
+                    return own(self, key)  # a list with a keyed indexer too: KeyedCollection["key"]
             return _get(self, iface, _index(self, key))
 
         if writable:

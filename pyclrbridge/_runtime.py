@@ -249,6 +249,7 @@ class Runtime:
         counts["cached_classes"] = _catalog.cached_class_count()
         counts["python_registry"] = _objects.live_count()
         counts["derived_objects"] = _derived.live_count()
+        counts.update(_derived.stats())
         counts["event_subscriptions"] = _events.subscription_count()
         counts.update(_tasks.stats())
         counts.update(_views.stats())
@@ -263,11 +264,14 @@ class Runtime:
         Examples:
             >>> clr.collect()
         """
+        forgotten = _derived.forgotten_count()
         for _ in range(2):
             gc.collect()
             _derived.sweep()  # derived objects only .NET may hold: let the .NET GC decide
             _bridge.shim().Collect()
             _objects.drain()
+        if _derived.forgotten_count() != forgotten:
+            _bridge.shim().Collect()  # the assemblies of the classes just forgotten unload now
         gc.collect()
 
     def shutdown(self) -> None:

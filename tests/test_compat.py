@@ -147,7 +147,7 @@ def test_subclass_with_a_pythonnet_namespace_attribute_works(clr_module: Any) ->
     from System.Collections.Generic import IComparer, List
 
     class ByLength(IComparer[str]):
-        __namespace__ = "My.Comparers"  # pythonnet needs this; here it is simply ignored
+        __namespace__ = "My.Comparers"  # names the .NET type, as in pythonnet
 
         def Compare(self, a: str, b: str) -> int:
             return len(a) - len(b)
@@ -155,6 +155,7 @@ def test_subclass_with_a_pythonnet_namespace_attribute_works(clr_module: Any) ->
     words = List[str](["ccc", "a", "bb"])
     words.Sort(ByLength())
     assert list(words) == ["a", "bb", "ccc"]
+    assert ByLength().GetType().FullName == "My.Comparers.ByLength"
 
 
 def test_arrays_and_fluent_calls(clr_module: Any) -> None:

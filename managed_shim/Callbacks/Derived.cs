@@ -31,12 +31,20 @@ internal static class Derived
     /// <summary>What an override calls: the Python attribute, and how to convert results back.</summary>
     internal sealed record Slot(string PythonName, Type ReturnType, Type[] ByRefTypes);
 
+    /// <summary>An emitted type and what it registered: slots, base callers, its __namespace__ name.</summary>
+    private sealed record Emitted(Type Type, int[] Slots, RuntimeMethodHandle[] BaseCallers, string? NamedAs);
+
     // Emission lock: AssemblyBuilder/ModuleBuilder/TypeBuilder are not thread-safe, and the
     // type counter and name must be unique; everything below that is written here is written
     // under it (the dictionaries are concurrent because readers do not take the lock).
     private static readonly object _emitLock = new();
-    private static ModuleBuilder? _module;
     private static int _typeCount;
+    // What each emitted type registered (by type id), so that it can all be dropped when the
+    // Python class dies. Written under _emitLock; concurrent so that lookups need no lock.
+    private static readonly ConcurrentDictionary<int, Emitted> _emitted = new();
+    // Owner: _emitLock. Full names given by __namespace__ to the types of live Python classes:
+    // a second class with the same namespace and name is refused while the first lives.
+    private static readonly Dictionary<string, int> _namedTypes = new(StringComparer.Ordinal);
     // Slot table: written under _emitLock before the type that uses a slot exists, read by
     // overrides on any thread.
     private static readonly ConcurrentDictionary<int, Slot> _slots = new();
@@ -54,7 +62,8 @@ internal static class Derived
     internal static PyObjectRef Trampoline => Volatile.Read(ref _trampoline)
         ?? throw new InvalidOperationException("the Python trampoline is not registered");
 
-    internal static Slot SlotAt(int slot) => _slots[slot];
+    internal static Slot SlotAt(int slot) => _slots.TryGetValue(slot, out Slot? s) ? s
+        : throw new InvalidOperationException("the Python class of this .NET object was collected");
 
     private static readonly MethodInfo _bind = typeof(PythonDerivedSupport).GetMethod(nameof(PythonDerivedSupport.Bind))
         ?? throw new MissingMethodException(nameof(PythonDerivedSupport), nameof(PythonDerivedSupport.Bind));
@@ -70,6 +79,9 @@ internal static class Derived
         ?? throw new MissingMethodException(nameof(IPythonDerived), "get_PythonSelf");
 
     public static int Count => Volatile.Read(ref _typeCount);
+
+    /// <summary>Emitted types whose Python class is alive (not yet forgotten).</summary>
+    public static int LiveCount => _emitted.Count;
 
     public static void SetTrampoline(long id) => Interlocked.CompareExchange(ref _trampoline, PyObjects.Take(id), null);
 
@@ -117,23 +129,57 @@ internal static class Derived
         if (root.TryGetProperty("arity", out JsonElement arities))
             foreach (JsonProperty p in arities.EnumerateObject())
                 arity[p.Name] = (p.Value[0].GetInt32(), p.Value[1].GetInt32());
+        string? ns = root.TryGetProperty("namespace", out JsonElement nsElement) ? nsElement.GetString() : null;
         if (baseType.IsSealed) throw new TypeLoadException($"{Signatures.TypeName(baseType)} is sealed and cannot be subclassed");
         if (baseType.IsInterface) { interfaces = interfaces.Append(baseType).ToArray(); baseType = typeof(object); }
         lock (_emitLock)
         {
-            return Emit(name, baseType, interfaces, names, arity);
+            string? fullName = ns == null ? null : $"{ns}.{name}";
+            if (fullName != null && _namedTypes.ContainsKey(fullName))
+                throw new TypeLoadException($"a Python class already defines the .NET type {fullName} (__namespace__ \"{ns}\")");
+            var slots = new List<int>();
+            var baseCallers = new List<RuntimeMethodHandle>();
+            Type created = Emit(name, fullName, baseType, interfaces, names, arity, slots, baseCallers);
+            int id = TypeCatalog.IdOf(created);
+            _emitted[id] = new Emitted(created, slots.ToArray(), baseCallers.ToArray(), fullName);
+            if (fullName != null) _namedTypes[fullName] = id;
+            return created;
         }
     }
 
-    private static Type Emit(string name, Type baseType, Type[] interfaces, HashSet<string> names,
-        Dictionary<string, (int Fewest, int Most)> arity)
+    /// <summary>
+    /// The Python class of emitted type <paramref name="typeId"/> died: drop the slots, base
+    /// callers and name it registered, and when its assembly is collectible every table entry
+    /// of the shim that refers to it, so that the runtime can unload it once no instance is
+    /// left. Returns false when the type was not emitted here or was already forgotten.
+    /// </summary>
+    public static bool Forget(int typeId)
     {
-        _module ??= AssemblyBuilder.DefineDynamicAssembly(new AssemblyName("PyClrBridge.PythonTypes"), AssemblyBuilderAccess.Run)
-            .DefineDynamicModule("PyClrBridge.PythonTypes");
+        Emitted? e;
+        lock (_emitLock)
+        {
+            if (!_emitted.TryRemove(typeId, out e)) return false;
+            foreach (int slot in e.Slots) _slots.TryRemove(slot, out _);
+            foreach (RuntimeMethodHandle h in e.BaseCallers) _baseCallers.TryRemove((e.Type, h), out _);
+            if (e.NamedAs != null) _namedTypes.Remove(e.NamedAs);
+        }
+        if (e.Type.Assembly.IsCollectible) Collectibles.Forget(e.Type.Assembly);
+        return true;
+    }
+
+    private static Type Emit(string name, string? fullName, Type baseType, Type[] interfaces, HashSet<string> names,
+        Dictionary<string, (int Fewest, int Most)> arity, List<int> slots, List<RuntimeMethodHandle> baseCallerHandles)
+    {
         int n = ++_typeCount;
-        string typeName = $"Python.{new string(name.Select(c => char.IsLetterOrDigit(c) ? c : '_').ToArray())}_{n}";
+        // One assembly per Python class, collectible unless COM interop forbids it
+        // (Collectibles.Allowed): it unloads when the class and all its instances are gone.
+        bool collectible = Collectibles.Allowed(baseType, interfaces);
+        AssemblyBuilder ab = AssemblyBuilder.DefineDynamicAssembly(new AssemblyName($"PyClrBridge.PythonTypes.{n}"),
+            collectible ? AssemblyBuilderAccess.RunAndCollect : AssemblyBuilderAccess.Run);
+        ModuleBuilder module = ab.DefineDynamicModule("PyClrBridge.PythonTypes");
+        string typeName = fullName ?? $"Python.{new string(name.Select(c => char.IsLetterOrDigit(c) ? c : '_').ToArray())}_{n}";
         Type[] allInterfaces = interfaces.Concat(interfaces.SelectMany(i => i.GetInterfaces())).Distinct().ToArray();
-        TypeBuilder tb = _module.DefineType(typeName, TypeAttributes.Public | TypeAttributes.Class, baseType,
+        TypeBuilder tb = module.DefineType(typeName, TypeAttributes.Public | TypeAttributes.Class, baseType,
             allInterfaces.Append(typeof(IPythonDerived)).ToArray());
         FieldBuilder self = tb.DefineField("__python", typeof(PyObjectRef), FieldAttributes.Private);
 
@@ -161,7 +207,7 @@ internal static class Derived
                 if (!defined && !m.IsAbstract) continue;
                 MethodBuilder mb = MethodShapes.DefineLike(tb, m.Name,
                     (m.Attributes & MethodAttributes.MemberAccessMask) | MethodAttributes.Virtual | MethodAttributes.HideBySig, m);
-                EmitBody(mb, m, defined ? pyName : null, name);
+                EmitBody(mb, m, defined ? pyName : null, name, slots);
                 tb.DefineMethodOverride(mb, m);
                 if (!m.IsAbstract)
                 {
@@ -181,13 +227,17 @@ internal static class Derived
                 bool defined = names.Contains(pyName.Split(':').Last());
                 MethodBuilder mb = MethodShapes.DefineLike(tb, $"{Signatures.TypeName(iface)}.{m.Name}",
                     MethodAttributes.Private | MethodAttributes.Virtual | MethodAttributes.Final | MethodAttributes.HideBySig | MethodAttributes.NewSlot, m);
-                EmitBody(mb, m, defined ? pyName : null, name);
+                EmitBody(mb, m, defined ? pyName : null, name, slots);
                 tb.DefineMethodOverride(mb, m);
             }
         }
         Type created = tb.CreateType() ?? throw new TypeLoadException($"could not create {typeName}");
+        if (collectible) Collectibles.Track(created.Assembly);  // the runtime assembly, not its builder
         foreach ((string callerName, RuntimeMethodHandle handle) in baseCallers)
+        {
             _baseCallers[(created, handle)] = created.GetMethod(callerName)!;
+            baseCallerHandles.Add(handle);
+        }
         return created;
     }
 
@@ -253,7 +303,7 @@ internal static class Derived
         }
     }
 
-    private static void EmitBody(MethodBuilder mb, MethodInfo m, string? pyName, string className)
+    private static void EmitBody(MethodBuilder mb, MethodInfo m, string? pyName, string className, List<int> slots)
     {
         ParameterInfo[] ps = m.GetParameters();
         for (int i = 0; i < ps.Length; i++) mb.DefineParameter(i + 1, ps[i].Attributes, ps[i].Name);
@@ -272,6 +322,7 @@ internal static class Derived
             .Select(p => p.ParameterType.GetElementType()!).Select(t => t.ContainsGenericParameters ? typeof(object) : t).ToArray();
         bool genericReturn = m.ReturnType.ContainsGenericParameters;
         int slot = Interlocked.Increment(ref _slotCount);
+        slots.Add(slot);
         _slots[slot] = new Slot(pyName, genericReturn ? typeof(object) : m.ReturnType, byRefTypes);  // object: see DispatchAs
         var inputs = ps.Select((p, i) => (p, i)).Where(x => !(x.p.IsOut && x.p.ParameterType.IsByRef)).ToArray();
         LocalBuilder results = g.DeclareLocal(typeof(object[]));
@@ -412,6 +463,25 @@ public static unsafe partial class Exports
     public static int DerivedPending(long id)
     {
         Derived.SetPending(id);
+        return 0;
+    }
+
+    /// <summary>The Python class of emitted type <c>typeId</c> died: let go of the type (see <see cref="Derived.Forget"/>). 1 if it was forgotten now.</summary>
+    [UnmanagedCallersOnly(CallConvs = new[] { typeof(System.Runtime.CompilerServices.CallConvCdecl) })]
+    public static int DerivedForget(int typeId)
+    {
+        try { return Derived.Forget(typeId) ? 1 : 0; }
+        catch { return -1; }
+    }
+
+    /// <summary>Counts for diagnostics: [emitted types with a live class, collectible assemblies still loaded, emitted, forgotten].</summary>
+    [UnmanagedCallersOnly(CallConvs = new[] { typeof(System.Runtime.CompilerServices.CallConvCdecl) })]
+    public static int DerivedStats(long* counts)
+    {
+        counts[0] = Derived.LiveCount;
+        counts[1] = Collectibles.Alive();
+        counts[2] = Collectibles.Emitted;
+        counts[3] = Collectibles.Forgotten;
         return 0;
     }
 

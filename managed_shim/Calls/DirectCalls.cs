@@ -306,6 +306,13 @@ internal static unsafe class DirectCalls
         _delegateTypes[key] = made;
         return made;
     }
+
+    /// <summary>Drops the stubs of retired member ids (no Python proxy refers to them any more).</summary>
+    public static void Forget(ISet<int> members)
+    {
+        foreach ((int Member, int Variant) k in _stubs.Keys)
+            if (members.Contains(k.Member)) _stubs.TryRemove(k, out _);
+    }
 }
 
 public static unsafe partial class Exports

@@ -312,6 +312,17 @@ internal static class GilPolicy
         }
         return true;
     }
+
+    /// <summary>Drops the verdicts about retired types and members (their assembly is being unloaded).</summary>
+    public static void Forget(Assembly dying, ISet<int> types, ISet<int> members)
+    {
+        foreach (MethodBase m in _verdicts.Keys)
+            if (Collectibles.DependsOn(m, dying)) _verdicts.TryRemove(m, out _);
+        foreach ((int Member, int Variant) k in _members.Keys)
+            if (members.Contains(k.Member)) _members.TryRemove(k, out _);
+        foreach ((int Member, int Type) k in _onType.Keys)
+            if (members.Contains(k.Member) || types.Contains(k.Type)) _onType.TryRemove(k, out _);
+    }
 }
 
 public static unsafe partial class Exports

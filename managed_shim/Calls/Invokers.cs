@@ -174,4 +174,10 @@ internal static class Invokers
         body.Add(result);
         return Expression.Lambda<Func<object?, object?[], object?>>(Expression.Block(locals, body), target, args).Compile();
     }
+
+    /// <summary>Drops the invokers of retired member ids (their types are being unloaded).</summary>
+    public static void Forget(ISet<int> members)
+    {
+        foreach (int id in members) _cache.TryRemove(id, out _);
+    }
 }

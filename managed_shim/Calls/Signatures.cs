@@ -147,4 +147,11 @@ internal static class Conversions
         MethodInfo? m = Find(from, to);
         return m != null && m.Name == "op_Implicit";
     }
+
+    /// <summary>Drops the operator lookups that involve types of an unloading assembly.</summary>
+    public static void Forget(Assembly dying)
+    {
+        foreach ((Type, Type) k in _ops.Keys)
+            if (Collectibles.DependsOn(k.Item1, dying) || Collectibles.DependsOn(k.Item2, dying)) _ops.TryRemove(k, out _);
+    }
 }

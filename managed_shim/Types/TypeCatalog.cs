@@ -104,4 +104,33 @@ internal static class TypeCatalog
         }
         return null;
     }
+
+    /// <summary>
+    /// Drops every type and member that depends on the collectible assembly <paramref name="dying"/>
+    /// (its types, their members, generic instantiations over them), so the assembly can unload.
+    /// The ids are retired, never reused: looking one up fails with "unknown ... id".
+    /// </summary>
+    public static (HashSet<int> Types, HashSet<int> Members) Forget(Assembly dying)
+    {
+        var types = new HashSet<int>();
+        var members = new HashSet<int>();
+        lock (_idLock)
+        {
+            foreach ((int id, Type t) in _types)
+            {
+                if (!Collectibles.DependsOn(t, dying)) continue;
+                types.Add(id);
+                _types.TryRemove(id, out _);
+                _typeIds.TryRemove(t, out _);
+            }
+            foreach ((int id, MemberInfo m) in _members)
+            {
+                if (!Collectibles.DependsOn(m, dying)) continue;
+                members.Add(id);
+                _members.TryRemove(id, out _);
+                _memberIds.TryRemove(m, out _);
+            }
+        }
+        return (types, members);
+    }
 }

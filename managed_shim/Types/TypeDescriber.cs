@@ -385,4 +385,11 @@ internal static class TypeDescriber
         w.WriteEndArray();
         w.WriteEndObject();
     }
+
+    /// <summary>Drops the descriptions of types of an unloading assembly.</summary>
+    public static void Forget(Assembly dying)
+    {
+        foreach (Type t in _info.Keys) if (Collectibles.DependsOn(t, dying)) _info.TryRemove(t, out _);
+        foreach (Type t in _members.Keys) if (Collectibles.DependsOn(t, dying)) _members.TryRemove(t, out _);
+    }
 }

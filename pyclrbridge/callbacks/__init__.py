@@ -18,4 +18,5 @@ from . import tasks as _tasks  # noqa: F401  (registers the Task and IAsyncEnume
 
 _base.install_derived(_derived.prepare, _derived.adopt)
 _objects.add_drain_hook(_derived.sweep)
+_objects.add_drain_hook(_derived.forget_dead_classes)
 _entry.install()

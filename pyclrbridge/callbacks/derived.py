@@ -16,15 +16,24 @@ the object, it stays alive there and keeps the Python object; when .NET calls it
 back, the Python object takes a new handle. If .NET does not hold it, .NET collects it and
 the registry lets the Python object go. (A Python object that references itself, e.g.
 ``self.me = self``, is never swept: release it with :func:`pyclrbridge.release`.)
+
+Classes die too: the registry of classes holds each weakly, every instance holds its class, and
+the .NET type goes into an assembly of its own that the runtime can unload (collectible). When
+the class is collected its type id is queued by the weakref callback (any thread, any time:
+it only appends), and :func:`forget_dead_classes` (a drain hook) tells the shim to let go of
+the type, after which .NET unloads the assembly once no instance of the type is left.
 """
 
 from __future__ import annotations
 
+import collections
 import ctypes
 import json
+import re
 import sys
 import threading
 import types
+import weakref
 from typing import Any
 
 from ..host import bridge as _bridge
@@ -32,8 +41,9 @@ from ..host import typeinfo as _typeinfo
 from ..host.errors import ClrError
 from ..host.shim import Value, utf16
 from ..proxies.base import DERIVED_TYPE_IDS, _release_lock
-from ..proxies.binder import choose
+from ..proxies.binder import DERIVED_BIND_KEYS, choose
 from ..proxies.catalog import class_for
+from ..proxies.catalog import forget as _forget_class
 from ..proxies.members import invoke_plan
 from ..proxies.signatures import callable_arity
 from ..values import objects as _objects
@@ -46,13 +56,20 @@ _claim_lock = _release_lock
 # Registry ids of derived Python objects (candidates for sweep). Guarded by _claim_lock.
 _derived_ids: set[int] = set()
 
-# Emitted type id -> the Python class (classes, like their .NET types, live for the process).
-# Written once per class by prepare() before any instance exists; dict writes are atomic.
-_classes: dict[int, Any] = {}
+# Emitted type id -> a weak reference to the Python class (each instance keeps its class alive).
+# Written once per class by prepare() before any instance exists, popped by
+# forget_dead_classes(); single dict writes and pops are atomic.
+_classes: dict[int, weakref.ref[Any]] = {}
 
-# Owner: _setup_lock makes registering the trampoline one step (once per process).
+# Type ids of classes that died, appended by their weakref callbacks (which may run on any
+# thread, inside a garbage collection): a deque, whose append and popleft are thread-safe.
+_dead_classes: collections.deque[int] = collections.deque()
+
+# Owner: _setup_lock makes registering the trampoline one step (once per process), and
+# guards the count of forgotten types (a read-modify-write from any draining thread).
 _setup_lock = threading.Lock()
 _trampoline_id = 0
+_forgotten = [0]
 
 
 def _trampoline(obj: Any, name: str, *args: Any) -> Any:
@@ -69,7 +86,10 @@ def _trampoline(obj: Any, name: str, *args: Any) -> Any:
 
 def _new_from_dotnet(type_id: int) -> int:
     """A .NET constructor ran outside Python: the new Python object's registry id."""
-    cls = _classes[type_id]
+    ref = _classes.get(type_id)
+    cls = ref() if ref is not None else None
+    if cls is None:
+        raise TypeError(f"the Python class of .NET type id {type_id} was collected: no new instance can be made")
     obj = cls.__new__(cls)
     obj._h = 0  # taken when the .NET object first reaches Python (adopt)
     pid = _objects.register(obj)
@@ -174,8 +194,82 @@ def _python_names(cls: Any) -> tuple[list[str], dict[str, tuple[int, int]]]:
 _PACKAGE = __name__.rsplit(".", 1)[0] + "."
 
 
+_NAMESPACE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
+
+
+def _namespace(cls: Any) -> str | None:
+    """The ``__namespace__`` a class statement gives its .NET type (pythonnet's spelling), or None."""
+    ns = cls.__dict__.get("__namespace__")
+    if ns is None:
+        return None
+    if not isinstance(ns, str) or not _NAMESPACE.fullmatch(ns):
+        raise TypeError(
+            f"class {cls.__qualname__}: __namespace__ must be a dotted .NET namespace like 'My.Types', not {ns!r}"
+        )
+    if not _NAMESPACE.fullmatch(cls.__name__):
+        raise TypeError(f"class {cls.__qualname__}: with __namespace__ the class name must be a .NET identifier")
+    return ns
+
+
+class _BindKey:
+    """What overload caches key a derived class's instances by (instead of the class itself)."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"<instances of {self.name}>"
+
+
+def _class_died(type_id: int, class_id: int) -> None:
+    """Weakref callback: a Python class is gone. Minimal work: queue it for the next drain."""
+    DERIVED_BIND_KEYS.pop(class_id, None)  # before the id can name another object
+    _dead_classes.append(type_id)
+
+
+def forget_dead_classes() -> int:
+    """Let the shim drop the .NET types of Python classes that died (a drain hook).
+
+    Returns how many were forgotten. Their assemblies unload when no .NET instance is left.
+    """
+    n = 0
+    shim = _bridge.shim()
+    while True:
+        try:
+            type_id = _dead_classes.popleft()
+        except IndexError:
+            return n
+        _classes.pop(type_id, None)
+        DERIVED_TYPE_IDS.discard(type_id)
+        _forget_class(type_id)  # the proxy class of the emitted type (its constructors' ids)
+        if shim.DerivedForget(type_id) == 1:
+            n += 1
+            with _setup_lock:
+                _forgotten[0] += 1
+
+
+def forgotten_count() -> int:
+    """How many emitted types were forgotten so far (their classes died)."""
+    return _forgotten[0]
+
+
+def stats() -> dict[str, int]:
+    """Emitted types whose class lives, collectible assemblies not yet unloaded, emitted, forgotten."""
+    counts = (ctypes.c_int64 * 4)()
+    _bridge.shim().DerivedStats(counts)
+    return {
+        "derived_classes_alive": counts[0],
+        "derived_assemblies_loaded": counts[1],
+        "derived_assemblies_emitted": counts[2],
+        "derived_classes_forgotten": counts[3],
+    }
+
+
 def prepare(cls: Any) -> None:
     """Emit the .NET type for a Python class statement (called by ``ClrMeta.__init__``)."""
+    namespace = _namespace(cls)
     base, interfaces = _dotnet_bases(cls)
     if base is not None and base.__clr_info__.full_name == "System.Object":
         base = None
@@ -185,7 +279,8 @@ def prepare(cls: Any) -> None:
     names, arity = _python_names(cls)
     request = json.dumps(
         {
-            "name": cls.__qualname__,
+            "name": cls.__qualname__ if namespace is None else cls.__name__,
+            "namespace": namespace,
             "base": base.__clr_info__.id if base is not None else 0,
             "interfaces": interfaces,
             "names": names,
@@ -201,7 +296,9 @@ def prepare(cls: Any) -> None:
         except ClrError as exc:
             raise TypeError(f"class {cls.__qualname__} cannot derive from .NET: {exc}") from exc
     type_id = out.value
-    _classes[type_id] = cls
+    class_id = id(cls)
+    DERIVED_BIND_KEYS[class_id] = _BindKey(cls.__qualname__)
+    _classes[type_id] = weakref.ref(cls, lambda _ref: _class_died(type_id, class_id))
     DERIVED_TYPE_IDS.add(type_id)
     type.__setattr__(cls, "__clr_derived__", DerivedClass(cls.__qualname__, type_id))
     type.__setattr__(cls, "__clr_type_id__", type_id)

@@ -136,6 +136,8 @@ _EXPORTS: dict[str, tuple[Any, list[Any]]] = {
     "DerivedSetup": (_i32, [_i64]),
     "DerivedPending": (_i32, [_i64]),
     "DerivedSelf": (_i64, [_i64]),
+    "DerivedForget": (_i32, [_i32]),
+    "DerivedStats": (_i32, [_i64p]),
     # Callbacks.cs (event subscriptions)
     "EventIdentity": (_i64, [_i64]),
     "DrainDeadIdentities": (_i32, [_i64p, _i32]),
@@ -277,6 +279,8 @@ class Shim:
     DerivedSetup: Any
     DerivedPending: Any
     DerivedSelf: Any
+    DerivedForget: Any
+    DerivedStats: Any
     EventIdentity: Any
     DrainDeadIdentities: Any
     PyObjectProtocolSetup: Any

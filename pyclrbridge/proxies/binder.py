@@ -31,6 +31,13 @@ def _info(type_id: int) -> _typeinfo.TypeInfo:
     return _typeinfo.info(type_id)
 
 
+#: id() of each live Python class deriving from .NET -> the stand-in that keys overload caches
+#: for its instances, so that the caches of long-lived method groups never hold the class
+#: (which must be able to die). Written by callbacks.derived (set at class creation, popped by
+#: the class's weakref callback, before its id can be reused); single dict writes are atomic.
+DERIVED_BIND_KEYS: dict[int, object] = {}
+
+
 def arg_kind(arg: Any) -> Any:
     """The part of an argument's identity that decides overload choice (the cache key)."""
     t = type(arg)
@@ -49,7 +56,7 @@ def arg_kind(arg: Any) -> Any:
         return (t, arg.typecode)  # array('i') and array('d') choose int[] and double[]
     if t is memoryview:
         return (t, arg.format)
-    return t
+    return DERIVED_BIND_KEYS.get(id(t), t)
 
 
 _FUNCTION_TYPES: tuple[type, ...] = (type(len), type(lambda: 0), type(Param.from_json), type([].append))

@@ -53,6 +53,12 @@ def class_for(type_id: int) -> Any:
         return _build(type_id)
 
 
+def forget(type_id: int) -> None:
+    """Drop the class of a .NET type that is going away (a Python class's emitted type)."""
+    with _build_lock:
+        _complete.pop(type_id, None)
+
+
 def cached_class_count() -> int:
     return len(_complete)
 

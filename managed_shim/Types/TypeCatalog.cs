@@ -9,7 +9,7 @@ namespace PyClrBridge.Shim;
 
 /// <summary>
 /// Small integer ids for types and members, so Python can name them without handles.
-/// Ids are never reused; the tables only grow.
+/// Ids are never reused; entries go only when their collectible assembly unloads (<see cref="Forget"/>).
 /// </summary>
 internal static class TypeCatalog
 {

@@ -8,6 +8,7 @@ Only BCL types are used, so pythonnet needs no extra assembly.
 
 from __future__ import annotations
 
+import itertools
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -276,6 +277,34 @@ def _callback_sort(lib: Lib) -> Callable[[int], None]:
     return run
 
 
+_subclass_count = itertools.count()
+
+
+def _override_sort(lib: Lib) -> Callable[[int], None]:
+    """List.Sort calling the Compare of a Python class implementing IComparer<int>."""
+    from System.Collections.Generic import IComparer
+
+    rng = random.Random(42)
+    xs = lib.List[lib.int_t]()
+    for x in (rng.randrange(1_000_000) for _ in range(_SORT_N)):
+        xs.Add(x)
+
+    class Ascending(IComparer[lib.int_t]):  # type: ignore[misc,valid-type]
+        __namespace__ = f"Benchmarks.Comparers{next(_subclass_count)}"  # pythonnet needs one, unique
+
+        def Compare(self, a: int, b: int) -> int:
+            return (a > b) - (a < b)
+
+    comparer = Ascending()
+
+    def run(n: int) -> None:
+        for _ in range(n):
+            xs.Reverse()
+            xs.Sort(comparer)
+
+    return run
+
+
 _LINQ_ITEMS = 10
 
 
@@ -339,6 +368,7 @@ OPS: list[Op] = [
     Op(f"LINQ chain: extension spelling ({_LINQ_ITEMS} items)", "chain", 1, 2_000, 200, _linq_extension, "callback"),
     Op(f"LINQ chain: static spelling ({_LINQ_ITEMS} items)", "chain", 1, 2_000, 200, _linq_static, "callback"),
     Op("callback sort, 10,000 items (Comparison[int])", "sort", 1, 3, 1, _callback_sort, "callback"),
+    Op("override sort, 10,000 items (Python IComparer[int] class)", "sort", 1, 3, 1, _override_sort, "callback"),
 ]
 
 #: The CPU-bound call the thread benchmark repeats: Thread.SpinWait(SPIN) spins in .NET.

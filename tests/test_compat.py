@@ -155,7 +155,7 @@ def test_subclass_with_a_pythonnet_namespace_attribute_works(clr_module: Any) ->
     words = List[str](["ccc", "a", "bb"])
     words.Sort(ByLength())
     assert list(words) == ["a", "bb", "ccc"]
-    assert ByLength().GetType().FullName == "My.Comparers.ByLength"
+    assert clr_module.GetClrType(ByLength).FullName == "My.Comparers.ByLength"
 
 
 def test_arrays_and_fluent_calls(clr_module: Any) -> None:

@@ -197,14 +197,7 @@ internal static class TypeDescriber
         }
         w.WriteEndArray();
 
-        w.WriteStartObject("methods");
-        foreach (IGrouping<string, MethodInfo> group in PublicMethods(t).GroupBy(m => m.Name))
-        {
-            w.WriteStartArray(group.Key);
-            foreach (MethodInfo m in group) WriteOverload(w, m, m.IsStatic);
-            w.WriteEndArray();
-        }
-        w.WriteEndObject();
+        WriteMethods(w, PublicMethods(t));
 
         w.WriteStartArray("properties");
         var seenProps = new HashSet<string>();
@@ -218,17 +211,7 @@ internal static class TypeDescriber
             MethodInfo? get = p.GetGetMethod(), set = p.GetSetMethod();
             if (get == null && set == null) continue;
             if (index.Any(i => !Usable(i.ParameterType))) continue;
-            w.WriteStartObject();
-            w.WriteString("name", p.Name);
-            w.WriteNumber("type", TypeCatalog.IdOf(p.PropertyType));
-            w.WriteString("typeName", Signatures.TypeName(p.PropertyType));  // for docs, without a DescribeType per type
-            w.WriteBoolean("static", (get ?? set)!.IsStatic);
-            if (get != null) w.WriteNumber("get", TypeCatalog.IdOf(get));
-            if (set != null) w.WriteNumber("set", TypeCatalog.IdOf(set));
-            w.WriteStartArray("index");
-            foreach (ParameterInfo i in index) WriteParameter(w, i);
-            w.WriteEndArray();
-            w.WriteEndObject();
+            WriteProperty(w, p, get, set, index);
         }
         w.WriteEndArray();
 
@@ -236,15 +219,7 @@ internal static class TypeDescriber
         foreach (FieldInfo f in t.GetFields(Public))
         {
             if (!Usable(f.FieldType) || f.IsSpecialName) continue;
-            w.WriteStartObject();
-            w.WriteString("name", f.Name);
-            w.WriteNumber("id", TypeCatalog.IdOf(f));
-            w.WriteNumber("type", TypeCatalog.IdOf(f.FieldType));
-            w.WriteString("typeName", Signatures.TypeName(f.FieldType));
-            w.WriteBoolean("static", f.IsStatic);
-            w.WriteBoolean("readonly", f.IsInitOnly || f.IsLiteral);
-            w.WriteBoolean("const", f.IsLiteral);
-            w.WriteEndObject();
+            WriteField(w, f);
         }
         w.WriteEndArray();
 
@@ -253,13 +228,7 @@ internal static class TypeDescriber
         {
             MethodInfo? add = e.GetAddMethod(), remove = e.GetRemoveMethod();
             if (add == null || remove == null || e.EventHandlerType == null) continue;
-            w.WriteStartObject();
-            w.WriteString("name", e.Name);
-            w.WriteNumber("type", TypeCatalog.IdOf(e.EventHandlerType));
-            w.WriteBoolean("static", add.IsStatic);
-            w.WriteNumber("add", TypeCatalog.IdOf(add));
-            w.WriteNumber("remove", TypeCatalog.IdOf(remove));
-            w.WriteEndObject();
+            WriteEvent(w, e.Name, e.EventHandlerType, add, remove);
         }
         w.WriteEndArray();
 
@@ -319,15 +288,7 @@ internal static class TypeDescriber
             if (!chosen.TryGetValue(key, out MethodInfo? prior) || Depth(m.DeclaringType) > Depth(prior.DeclaringType))
                 chosen[key] = m;
         }
-        w.WriteStartObject("methods");
-        foreach (IGrouping<string, MethodInfo> group in chosen.Values
-                     .OrderBy(m => m.Name, StringComparer.Ordinal).ThenBy(m => m.GetParameters().Length).GroupBy(m => m.Name))
-        {
-            w.WriteStartArray(group.Key);
-            foreach (MethodInfo m in group) WriteOverload(w, m, m.IsStatic);
-            w.WriteEndArray();
-        }
-        w.WriteEndObject();
+        WriteMethods(w, chosen.Values.OrderBy(m => m.Name, StringComparer.Ordinal).ThenBy(m => m.GetParameters().Length));
 
         w.WriteStartArray("properties");
         var seen = new HashSet<string>();
@@ -340,16 +301,7 @@ internal static class TypeDescriber
             if (!Protected(get)) get = null;
             if (!Protected(set)) set = null;
             if (get == null && set == null) continue;
-            w.WriteStartObject();
-            w.WriteString("name", p.Name);
-            w.WriteNumber("type", TypeCatalog.IdOf(p.PropertyType));
-            w.WriteString("typeName", Signatures.TypeName(p.PropertyType));
-            w.WriteBoolean("static", (get ?? set)!.IsStatic);
-            if (get != null) w.WriteNumber("get", TypeCatalog.IdOf(get));
-            if (set != null) w.WriteNumber("set", TypeCatalog.IdOf(set));
-            w.WriteStartArray("index");
-            w.WriteEndArray();
-            w.WriteEndObject();
+            WriteProperty(w, p, get, set, index);
         }
         w.WriteEndArray();
 
@@ -357,15 +309,7 @@ internal static class TypeDescriber
         foreach (FieldInfo f in t.GetFields(NonPublic))
         {
             if (!Protected(f) || !Usable(f.FieldType) || f.IsSpecialName) continue;
-            w.WriteStartObject();
-            w.WriteString("name", f.Name);
-            w.WriteNumber("id", TypeCatalog.IdOf(f));
-            w.WriteNumber("type", TypeCatalog.IdOf(f.FieldType));
-            w.WriteString("typeName", Signatures.TypeName(f.FieldType));
-            w.WriteBoolean("static", f.IsStatic);
-            w.WriteBoolean("readonly", f.IsInitOnly || f.IsLiteral);
-            w.WriteBoolean("const", f.IsLiteral);
-            w.WriteEndObject();
+            WriteField(w, f);
         }
         w.WriteEndArray();
 
@@ -373,16 +317,63 @@ internal static class TypeDescriber
         foreach (EventInfo e in t.GetEvents(NonPublic))
         {
             MethodInfo? add = e.GetAddMethod(true), remove = e.GetRemoveMethod(true);
-            if (!Protected(add) || !Protected(remove) || e.EventHandlerType == null) continue;
-            w.WriteStartObject();
-            w.WriteString("name", e.Name);
-            w.WriteNumber("type", TypeCatalog.IdOf(e.EventHandlerType));
-            w.WriteBoolean("static", add!.IsStatic);
-            w.WriteNumber("add", TypeCatalog.IdOf(add));
-            w.WriteNumber("remove", TypeCatalog.IdOf(remove!));
-            w.WriteEndObject();
+            if (add == null || remove == null || !Protected(add) || !Protected(remove) || e.EventHandlerType == null) continue;
+            WriteEvent(w, e.Name, e.EventHandlerType, add, remove);
         }
         w.WriteEndArray();
+        w.WriteEndObject();
+    }
+
+    /// <summary>The "methods" object: overloads grouped by name, in the order given.</summary>
+    private static void WriteMethods(Utf8JsonWriter w, IEnumerable<MethodInfo> methods)
+    {
+        w.WriteStartObject("methods");
+        foreach (IGrouping<string, MethodInfo> group in methods.GroupBy(m => m.Name))
+        {
+            w.WriteStartArray(group.Key);
+            foreach (MethodInfo m in group) WriteOverload(w, m, m.IsStatic);
+            w.WriteEndArray();
+        }
+        w.WriteEndObject();
+    }
+
+    /// <summary>One property entry, with the accessors offered (at least one is not null).</summary>
+    private static void WriteProperty(Utf8JsonWriter w, PropertyInfo p, MethodInfo? get, MethodInfo? set, ParameterInfo[] index)
+    {
+        w.WriteStartObject();
+        w.WriteString("name", p.Name);
+        w.WriteNumber("type", TypeCatalog.IdOf(p.PropertyType));
+        w.WriteString("typeName", Signatures.TypeName(p.PropertyType));  // for docs, without a DescribeType per type
+        w.WriteBoolean("static", (get ?? set)!.IsStatic);
+        if (get != null) w.WriteNumber("get", TypeCatalog.IdOf(get));
+        if (set != null) w.WriteNumber("set", TypeCatalog.IdOf(set));
+        w.WriteStartArray("index");
+        foreach (ParameterInfo i in index) WriteParameter(w, i);
+        w.WriteEndArray();
+        w.WriteEndObject();
+    }
+
+    private static void WriteField(Utf8JsonWriter w, FieldInfo f)
+    {
+        w.WriteStartObject();
+        w.WriteString("name", f.Name);
+        w.WriteNumber("id", TypeCatalog.IdOf(f));
+        w.WriteNumber("type", TypeCatalog.IdOf(f.FieldType));
+        w.WriteString("typeName", Signatures.TypeName(f.FieldType));
+        w.WriteBoolean("static", f.IsStatic);
+        w.WriteBoolean("readonly", f.IsInitOnly || f.IsLiteral);
+        w.WriteBoolean("const", f.IsLiteral);
+        w.WriteEndObject();
+    }
+
+    private static void WriteEvent(Utf8JsonWriter w, string name, Type handlerType, MethodInfo add, MethodInfo remove)
+    {
+        w.WriteStartObject();
+        w.WriteString("name", name);
+        w.WriteNumber("type", TypeCatalog.IdOf(handlerType));
+        w.WriteBoolean("static", add.IsStatic);
+        w.WriteNumber("add", TypeCatalog.IdOf(add));
+        w.WriteNumber("remove", TypeCatalog.IdOf(remove));
         w.WriteEndObject();
     }
 

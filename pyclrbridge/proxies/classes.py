@@ -263,24 +263,22 @@ def _populate(cls: Any, info: _typeinfo.TypeInfo) -> None:
     for name, overloads in table["methods"].items():
         group = MethodGroup(name, owner, tuple(Overload.from_json(o) for o in overloads))
         _set(cls, name, group)
-    for p in table["properties"]:
-        if not p["index"]:
-            _set(cls, p["name"], _property(p, owner))
-    for f in table["fields"]:
-        _set(cls, f["name"], _field(f, owner))
     getters: list[Overload] = []
     setters: list[Overload] = []
     for p in table["properties"]:
+        if not p["index"]:
+            _set(cls, p["name"], _property(p, owner))
+            continue
         index = tuple(Param.from_json(i) for i in p["index"])
-        if index:
-            value = Param("value", p["type"], 0, False, None, False)
-            if "get" in p:
-                getters.append(Overload(p["get"], p["name"], p["static"], f"{p['name']}[...]", index, p["type"], ()))
-            if "set" in p:
-                setters.append(
-                    Overload(p["set"], p["name"], p["static"], f"{p['name']}[...] = value", (*index, value), 0, ())
-                )
-
+        value = Param("value", p["type"], 0, False, None, False)
+        if "get" in p:
+            getters.append(Overload(p["get"], p["name"], p["static"], f"{p['name']}[...]", index, p["type"], ()))
+        if "set" in p:
+            setters.append(
+                Overload(p["set"], p["name"], p["static"], f"{p['name']}[...] = value", (*index, value), 0, ())
+            )
+    for f in table["fields"]:
+        _set(cls, f["name"], _field(f, owner))
     for e in table["events"]:
         _set(cls, e["name"], Event(e["name"], owner, e["add"], e["remove"], e["static"], e["type"]))
     if "protected" in table:

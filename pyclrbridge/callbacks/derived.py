@@ -65,11 +65,9 @@ _classes: dict[int, weakref.ref[Any]] = {}
 # thread, inside a garbage collection): a deque, whose append and popleft are thread-safe.
 _dead_classes: collections.deque[int] = collections.deque()
 
-# Owner: _setup_lock makes registering the trampoline one step (once per process), and
-# guards the count of forgotten types (a read-modify-write from any draining thread).
+# Owner: _setup_lock makes registering the trampoline one step (once per process).
 _setup_lock = threading.Lock()
 _trampoline_id = 0
-_forgotten = [0]
 
 
 def _trampoline(obj: Any, name: str, *args: Any) -> Any:
@@ -246,13 +244,11 @@ def forget_dead_classes() -> int:
         _forget_class(type_id)  # the proxy class of the emitted type (its constructors' ids)
         if shim.DerivedForget(type_id) == 1:
             n += 1
-            with _setup_lock:
-                _forgotten[0] += 1
 
 
 def forgotten_count() -> int:
-    """How many emitted types were forgotten so far (their classes died)."""
-    return _forgotten[0]
+    """How many collectible assemblies of dead classes the shim let go of so far."""
+    return stats()["derived_classes_forgotten"]
 
 
 def stats() -> dict[str, int]:

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from .host import typeinfo as _typeinfo
 from .proxies.base import ClrMeta
 from .proxies.catalog import class_by_name, class_for
-from .values.targets import type_id_for
+from .values.targets import DECIMAL_MAX, INTEGER_RANGES, type_id_for
 
 if TYPE_CHECKING:
     from hypothesis.strategies import SearchStrategy
@@ -134,18 +134,8 @@ def contention(interval: float = 1e-6) -> Iterator[None]:
 
 # ---- hypothesis strategies -------------------------------------------------------------
 
-# Read-only after import: no lock.
-_INT_RANGES = {
-    "System.SByte": (-(2**7), 2**7 - 1),
-    "System.Byte": (0, 2**8 - 1),
-    "System.Int16": (-(2**15), 2**15 - 1),
-    "System.UInt16": (0, 2**16 - 1),
-    "System.Int32": (-(2**31), 2**31 - 1),
-    "System.UInt32": (0, 2**32 - 1),
-    "System.Int64": (-(2**63), 2**63 - 1),
-    "System.UInt64": (0, 2**64 - 1),
-}
-_DECIMAL_MAX = 79228162514264337593543950335  # System.Decimal.MaxValue
+# Read-only after import: no lock. The conversion layer's own table, by full type name.
+_INT_RANGES = {f"System.{code}": bounds for code, bounds in INTEGER_RANGES.items()}
 
 
 def _hypothesis() -> Any:
@@ -208,7 +198,7 @@ def values_for(clr_type: Any, *, max_size: int = 20, allow_nan: bool = False) ->
     if name == "System.Decimal":
         return st.builds(  # type: ignore[no-any-return]
             _exact_decimal,
-            st.integers(-_DECIMAL_MAX, _DECIMAL_MAX),
+            st.integers(-DECIMAL_MAX, DECIMAL_MAX),
             st.integers(0, 28),
         )
     if name == "System.Char":

@@ -19,7 +19,7 @@ from .proxies.base import release
 from .proxies.views import buffer
 from .values.codecs import register_codec
 
-__version__ = "0.1.0"
+__version__ = "0.2.0.dev0"  # between releases: the next version, .dev0 (see CHANGELOG.md)
 
 _importer.install_hint()  # `import System` before load() says to call load()
 

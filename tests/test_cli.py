@@ -111,7 +111,7 @@ def _main_in_process(*args: str, capsys: pytest.CaptureFixture[str]) -> tuple[in
 
 
 def test_every_command_has_help_with_exit_code_0(capsys: pytest.CaptureFixture[str]) -> None:
-    for command in ("info", "describe", "search", "stubs", "repl"):
+    for command in ("info", "describe", "search", "stubs", "add-package", "repl"):
         code, out, _ = _main_in_process(command, "--help", capsys=capsys)
         assert code == 0, command
         assert out.startswith("usage: python -m pyclrbridge " + command), command
@@ -131,6 +131,65 @@ def test_missing_assembly_and_unknown_namespace_exit_2() -> None:
     assert "assembly '/nonexistent/Nope.dll' not found" in missing.stderr
     unknown_ns = cli("stubs", "No.Such.Namespace", "-o", "unused")
     assert unknown_ns.returncode == 2 and "no .NET namespace 'No.Such.Namespace'" in unknown_ns.stderr
+
+
+def _one_error_line(stderr: str) -> str:
+    errors = [line for line in stderr.splitlines() if line.startswith("error:") or "error" in line.lower()]
+    assert len(errors) == 1, stderr
+    return errors[0]
+
+
+@pytest.mark.parametrize("limit", ["0", "-3", "many"])
+def test_search_limit_below_one_is_a_usage_error_naming_the_value(
+    limit: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = _main_in_process("search", "Utf8", "--limit", limit, capsys=capsys)
+    assert code == 2 and not out
+    assert "argument --limit: " in err and limit in err.splitlines()[-1]
+
+
+def test_describe_an_empty_name_is_one_usage_error_line(capsys: pytest.CaptureFixture[str]) -> None:
+    for name in ("", "   "):
+        code, _, err = _main_in_process("describe", name, capsys=capsys)
+        assert code == 2
+        assert _one_error_line(err) == (
+            "error: describe needs a type name, e.g. System.Text.StringBuilder (got an empty string)"
+        )
+
+
+def test_a_reference_that_is_not_an_assembly_is_a_usage_error_naming_the_file(tmp_path: Path) -> None:
+    junk = tmp_path / "lazy.out"
+    junk.write_bytes(b"not a PE file at all")
+    proc = cli("info", "-r", str(junk))
+    assert proc.returncode == 2, proc.stderr
+    line = _one_error_line(proc.stderr)
+    assert line.startswith(f"error: cannot load {str(junk)!r} as a .NET assembly: BadImageFormatException"), line
+
+
+def test_add_package_with_a_bad_version_is_one_usage_error_line_before_any_restore(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, _, err = _main_in_process("add-package", "Newtonsoft.Json", "not-a-version", capsys=capsys)
+    assert code == 2
+    assert _one_error_line(err).startswith("error: not a NuGet version: 'not-a-version' (e.g. 13.0.3")
+    assert "MSB" not in err and "restoring" not in err
+
+
+@pytest.mark.parametrize("version", ["13.0.3", "2.0.0-beta.1", "1.2.3.4", "8.*", "*", "1.0.0-*", "[1.0,2.0)", "(,3.0]"])
+def test_add_package_accepts_nuget_versions_floating_versions_and_ranges(version: str) -> None:
+    from pyclrbridge.cli.main import _check_version
+
+    _check_version(version)  # no UsageError
+
+
+def test_add_package_of_an_unknown_package_says_so_once_and_exits_2() -> None:
+    # --offline: the restore reads only NuGet's global packages folder, so this needs no network
+    proc = cli("add-package", "No.Such.Package.Xyzzy123", "1.0.0", "--offline")
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.count("NU1101") == 1, proc.stderr
+    line = _one_error_line(proc.stderr)
+    assert line.startswith("error: NuGet restore of No.Such.Package.Xyzzy123 1.0.0 failed"), line
+    assert "NU1101: Unable to find package No.Such.Package.Xyzzy123" in line
 
 
 def test_repl_has_system_imported_and_reads_piped_stdin() -> None:

@@ -8,7 +8,9 @@ Exit codes scripts can rely on:
 
 * ``0``: success.
 * ``1``: a runtime error (.NET failed to start, a .NET call threw, a file could not be written).
-* ``2``: a usage error: bad arguments, an unknown type or namespace, an assembly not found.
+* ``2``: a usage error: bad arguments (an empty type name, ``--limit 0``, a malformed NuGet
+  version), an unknown type or namespace, an assembly not found or not a .NET assembly, a NuGet
+  package or version that does not exist.
 """
 
 from __future__ import annotations
@@ -17,11 +19,12 @@ import argparse
 import json
 import os
 import platform
+import re
 import sys
 import sysconfig
 from typing import Any
 
-from .. import __version__, _importer, load
+from .. import ClrError, PackageError, __version__, _importer, load
 from ..packages import normalize
 from . import describe as _cli_describe
 from . import names as _cli_names
@@ -76,11 +79,64 @@ def info_data() -> dict[str, Any]:
 def _runtime(args: argparse.Namespace) -> Any:
     runtime = load()
     for ref in getattr(args, "reference", None) or []:
+        if not ref.strip():
+            raise UsageError("-r needs an assembly: a .dll path or an assembly name (got an empty string)")
         try:
             runtime.add_reference(ref)
         except FileNotFoundError as exc:
             raise UsageError(str(exc)) from None
+        except ClrError as exc:  # BadImageFormatException, FileLoadException: name the file
+            raise UsageError(f"cannot load {ref!r} as a .NET assembly: {type(exc).__name__}: {exc}") from None
     return runtime
+
+
+def _positive_int(text: str) -> int:
+    """argparse type for counts: a bad value is a usage error (exit 2) naming the value."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
+    return value
+
+
+# A NuGet version (1.2.3, 1.2.3-beta.1+build), a floating one (1.*, 1.0.0-*, *) or a range
+# ([1.0,2.0), (,3.0], [1.2.3]): what `dotnet restore` understands, checked before running it.
+_NUGET_VERSION = r"\d+(?:\.\d+){0,3}(?:-[0-9A-Za-z][0-9A-Za-z.-]*)?(?:\+[0-9A-Za-z.-]+)?"
+_NUGET_FLOATING = r"\*|\d+(?:\.\d+){0,2}\.\*|\d+(?:\.\d+){0,3}-[0-9A-Za-z.-]*\*"
+_NUGET_VERSION_SPEC = re.compile(
+    rf"(?:{_NUGET_VERSION}|{_NUGET_FLOATING}"
+    rf"|[\[(]\s*(?:{_NUGET_VERSION})?\s*(?:,\s*(?:{_NUGET_VERSION})?\s*)?[\])])"
+)
+
+
+def _check_version(version: str | None) -> None:
+    if version is not None and not _NUGET_VERSION_SPEC.fullmatch(version.strip()):
+        raise UsageError(
+            f"not a NuGet version: {version!r} (e.g. 13.0.3, 2.0.0-beta.1, 8.*, or a range like [1.0,2.0))"
+        )
+
+
+#: NuGet's "no such package" (NU1101), "no such version" (NU1102) and "only prereleases" (NU1103).
+_NOT_FOUND_CODES = ("NU1101", "NU1102", "NU1103")
+
+
+def _restore_progress(line: str) -> None:
+    """add-package's progress on stderr: the start and dotnet's summary; errors are left to the
+    one-line error at the end (NuGet prints each of them more than once)."""
+    if line.startswith(("restoring ", "Restored ")):
+        print(f"pyclrbridge: {line}", file=sys.stderr, flush=True)
+
+
+def _one_line(exc: PackageError) -> tuple[str, int]:
+    """A failed restore as one line, and its exit code: 2 when the package or version does not exist."""
+    head, _, rest = str(exc).partition(":\n")
+    details = [line.strip() for line in rest.splitlines() if line.strip()]
+    first = re.sub(r"^error\s+", "", details[0]) if details else ""
+    code = EXIT_USAGE if any(c in first for c in _NOT_FOUND_CODES) else EXIT_RUNTIME_ERROR
+    more = f" (and {len(details) - 1} more: run without -q to see them)" if len(details) > 1 else ""
+    return (f"{head}: {first}{more}" if first else head), code
 
 
 def cmd_info(args: argparse.Namespace) -> int:
@@ -96,6 +152,8 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def cmd_describe(args: argparse.Namespace) -> int:
+    if not args.type.strip():
+        raise UsageError("describe needs a type name, e.g. System.Text.StringBuilder (got an empty string)")
     _runtime(args)
     try:
         type_id = _cli_names.resolve_type(args.type)
@@ -139,9 +197,15 @@ def cmd_add_package(args: argparse.Namespace) -> int:
     runtime = _runtime(args)
     try:
         specs = normalize(args.name, args.version)
+        _check_version(args.version)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    found = runtime.add_package(specs, progress=not args.quiet, offline=args.offline)
+    try:
+        found = runtime.add_package(specs, progress=False if args.quiet else _restore_progress, offline=args.offline)
+    except PackageError as exc:
+        message, code = _one_line(exc)
+        print(f"error: {message}", file=sys.stderr)
+        return code
     if args.json:
         print(
             json.dumps(
@@ -231,7 +295,7 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("pattern", metavar="PATTERN")
     search.add_argument("-n", "--namespace", metavar="PREFIX", help="only types in this namespace (and below)")
     search.add_argument("--types-only", action="store_true", help="match type names only (fast)")
-    search.add_argument("--limit", type=int, default=200, help="stop after this many hits (default 200)")
+    search.add_argument("--limit", type=_positive_int, default=200, help="stop after this many hits (default 200)")
     search.add_argument("--json", action="store_true", help="print JSON for machines")
     search.set_defaults(func=cmd_search)
 

@@ -297,3 +297,42 @@ def test_python_list_prefers_an_array_parameter_over_an_enumerable_one() -> None
     from System import String
 
     assert String.Join(",", ["a", "b"]) == "a,b"
+
+
+# ---- the plan cache keys on everything the choice depends on ----------------------------------
+
+
+def test_a_keyword_call_does_not_reuse_the_overload_of_other_keyword_value_kinds() -> None:
+    from System import Math
+
+    assert Math.Max(val1=1, val2=2) == 2
+    assert Math.Max(val1=1.5, val2=2.5) == 2.5  # was: a float cannot be passed as System.Int32
+    assert Math.Max(1, val2=2.5) == 2.5
+    assert Math.Max(val2=2**40, val1=1) == 2**40
+
+
+def test_a_list_is_keyed_by_every_item_the_choice_reads_not_only_the_first() -> None:
+    from Fixtures.Binding import KeywordPick
+
+    assert KeywordPick.P([1, 2]) == "int[],object"
+    assert KeywordPick.P([1, 2.5]) == "double[],double"  # was: the int[] plan of [1, 2]
+    assert KeywordPick.P(a=[1, 2]) == "int[],object"
+    assert KeywordPick.P(a=[1, 2.5]) == "double[],double"
+    assert KeywordPick.P({1, 2.5}) == "double[],double"
+
+
+def test_a_callable_object_is_keyed_by_its_arity() -> None:
+    import functools
+
+    from System import Func
+
+    def add(x: int, y: int) -> int:
+        return x + y
+
+    # A partial of one argument fits Func<int,int>, a partial of none only Func<int,int,int>.
+    assert Func[int, int](functools.partial(add, 1))(2) == 3
+    from System.Threading.Tasks import Task
+
+    assert Task.Run(functools.partial(add, 1, 2)).Result == 3
+    with pytest.raises(TypeError):
+        Task.Run(functools.partial(add, 1))  # needs one more argument: fits no delegate overload

@@ -4,15 +4,20 @@ Each overload is first checked for applicability (every argument converts: :mod:
 generic ones after their type arguments are inferred (:mod:`.inference`); among the
 applicable ones C#'s better-function-member rules pick the best (:mod:`.betterness`), and a
 tie is an error listing the candidates and the rule that could not separate them. The choice
-is cached per (argument kinds, keyword names) by the method group, so the second call with
-the same kinds does no resolution work.
+is cached per call key (:func:`call_key`: the kinds of the positional arguments, the keyword
+names and the kinds of their values) by the method group, so the second call with the same
+kinds does no resolution work.
 """
 
 from __future__ import annotations
 
 import array
 import bisect
-from collections.abc import Callable, Mapping
+import datetime
+import decimal
+import itertools
+import uuid
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from ..host import typeinfo as _typeinfo
@@ -24,7 +29,7 @@ from .betterness import Candidate
 from .scoring import INT_RANGES, score
 from .signatures import Overload, Param, Plan, callable_arity, construct_generic_overload, result_hint
 
-__all__ = ["INT_RANGES", "accept_out_placeholders", "arg_kind", "choose", "score"]
+__all__ = ["INT_RANGES", "accept_out_placeholders", "arg_kind", "call_key", "choose", "score"]
 
 
 def _info(type_id: int) -> _typeinfo.TypeInfo:
@@ -39,7 +44,12 @@ DERIVED_BIND_KEYS: dict[int, object] = {}
 
 
 def arg_kind(arg: Any) -> Any:
-    """The part of an argument's identity that decides overload choice (the cache key)."""
+    """The part of an argument's identity that decides overload choice (the cache key).
+
+    Two arguments of equal kind fit every parameter type equally (:func:`.scoring.score`)
+    and infer the same type arguments (:mod:`.inference`): the kind covers everything those
+    read. For a sequence that is the kinds of the items they look at (the first 16), for a
+    callable its arity and return annotation."""
     t = type(arg)
     if t is int:
         if -128 <= arg < 128:  # the common case, same key as below without the bisect
@@ -48,18 +58,58 @@ def arg_kind(arg: Any) -> Any:
         return (arg < 0, bisect.bisect_left(_INT_BITS, (~arg if arg < 0 else arg).bit_length()))
     if t is str:
         return str if len(arg) != 1 else "char"
-    if t in (list, tuple) and arg:
-        return (t, arg_kind(arg[0]))
+    if t in _SEQUENCE_TYPES:
+        if not arg:
+            return t
+        if t is array.array:  # array('i') and array('d') choose int[] and double[]
+            return (t, arg.typecode, _item_kinds(arg))
+        return (t, _item_kinds(arg))
     if t in _FUNCTION_TYPES:
         return (t, callable_arity(arg), result_hint(arg))  # delegate overloads differ by arity, result
-    if t is array.array:
-        return (t, arg.typecode)  # array('i') and array('d') choose int[] and double[]
     if t is memoryview:
-        return (t, arg.format)
-    return DERIVED_BIND_KEYS.get(id(t), t)
+        return (t, arg.format, arg.ndim)
+    if t in _PLAIN_TYPES:
+        return t
+    found = DERIVED_BIND_KEYS.get(id(t))
+    if found is not None:
+        return found
+    if getattr(t, "__clr_type_id__", 0) or isinstance(arg, (type, Mapping)):
+        return t
+    return _python_object_kind(arg, t)
+
+
+def _item_kinds(items: Any) -> frozenset[Any]:
+    """The kinds of the items overload scoring reads (the first 16; their order does not count)."""
+    return frozenset(map(arg_kind, itertools.islice(items, 16)))
+
+
+def _python_object_kind(arg: Any, t: type) -> Any:
+    """Any other Python object: a callable fits a delegate by its own arity, a re-iterable
+    container fits a sequence by its first items (see scoring)."""
+    if callable(arg):
+        return (t, callable_arity(arg), result_hint(arg))
+    if isinstance(arg, Iterable):
+        try:
+            if iter(arg) is not arg:
+                return (t, _item_kinds(arg))
+        except Exception:  # an object whose __iter__ fails: scoring treats it as not a sequence
+            return t
+    return t
 
 
 _FUNCTION_TYPES: tuple[type, ...] = (type(len), type(lambda: 0), type(Param.from_json), type([].append))
+_SEQUENCE_TYPES = frozenset((list, tuple, range, set, frozenset, bytes, bytearray, array.array))
+# Types whose kind is the type itself: nothing else about their values decides a choice.
+_PLAIN_TYPES = frozenset((float, bool, type(None), decimal.Decimal, datetime.datetime, datetime.timedelta, uuid.UUID))
+
+
+def call_key(static: bool, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> Any:
+    """The plan cache key of a call: the kinds of the positional arguments, and each keyword
+    with the kind of its value (``M(a=1)`` and ``M(a=1.5)`` may choose different overloads)."""
+    kinds = tuple(map(arg_kind, args))
+    if not kwargs:
+        return (static, kinds, ())
+    return (static, kinds, tuple((name, arg_kind(value)) for name, value in kwargs.items()))
 
 
 _INT_BITS = (7, 8, 15, 16, 31, 32, 63, 64)  # value bits of SByte, Byte, Int16, ... UInt64

@@ -204,7 +204,7 @@ class MethodGroup:
         self.overloads_list = overloads
         self._any_static = any(o.static for o in overloads)  # read on every call
         self._generic_args = generic_args
-        # Plans cached per (static?, argument kinds, keyword names). dict.setdefault publishes
+        # Plans cached per call key (binder.call_key: static?, argument and keyword kinds). dict.setdefault publishes
         # one plan atomically; plans are immutable, so a lost race only redoes pure work.
         self._cache: dict[Any, Plan] = {}
         # Sub-groups by type arguments or by chosen parameter types (``M[str]``,
@@ -227,7 +227,7 @@ class MethodGroup:
         return self.__qualname__
 
     def _plan(self, static: bool, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Plan:
-        key = (static, tuple(map(arg_kind, args)), tuple(kwargs) if kwargs else ())
+        key = _binder.call_key(static, args, kwargs)
         plan = self._cache.get(key)
         if plan is None:
             candidates = tuple(o for o in self.overloads_list if o.static == static)

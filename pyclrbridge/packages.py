@@ -15,7 +15,6 @@ import json
 import os
 import re
 import shutil
-import stat
 import subprocess
 import sys
 import tempfile
@@ -25,6 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import quoteattr
+
+from .host.hostfxr import check_private_folder
 
 #: The generated project's assembly: loaded first so its .deps.json describes the whole set.
 PROJECT_NAME = "PyClrBridge.Packages"
@@ -109,16 +110,24 @@ def cache_root() -> Path:
 
 
 def _private_dir(path: Path) -> Path:
-    """Create ``path`` (mode 0700) and refuse one another user could write into: its assemblies
-    are loaded into this process."""
+    """Create ``path`` (mode 0700) and refuse one another user could write into (not ours, or
+    writable by group or others): its assemblies are loaded into this process. A folder that
+    fails is never chmodded into shape: someone else could have written into it first."""
     path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    if os.name == "posix":
-        st = path.stat()
-        if st.st_uid != os.getuid():
-            raise PackageError(f"the package cache {path} belongs to another user: set PYCLRBRIDGE_PACKAGE_CACHE")
-        if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
-            os.chmod(path, stat.S_IMODE(st.st_mode) & ~(stat.S_IWGRP | stat.S_IWOTH))
+    _check_private(path, "package cache")
     return path
+
+
+def _check_private(folder: Path, what: str) -> None:
+    check_private_folder(folder, what=what, setting="PYCLRBRIDGE_PACKAGE_CACHE", error=PackageError)
+
+
+def _cached(folder: Path) -> dict[str, Any] | None:
+    """The manifest of a complete cache entry; a present entry must be private like the root."""
+    if not os.path.lexists(folder):
+        return None
+    _check_private(folder, "package cache entry")
+    return read_manifest(folder)
 
 
 def framework_moniker(runtime_version: str) -> str:
@@ -130,6 +139,11 @@ def framework_moniker(runtime_version: str) -> str:
 def cache_key(specs: Sequence[tuple[str, str | None]], tfm: str) -> str:
     text = json.dumps({"packages": [[n.lower(), v] for n, v in specs], "tfm": tfm, "format": MANIFEST_FORMAT})
     return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
+def entry_name(specs: Sequence[tuple[str, str | None]], tfm: str) -> str:
+    """The name of the cache entry (a folder of the cache root) of ``specs`` on ``tfm``."""
+    return f"{tfm}-{cache_key(specs, tfm)}"
 
 
 def read_manifest(folder: Path) -> dict[str, Any] | None:
@@ -285,12 +299,12 @@ def restore(
     """The cache folder and manifest for ``specs`` on ``tfm``, restoring with dotnet on a miss.
     Returns (folder, manifest, cached)."""
     root = _private_dir(cache_root())
-    folder = root / f"{tfm}-{cache_key(specs, tfm)}"
-    manifest = read_manifest(folder)
+    folder = root / entry_name(specs, tfm)
+    manifest = _cached(folder)
     if manifest is not None:
         return folder, manifest, True
     with _restore_lock:
-        manifest = read_manifest(folder)
+        manifest = _cached(folder)
         if manifest is not None:
             return folder, manifest, True
         dotnet = find_dotnet(dotnet_root)
@@ -332,12 +346,12 @@ def restore(
             try:
                 os.rename(out, folder)  # one step: a folder with a manifest is complete
             except OSError:
-                if read_manifest(folder) is None:  # not another process's finished copy: stale
+                if _cached(folder) is None:  # not another process's finished copy: stale
                     shutil.rmtree(folder, ignore_errors=True)
                     os.rename(out, folder)
         finally:
             shutil.rmtree(work, ignore_errors=True)
-        done = read_manifest(folder)
+        done = _cached(folder)
         if done is None:
             raise PackageError(f"the restored packages of {describe(specs)} vanished from {folder}")
         return folder, done, False

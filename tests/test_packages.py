@@ -83,6 +83,80 @@ def test_the_cache_folder_is_private(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert stat.S_IMODE(root.stat().st_mode) & 0o077 == 0
 
 
+def _entry(clr: Any, root: Path, package: str, version: str) -> Path:
+    """The cache entry add_package(package, version) looks for under ``root``."""
+    return root / pk.entry_name(pk.normalize(package, version), pk.framework_moniker(clr.version))
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permission bits")
+def test_a_world_writable_cache_root_is_refused_not_repaired(
+    clr: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "shared"
+    root.mkdir()
+    root.chmod(0o777)
+    monkeypatch.setenv("PYCLRBRIDGE_PACKAGE_CACHE", str(root))
+    with pytest.raises(PackageError, match=rf"refusing package cache {root}: others can write to it \(mode 777\)"):
+        clr.add_package("Dapper", "2.1.66", progress=False)
+    assert stat.S_IMODE(root.stat().st_mode) == 0o777  # left as it was: never chmodded into shape
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permission bits")
+def test_a_group_writable_cache_root_is_refused(clr: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = tmp_path / "team"
+    root.mkdir()
+    root.chmod(0o770)
+    monkeypatch.setenv("PYCLRBRIDGE_PACKAGE_CACHE", str(root))
+    with pytest.raises(PackageError, match="others can write to it"):
+        clr.add_package("Dapper", "2.1.66", progress=False)
+
+
+def _plant_entry(clr: Any, root: Path) -> Path:
+    """A complete-looking entry for Dapper 2.1.66 at the key add_package computes."""
+    root.mkdir(mode=0o700)
+    entry = _entry(clr, root, "Dapper", "2.1.66")
+    entry.mkdir(mode=0o700)
+    (entry / "Dapper.dll").write_bytes(b"MZ planted")
+    manifest = {"format": pk.MANIFEST_FORMAT, "assemblies": ["Dapper.dll"], "versions": {"Dapper": "2.1.66"}}
+    (entry / pk.MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
+    return entry
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="chown to another user needs root")
+def test_a_cache_entry_owned_by_another_user_is_refused(
+    clr: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "cache"
+    entry = _plant_entry(clr, root)
+    os.chown(entry, 65534, 65534)  # nobody
+    monkeypatch.setenv("PYCLRBRIDGE_PACKAGE_CACHE", str(root))
+    with pytest.raises(PackageError, match=rf"refusing package cache entry {entry}: owned by uid 65534, not by you"):
+        clr.add_package("Dapper", "2.1.66", progress=False)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permission bits")
+def test_a_group_writable_cache_entry_is_refused(clr: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = tmp_path / "cache"
+    entry = _plant_entry(clr, root)
+    entry.chmod(0o775)
+    monkeypatch.setenv("PYCLRBRIDGE_PACKAGE_CACHE", str(root))
+    with pytest.raises(PackageError, match=rf"refusing package cache entry {entry}: others can write to it"):
+        clr.add_package("Dapper", "2.1.66", progress=False)
+    assert stat.S_IMODE(entry.stat().st_mode) == 0o775
+
+
+@pytest.mark.skipif(os.name != "posix", reason="symbolic links without privileges")
+def test_a_cache_entry_that_is_a_link_is_refused(clr: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    elsewhere = _plant_entry(clr, tmp_path / "elsewhere")
+    root = tmp_path / "cache"
+    root.mkdir(mode=0o700)
+    entry = root / elsewhere.name
+    entry.symlink_to(elsewhere)
+    monkeypatch.setenv("PYCLRBRIDGE_PACKAGE_CACHE", str(root))
+    with pytest.raises(PackageError, match=rf"refusing package cache entry {entry}: it is not a plain directory"):
+        clr.add_package("Dapper", "2.1.66", progress=False)
+
+
 def test_a_manifest_whose_assembly_is_missing_is_not_a_cache_hit(tmp_path: Path) -> None:
     (tmp_path / pk.MANIFEST).write_text(json.dumps({"format": pk.MANIFEST_FORMAT, "assemblies": ["Gone.dll"]}))
     assert pk.read_manifest(tmp_path) is None

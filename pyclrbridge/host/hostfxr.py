@@ -159,20 +159,28 @@ def _cache_folder() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "pyclrbridge"
 
 
-def check_private_folder(folder: Path) -> None:
-    """Refuse a folder another user could write to: a symlink, not ours, or group/world-writable."""
+def check_private_folder(
+    folder: Path,
+    what: str = "runtime config folder",
+    setting: str = "PYCLRBRIDGE_RUNTIME_CONFIG",
+    error: type[Exception] = HostError,
+) -> None:
+    """Refuse a folder another user could write to: a symlink, not ours, or group/world-writable.
+    Never repairs one: whatever is in it may have been written by someone else first. ``what``
+    names the folder in the message, ``setting`` is where to choose another one, and ``error``
+    is the exception raised (the caller's layer's error)."""
     st = os.lstat(folder)
     if stat.S_ISLNK(st.st_mode) or not stat.S_ISDIR(st.st_mode):
-        raise HostError(f"refusing runtime config folder {folder}: it is not a plain directory")
+        raise error(f"refusing {what} {folder}: it is not a plain directory")
     if hasattr(os, "getuid") and st.st_uid != os.getuid():
-        raise HostError(
-            f"refusing runtime config folder {folder}: owned by uid {st.st_uid}, not by you "
-            f"(uid {os.getuid()}); remove it or set PYCLRBRIDGE_RUNTIME_CONFIG"
+        raise error(
+            f"refusing {what} {folder}: owned by uid {st.st_uid}, not by you "
+            f"(uid {os.getuid()}); remove it or set {setting}"
         )
     if not IS_WINDOWS and st.st_mode & 0o022:
-        raise HostError(
-            f"refusing runtime config folder {folder}: others can write to it "
-            f"(mode {stat.S_IMODE(st.st_mode):o}); chmod 700 it or remove it"
+        raise error(
+            f"refusing {what} {folder}: others can write to it "
+            f"(mode {stat.S_IMODE(st.st_mode):o}), so anything in it may be theirs; remove it or set {setting}"
         )
 
 

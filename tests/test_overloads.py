@@ -336,3 +336,29 @@ def test_a_callable_object_is_keyed_by_its_arity() -> None:
     assert Task.Run(functools.partial(add, 1, 2)).Result == 3
     with pytest.raises(TypeError):
         Task.Run(functools.partial(add, 1))  # needs one more argument: fits no delegate overload
+
+
+# ---- decimal.Decimal is a System.Decimal, never a System.Type -----------------------------------
+
+
+def test_a_decimal_does_not_fit_a_type_parameter() -> None:
+    from System import Convert, Type, TypeCode
+
+    with pytest.raises(TypeError, match=r"no overload of System\.Type\.GetTypeCode accepts"):
+        Type.GetTypeCode(decimal.Decimal("1"))  # was: InvalidCastException inside .NET
+    assert Convert.GetTypeCode(decimal.Decimal("1")) == TypeCode.Decimal  # GetTypeCode(object)
+
+
+def test_a_generic_overload_beside_a_type_overload_takes_a_decimal_as_t() -> None:
+    from Fixtures.Binding import TypeOrValue
+    from System import String
+
+    assert TypeOrValue.Overloaded(decimal.Decimal("1.5")) == "T=Decimal"  # was: the Type overload
+    assert TypeOrValue.Overloaded(String) == "Type"
+    assert TypeOrValue.Overloaded(1.5) == "T=Double"
+
+
+def test_bcl_overloads_of_object_and_type_take_a_decimal_as_the_object() -> None:
+    from System.Runtime.InteropServices import Marshal
+
+    assert Marshal.SizeOf(decimal.Decimal("1")) == 16  # SizeOf(object), not SizeOf(Type)

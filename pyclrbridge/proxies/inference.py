@@ -11,6 +11,9 @@ parameter that only a Python list, dict or None meets, with nothing else fixing 
 
 from __future__ import annotations
 
+import datetime
+import decimal
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -132,10 +135,14 @@ def natural_type_id(arg: Any) -> int | None:
         return type_id_for(bool)
     if isinstance(arg, int):
         return type_id_for(int) if -(2**31) <= arg < 2**31 else _typeinfo.id_by_name("System.Int64")
-    for py in (float, str):
+    for py in _NATURAL:
         if isinstance(arg, py):
-            return type_id_for(py)
+            return type_id_for(py)  # what the argument converts to: decimal.Decimal is System.Decimal
     return None
+
+
+# Python value types with one .NET type each (the conversion table's), in isinstance order.
+_NATURAL = (float, str, decimal.Decimal, datetime.datetime, datetime.timedelta, uuid.UUID)
 
 
 def _unconstrained_type_id(arg: Any) -> int:

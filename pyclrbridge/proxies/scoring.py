@@ -138,7 +138,9 @@ def _direct_score(arg: Any, type_id: int, bindings: dict[int, int] | None) -> in
             return 8
         return OBJECT_SCORE if t.full_name == "System.Object" else None
     if isinstance(arg, decimal.Decimal):
-        return {"Decimal": 0, "Double": 3, "Single": 4}.get(code, OBJECT_SCORE if code == "Object" else None)
+        # Not ``code == "Object"``: every class but String has that type code (System.Type too).
+        fallback = OBJECT_SCORE if t.full_name == "System.Object" else None
+        return {"Decimal": 0, "Double": 3, "Single": 4}.get(code, fallback)
     if isinstance(arg, datetime.datetime):
         return 0 if t.full_name == "System.DateTime" else (OBJECT_SCORE if t.full_name == "System.Object" else None)
     if isinstance(arg, datetime.timedelta):

@@ -1,13 +1,29 @@
-"""``pyclrbridge stubs --package``: the stubs as installable PEP 561 stub distributions."""
+"""``pyclrbridge stubs --package``: the stubs as installable PEP 561 stub distributions.
+
+Stub packages *stack* by being regenerated, not by being split: there is one distribution per
+top-level namespace (``System-stubs``), and each run writes it with every namespace it had so
+far (recorded in the output folder and in the installed distribution) plus the new ones. So
+installing the stubs of ``System.Linq`` after those of ``System.Collections.Generic`` replaces
+``System-stubs`` with one that holds both, generated together so that references between them
+are real types. (Separate distributions per namespace would share ``System-stubs/__init__.pyi``
+and the intermediate packages: pip would let the last one win and delete them when any one is
+uninstalled.) The version carries a hash of the stubs, so pip replaces an older build.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import importlib.metadata
 import os
 import shutil
 from pathlib import Path
 
 from .. import __version__
 from .stubs import ensure_namespace, write_stubs
+
+#: The namespaces a generated stub package holds, one a line (inside the package, so it is
+#: installed with it and the next run can read it back from the environment).
+NAMESPACES_FILE = "pyclrbridge-namespaces.txt"
 
 #: ``pyproject.toml`` of a generated stub distribution (built by any PEP 517 frontend).
 _STUB_PYPROJECT = """\
@@ -27,27 +43,76 @@ packages = ["{dist}"]
 """
 
 
+def _read_list(text: str) -> set[str]:
+    return {line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")}
+
+
+def recorded_namespaces(root: str, project: Path) -> set[str]:
+    """The namespaces the ``<root>-stubs`` package already has: in ``project`` (the output
+    folder of an earlier run) and in the distribution installed in this environment."""
+    found: set[str] = set()
+    listing = project / f"{root}-stubs" / NAMESPACES_FILE
+    if listing.is_file():
+        found |= _read_list(listing.read_text(encoding="utf-8"))
+    try:
+        files = importlib.metadata.distribution(f"{root}-stubs").files or []
+    except importlib.metadata.PackageNotFoundError:
+        return found
+    for file in files:
+        if file.name == NAMESPACES_FILE and file.parent.name == f"{root}-stubs":
+            try:
+                found |= _read_list(file.read_text(encoding="utf-8"))
+            except OSError:  # listed in RECORD but deleted by hand: nothing to merge
+                pass
+    return found
+
+
+def _digest(package: Path) -> str:
+    h = hashlib.sha256()
+    for path in sorted(package.rglob("*")):
+        if path.is_file():
+            h.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()[:12]
+
+
 def write_stub_package(namespaces: list[str], out_dir: str | os.PathLike[str]) -> list[Path]:
     """Write the stubs as installable PEP 561 stub distributions: one ``<Root>-stubs`` project
     per top-level namespace (``System-stubs``), with a ``py.typed`` that marks it partial (only
-    the namespaces asked for are in it). Returns the project folders."""
+    the namespaces generated are in it). Each holds the namespaces asked for plus those it
+    already had (see the module docstring). Returns the project folders.
+
+    Raises LookupError when a namespace, asked for or already in the package, is in none of
+    the loaded assemblies."""
     for ns in namespaces:
         ensure_namespace(ns)
-    roots: dict[str, list[str]] = {}
+    roots: dict[str, set[str]] = {}
     for ns in namespaces:
-        roots.setdefault(ns.split(".")[0], []).append(ns)
+        roots.setdefault(ns.split(".")[0], set()).add(ns)
     projects: list[Path] = []
-    for root, group in roots.items():
+    for root, asked in roots.items():
         project = Path(out_dir) / f"{root}-stubs"
+        earlier = recorded_namespaces(root, project) - asked
+        for ns in sorted(earlier):
+            try:
+                ensure_namespace(ns)
+            except LookupError:
+                raise LookupError(
+                    f"{root}-stubs already has the stubs of {ns}, which is in none of the loaded assemblies: "
+                    f"load its assembly with -r, or start over (delete {project} and pip uninstall {root}-stubs)"
+                ) from None
+        group = sorted(asked | earlier)
         package = project / f"{root}-stubs"
         if package.exists():
-            shutil.rmtree(package)  # a fresh package: no stale namespaces from an earlier run
+            shutil.rmtree(package)  # a fresh package: every namespace is regenerated together
         project.mkdir(parents=True, exist_ok=True)
         write_stubs(group, project)
         (project / root).rename(package)
         (package / "py.typed").write_text("partial\n", encoding="utf-8")
+        (package / NAMESPACES_FILE).write_text("".join(f"{ns}\n" for ns in group), encoding="utf-8")
         (project / "pyproject.toml").write_text(
-            _STUB_PYPROJECT.format(dist=f"{root}-stubs", version=__version__, namespaces=", ".join(group)),
+            _STUB_PYPROJECT.format(
+                dist=f"{root}-stubs", version=f"{__version__}+{_digest(package)}", namespaces=", ".join(group)
+            ),
             encoding="utf-8",
         )
         projects.append(project)

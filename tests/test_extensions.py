@@ -97,3 +97,25 @@ def test_clr_extensions_of_an_unknown_namespace_is_a_lookup_error(clr: Any) -> N
 def test_private_attribute_names_are_never_extensions(ext: Any) -> None:
     with pytest.raises(AttributeError):
         ext.Gadget()._missing
+
+
+def test_a_method_forwarded_by_netstandard_is_one_extension_candidate() -> None:
+    """netstandard.dll forwards System.Linq.Enumerable (and Queryable): every LINQ method is
+    reachable through two assemblies but is one method, so never ambiguous with itself."""
+    from conftest import assert_clean_exit, run_python
+
+    proc = run_python("""
+        import pyclrbridge
+        clr = pyclrbridge.load()
+        clr.add_reference("netstandard")
+        import System.Linq
+        from System.Collections.Generic import List
+        from System.Linq import Queryable
+
+        xs = List[int]([1, 2, 3])
+        print(list(xs.Where(lambda x: x > 1)), xs.Where(lambda x: x > 1).Count(), xs.First())
+        q = Queryable.AsQueryable(xs)
+        print(q.Count(), q.First(), q.Skip(1).Last())
+    """)
+    assert_clean_exit(proc)
+    assert proc.stdout.split("\n")[:2] == ["[2, 3] 2 1", "3 1 3"]

@@ -246,7 +246,11 @@ def _applicable(
 ) -> list[Candidate]:
     found: list[Candidate] = []
     kw_slot = {k: len(args) + i for i, k in enumerate(kwargs)}
+    seen: set[int] = set()
     for ov in overloads:
+        if ov.id in seen:
+            continue  # the same method twice (reached through two forwarding assemblies): one candidate
+        seen.add(ov.id)
         candidate: Overload | None = ov
         if ov.generic_params:
             candidate = _constructed(ov, args, kwargs, generic_args)

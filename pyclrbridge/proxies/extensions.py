@@ -78,6 +78,9 @@ def _table(state: tuple[int, int]) -> dict[str, tuple[Overload, ...]]:
     with _lock:
         scopes_now, types_of = _scopes, _types_of
     by_name: dict[str, list[Overload]] = {}
+    # A type forwarded by several assemblies (netstandard.dll forwards System.Linq.Enumerable)
+    # is listed once per assembly but is one type: each method is one candidate (one member id).
+    seen: set[int] = set()
     if types_of is not None:
         for ns in sorted(scopes_now):
             for full_names in types_of(ns).values():
@@ -88,7 +91,8 @@ def _table(state: tuple[int, int]) -> dict[str, tuple[Overload, ...]]:
                     for member in vars(class_for(type_id)).values():
                         if isinstance(member, MethodGroup):
                             for ov in member.overloads_list:
-                                if ov.extension and ov.params:
+                                if ov.extension and ov.params and ov.id not in seen:
+                                    seen.add(ov.id)
                                     by_name.setdefault(ov.name, []).append(ov)
     table = {name: tuple(ovs) for name, ovs in by_name.items()}
     return _tables.setdefault(state, table)

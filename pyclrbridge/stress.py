@@ -350,6 +350,53 @@ class Workload:
             raise InvariantViolation(f"Parallel.For callbacks: got {len(got)} calls, expected {n}")
         return n
 
+    def bulk_mixed(self, rng: random.Random, n: int) -> int:
+        """Bulk reads (iteration, ``list()``, ``ToArray``, slices) of an ArrayList mixing strings,
+        numbers, decimals, nulls, bytes, Python objects and values of enums and structs whose
+        classes are not built yet (converting them calls .NET in the middle of a chunk): each
+        read equals the element-by-element one."""
+        import decimal
+
+        get = self.runtime.get_type
+        Array, Enum, Type = get("System.Array"), get("System.Enum"), get("System.Type")
+        ArrayList = get("System.Collections.ArrayList")
+        al = ArrayList()
+        keep: list[Any] = []
+        for i in range(n):
+            kind = rng.randrange(8)
+            if kind == 0:
+                al.AddRange(ArrayList(Enum.GetValues(_fresh_enum(self.runtime))).GetRange(0, 1))
+            elif kind == 1:
+                pair = Type.GetType("System.ValueTuple`2")
+                vt = pair.MakeGenericType(_fresh_enum(self.runtime), Type.GetType("System.Int32"))
+                al.AddRange(Array.CreateInstance(vt, 1))
+            elif kind == 2:
+                keep.append(object())
+                al.Add(keep[-1])
+            elif kind == 3:
+                al.Add(bytes([i % 256]) * rng.randrange(4))
+            else:
+                al.Add(
+                    rng.choice([f"string {i} " * rng.randrange(1, 6), i * 7919, i / 3, None, decimal.Decimal(i) / 8])
+                )
+        path = rng.choice(["iteration", "list", "ToArray", "slice"])
+        if path == "iteration":
+            got = [x for x in al]
+        elif path == "list":
+            got = list(al)
+        elif path == "ToArray":
+            got = list(al.ToArray())
+        else:
+            got = al.ToArray()[0 : al.Count]
+        for i, x in enumerate(got):
+            y = al[i]
+            same = type(x) is type(y) and (
+                x is y or (str(x) == str(y) if getattr(type(x), "__clr_name__", None) else x == y)
+            )
+            if not same:
+                raise InvariantViolation(f"bulk {path}: item {i} read {x!r}, one by one {y!r}")
+        return n
+
     def add_reference(self) -> str:
         """``add_reference`` of the same assembly from many threads: always the same answer."""
         info = self.runtime.add_reference(self.fixtures_dll or "System.ObjectModel")
@@ -369,8 +416,9 @@ class Workload:
                 "callbacks",
                 "add_reference",
                 "release_race",
+                "bulk_mixed",
             ],
-            weights=[4, 2, 3, 3, 4, 2, 2, 1, 1],
+            weights=[4, 2, 3, 3, 4, 2, 2, 1, 1, 2],
         )[0]
         if kind == "lookup":
             return kind, lambda: self.lookup_fresh(rng)
@@ -396,11 +444,40 @@ class Workload:
             return kind, lambda: self.callbacks(rng.randint(1, 64))
         if kind == "release_race":
             return kind, lambda: self.release_race(rng.randint(1, 30))
+        if kind == "bulk_mixed":
+            return kind, lambda: self.bulk_mixed(rng, rng.randint(1, 200))
         return kind, self.add_reference
 
 
 def _type_id(name: str) -> int:
     return _typeinfo.id_by_name(name)
+
+
+# bulk_mixed's supply of enum types whose classes are probably not built: assembly-qualified
+# names (strings: the supply holds no .NET object, so no handle outlives the run).
+# Owner: _enum_lock (filled once, popped by any worker; when it runs out, it is filled again).
+_enum_lock = threading.Lock()
+_enum_supply: list[str] = []
+
+
+def _fresh_enum(runtime: Any) -> Any:
+    """A System.Type of an enum whose Python class is probably not built yet."""
+    AppDomain, Type = runtime.get_type("System.AppDomain"), runtime.get_type("System.Type")
+
+    while True:
+        with _enum_lock:
+            if not _enum_supply:
+                _enum_supply.extend(
+                    t.AssemblyQualifiedName
+                    for a in AppDomain.CurrentDomain.GetAssemblies()
+                    if not a.IsDynamic and not a.IsCollectible
+                    for t in a.GetExportedTypes()
+                    if t.IsEnum and not t.ContainsGenericParameters and t.GetEnumNames().Length
+                )
+            name = _enum_supply.pop()
+        found = Type.GetType(name)  # None for a type of an assembly loaded only by path
+        if found is not None:
+            return found
 
 
 @dataclass

@@ -217,3 +217,71 @@ def test_a_dispose_failure_at_the_end_reaches_the_caller_after_every_element(fix
     assert seen == [0, 1, 2, 3, 4]
     gc.collect()
     assert fixtures.stats()["live_handles"] == before
+
+
+# ---- mixed values: converting one element must not overwrite the strings of the others --------
+
+# Every path that converts many .NET values at once: the strings of a chunk or block are read
+# before any element whose conversion may call .NET (an enum or class not built yet).
+MIXED_PATHS = {
+    "iteration": lambda al: [x for x in al],
+    "list": lambda al: list(al),
+    "ToArray": lambda al: list(al.ToArray()),
+    "slice": lambda al: al.ToArray()[0 : al.Count],
+    "dict values": lambda al: _as_dictionary(al).values(),
+    "dict": lambda al: list(dict(_as_dictionary(al, keys_are_items=True)).keys()),
+}
+
+
+def _as_dictionary(al: Any, *, keys_are_items: bool = False) -> Any:
+    """A Dictionary<object, object> of the items (position -> item, or item -> position), built
+    in .NET (Array.Copy, MethodInfo.Invoke) so that Python converts none of the items."""
+    from System import Array, Object
+    from System.Collections.Generic import Dictionary
+
+    d = Dictionary[Object, Object]()
+    add = d.GetType().GetMethod("Add")
+    items = al.ToArray()
+    pair = Array.CreateInstance(Object, 2)
+    for i in range(al.Count):
+        Array.Copy(items, i, pair, 0 if keys_are_items else 1, 1)
+        pair[1 if keys_are_items else 0] = i
+        add.Invoke(d, pair)
+    return d
+
+
+def fresh_enum_type() -> Any:
+    """A .NET enum type whose Python class has (most likely) not been built yet in this process."""
+    if not _ENUM_POOL:
+        from System import AppDomain
+
+        found = [
+            t
+            for a in AppDomain.CurrentDomain.GetAssemblies()
+            for t in a.GetExportedTypes()
+            if t.IsEnum and not t.ContainsGenericParameters and t.GetEnumNames().Length > 1  # names: no value converted
+        ]
+        _ENUM_POOL.extend(reversed(found))
+    return _ENUM_POOL.pop()
+
+
+_ENUM_POOL: list[Any] = []
+
+
+@pytest.mark.parametrize("path", sorted(MIXED_PATHS))
+def test_strings_after_an_enum_not_built_yet_read_intact_on_every_bulk_path(clr: Any, path: str) -> None:
+    """Issue 25.3: building the enum's class (a call into .NET) while reading the chunk reused
+    the arena the strings after it still pointed into: they came back as type descriptions."""
+    from System import Enum
+    from System.Collections import ArrayList
+
+    t = fresh_enum_type()
+    al = ArrayList()
+    al.AddRange(Enum.GetValues(t))  # the values stay in .NET: the enum's class is not built
+    words = ["alpha beta gamma delta", "epsilon zeta eta theta", "iota kappa lambda mu"]
+    for w in words:
+        al.Add(w)
+    n = al.Count
+    got = MIXED_PATHS[path](al)
+    assert list(got)[n - 3 :] == words
+    assert [str(x) for x in list(got)[: n - 3]] == [str(x) for x in Enum.GetValues(t)]

@@ -19,10 +19,9 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..host import bridge as _bridge
-from ..host.shim import KindInt as Kind
 from ..host.shim import Value
 from .objects import handle_of
-from .results import from_value
+from .results import from_values
 
 _MODE_VALUES, _MODE_INT64, _MODE_DOUBLE = 0, 1, 2
 #: IterNext results besides 0 (more may follow) and a failure: the last chunk, with the
@@ -71,7 +70,7 @@ def _chunks(shim: Any, state: int, flags: int) -> Iterator[list[Any]]:
                 if rc != 0 and open_:
                     _bridge.raise_error(error)
                 n = count.value
-                yield _convert_chunk(values, n)
+                yield from_values(values, n)  # arena data first, then what may call .NET
             else:
                 if len(packed) != capacity:
                     packed = array.array(code, [0]) * capacity
@@ -91,23 +90,6 @@ def _chunks(shim: Any, state: int, flags: int) -> Iterator[list[Any]]:
     finally:
         if open_:
             _close(shim, state)
-
-
-def _convert_chunk(values: Any, n: int) -> list[Any]:
-    """Python objects for one chunk of Values. Strings point into the thread's arena, which
-    the next call into .NET on this thread reuses; wrapping an object can make such a call
-    (building its class), so every non-object element is converted first."""
-    out: list[Any] = [None] * n
-    deferred = []
-    for i in range(n):
-        v = values[i]
-        if v.kind == Kind.OBJECT:
-            deferred.append(i)
-        else:
-            out[i] = from_value(v)
-    for i in deferred:
-        out[i] = from_value(values[i])
-    return out
 
 
 def _close(shim: Any, state: int) -> None:

@@ -62,21 +62,45 @@ def from_value(v: Value) -> Any:
     raise TypeError(f"unexpected value kind {_bridge.kind_name(kind)} from .NET")
 
 
-_ARENA_KINDS = (Kind.STRING, Kind.DECIMAL)
+#: Kinds whose conversion may call .NET: an object's or an enum value's proxy class may have to
+#: be built (its description is asked of .NET), and a user decoder of an object runs any code.
+#: Every other kind converts in pure Python (numbers, strings and decimals read from the arena,
+#: a Python object looked up while the arena still holds it): see :func:`from_values`.
+_CALLS_DOTNET = (Kind.OBJECT, Kind.ENUM)
 
 
 def from_values(values: Any, n: int) -> list[Any]:
-    """Convert ``n`` result values. Strings first: they live in the shim's per-thread arena,
-    which the next shim call on this thread overwrites, and converting an object may make one
-    (building its proxy class asks .NET for the type's description)."""
+    """Convert ``n`` result values: the values of one call's results, one bulk chunk or block.
+
+    Strings and decimals point into the shim's per-thread arena, and Python objects are held
+    for the caller only until the thread's next call into .NET, which reuses the arena. So every
+    value whose conversion cannot call .NET is converted first (reading the whole arena data of
+    the block), and only then objects and enum values, whose conversion may call .NET (building
+    their proxy class, a user decoder). If a conversion fails, the handles of objects not yet
+    wrapped are freed."""
     items = [values[i] for i in range(n)]  # index once: indexing a ctypes pointer builds an object
     out: list[Any] = [None] * n
-    later = []
+    later: list[int] = []
     for i, v in enumerate(items):
-        if v.kind in _ARENA_KINDS:
-            out[i] = from_value(v)
-        else:
+        if v.kind in _CALLS_DOTNET:
             later.append(i)
-    for i in later:
-        out[i] = from_value(items[i])
+        else:
+            try:
+                out[i] = from_value(v)
+            except BaseException:
+                _free_objects(items, later + list(range(i + 1, n)))
+                raise
+    for k, i in enumerate(later):
+        try:
+            out[i] = from_value(items[i])  # on failure its handle is left alone: wrap may own it
+        except BaseException:
+            _free_objects(items, later[k + 1 :])
+            raise
     return out
+
+
+def _free_objects(items: list[Value], indexes: list[int]) -> None:
+    """After a failed conversion: frees the handles of the object values not converted yet."""
+    for i in indexes:
+        if items[i].kind == Kind.OBJECT:
+            _bridge.free_handle(items[i].i)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import stat
@@ -13,6 +14,8 @@ import pytest
 
 from pyclrbridge import PackageError
 from pyclrbridge import packages as pk
+from pyclrbridge.packages import cache
+from pyclrbridge.packages import restorer as rs
 
 
 def test_one_name_means_the_latest_version() -> None:
@@ -62,14 +65,14 @@ def test_framework_moniker_follows_the_runtime_version() -> None:
 
 
 def test_cache_key_ignores_the_order_and_case_of_the_names() -> None:
-    a = pk.cache_key(pk.normalize(["Dapper", "NodaTime"]), "net10.0")
-    b = pk.cache_key(pk.normalize(["nodatime", "dapper"]), "net10.0")
+    a = rs.cache_key(pk.normalize(["Dapper", "NodaTime"]), "net10.0")
+    b = rs.cache_key(pk.normalize(["nodatime", "dapper"]), "net10.0")
     assert a == b
-    assert a != pk.cache_key(pk.normalize(["Dapper", "NodaTime"]), "net9.0")
+    assert a != rs.cache_key(pk.normalize(["Dapper", "NodaTime"]), "net9.0")
 
 
 def test_the_generated_project_names_every_package_and_version() -> None:
-    text = pk.project_text(pk.normalize(["Dapper", ("NodaTime", "3.3.7")]), "net10.0")
+    text = rs.project_text(pk.normalize(["Dapper", ("NodaTime", "3.3.7")]), "net10.0")
     assert '<PackageReference Include="Dapper" Version="*" />' in text
     assert '<PackageReference Include="NodaTime" Version="3.3.7" />' in text
     assert "<TargetFramework>net10.0</TargetFramework>" in text
@@ -79,7 +82,7 @@ def test_the_generated_project_names_every_package_and_version() -> None:
 def test_the_cache_folder_is_private(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     root = tmp_path / "cache"
     monkeypatch.setenv("PYCLRBRIDGE_PACKAGE_CACHE", str(root))
-    pk._private_dir(pk.cache_root())
+    cache.private_dir(pk.cache_root())
     assert stat.S_IMODE(root.stat().st_mode) & 0o077 == 0
 
 
@@ -111,14 +114,21 @@ def test_a_group_writable_cache_root_is_refused(clr: Any, tmp_path: Path, monkey
         clr.add_package("Dapper", "2.1.66", progress=False)
 
 
-def _plant_entry(clr: Any, root: Path) -> Path:
-    """A complete-looking entry for Dapper 2.1.66 at the key add_package computes."""
-    root.mkdir(mode=0o700)
+def _plant_entry(clr: Any, root: Path, content: bytes = b"MZ planted") -> Path:
+    """A complete entry for Dapper 2.1.66 at the key add_package computes, manifest and all."""
+    root.mkdir(mode=0o700, exist_ok=True)
     entry = _entry(clr, root, "Dapper", "2.1.66")
     entry.mkdir(mode=0o700)
-    (entry / "Dapper.dll").write_bytes(b"MZ planted")
-    manifest = {"format": pk.MANIFEST_FORMAT, "assemblies": ["Dapper.dll"], "versions": {"Dapper": "2.1.66"}}
-    (entry / pk.MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
+    (entry / "Dapper.dll").write_bytes(content)
+    (entry / "runtimes" / "linux-x64" / "native").mkdir(parents=True)
+    (entry / "runtimes" / "linux-x64" / "native" / "libdapper.so").write_bytes(b"\x7fELF native")
+    manifest = {
+        "format": pk.MANIFEST_FORMAT,
+        "assemblies": ["Dapper.dll"],
+        "versions": {"Dapper": "2.1.66"},
+        "files": cache.file_table(entry),
+    }
+    cache.write_manifest(entry, manifest)
     return entry
 
 
@@ -157,16 +167,53 @@ def test_a_cache_entry_that_is_a_link_is_refused(clr: Any, tmp_path: Path, monke
         clr.add_package("Dapper", "2.1.66", progress=False)
 
 
-def test_a_manifest_whose_assembly_is_missing_is_not_a_cache_hit(tmp_path: Path) -> None:
-    (tmp_path / pk.MANIFEST).write_text(json.dumps({"format": pk.MANIFEST_FORMAT, "assemblies": ["Gone.dll"]}))
+def test_an_entry_without_a_manifest_is_not_a_cache_hit(tmp_path: Path) -> None:
+    entry = tmp_path / "entry"
+    entry.mkdir(mode=0o700)
+    (entry / "Half.dll").write_bytes(b"MZ")  # a restore that stopped before its manifest
+    assert cache.cached(entry) is None
+
+
+def test_a_manifest_of_the_old_format_is_not_a_cache_hit(tmp_path: Path) -> None:
+    (tmp_path / "There.dll").write_bytes(b"")
+    (tmp_path / pk.MANIFEST).write_text(json.dumps({"format": 1, "assemblies": ["There.dll"]}))
     assert pk.read_manifest(tmp_path) is None
 
 
-def test_a_complete_manifest_is_a_cache_hit(tmp_path: Path) -> None:
-    (tmp_path / "There.dll").write_bytes(b"")
-    (tmp_path / pk.MANIFEST).write_text(json.dumps({"format": pk.MANIFEST_FORMAT, "assemblies": ["There.dll"]}))
-    manifest = pk.read_manifest(tmp_path)
-    assert manifest is not None and manifest["assemblies"] == ["There.dll"]
+def test_the_manifest_records_every_file_with_size_and_sha256(clr: Any, tmp_path: Path) -> None:
+    entry = _plant_entry(clr, tmp_path / "cache")
+    manifest = json.loads((entry / pk.MANIFEST).read_text(encoding="utf-8"))
+    assert manifest["files"] == {
+        "Dapper.dll": [10, hashlib.sha256(b"MZ planted").hexdigest()],
+        "runtimes/linux-x64/native/libdapper.so": [11, hashlib.sha256(b"\x7fELF native").hexdigest()],
+    }
+    assert [p.name for p in entry.iterdir() if p.name.startswith(".")] == []  # no temporary manifest left
+    assert cache.cached(entry) == manifest
+
+
+@pytest.mark.parametrize(
+    ("tamper", "message"),
+    [
+        (lambda e: (e / "Dapper.dll").write_bytes(b"MZ plantex"), "Dapper.dll changed content"),
+        (lambda e: (e / "Dapper.dll").write_bytes(b"MZ planted, longer"), r"Dapper.dll changed size \(18 bytes"),
+        (lambda e: (e / "Dapper.dll").unlink(), "Dapper.dll is missing"),
+        (
+            lambda e: (e / "runtimes" / "linux-x64" / "native" / "libdapper.so").write_bytes(b"\x7fELF nativX"),
+            "runtimes/linux-x64/native/libdapper.so changed content",
+        ),
+        (lambda e: (e / "Extra.dll").write_bytes(b"MZ"), "Extra.dll was added after the restore"),
+    ],
+    ids=["same-size", "size", "missing", "native", "added"],
+)
+def test_a_changed_cache_entry_is_refused_naming_the_file(
+    clr: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tamper: Any, message: str
+) -> None:
+    root = tmp_path / "cache"
+    entry = _plant_entry(clr, root)
+    tamper(entry)
+    monkeypatch.setenv("PYCLRBRIDGE_PACKAGE_CACHE", str(root))
+    with pytest.raises(PackageError, match=rf"package cache entry {entry} is not as its restore left it: {message}"):
+        clr.add_package("Dapper", "2.1.66", progress=False)
 
 
 def test_a_missing_sdk_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -190,7 +237,7 @@ def test_the_nearest_nuget_config_wins(tmp_path: Path) -> None:
     (tmp_path / "nuget.config").write_text("<configuration />")
     inner = tmp_path / "a" / "b"
     inner.mkdir(parents=True)
-    assert pk.nearest_nuget_config(inner) == tmp_path / "nuget.config"
+    assert rs.nearest_nuget_config(inner) == tmp_path / "nuget.config"
 
 
 def test_restore_failure_names_package_version_and_source() -> None:
@@ -198,7 +245,7 @@ def test_restore_failure_names_package_version_and_source() -> None:
         "/x/PyClrBridge.Packages.csproj : error NU1101: Unable to find package Nope.Pkg. "
         "No packages exist with this id in source(s): corp-feed, nuget.org [/x/PyClrBridge.Packages.csproj]"
     ]
-    error = pk._failure(pk.normalize("Nope.Pkg", "1.2.3"), lines, None)
+    error = rs.failure(pk.normalize("Nope.Pkg", "1.2.3"), lines, None)
     text = str(error)
     assert "Nope.Pkg 1.2.3" in text
     assert "corp-feed, nuget.org" in text

@@ -34,19 +34,49 @@ def test_second_add_package_is_a_cache_hit_without_dotnet(tmp_path: Path) -> Non
     # No dotnet reachable at all: only the cache can answer.
     second = run_script(
         """
-        import pyclrbridge.packages as pk
+        import subprocess
 
-        def no_sdk(*args, **kwargs):
-            raise AssertionError("dotnet was run for a cached package set")
+        def no_process(*args, **kwargs):
+            raise AssertionError(f"a process was started for a cached package set: {args}")
 
-        pk.find_dotnet = no_sdk
-        pk._run_dotnet = no_sdk
+        subprocess.Popen = no_process  # no dotnet (nor anything else) may run
         found = clr.add_package("Humanizer.Core", "2.14.1")
         print(found.cached, found.versions["Humanizer.Core"])
     """,
         env=env,
     )
     assert second.split() == ["True", "2.14.1"]
+
+
+def test_a_changed_dll_in_the_cache_is_named_and_not_loaded(tmp_path: Path) -> None:
+    env = {"PYCLRBRIDGE_PACKAGE_CACHE": str(tmp_path / "cache")}
+    first = run_script(
+        """
+        found = clr.add_package("Humanizer.Core", "2.14.1", progress=False)
+        print(found.folder)
+    """,
+        env=env,
+    )
+    dll = Path(first.strip()) / "Humanizer.dll"
+    data = bytearray(dll.read_bytes())
+    data[-1] ^= 1  # one bit, same size
+    dll.write_bytes(bytes(data))
+    out = run_script(
+        """
+        try:
+            clr.add_package("Humanizer.Core", "2.14.1", progress=False)
+        except pyclrbridge.PackageError as e:
+            print(e)
+        from System import AppDomain
+
+        names = [a.GetName().Name for a in AppDomain.CurrentDomain.GetAssemblies()]
+        print("loaded" if "Humanizer" in names else "not loaded")
+    """,
+        env=env,
+    )
+    assert "Humanizer.dll changed content" in out
+    assert str(dll.parent) in out
+    assert out.strip().endswith("not loaded")
 
 
 def test_the_cache_is_keyed_by_package_set(tmp_path: Path) -> None:

@@ -362,3 +362,22 @@ def test_bcl_overloads_of_object_and_type_take_a_decimal_as_the_object() -> None
     from System.Runtime.InteropServices import Marshal
 
     assert Marshal.SizeOf(decimal.Decimal("1")) == 16  # SizeOf(object), not SizeOf(Type)
+
+
+# ---- omitted [Optional] parameters as C# fills them in ------------------------------------------
+
+
+def test_an_omitted_optional_object_parameter_is_type_missing_as_csharp_passes() -> None:
+    from Fixtures.Binding import OptionalArgs
+
+    assert OptionalArgs.DescribeFromCSharp() == "Type.Missing"  # what the C# compiler passes
+    assert OptionalArgs.Describe() == "Type.Missing"  # was: null
+    assert OptionalArgs.Describe(None) == "null"  # given explicitly: what was given
+    assert OptionalArgs.Describe(3) == "3"
+
+
+def test_an_omitted_optional_typed_parameter_is_its_default_as_csharp_passes() -> None:
+    from Fixtures.Binding import OptionalArgs
+
+    assert OptionalArgs.Typed() == OptionalArgs.TypedFromCSharp() == "null,0"
+    assert OptionalArgs.Typed(number=2) == "null,2"

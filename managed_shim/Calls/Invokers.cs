@@ -38,6 +38,10 @@ internal sealed class Invoker
             return p.DefaultValue is IConvertible && t.IsEnum ? Enum.ToObject(t, p.DefaultValue) : p.DefaultValue;
         if (p != null && p.IsDefined(typeof(ParamArrayAttribute), false))
             return Array.CreateInstance(t.GetElementType()!, 0);
+        // [Optional] object without a default value: C# passes Type.Missing (COM's "omitted",
+        // which Office interop and reflection-driven libraries test for); other types: default(T).
+        if (p != null && t == typeof(object) && p.IsOptional && !Signatures.HasDefault(p))
+            return Type.Missing;
         return t.IsValueType ? Activator.CreateInstance(t) : null;
     }
 }

@@ -4,11 +4,28 @@ raises, even before the callback's own code starts, fails the .NET call with tha
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import pytest
 
 from conftest import assert_clean_exit, run_python
+
+# A process started in the background (nohup, `&`, some CI runners) inherits SIGINT ignored, and
+# Python then installs no handler for it: Ctrl-C and PyErr_SetInterrupt do nothing. Every child
+# that expects a KeyboardInterrupt sets the handler itself first (issue 25.7); each such test
+# also runs a child started with SIGINT ignored, whatever the way pytest itself was started.
+_CTRL_C = "import signal\nsignal.signal(signal.SIGINT, signal.default_int_handler)\n"
+_STARTS = {
+    "as-started": "",
+    "sigint-ignored": "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n",
+}
+
+
+def _child(code: str, start: str) -> str:
+    """The code of a child that expects Ctrl-C, started as ``start`` says."""
+    return _STARTS[start] + _CTRL_C + textwrap.dedent(code)
+
 
 # The fixture makes the interrupt pending right before it calls the callback, so the
 # KeyboardInterrupt is raised at the callback's entry, ahead of every try: in the bridge.
@@ -29,6 +46,7 @@ _AT_ENTRY = """
 """
 
 
+@pytest.mark.parametrize("start", sorted(_STARTS))
 @pytest.mark.parametrize(
     ("method", "value"),
     [
@@ -38,9 +56,9 @@ _AT_ENTRY = """
     ],
 )
 def test_interrupt_at_callback_entry_raises_keyboard_interrupt_in_the_caller(
-    fixtures_dll: Path, method: str, value: str
+    fixtures_dll: Path, method: str, value: str, start: str
 ) -> None:
-    proc = run_python(_AT_ENTRY.format(method=method, value=value), fixtures_dll=fixtures_dll)
+    proc = run_python(_child(_AT_ENTRY.format(method=method, value=value), start), fixtures_dll=fixtures_dll)
     assert_clean_exit(proc)
     assert proc.stdout.strip() == "KeyboardInterrupt []"
     assert "Exception ignored" not in proc.stderr
@@ -78,8 +96,11 @@ def test_alarm_during_convert_all_surfaces_every_time_and_values_are_never_garba
     assert "Exception ignored" not in proc.stderr
 
 
-def test_ctrl_c_during_sort_with_a_python_comparer_raises_keyboard_interrupt() -> None:
-    proc = run_python("""
+@pytest.mark.parametrize("start", sorted(_STARTS))
+def test_ctrl_c_during_sort_with_a_python_comparer_raises_keyboard_interrupt(start: str) -> None:
+    proc = run_python(
+        _child(
+            """
         import os, signal, threading
         import pyclrbridge
         pyclrbridge.load()
@@ -96,7 +117,10 @@ def test_ctrl_c_during_sort_with_a_python_comparer_raises_keyboard_interrupt() -
             except KeyboardInterrupt:
                 outcomes.append("interrupted")
         print(" ".join(outcomes))
-    """)
+    """,
+            start,
+        )
+    )
     assert_clean_exit(proc)
     assert proc.stdout.split() == ["interrupted"] * 5
     assert "Exception ignored" not in proc.stderr

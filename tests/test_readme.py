@@ -26,3 +26,20 @@ def test_readme_describe_example_needs_no_reference() -> None:
     commands = [line for line in README.read_text(encoding="utf-8").splitlines() if line.startswith("$ pyclrbridge")]
     assert commands, "the README shows no pyclrbridge command"
     assert not [c for c in commands if " -r " in c], "README commands must work with only the installed package"
+
+
+def _console_commands(text: str) -> list[str]:
+    return [line[2:] for line in text.splitlines() if line.startswith("$ ")]
+
+
+def test_readme_sets_up_a_clone_with_two_commands_and_marks_the_index_install() -> None:
+    """A newcomer copies two commands: install from the clone and run the main job, then the tests."""
+    text = README.read_text(encoding="utf-8")
+    install = text[text.index("## Install") : text.index("## Use the .NET base library")]
+    commands = _console_commands(install)
+    assert commands[:2] == ['python -m pip install -e ".[test]" && pyclrbridge info', "python -m pytest"], commands
+    index_line = "python -m pip install pyclrbridge"
+    assert index_line in commands
+    before = install[: install.index(index_line)]
+    preceding = before[: before.rindex("```console")].rstrip().rsplit("\n\n", 1)[-1]
+    assert preceding.startswith("After a release"), "the package-index install must be marked for after a release"

@@ -2,10 +2,12 @@
 
 Conventions for doc writers:
 
-* A ```python block is **run**: the blocks of one page run in order in one namespace, in the
-  session's runtime, with the working directory set to the folder of the fixture assembly
-  (so ``clr.add_reference("PyClrBridge.Fixtures.dll")`` works). Use ``assert`` to show
-  results that matter.
+* A ```python block is **run**: the blocks of one page run in order, in one namespace, in a
+  fresh interpreter of their own (as a reader pastes them into a new ``python``), with the
+  working directory set to the folder of the example library (so
+  ``clr.add_reference("PyClrBridge.Fixtures.dll")`` works, as it does for a reader who built
+  it as the page says). So every page starts .NET itself with ``load()``. Use ``assert`` to
+  show results that matter.
 * A block whose first line is ``# illustrative`` is shown, not run (it needs files a reader
   has and the test suite has not, or shows what to avoid). Say why on that line.
 * Shell sessions are ```console blocks and are not run.
@@ -13,18 +15,16 @@ Conventions for doc writers:
 
 from __future__ import annotations
 
-import contextlib
-import io
+import json
 import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, run_python
 
 DOCS = ROOT / "docs"
 FENCE = re.compile(
@@ -53,24 +53,34 @@ def python_blocks(page: Path) -> list[tuple[int, str, bool]]:
 PAGES = sorted(DOCS.glob("*.md"))
 
 
+#: Runs one page's blocks in order in one namespace; a failure names the block and exits 1.
+_PAGE_RUNNER = """
+import contextlib, io, json, os, sys, traceback
+os.chdir({folder!r})
+scope = {{"__name__": "__main__"}}
+for line, code in json.loads({blocks!r}):
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            exec(compile(code, {page!r} + ":" + str(line), "exec"), scope)
+    except BaseException as exc:
+        print("the example at docs/" + {page!r} + " line " + str(line) + " failed: "
+              + type(exc).__name__ + ": " + str(exc) + "\\n" + code, file=sys.stderr)
+        traceback.print_exc()
+        sys.exit(1)
+print("ok")
+"""
+
+
 @pytest.mark.parametrize("page", PAGES, ids=[p.name for p in PAGES])
-def test_python_examples_on_the_page_run(
-    page: Path, fixtures: Any, fixtures_dll: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_python_examples_on_the_page_run_in_a_fresh_interpreter(page: Path, fixtures_dll: Path) -> None:
+    """One subprocess per page: a page that relies on state another page (or the test session)
+    set up, such as a runtime that is already loaded, fails here as it fails for a reader."""
     blocks = [(line, code) for line, code, runnable in python_blocks(page) if runnable]
     if not blocks:
         pytest.skip(f"{page.name} has no runnable python examples")
-    monkeypatch.chdir(fixtures_dll.parent)
-    scope: dict[str, Any] = {"__name__": f"docs.{page.stem}"}
-    for line, code in blocks:
-        out = io.StringIO()
-        try:
-            with contextlib.redirect_stdout(out):
-                exec(compile(code, f"{page.name}:{line}", "exec"), scope)
-        except Exception as exc:
-            raise AssertionError(
-                f"the example at docs/{page.name} line {line} failed: {type(exc).__name__}: {exc}\n{code}"
-            ) from exc
+    code = _PAGE_RUNNER.format(folder=str(fixtures_dll.parent), blocks=json.dumps(blocks), page=page.name)
+    proc = run_python(code, timeout=240)
+    assert proc.returncode == 0 and proc.stdout.rstrip().endswith("ok"), proc.stderr[-6000:] or proc.stdout[-2000:]
 
 
 def test_every_page_but_the_shell_only_ones_has_runnable_examples() -> None:

@@ -91,7 +91,7 @@ def test_every_generated_stub_is_valid_python(stub_dir: Path) -> None:
 def test_mypy_accepts_correct_code_and_rejects_wrong_code(stub_dir: Path, tmp_path: Path) -> None:
     pytest.importorskip(
         "mypy",
-        reason="mypy is not installed: the nox tests session installs it where it has a wheel; else pip install -e '.[dev]'",
+        reason="mypy is not installed (nox installs it where a wheel exists; else pip install -e '.[dev]')",
     )
     (tmp_path / "good.py").write_text(GOOD)
     (tmp_path / "bad.py").write_text(BAD)

@@ -80,7 +80,7 @@ def package_dir(tmp_path_factory: pytest.TempPathFactory, fixtures_dll: Path) ->
 def _mypy(stub_dir: Path, tmp_path: Path, source: str) -> list[str]:
     pytest.importorskip(
         "mypy",
-        reason="mypy is not installed: the nox tests session installs it where it has a wheel; else pip install -e '.[dev]'",
+        reason="mypy is not installed (nox installs it where a wheel exists; else pip install -e '.[dev]')",
     )
     (tmp_path / "program.py").write_text(source)
     proc = subprocess.run(

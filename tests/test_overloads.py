@@ -381,3 +381,24 @@ def test_an_omitted_optional_typed_parameter_is_its_default_as_csharp_passes() -
 
     assert OptionalArgs.Typed() == OptionalArgs.TypedFromCSharp() == "null,0"
     assert OptionalArgs.Typed(number=2) == "null,2"
+
+
+# ---- indexers whose indexes may be omitted or repeated ------------------------------------------
+
+
+def test_an_indexer_with_an_optional_second_index_can_be_written_with_one_index() -> None:
+    from Fixtures.Binding import OptionalIndex
+
+    ob = OptionalIndex()
+    ob[1] = "x"  # was: no overload of ...__setitem__ accepts (int, str)
+    ob[1, "c"] = "y"
+    assert (ob[1], ob[1, "default"], ob[1, "c"], ob[2]) == ("x", "x", "y", "")
+
+
+def test_an_indexer_ending_in_a_params_index_can_be_written() -> None:
+    from Fixtures.Binding import OptionalIndex
+
+    ob = OptionalIndex()
+    ob["root", 1, 2] = "deep"
+    ob["root"] = "top"
+    assert (ob["root", 1, 2], ob["root"], ob["root", 1]) == ("deep", "top", "")

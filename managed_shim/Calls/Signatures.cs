@@ -62,8 +62,16 @@ internal static class Signatures
 
     /// <summary>True for a <c>params T[]</c> parameter.</summary>
     public static bool IsParams(ParameterInfo p) =>
-        p.ParameterType.IsArray && p.Member is MethodBase m && p.Position == m.GetParameters().Length - 1 &&
-        p.IsDefined(typeof(ParamArrayAttribute), false);
+        p.ParameterType.IsArray && IsLast(p) && p.IsDefined(typeof(ParamArrayAttribute), false);
+
+    /// <summary>The last parameter of a method, or the last index of an indexer
+    /// (<c>this[string root, params int[] path]</c>).</summary>
+    private static bool IsLast(ParameterInfo p) => p.Member switch
+    {
+        MethodBase m => p.Position == m.GetParameters().Length - 1,
+        PropertyInfo indexer => p.Position == indexer.GetIndexParameters().Length - 1,
+        _ => false,
+    };
 
     /// <summary>True when the parameter has a default value (<c>int x = 3</c>).</summary>
     public static bool HasDefault(ParameterInfo p) =>

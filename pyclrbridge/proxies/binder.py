@@ -169,7 +169,9 @@ def _fit(
             else:
                 omitted_out += 1
             continue
-        last = i == len(inputs) - 1
+        # The params array: the last parameter, or followed only by ones given by name (an
+        # indexer setter's value after a params index).
+        last = i == len(inputs) - 1 or (p.is_params and all(q.name in kwargs for q in inputs[i + 1 :]))
         if p.name in kwargs:
             if not bind(kw_slot[p.name], kwargs[p.name], p.type_id, d):
                 return None

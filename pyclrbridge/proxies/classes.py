@@ -176,6 +176,13 @@ def _set(cls: type, name: str, value: Any) -> None:
     type.__setattr__(cls, name, value)
 
 
+def _value_by_name(setter: Overload) -> bool:
+    """Whether an indexer setter's value must be passed by name: an index before it may be
+    omitted or repeated (an optional or params index), and no index is called ``value``."""
+    index = setter.params[:-1]
+    return any(p.optional or p.is_params for p in index) and all(p.name != "value" for p in index)
+
+
 def _implementation(self: Any) -> Any:
     """An interface view's object as its own class (``IEnumerable(xs).__implementation__`` is
     the ``List<int>``), converted like a result (a String becomes ``str``): pythonnet's name."""
@@ -296,9 +303,16 @@ def _populate(cls: Any, info: _typeinfo.TypeInfo) -> None:
         _set(cls, "__getitem__", __getitem__)
     if setters:
         set_group = MethodGroup("__setitem__", owner, tuple(setters))
+        if any(_value_by_name(s) for s in setters):
+            # An optional or params index before the value: the value goes by name, so the
+            # given indexes bind to the leading parameters (ob[1] = x on this[int, string = ""]).
+            def __setitem__(self: Any, key: Any, value: Any) -> None:
+                set_group.call(self, key if isinstance(key, tuple) else (key,), {"value": value})
 
-        def __setitem__(self: Any, key: Any, value: Any) -> None:
-            set_group.call(self, (*(key if isinstance(key, tuple) else (key,)), value), {})
+        else:
+
+            def __setitem__(self: Any, key: Any, value: Any) -> None:
+                set_group.call(self, (*(key if isinstance(key, tuple) else (key,)), value), {})
 
         _set(cls, "__setitem__", __setitem__)
     for name, value in table.get("enumValues", []):

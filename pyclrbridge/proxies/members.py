@@ -42,7 +42,7 @@ def invoke_plan(plan: Plan, target: int, args: tuple[Any, ...], kwargs: dict[str
         keep: list[Any] = []
         for i, source in enumerate(plan.sources):
             if source is None:
-                if i == n - 1 and plan.params_from >= 0:
+                if plan.params_from >= 0 and ov.params[i].is_params:  # expanded (not always last: a setter)
                     to_value(list(args[plan.params_from :]), values[i], keep, ov.params[i].type_id)
                 else:
                     values[i].kind = Kind.MISSING

@@ -289,3 +289,28 @@ def test_json_serializer_serializes_python_values(value: Any, expected: str) -> 
     from System.Text.Json import JsonSerializer
 
     assert JsonSerializer.Serialize(value) == expected
+
+
+# ---- a Python list or tuple among collection overloads ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("method", "expected"),
+    [
+        ("A", "int[]"),
+        ("B", "List"),
+        ("C", "ICollection"),
+        ("D", "IEnumerable"),
+        ("E", "ISet"),
+        ("Params", "params int[]"),
+    ],
+)
+@pytest.mark.parametrize("sequence", [list, tuple])
+def test_a_python_sequence_takes_the_most_concrete_collection_overload(
+    method: str, expected: str, sequence: Any
+) -> None:
+    """One documented order (docs/overloads.md): T[], List<T>, IList<T>, IReadOnlyList<T>,
+    ICollection<T>, IReadOnlyCollection<T>, IEnumerable<T>, the set types, non-generic."""
+    from Fixtures.Binding import Collections
+
+    assert getattr(Collections, method)(sequence([1, 2, 3])) == expected

@@ -125,6 +125,36 @@ def _items(arg: Any) -> list[Any] | None:
     return None
 
 
+# Where a Python list, tuple or range goes among collection parameters that all accept it
+# (C# has no such rule: its argument already is one collection type). Every one of them
+# would receive a new collection with the same items, so the most concrete wins: an array
+# (also the params form), then List<T>, then the interfaces from the most to the least
+# specific; a set type (which would drop duplicates) and the non-generic interfaces last.
+# Read-only after import.
+_COLLECTION_RANK = {
+    "System.Collections.Generic.List`1": 1,
+    "System.Collections.Generic.IList`1": 2,
+    "System.Collections.Generic.IReadOnlyList`1": 3,
+    "System.Collections.Generic.ICollection`1": 4,
+    "System.Collections.Generic.IReadOnlyCollection`1": 5,
+    "System.Collections.Generic.IEnumerable`1": 6,
+    "System.Collections.Generic.HashSet`1": 7,
+    "System.Collections.Generic.ISet`1": 8,
+    "System.Collections.IList": 9,
+    "System.Collections.ICollection": 10,
+    "System.Collections.IEnumerable": 11,
+}
+
+
+def collection_rank(type_id: int) -> int | None:
+    """The place of a collection parameter type for a Python list or tuple argument (lower is
+    better; None: not one of those collection types)."""
+    t = info(type_id)
+    if t.kind == "array":
+        return 0 if t.rank == 1 else None
+    return _COLLECTION_RANK.get(_generic_def_name(t))
+
+
 _AWAITABLES = frozenset(
     {
         "System.Threading.Tasks.Task",
@@ -185,6 +215,10 @@ def compare_arg(arg: Any, p: int, q: int, dp: int, dq: int, sp: int | None = Non
         ep, eq = _element(p), _element(q)
         if ep and eq and ep != eq:
             return _dominates([compare_arg(item, ep, eq, ep, eq) for item in items])
+    if type(arg) in (list, tuple, range):
+        rp, rq = collection_rank(p), collection_rank(q)
+        if rp != rq and rp is not None and rq is not None:
+            return 1 if rp < rq else -1
     if sp is None or sq is None:
         sp, sq = score(arg, p), score(arg, q)
     if sp is not None and sq is not None and sp != sq:

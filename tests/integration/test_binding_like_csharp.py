@@ -32,3 +32,17 @@ def test_litedb_netstandard_package_linq_is_not_ambiguous_with_itself() -> None:
         print(arr.Where(lambda v: v.AsInt32 > 1).Count(), arr.Last().AsInt32, arr.Skip(1).First().AsInt32)
     """)
     assert out.strip() == "2 3 2"
+
+
+def test_bogus_pick_random_from_a_python_list_takes_the_array_overload() -> None:
+    out = run_script("""
+        clr.add_package("Bogus", "35.6.5", progress=False)
+        from Bogus import Faker
+
+        f = Faker()
+        f.Random = __import__("Bogus").Randomizer(7)
+        picks = {f.PickRandom([10, 20, 30]) for _ in range(50)}  # was: ambiguous List<T> / params T[]
+        print(picks <= {10, 20, 30}, f.PickRandom((1, 2)) in (1, 2), f.Random.ListItem([4, 5]) in (4, 5))
+        print(f.Random.CollectionItem(["a", "b"]) in ("a", "b"), len(list(f.PickRandom([1, 2, 3], 2))))
+    """)
+    assert out.split() == ["True"] * 4 + ["2"]

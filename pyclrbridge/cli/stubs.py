@@ -21,7 +21,8 @@ What the stubs say, per .NET construct:
 * collection interfaces add the Python protocols the runtime adds (``__iter__``, ``__len__``,
   ``__contains__``, ``__getitem__``), ``IDisposable`` adds ``__enter__``/``__exit__``;
 * parameters also accept what the runtime converts: a Python iterable for ``IEnumerable<T>``
-  and its relatives, a mapping for ``IDictionary<K, V>``, a callable for a delegate,
+  and its relatives, a mapping for ``IDictionary<K, V>``, a callable typed by the delegate's
+  ``Invoke`` for a delegate (``Predicate<T>``: ``Callable[[T], bool] | Predicate[T]``),
   ``datetime``/``timedelta``/``UUID`` for ``DateTime``/``TimeSpan``/``Guid``;
 * arrays are ``_Array[T]`` by element (indexing, ``len``, iteration, ``Length``); array
   parameters also accept a Python iterable of the element type;
@@ -169,7 +170,32 @@ class _Module:
         return text
 
     def param(self, p: Param, *, typevars: bool = True) -> str:
-        t = _typeinfo.info(p.type_id)
+        return self.accepted(p.type_id, typevars=typevars)
+
+    def callable_of(self, delegate: TypeInfo, *, typevars: bool = True) -> str:
+        """The Python callables a delegate parameter takes, typed by its ``Invoke``:
+        ``Predicate<T>`` -> ``_Callable[[T], bool]``, so mypy checks a lambda's body and infers a
+        generic method's result type from it (``ConvertAll(lambda x: str(x))`` -> ``List[str]``).
+        ``...`` arguments when Invoke has ``ref``/``out`` or ``params`` parameters; a ``void``
+        delegate takes a callable returning anything (the result is dropped)."""
+        invokes = _typeinfo.members(delegate.id)["methods"].get("Invoke") or []
+        if len(invokes) != 1:
+            return f"_Callable[..., {_ANY}]"
+        invoke = Overload.from_json(invokes[0])
+        for q in invoke.params:
+            self._note_typevars(q.type_id)
+        if invoke.ret:
+            self._note_typevars(invoke.ret)
+        if any(q.is_params or _typeinfo.info(q.type_id).kind == "byref" for q in invoke.params):
+            args = "..."
+        else:
+            args = "[" + ", ".join(self.type(q.type_id, typevars=typevars) for q in invoke.params) + "]"
+        ret = self.accepted(invoke.ret, typevars=typevars) if invoke.ret else "object"
+        return f"_Callable[{args}, {ret}]"
+
+    def accepted(self, type_id: int, *, typevars: bool = True) -> str:
+        """What a parameter (or a callback's result) of this .NET type accepts from Python."""
+        t = _typeinfo.info(type_id)
         if t.kind == "byref" and t.element:
             t = _typeinfo.info(t.element)
         text = self.type(t.id, typevars=typevars)
@@ -184,8 +210,9 @@ class _Module:
             text = f"{text} | _Iterable[_Any]"
         elif t.kind == "array" and t.element and text != _ANY:
             text = f"{text} | _Iterable[{self.type(t.element, typevars=typevars)}]"
-        elif t.kind == "delegate" and text != _ANY:
-            text = f"{text} | _Callable[..., _Any]"
+        elif t.kind == "delegate":  # the callable first: mypy infers type variables from it
+            fn = self.callable_of(t, typevars=typevars)
+            text = f"{fn} | {text}" if text != _ANY else fn
         elif t.full_name == "System.Type" and text != _ANY:  # List[int] and int pass as types
             text = f"{text} | type"
         elif t.full_name in _PY_EXTRAS:

@@ -216,9 +216,9 @@ def compare_arg(arg: Any, p: int, q: int, dp: int, dq: int, sp: int | None = Non
         if ep and eq and ep != eq:
             return _dominates([compare_arg(item, ep, eq, ep, eq) for item in items])
     if type(arg) in (list, tuple, range):
-        rp, rq = collection_rank(p), collection_rank(q)
-        if rp != rq and rp is not None and rq is not None:
-            return 1 if rp < rq else -1
+        cp, cq = collection_rank(p), collection_rank(q)
+        if cp != cq and cp is not None and cq is not None:
+            return 1 if cp < cq else -1
     if sp is None or sq is None:
         sp, sq = score(arg, p), score(arg, q)
     if sp is not None and sq is not None and sp != sq:

@@ -23,14 +23,44 @@ def _overload(group: Any, sig: str) -> int:
 
 
 def test_plain_framework_members_are_short(clr: Any) -> None:
+    # Field and auto-property accessors and arithmetic that cannot throw are leaves.
+    from System import Math, String, Version
+    from System.Collections.Generic import List
+
+    assert bridge.is_short(List[int].__dict__["Count"]._get)
+    assert bridge.is_short(String.__dict__["Length"]._get)
+    assert bridge.is_short(Version.__dict__["Major"]._get)
+    assert bridge.is_short(_overload(Math.Min, "static Int32 Min(Int32 val1, Int32 val2)"))
+
+
+@pytest.mark.parametrize(
+    ("sig", "rule", "word"),
+    [
+        # Its overflow path builds an exception whose message CoreLib looks up under a lock.
+        ("static Int32 Abs(Int32 value)", "no-throw", "System.SR"),
+        ("static Int64 Abs(Int64 value)", "no-throw", "System.SR"),
+        ("static Decimal Abs(Decimal value)", "no-allocation", "newobj"),
+    ],
+)
+def test_members_whose_throw_path_may_wait_release_the_gil(clr: Any, sig: str, rule: str, word: str) -> None:
     from System import Math
+
+    member = _overload(Math.Abs, sig)
+    assert not bridge.is_short(member)
+    reason = bridge.short_reason(member)
+    assert reason.startswith(rule + ":") and word in reason, reason
+
+
+def test_allocating_and_validating_framework_members_release_the_gil(clr: Any) -> None:
     from System.Collections.Generic import List
     from System.Text import StringBuilder
 
-    assert bridge.is_short(_overload(Math.Abs, "static Int32 Abs(Int32 value)"))
-    assert bridge.is_short(List[int].Add.overloads_list[0].id)
-    assert bridge.is_short(_overload(StringBuilder.Append, "StringBuilder Append(String value)"))
-    assert bridge.is_short(List[int].__dict__["Count"]._get)
+    add = List[int].Add.overloads_list[0].id
+    assert not bridge.is_short(add) and bridge.short_reason(add).startswith("no-throw:")
+    capacity = StringBuilder.__dict__["Capacity"]._set
+    assert not bridge.is_short(capacity)
+    append = _overload(StringBuilder.Append, "StringBuilder Append(String value)")
+    assert not bridge.is_short(append)
 
 
 @pytest.mark.parametrize(
@@ -43,6 +73,8 @@ def test_plain_framework_members_are_short(clr: Any) -> None:
     ],
 )
 def test_members_that_may_wait_release_the_gil_and_say_why(clr: Any, type_name: str, method: str, word: str) -> None:
+    from System import Console  # noqa: F401  (loads System.Console.dll)
+
     group = getattr(clr.get_type(type_name), method)
     for ov in group.overloads_list:
         assert not bridge.is_short(ov.id), ov.sig
@@ -54,7 +86,8 @@ def test_a_member_taking_a_lock_is_not_short(fixtures: Any) -> None:
 
     member = Shapes.Locked.overloads_list[0].id
     assert not bridge.is_short(member)
-    assert "System.Threading.Monitor.Enter" in bridge.short_reason(member)
+    # `lock` is try/finally around Monitor.Enter/Exit: refused at the handler, before the call.
+    assert bridge.short_reason(member) == "no-throw: Fixtures.Gil.Shapes.Locked has exception handlers"
 
 
 def test_fixture_plain_members_and_fields_are_short(fixtures: Any) -> None:
@@ -72,6 +105,7 @@ def test_a_virtual_member_of_an_open_class_is_not_short(fixtures: Any) -> None:
 
     member = Open.Virtual.overloads_list[0].id
     assert not bridge.is_short(member)
+    assert bridge.short_reason(member).startswith("resolved:")
     assert "override" in bridge.short_reason(member)
 
 
@@ -193,3 +227,306 @@ def test_free_threaded_build_keeps_the_gil_disabled(fixtures: Any) -> None:
     Shapes.WaitForPoolThread(lambda: 1)
     Shapes.JoinThread(lambda: 2)
     assert not sys._is_gil_enabled()  # type: ignore[attr-defined]
+
+
+# ---- the shapes of issue 26: each hung the process when judged short ----------------------
+#
+# Each runs in a fresh process (a hang must not take the test session with it): faulthandler
+# dumps every thread's stack and ends the process if it is still running after DUMP_AFTER
+# seconds, and the subprocess timeout backs that up.
+
+DUMP_AFTER = 60
+
+_PRELUDE = """
+import faulthandler, os, sys, threading, time
+faulthandler.dump_traceback_later({dump}, exit=True)
+import pyclrbridge
+clr = pyclrbridge.load()
+clr.add_reference(os.environ["FIXTURES_DLL"])
+from pyclrbridge.host import bridge
+from System import Func
+"""
+
+# Thread B (a .NET thread) takes Gate.Lock and runs a Python callback that waits for a Python
+# timer; thread A (main) then calls the member, which needs Gate.Lock. A call keeping the GIL
+# while it waits leaves the timer no GIL to run on: a hang.
+_WHILE_LOCK_HELD = """
+from Fixtures.GilLeaf import Gate
+go = threading.Event()
+
+def callback():
+    go.wait(30)
+    return 0
+
+holder = Gate.HoldWhileCalling(Func[int](callback))
+threading.Timer(0.2, go.set).start()
+{setup}
+try:
+    result = {call}
+except Exception as exc:
+    result = type(exc).__name__
+holder.Join()
+print("RESULT", result)
+"""
+
+# A 10 ms ticker thread in Python counts its ticks while the member runs for 2 s.
+_STALL = """
+{setup}
+ticks = 0
+running = True
+
+def ticker():
+    global ticks
+    while running:
+        time.sleep(0.01)
+        ticks += 1
+
+t = threading.Thread(target=ticker)
+t.start()
+time.sleep(0.1)
+start_ticks, start = ticks, time.monotonic()
+try:
+    result = {call}
+except Exception as exc:
+    result = type(exc).__name__
+elapsed = time.monotonic() - start
+got = ticks - start_ticks
+running = False
+t.join()
+print("RESULT", result)
+print("TICKS", got, elapsed)
+"""
+
+
+def _run(fixtures_dll: Any, body: str) -> str:
+    code = _PRELUDE.format(dump=DUMP_AFTER) + body
+    proc = run_python(code, timeout=DUMP_AFTER + 60, fixtures_dll=fixtures_dll)
+    assert_clean_exit(proc)
+    return proc.stdout
+
+
+def _result(out: str) -> str:
+    return next(line.split(" ", 1)[1] for line in out.splitlines() if line.startswith("RESULT "))
+
+
+def _assert_ticker_ran(out: str) -> None:
+    line = next(line for line in out.splitlines() if line.startswith("TICKS "))
+    got, elapsed = int(line.split()[1]), float(line.split()[2])
+    assert elapsed >= 1.9, out  # the call did last its 2 s
+    assert got >= elapsed / 0.01 / 2, f"the ticker got {got} ticks in {elapsed:.2f} s: the call kept the GIL"
+
+
+_LOCK_SHAPES = {
+    "exception type": ("from Fixtures.GilLeaf import LockingException", "LockingException.Locked()", "1"),
+    "throw helper name": ("from Fixtures.GilLeaf import ShapeThrowHelper", "ShapeThrowHelper.Locked()", "2"),
+    "does-not-return": (
+        "from Fixtures.GilLeaf import NeverReturns",
+        "NeverReturns.LockedThenThrow()",
+        "InvalidOperationException",
+    ),
+    "sealed ToString override": ("from Fixtures.GilLeaf import WaitingText\nw = WaitingText()", "str(w)", "waited"),
+    "sealed GetHashCode override": ("from Fixtures.GilLeaf import WaitingText\nw = WaitingText()", "hash(w)", "3"),
+    "struct GetHashCode override": (
+        "from Fixtures.GilLeaf import WaitingKey\nk = WaitingKey.Make(4, False)",
+        "k.GetHashCode()",
+        "4",
+    ),
+    "struct Equals through IEquatable": (
+        "from Fixtures.GilLeaf import WaitingKey\nk = WaitingKey.Make(4, False)",
+        "k.Equals(WaitingKey.Make(4, False))",
+        "True",
+    ),
+    "Dictionary.ContainsKey with a locking comparer": (
+        "from Fixtures.GilLeaf import LockingComparer\nd = LockingComparer.Dictionary(False)",
+        'd.ContainsKey("key")',
+        "True",
+    ),
+    "Dictionary indexer with a locking comparer": (
+        "from Fixtures.GilLeaf import LockingComparer\nd = LockingComparer.Dictionary(False)",
+        'd["key"]',
+        "1",
+    ),
+}
+
+
+@pytest.mark.parametrize("shape", sorted(_LOCK_SHAPES))
+def test_short_looking_call_while_another_thread_holds_its_lock_calling_python(fixtures_dll: Any, shape: str) -> None:
+    setup, call, expected = _LOCK_SHAPES[shape]
+    out = _run(fixtures_dll, _WHILE_LOCK_HELD.format(setup=setup, call=call))
+    assert _result(out) == expected
+
+
+_STALL_SHAPES = {
+    "exception type": ("from Fixtures.GilLeaf import LockingException", "LockingException.Nap()", "1"),
+    "throw helper name": ("from Fixtures.GilLeaf import ShapeThrowHelper", "ShapeThrowHelper.Nap()", "2"),
+    "does-not-return": (
+        "from Fixtures.GilLeaf import NeverReturns",
+        "NeverReturns.NapThenThrow()",
+        "InvalidOperationException",
+    ),
+    "sealed ToString override": (
+        "from Fixtures.GilLeaf import WaitingText\nw = WaitingText()\nw.Sleep = True",
+        "str(w)",
+        "waited",
+    ),
+    "struct GetHashCode override": (
+        "from Fixtures.GilLeaf import WaitingKey\nk = WaitingKey.Make(5, True)",
+        "WaitingKey.HashOf(k)",
+        "5",
+    ),
+    "Dictionary.ContainsKey with a sleeping comparer": (
+        "from Fixtures.GilLeaf import LockingComparer\nd = LockingComparer.Dictionary(True)",
+        'd.ContainsKey("key")',
+        "True",
+    ),
+    "Thread.Sleep": ("from System.Threading import Thread", "Thread.Sleep(2000)", "None"),
+}
+
+
+@pytest.mark.parametrize("shape", sorted(_STALL_SHAPES))
+def test_stall_other_threads_run_during_a_long_call(fixtures_dll: Any, shape: str) -> None:
+    setup, call, expected = _STALL_SHAPES[shape]
+    out = _run(fixtures_dll, _STALL.format(setup=setup, call=call))
+    assert _result(out) == expected
+    _assert_ticker_ran(out)
+
+
+def test_cctor_of_a_touched_type_that_calls_python(fixtures_dll: Any) -> None:
+    # FastReader.Get() reads SlowInit.V; SlowInit's class constructor waits for a pool thread
+    # running a Python callback. The proof runs it (GIL released) before the first held call,
+    # after which Get() is a leaf.
+    out = _run(
+        fixtures_dll,
+        """
+from Fixtures.GilLeaf import FastReader, Hooks
+Hooks.Callback = Func[int](lambda: 7)
+print("RESULT", FastReader.Get())
+print("SHORT", bridge.is_short(FastReader.Get.overloads_list[0].id))
+""",
+    )
+    assert _result(out) == "7"
+    assert "SHORT True" in out
+
+
+def test_cctor_running_on_another_thread_calling_python(fixtures_dll: Any) -> None:
+    # Thread B runs RunningInit's class constructor, which calls Python and waits for a Python
+    # timer; thread A reads RunningInit.V meanwhile and must wait with the GIL released.
+    out = _run(
+        fixtures_dll,
+        """
+from Fixtures.GilLeaf import Hooks, RunningReader
+started, go = threading.Event(), threading.Event()
+
+def callback():
+    started.set()
+    go.wait(30)
+    return 11
+
+Hooks.Callback = Func[int](callback)
+b = RunningReader.InitOnAnotherThread()
+started.wait(30)
+threading.Timer(0.2, go.set).start()
+print("RESULT", RunningReader.Get())
+b.Join()
+""",
+    )
+    assert _result(out) == "11"
+
+
+@pytest.mark.parametrize("call", ["other.CompareTo(lazy)", "LazyCompared.CompareByDefault(other, lazy)", "real.Value"])
+def test_lazy_value_another_thread_is_computing_with_python(fixtures_dll: Any, call: str) -> None:
+    # Thread B evaluates a Lazy<int> (execution-and-publication) whose factory calls Python and
+    # waits for a Python timer; thread A needs the same value. `real` is the BCL's Lazy<T>
+    # itself, evaluated on B through a .NET thread.
+    out = _run(
+        fixtures_dll,
+        f"""
+from Fixtures.GilLeaf import LazyCompared
+from System import Lazy
+from System.Threading import Thread, ThreadStart
+started, go = threading.Event(), threading.Event()
+
+def rank():
+    started.set()
+    go.wait(30)
+    return 5
+
+lazy = LazyCompared(Func[int](rank))
+other = LazyCompared(Func[int](lambda: 1))
+real = Lazy[int](Func[int](rank))
+if "real" in {call!r}:
+    b = Thread(ThreadStart(lambda: real.Value))
+    b.Start()
+else:
+    b = lazy.EvaluateOnAnotherThread()
+started.wait(30)
+threading.Timer(0.2, go.set).start()
+print("RESULT", {call})
+b.Join()
+""",
+    )
+    assert _result(out) in {"-1", "5"}
+
+
+def test_spinning_member_is_not_short(fixtures_dll: Any) -> None:
+    # A loop with no call in it spins until a Python timer sets the flag.
+    out = _run(
+        fixtures_dll,
+        """
+from Fixtures.GilLeaf import Spinner
+s = Spinner()
+print("REASON", bridge.short_reason(Spinner.SpinUntilSet.overloads_list[0].id))
+threading.Timer(0.2, s.Set).start()
+print("RESULT", s.SpinUntilSet())
+""",
+    )
+    assert _result(out) == "1"
+    assert "REASON bounded:" in out
+
+
+def test_math_abs_overflow_with_a_waiting_first_chance_handler(fixtures_dll: Any) -> None:
+    # Math.Abs(long.MinValue) throws OverflowException; a first-chance handler runs on the
+    # throwing thread and waits for a pool thread running Python.
+    out = _run(
+        fixtures_dll,
+        """
+from Fixtures.GilLeaf import FirstChance
+from System import Int64, Math
+FirstChance.Install(Func[int](lambda: 0))
+try:
+    Math.Abs.__overloads__[Int64](-2**63)
+    result = "no exception"
+except Exception as exc:
+    result = type(exc).__name__
+FirstChance.Uninstall()
+print("RESULT", result)
+print("SEEN", FirstChance.Seen > 0)
+""",
+    )
+    assert _result(out) in {"OverflowException", "OverflowError"}
+    assert "SEEN True" in out
+
+
+def test_throwing_member_is_not_short(fixtures: Any) -> None:
+    from Fixtures.GilLeaf import NeverReturns
+
+    member = NeverReturns.LockedThenThrow.overloads_list[0].id
+    assert not bridge.is_short(member)
+    assert bridge.short_reason(member).startswith("no-throw:")
+
+
+def test_proved_leaves_of_the_fixture(fixtures: Any) -> None:
+    from Fixtures.GilLeaf import Leaves, WaitingKey, WaitingText
+
+    for prop in ("Count", "Auto"):
+        assert bridge.is_short(Leaves.__dict__[prop]._get), prop
+        assert bridge.is_short(Leaves.__dict__[prop]._set), prop
+    assert bridge.is_short(Leaves.Twice.overloads_list[0].id)
+    assert bridge.is_short(Leaves.Sum.overloads_list[0].id)
+    leaves = Leaves()
+    leaves.Count = 3
+    assert leaves.Sum(1, 2) == 6 and Leaves.Twice(4) == 9
+    hash_code = WaitingKey.GetHashCode.overloads_list[0].id
+    assert not bridge.is_short(hash_code)
+    to_string = WaitingText.ToString.overloads_list[0].id
+    assert not bridge.is_short(to_string)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import importlib.abc
 import importlib.machinery
+import os
 import sys
 import threading
 import types
@@ -184,8 +185,25 @@ class NamespaceFinder(importlib.abc.MetaPathFinder):
                         f"{fullname} is a .NET type, not a namespace: use 'from {parent} import {name}'", name=fullname
                     )
                 raise ImportError(missing_message(parent, name), name=fullname)
+            shadow = sys.modules.get(parent)
+            if shadow is not None and name in index().types.get(parent, {}):
+                # A Python package of the .NET namespace's name (often a folder in the working
+                # directory) was imported instead, and has no such name: say what shadows it.
+                raise ImportError(shadowed_message(parent, name, shadow), name=fullname)
             return None
         return importlib.machinery.ModuleSpec(fullname, _LOADER, is_package=True)
+
+
+def shadowed_message(ns: str, name: str, module: types.ModuleType) -> str:
+    """Why ``from ns import name`` found a Python package instead of the .NET namespace."""
+    folders = dict.fromkeys(os.path.realpath(p) for p in getattr(module, "__path__", None) or [])
+    where = getattr(module, "__file__", None) or ", ".join(folders)
+    kind = "folder" if getattr(module, "__file__", None) is None else "Python package"
+    return (
+        f"cannot import {name!r} from the .NET namespace {ns!r}: the {kind} {where or '(unknown location)'} "
+        f"shadows it (Python imports it as {ns!r} before looking at .NET). Rename or move it, or run from "
+        "another working directory"
+    )
 
 
 #: Top-level names that are .NET namespaces in every runtime: importing one of them before

@@ -3,11 +3,15 @@ overload, rlcompleter completes namespaces and members."""
 
 from __future__ import annotations
 
+import os
 import pydoc
 import rlcompleter
+from pathlib import Path
 from typing import Any
 
 import pytest
+
+from conftest import assert_clean_exit, run_python
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -47,13 +51,72 @@ def test_dir_of_a_class_shows_nothing_private() -> None:
     assert not [n for n in names if n in ("s_count", "_disposeCount") or n.startswith("__clr") or n == "_h"]
 
 
-def test_dir_of_an_instance_lists_public_members_and_nothing_private() -> None:
+def test_dir_of_an_instance_lists_public_members_and_dunders_and_nothing_private() -> None:
     from Fixtures.Members import Widget
 
     names = dir(Widget(1))
     assert {"Size", "Grow", "Tag", "ToString"} <= set(names)
-    assert not [n for n in names if n.startswith("_")]
+    assert {"__class__", "__doc__", "__eq__", "__hash__", "__repr__", "__enter__", "__exit__"} <= set(names)
+    assert not [n for n in names if n.startswith("_") and not (n.startswith("__") and n.endswith("__"))]
+    assert not [n for n in names if n.startswith("__clr")]
     assert "overloads" not in names  # constructor choice is a class-only helper
+    assert "MemberwiseClone" not in names  # protected: only a Python subclass reaches it
+
+
+def test_repl_completion_on_an_instance_offers_only_attributes_that_work() -> None:
+    from Fixtures.Members import Widget
+
+    from pyclrbridge.cli.completion import Completer
+
+    w = Widget(1)
+    completer = Completer({"w": w})
+    found = []
+    for i in range(500):
+        item = completer.complete("w.", i)
+        if item is None:
+            break
+        found.append(item)
+    words = {item[2:].rstrip("(") for item in found}
+    assert {"Size", "Grow", "ToString", "Changed"} <= words
+    assert not {"overloads", "MemberwiseClone"} & words
+    for word in words:
+        getattr(w, word)  # each one works: no AttributeError
+    assert completer.complete("w.__ent", 0) in ("w.__enter__(", "w.__enter__()")
+
+
+def test_repl_completion_on_a_class_still_offers_its_class_helpers() -> None:
+    from Fixtures.Members import Widget
+
+    from pyclrbridge.cli.completion import Completer
+
+    assert Completer({"Widget": Widget}).complete("Widget.overl", 0) == "Widget.overloads"
+
+
+def test_a_folder_that_shadows_a_dotnet_namespace_is_named_in_the_import_error(
+    fixtures_dll: Path, tmp_path: Path
+) -> None:
+    (tmp_path / "Fixtures" / "Members").mkdir(parents=True)  # like a build folder named after the namespace
+    proc = run_python(
+        f"""
+        import os
+        os.chdir({str(tmp_path)!r})  # python -c: the working directory is on sys.path
+        import pyclrbridge
+        clr = pyclrbridge.load()
+        clr.add_reference(os.environ["FIXTURES_DLL"])
+        try:
+            from Fixtures.Members import Widget
+        except ImportError as e:
+            print(e)
+        """,
+        fixtures_dll=fixtures_dll,
+    )
+    assert_clean_exit(proc)
+    shadow = os.path.realpath(tmp_path / "Fixtures" / "Members")
+    assert proc.stdout.strip() == (
+        f"cannot import 'Widget' from the .NET namespace 'Fixtures.Members': the folder {shadow} shadows it "
+        "(Python imports it as 'Fixtures.Members' before looking at .NET). Rename or move it, or run from "
+        "another working directory"
+    )
 
 
 def test_doc_of_a_method_group_lists_every_overload() -> None:

@@ -26,6 +26,7 @@ from typing import Any
 
 from .. import ClrError, PackageError, __version__, _importer, load
 from ..packages import normalize
+from . import completion as _completion
 from . import describe as _cli_describe
 from . import names as _cli_names
 from . import stub_package as _stub_package
@@ -246,10 +247,9 @@ def _enable_completion(names: dict[str, Any]) -> None:
     """Tab completion of names, .NET namespaces and members (where readline exists)."""
     try:
         import readline
-        import rlcompleter
     except ImportError:  # Windows without pyreadline: the REPL works, without completion
         return
-    readline.set_completer(rlcompleter.Completer(names).complete)
+    readline.set_completer(_completion.Completer(names).complete)
     readline.parse_and_bind("tab: complete")
 
 

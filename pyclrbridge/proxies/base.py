@@ -412,6 +412,7 @@ class ClrObject(metaclass=ClrMeta):
                 and not (hasattr(v, "__clr_hidden_from__") and v.__clr_hidden_from__(type(self)))  # protected
             }
             | set(_extension_names(self))
+            | {n for n in object.__dir__(self) if n[:2] == "__" == n[-2:] and not n.startswith("__clr")}  # dunders
         )
 
 

@@ -328,3 +328,239 @@ def test_without_a_namespace_the_name_is_generated_and_unique(clr: Any, inherita
     a, b = define(), define()
     assert a().GetType().FullName != b().GetType().FullName
     assert a().GetType().FullName.startswith("Python.")
+
+
+# ---- issue 25.1: use after unload through types built from a dead Python class ----------
+# Before: the .NET type of S was forgotten as soon as the Python class S died, while List[S]
+# (its proxy class, its instances, the stubs they hold) was still in use: `ls.Count` aborted
+# the process ("A callback was made on a garbage collected delegate", rc 134) and `List[S]()`
+# raised "unknown member id". Now a class built from S keeps S alive (docs/lifetime.md).
+
+_BUILT_FROM_DEAD_CLASS_SCRIPT = """
+import gc, os, sys, weakref
+import pyclrbridge
+clr = pyclrbridge.load()
+clr.add_reference(os.environ["FIXTURES_DLL"])
+from System import Array, Func
+from System.Collections.Generic import Dictionary, List
+from Fixtures.Inheritance import Consumers, Shape
+from pyclrbridge.callbacks import derived
+
+def settle():
+    for _ in range(3):
+        gc.collect()
+        clr.collect()
+
+settle()
+start = derived.stats()["derived_assemblies_loaded"]
+
+class S(Shape):
+    def Area(self):
+        return 3.0
+
+LS = List[S]
+ls = LS()
+d = Dictionary[str, S]()
+a = Array[S](3)
+cap = List[S]()
+f = Func[S](lambda: None)
+assert (ls.Count, d.Count, a.Length, cap.Capacity, f()) == (0, 0, 3, 0, None)
+ref = weakref.ref(S)
+del S
+settle()
+assert (ls.Count, d.Count, a.Length, cap.Capacity, f()) == (0, 0, 3, 0, None)
+fresh = LS()
+fresh.Add(None)
+assert fresh.Count == 1 and fresh[0] is None
+assert ref() is not None, "List[S] and friends keep S alive"
+ls.Add(ref()())
+assert Consumers.TotalArea(ls) == 3.0
+assert str(ls).startswith("System.Collections.Generic.List")
+del LS, ls, d, a, cap, f, fresh
+settle()
+assert ref() is None, "the class dies with the last thing built from it"
+assert derived.stats()["derived_assemblies_loaded"] == start, derived.stats()
+print("OK")
+"""
+
+
+def test_types_built_from_a_dead_python_class_keep_working_then_unload(fixtures_dll: Path) -> None:
+    proc = run_python(_BUILT_FROM_DEAD_CLASS_SCRIPT, timeout=300, fixtures_dll=fixtures_dll)
+    assert_clean_exit(proc)
+    assert "OK" in proc.stdout, proc.stdout + proc.stderr
+
+
+# A List<S> that only .NET holds comes back to Python after S died, before the drain forgot
+# S's type: its new proxy class cannot keep S alive, so S's type waits until that class dies.
+_COMES_BACK_AFTER_DEATH_SCRIPT = """
+import gc, os, weakref
+import pyclrbridge
+clr = pyclrbridge.load()
+clr.add_reference(os.environ["FIXTURES_DLL"])
+from System import AppDomain
+from System.Collections.Generic import List
+from Fixtures.Inheritance import Shape
+from pyclrbridge.callbacks import derived
+
+def settle():
+    for _ in range(3):
+        gc.collect()
+        clr.collect()
+
+settle()
+start = derived.stats()
+
+def make():
+    class S(Shape):
+        def Area(self):
+            return 1.0
+    AppDomain.CurrentDomain.SetData("held", List[S]())
+    return weakref.ref(S)
+
+ref = make()
+gc.collect()  # S dies; its type waits in the queue (no drain yet)
+assert ref() is None
+back = AppDomain.CurrentDomain.GetData("held")  # a proxy class built from S's type now
+settle()  # the drain must not forget S's type while that class lives
+assert back.Count == 0 and back.Capacity == 0
+back.Add(None)
+assert back.Count == 1
+assert derived.stats()["derived_classes_forgotten"] == start["derived_classes_forgotten"]
+del back
+AppDomain.CurrentDomain.SetData("held", None)
+settle()
+after = derived.stats()
+assert after["derived_classes_forgotten"] == start["derived_classes_forgotten"] + 1, after
+assert after["derived_assemblies_loaded"] == start["derived_assemblies_loaded"], after
+print("OK")
+"""
+
+
+def test_a_type_handed_back_after_its_class_died_is_forgotten_only_after_its_proxy(fixtures_dll: Path) -> None:
+    proc = run_python(_COMES_BACK_AFTER_DEATH_SCRIPT, timeout=300, fixtures_dll=fixtures_dll)
+    assert_clean_exit(proc)
+    assert "OK" in proc.stdout, proc.stdout + proc.stderr
+
+
+def test_overload_and_protocol_caches_do_not_keep_classes_built_from_a_python_class(clr: Any, inheritance: Any) -> None:
+    from System import Array, Func
+    from System.Collections.Generic import Dictionary, List
+
+    def use() -> Any:
+        class Dot(inheritance.Shape):
+            def Area(self) -> float:
+                return 2.0
+
+        ls = List[Dot]([Dot()])
+        assert len(ls) == 1 and ls[0].Area() == 2.0 and None not in ls
+        assert [x.Area() for x in ls] == [2.0] and str(ls).startswith("System.")
+        assert inheritance.Consumers.TotalArea(ls) == 2.0
+        d = Dictionary[str, Dot]()
+        d["a"] = ls[0]
+        assert len(d) == 1 and d["a"].Area() == 2.0 and list(d.Keys) == ["a"]
+        a = Array[Dot](2)
+        a[1] = ls[0]
+        assert len(a) == 2 and a[0] is None
+        assert Func[Dot](lambda: None)() is None  # issue 25.6: Func[S] pinned S's assembly
+        return weakref.ref(Dot)
+
+    _settle(clr)
+    before = _derived.stats()
+    refs = [use() for _ in range(3)]
+    _settle(clr)
+    assert [r() for r in refs] == [None, None, None]
+    after = _derived.stats()
+    assert after["derived_assemblies_loaded"] == before["derived_assemblies_loaded"], after
+    assert after["derived_classes_forgotten"] == before["derived_classes_forgotten"] + 3, after
+
+
+_CHURN_SCRIPT = """
+import gc, os, threading, time
+import pyclrbridge
+clr = pyclrbridge.load()
+clr.add_reference(os.environ["FIXTURES_DLL"])
+from System import Array, Func
+from System.Collections.Generic import Dictionary, IComparer, List
+from Fixtures.Inheritance import Consumers, Shape
+from pyclrbridge.callbacks import derived
+
+stop = threading.Event()
+errors = []
+kept = []  # things built from classes whose name is gone, used by the other threads meanwhile
+kept_empty = []  # and such things that hold no instance (only they keep the class alive)
+kept_lock = threading.Lock()  # owner of kept and kept_empty
+
+def collector():
+    while not stop.is_set():
+        clr.collect()
+
+def churn(index):
+    try:
+        for round_ in range(20):
+            class Tile(Shape):
+                def Area(self, k=index * 1000 + round_):
+                    return float(k)
+
+            class ByLength(IComparer[str]):
+                def Compare(self, a, b):
+                    return len(a) - len(b)
+
+            k = float(index * 1000 + round_)
+            ls = List[Tile]([Tile(), Tile()])
+            arr = Array[Tile](1)
+            arr[0] = ls[0]
+            make = Func[Tile](lambda cls=Tile: cls())
+            assert Consumers.TotalArea(ls) == 2 * k
+            assert make().Area() == k and arr[0].Area() == k
+            words = List[str](["ccc", "a", "bb"])
+            words.Sort(ByLength())
+            assert list(words) == ["a", "bb", "ccc"]
+            d = Dictionary[int, List[Tile]]()
+            d[round_] = ls
+            # and things built from Tile that hold no instance of it: only they keep it alive
+            empty = (List[Tile](), Array[Tile](2), Func[Tile](lambda: None), Dictionary[str, Tile]())
+            with kept_lock:
+                kept.append((ls, arr, make, d, k))
+                old = kept.pop(0) if len(kept) > 2 else None
+                kept_empty.append(empty)
+                old_empty = kept_empty.pop(0) if len(kept_empty) > 12 else None
+            if old is not None:
+                ols, oarr, omake, od, ok = old
+                assert ols.Count == 2 and Consumers.TotalArea(ols) == 2 * ok
+                assert oarr.Length == 1 and omake().Area() == ok and od.Count == 1
+            if old_empty is not None:
+                e1, e2, e3, e4 = old_empty
+                assert (e1.Count, e1.Capacity, e2.Length, e3(), e4.Count) == (0, 0, 2, None, 0)
+                e1.Add(None)
+                assert e1.Count == 1 and type(e1)().Count == 0
+            del Tile, ByLength, ls, arr, make, d, old, empty, old_empty
+            gc.collect()
+    except BaseException as exc:
+        errors.append(repr(exc))
+
+background = threading.Thread(target=collector)
+background.start()
+threads = [threading.Thread(target=churn, args=(i,)) for i in range(4)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+stop.set()
+background.join()
+assert not errors, errors
+kept.clear()
+kept_empty.clear()
+for _ in range(6):
+    clr.collect()
+stats = derived.stats()
+assert stats["derived_classes_alive"] == 0, stats
+print("OK", stats)
+"""
+
+
+def test_classes_churned_in_threads_with_generics_arrays_and_delegates_while_collect_loops(
+    fixtures_dll: Path,
+) -> None:
+    proc = run_python(_CHURN_SCRIPT, timeout=600, fixtures_dll=fixtures_dll)
+    assert_clean_exit(proc)
+    assert "OK" in proc.stdout, proc.stdout + proc.stderr

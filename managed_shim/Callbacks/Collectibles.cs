@@ -66,6 +66,7 @@ internal static class Collectibles
         GilPolicy.Forget(dying, types, members);
         Conversions.Forget(dying);
         TypeDescriber.Forget(dying);
+        DelegateFactory.Forget(dying);
         Interlocked.Increment(ref _forgotten);
     }
 

@@ -22,6 +22,13 @@ internal static class DelegateFactory
 
     public static int Count => _factories.Count;
 
+    /// <summary>Drops the factories of delegate types built from a type of <paramref name="dying"/> (<c>Func&lt;S&gt;</c>).</summary>
+    public static void Forget(Assembly dying)
+    {
+        foreach (Type t in _factories.Keys)
+            if (Collectibles.DependsOn(t, dying)) _factories.TryRemove(t, out _);
+    }
+
     public static bool IsDelegateType(Type t) =>
         typeof(Delegate).IsAssignableFrom(t) && t != typeof(Delegate) && t != typeof(MulticastDelegate);
 

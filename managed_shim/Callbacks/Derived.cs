@@ -112,6 +112,38 @@ internal static class Derived
     }
 
     /// <summary>
+    /// The ids of the emitted types (of live Python classes) that <paramref name="t"/> is built
+    /// from: generic arguments, array and by-ref element types, at any depth (<c>List&lt;S&gt;</c>,
+    /// <c>Dictionary&lt;string, S[]&gt;</c>, <c>Func&lt;S&gt;</c>). An emitted type itself mentions
+    /// none: its Python class is the class itself.
+    /// </summary>
+    public static List<int> Mentions(Type t)
+    {
+        var found = new List<int>();
+        if (!t.IsCollectible || typeof(IPythonDerived).IsAssignableFrom(t)) return found;
+        CollectMentions(t, found);
+        return found;
+    }
+
+    private static void CollectMentions(Type t, List<int> found)
+    {
+        if (!t.IsCollectible) return;  // a non-collectible type is built from none
+        if (t.HasElementType)
+        {
+            CollectMentions(t.GetElementType()!, found);
+            return;
+        }
+        if (t.IsGenericType && !t.IsGenericTypeDefinition)
+        {
+            foreach (Type a in t.GetGenericArguments()) CollectMentions(a, found);
+            return;
+        }
+        if (!typeof(IPythonDerived).IsAssignableFrom(t)) return;
+        int id = TypeCatalog.IdOf(t);
+        if (_emitted.ContainsKey(id) && !found.Contains(id)) found.Add(id);
+    }
+
+    /// <summary>
     /// Emits the type for one Python class. Request JSON: name, base (type id, 0 for object),
     /// interfaces (type ids), names (members the Python class defines), arity (name ->
     /// [fewest, most] positional arguments of Python methods; most -1 for *args).
@@ -483,6 +515,22 @@ public static unsafe partial class Exports
         counts[2] = Collectibles.Emitted;
         counts[3] = Collectibles.Forgotten;
         return 0;
+    }
+
+    /// <summary>
+    /// The emitted types <c>typeId</c> is built from (see <see cref="Derived.Mentions"/>): up
+    /// to <c>capacity</c> ids into <c>ids</c>; returns how many there are (-1: unknown type id).
+    /// </summary>
+    [UnmanagedCallersOnly(CallConvs = new[] { typeof(System.Runtime.CompilerServices.CallConvCdecl) })]
+    public static int DerivedMentions(int typeId, int* ids, int capacity)
+    {
+        try
+        {
+            List<int> found = Derived.Mentions(TypeCatalog.TypeOf(typeId));
+            for (int i = 0; i < found.Count && i < capacity; i++) ids[i] = found[i];
+            return found.Count;
+        }
+        catch { return -1; }
     }
 
     /// <summary>The Python object id behind the emitted-type instance at <c>handle</c> (0 if none).</summary>

@@ -40,7 +40,8 @@ from ..host import bridge as _bridge
 from ..host import typeinfo as _typeinfo
 from ..host.errors import ClrError
 from ..host.shim import Value, utf16
-from ..proxies.base import DERIVED_TYPE_IDS, _release_lock
+from ..proxies import catalog as _catalog
+from ..proxies.base import DERIVED_CLASSES, DERIVED_TYPE_IDS, _release_lock
 from ..proxies.binder import DERIVED_BIND_KEYS, choose
 from ..proxies.catalog import class_for
 from ..proxies.catalog import forget as _forget_class
@@ -56,10 +57,9 @@ _claim_lock = _release_lock
 # Registry ids of derived Python objects (candidates for sweep). Guarded by _claim_lock.
 _derived_ids: set[int] = set()
 
-# Emitted type id -> a weak reference to the Python class (each instance keeps its class alive).
-# Written once per class by prepare() before any instance exists, popped by
-# forget_dead_classes(); single dict writes and pops are atomic.
-_classes: dict[int, weakref.ref[Any]] = {}
+# Emitted type id -> a weak reference to the Python class (proxies.base.DERIVED_CLASSES: the
+# proxy classes of types built from it, List[S], read it to keep the class alive).
+_classes: dict[int, weakref.ref[Any]] = DERIVED_CLASSES
 
 # Type ids of classes that died, appended by their weakref callbacks (which may run on any
 # thread, inside a garbage collection): a deque, whose append and popleft are thread-safe.
@@ -231,19 +231,40 @@ def forget_dead_classes() -> int:
     """Let the shim drop the .NET types of Python classes that died (a drain hook).
 
     Returns how many were forgotten. Their assemblies unload when no .NET instance is left.
+
+    Under the catalog's build lock: no proxy class is being built from ids about to be
+    retired. A type some live proxy class is built from (``List[S]`` made from a .NET object
+    after ``S`` died, so it could not keep ``S`` alive) waits for a later drain: the ids and
+    stubs that class holds stay valid while it lives. If another thread is building a class
+    right now, everything waits for the next drain (never block a drain: it runs anywhere).
     """
+    if not _dead_classes:
+        return 0
+    lock = _catalog.build_lock()
+    if not lock.acquire(blocking=False):
+        return 0
     n = 0
-    shim = _bridge.shim()
-    while True:
-        try:
-            type_id = _dead_classes.popleft()
-        except IndexError:
-            return n
-        _classes.pop(type_id, None)
-        DERIVED_TYPE_IDS.discard(type_id)
-        _forget_class(type_id)  # the proxy class of the emitted type (its constructors' ids)
-        if shim.DerivedForget(type_id) == 1:
-            n += 1
+    waiting: list[int] = []
+    try:
+        shim = _bridge.shim()
+        still_used = _catalog.live_mentions()
+        while True:
+            try:
+                type_id = _dead_classes.popleft()
+            except IndexError:
+                break
+            if type_id in still_used:
+                waiting.append(type_id)
+                continue
+            _classes.pop(type_id, None)
+            DERIVED_TYPE_IDS.discard(type_id)
+            _forget_class(type_id)  # the proxy class of the emitted type (its constructors' ids)
+            if shim.DerivedForget(type_id) == 1:
+                n += 1
+    finally:
+        _dead_classes.extend(waiting)
+        lock.release()
+    return n
 
 
 def forgotten_count() -> int:

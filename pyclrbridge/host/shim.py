@@ -138,6 +138,7 @@ _EXPORTS: dict[str, tuple[Any, list[Any]]] = {
     "DerivedSelf": (_i64, [_i64]),
     "DerivedForget": (_i32, [_i32]),
     "DerivedStats": (_i32, [_i64p]),
+    "DerivedMentions": (_i32, [_i32, _i32p, _i32]),
     # Callbacks.cs (event subscriptions)
     "EventIdentity": (_i64, [_i64]),
     "DrainDeadIdentities": (_i32, [_i64p, _i32]),
@@ -281,6 +282,7 @@ class Shim:
     DerivedSelf: Any
     DerivedForget: Any
     DerivedStats: Any
+    DerivedMentions: Any
     EventIdentity: Any
     DrainDeadIdentities: Any
     PyObjectProtocolSetup: Any

@@ -135,7 +135,9 @@ class ClrMeta(type):
         if len(args) != 1 or kwargs:  # the hot path: a plain constructor call (see _plain_ctor)
             group = _plain_ctors.get(cls, _UNSET)
             if group is _UNSET and "__clr_ctors__" in cls.__dict__:  # the class is populated
-                group = _plain_ctors.setdefault(cls, _plain_ctor(cls))
+                group = _plain_ctor(cls)
+                if "__clr_mentions__" not in cls.__dict__:  # (such a class must stay free to die)
+                    group = _plain_ctors.setdefault(cls, group)
             if group is not None and group is not _UNSET:
                 if not kwargs:  # the constructor invoker for these argument kinds, as group.call does
                     kinds = () if not args else tuple(map(_arg_kind, args))
@@ -513,6 +515,11 @@ def wrap(handle: int, type_id: int) -> Any:
 
 #: .NET types emitted for Python classes (written by _derived; set.add is atomic).
 DERIVED_TYPE_IDS: set[int] = set()
+
+#: Emitted type id -> weak reference to its Python class (each instance keeps its class alive).
+#: Written once per class by callbacks.derived.prepare before any instance exists, popped by
+#: its drain hook once the type is forgotten; single dict writes and pops are atomic.
+DERIVED_CLASSES: dict[int, Any] = {}
 
 #: .NET exception types (their classes derive from ClrError; written by classes.create as each
 #: class is made, before any instance is wrapped; set.add is atomic).

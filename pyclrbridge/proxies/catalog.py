@@ -4,11 +4,17 @@ One pipeline: complete-cache check, then under the build lock: in-progress check
 object (parked in ``_in_progress``), its members and protocols, publish to ``_complete`` last.
 Only complete classes are ever visible outside the lock. What a class holds is decided by
 :mod:`.classes`, which installs itself here (:func:`install_builder`) when the layer loads.
+
+Classes of types built from the type of a Python class (``List[S]``, ``S[]``, ``Func[S]``,
+whose ``__clr_mentions__`` name those types) are cached weakly: such a class holds the
+Python classes it is built from (``__clr_pins__``), so caching it for ever would keep them
+alive for ever. :func:`live_mentions` tells the drain which types must not be forgotten yet.
 """
 
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -22,6 +28,9 @@ from ..values.targets import type_id_for
 _build_lock = threading.RLock()
 _complete: dict[int, Any] = {}
 _in_progress: dict[int, Any] = {}
+# Owner: _build_lock for writes (set when built, dead entries pruned); read without the lock
+# like _complete. Weak references to the finished classes that have ``__clr_mentions__``.
+_transient: dict[int, weakref.ref[Any]] = {}
 _builds = 0  # how many classes were built (stats); written under _build_lock
 
 
@@ -46,8 +55,13 @@ def class_for(type_id: int) -> Any:
     cls = _complete.get(type_id)
     if cls is not None:
         return cls
+    ref = _transient.get(type_id)
+    cls = ref() if ref is not None else None
+    if cls is not None:
+        return cls
     with _build_lock:
-        cls = _complete.get(type_id) or _in_progress.get(type_id)
+        ref = _transient.get(type_id)
+        cls = _complete.get(type_id) or _in_progress.get(type_id) or (ref() if ref is not None else None)
         if cls is not None:
             return cls
         return _build(type_id)
@@ -61,6 +75,26 @@ def forget(type_id: int) -> None:
 
 def cached_class_count() -> int:
     return len(_complete)
+
+
+def build_lock() -> threading.RLock:
+    """The lock every class is built under (the drain forgets dead Python classes' types under it)."""
+    return _build_lock
+
+
+def live_mentions() -> set[int]:
+    """The emitted types that live classes (built or being built) are made from; call under
+    :func:`build_lock`. Prunes the weak cache of classes that died."""
+    found: set[int] = set()
+    for type_id, ref in list(_transient.items()):
+        cls = ref()
+        if cls is None:
+            del _transient[type_id]
+        else:
+            found.update(cls.__dict__["__clr_mentions__"])
+    for cls in _in_progress.values():
+        found.update(cls.__dict__.get("__clr_mentions__", ()))
+    return found
 
 
 def class_by_name(name: str) -> Any:
@@ -88,7 +122,10 @@ def _build(type_id: int) -> Any:
     except BaseException:
         del _in_progress[type_id]
         raise
-    _complete[type_id] = cls  # publish last: now every member is present
+    if cls.__dict__.get("__clr_mentions__"):
+        _transient[type_id] = weakref.ref(cls)  # publish last: now every member is present
+    else:
+        _complete[type_id] = cls  # publish last: now every member is present
     del _in_progress[type_id]
     _builds += 1
     return cls

@@ -6,13 +6,25 @@
 
 from __future__ import annotations
 
+import ctypes
+import weakref
 from typing import Any
 
 from ..host import bridge as _bridge
 from ..host import typeinfo as _typeinfo
 from ..host.errors import BUILTIN_FOR_EXCEPTION, ClrError
 from ..values.targets import type_id_for
-from .base import EXCEPTION_TYPE_IDS, ClrEnum, ClrMeta, ClrObject, clr_repr, enum_value
+from .base import (
+    DERIVED_CLASSES,
+    DERIVED_TYPE_IDS,
+    EXCEPTION_TYPE_IDS,
+    ClrEnum,
+    ClrMeta,
+    ClrObject,
+    clr_repr,
+    enum_value,
+)
+from .binder import DERIVED_BIND_KEYS
 from .catalog import class_by_name, class_for
 from .events import Event
 from .members import MethodGroup, OverloadSelector
@@ -89,12 +101,64 @@ def create(type_id: int) -> Any:
         "__module__": info.namespace or "System",
         "__qualname__": _python_name(info),
     }
+    mentions = _mentions(type_id) if DERIVED_TYPE_IDS else ()
+    if mentions:
+        # Built from the types of Python classes (List[S], S[], Func[S]): the class keeps
+        # those Python classes alive, so their .NET types (and every id and stub this class
+        # uses) are not forgotten while it lives (docs/lifetime.md). A class that already
+        # died is missing here; the drain then waits for this class to die (live_mentions).
+        namespace["__clr_mentions__"] = mentions
+        refs = (DERIVED_CLASSES.get(m) for m in mentions)
+        namespace["__clr_pins__"] = tuple(c for c in (r() if r is not None else None for r in refs) if c is not None)
     if issubclass(bases[0], BaseException):
         namespace.update(_exception_namespace())
         EXCEPTION_TYPE_IDS.add(type_id)
     else:
         namespace["__slots__"] = ()
-    return ClrMeta(_python_name(info), bases, namespace)
+    cls = ClrMeta(_python_name(info), bases, namespace)
+    if mentions:
+        _key_weakly(cls, namespace["__clr_name__"])
+    return cls
+
+
+def _mentions(type_id: int) -> frozenset[int]:
+    """The emitted types (of Python classes) a .NET type is built from (the shim knows)."""
+    ids = (ctypes.c_int32 * 8)()
+    n = _bridge.shim().DerivedMentions(type_id, ids, 8)
+    if n > 8:
+        ids = (ctypes.c_int32 * n)()
+        n = _bridge.shim().DerivedMentions(type_id, ids, n)
+    return frozenset(ids[i] for i in range(max(n, 0)))
+
+
+class _BindKey:
+    """What overload caches key instances of a class that must be free to die by."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"<instances of {self.name}>"
+
+
+# Weak references (with the callback that drops the bind key) of the classes keyed by a
+# _BindKey, by id(class). Written when such a class is made (under the catalog's build lock),
+# popped by the callback; single dict writes and pops are atomic.
+_bind_refs: dict[int, weakref.ref[Any]] = {}
+
+
+def _key_weakly(cls: Any, name: str) -> None:
+    """Long-lived overload caches key ``cls``'s instances by a stand-in, never the class."""
+    class_id = id(cls)
+
+    def died(_ref: Any) -> None:  # before the id can name another object
+        DERIVED_BIND_KEYS.pop(class_id, None)
+        _bind_refs.pop(class_id, None)
+
+    DERIVED_BIND_KEYS[class_id] = _BindKey(name)
+    _bind_refs[class_id] = weakref.ref(cls, died)
 
 
 def populate(cls: Any) -> None:

@@ -197,7 +197,9 @@ def object_call(name: str, obj: Any) -> Any:
     cls = type(obj)
     fn = _object_stubs.get((name, cls), _MISSING)
     if fn is _MISSING:
-        fn = _object_stubs.setdefault((name, cls), _object_stub(name, cls))
+        fn = _object_stub(name, cls)
+        if "__clr_mentions__" not in cls.__dict__:  # (such a class must stay free to die)
+            fn = _object_stubs.setdefault((name, cls), fn)
     h = getattr(obj, "_h", 0)
     if fn is not None and h:
         try:

@@ -79,7 +79,10 @@ def _iface(obj: Any, full_name: str) -> Any:
         c = _typeinfo.info(candidate)
         def_name = _typeinfo.info(c.generic_def_id).full_name if c.generic_def_id else c.full_name
         if def_name == full_name:
-            return _iface_cache.setdefault(key, class_for(candidate))
+            found = class_for(candidate)
+            if "__clr_mentions__" in found.__dict__:  # IList[S]: must stay free to die (not cached)
+                return found
+            return _iface_cache.setdefault(key, found)
     raise TypeError(f"{type(obj).__clr_name__} does not implement {full_name}")
 
 
@@ -108,7 +111,15 @@ def _indexer_group(getters: dict[type, Any], obj: Any, iface: str) -> Any:
     """The MethodGroup behind ``iface``'s indexer for ``type(obj)`` (False: none), memoized in
     ``getters`` (a protocol's pure memo, published with setdefault)."""
     raw = _member(obj, iface, "__clr_getitem__")
-    return getters.setdefault(type(obj), getattr(raw, "__clr_group__", False))
+    return _remember(getters, type(obj), getattr(raw, "__clr_group__", False))
+
+
+def _remember(memo: dict[type, Any], cls: type, value: Any) -> Any:
+    """``memo.setdefault(cls, value)``, except for a class built from a Python class's type
+    (``List[S]``): a memo must not keep it alive (docs/lifetime.md), so it is not stored."""
+    if "__clr_mentions__" in cls.__dict__:
+        return value
+    return memo.setdefault(cls, value)
 
 
 def _own_indexer(cls: type, raw: str) -> Any:
@@ -178,7 +189,7 @@ def _count(iface: str) -> Callable[[Any], int]:
     def __len__(self: Any) -> int:
         count = counts.get(type(self))
         if count is None:
-            count = counts.setdefault(type(self), _member(self, iface, "Count"))
+            count = _remember(counts, type(self), _member(self, iface, "Count"))
         return int(count.read(self))
 
     return __len__

@@ -206,3 +206,36 @@ def test_callback_may_return_a_new_dotnet_object(invoker: Any) -> None:
 
     made = invoker.CallFunc(lambda: StringBuilder("fresh"))
     assert str(made) == "fresh"
+
+
+# ---- a delegate's Method and Target, as for a C# lambda -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("make", "params", "ret", "args", "expected"),
+    [
+        (lambda: __import__("System").Func[int, int, int](lambda a, b: a + b), ["Int32", "Int32"], "Int32", [2, 3], 5),
+        (lambda: __import__("System").Func[str, str](lambda s: s.upper()), ["String"], "String", ["ab"], "AB"),
+        (lambda: __import__("System").Predicate[float](lambda x: x > 1), ["Double"], "Boolean", [2.5], True),
+    ],
+    ids=["typed thunk", "generic dispatcher", "primitive predicate"],
+)
+def test_a_delegates_method_has_the_delegates_own_parameters(
+    make: Any, params: list[str], ret: str, args: list[Any], expected: Any
+) -> None:
+    """Reflection-driven consumers call d.Method on d.Target: it takes the delegate's own
+    arguments (no extra first parameter), as a C# lambda's method on its closure does."""
+    d = make()
+    assert [p.ParameterType.Name for p in d.Method.GetParameters()] == params  # was: TypedTarget first
+    assert d.Method.ReturnType.Name == ret
+    assert not d.Method.IsStatic and d.Target is not None
+    assert d.Method.Invoke(d.Target, args) == expected
+    assert d.DynamicInvoke(*args) == expected
+
+
+def test_delegate_create_delegate_from_method_and_target_rebinds_a_python_callable() -> None:
+    from System import Comparison, Delegate, Func
+
+    f = Func[int, int, int](lambda a, b: b - a)
+    cmp = Delegate.CreateDelegate(Comparison[int], f.Target, f.Method)  # a BCL shape reading Method
+    assert cmp(1, 5) == 4

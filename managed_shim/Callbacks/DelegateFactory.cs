@@ -4,6 +4,7 @@ using System.Collections.Generic;
 using System.Linq;
 using System.Linq.Expressions;
 using System.Reflection;
+using System.Reflection.Emit;
 
 namespace PyClrBridge.Shim;
 
@@ -44,6 +45,7 @@ internal static class DelegateFactory
                 if (!_factories.TryGetValue(delegateType, out factory))
                 {
                     factory = thunk != IntPtr.Zero ? TypedCallbacks.Build(delegateType, thunk) : Build(delegateType);
+                    factory = DelegateClosures.WithOwnSignature(delegateType, factory);
                     _factories[delegateType] = factory;
                 }
             }
@@ -88,5 +90,94 @@ internal static class DelegateFactory
             body.Add(Expression.Empty());
         LambdaExpression lambda = Expression.Lambda(delegateType, Expression.Block(invoke.ReturnType, new[] { results }, body), inner);
         return Expression.Lambda<Func<PyObjectRef, Delegate>>(lambda, callable).Compile();
+    }
+}
+
+/// <summary>
+/// What a delegate made from a Python callable is bound to, as a C# lambda is bound to its
+/// closure object: the delegate's <see cref="Delegate.Method"/> is an instance method of a
+/// class derived from this one with exactly the delegate's own parameters and return type,
+/// and <see cref="Delegate.Target"/> is the closure. Libraries that read <c>Method</c> to
+/// decide how to call a delegate (script engines, dependency injection, minimal APIs,
+/// <c>Delegate.CreateDelegate(type, d.Target, d.Method)</c>) see what they would see for a
+/// lambda. The method forwards to <see cref="Callback"/>, the delegate that calls Python.
+/// </summary>
+public abstract class PythonCallableClosure
+{
+    /// <summary>The delegate (of the same type) that calls the Python callable.</summary>
+    public Delegate Callback { get; }
+
+    protected PythonCallableClosure(Delegate callback) => Callback = callback;
+
+    public override string ToString() => Callback.Target?.ToString() ?? "<Python callable>";
+}
+
+/// <summary>
+/// Emits, once per delegate type, the closure class of <see cref="PythonCallableClosure"/>.
+/// Callers hold <see cref="DelegateFactory"/>'s emit lock (builders are not thread-safe).
+/// </summary>
+internal static class DelegateClosures
+{
+    // Guarded by DelegateFactory's emit lock: created on first use, then only read there.
+    private static ModuleBuilder? _module;
+    private static int _count;
+
+    /// <summary>
+    /// The factory of delegates whose Method has the delegate type's own signature, wrapping
+    /// <paramref name="inner"/>'s delegates. A delegate type that an emitted assembly cannot
+    /// name (not public, or from a collectible assembly) keeps <paramref name="inner"/>'s.
+    /// </summary>
+    public static Func<PyObjectRef, Delegate> WithOwnSignature(Type delegateType, Func<PyObjectRef, Delegate> inner)
+    {
+        if (!delegateType.IsVisible || delegateType.IsCollectible) return inner;
+        Func<Delegate, Delegate> wrap = Emit(delegateType);
+        return callable => wrap(inner(callable));
+    }
+
+    private static Func<Delegate, Delegate> Emit(Type delegateType)
+    {
+        _module ??= AssemblyBuilder.DefineDynamicAssembly(new AssemblyName("PyClrBridge.PythonCallables"), AssemblyBuilderAccess.Run)
+            .DefineDynamicModule("PyClrBridge.PythonCallables");
+        MethodInfo invoke = delegateType.GetMethod("Invoke")!;
+        ParameterInfo[] ps = invoke.GetParameters();
+        Type[] types = ps.Select(p => p.ParameterType).ToArray();
+        TypeBuilder tb = _module.DefineType($"PyClrBridge.PythonCallables.Closure{++_count}",
+            TypeAttributes.Public | TypeAttributes.Sealed | TypeAttributes.Class, typeof(PythonCallableClosure));
+        FieldBuilder call = tb.DefineField("_call", delegateType, FieldAttributes.Private | FieldAttributes.InitOnly);
+
+        ConstructorInfo baseCtor = typeof(PythonCallableClosure).GetConstructor(
+            BindingFlags.Instance | BindingFlags.NonPublic, new[] { typeof(Delegate) })!;
+        ConstructorBuilder ctor = tb.DefineConstructor(MethodAttributes.Public, CallingConventions.Standard, new[] { delegateType });
+        ILGenerator il = ctor.GetILGenerator();
+        il.Emit(OpCodes.Ldarg_0);
+        il.Emit(OpCodes.Ldarg_1);
+        il.Emit(OpCodes.Call, baseCtor);
+        il.Emit(OpCodes.Ldarg_0);
+        il.Emit(OpCodes.Ldarg_1);
+        il.Emit(OpCodes.Stfld, call);
+        il.Emit(OpCodes.Ret);
+
+        // public R Invoke(T1 arg1, ...) => _call(arg1, ...);  (ref/out arguments pass through)
+        MethodBuilder method = tb.DefineMethod("Invoke", MethodAttributes.Public | MethodAttributes.HideBySig, invoke.ReturnType, types);
+        for (int i = 0; i < ps.Length; i++) method.DefineParameter(i + 1, ps[i].Attributes, ps[i].Name);
+        il = method.GetILGenerator();
+        il.Emit(OpCodes.Ldarg_0);
+        il.Emit(OpCodes.Ldfld, call);
+        for (int i = 0; i < ps.Length; i++) il.Emit(OpCodes.Ldarg, (short)(i + 1));
+        il.Emit(OpCodes.Callvirt, invoke);
+        il.Emit(OpCodes.Ret);
+
+        // public static Delegate Create(Delegate d) => new D(new Closure((D)d).Invoke);
+        MethodBuilder create = tb.DefineMethod("Create", MethodAttributes.Public | MethodAttributes.Static, typeof(Delegate), new[] { typeof(Delegate) });
+        il = create.GetILGenerator();
+        il.Emit(OpCodes.Ldarg_0);
+        il.Emit(OpCodes.Castclass, delegateType);
+        il.Emit(OpCodes.Newobj, ctor);
+        il.Emit(OpCodes.Ldftn, method);
+        il.Emit(OpCodes.Newobj, delegateType.GetConstructor(new[] { typeof(object), typeof(IntPtr) })!);
+        il.Emit(OpCodes.Ret);
+
+        Type created = tb.CreateType();
+        return created.GetMethod("Create")!.CreateDelegate<Func<Delegate, Delegate>>();
     }
 }

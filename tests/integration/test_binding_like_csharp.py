@@ -3,6 +3,11 @@ extension methods, generic methods and delegates (issue 28), one script per libr
 
 from __future__ import annotations
 
+import glob
+import os
+
+import pytest
+
 from .conftest import run_script
 
 
@@ -46,3 +51,46 @@ def test_bogus_pick_random_from_a_python_list_takes_the_array_overload() -> None
         print(f.Random.CollectionItem(["a", "b"]) in ("a", "b"), len(list(f.PickRandom([1, 2, 3], 2))))
     """)
     assert out.split() == ["True"] * 4 + ["2"]
+
+
+def test_jint_calls_a_delegate_made_from_a_python_callable_by_its_method() -> None:
+    out = run_script("""
+        clr.add_package("Jint", "4.18.0", progress=False)
+        from Jint import Engine
+        from System import Func
+
+        engine = Engine()
+        engine.SetValue("add", Func[int, int, int](lambda a, b: a + b))  # Jint reads d.Method
+        engine.SetValue("shout", Func[str, str](lambda s: s.upper() + "!"))
+        print(engine.Evaluate("add(2, 3)").AsNumber(), engine.Evaluate("shout('hi')").AsString())
+    """)
+    assert out.split() == ["5.0", "HI!"]  # was: Invalid cast from 'System.Double' to 'TypedTarget'
+
+
+def test_aspnetcore_minimal_api_binds_a_python_handler_by_its_method() -> None:
+    """RequestDelegateFactory (minimal APIs) reads handler.Method's parameters and calls it on
+    handler.Target: the shared framework beside the runtime, as a web app references it."""
+    found = glob.glob("/usr/share/dotnet/shared/Microsoft.AspNetCore.App/*/") + glob.glob(
+        os.path.expanduser("~/.dotnet/shared/Microsoft.AspNetCore.App/*/")
+    )
+    if not found:
+        pytest.skip("the Microsoft.AspNetCore.App shared framework is not installed")
+    out = run_script(f"""
+        folder = {sorted(found)[-1]!r}
+        for name in ("Microsoft.AspNetCore.Http.Abstractions", "Microsoft.AspNetCore.Http",
+                     "Microsoft.AspNetCore.Http.Extensions", "Microsoft.AspNetCore.Http.Features",
+                     "Microsoft.Extensions.Features", "Microsoft.Extensions.Primitives"):
+            clr.add_reference(folder + name + ".dll")
+        from Microsoft.AspNetCore.Http import DefaultHttpContext, QueryString, RequestDelegateFactory
+        from System import Func
+        from System.IO import MemoryStream
+
+        handler = Func[str, int, str](lambda name, n: name * n)
+        run = RequestDelegateFactory.Create(handler).RequestDelegate
+        ctx = DefaultHttpContext()
+        ctx.Request.QueryString = QueryString("?arg1=ab&arg2=3")  # Func's parameter names
+        ctx.Response.Body = MemoryStream()
+        run.Invoke(ctx).Wait()
+        print(bytes(ctx.Response.Body.ToArray()).decode())
+    """)
+    assert out.strip() == "ababab"

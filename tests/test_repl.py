@@ -185,3 +185,12 @@ def test_repr_of_a_class_and_a_method_name_the_dotnet_type() -> None:
 
     assert repr(Math) == "<.NET class System.Math>"
     assert repr(Math.Round) == "<.NET method System.Math.Round (8 overload(s))>"
+
+
+def test_help_of_a_class_starts_with_a_plain_signature_then_the_constructors() -> None:
+    from System.Text import StringBuilder
+
+    text = pydoc.render_doc(StringBuilder, renderer=pydoc.plaintext)
+    lines = [line.strip(" |") for line in text.splitlines()]
+    assert lines[3] == "StringBuilder(*args, **kwargs)"  # any arguments: the constructors are below
+    assert lines[5].startswith(".NET class System.Text.StringBuilder")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+import inspect
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -198,6 +199,17 @@ class ClrMeta(type):
             {n for k in cls.__mro__ for n in k.__dict__ if not n.startswith("_")}
             | {n for n in type.__dir__(cls) if n.startswith("__") and n.endswith("__") and not n.startswith("__clr")}
         )
+
+
+# help(SomeClass) and inspect.signature(SomeClass) show "(*args, **kwargs)": any arguments, for
+# the overloaded .NET constructors listed in the class's __doc__ (not __call__'s annotations).
+ClrMeta.__call__.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+    [
+        inspect.Parameter("cls", inspect.Parameter.POSITIONAL_ONLY),
+        inspect.Parameter("args", inspect.Parameter.VAR_POSITIONAL),
+        inspect.Parameter("kwargs", inspect.Parameter.VAR_KEYWORD),
+    ]
+)
 
 
 # Member ids of System.Object's ToString / Equals / GetHashCode, found once at first use.

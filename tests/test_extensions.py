@@ -119,3 +119,17 @@ def test_a_method_forwarded_by_netstandard_is_one_extension_candidate() -> None:
     """)
     assert_clean_exit(proc)
     assert proc.stdout.split("\n")[:2] == ["[2, 3] 2 1", "3 1 3"]
+
+
+def test_explicit_type_arguments_fall_through_to_a_generic_extension_method(clr: Any) -> None:
+    """C# looks for ``list.ToArray<int>()`` among the extension methods when the instance
+    methods of that name take no type arguments (List<T>.ToArray() does not)."""
+    import System.Linq  # noqa: F401  (using System.Linq)
+    from System.Collections.Generic import List
+
+    xs = List[int]([3, 1, 2])
+    assert list(xs.ToArray[int]()) == [3, 1, 2]  # was: has no generic overload with 1 type argument(s)
+    assert list(xs.Reverse[int]()) == [2, 1, 3]  # Enumerable.Reverse<T>, not List<T>.Reverse()
+    assert list(xs) == [3, 1, 2]  # the instance Reverse() did not run
+    with pytest.raises(TypeError, match="no generic overload with 2 type argument"):
+        xs.ToArray[int, str]

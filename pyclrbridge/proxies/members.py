@@ -420,8 +420,21 @@ class BoundMethod:
                 return group._instance_call(h, args, self.__self__)
         return self._group.call(self.__self__, args, kwargs)
 
-    def __getitem__(self, type_args: Any) -> BoundMethod:
-        return BoundMethod(self._group[type_args], self.__self__)
+    def __getitem__(self, type_args: Any) -> Any:
+        """``obj.M[T]``: the object's generic methods ``M``; when it has none with that many
+        type parameters, C# looks at the extension methods in scope (``M<T>(this ...)``)."""
+        try:
+            narrowed = self._group[type_args]
+        except TypeError:
+            extension = _extension_fallback(self.__self__, self._group.__name__)
+            if extension is None:
+                raise
+            try:
+                return extension[type_args]
+            except TypeError:
+                pass
+            raise
+        return BoundMethod(narrowed, self.__self__)
 
     @property
     def overloads(self) -> Any:

@@ -94,3 +94,17 @@ def test_aspnetcore_minimal_api_binds_a_python_handler_by_its_method() -> None:
         print(bytes(ctx.Response.Body.ToArray()).decode())
     """)
     assert out.strip() == "ababab"
+
+
+def test_anglesharp_query_selector_all_with_a_type_argument_finds_the_generic_extension() -> None:
+    out = run_script("""
+        clr.add_package("AngleSharp", "1.10.4", progress=False)
+        import AngleSharp.Dom  # using AngleSharp.Dom: QuerySelectorAll<TElement>(this IParentNode, ...)
+        from AngleSharp.Html.Dom import IHtmlAnchorElement
+        from AngleSharp.Html.Parser import HtmlParser
+
+        doc = HtmlParser().ParseDocument('<p><a href="/x">x</a><b>b</b><a href="/y">y</a></p>')
+        anchors = doc.QuerySelectorAll[IHtmlAnchorElement]("a")  # was: no generic overload with 1 type argument
+        print([a.PathName for a in anchors], doc.QuerySelectorAll("a").Length)
+    """)
+    assert out.strip() == "['/x', '/y'] 2"

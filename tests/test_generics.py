@@ -202,3 +202,18 @@ def test_sixteen_threads_instantiating_a_nested_generic_get_one_class() -> None:
         t.join()
     assert all(r is results[0] for r in results)
     assert results[0].Describe() == "Inner<Guid, Guid>"
+
+
+def test_a_python_object_alone_decides_a_type_parameter_as_object() -> None:
+    """A generic parameter only a Python object meets (no .NET type of its own) is ``object``,
+    and the object crosses as itself, as for an ``object`` parameter."""
+    from System import Tuple
+    from System.Linq import Enumerable
+
+    class Session:
+        pass
+
+    s = Session()
+    pair = Tuple.Create(s, 1)  # was: no overload of Tuple.Create accepts (Session, int)
+    assert pair.Item1 is s and pair.Item2 == 1
+    assert [x is s for x in Enumerable.Repeat(s, 2)] == [True, True]

@@ -5,8 +5,8 @@ As in C#, inference follows the parameter types structurally (``IEnumerable<IEnu
 against a list of lists, ``IEnumerable<KeyValuePair<K, V>>`` against a ``Dictionary<K, V>``
 through its interfaces and base classes). What C# reads from a lambda body Python cannot
 see: a type parameter only a Python callable's result decides becomes ``object``. A type
-parameter that only a Python list, dict or None meets, with nothing else fixing it, becomes
-``List<object>``, ``Dictionary<object, object>`` or ``object``.
+parameter that only a Python list, dict, None or other Python object meets, with nothing else
+fixing it, becomes ``List<object>``, ``Dictionary<object, object>`` or ``object``.
 """
 
 from __future__ import annotations
@@ -146,11 +146,14 @@ _NATURAL = (float, str, decimal.Decimal, datetime.datetime, datetime.timedelta, 
 
 
 def _unconstrained_type_id(arg: Any) -> int:
-    """What a bare ``T`` becomes from a Python list, dict or None when nothing else fixes it."""
-    if arg is None:
-        return _typeinfo.id_by_name("System.Object")
+    """What a bare ``T`` becomes from a Python value without a .NET type of its own when
+    nothing else fixes it: a list ``List<object>``, a dict ``Dictionary<object, object>``,
+    None or any other Python object ``object`` (it crosses as a Python object, as it would
+    for an ``object`` parameter: ``cache.Set("k", session)``)."""
     if isinstance(arg, (list, tuple)):
         return _typeinfo.id_by_name("System.Collections.Generic.List`1[System.Object]")
     if isinstance(arg, dict):
         return _typeinfo.id_by_name("System.Collections.Generic.Dictionary`2[System.Object,System.Object]")
-    return 0
+    if _is_callable_arg(arg):
+        return 0  # a lambda says nothing about T (C# infers nothing from it either)
+    return _typeinfo.id_by_name("System.Object")

@@ -108,3 +108,20 @@ def test_anglesharp_query_selector_all_with_a_type_argument_finds_the_generic_ex
         print([a.PathName for a in anchors], doc.QuerySelectorAll("a").Length)
     """)
     assert out.strip() == "['/x', '/y'] 2"
+
+
+def test_memory_cache_set_with_a_python_object_infers_titem_object() -> None:
+    out = run_script("""
+        clr.add_package("Microsoft.Extensions.Caching.Memory", "10.0.0", progress=False)
+        import Microsoft.Extensions.Caching.Memory  # using: CacheExtensions.Set<TItem>(...)
+        from Microsoft.Extensions.Caching.Memory import MemoryCache, MemoryCacheOptions
+
+        class Session:
+            user = "ada"
+
+        cache = MemoryCache(MemoryCacheOptions())
+        session = Session()
+        back = cache.Set("sess", session)  # was: no overload of CacheExtensions.Set accepts (...)
+        print(back is session, cache.Get("sess") is session, cache.Get("sess").user)
+    """)
+    assert out.split() == ["True", "True", "ada"]

@@ -79,7 +79,7 @@ def test_dir_lists_extension_methods_that_apply(ext: Any) -> None:
 
 def test_help_text_lists_the_extension_overloads(ext: Any) -> None:
     doc = ext.Gadget().Tag.__doc__
-    assert "Tag(Gadget g, Int32 n)" in doc and "Tag(Gadget g, String s)" in doc
+    assert "static Tag(g: Gadget, n: int) -> str" in doc and "static Tag(g: Gadget, s: str) -> str" in doc
 
 
 def test_a_namespace_not_in_scope_adds_nothing_until_clr_extensions(fixtures: Any, ext: Any) -> None:

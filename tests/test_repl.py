@@ -123,25 +123,29 @@ def test_doc_of_a_method_group_lists_every_overload() -> None:
     from System import Math
 
     doc = Math.Round.__doc__
-    assert "static Double Round(Double a)" in doc
-    assert "static Decimal Round(Decimal d, Int32 decimals, MidpointRounding mode)" in doc
+    assert "static Round(a: float) -> float" in doc  # Python terms, as describe prints them
+    assert "static Round(d: Decimal, decimals: int, mode: MidpointRounding) -> Decimal" in doc
     assert len(doc.splitlines()) == len(Math.Round.overloads_list) == 8
 
 
-def test_help_of_a_method_shows_every_overload_signature() -> None:
+def test_help_and_describe_show_the_same_overloads_in_the_same_terms() -> None:
     from System import Math
 
+    from pyclrbridge.cli.names import describe_data, resolve_type
+
     text = pydoc.render_doc(Math.Round, renderer=pydoc.plaintext)
-    for overload in Math.Round.overloads_list:
-        assert overload.sig in text
+    described = describe_data(resolve_type("System.Math"))["methods"]["Round"]
+    assert len(described) == 8
+    for line in described:
+        assert line in text
 
 
 def test_doc_of_a_bound_method_lists_its_overloads() -> None:
     from Fixtures.Members import Widget
 
     doc = Widget(1).Grow.__doc__
-    assert "Void Grow()" in doc
-    assert "Void Grow(Int32 by)" in doc
+    assert "Grow() -> None" in doc.splitlines()
+    assert "Grow(by: int) -> None" in doc.splitlines()
 
 
 def test_doc_of_a_class_names_it_and_lists_constructors() -> None:
@@ -149,14 +153,15 @@ def test_doc_of_a_class_names_it_and_lists_constructors() -> None:
 
     doc = Widget.__doc__
     assert doc.startswith(".NET class Fixtures.Members.Widget")
-    assert 'Widget(Int32 size, String name = "widget")' in doc
+    assert '  Widget(size: int, name: str = "widget")' in doc.splitlines()
 
 
 def test_doc_of_a_property_gives_its_type_and_accessors() -> None:
     from Fixtures.Members import Widget
 
-    assert Widget.__dict__["Name"].__doc__ == "String Name { get; }"
-    assert Widget.__dict__["Size"].__doc__ == "Int32 Size { get; set; }"
+    assert Widget.__dict__["Name"].__doc__ == "Name: str  {get}"  # as describe prints it
+    assert Widget.__dict__["Size"].__doc__ == "Size: int  {get set}"
+    assert Widget.__dict__["MaxSize"].__doc__ == "const MaxSize: int"
 
 
 def test_rlcompleter_completes_a_sub_namespace() -> None:

@@ -48,10 +48,11 @@ from ..host import bridge as _bridge
 from ..host import typeinfo as _typeinfo
 from ..host.typeinfo import TypeInfo
 from ..proxies.protocols import _OPERATORS, _UNARY
+from ..proxies.pyterms import py_type, result_type
 from ..proxies.signatures import Overload, Param
 from ..values.targets import MAP_DEFS as _MAP_DEFS
 from ..values.targets import SEQUENCE_DEFS as _SEQUENCE_DEFS
-from .names import constructors, py_type, result_type
+from .names import constructors
 
 # Read-only after import: no lock.
 _PY_EXTRAS = {

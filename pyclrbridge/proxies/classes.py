@@ -14,6 +14,7 @@ from ..host import bridge as _bridge
 from ..host import typeinfo as _typeinfo
 from ..host.errors import BUILTIN_FOR_EXCEPTION, ClrError
 from ..values.targets import type_id_for
+from . import pyterms as _pyterms
 from .base import (
     DERIVED_CLASSES,
     DERIVED_TYPE_IDS,
@@ -259,21 +260,24 @@ def _call_delegate(self: Any, *args: Any, **kwargs: Any) -> Any:
 
 
 def _property(p: dict[str, Any], owner: str) -> Property:
-    type_name = p.get("typeName") or _typeinfo.info(p["type"]).display
-    doc = f"{type_name} {p['name']} {{{' get;' if 'get' in p else ''}{' set;' if 'set' in p else ''} }}"
+    access = " ".join(a for a in ("get", "set") if a in p)  # as describe prints it
+
+    def doc() -> str:
+        return f"{'static ' if p['static'] else ''}{p['name']}: {_pyterms.py_type(p['type'])}  {{{access}}}"
+
     return Property(p["name"], owner, p.get("get", 0), p.get("set", 0), p["static"], doc, type_id=p["type"])
 
 
 def _field(f: dict[str, Any], owner: str) -> Property:
-    type_name = f.get("typeName") or _typeinfo.info(f["type"]).display
     mods = "const " if f["const"] else ("readonly " if f["readonly"] else "")
+    mods = ("static " if f["static"] and not f["const"] else "") + mods
     return Property(
         f["name"],
         owner,
         f["id"],
         0 if f["readonly"] else f["id"],
         f["static"],
-        f"{mods}{type_name} {f['name']}",
+        lambda: f"{mods}{f['name']}: {_pyterms.py_type(f['type'])}",
         field=True,
         readonly=f["readonly"],
         const=f.get("const", False),
@@ -396,7 +400,8 @@ def _populate(cls: Any, info: _typeinfo.TypeInfo) -> None:
         "array": "array",
     }.get(info.kind, info.kind)
     lines = [f".NET {kind_word} {cls.__clr_name__} (assembly {info.assembly})"]
-    if ctors:
+    if ctors:  # in describe's terms (pydoc reads __doc__ from the class dict: it must be a str)
+        short = info.display.split("[")[0].rsplit(".", 1)[-1]
         lines.append("Constructors:")
-        lines.extend(f"  {c.sig}" for c in ctors)
+        lines.extend(f"  {_pyterms.signature(c, short)}" for c in ctors)
     _set(cls, "__doc__", "\n".join(lines))

@@ -22,6 +22,7 @@ from ..host import bridge as _bridge
 from ..host import typeinfo as _typeinfo
 from . import base as _base
 from . import members as _members
+from . import pyterms as _pyterms
 from .catalog import class_for
 from .members import MethodGroup
 from .signatures import Overload
@@ -177,7 +178,7 @@ class BoundExtension:
     @property
     def __doc__(self) -> str:  # type: ignore[override]
         return "extension method; overloads (the first parameter is the object):\n" + "\n".join(
-            o.sig for o in self._group.overloads_list
+            _pyterms.signature(o, self._group.__name__) for o in self._group.overloads_list
         )
 
     @property

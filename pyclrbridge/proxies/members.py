@@ -16,6 +16,7 @@ from ..values.objects import handle_of
 from ..values.results import from_value, from_values
 from ..values.targets import INTEGER_RANGES, _target, type_id_for
 from . import binder as _binder
+from . import pyterms as _pyterms
 from .binder import arg_kind
 from .fastcall import compile_invoker
 from .signatures import Overload, Plan
@@ -332,7 +333,7 @@ class MethodGroup:
 
     @property
     def __doc__(self) -> str:  # type: ignore[override]
-        return "\n".join(o.sig for o in self.overloads_list)
+        return "\n".join(_pyterms.signature(o, self.__name__) for o in self.overloads_list)  # describe's terms
 
     @property
     def __signature__(self) -> None:
@@ -444,7 +445,7 @@ class BoundMethod:
 
     @property
     def __doc__(self) -> str:  # type: ignore[override]
-        return "\n".join(o.sig for o in self._group.overloads_list)
+        return self._group.__doc__
 
     @property
     def __name__(self) -> str:

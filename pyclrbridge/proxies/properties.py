@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+from collections.abc import Callable
 from typing import Any
 
 from ..host import bridge as _bridge
@@ -103,7 +104,7 @@ class Property(ClassMember):
         get: int,
         set: int,
         static: bool,
-        doc: str,
+        doc: str | Callable[[], str],
         *,
         field: bool = False,
         readonly: bool = False,
@@ -136,7 +137,8 @@ class Property(ClassMember):
 
     @property
     def __doc__(self) -> str:  # type: ignore[override]
-        return self._doc
+        doc = self._doc  # a callable builds it on first read (help()): type lookups only then
+        return doc if isinstance(doc, str) else doc()
 
     def read(self, obj: Any) -> Any:
         if self._fast_get and obj is not None and getattr(obj, "_h", 0):

@@ -34,11 +34,12 @@ from ..values.results import from_value
 
 __all__ = ["Cancellation", "cancellation", "stats"]
 
-# Owner: _pending_lock guards _pending (token -> (loop, future) of an await in progress).
+# Owner: _pending_lock guards _pending (token -> (loop, future) of an await in progress) and
+# _tokens (a count's next() is not atomic on free-threaded builds: two awaits could share a token).
 # The sink (on a .NET thread) pops and the awaiter (on the loop thread) inserts and pops.
 _pending_lock = threading.Lock()
 _pending: dict[int, tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = {}
-_tokens = itertools.count(1)  # no lock: next() on a count is one atomic C call under the GIL
+_tokens = itertools.count(1)
 
 # Owner: _sink_lock makes registering the sink with the shim a one-time step; _sink_ready is
 # set (last) once it is registered, so later awaits skip the lock.
@@ -98,9 +99,9 @@ def _await_task(task: Any) -> Generator[Any, None, Any]:
     handle = _handle(task)
     loop = asyncio.get_running_loop()
     _ensure_sink()
-    token = next(_tokens)
     fut: asyncio.Future[None] = loop.create_future()
     with _pending_lock:
+        token = next(_tokens)
         _pending[token] = (loop, fut)
     completed = ctypes.c_int32()
     error = Value()

@@ -175,7 +175,8 @@ def thunk_address(shape: str) -> int:
 
 def shapes() -> list[str]:
     """The shapes that have a thunk so far."""
-    return sorted(_thunks)
+    with _lock:  # iterating the dict while another thread adds a shape would fail
+        return sorted(_thunks)
 
 
 def _make(shape_at: int | None, n: int, address_at: int | None) -> None:

@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, NoReturn
 
-from .shim import HOLD_GIL, Kind, Shim, Value, read_string, utf16
+from .shim import HOLD_GIL, Kind, Shim, Value, address_space, read_string, utf16
 
 __all__ = ["FORKED", "SHIM", "SHUTTING_DOWN", "Kind", "Value", "invoke", "json_call", "read_string", "shim", "utf16"]
 
@@ -119,10 +119,12 @@ class Frame:
     ``slots`` are ctypes views cached once, so writing an argument costs no indexing and no
     allocation. A frame serves one call at a time (see :func:`acquire_frame`); objects whose
     memory a slot points at (strings in ``Value.s``) are kept alive by the frame's buffer until
-    the slot is overwritten by a later call.
+    the slot is overwritten by a later call. ``memory`` is the frame's own view of the address
+    space (:func:`~pyclrbridge.host.shim.thread_memory`), for reading string results: like the
+    frame, it is used by one thread at a time, never shared by two at once (None on 32-bit).
     """
 
-    __slots__ = ("address", "buffer", "error", "invoke", "invoke_held", "slots")
+    __slots__ = ("address", "buffer", "error", "invoke", "invoke_held", "memory", "slots")
 
     def __init__(self, size: int = FRAME_SLOTS) -> None:
         self.buffer = (Value * (_HEADER_VALUES + size))()
@@ -131,6 +133,7 @@ class Frame:
         self.slots = tuple(self.buffer[_HEADER_VALUES + i] for i in range(size))
         self.invoke = shim().InvokeFrame
         self.invoke_held = shim().InvokeFrameHeld  # for members is_short() says may keep the GIL
+        self.memory = address_space()
 
 
 # Free frames. No lock and no per-thread storage: list.pop and list.append are atomic (also

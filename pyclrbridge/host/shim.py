@@ -16,6 +16,7 @@ import ctypes
 import enum
 import os
 import sys
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -216,8 +217,8 @@ def utf16(text: str) -> tuple[bytes, int]:
     return data, len(data) // 2
 
 
-def _address_space() -> Any:
-    """A read-only byte view of the whole address space, or None where it cannot be made.
+def address_space() -> Any:
+    """A new read-only byte view of the whole address space, or None where it cannot be made.
     Slicing it at a (valid) address reads like ``ctypes.string_at`` without a foreign call;
     making it touches no memory, and a slice is only ever taken over memory .NET handed us."""
     if sys.maxsize <= 2**32 or ctypes.sizeof(ctypes.c_void_p) != 8:
@@ -230,15 +231,57 @@ def _address_space() -> Any:
         return None
 
 
-#: See _address_space. Immutable: shared by every thread, no lock.
-MEMORY = _address_space()
+#: Whether address-space views can be made here (64-bit); if not, reads use ctypes.string_at.
+HAVE_VIEWS = address_space() is not None
+
+
+class _ThreadView(threading.local):
+    """Each thread's own view of the address space (``view``; None until the thread's first read)."""
+
+    view: Any = None
+
+
+# A memoryview counts the slices (exports) taken of it without atomics: on a free-threaded
+# build, threads slicing one shared view lose updates, the count reaches zero and the view is
+# released for good (every later string read then fails). So no view is ever shared: each
+# thread slices only its own (_LOCAL.view, a threading.local: per thread by construction), and
+# a slice is a temporary that never leaves the thread. _BY_THREAD_ID keeps each thread's view
+# by thread id too, so a .NET thread whose Python thread state is made anew for each callback
+# (and with it the threading.local's data) finds its view again instead of making one per
+# callback; an id is reused only after its thread ended, so a view still has one thread at a
+# time. That dict needs no lock: each access is one get, store or clear (single dict operations
+# are atomic, on free-threaded builds too); past _BY_THREAD_ID_MAX entries (mostly ended
+# threads) it is emptied, and a thread whose view went with it makes a new one.
+_LOCAL = _ThreadView()
+_BY_THREAD_ID: dict[int, Any] = {}
+_BY_THREAD_ID_MAX = 1024
+_get_ident = threading.get_ident
+
+
+def thread_memory() -> Any:
+    """The calling thread's read-only view of the address space (None on 32-bit builds).
+    Slice it only on this thread, and drop the slice at once."""
+    view = _LOCAL.view
+    if view is None and HAVE_VIEWS:
+        ident = _get_ident()
+        view = _BY_THREAD_ID.get(ident)
+        if view is None:
+            view = address_space()
+            if len(_BY_THREAD_ID) >= _BY_THREAD_ID_MAX:
+                _BY_THREAD_ID.clear()
+            _BY_THREAD_ID[ident] = view
+        _LOCAL.view = view
+    return view
 
 
 def read_utf16(address: int, n: int) -> str:
     """The ``n`` UTF-16 code units at ``address`` (lone surrogates kept)."""
-    if MEMORY is not None:
-        return _decode_utf16(MEMORY[address : address + 2 * n], "surrogatepass", True)[0]
-    return _decode_utf16(ctypes.string_at(address, n * 2), "surrogatepass", True)[0]
+    view = _LOCAL.view
+    if view is None:
+        view = thread_memory()
+        if view is None:
+            return _decode_utf16(ctypes.string_at(address, n * 2), "surrogatepass", True)[0]
+    return _decode_utf16(view[address : address + 2 * n], "surrogatepass", True)[0]
 
 
 def read_string(v: Value) -> str:
@@ -246,7 +289,13 @@ def read_string(v: Value) -> str:
     n = v.extra
     if n == 0:
         return ""
-    return read_utf16(v.p or 0, n)
+    address = v.p or 0
+    view = _LOCAL.view  # read_utf16, inline (one Python call less)
+    if view is None:
+        view = thread_memory()
+        if view is None:
+            return _decode_utf16(ctypes.string_at(address, n * 2), "surrogatepass", True)[0]
+    return _decode_utf16(view[address : address + 2 * n], "surrogatepass", True)[0]
 
 
 class Shim:

@@ -24,7 +24,7 @@ import struct
 from typing import Any
 
 from ..host import bridge as _bridge
-from ..host.shim import MEMORY, Value, _decode_utf16, prototype, read_string
+from ..host.shim import _LOCAL, Value, _decode_utf16, prototype, read_string, thread_memory
 from ..values import codecs as _codecs
 from ..values.targets import INTEGER_RANGES, _target
 from .base import object_member, wrap
@@ -49,7 +49,8 @@ _prototypes: dict[tuple[str, bool], Any] = {}
 _stubs: dict[tuple[int, int], tuple[Any, str] | None] = {}
 _MISSING = object()
 
-_read_length = struct.Struct("<q").unpack_from
+#: The int64 length before a string result (``read_length(view, address)[0]``).
+read_length = _read_length = struct.Struct("<q").unpack_from
 
 
 def stub(member: int, variant: int = 0) -> tuple[Any, str] | None:
@@ -104,11 +105,15 @@ def read_text(address: int) -> str | None:
     """A string result: ``address`` holds its int64 length, then the UTF-16 code units (0: null)."""
     if not address:
         return None
-    if MEMORY is not None:
-        n = _read_length(MEMORY, address)[0]
-        return _decode_utf16(MEMORY[address + 8 : address + 8 + 2 * n], "surrogatepass", True)[0]
-    n = ctypes.c_int64.from_address(address).value
-    return _decode_utf16(ctypes.string_at(address + 8, 2 * n), "surrogatepass", True)[0]
+    # This thread's own view of memory (thread_memory, inline): a shared one breaks under free-threading.
+    memory = _LOCAL.view
+    if memory is None:
+        memory = thread_memory()
+        if memory is None:
+            n = ctypes.c_int64.from_address(address).value
+            return _decode_utf16(ctypes.string_at(address + 8, 2 * n), "surrogatepass", True)[0]
+    n = _read_length(memory, address)[0]
+    return _decode_utf16(memory[address + 8 : address + 8 + 2 * n], "surrogatepass", True)[0]
 
 
 def decoder(shape: str) -> Any:

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..host import bridge as _bridge
-from ..host.shim import MEMORY, _decode_utf16, _encode_utf16
+from ..host.shim import _LOCAL, _decode_utf16, _encode_utf16, read_utf16
 from ..host.shim import KindInt as Kind
 from ..values import codecs as _codecs
 from ..values.convert import to_value
@@ -83,7 +83,16 @@ def _result_first(ret: int) -> list[str]:
 
 
 #: What a direct call returns per result letter (see _direct), from the raw result ``r``.
-_DIRECT_RESULT = {"v": "None", "i": "r", "f": "r", "b": "r == 1", "s": "_read_text(r)"}
+#: A string is _direct.read_text, inline: read through this thread's own view of memory (a view
+#: shared by threads breaks under free-threading); one Python call less than calling it.
+_DIRECT_RESULT = {
+    "v": "None",
+    "i": "r",
+    "f": "r",
+    "b": "r == 1",
+    "s": "((_dec(m[r + 8 : r + 8 + 2 * _text_length(m, r)[0]], 'surrogatepass', True)[0]"
+    " if (m := _local.view) is not None else _read_text(r)) if r else None)",
+}
 
 
 def _direct_lines(member: int, param_types: tuple[int, ...]) -> list[str]:
@@ -142,14 +151,15 @@ def compile_invoker(member: int, param_types: tuple[int, ...], slow: Invoker, re
         "    return result.i",
         f"if kind == {Kind.STRING}:",  # read_string, inline
         "    extra = result.extra",
-        *(
-            [
-                "    p = result.p or 0",
-                "    return _dec(_memory[p:p + 2 * extra], 'surrogatepass', True)[0] if extra else ''",
-            ]
-            if MEMORY is not None
-            else ["    return _dec(_string_at(result.p or 0, extra * 2), 'surrogatepass', True)[0] if extra else ''"]
-        ),
+        # read_utf16, inline, through the frame's own view of memory (never one shared by threads
+        # at once: slicing a shared memoryview breaks under free-threading)
+        "    if not extra:",
+        "        return ''",
+        "    m = frame.memory",
+        "    if m is None:",
+        "        return _read_utf16(result.p or 0, extra)",
+        "    p = result.p or 0",
+        "    return _dec(m[p:p + 2 * extra], 'surrogatepass', True)[0]",
         "return from_value(result)",
     ]
     body += ["    " + line for line in inner]
@@ -173,8 +183,9 @@ def compile_invoker(member: int, param_types: tuple[int, ...], slow: Invoker, re
         "_Value": _bridge.Value,
         "_enc": _encode_utf16,
         "_dec": _decode_utf16,
-        "_string_at": ctypes.string_at,
-        "_memory": MEMORY,
+        "_read_utf16": read_utf16,
+        "_local": _LOCAL,
+        "_text_length": _direct.read_length,
         "to_value": to_value,
         "from_value": from_value,
         "_ArgumentError": ctypes.ArgumentError,

@@ -12,7 +12,7 @@ from typing import Any
 
 from ..host import bridge as _bridge
 from ..host.shim import KindInt as Kind  # plain ints: IntEnum member reads are slow on every call
-from ..host.shim import Value, read_string
+from ..host.shim import Value, _decode_utf16, read_string, thread_memory
 from . import codecs as _codecs
 from .objects import lookup
 
@@ -81,8 +81,22 @@ def from_values(values: Any, n: int) -> list[Any]:
     items = [values[i] for i in range(n)]  # index once: indexing a ctypes pointer builds an object
     out: list[Any] = [None] * n
     later: list[int] = []
+    memory = None  # this thread's view of memory, looked up once per block (read_string inline)
     for i, v in enumerate(items):
-        if v.kind in _CALLS_DOTNET:
+        kind = v.kind
+        if kind == Kind.STRING:
+            size = v.extra
+            if size:
+                if memory is None:
+                    memory = thread_memory()
+                address = v.p or 0
+                if memory is not None:
+                    out[i] = _decode_utf16(memory[address : address + 2 * size], "surrogatepass", True)[0]
+                else:
+                    out[i] = read_string(v)
+            else:
+                out[i] = ""
+        elif kind in _CALLS_DOTNET:
             later.append(i)
         else:
             try:

@@ -564,3 +564,86 @@ def test_classes_churned_in_threads_with_generics_arrays_and_delegates_while_col
     proc = run_python(_CHURN_SCRIPT, timeout=600, fixtures_dll=fixtures_dll)
     assert_clean_exit(proc)
     assert "OK" in proc.stdout, proc.stdout + proc.stderr
+
+
+# ---- issue 25.2: .NET finalizers call Python overrides, in no order ----------------------
+# Before: the finalizer of the wrapper that held the Python object could run before the
+# derived object's own finalizer (Component.Finalize -> Dispose(false) in Python), which then
+# found the Python object gone: LookupError on the finalizer thread, SIGABRT within seconds.
+
+_FINALIZERS_SCRIPT = """
+import gc, os, threading
+import pyclrbridge
+clr = pyclrbridge.load()
+clr.add_reference(os.environ["FIXTURES_DLL"])
+from System import GC
+from System.ComponentModel import Component
+from Fixtures.Finalizers import Collector, Noisy, Resource, Watcher
+
+lock = threading.Lock()  # owner of calls (finalizer thread and workers write)
+calls = {"component": 0, "resource": 0, "noisy": 0}
+
+def count(kind):
+    with lock:
+        calls[kind] += 1
+
+class Part(Component):  # public virtual Dispose(bool) called by Component's finalizer
+    def Dispose(self, disposing):
+        if not disposing:
+            count("component")
+
+class Handle(Resource):  # protected virtual Dispose(bool) called by ~Resource()
+    def Dispose(self, disposing):
+        if not disposing:
+            count("resource")
+
+class Loud(Noisy):  # its own finalizer calls OnFinalize; a Watcher's finalizer calls Poke
+    def OnFinalize(self):
+        count("noisy")
+    def Poke(self):
+        return 2
+
+def settle():
+    for _ in range(4):
+        gc.collect()
+        clr.collect()
+
+settle()
+start = clr.stats()["python_objects_held"]
+N, THREADS = int(os.environ.get("ROUNDS", "3000")), 4
+
+while_true = 0
+for i in range(1, 15001):  # the issue's loop: `while True: Part()`, GC.Collect() every 5000
+    Part()
+    if i % 5000 == 0:
+        GC.Collect()
+while_true = i
+
+def churn(index):
+    for i in range(1, N + 1):
+        Part()
+        Handle()
+        Watcher(Loud())
+        if i % 1000 == 0:
+            GC.Collect()
+
+threads = [threading.Thread(target=churn, args=(k,)) for k in range(THREADS)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+settle()
+total = N * THREADS
+assert calls["component"] == total + while_true, calls
+assert calls["resource"] == total and Resource.Finalized == total, (calls, Resource.Finalized)
+assert calls["noisy"] == total and Watcher.Pokes == 2 * total, (calls, Watcher.Pokes)
+held = clr.stats()["python_objects_held"]
+assert held <= start + 5, (start, held)
+print("OK", calls)
+"""
+
+
+def test_finalizers_in_any_order_reach_live_python_overrides(fixtures_dll: Path) -> None:
+    proc = run_python(_FINALIZERS_SCRIPT, timeout=600, fixtures_dll=fixtures_dll)
+    assert_clean_exit(proc)
+    assert "OK" in proc.stdout, proc.stdout + proc.stderr

@@ -67,6 +67,8 @@ internal static class Derived
 
     private static readonly MethodInfo _bind = typeof(PythonDerivedSupport).GetMethod(nameof(PythonDerivedSupport.Bind))
         ?? throw new MissingMethodException(nameof(PythonDerivedSupport), nameof(PythonDerivedSupport.Bind));
+    private static readonly MethodInfo _refOf = typeof(PythonDerivedSupport).GetMethod(nameof(PythonDerivedSupport.RefOf))
+        ?? throw new MissingMethodException(nameof(PythonDerivedSupport), nameof(PythonDerivedSupport.RefOf));
     private static readonly MethodInfo _dispatch = typeof(PythonDerivedSupport).GetMethod(nameof(PythonDerivedSupport.Dispatch))
         ?? throw new MissingMethodException(nameof(PythonDerivedSupport), nameof(PythonDerivedSupport.Dispatch));
     private static readonly ConstructorInfo _notImplemented = typeof(NotImplementedException).GetConstructor(new[] { typeof(string) })
@@ -213,7 +215,7 @@ internal static class Derived
         Type[] allInterfaces = interfaces.Concat(interfaces.SelectMany(i => i.GetInterfaces())).Distinct().ToArray();
         TypeBuilder tb = module.DefineType(typeName, TypeAttributes.Public | TypeAttributes.Class, baseType,
             allInterfaces.Append(typeof(IPythonDerived)).ToArray());
-        FieldBuilder self = tb.DefineField("__python", typeof(PyObjectRef), FieldAttributes.Private);
+        FieldBuilder self = tb.DefineField("__python", typeof(PythonSelfRef), FieldAttributes.Private);
 
         MethodBuilder getSelf = tb.DefineMethod("IPythonDerived.get_PythonSelf",
             MethodAttributes.Private | MethodAttributes.Virtual | MethodAttributes.Final | MethodAttributes.HideBySig | MethodAttributes.NewSlot,
@@ -221,6 +223,7 @@ internal static class Derived
         ILGenerator g = getSelf.GetILGenerator();
         g.Emit(OpCodes.Ldarg_0);
         g.Emit(OpCodes.Ldfld, self);
+        g.Emit(OpCodes.Call, _refOf);
         g.Emit(OpCodes.Ret);
         tb.DefineMethodOverride(getSelf, _selfGetter);
 
@@ -420,6 +423,45 @@ internal static class Derived
     }
 }
 
+/// <summary>
+/// The Python object of an emitted type's instance, as that instance holds it (its one field).
+/// Python lets the object go only when the instance itself is gone, after every finalizer
+/// that could call into it ran, its own included: .NET runs finalizers in no order, so a
+/// plain <see cref="PyObjectRef"/> (whose finalizer releases the Python object) could be
+/// finalized before the instance's own finalizer (<c>Component.Finalize</c> calling a Python
+/// <c>Dispose(bool)</c>) reached Python. This finalizer checks the instance through a weak
+/// handle that tracks resurrection: while the instance still exists (waiting for its
+/// finalizer, or resurrected by one) it registers itself again and looks at the next
+/// collection; the runtime clears that handle only once the instance is really collected,
+/// and only then is the Python object queued for release.
+/// </summary>
+public sealed class PythonSelfRef
+{
+    // The handle is freed by the finalizer once the owner is gone (then never read again);
+    // only the finalizer thread touches it after construction.
+    private GCHandle _owner;
+
+    internal PythonSelfRef(long id, object owner)
+    {
+        Ref = PyObjects.Take(id);
+        GC.SuppressFinalize(Ref);  // released by this object's finalizer instead
+        _owner = GCHandle.Alloc(owner, GCHandleType.WeakTrackResurrection);
+    }
+
+    public PyObjectRef Ref { get; }
+
+    ~PythonSelfRef()
+    {
+        if (_owner.IsAllocated && _owner.Target != null)
+        {
+            GC.ReRegisterForFinalize(this);  // the instance can still run code: keep its Python object
+            return;
+        }
+        if (_owner.IsAllocated) _owner.Free();
+        PyObjects.QueueRelease(Ref.Id);
+    }
+}
+
 /// <summary>What emitted types call; public because the emitted assembly sees only public members.</summary>
 public static class PythonDerivedSupport
 {
@@ -429,7 +471,7 @@ public static class PythonDerivedSupport
     /// <c>new()</c> constraints...) asks Python for a new instance of the class (without
     /// running its <c>__init__</c>: the .NET constructor is what ran).
     /// </summary>
-    public static PyObjectRef Bind(object self)
+    public static PythonSelfRef Bind(object self)
     {
         long id = Derived.Pending;
         Derived.Pending = 0;
@@ -439,8 +481,11 @@ public static class PythonDerivedSupport
                 new object?[] { null, "new:", TypeCatalog.IdOf(self.GetType()) }, typeof(long), Type.EmptyTypes);
             id = (long)made[0]!;
         }
-        return PyObjects.Take(id);
+        return new PythonSelfRef(id, self);
     }
+
+    /// <summary>The Python object a <see cref="PythonSelfRef"/> holds (null for an instance no constructor ran for).</summary>
+    public static PyObjectRef? RefOf(PythonSelfRef? self) => self?.Ref;
 
     /// <summary>Called by every emitted override: runs the Python member, returns [result, byref values...].</summary>
     public static object?[] Dispatch(object self, int slot, object?[] args)

@@ -364,4 +364,9 @@ def _describe_args(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> str:
 
 def _arg_type_name(a: Any) -> str:
     name = getattr(type(a), "__clr_name__", None)
-    return name if isinstance(name, str) else type(a).__name__
+    if isinstance(name, str):
+        return name
+    if type(a) in (list, tuple) and a:  # the item types overload scoring read: list[int | str]
+        items = dict.fromkeys(_arg_type_name(item) for item in a[:16])
+        return f"{type(a).__name__}[{' | '.join(items)}]"
+    return type(a).__name__

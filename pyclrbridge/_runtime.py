@@ -205,8 +205,9 @@ class Runtime:
         ``add_package("NodaTime")``, ``add_package("Newtonsoft.Json", "13.0.3")`` or a list:
         ``add_package(["Dapper", ("Microsoft.Data.Sqlite", "9.0.0")])``. The .NET SDK restores
         them for this runtime's target framework into a per-user cache (keyed by the package set
-        and the framework), honouring the NuGet configuration (``nuget.config`` from the current
-        folder upward, or ``nuget_config=``); ``offline=True`` restores only from NuGet's global
+        and the framework), reading one NuGet configuration file: ``nuget_config=``, else
+        ``PYCLRBRIDGE_NUGET_CONFIG``, else your user-wide ``NuGet.Config`` (never a
+        ``nuget.config`` above the current folder); ``offline=True`` restores only from NuGet's global
         packages folder. A set restored before is a cache hit that runs no ``dotnet``.
         ``progress`` is True (lines on stderr), False, or a callable taking each line.
         Raises [`PackageError`][pyclrbridge.PackageError] naming the package, version and sources when

@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import stat
+import urllib.parse
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ import pytest
 
 from pyclrbridge import PackageError
 from pyclrbridge import packages as pk
-from pyclrbridge.packages import cache
+from pyclrbridge.packages import cache, config, msbuild
 from pyclrbridge.packages import restorer as rs
 
 
@@ -64,16 +65,35 @@ def test_framework_moniker_follows_the_runtime_version() -> None:
     assert pk.framework_moniker("8.0.1-preview.1") == "net8.0"
 
 
+def _default() -> pk.NuGetConfig:
+    return config.NuGetConfig(None, "default", "0" * 64, (config.NUGET_ORG,))
+
+
 def test_cache_key_ignores_the_order_and_case_of_the_names() -> None:
-    a = rs.cache_key(pk.normalize(["Dapper", "NodaTime"]), "net10.0")
-    b = rs.cache_key(pk.normalize(["nodatime", "dapper"]), "net10.0")
+    a = rs.cache_key(pk.normalize(["Dapper", "NodaTime"]), "net10.0", _default())
+    b = rs.cache_key(pk.normalize(["nodatime", "dapper"]), "net10.0", _default())
     assert a == b
-    assert a != rs.cache_key(pk.normalize(["Dapper", "NodaTime"]), "net9.0")
+    assert a != rs.cache_key(pk.normalize(["Dapper", "NodaTime"]), "net9.0", _default())
+
+
+def test_cache_key_follows_the_config_file_its_content_and_the_sources(tmp_path: Path) -> None:
+    specs = pk.normalize("Dapper", "2.1.66")
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    text = '<configuration><packageSources><add key="f" value="https://feed/" /></packageSources></configuration>'
+    (tmp_path / "a" / "nuget.config").write_text(text)
+    (tmp_path / "b" / "nuget.config").write_text(text)
+    first = rs.cache_key(specs, "net10.0", pk.choose_config(tmp_path / "a" / "nuget.config"))
+    assert first != rs.cache_key(specs, "net10.0", pk.choose_config(tmp_path / "b" / "nuget.config"))  # path
+    assert first != rs.cache_key(specs, "net10.0", pk.choose_config(tmp_path / "a" / "nuget.config"), offline=True)
+    (tmp_path / "a" / "nuget.config").write_text(text.replace("https://feed/", "https://other/"))
+    assert first != rs.cache_key(specs, "net10.0", pk.choose_config(tmp_path / "a" / "nuget.config"))  # content
+    assert first != rs.cache_key(specs, "net10.0", _default())
 
 
 def test_the_generated_project_names_every_package_and_version() -> None:
     text = rs.project_text(pk.normalize(["Dapper", ("NodaTime", "3.3.7")]), "net10.0")
-    assert '<PackageReference Include="Dapper" Version="*" />' in text
+    assert '<PackageReference Include="Dapper" Version="%2A" />' in text  # "*", escaped
     assert '<PackageReference Include="NodaTime" Version="3.3.7" />' in text
     assert "<TargetFramework>net10.0</TargetFramework>" in text
 
@@ -88,7 +108,8 @@ def test_the_cache_folder_is_private(tmp_path: Path, monkeypatch: pytest.MonkeyP
 
 def _entry(clr: Any, root: Path, package: str, version: str) -> Path:
     """The cache entry add_package(package, version) looks for under ``root``."""
-    return root / pk.entry_name(pk.normalize(package, version), pk.framework_moniker(clr.version))
+    specs = pk.normalize(package, version)
+    return root / pk.entry_name(specs, pk.framework_moniker(clr.version), pk.choose_config(None))
 
 
 @pytest.mark.skipif(os.name != "posix", reason="POSIX permission bits")
@@ -224,20 +245,13 @@ def test_a_missing_sdk_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.Monk
 
 
 def test_a_missing_nuget_config_is_named(clr: Any, tmp_path: Path) -> None:
-    with pytest.raises(FileNotFoundError, match=r"NuGet config .*nope\.config"):
+    with pytest.raises(FileNotFoundError, match=r"NuGet config .*nope\.config does not exist \(from nuget_config=\)"):
         clr.add_package("Dapper", nuget_config=tmp_path / "nope.config")
 
 
 def test_a_bad_package_id_fails_before_any_restore(clr: Any) -> None:
     with pytest.raises(ValueError, match="not a NuGet package id"):
         clr.add_package("../../etc")
-
-
-def test_the_nearest_nuget_config_wins(tmp_path: Path) -> None:
-    (tmp_path / "nuget.config").write_text("<configuration />")
-    inner = tmp_path / "a" / "b"
-    inner.mkdir(parents=True)
-    assert rs.nearest_nuget_config(inner) == tmp_path / "nuget.config"
 
 
 def test_restore_failure_names_package_version_and_source() -> None:
@@ -258,6 +272,139 @@ def test_cli_add_package_refuses_a_bad_id() -> None:
     assert main(["add-package", "bad id"]) == EXIT_USAGE
 
 
+def test_cli_add_package_names_a_missing_nuget_config(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from pyclrbridge.cli.main import EXIT_USAGE, main
+
+    assert main(["add-package", "Dapper", "--nuget-config", str(tmp_path / "nope.config")]) == EXIT_USAGE
+    assert "nope.config does not exist (from nuget_config=)" in capsys.readouterr().err
+
+
 def test_find_dotnet_takes_the_runtime_root_with_an_sdk(clr: Any) -> None:
     found = pk.find_dotnet(clr.dotnet_root)
     assert (found.parent / "sdk").is_dir()
+
+
+SPECIAL = [";", "%", "$", "@", "'", '"', "<", ">", "&", "\n"]
+SPECIAL_IDS = ["semicolon", "percent", "dollar", "at", "quote", "double-quote", "lt", "gt", "amp", "newline"]
+
+
+@pytest.mark.parametrize("char", SPECIAL, ids=SPECIAL_IDS)
+def test_msbuild_escape_writes_each_special_character_as_percent_hex(char: str) -> None:
+    value = f"/x{char}CustomBeforeMicrosoftCommonTargets=/tmp/evil.targets{char}y"
+    escaped = msbuild.escape(value)
+    assert escaped == value.replace(char, f"%{ord(char):02X}").replace("=", "%3D")
+    assert urllib.parse.unquote(escaped) == value  # what MSBuild reads back
+    assert msbuild.property_switch("RestoreConfigFile", value) == f"-p:RestoreConfigFile={escaped}"
+
+
+def test_msbuild_property_names_are_refused_unless_plain() -> None:
+    with pytest.raises(ValueError, match="not an MSBuild property name"):
+        msbuild.property_switch("A;B", "x")
+
+
+def test_the_generated_project_escapes_its_attribute_values() -> None:
+    text = rs.project_text((("Some.Id", "[1.0,2.0)"),), "net10.0")
+    assert '<PackageReference Include="Some.Id" Version="[1.0%2C2.0)" />' in text
+
+
+def _home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str | None) -> Path:
+    """A home folder whose user-wide NuGet.Config is ``text`` (none when None)."""
+    home = tmp_path / "home"
+    (home / ".nuget" / "NuGet").mkdir(parents=True)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("APPDATA", str(home / ".nuget"))
+    monkeypatch.delenv(pk.NUGET_CONFIG_ENV, raising=False)
+    path = home / ".nuget" / "NuGet" / "NuGet.Config"
+    if text is not None:
+        path.write_text(text, encoding="utf-8")
+    return path
+
+
+FEED = (
+    '<configuration><packageSources><clear /><add key="mine" value="https://mine/" /></packageSources></configuration>'
+)
+PLANTED = '<configuration><packageSources><add key="planted" value="/tmp/planted" /></packageSources></configuration>'
+
+
+def test_without_a_user_config_the_restore_reads_nuget_org_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _home(tmp_path, monkeypatch, None)
+    chosen = pk.choose_config(None)
+    assert (chosen.path, chosen.origin, chosen.sources) == (None, "default", (config.NUGET_ORG,))
+
+
+def test_a_planted_config_above_the_working_directory_is_not_chosen(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    user = _home(tmp_path, monkeypatch, FEED)
+    (tmp_path / "shared").mkdir()
+    (tmp_path / "shared" / "nuget.config").write_text(PLANTED)
+    cwd = tmp_path / "shared" / "a" / "b"
+    cwd.mkdir(parents=True)
+    monkeypatch.chdir(cwd)
+    chosen = pk.choose_config(None)
+    assert (chosen.path, chosen.origin, chosen.sources) == (user, "user", ("https://mine/",))
+
+
+def test_nuget_config_wins_over_the_environment_variable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _home(tmp_path, monkeypatch, FEED)
+    (tmp_path / "env.config").write_text(PLANTED)
+    (tmp_path / "arg.config").write_text(FEED.replace("mine", "arg"))
+    monkeypatch.setenv(pk.NUGET_CONFIG_ENV, str(tmp_path / "env.config"))
+    env = pk.choose_config(None)
+    assert (env.path, env.origin, env.sources) == (tmp_path / "env.config", pk.NUGET_CONFIG_ENV, ("/tmp/planted",))
+    arg = pk.choose_config(tmp_path / "arg.config")
+    assert (arg.path, arg.origin, arg.sources) == (tmp_path / "arg.config", "nuget_config=", ("https://arg/",))
+
+
+def test_the_sources_of_a_config_follow_clear_remove_and_disabled(tmp_path: Path) -> None:
+    (tmp_path / "n.config").write_text(
+        "<configuration><packageSources>"
+        '<add key="gone" value="https://gone/" /><clear /><add key="a" value="https://a/" />'
+        '<add key="b" value="https://b/" /><add key="c" value="https://c/" /><remove key="b" />'
+        '</packageSources><disabledPackageSources><add key="c" value="true" /></disabledPackageSources>'
+        "</configuration>"
+    )
+    assert pk.choose_config(tmp_path / "n.config").sources == ("https://a/",)
+
+
+def test_a_config_that_is_not_xml_is_named(tmp_path: Path) -> None:
+    (tmp_path / "n.config").write_text("<configuration>")
+    with pytest.raises(PackageError, match=r"NuGet config .*n\.config is not valid XML"):
+        pk.choose_config(tmp_path / "n.config")
+
+
+def test_a_config_path_with_a_semicolon_is_refused(tmp_path: Path) -> None:
+    folder = tmp_path / "a;b"
+    folder.mkdir()
+    (folder / "nuget.config").write_text(FEED)
+    with pytest.raises(PackageError, match=r"NuGet cannot read the config file .*a;b.*splits its path at the ';'"):
+        pk.choose_config(folder / "nuget.config")
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permission bits")
+def test_a_user_config_others_can_write_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    user = _home(tmp_path, monkeypatch, FEED)
+    user.chmod(0o666)
+    with pytest.raises(PackageError, match=rf"refusing the user-wide NuGet config {user}: others can write to it"):
+        pk.choose_config(None)
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="chown to another user needs root")
+def test_a_user_config_of_another_user_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    user = _home(tmp_path, monkeypatch, FEED)
+    os.chown(user, 65534, 65534)
+    with pytest.raises(PackageError, match=r"refusing the user-wide NuGet config .*owned by uid 65534"):
+        pk.choose_config(None)
+
+
+@pytest.mark.parametrize("syntax", ["$(X)", "@(X)", "%(X)", "%3B", "*", "?"])
+def test_a_cache_root_msbuild_would_read_as_syntax_is_refused(
+    clr: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, syntax: str
+) -> None:
+    root = tmp_path / f"cache{syntax}"
+    monkeypatch.setenv("PYCLRBRIDGE_PACKAGE_CACHE", str(root))
+    with pytest.raises(PackageError, match=r"cannot restore into the package cache .*MSBuild reads the '"):
+        clr.add_package("Dapper", "2.1.66", progress=False)
+    assert [p.name for p in root.iterdir()] == []  # nothing was generated there

@@ -202,7 +202,14 @@ def cmd_add_package(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     try:
-        found = runtime.add_package(specs, progress=False if args.quiet else _restore_progress, offline=args.offline)
+        found = runtime.add_package(
+            specs,
+            progress=False if args.quiet else _restore_progress,
+            nuget_config=args.nuget_config,
+            offline=args.offline,
+        )
+    except FileNotFoundError as exc:  # --nuget-config names no file
+        raise UsageError(str(exc)) from None
     except PackageError as exc:
         message, code = _one_line(exc)
         print(f"error: {message}", file=sys.stderr)
@@ -315,6 +322,11 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("name", metavar="NAME", help="the package id, e.g. Newtonsoft.Json")
     add.add_argument("version", metavar="VERSION", nargs="?", help="a version or range (default: the latest)")
     add.add_argument("--offline", action="store_true", help="restore only from NuGet's global packages folder")
+    add.add_argument(
+        "--nuget-config",
+        metavar="FILE",
+        help="the NuGet config to restore with (default: PYCLRBRIDGE_NUGET_CONFIG, else your user-wide one)",
+    )
     add.add_argument("-q", "--quiet", action="store_true", help="no progress lines on stderr")
     add.add_argument("--json", action="store_true", help="print JSON for machines")
     add.set_defaults(func=cmd_add_package)

@@ -8,7 +8,8 @@ finds managed and native dependencies alike. A second call for the same set find
 manifest, checks every file against it and runs no ``dotnet`` at all.
 
 The modules: ``cache`` (the private cache and its verified manifests), ``restorer`` (the
-generated project and the ``dotnet`` run), ``errors``; this one validates the arguments and
+generated project and the ``dotnet`` run), ``config`` (the one NuGet configuration file a
+restore reads), ``msbuild`` (escaping), ``errors``; this one validates the arguments and
 references what was restored.
 """
 
@@ -23,19 +24,25 @@ from pathlib import Path
 from typing import Any
 
 from .cache import MANIFEST, MANIFEST_FORMAT, cache_root, read_manifest
+from .config import ENV as NUGET_CONFIG_ENV
+from .config import NuGetConfig
+from .config import choose as choose_config
 from .errors import PackageError
 from .restorer import PROJECT_NAME, Progress, describe, entry_name, find_dotnet, framework_moniker, restore
 
 __all__ = [
     "MANIFEST",
     "MANIFEST_FORMAT",
+    "NUGET_CONFIG_ENV",
     "PROJECT_NAME",
+    "NuGetConfig",
     "PackageError",
     "PackageSet",
     "PackageSpec",
     "Progress",
     "add_packages",
     "cache_root",
+    "choose_config",
     "default_progress",
     "entry_name",
     "find_dotnet",
@@ -121,10 +128,8 @@ def add_packages(
     """Restore (or find cached) and reference ``specs``; see ``Runtime.add_package``."""
     report: Progress | None = default_progress if progress is True else (progress or None)
     tfm = framework_moniker(runtime_version)
-    config = Path(nuget_config).resolve() if nuget_config is not None else None
-    if config is not None and not config.is_file():
-        raise FileNotFoundError(f"NuGet config {config} does not exist")
-    folder, manifest, cached = restore(specs, tfm, dotnet_root, progress=report, nuget_config=config, offline=offline)
+    config = choose_config(nuget_config)
+    folder, manifest, cached = restore(specs, tfm, dotnet_root, config=config, progress=report, offline=offline)
     project = folder / f"{PROJECT_NAME}.dll"
     if project.is_file():
         reference(str(project))  # its .deps.json: how every dependency and native asset is found

@@ -251,7 +251,7 @@ def test_special_characters_in_the_working_directory_config_and_cache_stay_one_v
         encoding="utf-8",
     )
     # x;CustomBeforeMicrosoftCommonTargets=/.../evil.targets;y=z with ';', and the same shape for the others
-    weird = tmp_path / f"x{char}CustomBeforeMicrosoftCommonTargets={str(evil).lstrip('/')}{char}y=z"
+    weird = tmp_path / f"x{char}CustomBeforeMicrosoftCommonTargets={evil}{char}y=z"
     weird.mkdir(parents=True)
     config = weird / "nuget.config"
     config.write_text(_feed_config(feeds.good), encoding="utf-8")

@@ -263,7 +263,7 @@ def callback():
     go.wait(30)
     return 0
 
-holder = Gate.HoldWhileCalling(Func[int](callback))
+holder = {holder}(Func[int](callback))
 threading.Timer(0.2, go.set).start()
 try:
     result = {call}
@@ -367,6 +367,7 @@ _LOCK_SHAPES = {
         "Texts.Same(k, k)",
         "True",
     ),
+    "synchronized method": ("from Fixtures.GilLeaf import Synced", "Synced.Get()", "8"),
     "Dictionary indexer with a locking comparer": (
         "from Fixtures.GilLeaf import LockingComparer\nd = LockingComparer.Dictionary(False)",
         'd["key"]',
@@ -378,7 +379,8 @@ _LOCK_SHAPES = {
 @pytest.mark.parametrize("shape", sorted(_LOCK_SHAPES))
 def test_short_looking_call_while_another_thread_holds_its_lock_calling_python(fixtures_dll: Any, shape: str) -> None:
     setup, call, expected = _LOCK_SHAPES[shape]
-    out = _run(fixtures_dll, _WHILE_LOCK_HELD.format(setup=setup, call=call))
+    holder = "Synced.HoldWhileCalling" if "Synced" in setup else "Gate.HoldWhileCalling"
+    out = _run(fixtures_dll, _WHILE_LOCK_HELD.format(setup=setup, call=call, holder=holder))
     assert _result(out) == expected
 
 

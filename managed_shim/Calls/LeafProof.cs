@@ -42,25 +42,28 @@ public static class LeafProof
     {
         ("read", "every method reached has IL and the proof reads it: no native, internal-call or "
             + "runtime-implemented method, no P/Invoke, calli, ldftn or delegate invocation (Invoke "
-            + "has no IL), no abstract method; so no wait, sleep, lock, I/O or callback hides in a "
+            + "has no IL), no abstract or synchronized method, no overwriting of `this`; so no wait, sleep, lock, I/O or callback hides in a "
             + "call (they all end in runtime or native code)",
-            "test_members_that_may_wait_release_the_gil_and_say_why, test_a_member_taking_a_lock_is_not_short"),
+            "test_members_that_may_wait_release_the_gil_and_say_why, test_stall_other_threads_run_during_a_long_call, "
+            + "test_short_looking_call_while_another_thread_holds_its_lock_calling_python[synchronized method]"),
         ("resolved", "every call has one known target: static and non-virtual calls, final methods, "
             + "sealed classes and structs, and virtual calls on a receiver whose exact type is known "
             + "(the member's own receiver, asked per type); an override the proof cannot see releases",
-            "test_a_virtual_member_of_an_open_class_is_not_short, test_sealed_tostring_override_that_waits"),
+            "test_a_virtual_member_of_an_open_class_is_not_short, "
+            + "test_short_looking_call_while_another_thread_holds_its_lock_calling_python[Object.ToString contract on a sealed override]"),
         ("bounded", "no backward branch (no loop, so no spin) and no recursion: every path ends "
             + "after a bounded number of instructions",
-            "test_spinning_member_is_not_short, test_stall_other_threads_run_during_a_long_call"),
+            "test_spinning_member_is_not_short"),
         ("no-throw", "no instruction that can raise an exception: no throw or rethrow, no array "
             + "element or length access, no division, no overflow check, no cast, no null "
             + "dereference (fields and calls only on receivers proved non-null), no exception "
             + "handlers; so no exception's construction (CoreLib's message lookup takes a lock "
             + "and may run assembly-resolve handlers) and no first-chance handler runs",
-            "test_throwing_member_is_not_short, test_math_abs_overflow_with_a_waiting_first_chance_handler"),
+            "test_members_whose_throw_path_may_wait_release_the_gil, test_throwing_member_is_not_short, "
+            + "test_math_abs_overflow_with_a_waiting_first_chance_handler"),
         ("no-allocation", "no newobj, newarr or box: no out-of-memory exception (whose first-chance "
             + "handlers would run on this thread) and no constructor of another type",
-            "test_plain_framework_members_are_short"),
+            "test_members_whose_throw_path_may_wait_release_the_gil[static Decimal Abs(Decimal value)-no-allocation-newobj]"),
         ("cctors-done", "every type whose static state it touches (static fields, static methods, "
             + "the member's own type) has finished its class constructor before the first held "
             + "call: the proof runs it with the GIL released and confirms completion from another "
@@ -68,7 +71,7 @@ public static class LeafProof
             "test_cctor_of_a_touched_type_that_calls_python, test_cctor_running_on_another_thread_calling_python"),
         ("prepared", "every method reached is compiled before the first held call (with the GIL "
             + "released): no type load, assembly load or resolve handler runs during a held call",
-            "test_cctor_of_a_touched_type_that_calls_python"),
+            "no test of its own: a precaution (compiling may load types, and loading may run resolve handlers)"),
     };
 
     /// <summary>What one stack slot is known to hold: a non-null reference, byref or value
@@ -270,6 +273,8 @@ public static class LeafProof
             if (m.IsAbstract) return $"resolved: calls {Name(m)}, an abstract method whose implementation is not known";
             if ((m.MethodImplementationFlags & (MethodImplAttributes.InternalCall | MethodImplAttributes.Runtime)) != 0)
                 return $"read: calls {Name(m)}, whose code cannot be read (runtime or native code)";
+            if ((m.MethodImplementationFlags & MethodImplAttributes.Synchronized) != 0)
+                return $"read: {Name(m)} is synchronized (the runtime takes a lock around it)";
             if (m.IsStatic) Touched.Add(owner);
             MethodBody? body = m.GetMethodBody();
             byte[]? il = body?.GetILAsByteArray();
@@ -465,6 +470,11 @@ public static class LeafProof
                 {
                     int n = op == OpCodes.Ldloc_0 ? 0 : op == OpCodes.Ldloc_1 ? 1 : op == OpCodes.Ldloc_2 ? 2 : op == OpCodes.Ldloc_3 ? 3 : operand;
                     s.Add(Local(n));
+                }
+                else if ((op == OpCodes.Starg || op == OpCodes.Starg_S || op == OpCodes.Ldarga || op == OpCodes.Ldarga_S)
+                         && operand == 0 && !m.IsStatic && !owner.IsValueType)
+                {
+                    return $"read: {Name(m)} may overwrite `this` (the proof assumes it stays the receiver)";
                 }
                 else if (op == OpCodes.Ldarga || op == OpCodes.Ldarga_S || op == OpCodes.Ldloca || op == OpCodes.Ldloca_S)
                 {

@@ -191,19 +191,22 @@ def call_noargs(member_id: int, target: int, convert: Any) -> Any:
 
 
 def is_short(member_id: int, variant: int = 0) -> bool:
-    """Whether a member may be called with the GIL held: the shim read its code and found that
-    it never waits for another thread (``GilPolicy`` in the shim); False when holding is off."""
+    """Whether a member may be called with the GIL held: the shim proved it a leaf (``LeafProof``:
+    it cannot wait and runs no code the proof has not read); False when holding is off. The
+    export releases the GIL while it works: the proof may run class constructors."""
     return HOLD_GIL and shim().MemberIsShort(member_id, variant) == 1
 
 
 def is_short_on(member_id: int, type_id: int) -> bool:
     """Whether a call of a virtual member on an object of exactly ``type_id`` may keep the GIL:
-    the shim read the override that call runs on that type."""
+    the shim proved the override that call runs on that type a leaf."""
     return HOLD_GIL and shim().MemberIsShortOn(member_id, type_id) == 1
 
 
 def short_reason(member_id: int, variant: int = 0) -> str:
-    """Why the shim does not find a member short (what it calls that may wait); "" when it is."""
+    """Why the shim does not prove a member a leaf: the rule that failed (``read``, ``resolved``,
+    ``bounded``, ``no-throw``, ``no-allocation``, ``cctors-done``, ``prepared``), where, and the
+    path of calls to it; "" when it is one."""
     result = Value()
     error = Value()
     if shim().MemberShortReason(member_id, variant, ctypes.byref(result), ctypes.byref(error)) != 0:

@@ -217,3 +217,54 @@ def test_a_python_object_alone_decides_a_type_parameter_as_object() -> None:
     pair = Tuple.Create(s, 1)  # was: no overload of Tuple.Create accepts (Session, int)
     assert pair.Item1 is s and pair.Item2 == 1
     assert [x is s for x in Enumerable.Repeat(s, 2)] == [True, True]
+
+
+# ---- type arguments only a callback's result decides ---------------------------------------------
+
+
+def test_a_return_annotation_decides_a_type_argument_only_the_result_fixes() -> None:
+    from System.Collections.Generic import List
+    from System.Linq import Enumerable
+
+    def as_text(x: int) -> str:
+        return str(x * 2)
+
+    texts = Enumerable.ToList(Enumerable.Select(List[int]([1, 2]), as_text))
+    assert texts.GetType().GetGenericArguments()[0].Name == "String"  # not Object
+    assert list(texts) == ["2", "4"]
+
+    # A module that imports List and annotates lazily (from __future__ import annotations):
+    # the annotation is the text "List[int]", looked up in the module's globals.
+    module: dict[str, Any] = {"List": List}
+    exec("from __future__ import annotations\ndef digits(x) -> List[int]:\n    return List[int]([x, x])\n", module)
+    digits = module["digits"]
+    many = Enumerable.ToList(Enumerable.SelectMany(List[int]([1, 2]), digits))
+    assert many.GetType().GetGenericArguments()[0].Name == "Int32"  # IEnumerable<TResult> from List<int>
+    assert list(many) == [1, 1, 2, 2]
+
+
+def test_a_callbacks_result_converts_losslessly_to_the_inferred_object_type() -> None:
+    from System.Collections.Generic import List
+    from System.Linq import Enumerable
+    from System.Threading.Tasks import Task
+
+    nested = List[List[int]]([List[int]([1, 2]), List[int]([3])])
+    # TResult is object (Python cannot read the lambda): List<int> is given as IEnumerable<object>.
+    assert list(Enumerable.SelectMany(nested, lambda x: x)) == [1, 2, 3]  # was: InvalidCastException
+    # A Func<Task<object>> whose Python callable returns a Task<string>: given as Task<object>.
+    from System import Func
+
+    make = Func[Task[object]](lambda: Task.FromResult("v"))
+    assert make().Result == "v"  # was: cannot convert Task`1[String] to Task`1[Object]
+    assert Task.Run(make).Result == "v"
+
+
+def test_a_faulted_task_result_keeps_its_exception_through_the_conversion() -> None:
+    from System import Func, InvalidOperationException
+    from System.Threading.Tasks import Task
+
+    failing = Task.FromException[str](InvalidOperationException("boom"))
+    converted = Func[Task[object]](lambda: failing)()
+    with pytest.raises(Exception, match="boom"):
+        converted.Wait()
+    assert converted.IsFaulted and converted.Exception.InnerException.Message == "boom"  # not nested twice

@@ -284,6 +284,7 @@ internal static unsafe class Values
         if (o is long span && target == typeof(TimeSpan)) return new TimeSpan(span);
         var op = Conversions.Find(o.GetType(), target);
         if (op != null) return op.Invoke(null, new[] { o });
+        if (ResultShapes.TryReshape(o, target, out object? reshaped)) return reshaped;  // Task<string> as Task<object>...
         throw new InvalidCastException($"cannot convert {o.GetType().FullName} to {target.FullName}");
     }
 

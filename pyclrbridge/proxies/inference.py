@@ -4,7 +4,8 @@ as far as Python values can say): ``Enumerable.Repeat("a", 3)`` is ``Repeat[Stri
 As in C#, inference follows the parameter types structurally (``IEnumerable<IEnumerable<T>>``
 against a list of lists, ``IEnumerable<KeyValuePair<K, V>>`` against a ``Dictionary<K, V>``
 through its interfaces and base classes). What C# reads from a lambda body Python cannot
-see: a type parameter only a Python callable's result decides becomes ``object``. A type
+see: a type parameter only a Python callable's result decides comes from its return
+annotation (``def f(x) -> str``), else becomes ``object``. A type
 parameter that only a Python list, dict, None or other Python object meets, with nothing else
 fixing it, becomes ``List<object>``, ``Dictionary<object, object>`` or ``object``.
 """
@@ -19,9 +20,9 @@ from typing import Any
 
 from ..host import typeinfo as _typeinfo
 from ..host.typeinfo import info
+from ..values.targets import PYTHON_TYPE_NAMES, type_id_for
 from ..values.targets import SEQUENCE_DEFS as _SEQUENCE_DEFS
-from ..values.targets import type_id_for
-from .signatures import Param
+from .signatures import Param, result_hint
 from .signatures import generic_def_name as _generic_def_name
 from .signatures import is_callable_arg as _is_callable_arg
 
@@ -67,6 +68,14 @@ def infer(params: tuple[Param, ...], args: list[Any], n_generic: int) -> dict[in
             break
         if not unify(p.type_id, a):
             return None
+    # What C# reads from a lambda body, a return annotation says: ``def f(x) -> str`` makes
+    # Func<T, TResult>'s TResult String (``-> List[int]`` gives IEnumerable<TResult> Int32).
+    for p, a in zip(params, args, strict=False):
+        t = info(p.type_id)
+        if t.kind == "delegate" and t.invoke_return and _is_callable_arg(a):
+            hint = _hint_type_id(a)
+            if hint and not unify(t.invoke_return, TypeArg(hint)):
+                return None
     for position, loose in fallbacks.items():
         bindings.setdefault(position, loose)
     if len(bindings) != n_generic:
@@ -113,6 +122,14 @@ def results_of_python_callables(params: tuple[Param, ...], args: list[Any], bind
             continue
         for position in _method_params_in(t.invoke_return):
             bindings.setdefault(position, _typeinfo.id_by_name("System.Object"))
+
+
+def _hint_type_id(fn: Any) -> int:
+    """The .NET type a Python callable's return annotation names (0: none, or not a .NET type)."""
+    hint = result_hint(fn)
+    if hint is None or not (hint.__dict__.get("__clr_type_id__") or hint in PYTHON_TYPE_NAMES):
+        return 0
+    return type_id_for(hint)
 
 
 class TypeArg:

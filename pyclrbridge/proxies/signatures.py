@@ -3,6 +3,7 @@ Python callable accepts, and generic methods made concrete."""
 
 from __future__ import annotations
 
+import ast
 import builtins
 import dataclasses
 import functools
@@ -134,16 +135,35 @@ _MISSING = object()
 
 
 def _resolve_hint(text: str, namespace: Any) -> Any:
-    """A dotted name in ``namespace`` or the builtins (no evaluation of anything else)."""
-    head, *rest = text.split(".")
-    if not head.isidentifier() or not all(part.isidentifier() for part in rest):
+    """A dotted name in ``namespace`` or the builtins, or a .NET generic type of such names
+    (``List[int]``, ``Task[System.String]``): nothing else is evaluated."""
+    try:
+        tree = ast.parse(text, mode="eval").body
+    except SyntaxError:
         return None
-    found = namespace.get(head) if isinstance(namespace, dict) else None
-    if found is None:
-        found = getattr(builtins, head, None)
-    for part in rest:
-        found = getattr(found, part, None)
-    return found
+    return _resolve_node(tree, namespace)
+
+
+def _resolve_node(node: ast.expr, namespace: Any) -> Any:
+    if isinstance(node, ast.Name):
+        found = namespace.get(node.id) if isinstance(namespace, dict) else None
+        return getattr(builtins, node.id, None) if found is None else found
+    if isinstance(node, ast.Attribute):
+        return getattr(_resolve_node(node.value, namespace), node.attr, None)
+    if isinstance(node, ast.Subscript):
+        generic = _resolve_node(node.value, namespace)
+        if not isinstance(generic, type) or not getattr(generic, "__clr_name__", None):
+            return None  # only .NET generic types are subscripted (no user __class_getitem__ runs)
+        items = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+        args = [_resolve_node(item, namespace) for item in items]
+        if any(a is None for a in args):
+            return None
+        subscriptable: Any = generic
+        try:
+            return subscriptable[tuple(args) if len(args) > 1 else args[0]]
+        except Exception:  # an annotation that names no .NET type (List[1]): no hint, never a failed call
+            return None
+    return None
 
 
 def accepts_positional(arity: tuple[int, int] | None, n: int) -> bool:

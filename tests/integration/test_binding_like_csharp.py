@@ -125,3 +125,33 @@ def test_memory_cache_set_with_a_python_object_infers_titem_object() -> None:
         print(back is session, cache.Get("sess") is session, cache.Get("sess").user)
     """)
     assert out.split() == ["True", "True", "ada"]
+
+
+def test_memory_cache_get_or_create_async_takes_a_lambdas_task_of_string() -> None:
+    out = run_script("""
+        clr.add_package("Microsoft.Extensions.Caching.Memory", "10.0.0", progress=False)
+        import Microsoft.Extensions.Caching.Memory
+        from Microsoft.Extensions.Caching.Memory import MemoryCache, MemoryCacheOptions
+        from System.Threading.Tasks import Task
+
+        cache = MemoryCache(MemoryCacheOptions())
+        # TItem is object (the lambda body cannot be read); its Task<string> is one Task<object>.
+        print(cache.GetOrCreateAsync("k", lambda entry: Task.FromResult("v")).Result)  # was: cannot convert
+        print(cache.GetOrCreateAsync("k", lambda entry: Task.FromResult("other")).Result)  # cached
+    """)
+    assert out.split() == ["v", "v"]
+
+
+def test_bogus_rule_for_type_takes_ttype_from_a_return_annotation() -> None:
+    out = run_script("""
+        clr.add_package("Bogus", "35.6.5", progress=False)
+        from Bogus import Faker
+        from System import UriBuilder
+
+        def word(f) -> str:  # C# reads TType from the lambda body; Python from the annotation
+            return "example"
+
+        made = Faker[UriBuilder]().RuleForType(str, word).Generate()
+        print(made.Host, made.Scheme)
+    """)
+    assert out.split() == ["example", "example"]

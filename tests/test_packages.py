@@ -135,6 +135,36 @@ def test_a_group_writable_cache_root_is_refused(clr: Any, tmp_path: Path, monkey
         clr.add_package("Dapper", "2.1.66", progress=False)
 
 
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permission bits")
+def test_a_cache_under_a_folder_others_can_write_is_refused(
+    clr: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)  # not sticky: anyone could rename the cache away and put theirs there
+    monkeypatch.setenv("PYCLRBRIDGE_PACKAGE_CACHE", str(shared / "cache"))
+    with pytest.raises(PackageError, match=rf"parent folder {shared} is writable by others \(mode 777, not sticky\)"):
+        clr.add_package("Dapper", "2.1.66", progress=False)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permission bits")
+def test_a_cache_under_a_sticky_shared_folder_is_accepted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o1777)  # as /tmp: others add their own files, but cannot rename ours
+    assert cache.private_dir(shared / "cache") == shared / "cache"
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="chown to another user needs root")
+def test_a_cache_under_another_users_folder_is_refused(tmp_path: Path) -> None:
+    theirs = tmp_path / "theirs"
+    theirs.mkdir(mode=0o755)
+    (theirs / "cache").mkdir(mode=0o700)
+    os.chown(theirs, 65534, 65534)
+    with pytest.raises(PackageError, match=rf"its parent folder {theirs} is owned by uid 65534"):
+        cache.private_dir(theirs / "cache")
+
+
 def _plant_entry(clr: Any, root: Path, content: bytes = b"MZ planted") -> Path:
     """A complete entry for Dapper 2.1.66 at the key add_package computes, manifest and all."""
     root.mkdir(mode=0o700, exist_ok=True)

@@ -48,7 +48,29 @@ def private_dir(path: Path) -> Path:
     fails is never chmodded into shape: someone else could have written into it first."""
     path.mkdir(mode=0o700, parents=True, exist_ok=True)
     check_private(path, "package cache")
+    _check_ancestors(path)
     return path
+
+
+def _check_ancestors(path: Path) -> None:
+    """Refuse a cache whose parent folders let another user rename it away and put their own in
+    its place between our checks and the load: each must belong to you or the administrator,
+    and be writable by nobody else or sticky (as ``/tmp`` is: nobody renames what is yours)."""
+    if os.name != "posix":
+        return
+    for folder in Path(os.path.realpath(path)).parents:
+        st = os.stat(folder)
+        if st.st_uid not in (os.getuid(), 0):
+            why = f"owned by uid {st.st_uid}"
+        elif st.st_mode & 0o022 and not st.st_mode & stat.S_ISVTX:
+            why = f"writable by others (mode {stat.S_IMODE(st.st_mode):o}, not sticky)"
+        else:
+            continue
+        raise PackageError(
+            f"refusing package cache {path}: its parent folder {folder} is {why}, so someone else could "
+            "replace the cache between its checks and the load; "
+            "set PYCLRBRIDGE_PACKAGE_CACHE to a folder under one only you control"
+        )
 
 
 def check_private(folder: Path, what: str) -> None:

@@ -133,3 +133,37 @@ def test_explicit_type_arguments_fall_through_to_a_generic_extension_method(clr:
     assert list(xs) == [3, 1, 2]  # the instance Reverse() did not run
     with pytest.raises(TypeError, match="no generic overload with 2 type argument"):
         xs.ToArray[int, str]
+
+
+def test_extensions_bind_on_the_interface_a_method_declared_it_returns(fixtures: Any) -> None:
+    """C# picks extension methods by the declared (static) type: Start() returns IFirstStage,
+    Advance() ISecondStage, though one Stages object implements both."""
+    from Fixtures.Binding import StageFactory, Stages
+
+    assert StageFactory.Start().Next() == "first"  # was: ambiguous between Next(IFirstStage), Next(ISecondStage)
+    assert StageFactory.Start().Advance().Next() == "second"
+    with pytest.raises(TypeError, match="ambiguous"):
+        Stages().Next()  # a Stages object as such: ambiguous in C# too
+
+
+def test_declared_types_stay_right_across_threads_and_dying_proxies(fixtures: Any) -> None:
+    """Many threads make, use and drop builders at once (ids of dead proxies are reused):
+    each value is bound by the type its own call declared."""
+    import gc
+
+    from Fixtures.Binding import StageFactory
+
+    from pyclrbridge.testing import run_concurrently
+
+    def work(i: int) -> list[str]:
+        seen = []
+        for k in range(300):
+            first = StageFactory.Start()
+            second = first.Advance()
+            seen.append(first.Next() + second.Next())
+            del first, second
+            if k % 50 == i % 50:
+                gc.collect()
+        return sorted(set(seen))
+
+    assert run_concurrently(work, 4, pass_index=True) == [["firstsecond"]] * 4

@@ -21,6 +21,7 @@ from typing import Any
 from ..host import bridge as _bridge
 from ..host import typeinfo as _typeinfo
 from . import base as _base
+from . import declared as _declared
 from . import members as _members
 from . import pyterms as _pyterms
 from .catalog import class_for
@@ -190,10 +191,17 @@ class BoundExtension:
 
 
 def bound(obj: Any, name: str) -> BoundExtension | None:
-    """``obj.name`` as an extension method in scope, or None."""
+    """``obj.name`` as an extension method in scope, or None. As C# does, the extensions of
+    the type a member declared it returns (an interface) are looked at first: a fluent
+    builder's class may implement several builder interfaces whose extensions all apply."""
     receiver = getattr(type(obj), "__clr_type_id__", 0)
     if not receiver:
         return None
+    declared = _declared.of(obj)
+    if declared and declared != receiver:
+        group = group_for(declared, name)
+        if group is not None:
+            return BoundExtension(group, obj)
     group = group_for(receiver, name)
     return None if group is None else BoundExtension(group, obj)
 

@@ -16,6 +16,7 @@ from ..values.objects import handle_of
 from ..values.results import from_value, from_values
 from ..values.targets import INTEGER_RANGES, _target, type_id_for
 from . import binder as _binder
+from . import declared as _declared
 from . import pyterms as _pyterms
 from .binder import arg_kind
 from .fastcall import compile_invoker
@@ -53,7 +54,10 @@ def invoke_plan(plan: Plan, target: int, args: tuple[Any, ...], kwargs: dict[str
                 to_value(kwargs[source], values[i], keep, ov.params[i].type_id)  # type: ignore[index]
         _bridge.call_frame(frame, ov.id, target, n, nresults)
         if nresults == 1:
-            return from_value(values[n])
+            result = from_value(values[n])
+            if result is not None and ov.returns_interface:
+                _declared.note(result, ov.ret)
+            return result
         result, *rest = from_values(values[n:], nresults)
         outs = tuple(rest)
         if values[n].kind == Kind.VOID:
@@ -116,6 +120,23 @@ Invoker = Callable[[int, tuple[Any, ...]], Any]
 
 
 def make_invoker(plan: Plan) -> Invoker:
+    """``invoke_plan(plan, target, args, {})`` for calls without keywords (see _make_invoker);
+    a method declared to return an interface notes it on the proxy it returns (:mod:`.declared`)."""
+    run = _make_invoker(plan)
+    ret = plan.overload.ret
+    if not plan.overload.returns_interface:
+        return run
+
+    def noting(target: int, args: tuple[Any, ...]) -> Any:
+        result = run(target, args)
+        if result is not None:
+            _declared.note(result, ret)
+        return result
+
+    return noting
+
+
+def _make_invoker(plan: Plan) -> Invoker:
     """``invoke_plan(plan, target, args, {})`` for calls without keywords, specialized once per
     plan: plans whose arguments map one to one onto the parameters (no params array, no
     out/ref, no defaults filled in) get precomputed converters and the pooled frame inline."""

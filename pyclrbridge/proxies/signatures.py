@@ -58,6 +58,11 @@ class Overload:
     def byref_count(self) -> int:  # read on every call: computed once
         return sum(1 for p in self.params if p.byref)
 
+    @functools.cached_property
+    def returns_interface(self) -> bool:  # read on every call of the general path: computed once
+        """Declared to return an interface (C# binds the result's extensions by it)."""
+        return bool(self.ret) and _typeinfo.info(self.ret).kind == "interface"
+
     @property
     def inputs(self) -> tuple[Param, ...]:
         """Parameters the caller passes: every one but ``out``."""

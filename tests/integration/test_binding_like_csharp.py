@@ -155,3 +155,25 @@ def test_bogus_rule_for_type_takes_ttype_from_a_return_annotation() -> None:
         print(made.Host, made.Scheme)
     """)
     assert out.split() == ["example", "example"]
+
+
+def test_fluentvalidation_rule_chains_bind_extensions_on_the_declared_builder_interface() -> None:
+    out = run_script("""
+        clr.add_package("FluentValidation", "12.2.0", progress=False)
+        import FluentValidation  # using FluentValidation: the rule builder extensions
+        from FluentValidation import CascadeMode, InlineValidator
+        from System import Func, UriBuilder
+        from System.Linq.Expressions import Expression
+
+        u = Expression.Parameter(UriBuilder, "u")
+        host = Expression.Lambda[Func[UriBuilder, str]](Expression.Property(u, "Host"), u)
+        v = InlineValidator[UriBuilder]()
+        # RuleFor returns IRuleBuilderInitial, NotEmpty IRuleBuilderOptions: each picks its own
+        # Cascade / When among the builder class's several interfaces (was: ambiguous).
+        v.RuleFor(host).Cascade(CascadeMode.Stop).NotEmpty().When(lambda b: b.Port != 1)
+        empty, skipped = UriBuilder(), UriBuilder()
+        empty.Host, empty.Port = "", 80
+        skipped.Host, skipped.Port = "", 1
+        print(v.Validate(empty).IsValid, v.Validate(skipped).IsValid)
+    """)
+    assert out.split() == ["False", "True"]

@@ -1,0 +1,46 @@
+"""The declared type of a .NET object a member returned, where C# binds by it.
+
+C# chooses extension methods by a value's static type: a fluent API whose methods return
+``IRuleBuilderOptions<T, P>`` gets that interface's extensions, although the object behind it
+implements several builder interfaces whose extensions would all apply. A method group notes,
+for each proxy a method declared to return an interface produced, that interface; extension
+lookup (:mod:`.extensions`) tries it before the object's own class. Each call returns a new
+proxy, so the note is about that value, as C#'s static type is about that expression.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from typing import Any
+
+# Owner: _lock guards _declared (written by any thread a call returns on, read by extension
+# lookups). Entries hold a weak reference, so a noted proxy is never kept alive; an entry
+# whose proxy died (its id may be reused) is ignored on read and swept when the table grows.
+_lock = threading.Lock()
+_declared: dict[int, tuple[weakref.ref[Any], int]] = {}
+_sweep_at = 1024
+
+
+def note(obj: Any, type_id: int) -> None:
+    """Remember that ``obj`` was returned as ``type_id``."""
+    global _sweep_at
+    try:
+        ref = weakref.ref(obj)
+    except TypeError:  # not a proxy (a converted value): nothing to remember
+        return
+    with _lock:
+        _declared[id(obj)] = (ref, type_id)
+        if len(_declared) >= _sweep_at:
+            for key in [k for k, (r, _) in _declared.items() if r() is None]:
+                del _declared[key]
+            _sweep_at = max(1024, 2 * len(_declared))
+
+
+def of(obj: Any) -> int:
+    """The type ``obj`` was returned as (0: not noted)."""
+    with _lock:
+        entry = _declared.get(id(obj))
+    if entry is None or entry[0]() is not obj:
+        return 0
+    return entry[1]

@@ -563,3 +563,30 @@ def test_proved_leaves_of_the_fixture(fixtures: Any) -> None:
     assert not bridge.is_short(hash_code)
     to_string = WaitingText.ToString.overloads_list[0].id
     assert not bridge.is_short(to_string)
+
+
+def test_proof_waiting_for_a_cctor_whose_thread_asks_about_the_same_member(fixtures_dll: Any) -> None:
+    # Thread A proves RunningReader.Get (it waits, GIL released, for RunningInit's class
+    # constructor on thread B); B's constructor calls Python, which calls Get too and so asks
+    # for the same verdict. Neither may wait for the other's answer.
+    out = _run(
+        fixtures_dll,
+        """
+from Fixtures.GilLeaf import Hooks, RunningReader
+started = threading.Event()
+inner = []
+
+def callback():
+    started.set()
+    time.sleep(0.5)  # thread A is proving Get by now
+    inner.append(RunningReader.Get())  # inside the constructor: the field is not set yet
+    return 11
+
+Hooks.Callback = Func[int](callback)
+b = RunningReader.InitOnAnotherThread()
+started.wait(30)
+print("RESULT", RunningReader.Get(), inner)
+b.Join()
+""",
+    )
+    assert _result(out) == "11 [0]"

@@ -14,12 +14,12 @@ namespace PyClrBridge.Shim;
 /// </summary>
 internal static class GilPolicy
 {
-    // Verdicts per (member, variant) with the reason of a refusal: pure memo; Lazy makes one
-    // thread compute each (the proof runs class constructors).
-    private static readonly ConcurrentDictionary<(int Member, int Variant), Lazy<(bool Short, string Why)>> _members = new();
+    // Verdicts per (member, variant) with the reason of a refusal: memo published by GetOrAdd,
+    // never a Lazy (see LeafProof._verdicts: two threads may each need the other's answer).
+    private static readonly ConcurrentDictionary<(int Member, int Variant), (bool Short, string Why)> _members = new();
 
     // Verdicts per (virtual member, exact runtime type): the override a call runs on that type.
-    private static readonly ConcurrentDictionary<(int Member, int Type), Lazy<bool>> _onType = new();
+    private static readonly ConcurrentDictionary<(int Member, int Type), bool> _onType = new();
 
     /// <summary>Whether member <paramref name="memberId"/> (<paramref name="variant"/> 1: a
     /// field's setter) may be called with the GIL held.</summary>
@@ -27,12 +27,12 @@ internal static class GilPolicy
 
     /// <summary>The verdict and, for a refusal, the rule that failed and where.</summary>
     public static (bool Short, string Why) Verdict(int memberId, int variant) =>
-        _members.GetOrAdd((memberId, variant), key => new Lazy<(bool, string)>(() => Decide(key.Member, key.Variant))).Value;
+        _members.GetOrAdd((memberId, variant), key => Decide(key.Member, key.Variant));
 
     /// <summary>Whether a call of virtual member <paramref name="memberId"/> on an object of exactly
     /// type <paramref name="typeId"/> is short: the override it dispatches to there is proved.</summary>
     public static bool IsShortOn(int memberId, int typeId) =>
-        _onType.GetOrAdd((memberId, typeId), key => new Lazy<bool>(() => DecideOn(key.Member, key.Type))).Value;
+        _onType.GetOrAdd((memberId, typeId), key => DecideOn(key.Member, key.Type));
 
     private static bool DecideOn(int memberId, int typeId)
     {

@@ -83,9 +83,11 @@ public static class LeafProof
         public static Slot Meet(Slot a, Slot b) => new(a.NonNull && b.NonNull, a.Exact == b.Exact ? a.Exact : null);
     }
 
-    // Whole verdicts per (method, exact receiver type or null): pure memo; GetOrAdd with Lazy
-    // makes one thread compute each (class constructors run once anyway).
-    private static readonly ConcurrentDictionary<(MethodBase Method, Type? Receiver), Lazy<(bool Leaf, string Why)>> _verdicts = new();
+    // Whole verdicts per (method, exact receiver type or null): memo published by GetOrAdd.
+    // Never a Lazy: a thread proving a member may wait in a class constructor whose thread
+    // asks about the same member (from a Python callback); each computes its own verdict and
+    // the first published wins (a refusal stays sound; running a constructor is idempotent).
+    private static readonly ConcurrentDictionary<(MethodBase Method, Type? Receiver), (bool Leaf, string Why)> _verdicts = new();
 
     // Types whose class constructor is confirmed finished: a fact that never becomes false.
     private static readonly ConcurrentDictionary<Type, bool> _initialized = new();
@@ -141,7 +143,7 @@ public static class LeafProof
     /// constructors and compiles reached methods: call it without holding the GIL.</summary>
     public static bool IsLeaf(MethodBase m, Type? receiver, out string reason)
     {
-        (bool leaf, string why) = _verdicts.GetOrAdd((m, receiver), key => new Lazy<(bool, string)>(() => Prove(key.Method, key.Receiver))).Value;
+        (bool leaf, string why) = _verdicts.GetOrAdd((m, receiver), key => Prove(key.Method, key.Receiver));
         reason = why;
         return leaf;
     }

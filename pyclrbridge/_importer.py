@@ -11,7 +11,6 @@ import importlib.abc
 import importlib.machinery
 import os
 import sys
-import threading
 import types
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from typing import Any
 
 from .host import bridge as _bridge
 from .host.errors import HostError
+from .host.locks import SignalSafeLock
 from .host.typeinfo import id_by_name
 from .proxies import extensions as _extensions
 from .proxies.catalog import class_by_name, class_for
@@ -43,7 +43,7 @@ class NamespaceIndex:
 
 # Owner: _index_lock serializes rebuilding; readers take the current index object (one
 # atomic reference read) and never see a half-built one.
-_index_lock = threading.Lock()
+_index_lock = SignalSafeLock("pyclrbridge._importer._index_lock")
 _index = NamespaceIndex()
 
 
@@ -53,7 +53,8 @@ def index(refresh: bool = False) -> NamespaceIndex:
     generation = _bridge.shim().Generation()
     if current.generation == generation and not refresh:
         return current
-    with _index_lock:
+    _ = _index_lock.taken
+    try:
         if _index.generation == generation and not refresh:
             return _index
         data = _bridge.json_call(_bridge.shim().ListTypes)
@@ -69,6 +70,8 @@ def index(refresh: bool = False) -> NamespaceIndex:
                 _add_namespace(fresh, ns)
         _index = fresh
         return fresh
+    finally:
+        _index_lock.release()
 
 
 def _add_namespace(ix: NamespaceIndex, ns: str) -> None:

@@ -7,7 +7,6 @@ import ctypes
 import gc
 import json
 import os
-import threading
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from .callbacks import threadtop as _threadtop
 from .callbacks import typed as _typed_callbacks
 from .host import bridge as _bridge
 from .host import hostfxr as _hostfxr
+from .host.locks import SignalSafeLock
 from .host.shim import ABI_VERSION, Shim, Value, default_shim_path, read_string, utf16
 from .proxies import catalog as _catalog
 from .proxies import events as _events
@@ -285,7 +285,7 @@ class Runtime:
 
 
 # Owner: _load_lock makes load() one step: start once, publish _runtime last.
-_load_lock = threading.Lock()
+_load_lock = SignalSafeLock("pyclrbridge._runtime._load_lock")
 _runtime: Runtime | None = None
 
 
@@ -360,11 +360,14 @@ def load(
     want = _normalize(runtime_config, dotnet_root, properties)
     current = _runtime
     if current is None:
-        with _load_lock:
+        _ = _load_lock.taken
+        try:
             current = _runtime
             if current is None:
                 current = _start(want)
                 _runtime = current
+        finally:
+            _load_lock.release()
     if thread_exceptions is not None:
         _threadtop.configure(thread_exceptions)
     if not _compatible(current._args, want, current):

@@ -35,6 +35,7 @@ from typing import Any
 
 from . import _importer, load, release
 from .host import typeinfo as _typeinfo
+from .host.locks import SignalSafeLock
 from .proxies import base as _proxy
 from .proxies import catalog as _catalog
 from .testing import contention
@@ -127,7 +128,7 @@ class Workload:
         fresh = [n for n in names if _type_id(n) not in built]
         random.Random(seed).shuffle(fresh)
         # Owner: _fresh_lock hands each never-seen type name to one caller (next() is one step).
-        self._fresh_lock = threading.Lock()
+        self._fresh_lock = SignalSafeLock("pyclrbridge.stress._fresh_lock")
         self._fresh = iter(fresh)
         self.fresh_total = len(fresh)
         self.namespaces: tuple[str, ...] = tuple(sorted(ns for ns in ix.types if ns.startswith("System")))
@@ -168,8 +169,11 @@ class Workload:
 
     def next_fresh(self) -> str | None:
         """A type name no caller got before (None when the supply ran out)."""
-        with self._fresh_lock:
+        _ = self._fresh_lock.taken
+        try:
             return next(self._fresh, None)
+        finally:
+            self._fresh_lock.release()
 
     # ---- operations --------------------------------------------------------------------
 
@@ -298,6 +302,7 @@ class Workload:
                 raise TimeoutError("stress alarm")
 
         previous = signal.signal(signal.SIGALRM, on_alarm)
+        rng = random.Random(trials)
         try:
             for trial in range(trials):
                 try:
@@ -313,6 +318,21 @@ class Workload:
                         signal.setitimer(signal.ITIMER_REAL, 0)
                 except TimeoutError:
                     pass  # the signal surfaced
+                # The same while this thread builds classes and registers objects: the alarm
+                # lands at random points of the lock sites (the locks must not stay held, and a
+                # class interrupted mid-build must not be published).
+                try:
+                    try:
+                        armed[0] = True
+                        signal.setitimer(signal.ITIMER_REAL, 0.00005 + 0.00005 * (trial % 20))
+                        for _ in range(20):
+                            self.lookup_fresh(rng)
+                            self.objects(5, 2)
+                    finally:
+                        armed[0] = False
+                        signal.setitimer(signal.ITIMER_REAL, 0)
+                except TimeoutError:
+                    pass
         finally:
             signal.signal(signal.SIGALRM, previous)
         return trials
@@ -341,12 +361,15 @@ class Workload:
         """``Parallel.For`` calls a Python function from .NET worker threads ``n`` times."""
         Action, Parallel = self.types["Action"], self.types["Parallel"]
         # Owner: lock guards the list the .NET threads append to (one list per operation).
-        lock = threading.Lock()
+        lock = SignalSafeLock("pyclrbridge.stress.lock")
         got: list[int] = []
 
         def body(i: int) -> None:
-            with lock:
+            _ = lock.taken
+            try:
                 got.append(i)
+            finally:
+                lock.release()
 
         Parallel.For(0, n, Action[int](body))
         if sorted(got) != list(range(n)):
@@ -542,7 +565,7 @@ def run(
     ``signals``: the main thread meanwhile runs :meth:`Workload.signals`."""
     report = Report()
     # Owner: report_lock guards report.operations and report.failures (many writers).
-    report_lock = threading.Lock()
+    report_lock = SignalSafeLock("pyclrbridge.stress.report_lock")
     workload.runtime.collect()
     before = workload.runtime.stats()
     enum_values_before = len(_proxy._enum_values)
@@ -559,10 +582,16 @@ def run(
                 op()
                 counts[kind] += 1
             except BaseException:
-                with report_lock:
+                _ = report_lock.taken
+                try:
                     report.failures.append((threading.current_thread().name, kind, traceback.format_exc()))
-        with report_lock:
+                finally:
+                    report_lock.release()
+        _ = report_lock.taken
+        try:
             report.operations.update(counts)
+        finally:
+            report_lock.release()
 
     workers = [threading.Thread(target=worker, args=(i,), name=f"stress-{i}", daemon=True) for i in range(threads)]
     for w in workers:
@@ -579,10 +608,24 @@ def run(
         if not signal_rounds:
             break  # no signals here (not the main thread, or no setitimer)
     if signal_rounds:
-        with report_lock:
+        _ = report_lock.taken
+        try:
             report.operations["signal"] += signal_rounds
+        finally:
+            report_lock.release()
     for w in workers:
-        w.join()
+        w.join(timeout=max(0.0, deadline[0] + STUCK_SECONDS - time.perf_counter()))
+    stuck = [w.name for w in workers if w.is_alive()]
+    if stuck:  # a lock left held (or a deadlock): report it instead of waiting for ever
+        held = [lock.name for lock in _held_locks()]
+        report.failures.append(("main", "end state", f"threads {stuck} stuck; locks held: {held or 'none'}"))
+        report.seconds = time.perf_counter() - start
+        return report
+    if _catalog._in_progress:
+        report.failures.append(("main", "end state", f"half-built classes left: {sorted(_catalog._in_progress)}"))
+    held = [lock.name for lock in _held_locks()]
+    if held:
+        report.failures.append(("main", "end state", f"locks still held after every thread ended: {held}"))
     report.seconds = time.perf_counter() - start
     workload.runtime.collect()
     workload.runtime.collect()
@@ -620,6 +663,27 @@ def run(
     if after["callbacks_in_flight"] != 0:
         report.failures.append(("main", "end state", f"{after['callbacks_in_flight']} callbacks still in flight"))
     return report
+
+
+#: How long after the deadline a worker may still be running before it counts as stuck.
+STUCK_SECONDS = 120.0
+
+
+def _held_locks() -> list[SignalSafeLock]:
+    """The package's module-level locks that some thread holds now (probed without blocking)."""
+    held: list[SignalSafeLock] = []
+    for name, module in list(sys.modules.items()):
+        if not name.startswith("pyclrbridge") or module is None:
+            continue
+        for value in list(vars(module).values()):
+            if isinstance(value, SignalSafeLock) and all(value is not h for h in held):
+                if value.acquire(False):  # False: another thread holds it
+                    value.release()
+                    if value.held_by_me():  # reentrant and held by this thread further up
+                        held.append(value)
+                else:
+                    held.append(value)
+    return held
 
 
 def main(argv: Sequence[str] | None = None) -> int:

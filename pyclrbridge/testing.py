@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .host import typeinfo as _typeinfo
+from .host.locks import SignalSafeLock
 from .proxies.base import ClrMeta
 from .proxies.catalog import class_by_name, class_for
 from .values.targets import DECIMAL_MAX, INTEGER_RANGES, type_id_for
@@ -91,7 +92,7 @@ def run_concurrently(
     barrier = threading.Barrier(threads)
     results: list[Any] = [None] * threads
     # Owner: failures_lock orders the failures, so "first" means first to finish failing.
-    failures_lock = threading.Lock()
+    failures_lock = SignalSafeLock("pyclrbridge.testing.failures_lock")
     failures: list[tuple[int, str, BaseException]] = []
 
     def worker(index: int) -> None:
@@ -99,8 +100,11 @@ def run_concurrently(
             barrier.wait()
             results[index] = fn(index, *args) if pass_index else fn(*args)
         except BaseException as exc:  # report everything, KeyboardInterrupt too
-            with failures_lock:
+            _ = failures_lock.taken
+            try:
                 failures.append((index, threading.current_thread().name, exc))
+            finally:
+                failures_lock.release()
 
     workers = [
         threading.Thread(target=worker, args=(i,), name=f"run_concurrently-{i}", daemon=True) for i in range(threads)

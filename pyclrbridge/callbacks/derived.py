@@ -31,7 +31,6 @@ import ctypes
 import json
 import re
 import sys
-import threading
 import types
 import weakref
 from typing import Any
@@ -39,6 +38,7 @@ from typing import Any
 from ..host import bridge as _bridge
 from ..host import typeinfo as _typeinfo
 from ..host.errors import ClrError
+from ..host.locks import SignalSafeLock
 from ..host.shim import Value, utf16
 from ..proxies import catalog as _catalog
 from ..proxies.base import DERIVED_CLASSES, DERIVED_TYPE_IDS, _release_lock
@@ -66,7 +66,7 @@ _classes: dict[int, weakref.ref[Any]] = DERIVED_CLASSES
 _dead_classes: collections.deque[int] = collections.deque()
 
 # Owner: _setup_lock makes registering the trampoline one step (once per process).
-_setup_lock = threading.Lock()
+_setup_lock = SignalSafeLock("pyclrbridge.callbacks.derived._setup_lock")
 _trampoline_id = 0
 
 
@@ -91,8 +91,11 @@ def _new_from_dotnet(type_id: int) -> int:
     obj = cls.__new__(cls)
     obj._h = 0  # taken when the .NET object first reaches Python (adopt)
     pid = _objects.register(obj)
-    with _claim_lock:
+    _ = _claim_lock.taken
+    try:
         _derived_ids.add(pid)
+    finally:
+        _claim_lock.release()
     return pid
 
 
@@ -100,11 +103,14 @@ def _ensure_trampoline() -> None:
     global _trampoline_id
     if _trampoline_id:
         return
-    with _setup_lock:
+    _ = _setup_lock.taken
+    try:
         if not _trampoline_id:
             tid = _objects.register(_trampoline)
             _bridge.shim().DerivedSetup(tid)
             _trampoline_id = tid
+    finally:
+        _setup_lock.release()
 
 
 class DerivedClass:
@@ -133,16 +139,22 @@ class DerivedClass:
         ctors = class_for(self.type_id).__dict__.get("__clr_ctors__", ())
         plan = choose(ctors, args, kwargs, lambda: f"{self.name}.__init__")
         pid = _objects.register(obj)
-        with _claim_lock:
+        _ = _claim_lock.taken
+        try:
             _derived_ids.add(pid)
+        finally:
+            _claim_lock.release()
         shim = _bridge.shim()
         shim.DerivedPending(pid)  # the constructor (same OS thread) binds the .NET object to obj
         try:
             made = invoke_plan(plan, 0, args, kwargs)
         except BaseException:
             shim.DerivedPending(0)
-            with _claim_lock:
+            _ = _claim_lock.taken
+            try:
                 _derived_ids.discard(pid)
+            finally:
+                _claim_lock.release()
             _objects.forget(pid)
             raise
         if made is not obj:  # pragma: no cover - the constructor always binds the pending object
@@ -241,29 +253,33 @@ def forget_dead_classes() -> int:
     if not _dead_classes:
         return 0
     lock = _catalog.build_lock()
-    if not lock.acquire(blocking=False):
-        return 0
     n = 0
     waiting: list[int] = []
+    got = lock.taken_if_free  # no signal can land between taking it and the try (host.locks)
     try:
-        shim = _bridge.shim()
-        still_used = _catalog.live_mentions()
-        while True:
-            try:
-                type_id = _dead_classes.popleft()
-            except IndexError:
-                break
-            if type_id in still_used:
-                waiting.append(type_id)
-                continue
-            _classes.pop(type_id, None)
-            DERIVED_TYPE_IDS.discard(type_id)
-            _forget_class(type_id)  # the proxy class of the emitted type (its constructors' ids)
-            if shim.DerivedForget(type_id) == 1:
-                n += 1
+        if not got:
+            return 0
+        try:
+            shim = _bridge.shim()
+            still_used = _catalog.live_mentions()
+            while True:
+                try:
+                    type_id = _dead_classes.popleft()
+                except IndexError:
+                    break
+                if type_id in still_used:
+                    waiting.append(type_id)
+                    continue
+                _classes.pop(type_id, None)
+                DERIVED_TYPE_IDS.discard(type_id)
+                _forget_class(type_id)  # the proxy class of the emitted type (its constructors' ids)
+                if shim.DerivedForget(type_id) == 1:
+                    n += 1
+        finally:
+            _dead_classes.extend(waiting)  # a signal's exception raised after it still reaches the release
     finally:
-        _dead_classes.extend(waiting)
-        lock.release()
+        if got:
+            lock.release()
     return n
 
 
@@ -329,10 +345,13 @@ def adopt(handle: int) -> Any:
     """
     pid = int(_bridge.shim().DerivedSelf(handle))
     obj = _objects.lookup(pid)
-    with _claim_lock:
+    _ = _claim_lock.taken
+    try:
         if not getattr(obj, "_h", 0):
             obj._h = handle
             return obj
+    finally:
+        _claim_lock.release()
     _bridge.free_handle(handle)
     return obj
 
@@ -362,7 +381,8 @@ def sweep() -> int:
     registry = _objects.registry()
     dropped: list[int] = []
     survivors: list[Any] = []  # released after the lock: a last reference may run __del__
-    with _claim_lock:
+    _ = _claim_lock.taken
+    try:
         for pid in list(_derived_ids):
             if pid not in registry:
                 _derived_ids.discard(pid)
@@ -376,6 +396,8 @@ def sweep() -> int:
                 dropped.append(h)
             survivors.append(obj)
             obj = None
+    finally:
+        _claim_lock.release()
     survivors.clear()
     for h in dropped:
         _bridge.free_handle(h)

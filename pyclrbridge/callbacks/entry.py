@@ -15,10 +15,11 @@ that was there before.
 from __future__ import annotations
 
 import sys
-import threading
 import types
 from collections.abc import Callable
 from typing import Any
+
+from ..host.locks import SignalSafeLock
 
 #: How an entry function reports an exception that escaped it: (its frame's locals, exception).
 Reporter = Callable[[dict[str, Any], BaseException], None]
@@ -29,7 +30,7 @@ Reporter = Callable[[dict[str, Any], BaseException], None]
 _reporters: dict[types.CodeType, Reporter] = {}
 
 # Owner: _install_lock makes installing the hook one step (once per process).
-_install_lock = threading.Lock()
+_install_lock = SignalSafeLock("pyclrbridge.callbacks.entry._install_lock")
 _previous: list[Callable[[Any], object]] = []
 
 
@@ -53,7 +54,10 @@ def _hook(unraisable: Any) -> None:
 
 def install() -> None:
     """Put the hook in front of :data:`sys.unraisablehook` (once)."""
-    with _install_lock:
+    _ = _install_lock.taken
+    try:
         if not _previous:
             _previous.append(sys.unraisablehook)
             sys.unraisablehook = _hook
+    finally:
+        _install_lock.release()

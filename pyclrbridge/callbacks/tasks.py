@@ -25,6 +25,7 @@ from types import TracebackType
 from typing import Any
 
 from ..host import bridge as _bridge
+from ..host.locks import SignalSafeLock
 from ..host.shim import Kind, Value
 from ..proxies.base import release
 from ..proxies.catalog import class_by_name
@@ -37,13 +38,13 @@ __all__ = ["Cancellation", "cancellation", "stats"]
 # Owner: _pending_lock guards _pending (token -> (loop, future) of an await in progress) and
 # _tokens (a count's next() is not atomic on free-threaded builds: two awaits could share a token).
 # The sink (on a .NET thread) pops and the awaiter (on the loop thread) inserts and pops.
-_pending_lock = threading.Lock()
+_pending_lock = SignalSafeLock("pyclrbridge.callbacks.tasks._pending_lock")
 _pending: dict[int, tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = {}
 _tokens = itertools.count(1)
 
 # Owner: _sink_lock makes registering the sink with the shim a one-time step; _sink_ready is
 # set (last) once it is registered, so later awaits skip the lock.
-_sink_lock = threading.Lock()
+_sink_lock = SignalSafeLock("pyclrbridge.callbacks.tasks._sink_lock")
 _sink_ready = threading.Event()
 
 
@@ -55,8 +56,11 @@ def _wake(fut: asyncio.Future[None]) -> None:
 
 def _on_complete(token: int) -> None:
     """The sink. Runs on a .NET thread (with the GIL): only posts to the awaiting loop."""
-    with _pending_lock:
+    _ = _pending_lock.taken
+    try:
         entry = _pending.pop(token, None)
+    finally:
+        _pending_lock.release()
     if entry is None:
         return  # the await was cancelled (or already resolved) meanwhile
     loop, fut = entry
@@ -69,13 +73,16 @@ def _on_complete(token: int) -> None:
 def _ensure_sink() -> None:
     if _sink_ready.is_set():
         return
-    with _sink_lock:
+    _ = _sink_lock.taken
+    try:
         if _sink_ready.is_set():
             return
         error = Value()
         if _bridge.shim().TaskSetSink(register(_on_complete), ctypes.byref(error)) != 0:
             _bridge.raise_error(error)
         _sink_ready.set()
+    finally:
+        _sink_lock.release()
 
 
 def _handle(task: Any) -> int:
@@ -100,24 +107,36 @@ def _await_task(task: Any) -> Generator[Any, None, Any]:
     loop = asyncio.get_running_loop()
     _ensure_sink()
     fut: asyncio.Future[None] = loop.create_future()
-    with _pending_lock:
+    _ = _pending_lock.taken
+    try:
         token = next(_tokens)
         _pending[token] = (loop, fut)
+    finally:
+        _pending_lock.release()
     completed = ctypes.c_int32()
     error = Value()
     if _bridge.shim().TaskWatchStart(handle, token, ctypes.byref(completed), ctypes.byref(error)) != 0:
-        with _pending_lock:
+        _ = _pending_lock.taken
+        try:
             _pending.pop(token, None)
+        finally:
+            _pending_lock.release()
         _bridge.raise_error(error)
     if completed.value:
-        with _pending_lock:
+        _ = _pending_lock.taken
+        try:
             _pending.pop(token, None)
+        finally:
+            _pending_lock.release()
     else:
         try:
             yield from fut
         except asyncio.CancelledError:
-            with _pending_lock:
+            _ = _pending_lock.taken
+            try:
                 _pending.pop(token, None)
+            finally:
+                _pending_lock.release()
             for scope in _scopes.get():
                 scope.cancel()
             raise
@@ -127,14 +146,17 @@ def _await_task(task: Any) -> Generator[Any, None, Any]:
 # Owner: _as_task_lock guards _as_task (id of a ValueTask proxy -> the Task made from it). A
 # ValueTask may be consumed only once, so each proxy is turned into a Task once; the entry goes
 # when the proxy dies (weakref.finalize), so ids are never reused while present.
-_as_task_lock = threading.Lock()
+_as_task_lock = SignalSafeLock("pyclrbridge.callbacks.tasks._as_task_lock")
 _as_task: dict[int, Any] = {}
 
 
 def _task_of(value_task: Any) -> Any:
     key = id(value_task)
-    with _as_task_lock:
+    _ = _as_task_lock.taken
+    try:
         task = _as_task.get(key)
+    finally:
+        _as_task_lock.release()
     if task is not None:
         return task
     result = Value()
@@ -142,16 +164,22 @@ def _task_of(value_task: Any) -> Any:
     if _bridge.shim().TaskFrom(_handle(value_task), ctypes.byref(result), ctypes.byref(error)) != 0:
         _bridge.raise_error(error)
     made = from_value(result)
-    with _as_task_lock:
+    _ = _as_task_lock.taken
+    try:
         task = _as_task.setdefault(key, made)
+    finally:
+        _as_task_lock.release()
     if task is made:
         weakref.finalize(value_task, _forget_task, key)
     return task
 
 
 def _forget_task(key: int) -> None:
-    with _as_task_lock:
+    _ = _as_task_lock.taken
+    try:
         _as_task.pop(key, None)
+    finally:
+        _as_task_lock.release()
 
 
 def _await_value_task(value_task: Any) -> Generator[Any, None, Any]:

@@ -29,6 +29,7 @@ import threading
 from typing import Any
 
 from ..host import bridge as _bridge
+from ..host.locks import SignalSafeLock
 from ..host.shim import KindInt as Kind
 from ..host.shim import Value
 from ..values import codecs as _codecs
@@ -79,7 +80,7 @@ _SLOT_STATUS_OFFSET = ctypes.sizeof(Value) + Value.kind.offset
 # Owner: _lock guards _thunks (shape -> (CFUNCTYPE object, address)): built and stored under
 # it; read without it (only finished entries are stored). Entries are never removed: the shim
 # caches the addresses for the life of the process.
-_lock = threading.Lock()
+_lock = SignalSafeLock("pyclrbridge.callbacks.typed._lock")
 _thunks: dict[str, tuple[Any, int]] = {}
 
 
@@ -164,19 +165,25 @@ def thunk_address(shape: str) -> int:
     """The address of the thunk for ``shape`` (made on first use, kept for the process)."""
     found = _thunks.get(shape)
     if found is None:
-        with _lock:
+        _ = _lock.taken
+        try:
             found = _thunks.get(shape)
             if found is None:
                 fn = _build(shape)
                 found = (fn, ctypes.cast(fn, ctypes.c_void_p).value or 0)
                 _thunks[shape] = found
+        finally:
+            _lock.release()
     return found[1]
 
 
 def shapes() -> list[str]:
     """The shapes that have a thunk so far."""
-    with _lock:  # iterating the dict while another thread adds a shape would fail
+    _ = _lock.taken  # iterating the dict while another thread adds a shape would fail
+    try:
         return sorted(_thunks)
+    finally:
+        _lock.release()
 
 
 def _make(shape_at: int | None, n: int, address_at: int | None) -> None:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import ctypes
 import inspect
-import threading
 from collections.abc import Callable
 from typing import Any
 
 from ..host import bridge as _bridge
 from ..host import typeinfo as _typeinfo
 from ..host.errors import ClrError
+from ..host.locks import SignalSafeLock
 from ..host.shim import Kind, Value
 from ..values.objects import handle_of
 from . import exceptions as _exceptions
@@ -214,14 +214,15 @@ ClrMeta.__call__.__signature__ = inspect.Signature(  # type: ignore[attr-defined
 
 # Member ids of System.Object's ToString / Equals / GetHashCode, found once at first use.
 # Owner: _object_members_lock guards the one-time lookup.
-_object_members_lock = threading.Lock()
+_object_members_lock = SignalSafeLock("pyclrbridge.proxies.base._object_members_lock")
 _object_members: dict[str, Any] = {}
 
 
 def _object_member(name: str) -> Any:
     found = _object_members.get(name)
     if found is None:
-        with _object_members_lock:
+        _ = _object_members_lock.taken
+        try:
             if not _object_members:
                 obj = class_by_name("System.Object")
                 _object_members.update(
@@ -230,6 +231,8 @@ def _object_member(name: str) -> Any:
                     GetHashCode=obj.__dict__["GetHashCode"],
                 )
             found = _object_members[name]
+        finally:
+            _object_members_lock.release()
     return found
 
 
@@ -328,7 +331,7 @@ def _enum_from(cls: Any, value: Any) -> Any:
 
 # Exactly-once release. __del__ runs when no other reference exists, so it needs no lock;
 # release() can race with itself on two threads, so it claims the slot under this lock.
-_release_lock = threading.Lock()
+_release_lock = SignalSafeLock("pyclrbridge.proxies.base._release_lock")
 
 
 def release(obj: Any) -> None:
@@ -353,9 +356,12 @@ def release(obj: Any) -> None:
         what = f"the class {obj.__name__}" if isinstance(obj, type) else f"an object of type {type(obj).__name__}"
         why = " (enum values are shared; there is nothing to release)" if isinstance(obj, ClrEnum) else ""
         raise TypeError(f"pyclrbridge.release() takes a .NET object proxy, not {what}{why}")
-    with _release_lock:
+    _ = _release_lock.taken
+    try:
         h = getattr(obj, "_h", 0)
         obj._h = 0
+    finally:
+        _release_lock.release()
     _bridge.free_handle(h)
 
 

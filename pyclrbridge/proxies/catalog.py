@@ -13,19 +13,19 @@ alive for ever. :func:`live_mentions` tells the drain which types must not be fo
 
 from __future__ import annotations
 
-import threading
 import weakref
 from collections.abc import Callable
 from typing import Any
 
 from ..host import bridge as _bridge
 from ..host import typeinfo as _typeinfo
+from ..host.locks import SignalSafeLock
 from ..values.targets import type_id_for
 
 # Owner: _build_lock (reentrant: building a class builds its base first, on the same thread).
 # _complete is read without the lock and holds only finished classes; _in_progress is only
 # touched under the lock.
-_build_lock = threading.RLock()
+_build_lock = SignalSafeLock("pyclrbridge.proxies.catalog._build_lock", reentrant=True)
 _complete: dict[int, Any] = {}
 _in_progress: dict[int, Any] = {}
 # Owner: _build_lock for writes (set when built, dead entries pruned); read without the lock
@@ -59,25 +59,31 @@ def class_for(type_id: int) -> Any:
     cls = ref() if ref is not None else None
     if cls is not None:
         return cls
-    with _build_lock:
+    _ = _build_lock.taken
+    try:
         ref = _transient.get(type_id)
         cls = _complete.get(type_id) or _in_progress.get(type_id) or (ref() if ref is not None else None)
         if cls is not None:
             return cls
         return _build(type_id)
+    finally:
+        _build_lock.release()
 
 
 def forget(type_id: int) -> None:
     """Drop the class of a .NET type that is going away (a Python class's emitted type)."""
-    with _build_lock:
+    _ = _build_lock.taken
+    try:
         _complete.pop(type_id, None)
+    finally:
+        _build_lock.release()
 
 
 def cached_class_count() -> int:
     return len(_complete)
 
 
-def build_lock() -> threading.RLock:
+def build_lock() -> SignalSafeLock:
     """The lock every class is built under (the drain forgets dead Python classes' types under it)."""
     return _build_lock
 

@@ -7,11 +7,11 @@ The delegates handed to .NET are remembered per (event, object identity, handler
 from __future__ import annotations
 
 import ctypes
-import threading
 from collections.abc import Callable
 from typing import Any
 
 from ..host import bridge as _bridge
+from ..host.locks import SignalSafeLock
 from ..host.shim import Value
 from ..values.convert import to_value
 from ..values.objects import handle_of
@@ -21,7 +21,7 @@ from .catalog import class_for
 # Delegates handed to events, per (event, publisher identity, handler), so that ``-=`` passes
 # .NET the very delegate ``+=`` added. Owner: _subscriptions_lock (a list is read and changed
 # only under it). forget_dead_publishers() drops the entries of publishers .NET has collected.
-_subscriptions_lock = threading.Lock()
+_subscriptions_lock = SignalSafeLock("pyclrbridge.proxies.events._subscriptions_lock")
 _subscriptions: dict[tuple[int, int, Any], list[Any]] = {}
 _by_identity: dict[int, set[tuple[int, int, Any]]] = {}
 
@@ -33,15 +33,19 @@ def event_identity(handle: int) -> int:
 
 def subscription_add(key: tuple[int, int, Any], delegate: Any) -> None:
     """Remember the delegate subscribed under ``key`` = (event id, publisher identity, handler)."""
-    with _subscriptions_lock:
+    _ = _subscriptions_lock.taken
+    try:
         _subscriptions.setdefault(key, []).append(delegate)
         if key[1]:
             _by_identity.setdefault(key[1], set()).add(key)
+    finally:
+        _subscriptions_lock.release()
 
 
 def subscription_take(key: tuple[int, int, Any]) -> Any:
     """The delegate most recently subscribed under ``key`` (forgotten now), or None."""
-    with _subscriptions_lock:
+    _ = _subscriptions_lock.taken
+    try:
         pending = _subscriptions.get(key)
         delegate = pending.pop() if pending else None
         if pending == []:
@@ -51,6 +55,8 @@ def subscription_take(key: tuple[int, int, Any]) -> Any:
                 keys.discard(key)
                 if not keys:
                     del _by_identity[key[1]]
+    finally:
+        _subscriptions_lock.release()
     return delegate
 
 
@@ -60,10 +66,13 @@ def subscription_count() -> int:
 
 def _forget_publishers(identities: list[int]) -> None:
     dead: list[Any] = []
-    with _subscriptions_lock:
+    _ = _subscriptions_lock.taken
+    try:
         for ident in identities:
             for key in _by_identity.pop(ident, ()):
                 dead.append(_subscriptions.pop(key, None))
+    finally:
+        _subscriptions_lock.release()
     dead.clear()  # outside the lock: dropping delegate proxies frees their handles
 
 

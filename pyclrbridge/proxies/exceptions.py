@@ -17,12 +17,12 @@ from __future__ import annotations
 import ctypes
 import errno
 import os
-import threading
 import types
 import weakref
 from typing import Any
 
 from ..host import bridge as _bridge
+from ..host.locks import SignalSafeLock
 from ..host.shim import Value
 from ..values.objects import forget, lookup
 from ..values.results import from_value
@@ -33,7 +33,7 @@ AGGREGATE_EXCEPTION = "System.AggregateException"
 # Owner: _identity_lock guards _identities (.NET exception identity -> its live Python object):
 # looking up and publishing an object is one step under it. Weak values: an entry lives as
 # long as Python holds the object.
-_identity_lock = threading.Lock()
+_identity_lock = SignalSafeLock("pyclrbridge.proxies.exceptions._identity_lock")
 _identities: weakref.WeakValueDictionary[int, BaseException] = weakref.WeakValueDictionary()
 
 
@@ -60,7 +60,7 @@ _handed_back: weakref.WeakValueDictionary[int, _HandedBack] = weakref.WeakValueD
 # both heaps that Python's collector cannot see. They are cleared once they have finished
 # (:func:`clear_finished_frames`, at the next failed call and every registry drain).
 # Owner: _frames_lock guards _frames_to_clear (appended at hand-over, swapped out to clear).
-_frames_lock = threading.Lock()
+_frames_lock = SignalSafeLock("pyclrbridge.proxies.exceptions._frames_lock")
 _frames_to_clear: list[types.FrameType] = []
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -92,11 +92,14 @@ def _publish(token: int, obj: BaseException, *, replace: bool = False) -> BaseEx
     """The one Python object for the .NET exception ``token``: ``obj`` unless another is live."""
     if not token:
         return obj
-    with _identity_lock:
+    _ = _identity_lock.taken
+    try:
         found = None if replace else _identities.get(token)
         if found is None:
             _identities[token] = obj
             return obj
+    finally:
+        _identity_lock.release()
     return found
 
 
@@ -114,8 +117,11 @@ def adopt(obj: Any) -> BaseException:
         if isinstance(original, BaseException):
             shim.ForgetExceptionOrigin(obj._h)  # Python holds it again: .NET lets it go
             return _publish(token, original, replace=True)
-    with _identity_lock:
+    _ = _identity_lock.taken
+    try:
         found = _identities.get(token) if token else None
+    finally:
+        _identity_lock.release()
     if found is not None:
         return found  # obj dies here and frees its handle
     decorate(obj)
@@ -145,7 +151,8 @@ def original_of(exc: BaseException) -> BaseException | None:
     if getattr(type(exc), "__clr_name__", "") != PYTHON_EXCEPTION:
         return None
     obj_id = _read(exc, "PyObjectId")
-    with _identity_lock:
+    _ = _identity_lock.taken
+    try:
         token = _handed_back.get(obj_id)
         if token is not None:
             return token.original
@@ -162,6 +169,8 @@ def original_of(exc: BaseException) -> BaseException | None:
             return original  # (no __dict__: .NET keeps holding it)
         _handed_back[obj_id] = token
         forget(obj_id)  # (nothing is freed here: original is still referenced)
+    finally:
+        _identity_lock.release()
     return original
 
 
@@ -182,15 +191,21 @@ def _note_bridge_frames(exc: BaseException) -> None:
             break  # the user's frame that called into .NET
         frame = frame.f_back
     if found:
-        with _frames_lock:
+        _ = _frames_lock.taken
+        try:
             _frames_to_clear.extend(found)
+        finally:
+            _frames_lock.release()
 
 
 def clear_finished_frames() -> None:
     """Clear the noted bridge frames that have finished (the others wait for the next time)."""
-    with _frames_lock:
+    _ = _frames_lock.taken
+    try:
         pending = _frames_to_clear[:]
         _frames_to_clear.clear()
+    finally:
+        _frames_lock.release()
     waiting = []
     for frame in pending:
         try:
@@ -198,8 +213,11 @@ def clear_finished_frames() -> None:
         except RuntimeError:
             waiting.append(frame)  # still executing
     if waiting:
-        with _frames_lock:
+        _ = _frames_lock.taken
+        try:
             _frames_to_clear.extend(waiting)
+        finally:
+            _frames_lock.release()
 
 
 def _escaping(exc: BaseException) -> BaseException | None:

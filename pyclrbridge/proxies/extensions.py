@@ -14,12 +14,12 @@ assemblies; the method group memoizes its plans per argument kinds, as any metho
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..host import bridge as _bridge
 from ..host import typeinfo as _typeinfo
+from ..host.locks import SignalSafeLock
 from . import base as _base
 from . import declared as _declared
 from . import members as _members
@@ -33,7 +33,7 @@ NamespaceTypes = Callable[[str], Mapping[str, list[str]]]
 
 # Owner: _lock guards _scopes and _types_of (replaced whole under it; readers take one
 # reference read) and the one-time build of a scope's extension table.
-_lock = threading.Lock()
+_lock = SignalSafeLock("pyclrbridge.proxies.extensions._lock")
 _scopes: frozenset[str] = frozenset()
 _scope_version = 0
 _types_of: NamespaceTypes | None = None
@@ -47,8 +47,11 @@ _names: dict[tuple[int, int, int], tuple[str, ...]] = {}
 def install(types_of: NamespaceTypes) -> None:
     """Tell this layer how to list a namespace's types (the importer's index)."""
     global _types_of
-    with _lock:
+    _ = _lock.taken
+    try:
         _types_of = types_of
+    finally:
+        _lock.release()
 
 
 def use(namespace: str) -> None:
@@ -56,11 +59,14 @@ def use(namespace: str) -> None:
     global _scopes, _scope_version
     if not isinstance(namespace, str) or not namespace:
         raise TypeError(f"a namespace must be a non-empty str, not {namespace!r}")
-    with _lock:
+    _ = _lock.taken
+    try:
         if namespace in _scopes:
             return
         _scopes = _scopes | {namespace}
         _scope_version += 1
+    finally:
+        _lock.release()
 
 
 def scopes() -> tuple[str, ...]:
@@ -77,8 +83,11 @@ def _table(state: tuple[int, int]) -> dict[str, tuple[Overload, ...]]:
     found = _tables.get(state)
     if found is not None:
         return found
-    with _lock:
+    _ = _lock.taken
+    try:
         scopes_now, types_of = _scopes, _types_of
+    finally:
+        _lock.release()
     by_name: dict[str, list[Overload]] = {}
     # A type forwarded by several assemblies (netstandard.dll forwards System.Linq.Enumerable)
     # is listed once per assembly but is one type: each method is one candidate (one member id).

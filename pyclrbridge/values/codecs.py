@@ -6,15 +6,15 @@ value goes to .NET (``encode_custom``) and last when a .NET object comes back (`
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from typing import Any
 
 from ..host import typeinfo as _typeinfo
+from ..host.locks import SignalSafeLock
 
 # Owner: _lock guards registration. Readers take the current tuple / dict in one
 # atomic read; writers replace them whole (copy-on-write), never mutate in place.
-_lock = threading.Lock()
+_lock = SignalSafeLock("pyclrbridge.values.codecs._lock")
 encoders: tuple[tuple[type, Callable[[Any], Any]], ...] = ()
 decoders: dict[str, Callable[[Any], Any]] = {}
 
@@ -67,19 +67,25 @@ def register_codec(
         raise TypeError(f"python_type must be a class, not {python_type!r}")
     name = _clr_type_name(clr_type) if clr_type is not None else None
     encoder = (python_type, encode) if python_type is not None and encode is not None else None
-    with _lock:
+    _ = _lock.taken
+    try:
         if encoder is not None:
             encoders = (*encoders, encoder)
         if name is not None and decode is not None:
             decoders = {**decoders, name: decode}
+    finally:
+        _lock.release()
 
     def unregister() -> None:
         global encoders, decoders
-        with _lock:
+        _ = _lock.taken
+        try:
             if encoder is not None:
                 encoders = tuple(e for e in encoders if e is not encoder)
             if name is not None and decoders.get(name) is decode:
                 decoders = {k: v for k, v in decoders.items() if k != name}
+        finally:
+            _lock.release()
 
     return unregister
 

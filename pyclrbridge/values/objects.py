@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import ctypes
 import itertools
-import threading
 from collections.abc import Callable
 from typing import Any
 
 from ..host import bridge as _bridge
+from ..host.locks import SignalSafeLock
 
 
 def handle_of(obj: Any) -> int | None:
@@ -27,7 +27,7 @@ def handle_of(obj: Any) -> int | None:
 
 
 # Owner: _registry_lock guards _registry and the id counter (insert and delete as one step).
-_registry_lock = threading.Lock()
+_registry_lock = SignalSafeLock("pyclrbridge.values.objects._registry_lock")
 _registry: dict[int, Any] = {}
 _next_id = itertools.count(1)
 _since_drain = 0
@@ -42,13 +42,16 @@ _drain_hooks: list[Callable[[], object]] = []
 def register(obj: Any) -> int:
     """Give ``obj`` an id that .NET will hold (one reference per registration)."""
     global _since_drain
-    with _registry_lock:
+    _ = _registry_lock.taken
+    try:
         new_id = next(_next_id)
         _registry[new_id] = obj
         _since_drain += 1
         drain_now = _since_drain >= _DRAIN_EVERY
         if drain_now:
             _since_drain = 0
+    finally:
+        _registry_lock.release()
     if drain_now:
         drain()
     return new_id
@@ -86,8 +89,11 @@ def registry() -> dict[int, Any]:
 
 def forget(obj_id: int) -> None:
     """Drop one registration that .NET never took (a failed hand-over)."""
-    with _registry_lock:
+    _ = _registry_lock.taken
+    try:
         dead = _registry.pop(obj_id, None)
+    finally:
+        _registry_lock.release()
     del dead  # outside the lock: its __del__ may be user code
 
 
@@ -109,8 +115,11 @@ def drain() -> int:
         if n <= 0:
             break
         # Popped objects die after the lock is released: their __del__ may be user code.
-        with _registry_lock:
+        _ = _registry_lock.taken
+        try:
             dead = [_registry.pop(buf[i], None) for i in range(n)]
+        finally:
+            _registry_lock.release()
         dead.clear()
         total += n
     return total

@@ -249,6 +249,10 @@ public static unsafe partial class Exports
                 derived_types = Derived.Count,
                 callbacks = Callbacks.Calls,
                 callbacks_in_flight = Callbacks.InFlight,
+                callbacks_parked = Callbacks.Parked,
+                thread_states_kept = ThreadStates.Kept,
+                thread_states_created = ThreadStates.Created,
+                thread_states_released = ThreadStates.Released,
             }), result);
         }
         catch (Exception e) { return Fail(e, error); }
@@ -267,5 +271,5 @@ public static unsafe partial class Exports
     }
 
     [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
-    public static int Shutdown(int timeoutMs) => Callbacks.Close(timeoutMs);
+    public static int Shutdown(int timeoutMs, int exiting) => Callbacks.Close(timeoutMs, exiting != 0);
 }

@@ -18,6 +18,7 @@ from . import packages as _packages
 from .callbacks import derived as _derived
 from .callbacks import dispatch as _dispatch
 from .callbacks import tasks as _tasks
+from .callbacks import threadstates as _threadstates
 from .callbacks import threadtop as _threadtop
 from .callbacks import typed as _typed_callbacks
 from .host import bridge as _bridge
@@ -238,7 +239,9 @@ class Runtime:
         ``cached_classes`` (proxy classes), ``delegate_factories`` (delegate types compiled),
         ``derived_types`` (.NET types emitted for Python classes), ``derived_objects``
         (instances of those the registry holds), ``event_subscriptions`` (delegates kept for
-        ``-=``), ``callbacks`` / ``callbacks_in_flight``,
+        ``-=``), ``callbacks`` / ``callbacks_in_flight`` / ``callbacks_parked`` (.NET threads waiting for
+        the process to end after exit refused their callback), ``thread_states_kept`` /
+        ``thread_states_created`` / ``thread_states_released`` (Python thread states of .NET threads),
         and compiled-stub and type-catalog sizes.
 
         Examples:
@@ -271,6 +274,7 @@ class Runtime:
             _derived.sweep()  # derived objects only .NET may hold: let the .NET GC decide
             _bridge.shim().Collect()
             _objects.drain()
+        _threadstates.sweep()  # Python thread states of .NET threads that ended
         if _derived.forgotten_count() != forgotten:
             _bridge.shim().Collect()  # the assemblies of the classes just forgotten unload now
         gc.collect()
@@ -389,6 +393,7 @@ def _start(args: _LoadArgs) -> Runtime:
     error = Value()
     if shim.Initialize(_dispatch.DISPATCH_ADDRESS, ctypes.byref(result), ctypes.byref(error)) != 0:
         raise _hostfxr.HostError(f"the shim at {shim.path} failed to initialize")
+    _threadstates.install(shim)
     if _typed_callbacks.ENABLED and shim.RegisterTypedThunks(_typed_callbacks.MAKER_ADDRESS) != 0:
         raise _hostfxr.HostError(f"the shim at {shim.path} refused the typed callback maker")
     versions = json.loads(read_string(result))
@@ -402,22 +407,24 @@ def _start(args: _LoadArgs) -> Runtime:
     _objects.install_protocol(shim)
     _importer.install()
     _threadtop.configure("excepthook")
-    atexit.register(_shutdown)
+    atexit.register(_shutdown, exiting=True)
     if hasattr(os, "register_at_fork"):
         os.register_at_fork(after_in_child=_bridge.after_fork_in_child)
     return Runtime(host, shim, versions, args, time.perf_counter() - began)
 
 
-def _shutdown() -> None:
+def _shutdown(*, exiting: bool = False) -> None:
     """Stop both directions: no Python -> .NET calls, no new .NET -> Python callbacks, and wait
-    (bounded, with the GIL released inside the shim) for callbacks already in flight."""
+    (bounded, with the GIL released inside the shim) for callbacks already in flight.
+    ``exiting``: the interpreter is exiting (atexit): a .NET thread that then enters a callback
+    needing a value waits until the process ends instead of raising (``Callbacks.Refuse``)."""
     if _bridge.SHUTTING_DOWN.is_set():
         return
     _bridge.SHUTTING_DOWN.set()
     shim = _bridge.SHIM
     if shim is not None:
         try:
-            shim.Shutdown(SHUTDOWN_WAIT_MS)
+            shim.Shutdown(SHUTDOWN_WAIT_MS, 1 if exiting else 0)
             pass  # a Ctrl-C during the wait is raised at this point, still inside the try
         except KeyboardInterrupt:
             pass  # the user wants out: stop waiting for callbacks in flight, exit quietly

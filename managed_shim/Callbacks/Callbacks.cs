@@ -142,7 +142,9 @@ internal static unsafe class Callbacks
     // are only touched through Interlocked/Volatile (the protocol above).
     private static delegate* unmanaged[Cdecl]<long, Value*, int, int, Value*, int, int> _dispatch;
     private static int _closed;
+    private static int _exiting;
     private static int _inFlight;
+    private static int _parked;
     private static long _calls;
 
     /// <summary>Marks an Object result whose handle Python duplicated for .NET to free.</summary>
@@ -150,14 +152,17 @@ internal static unsafe class Callbacks
 
     public static bool IsClosed => Volatile.Read(ref _closed) != 0;
     public static int InFlight => Volatile.Read(ref _inFlight);
+    public static int Parked => Volatile.Read(ref _parked);
     public static long Calls => Interlocked.Read(ref _calls);
 
     public static void Register(IntPtr dispatch) =>
         _dispatch = (delegate* unmanaged[Cdecl]<long, Value*, int, int, Value*, int, int>)dispatch;
 
-    /// <summary>Refuses new callbacks, then waits (bounded) for those in flight. Returns how many remain.</summary>
-    public static int Close(int timeoutMs)
+    /// <summary>Refuses new callbacks, then waits (bounded) for those in flight. Returns how many remain.
+    /// exiting: the interpreter is exiting (callbacks that need a value park, see <see cref="Refuse"/>).</summary>
+    public static int Close(int timeoutMs, bool exiting)
     {
+        if (exiting) Interlocked.Exchange(ref _exiting, 1);
         Interlocked.Exchange(ref _closed, 1);
         var deadline = Environment.TickCount64 + timeoutMs;
         var spin = new SpinWait();
@@ -171,14 +176,50 @@ internal static unsafe class Callbacks
     /// </summary>
     public static bool TryEnter()
     {
+        if (!TryCount()) return false;
+        Interlocked.Increment(ref _calls);
+        ThreadStates.Keep();  // a .NET thread's first entry: its Python thread state, kept from now on
+        return true;
+    }
+
+    /// <summary>Counts the caller in flight (pair a true with <see cref="Exit"/>); false, not counted, once closed.</summary>
+    public static bool TryCount()
+    {
         Interlocked.Increment(ref _inFlight);
-        if (Volatile.Read(ref _closed) == 0)
-        {
-            Interlocked.Increment(ref _calls);
-            return true;
-        }
+        if (Volatile.Read(ref _closed) == 0) return true;
         Interlocked.Decrement(ref _inFlight);
         return false;
+    }
+
+    /// <summary>
+    /// What a callback refused after shutdown does. A void one (timers, events) is skipped
+    /// quietly. One that must produce a value (or by-ref results) cannot be skipped: after an
+    /// explicit <c>Runtime.shutdown()</c> its caller gets an exception; at interpreter exit the
+    /// thread waits, without running anything, until the process ends (see <see cref="ParkUntilExit"/>).
+    /// Returns false for a skipped void callback; otherwise it does not return.
+    /// </summary>
+    public static bool Refuse(bool isVoid)
+    {
+        if (isVoid) return false;
+        if (Volatile.Read(ref _exiting) != 0) ParkUntilExit();
+        throw new InvalidOperationException("Python has shut down; the callback was not run");
+    }
+
+    /// <summary>
+    /// The interpreter is exiting and this thread needs a Python result it can never get. An
+    /// exception would end the process with an abort at every normal exit (a thread-pool or
+    /// timer thread has nobody to catch it), and a made-up default value would let .NET go on
+    /// with a result Python never gave; so the thread waits, not counted in flight (exit does
+    /// not wait for it), until the process ends a moment later.
+    /// </summary>
+    private static void ParkUntilExit()
+    {
+        Interlocked.Increment(ref _parked);
+        while (true)
+        {
+            try { Thread.Sleep(Timeout.Infinite); }
+            catch (ThreadInterruptedException) { }  // nothing to go back to: keep waiting
+        }
     }
 
     public static void Exit() => Interlocked.Decrement(ref _inFlight);
@@ -227,18 +268,15 @@ internal static unsafe class Callbacks
     /// <summary>Calls a Python callable. Returns [result, byref values...] converted to .NET types.</summary>
     public static object?[] Invoke(PyObjectRef callable, object?[] args, Type returnType, Type[] byRefTypes)
     {
-        Interlocked.Increment(ref _inFlight);
+        if (_dispatch == null || !TryCount())
+        {
+            Refuse(returnType == typeof(void) && byRefTypes.Length == 0);
+            return new object?[1];  // a void callback after shutdown: skipped quietly
+        }
         try
         {
-            if (Volatile.Read(ref _closed) != 0 || _dispatch == null)
-            {
-                // After shutdown a void callback (timers, events) is skipped quietly: throwing on a
-                // thread-pool thread would take the whole process down at exit. A callback that
-                // must produce a value cannot be skipped, so its caller gets an exception.
-                if (returnType == typeof(void) && byRefTypes.Length == 0) return new object?[1];
-                throw new InvalidOperationException("Python has shut down; the callback was not run");
-            }
             Interlocked.Increment(ref _calls);
+            ThreadStates.Keep();  // a .NET thread's first entry: its Python thread state, kept from now on
             int nargs = args.Length;
             int nresults = Math.Max(2, 1 + byRefTypes.Length);
             Value* argv = stackalloc Value[Math.Max(nargs, 1)];

@@ -195,13 +195,9 @@ internal static unsafe class TypedCallbacks
         return callable => method.CreateDelegate(delegateType, new TypedTarget(thunk, callable, ret));
     }
 
-    /// <summary>Counts the call in flight. False for a void delegate after shutdown (skipped quietly, as on the generic path).</summary>
-    private static bool Enter(bool isVoid)
-    {
-        if (Callbacks.TryEnter()) return true;
-        if (isVoid) return false;
-        throw new InvalidOperationException("Python has shut down; the callback was not run");
-    }
+    /// <summary>Counts the call in flight. After shutdown, as on the generic path (<see cref="Callbacks.Refuse"/>):
+    /// false for a void delegate (skipped quietly); otherwise an exception, or the thread parks at exit.</summary>
+    private static bool Enter(bool isVoid) => Callbacks.TryEnter() || Callbacks.Refuse(isVoid);
 
     private static void Exit() => Callbacks.Exit();
 

@@ -126,7 +126,10 @@ _EXPORTS: dict[str, tuple[Any, list[Any]]] = {
     "DrainReleased": (_i32, [_i64p, _i32]),
     "PyObjectProtocolSetup": (_i32, [_i64]),
     "Collect": (_i32, []),
-    "Shutdown": (_i32, [_i32]),
+    "Shutdown": (_i32, [_i32, _i32]),
+    # ThreadStates.cs: one Python thread state per .NET thread that calls Python.
+    "SetPythonApi": (_i32, [_i64p, _i32]),
+    "SweepThreadStates": (_i32, []),
     # Bulk.cs (frame calls, chunked iteration)
     "InvokeFrame": (_i32, [ctypes.c_void_p]),
     "IterStart": (_i32, [_i64, ValuePtr, _i32p, ValuePtr]),
@@ -320,6 +323,8 @@ class Shim:
     DrainReleased: Any
     Collect: Any
     Shutdown: Any
+    SetPythonApi: Any
+    SweepThreadStates: Any
     InvokeFrame: Any
     InvokeFrameHeld: Any
     IterStart: Any

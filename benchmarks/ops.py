@@ -26,6 +26,7 @@ class Op:
     quick: int  # fn(n) argument for a quick run
     make: Factory
     group: str  # target group: overloaded, call, get, bulk, callback
+    wall: bool = False  # timed by elapsed time only (the work runs on other threads)
 
 
 class Lib:
@@ -345,6 +346,32 @@ def _linq_static(lib: Lib) -> Callable[[int], None]:
     return run
 
 
+_POOL_CALLBACKS = 100_000
+
+
+def _pool_callbacks(lib: Lib) -> Callable[[int], None]:
+    """A .NET thread-pool thread calls a Python ``Func[int, int]`` 100,000 times: ``Task.Run`` of
+    a .NET delegate (``Enumerable.Sum`` bound to ``Enumerable.Select(range, f)``), so nothing but
+    .NET runs between two callbacks. Timed by wall clock: the calling thread only waits."""
+    from System import Delegate, Func, Type
+    from System.Linq import Enumerable
+    from System.Threading.Tasks import Task
+
+    f = Func[lib.int_t, lib.int_t](lambda x: 1)
+    query = Enumerable.Select(Enumerable.Range(0, _POOL_CALLBACKS), f)
+    ienum = Type.GetType("System.Collections.Generic.IEnumerable`1").MakeGenericType(Type.GetType("System.Int32"))
+    sum_method = Type.GetType("System.Linq.Enumerable, System.Linq").GetMethod("Sum", lib.Array[Type]([ienum]))
+    func_type = Type.GetType("System.Func`1").MakeGenericType(Type.GetType("System.Int32"))
+    work = Delegate.CreateDelegate(func_type, query, sum_method)
+
+    def run(n: int) -> None:
+        for _ in range(n):
+            total = Task.Run[lib.int_t](work).Result
+            assert total == _POOL_CALLBACKS
+
+    return run
+
+
 OPS: list[Op] = [
     Op("Math.Abs(-5)", "call", 1, 20_000, 2_000, _abs, "overloaded"),
     Op("Math.Max(1.5, 2.5)", "call", 1, 20_000, 2_000, _max, "overloaded"),
@@ -369,6 +396,16 @@ OPS: list[Op] = [
     Op(f"LINQ chain: static spelling ({_LINQ_ITEMS} items)", "chain", 1, 2_000, 200, _linq_static, "callback"),
     Op("callback sort, 10,000 items (Comparison[int])", "sort", 1, 3, 1, _callback_sort, "callback"),
     Op("override sort, 10,000 items (Python IComparer[int] class)", "sort", 1, 3, 1, _override_sort, "callback"),
+    Op(
+        "callbacks entered on .NET pool threads",
+        "callback",
+        _POOL_CALLBACKS,
+        3,
+        1,
+        _pool_callbacks,
+        "callback",
+        wall=True,
+    ),
 ]
 
 #: The CPU-bound call the thread benchmark repeats: Thread.SpinWait(SPIN) spins in .NET.

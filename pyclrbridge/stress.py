@@ -514,7 +514,7 @@ def _type_id(name: str) -> int:
 # bulk_mixed's supply of enum types whose classes are probably not built: assembly-qualified
 # names (strings: the supply holds no .NET object, so no handle outlives the run).
 # Owner: _enum_lock (filled once, popped by any worker; when it runs out, it is filled again).
-_enum_lock = threading.Lock()
+_enum_lock = SignalSafeLock("pyclrbridge.stress._enum_lock")
 _enum_supply: list[str] = []
 
 
@@ -523,7 +523,8 @@ def _fresh_enum(runtime: Any) -> Any:
     AppDomain, Type = runtime.get_type("System.AppDomain"), runtime.get_type("System.Type")
 
     while True:
-        with _enum_lock:
+        _ = _enum_lock.taken
+        try:
             if not _enum_supply:
                 _enum_supply.extend(
                     t.AssemblyQualifiedName
@@ -533,6 +534,8 @@ def _fresh_enum(runtime: Any) -> Any:
                     if t.IsEnum and not t.ContainsGenericParameters and t.GetEnumNames().Length
                 )
             name = _enum_supply.pop()
+        finally:
+            _enum_lock.release()
         found = Type.GetType(name)  # None for a type of an assembly loaded only by path
         if found is not None:
             return found

@@ -126,6 +126,7 @@ _QUIET_HANDLER = {
     "TO_BOOL",
     "POP_JUMP_IF_FALSE",
     "POP_JUMP_FORWARD_IF_FALSE",
+    "NOT_TAKEN",
 }
 
 
@@ -182,9 +183,10 @@ class _Alarm(Exception):
     pass
 
 
-def _random_signals(body: object, lock: SignalSafeLock, seconds: float) -> tuple[int, int]:
-    """Run ``body()`` in a loop while SIGALRM handlers raise every 100 us; count how often an
-    alarm surfaced and how often the lock was left held by this thread afterwards."""
+def _random_signals(body: object, lock: SignalSafeLock, seconds: float, enough: int = 2000) -> tuple[int, int]:
+    """Run ``body()`` in a loop while SIGALRM handlers raise every 100 us, until ``enough``
+    alarms surfaced or ``seconds`` passed; count the alarms and how often the lock was left
+    held by this thread afterwards."""
     armed = [False]
 
     def on_alarm(*_: object) -> None:
@@ -197,7 +199,7 @@ def _random_signals(body: object, lock: SignalSafeLock, seconds: float) -> tuple
     try:
         signal.setitimer(signal.ITIMER_REAL, 0.0001, 0.0001)
         end = time.monotonic() + seconds
-        while time.monotonic() < end:
+        while time.monotonic() < end and alarms < enough:
             try:
                 armed[0] = True
                 for _ in range(500):
@@ -244,10 +246,10 @@ def test_random_signals_never_leave_a_signal_safe_lock_held(reentrant: bool) -> 
         finally:
             lock.release()
 
-    alarms, leaks = _random_signals(safe, lock, 1.5)
-    assert alarms > 500
+    alarms, leaks = _random_signals(safe, lock, 20)
+    assert alarms >= 200  # a loaded machine delivers fewer; 2,000 when it can
     assert leaks == 0
-    _alarms, control_leaks = _random_signals(control, lock, 1.5)
+    _alarms, control_leaks = _random_signals(control, lock, 20)
     assert control_leaks > 0
 
 

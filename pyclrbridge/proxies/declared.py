@@ -10,14 +10,15 @@ proxy, so the note is about that value, as C#'s static type is about that expres
 
 from __future__ import annotations
 
-import threading
 import weakref
 from typing import Any
+
+from ..host.locks import SignalSafeLock
 
 # Owner: _lock guards _declared (written by any thread a call returns on, read by extension
 # lookups). Entries hold a weak reference, so a noted proxy is never kept alive; an entry
 # whose proxy died (its id may be reused) is ignored on read and swept when the table grows.
-_lock = threading.Lock()
+_lock = SignalSafeLock("pyclrbridge.proxies.declared._lock")
 _declared: dict[int, tuple[weakref.ref[Any], int]] = {}
 _sweep_at = 1024
 
@@ -29,18 +30,24 @@ def note(obj: Any, type_id: int) -> None:
         ref = weakref.ref(obj)
     except TypeError:  # not a proxy (a converted value): nothing to remember
         return
-    with _lock:
+    _ = _lock.taken
+    try:
         _declared[id(obj)] = (ref, type_id)
         if len(_declared) >= _sweep_at:
             for key in [k for k, (r, _) in _declared.items() if r() is None]:
                 del _declared[key]
             _sweep_at = max(1024, 2 * len(_declared))
+    finally:
+        _lock.release()
 
 
 def of(obj: Any) -> int:
     """The type ``obj`` was returned as (0: not noted)."""
-    with _lock:
+    _ = _lock.taken
+    try:
         entry = _declared.get(id(obj))
+    finally:
+        _lock.release()
     if entry is None or entry[0]() is not obj:
         return 0
     return entry[1]

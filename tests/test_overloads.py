@@ -402,3 +402,19 @@ def test_an_indexer_ending_in_a_params_index_can_be_written() -> None:
     ob["root", 1, 2] = "deep"
     ob["root"] = "top"
     assert (ob["root", 1, 2], ob["root"], ob["root", 1]) == ("deep", "top", "")
+
+
+def test_a_codec_registered_after_a_call_changes_the_choice_for_its_python_type() -> None:
+    from fractions import Fraction
+
+    from Fixtures.Overloads import Picker
+
+    from pyclrbridge.values.codecs import register_codec
+
+    assert Picker.Pick(Fraction(1, 2)) == "object"  # a Python object
+    undo = register_codec(Fraction, float)
+    try:
+        assert Picker.Pick(Fraction(1, 2)) == "double"  # was: the cached object plan
+    finally:
+        undo()
+    assert Picker.Pick(Fraction(1, 2)) == "object"

@@ -22,6 +22,7 @@ from typing import Any
 
 from ..host import typeinfo as _typeinfo
 from ..host.errors import ClrError
+from ..values import codecs as _codecs
 from ..values import convert as _convert
 from . import betterness as _betterness
 from . import inference as _inference
@@ -84,8 +85,13 @@ def _item_kinds(items: Any) -> frozenset[Any]:
 
 
 def _python_object_kind(arg: Any, t: type) -> Any:
-    """Any other Python object: a callable fits a delegate by its own arity, a re-iterable
-    container fits a sequence by its first items (see scoring)."""
+    """Any other Python object: one a user codec encodes is what it encodes to (scoring sees
+    the encoded value, and the codec may be registered or removed at any time); a callable
+    fits a delegate by its own arity, a re-iterable container a sequence by its first items."""
+    if _codecs.encoders:
+        encoded = _codecs.encode_custom(arg)
+        if encoded is not arg:
+            return (t, "encoded", arg_kind(encoded))
     if callable(arg):
         return (t, callable_arity(arg), result_hint(arg))
     if isinstance(arg, Iterable):

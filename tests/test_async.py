@@ -384,6 +384,181 @@ def test_exit_while_dotnet_tasks_are_still_running_is_clean(fixtures_dll: Path) 
     assert proc.stdout.split() == ["1", "done"]
 
 
+# ---- buffers written by a task (issue 25.4) ---------------------------------------------
+# A writable Python buffer passed to a method returning a task sees .NET's writes when the task
+# completes (not when the call returns, before the read happened). The reads below are issued
+# before the other end sends anything, so they complete later, on a .NET thread.
+
+
+class _Loopback:
+    """A connected pair of TCP sockets over the loopback interface."""
+
+    def __init__(self) -> None:
+        from System.Net import IPAddress
+        from System.Net.Sockets import TcpClient, TcpListener
+
+        self.listener = TcpListener(IPAddress.Loopback, 0)
+        self.listener.Start()
+        self.client = TcpClient()
+        self.client.Connect(IPAddress.Loopback, self.listener.LocalEndpoint.Port)
+        self.server = self.listener.AcceptTcpClient()
+        self.reader = self.client.GetStream()  # NetworkStream
+        self.writer = self.server.GetStream()
+
+    def send(self, data: bytes) -> None:
+        self.writer.Write(data, 0, len(data))
+
+    def close(self) -> None:
+        self.client.Close()
+        self.server.Close()
+        self.listener.Stop()
+
+
+@pytest.fixture
+def loopback(clr: Any) -> Any:
+    pair = _Loopback()
+    yield pair
+    pair.close()
+
+
+def _data(i: int, n: int) -> bytes:
+    return bytes((i * 7 + k) % 256 for k in range(n))
+
+
+def test_awaited_network_stream_read_async_fills_the_bytearray(loopback: Any) -> None:
+    async def main() -> list[int]:
+        bad = []
+        for i in range(20):
+            buf = bytearray(16)
+            task = loopback.reader.ReadAsync(buf, 0, 16)  # Task<int> ReadAsync(byte[], int, int)
+            loopback.send(_data(i, 16))
+            assert await task == 16
+            if buf != _data(i, 16):
+                bad.append(i)
+            buf.extend(b"!")  # the buffer is no longer held once the task is seen complete
+        return bad
+
+    assert run(main()) == []
+
+
+def test_wait_and_result_see_the_writes_too(loopback: Any) -> None:
+    buf = bytearray(8)
+    task = loopback.reader.ReadAsync(buf, 0, 8)
+    loopback.send(b"abcdefgh")
+    task.Wait()
+    assert buf == b"abcdefgh" and task.Result == 8
+    view = memoryview(bytearray(4))
+    task = loopback.reader.ReadAsync(view, 0, 4)  # a writable memoryview
+    loopback.send(b"wxyz")
+    assert task.Result == 4 and view.tobytes() == b"wxyz"
+
+
+def test_file_stream_read_async_with_asynchronous_options(clr: Any, tmp_path: Path) -> None:
+    from System.IO import FileAccess, FileMode, FileOptions, FileShare, FileStream
+
+    path = tmp_path / "data.bin"
+    payload = bytes(range(256)) * 64
+    path.write_bytes(payload)
+
+    async def main() -> int:
+        bad = 0
+        for i in range(50):
+            fs = FileStream(str(path), FileMode.Open, FileAccess.Read, FileShare.Read, 4096, FileOptions.Asynchronous)
+            try:
+                fs.Position = i * 97
+                buf = bytearray(16)
+                n = await fs.ReadAsync(buf, 0, 16)
+                bad += n != 16 or buf != payload[i * 97 : i * 97 + 16]
+            finally:
+                fs.Dispose()
+        return bad
+
+    assert run(main()) == 0
+
+
+def test_socket_receive_async_memory_and_array_segment_overloads(loopback: Any) -> None:
+    from System import ArraySegment, Byte
+    from System.Net.Sockets import SocketFlags
+
+    sock = loopback.client.Client
+    flags = getattr(SocketFlags, "None")
+
+    async def main() -> list[bytes]:
+        got = []
+        buf = bytearray(6)
+        task = sock.ReceiveAsync(buf)  # ValueTask<int> ReceiveAsync(Memory<byte>, CancellationToken)
+        assert type(task).__clr_name__.startswith("System.Threading.Tasks.ValueTask")
+        loopback.send(b"memory")
+        assert await task == 6
+        got.append(bytes(buf))
+        buf = bytearray(6)
+        task = sock.ReceiveAsync(buf, flags)  # ValueTask<int> ReceiveAsync(Memory<byte>, SocketFlags, ...)
+        loopback.send(b"flags!")
+        assert await task == 6
+        got.append(bytes(buf))
+        buf = bytearray(7)
+        task = sock.ReceiveAsync.overloads[ArraySegment[Byte], SocketFlags](buf, flags)  # Task<int>
+        loopback.send(b"segment")
+        assert await task == 7
+        got.append(bytes(buf))
+        return got
+
+    assert run(main()) == [b"memory", b"flags!", b"segment"]
+
+
+def test_memory_of_byte_overloads_of_streams(loopback: Any) -> None:
+    from System.IO import MemoryStream
+
+    async def main() -> tuple[bytes, bytes]:
+        buf = bytearray(5)
+        task = loopback.reader.ReadAsync(buf)  # ValueTask<int> ReadAsync(Memory<byte>, CancellationToken)
+        loopback.send(b"later")
+        assert await task == 5
+        done = bytearray(4)
+        assert await MemoryStream(b"0123").ReadAsync(done) == 4  # completes during the call
+        return bytes(buf), bytes(done)
+
+    assert run(main()) == (b"later", b"0123")
+
+
+def test_a_dropped_task_still_fills_its_buffer_and_lets_it_go(fixtures: Any, loopback: Any) -> None:
+    """The buffer is held by .NET until the task completes even if Python drops the task's
+    proxy at once; then it is released (nothing stays registered)."""
+    import gc
+
+    buf = bytearray(6)
+    loopback.reader.ReadAsync(buf, 0, 6)  # the proxy dies here
+    gc.collect()
+    fixtures.collect()
+    with pytest.raises(BufferError):
+        buf.extend(b"x")  # held: the read has not happened, the memory must not move
+    loopback.send(b"filled")
+    deadline = time.monotonic() + 10
+    while buf != b"filled" and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert buf == b"filled"
+    buf.extend(b"!")  # released once copied back
+    fixtures.collect()
+    assert buf == b"filled!"
+
+
+def test_a_failed_read_releases_its_buffer(fixtures: Any, loopback: Any) -> None:
+    async def main() -> bytearray:
+        buf = bytearray(4)
+        task = loopback.reader.ReadAsync(buf, 0, 4)
+        loopback.client.Close()  # the pending read fails
+        with pytest.raises(Exception):  # .NET's IOException or ObjectDisposedException
+            await task
+        return buf
+
+    fixtures.collect()
+    before = fixtures.stats()["python_registry"]
+    buf = run(main())
+    buf.extend(b"ok")  # not held any more
+    fixtures.collect()
+    assert fixtures.stats()["python_registry"] == before
+
+
 # ---- helpers --------------------------------------------------------------------------
 
 

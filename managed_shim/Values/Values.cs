@@ -358,16 +358,39 @@ internal static unsafe class Values
     /// argument goes back into the Python memory it came from (Stream.Read into a bytearray).</summary>
     public static void CopyBack(in Value v, object? converted)
     {
-        if (v.Kind != ValueKind.BytesOut && v.Kind != ValueKind.BufferOut) return;
-        if (converted is not Array array || array.Rank != 1 || array.Length != v.Extra || v.Extra == 0) return;
-        if (!_lent.TryGetValue(array, out StrongBox<long>? from) || from.Value != v.Payload) return;
+        if (TakeLent(v, converted) is Array array) CopyInto(array, v.Payload);
+    }
+
+    /// <summary>The array made from the BytesOut/BufferOut argument <paramref name="v"/>, when
+    /// <paramref name="converted"/> is still that very array (then it is no longer lent: its
+    /// writes are to be copied back once, by the caller); null otherwise.</summary>
+    public static Array? TakeLent(in Value v, object? converted)
+    {
+        if (v.Kind != ValueKind.BytesOut && v.Kind != ValueKind.BufferOut) return null;
+        // A byte[] made from the buffer may reach the method wrapped (Memory<byte>, ArraySegment<byte>).
+        Array? array = converted switch
+        {
+            Array a => a,
+            Memory<byte> m when MemoryMarshal.TryGetArray<byte>(m, out ArraySegment<byte> segment) => segment.Array,
+            ReadOnlyMemory<byte> m when MemoryMarshal.TryGetArray(m, out ArraySegment<byte> segment) => segment.Array,
+            ArraySegment<byte> segment => segment.Array,
+            _ => null,
+        };
+        if (array == null || array.Rank != 1 || array.Length != v.Extra || v.Extra == 0) return null;
+        if (!_lent.TryGetValue(array, out StrongBox<long>? from) || from.Value != v.Payload) return null;
         _lent.Remove(array);
-        if (!array.GetType().GetElementType()!.IsPrimitive) return;
+        return array.GetType().GetElementType()!.IsPrimitive ? array : null;
+    }
+
+    /// <summary>Copies a primitive array over the Python memory at <paramref name="address"/>
+    /// (the buffer the array was made from, of the same byte length).</summary>
+    public static void CopyInto(Array array, long address)
+    {
         long bytes = Buffer.ByteLength(array);
         GCHandle pin = GCHandle.Alloc(array, GCHandleType.Pinned);
         try
         {
-            Buffer.MemoryCopy((void*)pin.AddrOfPinnedObject(), (void*)v.Payload, bytes, bytes);
+            Buffer.MemoryCopy((void*)pin.AddrOfPinnedObject(), (void*)address, bytes, bytes);
         }
         finally { pin.Free(); }
     }

@@ -165,6 +165,8 @@ _EXPORTS: dict[str, tuple[Any, list[Any]]] = {
     "TaskWatchStart": (_i32, [_i64, _i64, _i32p, ValuePtr]),
     "TaskOutcome": (_i32, [_i64, ValuePtr, ValuePtr]),
     "TaskStats": (_i32, [_i64p, _i64p]),
+    # AsyncWriteBack.cs (buffers written by tasks)
+    "SetBufferHolder": (_i32, [_i64, ValuePtr]),
     # Arrays.cs (buffer protocol)
     "ArrayPin": (_i32, [_i64, _i64p, _i64p, _i64p, _i32p, ValuePtr]),
     "ArrayUnpin": (_i32, [_i64]),
@@ -355,6 +357,7 @@ class Shim:
     TaskWatchStart: Any
     TaskOutcome: Any
     TaskStats: Any
+    SetBufferHolder: Any
     ArrayPin: Any
     ArrayUnpin: Any
     ArrayFromBuffer: Any

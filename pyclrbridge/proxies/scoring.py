@@ -23,6 +23,10 @@ from .signatures import accepts_positional, callable_arity
 from .signatures import generic_def_name as _generic_def_name
 from .signatures import is_callable_arg as _is_callable_arg
 
+#: Windows over a byte[] that a bytes-like buffer passes as (a byte[] made from it, wrapped):
+#: a writable buffer sees .NET's writes as for a byte[] (Socket.ReceiveAsync(Memory<byte>)).
+_BYTE_WINDOWS = frozenset({"System.Memory`1", "System.ReadOnlyMemory`1", "System.ArraySegment`1"})
+
 INT_RANGES = INTEGER_RANGES  # the range of every .NET integer type, by type code
 # C# prefers int, then long, then the other integer types, then floating point.
 # Read-only after import: no lock.
@@ -154,6 +158,13 @@ def _direct_score(arg: Any, type_id: int, bindings: dict[int, int] | None) -> in
     if isinstance(arg, (bytes, bytearray, memoryview)):
         if t.kind == "array" and _info(t.element).full_name == element_name(arg):
             return 0  # exactly the items of the buffer (bytes for byte[], memoryview('d') for double[])
+        if (
+            _generic_def_name(t) in _BYTE_WINDOWS
+            and element_name(arg) == "System.Byte"
+            and _info(t.generic_args[0]).full_name == "System.Byte"
+        ):
+            # a window over a byte[] made from the buffer (written back too); Memory before ArraySegment
+            return 2 if _generic_def_name(t) == "System.ArraySegment`1" else 1
         return _sequence_score(list(arg[:1]), t, bindings)
     if isinstance(arg, Mapping):
         if t.full_name in ("System.Object", "System.Collections.IDictionary") or (_generic_def_name(t) in _MAP_DEFS):

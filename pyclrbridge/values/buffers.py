@@ -11,16 +11,19 @@ from __future__ import annotations
 import array
 import ctypes
 import sys
+import threading
+import weakref
 from typing import Any
 
 from ..host import bridge as _bridge
 from ..host import typeinfo as _typeinfo
+from ..host.locks import SignalSafeLock
 from ..host.shim import Value
 from . import codecs as _codecs
-from .objects import handle_of
+from .objects import forget, handle_of, register
 from .results import from_value
 
-__all__ = ["ELEMENTS", "array_from_buffer", "array_from_list", "element_name"]
+__all__ = ["ELEMENTS", "array_from_buffer", "array_from_list", "element_name", "lend"]
 
 # .NET TypeCode of the element -> (struct format, item size, .NET element type name).
 # Read-only after import: no lock.
@@ -186,3 +189,70 @@ def array_from_list(items: list[Any] | tuple[Any, ...], element_id: int) -> Any 
     if len(items) != n:
         return None  # it grew meanwhile
     return made
+
+
+# ---- buffers lent to a call: held for .NET until a task it returned completes ---------------
+
+
+class _Lent(threading.local):
+    """This thread's buffers lent to calls: address -> weak reference to the ctypes object that
+    keeps the buffer exported (``None`` until the thread lends one). Per thread: the shim asks
+    for a buffer on the thread that made the call, during the call."""
+
+    blocks: dict[int, weakref.ref[Any]] | None = None
+
+
+_LENT = _Lent()
+_LENT_PRUNE = 64  # past this many entries, the dead ones (earlier calls') are dropped
+# Owner: _holder_lock makes registering the holder with the shim a one-time step;
+# _holder_ready is set (last) once it is registered, so later lends skip the lock.
+_holder_lock = SignalSafeLock("pyclrbridge.values.buffers._holder_lock")
+_holder_ready = threading.Event()
+
+
+def lend(block: Any, address: int) -> None:
+    """Record ``block`` (a ctypes object over a writable buffer passed as a ``T[]`` argument,
+    at ``address``, kept alive by the call) so that, if the call returns an unfinished task,
+    the shim can hold it until the task has completed and its writes are copied back
+    (:func:`_hold`)."""
+    blocks = _LENT.blocks
+    if blocks is None:
+        _ensure_holder()
+        blocks = _LENT.blocks = {}
+    elif len(blocks) >= _LENT_PRUNE:
+        for key in [a for a, ref in blocks.items() if ref() is None]:
+            del blocks[key]
+    blocks[address] = _weak(block)
+
+
+_weak = weakref.ref
+
+
+def _hold(address: int) -> int:
+    """The holder, called by the shim on the thread of a call that returned an unfinished task:
+    registers the lent buffer's ctypes object at ``address`` (so the buffer stays exported,
+    never resized or freed, until .NET has copied the task's writes back), and returns its
+    registry id (0 if unknown). Called with a negated id once the copy is done: drops that
+    registration at once, so the buffer can be resized again when the task is seen complete."""
+    if address < 0:
+        forget(-address)
+        return 0
+    blocks = _LENT.blocks
+    ref = blocks.get(address) if blocks is not None else None
+    block = ref() if ref is not None else None
+    return 0 if block is None else register(block)
+
+
+def _ensure_holder() -> None:
+    if _holder_ready.is_set():
+        return
+    _ = _holder_lock.taken
+    try:
+        if _holder_ready.is_set():
+            return
+        error = Value()
+        if _bridge.shim().SetBufferHolder(register(_hold), ctypes.byref(error)) != 0:
+            _bridge.raise_error(error)
+        _holder_ready.set()
+    finally:
+        _holder_lock.release()

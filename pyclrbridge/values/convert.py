@@ -47,7 +47,7 @@ from ..host.shim import KindInt as Kind  # plain ints: IntEnum member reads are 
 from ..host.shim import Value, utf16
 from . import codecs as _codecs
 from . import results as _results
-from .buffers import array_from_buffer, array_from_list
+from .buffers import array_from_buffer, array_from_list, lend
 from .iterables import bounded_list, is_lazy_target, write_lazy
 from .objects import handle_of, register
 from .results import from_value, from_values
@@ -230,8 +230,10 @@ def _bytes(obj: Any, v: Value, keep: list[Any], t: _typeinfo.TypeInfo | None, nu
         else:
             block = (ctypes.c_char * view.nbytes).from_buffer(view)
             keep.append(block)
+            address = ctypes.addressof(block)
+            lend(block, address)  # held past the call if it returns an unfinished task (ReadAsync)
             v.kind = Kind.BYTES_OUT  # .NET's writes come back after the call (Stream.Read)
-            v.p = ctypes.addressof(block)
+            v.p = address
             v.extra = view.nbytes
             return
     if len(obj) > 2**31 - 1:
@@ -252,8 +254,10 @@ def _writable_buffer(obj: Any, v: Value, keep: list[Any], element: int) -> bool:
         return False
     block = (ctypes.c_char * view.nbytes).from_buffer(view)
     keep.append(block)
+    address = ctypes.addressof(block)
+    lend(block, address)  # held past the call if it returns an unfinished task
     v.kind = Kind.BUFFER_OUT
-    v.p = ctypes.addressof(block)
+    v.p = address
     v.extra = view.nbytes // view.itemsize
     return True
 

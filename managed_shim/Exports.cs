@@ -248,6 +248,7 @@ public static unsafe partial class Exports
                 known_members = TypeCatalog.MemberCount,
                 compiled_invokers = Invokers.Count,
                 delegate_factories = DelegateFactory.Count,
+                dynamic_call_sites = DynamicMembers.Count,
                 derived_types = Derived.Count,
                 callbacks = Callbacks.Calls,
                 callbacks_in_flight = Callbacks.InFlight,

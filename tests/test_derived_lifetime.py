@@ -647,3 +647,38 @@ def test_finalizers_in_any_order_reach_live_python_overrides(fixtures_dll: Path)
     proc = run_python(_FINALIZERS_SCRIPT, timeout=600, fixtures_dll=fixtures_dll)
     assert_clean_exit(proc)
     assert "OK" in proc.stdout, proc.stdout + proc.stderr
+
+
+# ---- issue 25.6: `a.__class__ = B` would let A die while .NET holds `a` --------------------
+
+
+def test_the_class_of_a_python_subclass_instance_cannot_be_reassigned(clr: Any, inheritance: Any) -> None:
+    from System.Collections.Generic import List
+
+    def make() -> tuple[Any, Any]:
+        class Warm(inheritance.Greeter):
+            def Greet(self, who: str) -> str:
+                return "warm " + who
+
+        class Cold(inheritance.Greeter):
+            def Greet(self, who: str) -> str:
+                return "cold " + who
+
+        held = List[inheritance.Greeter]()
+        held.Add(Warm())
+        for other in (Cold, object, type("Plain", (), {})):
+            with pytest.raises(TypeError, match="cannot change the class"):
+                held[0].__class__ = other
+        with pytest.raises(TypeError, match="cannot change the class"):
+            object.__setattr__(held[0], "__class__", Cold)
+        return held, weakref.ref(Warm)
+
+    held, warm = make()
+    _settle(clr)
+    assert warm() is not None and type(held[0]) is warm() and held[0].__class__ is warm()
+    assert isinstance(held[0], inheritance.Greeter)
+    assert inheritance.Consumers.UseGreeter(held[0], "a") == "warm a warm a"
+    held.Clear()
+    del held
+    _settle(clr)
+    assert warm() is None

@@ -227,3 +227,70 @@ def test_python_subclass_of_dynamic_object_keeps_its_own_attributes() -> None:
     s = Settings()
     assert s.store == {"colour": "blue"} and s.colour == "blue"
     assert {"colour", "store"} <= set(dir(s)) and not hasattr(s, "size")
+
+
+# ---- issue 25.6: what dynamic member access keeps -------------------------------------------
+
+
+def test_the_call_site_cache_is_bounded_and_old_names_still_work(fixtures: Any) -> None:
+    """Before: every distinct dynamic member name compiled a call site kept for ever
+    (20,000 names: 135 MB). Now the least recently used sites go beyond a fixed number."""
+    from Fixtures.Dynamic import Echo
+
+    e = Echo()
+    names = [f"member_{i}" for i in range(1500)]
+    assert [getattr(e, n) for n in names] == [len(n) for n in names]
+    assert fixtures.stats()["dynamic_call_sites"] <= 512
+    assert e.member_0 == len("member_0")  # evicted long ago: compiled again
+    assert getattr(e, names[-1]) == len(names[-1])
+
+
+def _dynamic_class_that_reads_a_member() -> Any:
+    import weakref
+
+    from System.Dynamic import DynamicObject
+
+    class Lookup(DynamicObject):  # type: ignore[misc]
+        def TryGetMember(self, binder: Any) -> tuple[bool, Any]:
+            return (True, str(binder.Name).upper())
+
+    obj = Lookup()
+    assert obj.anything == "ANYTHING"  # one dynamic member read: a call site over Lookup's type
+    return weakref.ref(Lookup)
+
+
+def test_python_dynamic_object_subclasses_unload_after_a_dynamic_member_read(fixtures: Any) -> None:
+    """Before: 20 of 20 dead classes stayed loaded (the call sites kept their types)."""
+    from pyclrbridge.callbacks import derived
+
+    def settle() -> None:
+        for _ in range(4):
+            fixtures.collect()
+
+    settle()
+    before = derived.stats()
+    refs = [_dynamic_class_that_reads_a_member() for _ in range(20)]
+    settle()
+    assert [r() for r in refs] == [None] * 20
+    after = derived.stats()
+    assert after["derived_classes_forgotten"] == before["derived_classes_forgotten"] + 20, after
+    assert after["derived_assemblies_loaded"] == before["derived_assemblies_loaded"], after
+
+
+@pytest.mark.parametrize("name", ["ToString", "Equals", "GetType", "keys", "get"])
+def test_expando_attribute_naming_a_class_member_is_refused_and_the_item_works(name: str) -> None:
+    """Before: ``e.ToString = 5`` stored 5 in the expando while ``e.ToString`` read the .NET
+    method. The rule: such names are the class's; the expando member is an item."""
+    from System.Dynamic import ExpandoObject
+
+    e = ExpandoObject()
+    with pytest.raises(AttributeError, match=rf"e\['{name}'\]"):
+        setattr(e, name, 5)
+    assert "ToString" not in dir(e) and len(e) == 0  # nothing was stored
+    with pytest.raises(AttributeError, match="member of the ExpandoObject's class"):
+        delattr(e, name)
+    e[name] = 5
+    assert e[name] == 5 and callable(getattr(e, name))
+    assert e.ToString() == "System.Dynamic.ExpandoObject"
+    e.plain = 1  # other names stay attributes
+    assert e.plain == 1 and e["plain"] == 1

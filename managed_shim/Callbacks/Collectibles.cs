@@ -67,6 +67,7 @@ internal static class Collectibles
         Conversions.Forget(dying);
         TypeDescriber.Forget(dying);
         DelegateFactory.Forget(dying);
+        DynamicMembers.Forget(dying);
         Interlocked.Increment(ref _forgotten);
     }
 

@@ -1,5 +1,4 @@
 using System;
-using System.Collections.Concurrent;
 using System.Collections.Generic;
 using System.Dynamic;
 using System.Linq;
@@ -25,23 +24,81 @@ internal static class DynamicMembers
 
     public const int Get = 0, Set = 1, Invoke = 2, Delete = 3;
 
-    // (receiver type, operation, name, argument count) -> compiled call site. Concurrent: any
-    // thread may ask; GetOrAdd with Lazy compiles each site once. Keyed by type as well as name
-    // so every site stays monomorphic (the DLR's rule cache then hits its first rule).
-    private static readonly ConcurrentDictionary<(Type, int, string, int), Lazy<Func<object, object?[], object?>>> _sites = new();
+    /// <summary>How many compiled call sites are kept (least recently used go first): each
+    /// costs a few kilobytes and a site per distinct member name would grow without end.</summary>
+    public const int Capacity = 512;
+
+    // (receiver type, operation, name, argument count) -> compiled call site, most recently
+    // used first. Owner: _sitesLock guards the dictionary and the list together (a hit moves
+    // its node to the front, a miss may evict the last); compiling happens outside the lock,
+    // once per entry (Lazy). Keyed by type as well as name so every site stays monomorphic
+    // (the DLR's rule cache then hits its first rule), and so that the sites of a collectible
+    // type (a Python DynamicObject subclass) can be dropped with it (Forget): a site's rules
+    // refer to the receiver type and would keep its assembly loaded.
+    private static readonly object _sitesLock = new();
+    private static readonly Dictionary<(Type, int, string, int), LinkedListNode<Site>> _sites = new();
+    private static readonly LinkedList<Site> _recent = new();
+
+    private sealed record Site((Type, int, string, int) Key, Lazy<Func<object, object?[], object?>> Compiled);
 
     // Compiling a lambda around a dynamic expression may define a delegate type for the call
     // site (wide arities): serialized, as every type-defining emission in the shim is.
     private static readonly object _compileLock = new();
 
-    public static int Count => _sites.Count;
+    public static int Count
+    {
+        get { lock (_sitesLock) return _sites.Count; }
+    }
 
     public static object? Run(int op, object target, string name, object?[] args)
     {
         if (target is not IDynamicMetaObjectProvider)
             throw new ArgumentException($"{target.GetType().FullName} is not a dynamic object (IDynamicMetaObjectProvider)");
         var key = (target.GetType(), op, name, args.Length);
-        return _sites.GetOrAdd(key, k => new Lazy<Func<object, object?[], object?>>(() => Build(k.Item2, k.Item3, k.Item4))).Value(target, args);
+        return SiteFor(key).Value(target, args);
+    }
+
+    private static Lazy<Func<object, object?[], object?>> SiteFor((Type, int, string, int) key)
+    {
+        lock (_sitesLock)
+        {
+            if (_sites.TryGetValue(key, out LinkedListNode<Site>? node))
+            {
+                if (node != _recent.First)
+                {
+                    _recent.Remove(node);
+                    _recent.AddFirst(node);
+                }
+                return node.Value.Compiled;
+            }
+            var site = new Site(key, new Lazy<Func<object, object?[], object?>>(() => Build(key.Item2, key.Item3, key.Item4)));
+            _sites[key] = _recent.AddFirst(site);
+            while (_sites.Count > Capacity)
+            {
+                LinkedListNode<Site> last = _recent.Last!;
+                _recent.RemoveLast();
+                _sites.Remove(last.Value.Key);
+            }
+            return site.Compiled;
+        }
+    }
+
+    /// <summary>Drops the call sites of types built from <paramref name="dying"/>'s types (a Python DynamicObject subclass's).</summary>
+    public static void Forget(System.Reflection.Assembly dying)
+    {
+        lock (_sitesLock)
+        {
+            for (LinkedListNode<Site>? node = _recent.First; node != null;)
+            {
+                LinkedListNode<Site>? next = node.Next;
+                if (Collectibles.DependsOn(node.Value.Key.Item1, dying))
+                {
+                    _recent.Remove(node);
+                    _sites.Remove(node.Value.Key);
+                }
+                node = next;
+            }
+        }
     }
 
     /// <summary>The names the object lists as its dynamic members (GetDynamicMemberNames).</summary>

@@ -92,6 +92,30 @@ def _refuse_rebinding(klass: type, name: str, verb: str) -> None:
         )
 
 
+class _FixedClass:
+    """``__class__`` on instances of a Python class deriving from .NET: read as usual, never
+    reassigned. .NET holds such an instance as an object of the class's emitted type, which
+    lives only while the Python class does; ``a.__class__ = B`` would let that class die
+    while .NET still calls into ``a`` (and make ``a`` claim a .NET type it is not)."""
+
+    __slots__ = ()
+
+    def __get__(self, obj: Any, cls: Any = None) -> Any:
+        return type(obj) if obj is not None else cls
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        raise TypeError(
+            f"cannot change the class of a {type(obj).__qualname__} instance: it is a .NET object of "
+            f"the type emitted for its class, which .NET may still hold"
+        )
+
+    def __delete__(self, obj: Any) -> None:
+        self.__set__(obj, None)
+
+
+_FIXED_CLASS = _FixedClass()
+
+
 class ClrMeta(type):
     """Metaclass of every proxy class: ``isinstance``/``issubclass`` follow .NET, ``cls[...]``
     instantiates generics, calling the class constructs (or casts to an interface)."""
@@ -121,6 +145,11 @@ class ClrMeta(type):
         if isinstance(args, str) and issubclass(cls, ClrEnum):
             return _enum_member(cls, args)  # Color["Green"], like a Python Enum
         return instantiate(cls, args if isinstance(args, tuple) else (args,))
+
+    def __new__(mcls, name: str, bases: tuple[type, ...], namespace: dict[str, Any], **kwargs: Any) -> Any:
+        if "__clr_info__" not in namespace and any(isinstance(b, ClrMeta) for b in bases):
+            namespace["__class__"] = _FIXED_CLASS  # a Python class deriving from .NET (see __init__)
+        return super().__new__(mcls, name, bases, namespace, **kwargs)
 
     def __init__(cls, name: str, bases: tuple[type, ...], namespace: dict[str, Any], **kwargs: Any) -> None:
         super().__init__(name, bases, namespace, **kwargs)

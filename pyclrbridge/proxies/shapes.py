@@ -3,7 +3,8 @@
 - ``ValueTuple``/``Tuple`` (anything implementing ``ITuple``) unpack, index, compare and hash
   like Python tuples: ``a, b = Fit.Line(xs, ys)``, ``ValueTuple.Create(1, "a") == (1, "a")``.
 - An ``IEnumerator``/``IEnumerator<T>`` is a Python iterator: ``list(xs.GetEnumerator())``.
-- An ``ExpandoObject``'s members are attributes (get, set, delete, ``dir()``, call).
+- An ``ExpandoObject``'s members are attributes (get, set, delete, ``dir()``, call), except
+  names its class has (``ToString``, ``keys``...): those are items only (``e["ToString"]``).
 - So are the dynamic members of any other ``IDynamicMetaObjectProvider`` (``DynamicObject``
   subclasses, Json.NET's ``JObject``), reached through the DLR as C#'s ``dynamic`` reaches them.
   The type's real .NET members win: Python finds them first, and only a name the class does
@@ -97,9 +98,13 @@ class _Expando:
         if name.startswith("_"):
             object.__setattr__(self, name, value)  # the bridge's own slots (_h)
             return
+        if _is_class_member(type(self), name):
+            raise _shadowed(name)
         _set(self, _EXPANDO_ITEMS, name, value)
 
     def __delattr__(self: Any, name: str) -> None:
+        if not name.startswith("_") and _is_class_member(type(self), name):
+            raise _shadowed(name)
         if name.startswith("_") or not _call(self, _EXPANDO_ITEMS, "Remove", name):
             raise AttributeError(f"the ExpandoObject has no member {name!r}")
 
@@ -135,6 +140,17 @@ def _dynamic(obj: Any, op: int, name: str, args: tuple[Any, ...] = ()) -> tuple[
 def dynamic_names(obj: Any) -> list[str]:
     """The names ``obj`` lists as its dynamic members (``GetDynamicMemberNames``), sorted."""
     return [str(n) for n in _bridge.json_call(_bridge.shim().DynamicMemberNames, obj._h)]
+
+
+def _shadowed(name: str) -> AttributeError:
+    """An attribute that names a member of the ExpandoObject's class (``ToString``, ``keys``):
+    Python reads that member, so storing an expando member of that name as an attribute would
+    never read back. The item syntax reaches the expando's own members by any name."""
+    return AttributeError(
+        f"{name!r} is a member of the ExpandoObject's class, which the attribute reads: "
+        f"store and read an expando member of that name as an item, e[{name!r}]",
+        name=name,
+    )
 
 
 def _is_class_member(cls: type, name: str) -> bool:

@@ -26,10 +26,12 @@ def test_plain_framework_members_are_short(clr: Any) -> None:
     # Field and auto-property accessors and arithmetic that cannot throw are leaves.
     from System import Math, String, Version
     from System.Collections.Generic import List
+    from System.Text import StringBuilder
 
     assert bridge.is_short(List[int].__dict__["Count"]._get)
     assert bridge.is_short(String.__dict__["Length"]._get)
     assert bridge.is_short(Version.__dict__["Major"]._get)
+    assert bridge.is_short(StringBuilder.__dict__["Length"]._get)
     assert bridge.is_short(_overload(Math.Min, "static Int32 Min(Int32 val1, Int32 val2)"))
 
 
@@ -549,7 +551,8 @@ def test_throwing_member_is_not_short(fixtures: Any) -> None:
 
 
 def test_proved_leaves_of_the_fixture(fixtures: Any) -> None:
-    from Fixtures.GilLeaf import Leaves, WaitingKey, WaitingText
+    from Fixtures.GilLeaf import Hooks, Leaves, WaitingKey, WaitingText
+    from System import Lazy
 
     for prop in ("Count", "Auto"):
         assert bridge.is_short(Leaves.__dict__[prop]._get), prop
@@ -559,6 +562,12 @@ def test_proved_leaves_of_the_fixture(fixtures: Any) -> None:
     leaves = Leaves()
     leaves.Count = 3
     assert leaves.Sum(1, 2) == 6 and Leaves.Twice(4) == 9
+    ctor = Leaves.__clr_ctors__[0].id
+    assert not bridge.is_short(ctor) and bridge.short_reason(ctor).startswith("no-allocation:")
+    invoke = Hooks.Call.overloads_list[0].id  # invokes a delegate: Invoke has no IL
+    assert not bridge.is_short(invoke) and "Invoke" in bridge.short_reason(invoke)
+    lazy_value = Lazy[int].__dict__["Value"]._get
+    assert not bridge.is_short(lazy_value)
     hash_code = WaitingKey.GetHashCode.overloads_list[0].id
     assert not bridge.is_short(hash_code)
     to_string = WaitingText.ToString.overloads_list[0].id

@@ -97,7 +97,7 @@ public static unsafe partial class Exports
             for (int i = 0; i < converted.Length; i++)
             {
                 converted[i] = i < nargs && args[i].Kind != ValueKind.Missing
-                    ? Values.ToClr(args[i], invoker.ParameterTypes[i])
+                    ? Values.ToClr(args[i], invoker.ParameterTypes[i], strictBool: true)
                     : invoker.DefaultFor(i);
             }
             object? self = target == 0 ? null : Handles.Target(target);

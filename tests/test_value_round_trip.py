@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime
 import decimal
 import itertools
+import math
 import os
 import uuid
 from collections.abc import Callable
@@ -159,6 +160,42 @@ def _targets() -> dict[str, tuple[Any, Any]]:
             st.dictionaries(text, st.lists(ints(-(2**31), 2**31 - 1), max_size=4), max_size=5),
         ),
         "Version": (System.Version, st.builds(System.Version, st.integers(0, 999), st.integers(0, 999))),
+        "Single": (System.Single, st.floats(width=32, allow_nan=False) | st.sampled_from(_SINGLE_EDGES)),
+        **{
+            f"enum : {underlying}": (enum, st.builds(enum, ints(*_RANGES[underlying])))
+            for underlying, enum in _enums().items()
+        },
+    }
+
+
+_SINGLE_MAX = 3.4028234663852886e38
+#: The edges of System.Single: its largest finite values, infinities, the smallest subnormal, -0.0.
+_SINGLE_EDGES = [_SINGLE_MAX, -_SINGLE_MAX, math.inf, -math.inf, 1.401298464324817e-45, -1.401298464324817e-45, -0.0]
+_RANGES = {
+    "Byte": (0, 2**8 - 1),
+    "SByte": (-(2**7), 2**7 - 1),
+    "Int16": (-(2**15), 2**15 - 1),
+    "UInt16": (0, 2**16 - 1),
+    "Int32": (-(2**31), 2**31 - 1),
+    "UInt32": (0, 2**32 - 1),
+    "Int64": (-(2**63), 2**63 - 1),
+    "UInt64": (0, 2**64 - 1),
+}
+
+
+def _enums() -> dict[str, Any]:
+    """Underlying type name -> the fixture enum backed by it (Fixtures.ValueChecks)."""
+    from Fixtures.ValueChecks import E8, E16, E32, E64, ES8, EU16, EU32, EU64
+
+    return {
+        "Byte": E8,
+        "SByte": ES8,
+        "Int16": E16,
+        "UInt16": EU16,
+        "Int32": E32,
+        "UInt32": EU32,
+        "Int64": E64,
+        "UInt64": EU64,
     }
 
 
@@ -238,5 +275,49 @@ def test_every_value_kind_round_trips_equal_through_member(member: str) -> None:
         label, value = pair
         back = send(Slots[targets[label][0]], value)
         assert _plain(back) == value, f"{label} through {member}"
+
+    check()
+
+
+def _out_of_range() -> Any:
+    """(target type, a value just outside what it holds): enums of every underlying type given
+    an int past either end of that type, System.Single given a double past Single.MaxValue."""
+    import System
+
+    enums = _enums()
+    past = st.sampled_from(sorted(enums)).flatmap(
+        lambda u: st.tuples(
+            st.just(enums[u]),
+            st.sampled_from([_RANGES[u][0] - 1, _RANGES[u][1] + 1])
+            | st.integers(_RANGES[u][1] + 1, 2**65)
+            | st.integers(-(2**64), _RANGES[u][0] - 1),
+        )
+    )
+    singles = st.tuples(
+        st.just(System.Single),
+        st.floats(min_value=3.4028235677973366e38, max_value=1.7976931348623157e308).flatmap(
+            lambda d: st.sampled_from([d, -d])
+        ),
+    )
+    return past | singles
+
+
+@pytest.mark.parametrize("member", _MEMBERS)
+def test_values_past_the_target_range_are_refused_through_member(member: str) -> None:
+    """Never stored wrapped (2**32 + 3 as Wednesday) or as infinity: OverflowError on every path."""
+    from Fixtures.ValueRoundTrip import Slots
+
+    send = _through(member)
+
+    @hypothesis.settings(
+        max_examples=EXAMPLES, deadline=None, database=None, suppress_health_check=list(hypothesis.HealthCheck)
+    )
+    @hypothesis.given(_out_of_range())
+    def check(pair: tuple[Any, Any]) -> None:
+        target, value = pair
+        # params: the binder takes no int for an enum parameter (TypeError: no overload accepts int).
+        refused = (OverflowError, TypeError) if member == "params" and type(value) is int else OverflowError
+        with pytest.raises(refused):
+            send(Slots[target], value)
 
     check()

@@ -175,7 +175,9 @@ internal static unsafe class Values
     /// Converts a Python-sent value to <paramref name="target"/>. Python's binder already chose the
     /// overload and range-checked numbers; this only narrows and builds.
     /// </summary>
-    public static object? ToClr(in Value v, Type target, bool cast = false)
+    /// <remarks><paramref name="strictBool"/>: an integer or float is refused for a Boolean (a field
+    /// or property set, whose Python side does not know the type); callback results keep Python's truth.</remarks>
+    public static object? ToClr(in Value v, Type target, bool cast = false, bool strictBool = false)
     {
         if (target.IsByRef) target = target.GetElementType()!;
         Type? nullable = Nullable.GetUnderlyingType(target);
@@ -213,6 +215,7 @@ internal static unsafe class Values
             case ValueKind.Char:
                 return Coerce((char)v.Payload, target);
             case ValueKind.Int64:
+                if (strictBool && !cast && target == typeof(bool)) throw NotABool("an int");
                 if (target == typeof(DateTime)) return new DateTime(v.Payload);
                 if (target == typeof(TimeSpan)) return new TimeSpan(v.Payload);
                 // Where no integer type is asked for (object, IComparable...), a Python int is an
@@ -222,10 +225,12 @@ internal static unsafe class Values
                     return Coerce((int)v.Payload, target);
                 return Coerce(v.Payload, target);
             case ValueKind.UInt64:
+                if (strictBool && !cast && target == typeof(bool)) throw NotABool("an int");
                 return Coerce(unchecked((ulong)v.Payload), target);
             case ValueKind.Double:
                 {
                     double d = BitConverter.Int64BitsToDouble(v.Payload);
+                    if (strictBool && !cast && target == typeof(bool)) throw NotABool("a float");
                     // A call never rounds a float into an integer (only an explicit cast does).
                     if (!cast && target.IsPrimitive && target != typeof(double) && target != typeof(float)
                         && target != typeof(bool) && target != typeof(char))
@@ -262,11 +267,20 @@ internal static unsafe class Values
         }
     }
 
-    /// <summary>Numeric narrowing and the few conversions a C# compiler would insert.</summary>
+    private static InvalidCastException NotABool(string what) =>
+        new($"{what} cannot be stored as System.Boolean (pass True or False, e.g. bool(n))");
+
+    /// <summary>Numeric narrowing and the few conversions a C# compiler would insert. Every
+    /// path ends here (arguments, fields, properties, array elements, indexers, callback results),
+    /// so the range checks here are the ones nothing can bypass: an integer for an enum against
+    /// the enum's underlying type, a double for a Single against Single's range. Never wrapped.</summary>
     private static object? Coerce(object? o, Type target)
     {
         if (o == null || target.IsInstanceOfType(o)) return o;
-        if (target.IsEnum) return Enum.ToObject(target, o);
+        if (target.IsEnum) return ToEnum(o, target);
+        if (target == typeof(float) && o is double d && double.IsFinite(d) && Math.Abs(d) > float.MaxValue)
+            throw new OverflowException(string.Format(CultureInfo.InvariantCulture,
+                "{0:R} is out of range for System.Single (±{1:R})", d, (double)float.MaxValue));
         if (o is IConvertible && (target.IsPrimitive || target == typeof(decimal)))
         {
             if (o is char ch && target != typeof(char)) o = (int)ch;
@@ -286,6 +300,28 @@ internal static unsafe class Values
         if (op != null) return op.Invoke(null, new[] { o });
         if (ResultShapes.TryReshape(o, target, out object? reshaped)) return reshaped;  // Task<string> as Task<object>...
         throw new InvalidCastException($"cannot convert {o.GetType().FullName} to {target.FullName}");
+    }
+
+    /// <summary>An integer as <paramref name="target"/>: checked against its underlying type.</summary>
+    private static object ToEnum(object o, Type target)
+    {
+        if (o is long or ulong or int or uint or short or ushort or byte or sbyte)
+        {
+            Type underlying = Enum.GetUnderlyingType(target);
+            object exact;
+            try
+            {
+                exact = Convert.ChangeType(o, underlying, CultureInfo.InvariantCulture);
+            }
+            catch (OverflowException)
+            {
+                throw new OverflowException(string.Format(CultureInfo.InvariantCulture, "{0} is out of range for {1} (a {2}: {3} to {4})",
+                    o, target.FullName, underlying.FullName, underlying.GetField("MinValue")!.GetValue(null),
+                    underlying.GetField("MaxValue")!.GetValue(null)));
+            }
+            return Enum.ToObject(target, exact);
+        }
+        return Enum.ToObject(target, o);
     }
 
     private static Type ElementTypeFor(Type target, out bool makeArray, out bool makeList)

@@ -73,6 +73,7 @@ _RANGES: dict[str, tuple[int, int]] = {
 #: Integers a float result takes natively: exactly representable, so ctypes' int -> double ->
 #: float rounds as .NET's Convert does.
 _EXACT = 2**53
+_SINGLE_MAX = 3.4028234663852886e38  # System.Single.MaxValue
 
 #: Where TypedSlot.Status.Kind lies: after the Result value, at a value's kind offset.
 _SLOT_STATUS_OFFSET = ctypes.sizeof(Value) + Value.kind.offset
@@ -133,7 +134,12 @@ def _source(shape: str) -> str:
         native = "type(r) is bool"
     elif ret == "c":
         native = "type(r) is str and len(r) == 1 and r < '\\U00010000'"
-    else:  # f, d
+    elif ret == "f":  # past Single.MaxValue ctypes would store infinity: the rules refuse it instead
+        native = (
+            f"(type(r) is float and not {_SINGLE_MAX!r} < abs(r) < 1e309)"
+            f" or (type(r) is int and {-_EXACT} <= r <= {_EXACT})"
+        )
+    else:  # d
         native = f"type(r) is float or (type(r) is int and {-_EXACT} <= r <= {_EXACT})"
     lines += [
         f"        if ({native}) and not _codecs.encoders:",

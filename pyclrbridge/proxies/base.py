@@ -579,6 +579,8 @@ _enum_values: dict[tuple[int, int], Any] = {}
 
 
 def enum_value(type_id: int, value: int) -> Any:
+    if value < 0 and class_for(type_id).__clr_info__.enum_underlying == "UInt64":
+        value += 1 << 64  # a UInt64 enum's payload above Int64.MaxValue arrives as its two's complement
     key = (type_id, value)
     found = _enum_values.get(key)
     if found is not None:

@@ -152,10 +152,14 @@ def _int(obj: Any, v: Value, keep: list[Any], t: _typeinfo.TypeInfo | None, null
     x = int(obj)
     if t is not None:
         code = t.type_code
+        if code == "Enum":  # checked against the underlying type, never wrapped (2**32 + 3 is not 3)
+            code = t.enum_underlying
         rng = INTEGER_RANGES.get(code)
-        if rng is not None and t.kind != "enum":
+        if rng is not None:
             if not rng[0] <= x <= rng[1]:
                 raise _integer_range_error(x, t)
+        elif code == "Boolean":
+            raise TypeError(f"an int cannot be passed as {type_label(t)} (pass True or False, e.g. bool(n))")
         elif code in ("Double", "Single"):
             try:
                 d = float(x)
@@ -174,7 +178,7 @@ _NUMERIC_CODES = frozenset({*INTEGER_RANGES, "Double", "Single", "Decimal"})
 
 def _float(obj: Any, v: Value, keep: list[Any], t: _typeinfo.TypeInfo | None, nullable: bool) -> None:
     d = float(obj)
-    if t is not None and t.type_code in INTEGER_RANGES and t.kind != "enum":
+    if t is not None and (t.type_code in INTEGER_RANGES or t.type_code == "Enum"):
         raise TypeError(f"a float cannot be passed as {type_label(t)} (no silent rounding: use int() or round())")
     if t is not None and t.type_code == "Single" and math.isfinite(d) and abs(d) > SINGLE_MAX:
         raise OverflowError(f"{d!r} is out of range for System.Single (±{SINGLE_MAX!r})")

@@ -118,6 +118,9 @@ def _element_of(t: _typeinfo.TypeInfo | None) -> int:
 
 
 def _integer_range_error(x: int, t: _typeinfo.TypeInfo) -> OverflowError:
+    if t.type_code == "Enum":
+        lo, hi = INTEGER_RANGES[t.enum_underlying]
+        return OverflowError(f"{x} is out of range for {type_label(t)} (a System.{t.enum_underlying}: {lo} to {hi})")
     lo, hi = INTEGER_RANGES[t.type_code]
     return OverflowError(f"{x} is out of range for {type_label(t)} ({lo} to {hi})")
 

@@ -23,6 +23,7 @@ protected members are reachable on every object, as in pythonnet.
 from __future__ import annotations
 
 import argparse
+import importlib.abc
 import importlib.util
 import os
 import sys
@@ -65,13 +66,51 @@ def _loaded_assemblies() -> list[Any]:
     return list(app_domain.CurrentDomain.GetAssemblies())
 
 
+# pythonnet's engine: its assembly's code calls into a CPython runtime that pythonnet itself
+# would have initialised. Under pyclrbridge nothing initialised it, so its types crash the
+# process (Runtime.TryCollectingGarbage) or hang it (PythonEngine.Initialize): refused.
+ENGINE_ASSEMBLY = "Python.Runtime"
+_ENGINE_REFUSED = (
+    "is pythonnet's own engine (its assembly Python.Runtime embeds CPython through pythonnet's "
+    "runtime, which pyclrbridge.compat does not start): it cannot be used under pyclrbridge, where "
+    "calling it would crash or hang the process. Code that only uses the 'clr' module and .NET "
+    "libraries runs unchanged; for PyObject, PythonEngine or Runtime use pythonnet itself"
+)
+
+
+def _is_engine_name(name: str) -> bool:
+    """``name`` names pythonnet's engine assembly: ``Python.Runtime``, a display name of it or
+    a path to ``Python.Runtime.dll``."""
+    text = str(name).strip()
+    base = os.path.basename(text.replace("\\", "/"))
+    if base.lower().endswith((".dll", ".exe")):
+        base = base[:-4]
+    return base.split(",")[0].strip().lower() == ENGINE_ASSEMBLY.lower()
+
+
+class _EngineGuard(importlib.abc.MetaPathFinder):
+    """First on ``sys.meta_path`` under compat: ``import Python.Runtime`` (and its sub-namespaces,
+    also reached as ``Python.Runtime`` on the ``Python`` namespace) raises ImportError."""
+
+    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> None:
+        if fullname == ENGINE_ASSEMBLY or fullname.startswith(ENGINE_ASSEMBLY + "."):
+            raise ImportError(f"{fullname} {_ENGINE_REFUSED}", name=fullname)
+        return None
+
+
+_ENGINE_GUARD = _EngineGuard()
+
+
 def AddReference(name: str) -> Any:  # pythonnet's name
     """Load an assembly by name (``"System.Xml"``) or path and return its
     ``System.Reflection.Assembly``; its namespaces become importable.
 
     A missing assembly raises ``System.IO.FileNotFoundException`` (also a Python
-    `FileNotFoundError`) listing the places it looked.
+    `FileNotFoundError`) listing the places it looked. pythonnet's engine assembly
+    (``Python.Runtime``) raises ImportError: it only works inside pythonnet.
     """
+    if _is_engine_name(name):
+        raise ImportError(f"{name!r} {_ENGINE_REFUSED}", name=ENGINE_ASSEMBLY)
     try:
         found = _runtime().add_reference(name)
     except FileNotFoundError as missing:
@@ -308,6 +347,8 @@ def _main(argv: list[str] | None = None) -> int:
 
 _binder.accept_out_placeholders(True)  # pythonnet's Int32.TryParse("42", 0)
 _protected.open_protected(True)  # pythonnet reaches protected members on every object
+if _ENGINE_GUARD not in sys.meta_path:
+    sys.meta_path.insert(0, _ENGINE_GUARD)  # before pyclrbridge's namespace finder and any other
 _runtime()  # like pythonnet's `import clr`: .NET is running and namespaces import
 
 if __name__ == "__main__":

@@ -1,0 +1,139 @@
+"""Under ``pyclrbridge.compat``, pythonnet's own engine assembly (``Python.Runtime``) is refused
+with a clear ImportError: its code calls into a CPython runtime that only pythonnet
+initialises, so reaching it crashed (``Runtime.TryCollectingGarbage``) or hung
+(``PythonEngine.Initialize``) the process.
+
+The assembly is the one shipped in the pythonnet wheel, extracted to a temporary folder
+(never kept); each case runs in its own interpreter, so a crash is a failed test, not a
+dead test run.
+"""
+
+from __future__ import annotations
+
+import os
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from conftest import assert_clean_exit, run_python
+
+ENGINE_MEMBER = "pythonnet/runtime/Python.Runtime.dll"
+
+
+def _wheel() -> Path | None:
+    """pythonnet's wheel: $PYCLRBRIDGE_PYTHONNET_WHEEL, else the first found in pip's
+    --find-links folders (PIP_FIND_LINKS) or the shared wheelhouse."""
+    named = os.environ.get("PYCLRBRIDGE_PYTHONNET_WHEEL")
+    if named:
+        return Path(named) if Path(named).is_file() else None
+    folders = [f for f in os.environ.get("PIP_FIND_LINKS", "").split() if f]
+    folders.append("/work/shared/wheelhouse")
+    for folder in folders:
+        found = sorted(Path(folder).glob("pythonnet-3.*-none-any.whl")) if Path(folder).is_dir() else []
+        if found:
+            return found[-1]
+    return None
+
+
+@pytest.fixture(scope="module")
+def engine_dll(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    wheel = _wheel()
+    if wheel is None:
+        pytest.skip("pythonnet's wheel (with Python.Runtime.dll) was not found: set PYCLRBRIDGE_PYTHONNET_WHEEL")
+    out = tmp_path_factory.mktemp("pythonnet-engine")
+    with zipfile.ZipFile(wheel) as archive:
+        if ENGINE_MEMBER not in archive.namelist():
+            pytest.skip(f"{wheel.name} has no {ENGINE_MEMBER}")
+        archive.extract(ENGINE_MEMBER, out)
+    return out / ENGINE_MEMBER
+
+
+def _run(code: str, dll: Path) -> str:
+    proc = run_python(code, timeout=120, env={"ENGINE_DLL": str(dll)})
+    assert_clean_exit(proc)
+    return proc.stdout
+
+
+def test_runtime_reached_after_the_engine_assembly_is_loaded_raises_import_error(engine_dll: Path) -> None:
+    # Loaded behind AddReference's back (as a fixture referencing it would load it): the
+    # namespace import is what is refused, before any of its code runs.
+    out = _run(
+        """
+        import os
+        from pyclrbridge import compat as clr
+        import System
+        System.Reflection.Assembly.LoadFrom(os.environ["ENGINE_DLL"])
+        try:
+            from Python.Runtime import Runtime
+            Runtime.TryCollectingGarbage(20)
+        except ImportError as error:
+            print("refused:", error.name, "|", error)
+        """,
+        engine_dll,
+    )
+    assert "refused: Python.Runtime | Python.Runtime is pythonnet's own engine" in out
+
+
+def test_python_engine_initialize_is_refused_not_hung(engine_dll: Path) -> None:
+    out = _run(
+        """
+        import os
+        from pyclrbridge import compat as clr
+        import System
+        System.Reflection.Assembly.LoadFrom(os.environ["ENGINE_DLL"])
+        for attempt in ("from Python.Runtime import PythonEngine", "from Python.Runtime.Codecs import RawProxyEncoder"):
+            try:
+                exec(attempt)
+            except ImportError as error:
+                print("refused:", error.name)
+        import Python
+        try:
+            Python.Runtime.PythonEngine.Initialize()
+        except ImportError as error:
+            print("attribute refused:", error.name)
+        """,
+        engine_dll,
+    )
+    assert out.splitlines() == [
+        "refused: Python.Runtime",
+        "refused: Python.Runtime",  # the parent namespace is refused first
+        "attribute refused: Python.Runtime",
+    ]
+
+
+def test_add_reference_to_the_engine_raises_import_error(engine_dll: Path) -> None:
+    out = _run(
+        """
+        import os
+        from pyclrbridge import compat as clr
+        for name in (os.environ["ENGINE_DLL"], "Python.Runtime", "Python.Runtime, Version=3.2.1.0"):
+            try:
+                clr.AddReference(name)
+            except ImportError as error:
+                print("refused:", "pythonnet's own engine" in str(error))
+        import System
+        names = [a.GetName().Name for a in System.AppDomain.CurrentDomain.GetAssemblies()]
+        print("loaded:", "Python.Runtime" in names)
+        """,
+        engine_dll,
+    )
+    assert out.splitlines() == ["refused: True"] * 3 + ["loaded: False"]
+
+
+def test_other_python_namespaces_still_import(engine_dll: Path) -> None:
+    # Only the engine's namespaces are refused: a library's own "Python..." namespace is not.
+    out = _run(
+        """
+        from pyclrbridge import compat as clr
+        import System
+        print(System.String.Join(",", ["a", "b"]))
+        import importlib
+        try:
+            importlib.import_module("Python.RuntimeExtras")
+        except ImportError as error:
+            print("missing:", "pythonnet's own engine" not in str(error))
+        """,
+        engine_dll,
+    )
+    assert out.splitlines() == ["a,b", "missing: True"]

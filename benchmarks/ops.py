@@ -27,6 +27,7 @@ class Op:
     make: Factory
     group: str  # target group: overloaded, call, get, bulk, callback
     wall: bool = False  # timed by elapsed time only (the work runs on other threads)
+    target: float | None = None  # this row's own ratio limit (else the group's)
 
 
 class Lib:
@@ -112,6 +113,77 @@ def _prop_get(lib: Lib) -> Callable[[int], None]:
     return run
 
 
+def _string_prop_get(lib: Lib) -> Callable[[int], None]:
+    from System import UriBuilder
+
+    ub = UriBuilder("http://example.com/path")
+
+    def run(n: int) -> None:
+        for _ in range(n):
+            ub.Host
+
+    return run
+
+
+def _static_prop_get(lib: Lib) -> Callable[[int], None]:
+    from System import GC
+
+    def run(n: int) -> None:
+        for _ in range(n):
+            GC.MaxGeneration
+
+    return run
+
+
+def _strong_box(lib: Lib) -> Any:
+    from System.Runtime.CompilerServices import StrongBox
+
+    return StrongBox[lib.int_t](1)  # a class with a public instance field: Value
+
+
+def _field_get(lib: Lib) -> Callable[[int], None]:
+    box = _strong_box(lib)
+
+    def run(n: int) -> None:
+        for _ in range(n):
+            box.Value
+
+    return run
+
+
+def _field_set(lib: Lib) -> Callable[[int], None]:
+    box = _strong_box(lib)
+
+    def run(n: int) -> None:
+        for _ in range(n):
+            box.Value = 5
+
+    return run
+
+
+def _method_noargs(lib: Lib) -> Callable[[int], None]:
+    from System import Random
+
+    rnd = Random(1)
+
+    def run(n: int) -> None:
+        for _ in range(n):
+            rnd.Next()
+
+    return run
+
+
+def _method_contains(lib: Lib) -> Callable[[int], None]:
+    xs = lib.List[lib.int_t]()
+    xs.Add(1)
+
+    def run(n: int) -> None:
+        for _ in range(n):
+            xs.Contains(1)
+
+    return run
+
+
 def _new_sb(lib: Lib) -> Callable[[int], None]:
     StringBuilder = lib.StringBuilder
 
@@ -171,7 +243,7 @@ def _prop_set(lib: Lib) -> Callable[[int], None]:
     return run
 
 
-def _field_get(lib: Lib) -> Callable[[int], None]:
+def _const_get(lib: Lib) -> Callable[[int], None]:
     Math = lib.Math
 
     def run(n: int) -> None:
@@ -376,16 +448,31 @@ OPS: list[Op] = [
     Op("Math.Abs(-5)", "call", 1, 20_000, 2_000, _abs, "overloaded"),
     Op("Math.Max(1.5, 2.5)", "call", 1, 20_000, 2_000, _max, "overloaded"),
     Op('String.Concat("a", "b")', "call", 1, 20_000, 2_000, _concat, "overloaded"),
-    Op("property get (List.Count)", "call", 1, 50_000, 5_000, _prop_get, "get"),
+    Op("property get (List.Count)", "call", 1, 50_000, 5_000, _prop_get, "get", target=1.0),
     Op("StringBuilder()", "call", 1, 20_000, 2_000, _new_sb, "call"),
     Op("List[int].Add(1)", "call", 1, 50_000, 5_000, _list_add, "call"),
     Op("iterate List[int] (200,000)", "item", 200_000, 2, 1, _iterate(200_000), "bulk"),
     Op('instance method, str arg (ContainsKey("key"))', "call", 1, 20_000, 2_000, _method_str, "call"),
-    Op("property set (sb.Capacity = 64)", "call", 1, 20_000, 2_000, _prop_set, "call"),
-    Op("static field get (Math.PI)", "call", 1, 50_000, 5_000, _field_get, "get"),
+    Op("property set (sb.Capacity = 64)", "call", 1, 20_000, 2_000, _prop_set, "call", target=1.0),
+    Op("static field get (Math.PI)", "call", 1, 50_000, 5_000, _const_get, "get", target=0.2),
+    Op("string property get (UriBuilder.Host)", "call", 1, 50_000, 5_000, _string_prop_get, "get", target=1.3),
+    Op("static property get (GC.MaxGeneration)", "call", 1, 50_000, 5_000, _static_prop_get, "get", target=0.5),
+    Op("instance field get (StrongBox[int].Value)", "call", 1, 50_000, 5_000, _field_get, "get", target=1.0),
+    Op("instance field set (box.Value = 5)", "call", 1, 50_000, 5_000, _field_set, "call", target=1.0),
+    Op("instance method, no args (Random.Next())", "call", 1, 50_000, 5_000, _method_noargs, "call", target=0.3),
+    Op(
+        "instance method, int arg (List[int].Contains(1))",
+        "call",
+        1,
+        50_000,
+        5_000,
+        _method_contains,
+        "call",
+        target=0.3,
+    ),
     Op("ctor with args (Version(1, 2, 3, 4))", "call", 1, 20_000, 2_000, _ctor_args, "call"),
     Op("generic method (Array.Empty[int]())", "call", 1, 20_000, 2_000, _generic_method, "call"),
-    Op('indexer get (Dictionary[str, int]["key"])', "call", 1, 20_000, 2_000, _indexer, "call"),
+    Op('indexer get (Dictionary[str, int]["key"])', "call", 1, 20_000, 2_000, _indexer, "call", target=1.0),
     Op("iterate List[int] (100,000)", "item", 100_000, 3, 1, _iterate(100_000), "bulk"),
     Op("int[] -> list (1,000,000)", "item", _MILLION, 1, 1, _to_list("int"), "bulk"),
     Op("list -> int[] (1,000,000)", "item", _MILLION, 1, 1, _from_list("int"), "bulk"),

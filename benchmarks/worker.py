@@ -24,6 +24,23 @@ def _error_text(exc: BaseException) -> str:
     return text[0][:160] if text else type(exc).__name__
 
 
+#: Seconds each per-call operation runs before it is timed. Both engines compile .NET code in
+#: tiers: a method starts unoptimized and is recompiled optimized only after it has been called
+#: often enough and a background delay has passed (pythonnet's reflection-based calls and our
+#: generated stubs alike). A fixed count of warm-up iterations lets a fast library finish its
+#: warm-up before the slow one's code has tiered up; a fixed time gives both the same chance.
+WARM_SECONDS = 0.5
+
+
+def warm_up(run: Any, seconds: float) -> None:
+    """Run ``run`` in growing batches until ``seconds`` of wall time have passed."""
+    deadline = time.perf_counter() + seconds
+    batch = 10
+    while time.perf_counter() < deadline:
+        run(batch)
+        batch = min(batch * 2, 20_000)
+
+
 def measure_op(lib: Lib, op: Any, quick: bool) -> dict[str, Any]:
     """ns per unit by two clocks: ``cpu`` (this thread's CPU time: what the work costs, even on
     a busy machine) and ``wall`` (elapsed time, which also counts waiting for a core)."""
@@ -31,7 +48,7 @@ def measure_op(lib: Lib, op: Any, quick: bool) -> dict[str, Any]:
         run = op.make(lib)
         n = op.quick if quick else op.full
         if op.items == 1:
-            run(max(n // 10, 10))  # warm-up: binder caches, JIT tiering
+            warm_up(run, WARM_SECONDS / 10 if quick else WARM_SECONDS)
         # Bulk operations are long enough to amortize their own warm-up.
         gc.collect()
         gc.disable()
@@ -112,13 +129,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.worker")
     parser.add_argument("lib", choices=["pyclrbridge", "pythonnet"])
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--only", default="", help="measure only operations whose name contains this")
+    parser.add_argument("--only", default="", help="measure only operations whose name contains this (or one of several, split by |)")
     parser.add_argument("--no-threads", action="store_true")
     args = parser.parse_args(argv)
     lib = Lib(args.lib)
     ops: dict[str, Any] = {}
     for op in OPS:
-        if args.only and args.only.lower() not in op.name.lower():
+        if args.only and not any(part.lower() in op.name.lower() for part in args.only.split("|")):
             continue
         ops[op.name] = measure_op(lib, op, args.quick)
     result: dict[str, Any] = {"ops": ops}

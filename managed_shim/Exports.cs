@@ -84,6 +84,7 @@ public static unsafe partial class Exports
     }
 
     [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]  // hot: optimized from the first call (see docs/performance.md)
     public static int Invoke(int memberId, long target, Value* args, int nargs, Value* results, int nresults, Value* error)
     {
         try

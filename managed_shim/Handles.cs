@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
 using System.Threading;
 
 namespace PyClrBridge.Shim;
@@ -21,6 +22,7 @@ internal static class Handles
     private static long _freed;
     private static long _refusedFrees;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]  // hot: optimized from the first call (see docs/performance.md)
     public static long Alloc(object o)
     {
         long h = Interlocked.Increment(ref _next);
@@ -29,6 +31,7 @@ internal static class Handles
         return h;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]  // hot: optimized from the first call (see docs/performance.md)
     public static object Target(long handle)
     {
         if (!_live.TryGetValue(handle, out object? o))

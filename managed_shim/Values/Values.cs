@@ -119,6 +119,7 @@ internal static unsafe class Values
     }
 
     /// <summary>Writes a .NET result for Python. Strings go to the arena, objects to a new handle.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]  // hot: optimized from the first call (see docs/performance.md)
     public static void FromClr(object? o, Value* v)
     {
         v->Extra = 0;
@@ -177,6 +178,7 @@ internal static unsafe class Values
     /// </summary>
     /// <remarks><paramref name="strictBool"/>: an integer or float is refused for a Boolean (a field
     /// or property set, whose Python side does not know the type); callback results keep Python's truth.</remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]  // hot: optimized from the first call (see docs/performance.md)
     public static object? ToClr(in Value v, Type target, bool cast = false, bool strictBool = false)
     {
         if (target.IsByRef) target = target.GetElementType()!;

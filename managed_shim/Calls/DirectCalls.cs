@@ -99,6 +99,10 @@ internal static unsafe class DirectCalls
         return Failed;
     }
 
+    /// <summary>Parks <paramref name="e"/> for this thread as a failed stub would (native
+    /// members raise it through the same Python code, see NativeMembers).</summary>
+    public static void ParkFailure(Exception e) => Fail(e);
+
     private static bool RedirectDerived(object target)
     {
         if (target is not IPythonDerived) return false;

@@ -179,6 +179,9 @@ _EXPORTS: dict[str, tuple[Any, list[Any]]] = {
     "MemberIsShort": (_i32, [_i32, _i32]),
     "MemberShortReason": (_i32, [_i32, _i32, ValuePtr, ValuePtr]),
     "MemberIsShortOn": (_i32, [_i32, _i32]),
+    # FastPath/NativeMembers.cs: native descriptors (proxies.native binds these itself, GIL held).
+    "NativeSetup": (_i32, [ctypes.c_void_p, _i32, ctypes.c_void_p, _i32, ctypes.c_void_p, ctypes.c_void_p]),
+    "NativeMember": (_i32, [_i32, _i32, _i32, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p]),
     # Dynamic.cs: members of IDynamicMetaObjectProvider objects through the DLR.
     "DynamicMember": (_i32, [_i64, _i32, _cp, _i32, ValuePtr, _i32, ValuePtr, ValuePtr]),
     "DynamicMemberNames": (_i32, [_i64, ValuePtr, ValuePtr]),
@@ -367,6 +370,8 @@ class Shim:
     MemberIsShort: Any
     MemberShortReason: Any
     MemberIsShortOn: Any
+    NativeSetup: Any
+    NativeMember: Any
     DynamicMember: Any
     DynamicMemberNames: Any
 

@@ -116,6 +116,17 @@ class _FixedClass:
 _FIXED_CLASS = _FixedClass()
 
 
+def _member(klass: type, name: str) -> Any:
+    """The .NET member ``name`` of ``klass``: its Python descriptor, even once something else
+    took its place in the class dict (``__clr_members__``: a constant's value, see
+    properties.Property._freeze, or a native member, see proxies.native)."""
+    d = klass.__dict__
+    replaced = d.get("__clr_members__")
+    if replaced is not None and name in replaced:
+        return replaced[name]
+    return d.get(name)
+
+
 class ClrMeta(type):
     """Metaclass of every proxy class: ``isinstance``/``issubclass`` follow .NET, ``cls[...]``
     instantiates generics, calling the class constructs (or casts to an interface)."""
@@ -192,7 +203,7 @@ class ClrMeta(type):
 
     def __setattr__(cls, name: str, value: Any) -> None:
         for klass in cls.__mro__:
-            member = klass.__dict__.get(name)
+            member = _member(klass, name)
             if isinstance(member, ClassMember):
                 if member.static:
                     set_on = getattr(member, "set_static_on", None)  # protected: depends on the class
@@ -210,7 +221,7 @@ class ClrMeta(type):
 
     def __delattr__(cls, name: str) -> None:
         for klass in cls.__mro__:
-            member = klass.__dict__.get(name)
+            member = _member(klass, name)
             if member is not None:
                 if isinstance(member, ClassMember):
                     raise AttributeError(f"cannot delete {member!r}: .NET members stay for the life of the process")

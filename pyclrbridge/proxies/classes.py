@@ -259,6 +259,17 @@ def _call_delegate(self: Any, *args: Any, **kwargs: Any) -> Any:
     return self.Invoke(*args, **kwargs)
 
 
+# Field types whose values cross as immutable Python values (int, float, bool, str): a static
+# readonly field of one of these may become a plain class attribute once read.
+_IMMUTABLE_TYPES = frozenset(
+    "System." + name
+    for name in (
+        "Boolean", "Char", "SByte", "Byte", "Int16", "UInt16", "Int32", "UInt32", "Int64", "UInt64",
+        "Single", "Double", "String",
+    )
+)  # fmt: skip
+
+
 def _property(p: dict[str, Any], owner: str) -> Property:
     access = " ".join(a for a in ("get", "set") if a in p)  # as describe prints it
 
@@ -342,7 +353,9 @@ def _populate(cls: Any, info: _typeinfo.TypeInfo) -> None:
     setters: list[Overload] = []
     for p in table["properties"]:
         if not p["index"]:
-            _set(cls, p["name"], _property(p, owner))
+            prop = _property(p, owner)
+            prop._cls = cls  # a native member may take its place (proxies.native)
+            _set(cls, p["name"], prop)
             continue
         index = tuple(Param.from_json(i) for i in p["index"])
         value = Param("value", p["type"], 0, False, None, False)
@@ -352,8 +365,21 @@ def _populate(cls: Any, info: _typeinfo.TypeInfo) -> None:
             setters.append(
                 Overload(p["set"], p["name"], p["static"], f"{p['name']}[...] = value", (*index, value), 0, ())
             )
+    consts: dict[str, Property] = {}
     for f in table["fields"]:
-        _set(cls, f["name"], _field(f, owner))
+        field = _field(f, owner)
+        if (
+            info.kind != "enum"
+            and f["static"]
+            and (f["const"] or (f["readonly"] and _typeinfo.info(f["type"]).full_name in _IMMUTABLE_TYPES))
+        ):
+            field._home = cls  # its first read puts the value in the class dict (Property._freeze)
+            consts[f["name"]] = field
+        elif not f["const"]:
+            field._cls = cls  # a native member may take its place (proxies.native)
+        _set(cls, f["name"], field)
+    if consts:
+        _set(cls, "__clr_members__", consts)
     for e in table["events"]:
         _set(cls, e["name"], Event(e["name"], owner, e["add"], e["remove"], e["static"], e["type"]))
     if "protected" in table:

@@ -15,6 +15,7 @@ from ..values.objects import handle_of
 from ..values.results import from_value
 from ..values.targets import INTEGER_RANGES, _target
 from . import direct as _direct
+from . import native as _native
 from .base import ClassMember
 
 _frames_pop = _bridge.FRAMES.pop  # the frame pool (see _bridge.acquire_frame), bound once
@@ -26,6 +27,7 @@ _I32_MIN, _I32_MAX = -(2**31), 2**31 - 1
 
 
 _UNREAD = object()  # Property._const before a const field's first read
+_IMMUTABLE = frozenset({int, float, str, bool, type(None)})  # values Property._freeze may publish
 _FAILED = _direct.FAILED
 _direct_failed = _direct.failed
 
@@ -81,6 +83,7 @@ class Property(ClassMember):
 
     __slots__ = (
         "__name__",
+        "_cls",
         "_const",
         "_direct_get",
         "_direct_set",
@@ -89,6 +92,7 @@ class Property(ClassMember):
         "_fast_get",
         "_fast_set",
         "_get",
+        "_home",
         "_owner",
         "_set",
         "_type_id",
@@ -127,6 +131,12 @@ class Property(ClassMember):
         self._fast_get = get if get and not static and not const else 0
         self._fast_set = set if set and not static and not readonly else 0
         self._type_id = type_id
+        # The class whose dict holds this field, when its value may replace it there once read
+        # (a const, or a static readonly field of an immutable type: see _freeze); else None.
+        self._home: Any = None
+        # The class whose dict holds this descriptor while a native member may take its place
+        # (proxies.native.upgrade, tried once at the first access); else None.
+        self._cls: Any = None
         # Direct stubs (see _direct) of the instance getter / setter, resolved at the first
         # access through a live proxy: None until then, () when there is none. Each is
         # published in one store, as one tuple, so a racing reader sees all of it or nothing.
@@ -151,15 +161,38 @@ class Property(ClassMember):
         direct = self._direct_static
         if direct is None:
             self._direct_static = direct = _resolve_direct_get(self._get, instance=False)
+            if self._cls is not None:
+                _native.upgrade(self)
         if direct:
             fn, decode = direct
             r = fn()
             if r != _FAILED or not _direct_failed():
-                return r if decode is None else decode(r)
+                value = r if decode is None else decode(r)
+                if self._home is not None:
+                    self._freeze(value)
+                return value
         value = _bridge.call_noargs(self._get, self._handle_for(obj), from_value)
         if const is _UNREAD:
             self._const = (value,)
+        if self._home is not None:
+            self._freeze(value)
         return value
+
+    def _freeze(self, value: Any) -> None:
+        """Put a constant's value in its class dict in place of this descriptor, so later reads
+        are plain class attribute loads. Only a value that can never change: a const (compiled
+        into the metadata) or a static readonly field (the runtime refuses to write one after its
+        class constructor ran, even through reflection), of an immutable Python type, and only
+        while no user codec could make the conversion depend on when it ran. The metaclass keeps
+        refusing assignment and deletion (``__clr_members__``). A lost race stores an equal value."""
+        home = self._home
+        if type(value) in _IMMUTABLE and not _codecs.encoders and not _codecs.decoders:
+            self._home = None
+            type.__setattr__(home, self.__name__, value)
+
+    def forget_direct_stubs(self) -> None:
+        """Take the general path from now on (in a forked child: see proxies.native)."""
+        self._direct_get = self._direct_set = self._direct_static = ()
 
     def _handle_for(self, obj: Any) -> int:
         """The handle an access of ``obj`` goes to (0 for a static member)."""
@@ -214,6 +247,8 @@ class Property(ClassMember):
                 if h:
                     if direct is None:
                         self._direct_get = _resolve_direct_get(member)
+                        if self._cls is not None:
+                            _native.upgrade(self)
                     try:
                         frame = _frames_pop()
                     except IndexError:
@@ -263,6 +298,8 @@ class Property(ClassMember):
                 if h:
                     if direct is None:
                         self._direct_set = _resolve_direct_set(member, self._type_id, 1 if self.field else 0)
+                        if self._cls is not None:
+                            _native.upgrade(self)
                     try:
                         frame = _frames_pop()
                     except IndexError:

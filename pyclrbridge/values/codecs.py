@@ -17,6 +17,19 @@ from ..host.locks import SignalSafeLock
 _lock = SignalSafeLock("pyclrbridge.values.codecs._lock")
 encoders: tuple[tuple[type, Callable[[Any], Any]], ...] = ()
 decoders: dict[str, Callable[[Any], Any]] = {}
+# Told the new encoders after every change, under _lock (proxies.native mirrors "any encoder
+# registered?" into the shim). Appended under _lock.
+_listeners: list[Callable[[tuple[Any, ...]], None]] = []
+
+
+def on_encoders_changed(listener: Callable[[tuple[Any, ...]], None]) -> None:
+    """Call ``listener(encoders)`` now and after every registration or removal."""
+    _ = _lock.taken
+    try:
+        _listeners.append(listener)
+        listener(encoders)
+    finally:
+        _lock.release()
 
 
 def register_codec(
@@ -73,6 +86,8 @@ def register_codec(
             encoders = (*encoders, encoder)
         if name is not None and decode is not None:
             decoders = {**decoders, name: decode}
+        for listener in _listeners:
+            listener(encoders)
     finally:
         _lock.release()
 
@@ -84,6 +99,8 @@ def register_codec(
                 encoders = tuple(e for e in encoders if e is not encoder)
             if name is not None and decoders.get(name) is decode:
                 decoders = {k: v for k, v in decoders.items() if k != name}
+            for listener in _listeners:
+                listener(encoders)
         finally:
             _lock.release()
 

@@ -1,0 +1,159 @@
+using System;
+using System.Runtime.InteropServices;
+
+namespace PyClrBridge.Shim;
+
+/// <summary>
+/// The functions of CPython's stable C-API that native members (<see cref="NativeMembers"/>)
+/// call, and the few interpreter objects they compare against. Python hands the addresses over
+/// once (<c>pyclrbridge/proxies/native.py</c>, from <c>ctypes.pythonapi</c>), in the order of
+/// <see cref="Names"/>. Only stable-ABI functions; no object is ever read at a fixed offset:
+/// types are compared through <c>PyObject_Type</c>, references counted through
+/// <c>Py_IncRef</c>/<c>Py_DecRef</c>.
+/// </summary>
+internal static unsafe class PyApi
+{
+    /// <summary>The order of the function addresses Python passes (mirrored by native.py).</summary>
+    public static readonly string[] Names =
+    {
+        "PyType_FromSpec", "PyType_GenericAlloc", "PyType_GetSlot", "PyLong_FromLongLong",
+        "PyLong_FromUnsignedLongLong", "PyLong_AsLongLongAndOverflow", "PyFloat_FromDouble", "PyFloat_AsDouble",
+        "PyBool_FromLong", "PyUnicode_DecodeUTF16", "PyUnicode_AsEncodedString", "PyUnicode_FromString",
+        "PyBytes_AsString", "PyBytes_Size", "PyObject_Type", "PyObject_GetAttr", "PyObject_Repr",
+        "PyObject_CallObject", "PyTuple_New", "PyTuple_SetItem", "Py_IncRef", "Py_DecRef", "PyErr_Clear",
+        "PyErr_Occurred", "PyErr_SetString", "PyObject_IsTrue",
+    };
+
+    /// <summary>Then these objects, by address (borrowed: they live as long as the interpreter,
+    /// or as the module that holds them): None, the exact types a set takes, RuntimeError, the
+    /// slot descriptor of <c>ClrObject._h</c>, and the Python function that raises the .NET
+    /// exception parked for this thread.</summary>
+    public static readonly string[] Objects =
+    {
+        "None", "int", "float", "bool", "str", "RuntimeError", "ClrObject._h", "raise_pending",
+    };
+
+    // Written once by NativeMembers.Setup under NativeMembers' lock, before any native member
+    // exists (the members are made after it, on the thread that saw it finish); read-only after.
+    public static delegate* unmanaged[Cdecl]<PyTypeSpec*, IntPtr> PyType_FromSpec;
+    public static delegate* unmanaged[Cdecl]<IntPtr, nint, IntPtr> PyType_GenericAlloc;
+    public static delegate* unmanaged[Cdecl]<IntPtr, int, IntPtr> PyType_GetSlot;
+    public static delegate* unmanaged[Cdecl]<long, IntPtr> PyLong_FromLongLong;
+    public static delegate* unmanaged[Cdecl]<ulong, IntPtr> PyLong_FromUnsignedLongLong;
+    public static delegate* unmanaged[Cdecl]<IntPtr, int*, long> PyLong_AsLongLongAndOverflow;
+    public static delegate* unmanaged[Cdecl]<double, IntPtr> PyFloat_FromDouble;
+    public static delegate* unmanaged[Cdecl]<IntPtr, double> PyFloat_AsDouble;
+    public static delegate* unmanaged[Cdecl]<CLong, IntPtr> PyBool_FromLong;
+    public static delegate* unmanaged[Cdecl]<byte*, nint, byte*, int*, IntPtr> PyUnicode_DecodeUTF16;
+    public static delegate* unmanaged[Cdecl]<IntPtr, byte*, byte*, IntPtr> PyUnicode_AsEncodedString;
+    public static delegate* unmanaged[Cdecl]<byte*, IntPtr> PyUnicode_FromString;
+    public static delegate* unmanaged[Cdecl]<IntPtr, byte*> PyBytes_AsString;
+    public static delegate* unmanaged[Cdecl]<IntPtr, nint> PyBytes_Size;
+    public static delegate* unmanaged[Cdecl]<IntPtr, IntPtr> PyObject_Type;
+    public static delegate* unmanaged[Cdecl]<IntPtr, IntPtr, IntPtr> PyObject_GetAttr;
+    public static delegate* unmanaged[Cdecl]<IntPtr, IntPtr> PyObject_Repr;
+    public static delegate* unmanaged[Cdecl]<IntPtr, IntPtr, IntPtr> PyObject_CallObject;
+    public static delegate* unmanaged[Cdecl]<nint, IntPtr> PyTuple_New;
+    public static delegate* unmanaged[Cdecl]<IntPtr, nint, IntPtr, int> PyTuple_SetItem;
+    public static delegate* unmanaged[Cdecl]<IntPtr, void> Py_IncRef;
+    public static delegate* unmanaged[Cdecl]<IntPtr, void> Py_DecRef;
+    public static delegate* unmanaged[Cdecl]<void> PyErr_Clear;
+    public static delegate* unmanaged[Cdecl]<IntPtr> PyErr_Occurred;
+    public static delegate* unmanaged[Cdecl]<IntPtr, byte*, void> PyErr_SetString;
+    public static delegate* unmanaged[Cdecl]<IntPtr, int> PyObject_IsTrue;
+
+    public static IntPtr None, IntType, FloatType, BoolType, StrType, RuntimeError, HandleSlot, RaisePending;
+
+    /// <summary><c>tp_descr_get</c> of the <c>_h</c> slot descriptor: reads a proxy's handle
+    /// without attribute lookup (a new reference, or NULL with an error).</summary>
+    public static delegate* unmanaged[Cdecl]<IntPtr, IntPtr, IntPtr, IntPtr> HandleGet;
+
+    public static void Bind(IntPtr* functions, IntPtr* objects)
+    {
+        int i = 0;
+        PyType_FromSpec = (delegate* unmanaged[Cdecl]<PyTypeSpec*, IntPtr>)functions[i++];
+        PyType_GenericAlloc = (delegate* unmanaged[Cdecl]<IntPtr, nint, IntPtr>)functions[i++];
+        PyType_GetSlot = (delegate* unmanaged[Cdecl]<IntPtr, int, IntPtr>)functions[i++];
+        PyLong_FromLongLong = (delegate* unmanaged[Cdecl]<long, IntPtr>)functions[i++];
+        PyLong_FromUnsignedLongLong = (delegate* unmanaged[Cdecl]<ulong, IntPtr>)functions[i++];
+        PyLong_AsLongLongAndOverflow = (delegate* unmanaged[Cdecl]<IntPtr, int*, long>)functions[i++];
+        PyFloat_FromDouble = (delegate* unmanaged[Cdecl]<double, IntPtr>)functions[i++];
+        PyFloat_AsDouble = (delegate* unmanaged[Cdecl]<IntPtr, double>)functions[i++];
+        PyBool_FromLong = (delegate* unmanaged[Cdecl]<CLong, IntPtr>)functions[i++];
+        PyUnicode_DecodeUTF16 = (delegate* unmanaged[Cdecl]<byte*, nint, byte*, int*, IntPtr>)functions[i++];
+        PyUnicode_AsEncodedString = (delegate* unmanaged[Cdecl]<IntPtr, byte*, byte*, IntPtr>)functions[i++];
+        PyUnicode_FromString = (delegate* unmanaged[Cdecl]<byte*, IntPtr>)functions[i++];
+        PyBytes_AsString = (delegate* unmanaged[Cdecl]<IntPtr, byte*>)functions[i++];
+        PyBytes_Size = (delegate* unmanaged[Cdecl]<IntPtr, nint>)functions[i++];
+        PyObject_Type = (delegate* unmanaged[Cdecl]<IntPtr, IntPtr>)functions[i++];
+        PyObject_GetAttr = (delegate* unmanaged[Cdecl]<IntPtr, IntPtr, IntPtr>)functions[i++];
+        PyObject_Repr = (delegate* unmanaged[Cdecl]<IntPtr, IntPtr>)functions[i++];
+        PyObject_CallObject = (delegate* unmanaged[Cdecl]<IntPtr, IntPtr, IntPtr>)functions[i++];
+        PyTuple_New = (delegate* unmanaged[Cdecl]<nint, IntPtr>)functions[i++];
+        PyTuple_SetItem = (delegate* unmanaged[Cdecl]<IntPtr, nint, IntPtr, int>)functions[i++];
+        Py_IncRef = (delegate* unmanaged[Cdecl]<IntPtr, void>)functions[i++];
+        Py_DecRef = (delegate* unmanaged[Cdecl]<IntPtr, void>)functions[i++];
+        PyErr_Clear = (delegate* unmanaged[Cdecl]<void>)functions[i++];
+        PyErr_Occurred = (delegate* unmanaged[Cdecl]<IntPtr>)functions[i++];
+        PyErr_SetString = (delegate* unmanaged[Cdecl]<IntPtr, byte*, void>)functions[i++];
+        PyObject_IsTrue = (delegate* unmanaged[Cdecl]<IntPtr, int>)functions[i++];
+        int k = 0;
+        None = objects[k++];
+        IntType = objects[k++];
+        FloatType = objects[k++];
+        BoolType = objects[k++];
+        StrType = objects[k++];
+        RuntimeError = objects[k++];
+        HandleSlot = objects[k++];
+        RaisePending = objects[k++];
+        IntPtr slotType = PyObject_Type(HandleSlot);
+        HandleGet = (delegate* unmanaged[Cdecl]<IntPtr, IntPtr, IntPtr, IntPtr>)PyType_GetSlot(slotType, Slot.DescrGet);
+        Py_DecRef(slotType);
+        if (HandleGet == null) throw new InvalidOperationException("the _h slot descriptor has no tp_descr_get");
+    }
+
+    /// <summary>The type of <paramref name="o"/> (a borrowed pointer: compared, never used).</summary>
+    public static IntPtr TypeOf(IntPtr o)
+    {
+        IntPtr t = PyObject_Type(o);
+        Py_DecRef(t);  // the type outlives the call: o holds a reference to it
+        return t;
+    }
+
+    /// <summary>Sets RuntimeError with <paramref name="message"/> (ASCII).</summary>
+    public static void SetError(string message)
+    {
+        byte* text = stackalloc byte[message.Length + 1];
+        for (int i = 0; i < message.Length; i++) text[i] = (byte)(message[i] < 128 ? message[i] : '?');
+        text[message.Length] = 0;
+        PyErr_SetString(RuntimeError, text);
+    }
+
+    /// <summary>Slot ids of <c>typeslots.h</c> (part of the stable ABI).</summary>
+    public static class Slot
+    {
+        public const int DescrGet = 54, DescrSet = 55, GetAttro = 58, Repr = 66;
+    }
+
+    /// <summary><c>Py_TPFLAGS_*</c> bits (stable ABI).</summary>
+    public const uint DefaultFlags = 1u << 18, ImmutableType = 1u << 8, DisallowInstantiation = 1u << 7;
+}
+
+/// <summary><c>PyType_Slot</c>: the only C structs the fast path lays out, with <see cref="PyTypeSpec"/>.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct PyTypeSlot
+{
+    public int Slot;
+    public void* Function;
+}
+
+/// <summary><c>PyType_Spec</c>.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct PyTypeSpec
+{
+    public byte* Name;
+    public int BasicSize;
+    public int ItemSize;
+    public uint Flags;
+    public PyTypeSlot* Slots;
+}

@@ -1,0 +1,196 @@
+"""Native members: properties and fields whose ``__get__``/``__set__`` run in the shim.
+
+The Python descriptor (:class:`.properties.Property`) costs a Python frame and a ctypes call
+per access. For a member whose accessors the shim's GIL policy proves leaf, the shim can make
+a *native member* instead (``managed_shim/FastPath/NativeMembers.cs``): an object of a type it
+creates through CPython's stable C-API (``PyType_FromSpec``) whose descriptor slots are C#
+methods, so ``obj.Prop`` is one call from the interpreter into .NET that builds the Python
+result there. It replaces the Python descriptor in the class dict at the member's first access
+through a live proxy; the Python descriptor stays in ``cls.__clr_members__`` and serves every
+case the native one does not take (see NativeMembers.cs): it is the reference for results,
+exceptions and messages. Attributes other than the access itself (``__doc__``, ``read``...)
+are the Python descriptor's.
+
+No compiled code of our own: the C-API function addresses come from ``ctypes.pythonapi`` and
+the slots are the shim's ``[UnmanagedCallersOnly]`` methods. Only CPython 3.10+ (whose
+``PyType_GetSlot`` reads static types).
+
+``PYCLRBRIDGE_NATIVE_MEMBERS=0`` turns native members off (every access takes the Python
+descriptor).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import sys
+import threading
+from typing import Any
+
+from ..host import bridge as _bridge
+from ..host.shim import Kind, Value
+from ..values import codecs as _codecs
+from . import direct as _direct
+from .base import ClrObject
+
+ENABLED = (
+    os.environ.get("PYCLRBRIDGE_NATIVE_MEMBERS", "1") != "0"
+    and sys.implementation.name == "cpython"
+    and sys.version_info >= (3, 10)
+    and hasattr(ctypes, "pythonapi")
+)
+
+#: The C-API functions the shim calls, in the order of PyApi.Names (NativeMembers' PyApi.cs).
+_FUNCTIONS = (
+    "PyType_FromSpec",
+    "PyType_GenericAlloc",
+    "PyType_GetSlot",
+    "PyLong_FromLongLong",
+    "PyLong_FromUnsignedLongLong",
+    "PyLong_AsLongLongAndOverflow",
+    "PyFloat_FromDouble",
+    "PyFloat_AsDouble",
+    "PyBool_FromLong",
+    "PyUnicode_DecodeUTF16",
+    "PyUnicode_AsEncodedString",
+    "PyUnicode_FromString",
+    "PyBytes_AsString",
+    "PyBytes_Size",
+    "PyObject_Type",
+    "PyObject_GetAttr",
+    "PyObject_Repr",
+    "PyObject_CallObject",
+    "PyTuple_New",
+    "PyTuple_SetItem",
+    "Py_IncRef",
+    "Py_DecRef",
+    "PyErr_Clear",
+    "PyErr_Occurred",
+    "PyErr_SetString",
+    "PyObject_IsTrue",
+)
+
+_vp = ctypes.c_void_p
+_SETUP = ctypes.PYFUNCTYPE(ctypes.c_int32, _vp, ctypes.c_int32, _vp, ctypes.c_int32, _vp, _vp)
+_CREATE = ctypes.PYFUNCTYPE(ctypes.c_int32, ctypes.c_int32, ctypes.c_int32, ctypes.c_int32, ctypes.py_object, _vp, _vp)
+
+
+def _raise_pending() -> None:
+    """Called by a native member after its accessor threw: raise the parked .NET exception
+    exactly as a failed direct call does (the same exception object)."""
+    if not _direct.failed():
+        raise RuntimeError("a native member reported a failure that was not parked")
+
+
+# Owner: _lock guards the one-time setup (_state) and each upgrade (one native member per
+# Python descriptor, published in its class dict under the lock).
+_lock = threading.Lock()
+_state: list[Any] = []  # [] before setup; then [create function] or [None] (unavailable)
+# (class, name, Python descriptor) of every native member installed: appended under _lock
+# before the class dict changes, read without the lock only in a forked child (one thread).
+_installed: list[tuple[Any, str, Any]] = []
+
+
+def _after_fork_in_child() -> None:
+    """In a child forked after the runtime started, no .NET code may run, not even the native
+    members' own checks: the runtime's executable memory is mapped shared with the parent, so
+    code compiled in the child would land in the parent's. Put every Python descriptor back
+    (Python only, no call into .NET), without their direct stubs (the parent may never have
+    run them, since the native member served it): their general path raises the error that
+    names the spawn start method."""
+    for cls, name, prop in _installed:
+        prop.forget_direct_stubs()
+        type.__setattr__(cls, name, prop)
+
+
+def _address(function: Any) -> int:
+    """The address of a ctypes function object."""
+    address = ctypes.cast(function, _vp).value
+    if not address:
+        raise ValueError(f"no address for {function!r}")
+    return address
+
+
+def _setup() -> Any:
+    """The shim's NativeMember export with the GIL held, after setting the shim up (None when
+    native members are unavailable here)."""
+    if _state:
+        return _state[0]
+    create = None
+    try:
+        shim = _bridge.shim()
+        functions = (_vp * len(_FUNCTIONS))(*(_address(getattr(ctypes.pythonapi, name)) for name in _FUNCTIONS))
+        objects = (_vp * 8)(
+            id(None),
+            id(int),
+            id(float),
+            id(bool),
+            id(str),
+            id(RuntimeError),
+            id(ClrObject.__dict__["_h"]),
+            id(_raise_pending),
+        )
+        flag = _vp()
+        error = Value()
+        setup = _SETUP(_address(shim.NativeSetup))
+        if (
+            setup(
+                functions,
+                len(_FUNCTIONS),
+                objects,
+                len(objects),
+                ctypes.addressof(flag),
+                ctypes.addressof(error),
+            )
+            == 0
+            and flag.value
+        ):
+            encoders_flag = ctypes.c_int.from_address(flag.value)
+
+            def mirror(encoders: tuple[Any, ...]) -> None:
+                encoders_flag.value = 1 if encoders else 0
+
+            _codecs.on_encoders_changed(mirror)
+            if hasattr(os, "register_at_fork"):
+                os.register_at_fork(after_in_child=_after_fork_in_child)
+            create = _CREATE(_address(shim.NativeMember))
+        elif error.kind == Kind.OBJECT and error.i:
+            _bridge.free_handle(error.i)  # native members are an optimization: the Python path stays
+    except (AttributeError, OSError, ValueError):  # no pythonapi symbol, an old shim
+        create = None
+    _state.append(create)
+    return create
+
+
+def upgrade(prop: Any) -> None:
+    """Put a native member in place of ``prop`` (a :class:`.properties.Property`) in its class
+    dict when the shim makes one for it; once per descriptor (``prop._cls`` is cleared)."""
+    with _lock:
+        cls = prop._cls
+        prop._cls = None
+        if cls is None or not ENABLED or cls.__dict__.get(prop.__name__) is not prop:
+            return
+        create = _setup()
+        if create is None:
+            return
+        result = _vp()
+        error = Value()
+        flags = (1 if prop.static else 0) | (2 if prop.field else 0)
+        setter = 0 if prop.readonly else prop._set
+        rc = create(prop._get, setter, flags, prop, ctypes.addressof(result), ctypes.addressof(error))
+        if rc != 0 or not result.value:
+            if rc == 2 and error.kind == Kind.OBJECT and error.i:
+                _bridge.free_handle(error.i)  # why the shim refused is not the user's error: keep the Python path
+            return
+        made = ctypes.cast(result.value, ctypes.py_object).value
+        members = cls.__dict__.get("__clr_members__") or {}
+        # The Python descriptor first, so the metaclass always finds it (see base._member),
+        # and the fork hook before the class dict changes.
+        type.__setattr__(cls, "__clr_members__", {**members, prop.__name__: prop})
+        _installed.append((cls, prop.__name__, prop))
+        type.__setattr__(cls, prop.__name__, made)
+
+
+def is_native(member: Any) -> bool:
+    """Whether ``member`` (a class dict entry) is a native member."""
+    return type(member).__name__ == "NativeMember" and type(member).__module__ == __name__

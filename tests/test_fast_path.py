@@ -1,0 +1,260 @@
+"""The attribute fast path: constants as class attributes and native members.
+
+A native member (proxies.native, managed_shim/FastPath/NativeMembers.cs) must be invisible:
+every result, exception and message is what the Python descriptor gives, which stays in
+``cls.__clr_members__`` and is called directly below as the reference.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from conftest import assert_clean_exit, run_python
+from pyclrbridge.proxies import native as _native
+
+pytestmark = pytest.mark.skipif(not _native.ENABLED, reason="native members need CPython 3.10+ with ctypes.pythonapi")
+
+# The plain members of Fixtures.Direct.Gauge, every kind the fast path serves and some it does not.
+FIELDS = ("Hits", "Note", "Weight", "Flag", "Fixed", "Total")
+PROPERTIES = ("Level", "Big", "On", "Ratio", "Single", "Label", "Small", "Unsigned", "Signed16", "Checked")
+MEMBERS = FIELDS + PROPERTIES
+
+
+def _warm(cls: Any, obj: Any) -> None:
+    """Touch every member once, through a live proxy: the first access installs native members."""
+    for name in MEMBERS:
+        getattr(obj, name)
+        try:
+            setattr(obj, name, getattr(obj, name))
+        except AttributeError:
+            pass  # read-only
+
+
+def _outcome(action: Any) -> tuple[str, Any]:
+    try:
+        value = action()
+    except Exception as e:
+        return ("raised", f"{type(e).__module__}.{type(e).__qualname__}: {e}")
+    if isinstance(value, float) and math.isnan(value):
+        return ("value", "nan")
+    return ("value", (type(value), value))
+
+
+@pytest.fixture(scope="module")
+def gauge(fixtures: Any) -> Any:
+    from Fixtures.Direct import Gauge
+
+    _warm(Gauge, Gauge())
+    return Gauge
+
+
+def test_leaf_members_get_native_descriptors(gauge: Any) -> None:
+    from System.Text import StringBuilder
+
+    sb = StringBuilder("abc")
+    assert sb.Length == 3
+    assert _native.is_native(StringBuilder.__dict__["Length"])
+    assert sb.Length == 3  # now through the native member
+    native = [n for n in MEMBERS if _native.is_native(gauge.__dict__[n])]
+    assert {"Level", "Label", "Hits", "Note", "Weight", "Flag", "Ratio", "Total"} <= set(native)
+    # Everything but the access itself is the Python descriptor's.
+    member = gauge.__dict__["Level"]
+    reference = gauge.__clr_members__["Level"]
+    assert repr(member) == repr(reference) == "<.NET property Fixtures.Direct.Gauge.Level>"
+    assert member.__doc__ == reference.__doc__
+    assert gauge.Level is reference  # class-level access of an instance member: the descriptor
+
+
+def test_native_get_set_and_errors_match_the_python_descriptor(gauge: Any) -> None:
+    g = gauge()
+    g.Level = 41
+    assert g.Level == 41
+    g.Label = "h\u00e9llo \U0001f600"
+    assert g.Label == "h\u00e9llo \U0001f600"
+    g.Label = None
+    assert g.Label is None
+    g.Ratio = 2.5
+    assert g.Ratio == 2.5
+    g.On = True
+    assert g.On is True
+    with pytest.raises(Exception, match="Checked must not be negative") as native_error:
+        g.Checked = -1
+    with pytest.raises(Exception, match="Checked must not be negative") as python_error:
+        gauge.__clr_members__["Checked"].__set__(g, -1)
+    assert type(native_error.value) is type(python_error.value)
+    assert _outcome(lambda: g.Throwing) == _outcome(lambda: gauge.__dict__["Throwing"].read(g))
+    with pytest.raises(AttributeError, match="cannot delete"):
+        del g.Level
+
+
+def test_static_members_through_class_and_instance(gauge: Any) -> None:
+    g = gauge()
+    gauge.Total = 5
+    assert gauge.Total == 5 and g.Total == 5
+    g.Total = 6
+    assert gauge.Total == 6
+    gauge.Total = 0
+
+
+_values = st.one_of(
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.integers(min_value=-300, max_value=300),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.booleans(),
+    st.text(max_size=8),
+    st.none(),
+    st.sampled_from([[], 1 + 2j, b"x", object()]),
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(name=st.sampled_from(MEMBERS), value=_values)
+def test_both_paths_agree_on_every_member_and_value(gauge: Any, name: str, value: Any) -> None:
+    native_obj, python_obj = gauge(), gauge()
+    reference = gauge.__clr_members__.get(name) or gauge.__dict__[name]
+    native_set = _outcome(lambda: setattr(native_obj, name, value))
+    native_get = _outcome(lambda: getattr(native_obj, name))
+    python_set = _outcome(lambda: reference.__set__(python_obj, value))
+    python_get = _outcome(lambda: reference.__get__(python_obj, gauge))
+    assert native_set == python_set
+    assert native_get == python_get
+
+
+def test_python_subclass_instances_take_the_python_descriptor(gauge: Any) -> None:
+    class Mine(gauge):  # type: ignore[misc,valid-type]
+        __namespace__ = "FastPathTests.Mine"
+
+    m = Mine()
+    m.Level = 7
+    assert m.Level == 7
+    m.Label = "x"
+    assert m.Label == "x"
+    assert _native.is_native(gauge.__dict__["Level"])
+
+
+def test_registered_encoders_take_the_python_path(gauge: Any) -> None:
+    from pyclrbridge.values.codecs import register_codec
+
+    class Doubled(int):
+        pass
+
+    g = gauge()
+    undo = register_codec(int, lambda i: int(i) * 2)  # every int goes through the encoder
+    try:
+        g.Level = 5
+        native = g.Level
+        gauge.__clr_members__["Level"].__set__(g, 5)
+        assert native == g.Level
+    finally:
+        undo()
+    g.Level = 5
+    assert g.Level == 5
+
+
+def test_release_race_ends_in_clean_errors(gauge: Any) -> None:
+    """Four threads read and write while a fifth releases the objects under them: every access
+    either works or raises the released-object error; nothing else, no crash."""
+    import pyclrbridge
+
+    objects = [gauge() for _ in range(200)]
+    for o in objects:
+        o.Level = 1
+    unexpected: list[str] = []
+    stop = threading.Event()
+
+    def work() -> None:
+        i = 0
+        while not stop.is_set():
+            o = objects[i % len(objects)]
+            i += 1
+            try:
+                o.Level = o.Level + 1 if o.Level < 1000 else 1
+                o.Label = "x"
+                _ = o.Label
+            except ValueError as e:
+                if "released" not in str(e):
+                    unexpected.append(repr(e))
+            except Exception as e:
+                if "ObjectDisposedException" not in type(e).__qualname__ + type(e).__name__ + str(type(e)):
+                    unexpected.append(f"{type(e)}: {e}")
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for o in objects:
+        pyclrbridge.release(o)
+    stop.set()
+    for t in threads:
+        t.join(60)
+    assert not unexpected, unexpected[:5]
+
+
+def test_switch_off_keeps_python_descriptors(fixtures_dll: Any) -> None:
+    proc = run_python(
+        """
+        import pyclrbridge
+        pyclrbridge.load()
+        from System.Text import StringBuilder
+        sb = StringBuilder("ab")
+        print(sb.Length, sb.Length, type(StringBuilder.__dict__["Length"]).__name__)
+        """,
+        env={"PYCLRBRIDGE_NATIVE_MEMBERS": "0"},
+    )
+    assert_clean_exit(proc)
+    assert proc.stdout.split() == ["2", "2", "Property"]
+
+
+def test_native_member_in_a_forked_child_raises_the_spawn_error() -> None:
+    proc = run_python(
+        """
+        import multiprocessing
+        import pyclrbridge
+        pyclrbridge.load()
+        from System.Text import StringBuilder
+        sb = StringBuilder("abc")
+        sb.Length; sb.Capacity = 32
+        assert type(StringBuilder.__dict__["Length"]).__name__ == "NativeMember"
+
+        def child(queue):
+            outcome = []
+            for use in (lambda: sb.Length, lambda: setattr(sb, "Capacity", 64)):
+                try:
+                    use()
+                    outcome.append("ran")
+                except RuntimeError as e:
+                    outcome.append("spawn" if "'spawn' start method" in str(e) else str(e))
+            queue.put(outcome)
+
+        ctx = multiprocessing.get_context("fork")
+        queue = ctx.Queue()
+        worker = ctx.Process(target=child, args=(queue,))
+        worker.start()
+        print(queue.get(timeout=60))
+        worker.join(60)
+        print("child exit", worker.exitcode, "parent", sb.Length)
+        """,
+        timeout=90,
+    )
+    assert_clean_exit(proc)
+    assert proc.stdout.splitlines() == ["['spawn', 'spawn']", "child exit 0 parent 3"]
+
+
+def test_constants_become_class_attributes() -> None:
+    from System import BitConverter, Math, String
+
+    assert math.pi == Math.PI
+    assert type(Math.__dict__["PI"]) is float  # after the first read: a plain class attribute
+    assert String.Empty == ""
+    assert type(String.__dict__["Empty"]) is str  # static readonly of an immutable type
+    assert BitConverter.IsLittleEndian in (True, False)
+    with pytest.raises(AttributeError, match="PI is read-only"):
+        Math.PI = 3  # type: ignore[misc]
+    with pytest.raises(AttributeError, match="cannot delete"):
+        del Math.PI
+    assert math.pi == Math.PI

@@ -21,7 +21,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="few iterations, one round: a smoke run")
     parser.add_argument("--rounds", type=int, default=None, help="alternating rounds (default 3, quick 1)")
     parser.add_argument("--startups", type=int, default=None, help="fresh processes per library (default 5)")
-    parser.add_argument("--only", default="", help="only operations whose name contains this text (alternatives split by |)")
+    parser.add_argument("--only", default="", help="only operations whose name contains this text (alternatives: a|b)")
     parser.add_argument("--json", default="", help="also write the medians as JSON to this path")
     parser.add_argument(
         "--clock",

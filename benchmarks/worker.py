@@ -129,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.worker")
     parser.add_argument("lib", choices=["pyclrbridge", "pythonnet"])
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--only", default="", help="measure only operations whose name contains this (or one of several, split by |)")
+    parser.add_argument("--only", default="", help="only operations whose name contains this (alternatives: a|b)")
     parser.add_argument("--no-threads", action="store_true")
     args = parser.parse_args(argv)
     lib = Lib(args.lib)

@@ -165,6 +165,9 @@ internal static unsafe class NativeMembers
         Accessor? reader = null, writer = null;
         if (g != null && !(g is FieldInfo { IsLiteral: true }) && Leaf(getId, 0))
             reader = Accessor.Reader(g, owner, isStatic, kind, valueType!, getId);
+        // A getter the fast path cannot serve keeps the Python descriptor whole: reads are the
+        // common case, and a native member that only forwards them would make each one slower.
+        if (g != null && reader == null) return (null, null);
         if (s != null && kind.Settable() && !(s is FieldInfo { IsLiteral: true } or FieldInfo { IsInitOnly: true })
             && Leaf(setId, field ? 1 : 0))
             writer = Accessor.Writer(s, owner, isStatic, kind, valueType!, setId);
@@ -202,14 +205,16 @@ internal static unsafe class NativeMembers
             PyApi.PyErr_Clear();
             return 0;
         }
-        int overflow;
-        long value = PyApi.PyLong_AsLongLongAndOverflow(h, &overflow);
-        PyApi.Py_DecRef(h);
-        if (value == -1 && PyApi.PyErr_Occurred() != IntPtr.Zero)
+        IntPtr type = PyApi.TypeQuick(h);
+        PyApi.DecRefQuick(type);  // h holds the type: not the last reference
+        if (type != PyApi.IntType)
         {
-            PyApi.PyErr_Clear();
+            PyApi.Py_DecRef(h);  // something else a user stored in _h: the Python descriptor decides
             return 0;
         }
+        int overflow;
+        long value = PyApi.LongValueQuick(h, &overflow);  // an exact int: no error, no Python code
+        PyApi.DecRefQuick(h);  // at most frees an int
         return overflow != 0 || value < 0 ? 0 : value;
     }
 

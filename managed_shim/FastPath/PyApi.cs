@@ -62,6 +62,14 @@ internal static unsafe class PyApi
     public static delegate* unmanaged[Cdecl]<IntPtr, byte*, void> PyErr_SetString;
     public static delegate* unmanaged[Cdecl]<IntPtr, int> PyObject_IsTrue;
 
+    // The same functions called without the GC transition: only where they provably run no
+    // Python code and cannot allocate a tracked object (so no collection, no __del__ that could
+    // call .NET back): reading an exact int, an object's type, and dropping a reference that
+    // cannot be the last one of anything but an exact int.
+    public static delegate* unmanaged[Cdecl, SuppressGCTransition]<IntPtr, int*, long> LongValueQuick;
+    public static delegate* unmanaged[Cdecl, SuppressGCTransition]<IntPtr, IntPtr> TypeQuick;
+    public static delegate* unmanaged[Cdecl, SuppressGCTransition]<IntPtr, void> DecRefQuick;
+
     public static IntPtr None, IntType, FloatType, BoolType, StrType, RuntimeError, HandleSlot, RaisePending;
 
     /// <summary><c>tp_descr_get</c> of the <c>_h</c> slot descriptor: reads a proxy's handle
@@ -97,6 +105,9 @@ internal static unsafe class PyApi
         PyErr_Occurred = (delegate* unmanaged[Cdecl]<IntPtr>)functions[i++];
         PyErr_SetString = (delegate* unmanaged[Cdecl]<IntPtr, byte*, void>)functions[i++];
         PyObject_IsTrue = (delegate* unmanaged[Cdecl]<IntPtr, int>)functions[i++];
+        LongValueQuick = (delegate* unmanaged[Cdecl, SuppressGCTransition]<IntPtr, int*, long>)PyLong_AsLongLongAndOverflow;
+        TypeQuick = (delegate* unmanaged[Cdecl, SuppressGCTransition]<IntPtr, IntPtr>)PyObject_Type;
+        DecRefQuick = (delegate* unmanaged[Cdecl, SuppressGCTransition]<IntPtr, void>)Py_DecRef;
         int k = 0;
         None = objects[k++];
         IntType = objects[k++];

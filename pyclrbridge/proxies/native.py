@@ -16,7 +16,7 @@ the slots are the shim's ``[UnmanagedCallersOnly]`` methods. Only CPython 3.10+ 
 ``PyType_GetSlot`` reads static types).
 
 ``PYCLRBRIDGE_NATIVE_MEMBERS=0`` turns native members off (every access takes the Python
-descriptor).
+descriptor); so does ``PYCLRBRIDGE_HOLD_GIL=0``.
 """
 
 from __future__ import annotations
@@ -28,13 +28,16 @@ import threading
 from typing import Any
 
 from ..host import bridge as _bridge
-from ..host.shim import Kind, Value
+from ..host.shim import HOLD_GIL, Kind, Value
 from ..values import codecs as _codecs
 from . import direct as _direct
 from .base import ClrObject
 
+#: A native member runs its accessor with the GIL held, so it needs holding to be on
+#: (``PYCLRBRIDGE_HOLD_GIL=0`` turns native members off too).
 ENABLED = (
     os.environ.get("PYCLRBRIDGE_NATIVE_MEMBERS", "1") != "0"
+    and HOLD_GIL
     and sys.implementation.name == "cpython"
     and sys.version_info >= (3, 10)
     and hasattr(ctypes, "pythonapi")

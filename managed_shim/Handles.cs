@@ -39,6 +39,10 @@ internal static class Handles
         return o;
     }
 
+    /// <summary>The object behind a live handle, without throwing (false: released).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static bool TryTarget(long handle, out object? target) => _live.TryGetValue(handle, out target);
+
     /// <summary>Frees a handle once; returns false (and frees nothing) when it is not live.</summary>
     public static bool Free(long handle)
     {

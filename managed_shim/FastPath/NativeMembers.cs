@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Concurrent;
+using System.Collections.Generic;
 using System.Linq.Expressions;
 using System.Reflection;
 using System.Runtime.CompilerServices;
@@ -34,7 +35,6 @@ internal static unsafe class NativeMembers
     // members; the slots only read what creation published.
     private static readonly object _lock = new();
     private static IntPtr _type;
-    private static IntPtr _nameGet, _nameSet, _nameDelete;
 
     // What each descriptor serves, by the descriptor object's address. Concurrent: slots on any
     // thread read it while creation adds. The descriptors are never freed (this table keeps a
@@ -47,23 +47,75 @@ internal static unsafe class NativeMembers
 
     public static int Count => _members.Count;
 
-    /// <summary>Whether accessor <paramref name="memberId"/> (<paramref name="variant"/> 1: a
-    /// field's setter) may serve the fast path: the one place that asks the GIL policy.</summary>
-    public static bool Leaf(int memberId, int variant) => GilPolicy.IsShort(memberId, variant);
-
     /// <summary>Whether virtual accessor <paramref name="memberId"/> is leaf on an object of
-    /// exactly type <paramref name="typeId"/> (the override that runs there).</summary>
+    /// exactly type <paramref name="typeId"/> (the override that runs there). Whether an
+    /// accessor is leaf at all, Python asks the GIL policy (proxies.native._leaf) and passes on.
+    /// The proof may run class constructors and compile: call it without the GIL.</summary>
     public static bool LeafOn(int memberId, int typeId) => GilPolicy.IsShortOn(memberId, typeId);
+
+    // Accessors compiled (without the GIL) and waiting for their descriptor (made with the GIL),
+    // by token. Concurrent: the two steps may run on different threads.
+    private static readonly ConcurrentDictionary<long, (Accessor? Reader, Accessor? Writer, bool Static)> _prepared = new();
+    private static long _nextToken;
+    private static int _compiled;
+
+    /// <summary>Compiles every method the slots can reach, once, so a slot running with the GIL
+    /// held never waits for the JIT (nor compiles anything in a forked child).</summary>
+    private static void EnsureCompiled()
+    {
+        if (Volatile.Read(ref _compiled) != 0) return;
+        lock (_lock)
+        {
+            if (_compiled != 0) return;
+            var types = new List<Type> { typeof(NativeMembers), typeof(PyApi), typeof(Handles) };
+            types.AddRange(typeof(NativeMembers).GetNestedTypes(BindingFlags.NonPublic | BindingFlags.Public));
+            foreach (Type t in types)
+            {
+                foreach (MethodInfo m in t.GetMethods(BindingFlags.Static | BindingFlags.Instance | BindingFlags.Public
+                             | BindingFlags.NonPublic | BindingFlags.DeclaredOnly))
+                {
+                    if (m.IsAbstract || m.ContainsGenericParameters) continue;
+                    try { RuntimeHelpers.PrepareMethod(m.MethodHandle); }
+                    catch (Exception) { /* not compilable ahead (a runtime-implemented method): it has no body to compile */ }
+                }
+            }
+            Volatile.Write(ref _compiled, 1);
+        }
+    }
+
+    /// <summary>Step one, without the GIL: compile the accessors of a property or field (flags:
+    /// 1 static, 2 a field, 4 the GIL policy proved the getter leaf, 8 the setter) and run each
+    /// once dry (compiled now, not in a slot). Returns a token for <see cref="Create"/>, or 0
+    /// when the member does not qualify.</summary>
+    public static long Prepare(int getId, int setId, int flags)
+    {
+        EnsureCompiled();
+        bool isStatic = (flags & 1) != 0, field = (flags & 2) != 0;
+        (Accessor? reader, Accessor? writer) = Accessors(getId, setId, isStatic, field, (flags & 4) != 0, (flags & 8) != 0);
+        if (reader == null && writer == null) return 0;
+        reader?.DryRun();
+        writer?.DryRun();
+        long token = Interlocked.Increment(ref _nextToken);
+        _prepared[token] = (reader, writer, isStatic);
+        return token;
+    }
 
     private sealed class Member
     {
-        public readonly IntPtr Fallback, Get, Set, Delete;  // the Python descriptor and its bound methods (kept)
+        public readonly IntPtr Fallback;  // the Python descriptor (a reference kept)
+        // Its type's own descriptor slots (the type outlives it): calling them is exactly what
+        // the interpreter does for the Python descriptor, None/NULL handling included.
+        public readonly delegate* unmanaged[Cdecl]<IntPtr, IntPtr, IntPtr, IntPtr> Get;
+        public readonly delegate* unmanaged[Cdecl]<IntPtr, IntPtr, IntPtr, int> Set;
         public readonly bool Static;
         public readonly Accessor? Reader, Writer;
 
-        public Member(IntPtr fallback, IntPtr get, IntPtr set, IntPtr delete, bool isStatic, Accessor? reader, Accessor? writer)
+        public Member(IntPtr fallback, IntPtr get, IntPtr set, bool isStatic, Accessor? reader, Accessor? writer)
         {
-            Fallback = fallback; Get = get; Set = set; Delete = delete; Static = isStatic; Reader = reader; Writer = writer;
+            Fallback = fallback;
+            Get = (delegate* unmanaged[Cdecl]<IntPtr, IntPtr, IntPtr, IntPtr>)get;
+            Set = (delegate* unmanaged[Cdecl]<IntPtr, IntPtr, IntPtr, int>)set;
+            Static = isStatic; Reader = reader; Writer = writer;
         }
     }
 
@@ -75,9 +127,6 @@ internal static unsafe class NativeMembers
             if (nfunctions != PyApi.Names.Length || nobjects != PyApi.Objects.Length)
                 throw new ArgumentException($"native members need {PyApi.Names.Length} functions and {PyApi.Objects.Length} objects");
             PyApi.Bind(functions, objects);
-            _nameGet = Intern("__get__");
-            _nameSet = Intern("__set__");
-            _nameDelete = Intern("__delete__");
             // The spec, its slots and its name live for the life of the process (3.11 keeps
             // pointing at the name).
             byte* name = Utf8("pyclrbridge.proxies.native.NativeMember");
@@ -93,11 +142,6 @@ internal static unsafe class NativeMembers
             IntPtr type = PyApi.PyType_FromSpec(spec);
             if (type == IntPtr.Zero) throw new InvalidOperationException("PyType_FromSpec failed");
             _type = type;  // our reference, kept
-            // Compiled now: in a forked child (whose executable memory the runtime maps shared
-            // with the parent) a slot reached anyway must compile nothing on its way to the
-            // Python descriptor.
-            foreach (string helper in new[] { nameof(Call), nameof(CallStatus) })
-                RuntimeHelpers.PrepareMethod(typeof(NativeMembers).GetMethod(helper, BindingFlags.NonPublic | BindingFlags.Static)!.MethodHandle);
         }
     }
 
@@ -110,41 +154,32 @@ internal static unsafe class NativeMembers
         return p;
     }
 
-    private static IntPtr Intern(string s)
-    {
-        IntPtr o = PyApi.PyUnicode_FromString(Utf8(s));
-        if (o == IntPtr.Zero) throw new InvalidOperationException($"could not make the name {s}");
-        return o;
-    }
-
-    /// <summary>A native descriptor for the property or field with these accessors, with
-    /// <paramref name="fallback"/> (the Python descriptor) for what it does not serve; null when
-    /// neither accessor qualifies. flags: 1 static, 2 a field (its id names both accessors).</summary>
-    public static IntPtr Create(int getId, int setId, int flags, IntPtr fallback)
+    /// <summary>Step two, with the GIL: the native descriptor for the accessors prepared under
+    /// <paramref name="token"/>, with <paramref name="fallback"/> (the Python descriptor) for
+    /// what it does not serve.</summary>
+    public static IntPtr Create(long token, IntPtr fallback)
     {
         if (_type == IntPtr.Zero) throw new InvalidOperationException("native members are not set up");
-        bool isStatic = (flags & 1) != 0, field = (flags & 2) != 0;
-        (Accessor? reader, Accessor? writer) = Accessors(getId, setId, isStatic, field);
-        if (reader == null && writer == null) return IntPtr.Zero;
+        if (!_prepared.TryRemove(token, out var prepared)) throw new ArgumentException($"no prepared native member {token}");
+        (Accessor? reader, Accessor? writer, bool isStatic) = prepared;
         lock (_lock)
         {
-            IntPtr get = PyApi.PyObject_GetAttr(fallback, _nameGet);
-            IntPtr set = get == IntPtr.Zero ? IntPtr.Zero : PyApi.PyObject_GetAttr(fallback, _nameSet);
-            IntPtr delete = set == IntPtr.Zero ? IntPtr.Zero : PyApi.PyObject_GetAttr(fallback, _nameDelete);
-            IntPtr self = delete == IntPtr.Zero ? IntPtr.Zero : PyApi.PyType_GenericAlloc(_type, 0);
+            IntPtr fallbackType = PyApi.TypeOf(fallback);  // a heap type (Property): GetSlot reads it on 3.10+
+            IntPtr get = PyApi.PyType_GetSlot(fallbackType, PyApi.Slot.DescrGet);
+            IntPtr set = PyApi.PyType_GetSlot(fallbackType, PyApi.Slot.DescrSet);
+            IntPtr self = get == IntPtr.Zero || set == IntPtr.Zero ? IntPtr.Zero : PyApi.PyType_GenericAlloc(_type, 0);
             if (self == IntPtr.Zero)
             {
-                foreach (IntPtr o in new[] { get, set, delete }) if (o != IntPtr.Zero) PyApi.Py_DecRef(o);
                 PyApi.PyErr_Clear();
                 throw new InvalidOperationException("could not create a native member");
             }
             PyApi.Py_IncRef(fallback);
-            _members[self] = new Member(fallback, get, set, delete, isStatic, reader, writer);
+            _members[self] = new Member(fallback, get, set, isStatic, reader, writer);
             return self;  // this table's reference; Python takes its own
         }
     }
 
-    private static (Accessor?, Accessor?) Accessors(int getId, int setId, bool isStatic, bool field)
+    private static (Accessor?, Accessor?) Accessors(int getId, int setId, bool isStatic, bool field, bool getLeaf, bool setLeaf)
     {
         MemberInfo? g = getId != 0 ? TypeCatalog.MemberOf(getId) : null;
         MemberInfo? s = setId != 0 ? TypeCatalog.MemberOf(setId) : null;
@@ -163,13 +198,13 @@ internal static unsafe class NativeMembers
         Kind kind = valueType == null ? Kind.None : KindOf(valueType);
         if (kind == Kind.None) return (null, null);
         Accessor? reader = null, writer = null;
-        if (g != null && !(g is FieldInfo { IsLiteral: true }) && Leaf(getId, 0))
+        if (g != null && !(g is FieldInfo { IsLiteral: true }) && getLeaf)
             reader = Accessor.Reader(g, owner, isStatic, kind, valueType!, getId);
         // A getter the fast path cannot serve keeps the Python descriptor whole: reads are the
         // common case, and a native member that only forwards them would make each one slower.
         if (g != null && reader == null) return (null, null);
         if (s != null && kind.Settable() && !(s is FieldInfo { IsLiteral: true } or FieldInfo { IsInitOnly: true })
-            && Leaf(setId, field ? 1 : 0))
+            && setLeaf)
             writer = Accessor.Writer(s, owner, isStatic, kind, valueType!, setId);
         return (reader, writer);
     }
@@ -219,13 +254,13 @@ internal static unsafe class NativeMembers
     }
 
     /// <summary>The target of an instance access, or null when the Python descriptor must take
-    /// it (an instance of a Python subclass; a virtual accessor not leaf on this exact type).
-    /// Throws ObjectDisposedException for a released handle (the release race).</summary>
+    /// it: a handle released meanwhile (the release race: the descriptor raises the error, as
+    /// nothing may throw here with the GIL held), an instance of a Python subclass, a virtual
+    /// accessor not leaf on this exact type.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static object? TargetFor(long handle, Accessor a)
     {
-        object target = Handles.Target(handle);
-        if (target is IPythonDerived) return null;
+        if (!Handles.TryTarget(handle, out object? target) || target == null || target is IPythonDerived) return null;
         return a.Virtual && !a.LeafFor(target.GetType()) ? null : target;
     }
 
@@ -247,13 +282,11 @@ internal static unsafe class NativeMembers
                 long h = HandleOf(obj);
                 if (h != 0)
                 {
-                    object? target;
-                    try { target = TargetFor(h, a); }
-                    catch (Exception e) { return Raise(e); }
+                    object? target = TargetFor(h, a);
                     if (target != null) return Read(a, target);
                 }
             }
-            return Call(m.Get, obj, type);
+            return m.Get(m.Fallback, obj, type);
         }
         catch (Exception e)
         {
@@ -278,7 +311,7 @@ internal static unsafe class NativeMembers
                 PyApi.SetError("pyclrbridge: unknown native member");
                 return -1;
             }
-            if (value == IntPtr.Zero) return CallStatus(m.Delete, obj, IntPtr.Zero, 1);
+            if (value == IntPtr.Zero) return m.Set(m.Fallback, obj, IntPtr.Zero);  // deletion
             Accessor? a = m.Writer;
             if (a != null && Volatile.Read(ref *EncodersFlag) == 0 && !ForkGuard.InChild())
             {
@@ -290,8 +323,7 @@ internal static unsafe class NativeMembers
                     if (h == 0) go = false;
                     else
                     {
-                        try { target = TargetFor(h, a); }
-                        catch (Exception e) { Raise(e); return -1; }
+                        target = TargetFor(h, a);
                         go = target != null;
                     }
                 }
@@ -303,7 +335,7 @@ internal static unsafe class NativeMembers
                     if (done != 1) return done;  // 0 written, -1 a Python error is set
                 }
             }
-            return CallStatus(m.Set, obj, value, 2);
+            return m.Set(m.Fallback, obj, value);
         }
         catch (Exception e)
         {
@@ -350,34 +382,6 @@ internal static unsafe class NativeMembers
         }
     }
 
-    /// <summary><paramref name="fn"/>(a, b) through the C-API (a NULL argument passes None):
-    /// a new reference, or NULL with the error it raised.</summary>
-    private static IntPtr Call(IntPtr fn, IntPtr a, IntPtr b, int n = 2)
-    {
-        IntPtr args = PyApi.PyTuple_New(n);
-        if (args == IntPtr.Zero) return IntPtr.Zero;
-        IntPtr first = a == IntPtr.Zero ? PyApi.None : a;
-        PyApi.Py_IncRef(first);
-        PyApi.PyTuple_SetItem(args, 0, first);  // steals the reference
-        if (n > 1)
-        {
-            IntPtr second = b == IntPtr.Zero ? PyApi.None : b;
-            PyApi.Py_IncRef(second);
-            PyApi.PyTuple_SetItem(args, 1, second);
-        }
-        IntPtr result = PyApi.PyObject_CallObject(fn, args);
-        PyApi.Py_DecRef(args);
-        return result;
-    }
-
-    private static int CallStatus(IntPtr fn, IntPtr a, IntPtr b, int n)
-    {
-        IntPtr r = Call(fn, a, b, n);
-        if (r == IntPtr.Zero) return -1;
-        PyApi.Py_DecRef(r);
-        return 0;
-    }
-
     /// <summary>Raises <paramref name="e"/> in Python as a direct call's failure is raised (the
     /// same exception object); returns NULL for the slot to return.</summary>
     private static IntPtr Raise(Exception e)
@@ -401,19 +405,29 @@ internal static unsafe class NativeMembers
     {
         public bool Virtual;
         public int MemberId;
-        // The last exact type a virtual accessor was found leaf on: one reference, read and
-        // written atomically (a lost race only repeats the memoized check).
-        private Type? _leafType;
+        // The last exact types a virtual accessor was found leaf / not leaf on: one reference
+        // each, read and written atomically (a lost race only repeats the memoized check).
+        private Type? _leafType, _refusedType;
 
         public virtual IntPtr Read(object? target) => throw new NotSupportedException();
         public virtual int Write(object? target, IntPtr value) => 1;
 
+        /// <summary>Runs the compiled accessor once without touching anything (compiles it).</summary>
+        public abstract void DryRun();
+
         public bool LeafFor(Type exact)
         {
             if (ReferenceEquals(Volatile.Read(ref _leafType), exact)) return true;
-            if (!LeafOn(MemberId, TypeCatalog.IdOf(exact))) return false;
-            Volatile.Write(ref _leafType, exact);
-            return true;
+            if (ReferenceEquals(Volatile.Read(ref _refusedType), exact)) return false;
+            // The proof may run class constructors and compile: never with the GIL held. The
+            // slot's own references (the descriptor, the proxy, the target) stay valid meanwhile.
+            IntPtr state = PyApi.PyEval_SaveThread();
+            bool leaf;
+            try { leaf = LeafOn(MemberId, TypeCatalog.IdOf(exact)); }
+            finally { PyApi.PyEval_RestoreThread(state); }
+            if (leaf) Volatile.Write(ref _leafType, exact);
+            else Volatile.Write(ref _refusedType, exact);
+            return leaf;
         }
 
         private static Expression? Instance(ParameterExpression self, Type owner, bool isStatic) =>
@@ -429,14 +443,16 @@ internal static unsafe class NativeMembers
                 FieldInfo f => Expression.Field(instance, f),
                 _ => throw new ArgumentException(member.ToString()),
             };
+            ParameterExpression dry = Expression.Parameter(typeof(bool), "dry");
+            Expression Body(Type t) => Expression.Condition(dry, Expression.Default(t), read.Type == t ? read : Expression.Convert(read, t));
             Accessor a = kind switch
             {
-                Kind.Signed => new SignedAccessor { Get = Lambda<Func<object?, long>>(Expression.Convert(read, typeof(long)), self) },
-                Kind.UInt64 => new UInt64Accessor { Get = Lambda<Func<object?, ulong>>(read, self) },
-                Kind.Bool => new BoolAccessor { Get = Lambda<Func<object?, bool>>(read, self) },
-                Kind.Double or Kind.Single => new DoubleAccessor { Get = Lambda<Func<object?, double>>(Expression.Convert(read, typeof(double)), self) },
-                Kind.String => new StringAccessor { Get = Lambda<Func<object?, string?>>(read, self) },
-                Kind.Char => new CharAccessor { Get = Lambda<Func<object?, char>>(read, self) },
+                Kind.Signed => new SignedAccessor { Get = Lambda<Func<object?, bool, long>>(Body(typeof(long)), self, dry) },
+                Kind.UInt64 => new UInt64Accessor { Get = Lambda<Func<object?, bool, ulong>>(Body(typeof(ulong)), self, dry) },
+                Kind.Bool => new BoolAccessor { Get = Lambda<Func<object?, bool, bool>>(Body(typeof(bool)), self, dry) },
+                Kind.Double or Kind.Single => new DoubleAccessor { Get = Lambda<Func<object?, bool, double>>(Body(typeof(double)), self, dry) },
+                Kind.String => new StringAccessor { Get = Lambda<Func<object?, bool, string?>>(Body(typeof(string)), self, dry) },
+                Kind.Char => new CharAccessor { Get = Lambda<Func<object?, bool, char>>(Body(typeof(char)), self, dry) },
                 _ => throw new ArgumentException(kind.ToString()),
             };
             a.MemberId = id;
@@ -460,12 +476,14 @@ internal static unsafe class NativeMembers
                 FieldInfo f => Expression.Assign(Expression.Field(instance, f), converted),
                 _ => throw new ArgumentException(member.ToString()),
             };
+            ParameterExpression dry = Expression.Parameter(typeof(bool), "dry");
+            Expression body = Expression.IfThen(Expression.Not(dry), write);
             Accessor a = kind switch
             {
-                Kind.Signed => new SignedAccessor { Set = Lambda<Action<object?, long>>(write, self, v), Range = RangeOf(valueType) },
-                Kind.Bool => new BoolAccessor { Set = Lambda<Action<object?, bool>>(write, self, v) },
-                Kind.Double => new DoubleAccessor { Set = Lambda<Action<object?, double>>(write, self, v) },
-                Kind.String => new StringAccessor { Set = Lambda<Action<object?, string?>>(write, self, v) },
+                Kind.Signed => new SignedAccessor { Set = Lambda<Action<object?, long, bool>>(body, self, v, dry), Range = RangeOf(valueType) },
+                Kind.Bool => new BoolAccessor { Set = Lambda<Action<object?, bool, bool>>(body, self, v, dry) },
+                Kind.Double => new DoubleAccessor { Set = Lambda<Action<object?, double, bool>>(body, self, v, dry) },
+                Kind.String => new StringAccessor { Set = Lambda<Action<object?, string?, bool>>(body, self, v, dry) },
                 _ => throw new ArgumentException(kind.ToString()),
             };
             a.MemberId = id;
@@ -489,11 +507,13 @@ internal static unsafe class NativeMembers
 
     private sealed class SignedAccessor : Accessor
     {
-        public Func<object?, long>? Get;
-        public Action<object?, long>? Set;
+        public override void DryRun() { Get?.Invoke(null, true); Set?.Invoke(null, 0, true); }
+
+        public Func<object?, bool, long>? Get;
+        public Action<object?, long, bool>? Set;
         public (long Min, long Max) Range;
 
-        public override IntPtr Read(object? target) => PyApi.PyLong_FromLongLong(Get!(target));
+        public override IntPtr Read(object? target) => PyApi.PyLong_FromLongLong(Get!(target, false));
 
         public override int Write(object? target, IntPtr value)
         {
@@ -502,48 +522,54 @@ internal static unsafe class NativeMembers
             long v = PyApi.PyLong_AsLongLongAndOverflow(value, &overflow);
             if (overflow != 0 || v < Range.Min || v > Range.Max) return 1;  // the Python path says why
             if (v == -1 && PyApi.PyErr_Occurred() != IntPtr.Zero) return -1;
-            Set!(target, v);
+            Set!(target, v, false);
             return 0;
         }
     }
 
     private sealed class UInt64Accessor : Accessor
     {
-        public Func<object?, ulong>? Get;
+        public override void DryRun() { Get?.Invoke(null, true); }
 
-        public override IntPtr Read(object? target) => PyApi.PyLong_FromUnsignedLongLong(Get!(target));
+        public Func<object?, bool, ulong>? Get;
+
+        public override IntPtr Read(object? target) => PyApi.PyLong_FromUnsignedLongLong(Get!(target, false));
     }
 
     private sealed class BoolAccessor : Accessor
     {
-        public Func<object?, bool>? Get;
-        public Action<object?, bool>? Set;
+        public override void DryRun() { Get?.Invoke(null, true); Set?.Invoke(null, false, true); }
 
-        public override IntPtr Read(object? target) => PyApi.PyBool_FromLong(new CLong(Get!(target) ? 1 : 0));
+        public Func<object?, bool, bool>? Get;
+        public Action<object?, bool, bool>? Set;
+
+        public override IntPtr Read(object? target) => PyApi.PyBool_FromLong(new CLong(Get!(target, false) ? 1 : 0));
 
         public override int Write(object? target, IntPtr value)
         {
             if (PyApi.TypeOf(value) != PyApi.BoolType) return 1;
             int truth = PyApi.PyObject_IsTrue(value);
             if (truth < 0) return -1;
-            Set!(target, truth != 0);
+            Set!(target, truth != 0, false);
             return 0;
         }
     }
 
     private sealed class DoubleAccessor : Accessor
     {
-        public Func<object?, double>? Get;
-        public Action<object?, double>? Set;
+        public override void DryRun() { Get?.Invoke(null, true); Set?.Invoke(null, 0, true); }
 
-        public override IntPtr Read(object? target) => PyApi.PyFloat_FromDouble(Get!(target));
+        public Func<object?, bool, double>? Get;
+        public Action<object?, double, bool>? Set;
+
+        public override IntPtr Read(object? target) => PyApi.PyFloat_FromDouble(Get!(target, false));
 
         public override int Write(object? target, IntPtr value)
         {
             if (PyApi.TypeOf(value) != PyApi.FloatType) return 1;
             double d = PyApi.PyFloat_AsDouble(value);
             if (d == -1.0 && PyApi.PyErr_Occurred() != IntPtr.Zero) return -1;
-            Set!(target, d);
+            Set!(target, d, false);
             return 0;
         }
     }
@@ -561,12 +587,14 @@ internal static unsafe class NativeMembers
 
     private sealed class StringAccessor : Accessor
     {
-        public Func<object?, string?>? Get;
-        public Action<object?, string?>? Set;
+        public override void DryRun() { Get?.Invoke(null, true); Set?.Invoke(null, null, true); }
+
+        public Func<object?, bool, string?>? Get;
+        public Action<object?, string?, bool>? Set;
 
         public override IntPtr Read(object? target)
         {
-            string? s = Get!(target);
+            string? s = Get!(target, false);
             if (s == null)
             {
                 PyApi.Py_IncRef(PyApi.None);
@@ -579,7 +607,7 @@ internal static unsafe class NativeMembers
         {
             if (value == PyApi.None)
             {
-                Set!(target, null);
+                Set!(target, null, false);
                 return 0;
             }
             if (PyApi.TypeOf(value) != PyApi.StrType) return 1;
@@ -593,7 +621,7 @@ internal static unsafe class NativeMembers
                 byte* data = PyApi.PyBytes_AsString(bytes);
                 nint size = PyApi.PyBytes_Size(bytes);
                 if (data == null) return -1;
-                Set!(target, new string((char*)data, 0, checked((int)(size / 2))));
+                Set!(target, new string((char*)data, 0, checked((int)(size / 2))), false);
                 return 0;
             }
             finally
@@ -605,11 +633,13 @@ internal static unsafe class NativeMembers
 
     private sealed class CharAccessor : Accessor
     {
-        public Func<object?, char>? Get;
+        public override void DryRun() { Get?.Invoke(null, true); }
+
+        public Func<object?, bool, char>? Get;
 
         public override IntPtr Read(object? target)
         {
-            char c = Get!(target);
+            char c = Get!(target, false);
             return Text(new ReadOnlySpan<char>(&c, 1));
         }
     }
@@ -636,19 +666,29 @@ public static unsafe partial class Exports
     }
 
     /// <summary>
-    /// A native descriptor for a property or field (<paramref name="flags"/> 1: static, 2: a
-    /// field) falling back to <paramref name="fallback"/>: 0 with the object in
-    /// <paramref name="result"/> (a reference the shim keeps), 1 when the member does not
-    /// qualify. Called with the GIL held.
+    /// Step one of a native member (<see cref="NativeMembers.Prepare"/>), called with the GIL
+    /// released: a token for <see cref="NativeMember"/>, 0 when the member does not qualify, -1
+    /// when preparing failed (the Python descriptor stays).
     /// </summary>
     [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
-    public static int NativeMember(int getId, int setId, int flags, IntPtr fallback, IntPtr* result, Value* error)
+    public static long NativePrepare(int getId, int setId, int flags)
+    {
+        try { return NativeMembers.Prepare(getId, setId, flags); }
+        catch (Exception) { return -1; }
+    }
+
+    /// <summary>
+    /// Step two, with the GIL held: the native descriptor for <paramref name="token"/> falling
+    /// back to <paramref name="fallback"/>, in <paramref name="result"/> (a reference the shim
+    /// keeps). 0 made; 2 with the exception in <paramref name="error"/>; 3 failed.
+    /// </summary>
+    [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
+    public static int NativeMember(long token, IntPtr fallback, IntPtr* result, Value* error)
     {
         try
         {
-            IntPtr made = NativeMembers.Create(getId, setId, flags, fallback);
-            *result = made;
-            return made == IntPtr.Zero ? 1 : 0;
+            *result = NativeMembers.Create(token, fallback);
+            return 0;
         }
         catch (Exception e) { return Fail(e, error) == 1 ? 2 : 3; }
     }

@@ -21,7 +21,7 @@ internal static unsafe class PyApi
         "PyBool_FromLong", "PyUnicode_DecodeUTF16", "PyUnicode_AsEncodedString", "PyUnicode_FromString",
         "PyBytes_AsString", "PyBytes_Size", "PyObject_Type", "PyObject_GetAttr", "PyObject_Repr",
         "PyObject_CallObject", "PyTuple_New", "PyTuple_SetItem", "Py_IncRef", "Py_DecRef", "PyErr_Clear",
-        "PyErr_Occurred", "PyErr_SetString", "PyObject_IsTrue",
+        "PyErr_Occurred", "PyErr_SetString", "PyObject_IsTrue", "PyEval_SaveThread", "PyEval_RestoreThread",
     };
 
     /// <summary>Then these objects, by address (borrowed: they live as long as the interpreter,
@@ -61,6 +61,8 @@ internal static unsafe class PyApi
     public static delegate* unmanaged[Cdecl]<IntPtr> PyErr_Occurred;
     public static delegate* unmanaged[Cdecl]<IntPtr, byte*, void> PyErr_SetString;
     public static delegate* unmanaged[Cdecl]<IntPtr, int> PyObject_IsTrue;
+    public static delegate* unmanaged[Cdecl]<IntPtr> PyEval_SaveThread;
+    public static delegate* unmanaged[Cdecl]<IntPtr, void> PyEval_RestoreThread;
 
     // The same functions called without the GC transition: only where they provably run no
     // Python code and cannot allocate a tracked object (so no collection, no __del__ that could
@@ -105,6 +107,8 @@ internal static unsafe class PyApi
         PyErr_Occurred = (delegate* unmanaged[Cdecl]<IntPtr>)functions[i++];
         PyErr_SetString = (delegate* unmanaged[Cdecl]<IntPtr, byte*, void>)functions[i++];
         PyObject_IsTrue = (delegate* unmanaged[Cdecl]<IntPtr, int>)functions[i++];
+        PyEval_SaveThread = (delegate* unmanaged[Cdecl]<IntPtr>)functions[i++];
+        PyEval_RestoreThread = (delegate* unmanaged[Cdecl]<IntPtr, void>)functions[i++];
         LongValueQuick = (delegate* unmanaged[Cdecl, SuppressGCTransition]<IntPtr, int*, long>)PyLong_AsLongLongAndOverflow;
         TypeQuick = (delegate* unmanaged[Cdecl, SuppressGCTransition]<IntPtr, IntPtr>)PyObject_Type;
         DecRefQuick = (delegate* unmanaged[Cdecl, SuppressGCTransition]<IntPtr, void>)Py_DecRef;

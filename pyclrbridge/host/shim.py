@@ -181,7 +181,8 @@ _EXPORTS: dict[str, tuple[Any, list[Any]]] = {
     "MemberIsShortOn": (_i32, [_i32, _i32]),
     # FastPath/NativeMembers.cs: native descriptors (proxies.native binds these itself, GIL held).
     "NativeSetup": (_i32, [ctypes.c_void_p, _i32, ctypes.c_void_p, _i32, ctypes.c_void_p, ctypes.c_void_p]),
-    "NativeMember": (_i32, [_i32, _i32, _i32, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p]),
+    "NativePrepare": (_i64, [_i32, _i32, _i32]),
+    "NativeMember": (_i32, [_i64, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p]),
     # Dynamic.cs: members of IDynamicMetaObjectProvider objects through the DLR.
     "DynamicMember": (_i32, [_i64, _i32, _cp, _i32, ValuePtr, _i32, ValuePtr, ValuePtr]),
     "DynamicMemberNames": (_i32, [_i64, ValuePtr, ValuePtr]),
@@ -371,6 +372,7 @@ class Shim:
     MemberShortReason: Any
     MemberIsShortOn: Any
     NativeSetup: Any
+    NativePrepare: Any
     NativeMember: Any
     DynamicMember: Any
     DynamicMemberNames: Any

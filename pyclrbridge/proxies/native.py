@@ -71,11 +71,20 @@ _FUNCTIONS = (
     "PyErr_Occurred",
     "PyErr_SetString",
     "PyObject_IsTrue",
+    "PyEval_SaveThread",
+    "PyEval_RestoreThread",
 )
 
 _vp = ctypes.c_void_p
 _SETUP = ctypes.PYFUNCTYPE(ctypes.c_int32, _vp, ctypes.c_int32, _vp, ctypes.c_int32, _vp, _vp)
-_CREATE = ctypes.PYFUNCTYPE(ctypes.c_int32, ctypes.c_int32, ctypes.c_int32, ctypes.c_int32, ctypes.py_object, _vp, _vp)
+_CREATE = ctypes.PYFUNCTYPE(ctypes.c_int32, ctypes.c_int64, ctypes.py_object, _vp, _vp)
+
+
+def _leaf(member: int, variant: int) -> bool:
+    """Whether accessor ``member`` (``variant`` 1: a field's setter) may run with the GIL held,
+    so a native member may serve it: the GIL policy's verdict (asked with the GIL released,
+    since the proof may run class constructors). The one place the fast path asks."""
+    return _bridge.is_short(member, variant)
 
 
 def _raise_pending() -> None:
@@ -167,25 +176,34 @@ def _setup() -> Any:
 
 def upgrade(prop: Any) -> None:
     """Put a native member in place of ``prop`` (a :class:`.properties.Property`) in its class
-    dict when the shim makes one for it; once per descriptor (``prop._cls`` is cleared)."""
+    dict when the shim makes one for it; tried once per descriptor (``prop._cls`` is claimed
+    under the lock; the work that may run .NET code runs outside it, with the GIL released)."""
     with _lock:
         cls = prop._cls
         prop._cls = None
-        if cls is None or not ENABLED or cls.__dict__.get(prop.__name__) is not prop:
-            return
-        create = _setup()
-        if create is None:
-            return
-        result = _vp()
-        error = Value()
-        flags = (1 if prop.static else 0) | (2 if prop.field else 0)
-        setter = 0 if prop.readonly else prop._set
-        rc = create(prop._get, setter, flags, prop, ctypes.addressof(result), ctypes.addressof(error))
-        if rc != 0 or not result.value:
-            if rc == 2 and error.kind == Kind.OBJECT and error.i:
-                _bridge.free_handle(error.i)  # why the shim refused is not the user's error: keep the Python path
-            return
-        made = ctypes.cast(result.value, ctypes.py_object).value
+    if cls is None or not ENABLED or prop._get == 0:
+        return
+    create = _setup()
+    if create is None or not _leaf(prop._get, 0):
+        return
+    setter = 0 if prop.readonly else prop._set
+    flags = (1 if prop.static else 0) | (2 if prop.field else 0) | 4
+    if setter and _leaf(setter, 1 if prop.field else 0):
+        flags |= 8
+    token = _bridge.shim().NativePrepare(prop._get, setter, flags)  # compiles; GIL released
+    if token <= 0:
+        return
+    result = _vp()
+    error = Value()
+    rc = create(token, prop, ctypes.addressof(result), ctypes.addressof(error))
+    if rc != 0 or not result.value:
+        if rc == 2 and error.kind == Kind.OBJECT and error.i:
+            _bridge.free_handle(error.i)  # why the shim refused is not the user's error: keep the Python path
+        return
+    made = ctypes.cast(result.value, ctypes.py_object).value
+    with _lock:
+        if cls.__dict__.get(prop.__name__) is not prop:
+            return  # replaced meanwhile (the made member stays unused: the shim keeps it)
         members = cls.__dict__.get("__clr_members__") or {}
         # The Python descriptor first, so the metaclass always finds it (see base._member),
         # and the fork hook before the class dict changes.

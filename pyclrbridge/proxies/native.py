@@ -24,10 +24,10 @@ from __future__ import annotations
 import ctypes
 import os
 import sys
-import threading
 from typing import Any
 
 from ..host import bridge as _bridge
+from ..host.locks import SignalSafeLock
 from ..host.shim import HOLD_GIL, Kind, Value
 from ..values import codecs as _codecs
 from . import direct as _direct
@@ -96,7 +96,7 @@ def _raise_pending() -> None:
 
 # Owner: _lock guards the one-time setup (_state) and each upgrade (one native member per
 # Python descriptor, published in its class dict under the lock).
-_lock = threading.Lock()
+_lock = SignalSafeLock("pyclrbridge.proxies.native._lock")
 _state: list[Any] = []  # [] before setup; then [create function] or [None] (unavailable)
 # (class, name, Python descriptor) of every native member installed: appended under _lock
 # before the class dict changes, read without the lock only in a forked child (one thread).
@@ -128,6 +128,17 @@ def _setup() -> Any:
     native members are unavailable here)."""
     if _state:
         return _state[0]
+    _ = _lock.taken
+    try:
+        if not _state:
+            _state.append(_set_up())
+        return _state[0]
+    finally:
+        _lock.release()
+
+
+def _set_up() -> Any:
+    """The setup itself (caller holds _lock)."""
     create = None
     try:
         shim = _bridge.shim()
@@ -170,7 +181,6 @@ def _setup() -> Any:
             _bridge.free_handle(error.i)  # native members are an optimization: the Python path stays
     except (AttributeError, OSError, ValueError):  # no pythonapi symbol, an old shim
         create = None
-    _state.append(create)
     return create
 
 
@@ -178,9 +188,12 @@ def upgrade(prop: Any) -> None:
     """Put a native member in place of ``prop`` (a :class:`.properties.Property`) in its class
     dict when the shim makes one for it; tried once per descriptor (``prop._cls`` is claimed
     under the lock; the work that may run .NET code runs outside it, with the GIL released)."""
-    with _lock:
+    _ = _lock.taken
+    try:
         cls = prop._cls
         prop._cls = None
+    finally:
+        _lock.release()
     if cls is None or not ENABLED or prop._get == 0:
         return
     create = _setup()
@@ -201,7 +214,8 @@ def upgrade(prop: Any) -> None:
             _bridge.free_handle(error.i)  # why the shim refused is not the user's error: keep the Python path
         return
     made = ctypes.cast(result.value, ctypes.py_object).value
-    with _lock:
+    _ = _lock.taken
+    try:
         if cls.__dict__.get(prop.__name__) is not prop:
             return  # replaced meanwhile (the made member stays unused: the shim keeps it)
         members = cls.__dict__.get("__clr_members__") or {}
@@ -210,6 +224,8 @@ def upgrade(prop: Any) -> None:
         type.__setattr__(cls, "__clr_members__", {**members, prop.__name__: prop})
         _installed.append((cls, prop.__name__, prop))
         type.__setattr__(cls, prop.__name__, made)
+    finally:
+        _lock.release()
 
 
 def is_native(member: Any) -> bool:

@@ -1,12 +1,16 @@
 """Tools for testing .NET libraries' thread-safety from Python.
 
-Two kinds of helpers:
+Three kinds of helpers:
 
 * `run_concurrently()` starts N calls of a function at one barrier, so they really
   overlap, and re-raises the first failure naming the thread it happened on.
 * `values_for()` is a [hypothesis](https://hypothesis.readthedocs.io) strategy that
   draws Python values (or .NET objects) of a given .NET type: primitives with their exact
   ranges, strings, enums, arrays, ``List<T>``, ``Dictionary<K,V>`` and ``Nullable<T>``.
+
+* `check_linearizable()` (from `pyclrbridge.linearizability`) draws concurrent scenarios
+  of `Op` calls and checks that some sequential order of each recorded history explains
+  every result (linearizability), reporting the smallest failing history.
 
 ``hypothesis`` is optional: it is imported only when `values_for()` is called, and a
 missing install raises `ImportError` saying what to install.
@@ -30,6 +34,16 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from .host import typeinfo as _typeinfo
 from .host.locks import SignalSafeLock
+from .linearizability import (
+    Call,
+    LinearizabilityReport,
+    Op,
+    check_linearizable,
+    find_linearization,
+    linearizability_test,
+    releasing_gil,
+    state_key,
+)
 from .proxies.base import ClrMeta
 from .proxies.catalog import class_by_name, class_for
 from .values.targets import DECIMAL_MAX, INTEGER_RANGES, type_id_for
@@ -37,7 +51,20 @@ from .values.targets import DECIMAL_MAX, INTEGER_RANGES, type_id_for
 if TYPE_CHECKING:
     from hypothesis.strategies import SearchStrategy
 
-__all__ = ["ConcurrentFailure", "contention", "run_concurrently", "values_for"]
+__all__ = [
+    "Call",
+    "ConcurrentFailure",
+    "LinearizabilityReport",
+    "Op",
+    "check_linearizable",
+    "contention",
+    "find_linearization",
+    "linearizability_test",
+    "releasing_gil",
+    "run_concurrently",
+    "state_key",
+    "values_for",
+]
 
 T = TypeVar("T")
 

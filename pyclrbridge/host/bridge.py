@@ -6,12 +6,13 @@ bound; readers check it without a lock (publishing a finished object is one atom
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import json
 import struct
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, NoReturn
 
 from .shim import HOLD_GIL, Kind, Shim, Value, address_space, read_string, utf16
@@ -188,6 +189,37 @@ def call_noargs(member_id: int, target: int, convert: Any) -> Any:
         raise argument_error(refused) from None
     finally:
         _frames.append(frame)
+
+
+class GilRelease:
+    """The one switch that makes held calls release the GIL: ``GilRelease.on`` is True while any
+    :func:`releasing_gil` block is open (on any thread). Call paths that would keep the GIL for a
+    short member (``InvokeFrameHeld``, a short member's direct stub) read it at each call and take
+    their releasing twin instead, so calls made by a linearizability checker really overlap.
+    Reading it needs no lock: it is one attribute load, and a stale read only means one call keeps
+    (or drops) the GIL a moment after the switch changed, which never changes a call's result.
+    ``depth`` is written only under ``lock`` (the switch's owner lock: blocks nest and overlap
+    across threads, so the count, not a bool, decides when it goes off)."""
+
+    on: bool = False
+    depth: int = 0
+    lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def releasing_gil() -> Iterator[None]:
+    """While inside, every .NET call releases the GIL, even for members the bridge proves short
+    (see :class:`GilRelease`). Thread-safe and re-entrant: the switch is off again when the
+    last open block ends."""
+    with GilRelease.lock:
+        GilRelease.depth += 1
+        GilRelease.on = True
+    try:
+        yield
+    finally:
+        with GilRelease.lock:
+            GilRelease.depth -= 1
+            GilRelease.on = GilRelease.depth > 0
 
 
 def is_short(member_id: int, variant: int = 0) -> bool:

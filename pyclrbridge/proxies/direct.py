@@ -88,6 +88,15 @@ def _resolve(member: int, variant: int) -> tuple[Any, str] | None:
     return _prototype(shape, _bridge.is_short(member, variant))(address.value), shape
 
 
+def releasing_twin(member: int, variant: int = 0) -> Any:
+    """The member's direct stub through a prototype that releases the GIL, when the stub itself
+    keeps it (a short member); None otherwise. Callers take it while ``GilRelease.on``."""
+    found = stub(member, variant)
+    if found is None or not _bridge.is_short(member, variant):
+        return None
+    return _prototype(found[1], False)(ctypes.cast(found[0], ctypes.c_void_p).value)
+
+
 def failed() -> bool:
     """After a stub returned :data:`FAILED`: raise the .NET exception it parked; True when the
     call must be redone on the general path (an instance of a Python subclass), False when

@@ -114,7 +114,9 @@ def _direct_lines(member: int, param_types: tuple[int, ...]) -> list[str]:
         *(f"{name} = args[{i}]" for i, name in enumerate(names)),
         f"if {condition}:",
         *(f"    {line}" for line in prepare),
-        f"    r = _direct_fn({', '.join(call)})",
+        # a short member's stub keeps the GIL, except while releasing_gil() is on (GilRelease)
+        f"    r = {'(_direct_free if _gil.on else _direct_fn)' if _direct.releasing_twin(member) else '_direct_fn'}"
+        f"({', '.join(call)})",
         f"    if r != {_direct.FAILED} or not _direct_failed():",
         f"        return {result}",
     ]
@@ -140,7 +142,9 @@ def compile_invoker(member: int, param_types: tuple[int, ...], slow: Invoker, re
     inner += [
         f"_header(frame.buffer, 0, {member}, {n}, target, 1)",
         # A short member (it never waits for another thread) keeps the GIL: no convoy.
-        f"if frame.{'invoke_held' if _bridge.is_short(member) else 'invoke'}(frame.address) != 0:",
+        # (except while releasing_gil() is on: see GilRelease)
+        f"if {'(frame.invoke if _gil.on else frame.invoke_held)' if _bridge.is_short(member) else 'frame.invoke'}"
+        "(frame.address) != 0:",
         "    _raise_error(_Value.from_buffer_copy(frame.error))",
         f"result = frame.slots[{n}]",
         "kind = result.kind",
@@ -193,10 +197,12 @@ def compile_invoker(member: int, param_types: tuple[int, ...], slow: Invoker, re
         "_direct_failed": _direct.failed,
         "_read_text": _direct.read_text,
         "_wrap_result": _direct.wrap_result,
+        "_gil": _bridge.GilRelease,
     }
     found = _direct.stub(member)
     if found is not None:
         scope["_direct_fn"] = found[0]
+        scope["_direct_free"] = _direct.releasing_twin(member)
     exec(compile(source, f"<pyclrbridge invoker {member}>", "exec"), scope)  # our own source: ints and fixed names
     run: Invoker = scope["run"]
     return run

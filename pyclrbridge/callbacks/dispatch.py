@@ -116,6 +116,18 @@ _I64_MIN, _I64_MAX = -(2**63), 2**63 - 1
 TRANSFERRED_HANDLE = -1
 
 
+def _to_result(value: Any, slot: Value, keep: list[Any]) -> None:
+    """``to_value`` for a callback result. A proxy result may die as soon as we return (or now,
+    if only the conversion made it: a codec's result), so .NET gets (and frees) a handle of its
+    own, duplicated before the proxy is let go; a pool thread's keepalive never holds it."""
+    start = len(keep)
+    to_value(value, slot, keep)
+    if slot.kind == Kind.OBJECT:
+        slot.i = _bridge.shim().DuplicateHandle(slot.i)
+        slot.extra = TRANSFERRED_HANDLE
+        del keep[start:]
+
+
 def _dispatch(
     obj_id: int, args_at: int | None, nargs: int, ret_type: int, results_at: int | None, nresults: int
 ) -> int:
@@ -160,21 +172,16 @@ def _dispatch(
                         f"a callback for a delegate with out/ref parameters must return a "
                         f"tuple (result, {', '.join(['value'] * (nresults - 1))})"
                     )
-                to_value(out[0], results[0], keep)
+                _to_result(out[0], results[0], keep)
                 outs = out[1:]
             if len(outs) != nresults - 1:
                 raise TypeError(f"the callback must return {nresults - 1} out/ref value(s), got {len(outs)}")
             for i, value in enumerate(outs):
-                to_value(value, results[1 + i], keep)
+                _to_result(value, results[1 + i], keep)
         elif ret_type != 0:
-            to_value(out, results[0], keep)
+            _to_result(out, results[0], keep)
         else:
             results[0].kind = Kind.VOID
-        for i in range(nresults):
-            if results[i].kind == Kind.OBJECT:
-                # The proxy may die as soon as we return: .NET gets (and frees) its own handle.
-                results[i].i = _bridge.shim().DuplicateHandle(results[i].i)
-                results[i].extra = TRANSFERRED_HANDLE
         if keep:
             keep.append(out)  # sequences and maps point into values that point at proxies in out
             _keepalive[threading.get_ident()] = keep

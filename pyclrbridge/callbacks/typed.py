@@ -94,6 +94,7 @@ def _boxed(result: Any, slot: int) -> int:
         # The proxy may die as soon as we return: .NET gets (and frees) its own handle.
         values[0].i = _bridge.shim().DuplicateHandle(values[0].i)
         values[0].extra = TRANSFERRED_HANDLE
+        keep.clear()  # only the proxy itself was kept (to_value): .NET's handle is its own
     values[1].kind = Kind.VOID
     if keep:
         keep.append(result)

@@ -15,7 +15,7 @@ from typing import Any
 from ..host import typeinfo as _typeinfo
 from ..values import codecs as _codecs
 from ..values.buffers import element_name
-from ..values.targets import INTEGER_RANGES
+from ..values.targets import INTEGER_RANGES, _element_of
 from ..values.targets import MAP_DEFS as _MAP_DEFS
 from ..values.targets import SEQUENCE_DEFS as _SEQUENCE_DEFS
 from .catalog import class_for
@@ -201,8 +201,18 @@ def _iterable_score(arg: Any, t: _typeinfo.TypeInfo, bindings: dict[int, int] | 
             "System.Array",
         )
     ):
-        return 9
+        # Its items are unknown: a sequence of anything (object, T) fits surely, one of a
+        # particular type (String[]) only if every item turns out to be one.
+        return 10 if _particular_element(t) else 9
     return None
+
+
+def _particular_element(t: _typeinfo.TypeInfo) -> bool:
+    element = _element_of(t)
+    if not element:
+        return False
+    e = _info(element)
+    return e.full_name != "System.Object" and e.kind != "generic-param"
 
 
 def _delegate_score(arg: Any, t: _typeinfo.TypeInfo) -> int | None:

@@ -523,6 +523,10 @@ def to_value(obj: Any, v: Value, keep: list[Any], type_id: int = 0) -> None:
     if h is not None:
         v.kind = Kind.OBJECT
         v.i = h
+        # The proxy may exist only for this conversion (an item of a generator materialized for
+        # an array, a codec's result, an item a Mapping's items() made): its handle dies with it,
+        # so the caller holds it with everything else .NET reads, until .NET is done.
+        keep.append(obj)
         return
     if isinstance(obj, ClrMeta):
         v.kind = Kind.TYPE

@@ -367,7 +367,7 @@ def check_linearizable(
     def run_scenario(scenario: list[list[tuple[Op, tuple[Any, ...]]]]) -> None:
         if deadline is not None and time.monotonic() > deadline:
             report.budget_exhausted = True
-            return
+            raise _BudgetExhausted()  # a BaseException: hypothesis stops at once, shrinks nothing
         report.scenarios += 1
         for _ in range(runs):
             history = _run_once(create, scenario)
@@ -397,7 +397,7 @@ def check_linearizable(
         if contention:
             sys.setswitchinterval(1e-6)
         test()
-    except _NotLinearizable:
+    except (_NotLinearizable, _BudgetExhausted):
         pass
     except Exception as exc:
         # Hypothesis may call a failure flaky (a racy failure seldom replays): the failing history
@@ -411,6 +411,11 @@ def check_linearizable(
             cm.__exit__(None, None, None)
     report.elapsed = time.monotonic() - started
     return report
+
+
+class _BudgetExhausted(BaseException):
+    """Raised inside the hypothesis test once the time budget is spent: hypothesis lets a
+    ``BaseException`` that is not an ``Exception`` through without replaying or shrinking."""
 
 
 class _NotLinearizable(AssertionError):

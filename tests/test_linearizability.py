@@ -412,3 +412,11 @@ def test_the_decorator_makes_a_test() -> None:
 
     with pytest.raises(AssertionError, match="NOT linearizable"):
         racy_is_linearizable()
+
+
+def test_the_time_budget_stops_drawing_scenarios() -> None:
+    slow = Op("read", lambda r: threading.Event().wait(0.01) and 0, lambda m: m[0])
+    report = check_linearizable(create=list, model=register, ops=[slow], examples=100_000, runs=1, time_budget=0.5)
+    assert report.linearizable and report.budget_exhausted
+    assert 0 < report.scenarios < 100_000
+    assert "time budget exhausted" in str(report)

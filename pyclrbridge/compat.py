@@ -35,8 +35,11 @@ from typing import Any
 
 from . import __version__ as _pyclrbridge_version
 from . import load
+from .proxies import base as _base
 from .proxies import binder as _binder
 from .proxies import construction as _construction
+from .proxies import events as _events
+from .proxies import properties as _properties
 from .proxies import protected as _protected
 from .proxies.catalog import class_by_name
 from .values.targets import type_id_for
@@ -178,11 +181,154 @@ def _assembly_name_of(path: Path) -> str | None:
 
 
 def keep_primitive_objects(enabled: bool = True) -> bool:
-    """pythonnet's casts, for code that relies on them: calling a primitive .NET type gives the
-    .NET object (``System.String("abc").Substring(1)``, ``System.Int32(5).CompareTo(3)``)
-    instead of the Python value (``"abc"``, ``5``). Off by default, also under compat;
-    process-wide. Returns the previous setting."""
+    """pythonnet's casts: calling a primitive .NET type gives the .NET object
+    (``System.String("abc").Substring(1)``, ``System.Int32(5).CompareTo(3)``) instead of the
+    Python value (``"abc"``, ``5``). On by default under compat (importing this module switches
+    it on), off in the native API; ``keep_primitive_objects(False)`` gives Python values.
+    Process-wide. Returns the previous setting."""
     return _construction.casts_keep_objects(enabled)
+
+
+# The number protocols of pythonnet's primitive objects, so that code holding a kept
+# System.Int32(5) still does int(x), float(x), x == 5, range(x), f"{x:03d}".
+_INTEGRAL = ("SByte", "Byte", "Int16", "UInt16", "Int32", "UInt32", "Int64", "UInt64")
+_REAL = ("Single", "Double")
+_PRIMITIVE_NAMES = frozenset(f"System.{n}" for n in (*_INTEGRAL, *_REAL, "Boolean", "Char", "String"))
+
+
+def _value_of(obj: Any) -> Any:
+    """The Python value of a kept primitive object; anything else as it is."""
+    if getattr(type(obj), "__clr_name__", None) in _PRIMITIVE_NAMES:
+        return _construction.unbox(obj)
+    return obj
+
+
+def _p_int(self: Any) -> int:
+    return int(_construction.unbox(self))
+
+
+def _p_float(self: Any) -> float:
+    return float(_construction.unbox(self))
+
+
+def _p_bool(self: Any) -> bool:
+    return bool(_construction.unbox(self))
+
+
+def _p_eq(self: Any, other: object) -> Any:
+    theirs = _value_of(other)
+    if theirs is other and getattr(type(other), "__clr_name__", None) is not None:
+        return NotImplemented  # another .NET object: its own rules (Equals)
+    return _construction.unbox(self) == theirs
+
+
+def _p_ne(self: Any, other: object) -> Any:
+    eq = _p_eq(self, other)
+    return eq if eq is NotImplemented else not eq
+
+
+def _p_hash(self: Any) -> int:
+    return hash(_construction.unbox(self))
+
+
+def _p_format(self: Any, spec: str) -> str:
+    return format(_construction.unbox(self), spec) if spec else str(self)
+
+
+def _number_protocols() -> None:
+    """Give the kept primitive objects pythonnet's conversions. Done once, at import (under the
+    import lock); each class attribute is set whole."""
+    for name in (*_INTEGRAL, *_REAL, "Boolean", "Char", "String"):
+        cls = class_by_name(f"System.{name}")
+        protocols: dict[str, Any] = {"__eq__": _p_eq, "__ne__": _p_ne, "__hash__": _p_hash, "__format__": _p_format}
+        if name in _INTEGRAL or name == "Boolean":
+            protocols.update(__int__=_p_int, __index__=_p_int, __float__=_p_float, __bool__=_p_bool)
+        elif name in _REAL:
+            protocols.update(__int__=_p_int, __float__=_p_float, __bool__=_p_bool)
+        for dunder, function in protocols.items():
+            type.__setattr__(cls, dunder, function)
+
+
+# ---- pythonnet's accessor methods: obj.get_X(), obj.set_X(v), obj.set_Item(k, v), obj.add_E(d) ----
+
+_ACCESSOR_PREFIXES = ("get_", "set_", "add_", "remove_")
+
+
+def _member_of(obj: Any, name: str) -> Any:
+    for klass in type(obj).__mro__:
+        found = klass.__dict__.get(name)
+        if found is not None:
+            return found
+    return None
+
+
+def _event_accessor(obj: Any, event: Any, subscribe: bool) -> Callable[[Any], None]:
+    def accessor(handler: Any) -> None:
+        binding = event.__get__(obj, type(obj))
+        if subscribe:
+            binding += handler
+        else:
+            binding -= handler
+
+    return accessor
+
+
+def _reflected_accessor(obj: Any, name: str) -> Callable[..., Any] | None:
+    """The public instance method ``name`` (an indexer's ``get_Item``/``set_Item``, a property
+    getter or setter), called through reflection with the arguments given."""
+    methods = [m for m in obj.GetType().GetMethods() if m.Name == name and m.IsSpecialName and not m.IsStatic]
+    if not methods:
+        return None
+    object_array = class_by_name("System.Array")
+    invocation_error = class_by_name("System.Reflection.TargetInvocationException")
+
+    def accessor(*args: Any) -> Any:
+        fitting = [m for m in methods if len(m.GetParameters()) == len(args)]
+        if len(fitting) != 1:
+            counts = sorted({len(m.GetParameters()) for m in methods})
+            raise TypeError(f"{name}() takes {' or '.join(map(str, counts))} arguments, not {len(args)}")
+        values = object_array.CreateInstance(class_by_name("System.Object"), len(args))
+        for i, arg in enumerate(args):
+            values[i] = arg
+        try:
+            return fitting[0].Invoke(obj, values)
+        except invocation_error as error:  # the accessor itself threw: that exception, as a call gives it
+            raise error.InnerException from None
+
+    return accessor
+
+
+def _accessor_lookup(obj: Any, name: str) -> Any:
+    """pythonnet's ``obj.get_X()`` / ``set_X(v)`` / ``get_Item(k)`` / ``add_E(d)`` / ``remove_E(d)``:
+    the .NET accessor methods of a property, indexer or event (None: ``name`` is not one)."""
+    prefix = next((p for p in _ACCESSOR_PREFIXES if name.startswith(p)), None)
+    if prefix is None or len(name) == len(prefix):
+        return None
+    member = _member_of(obj, name[len(prefix) :])
+    if prefix in ("add_", "remove_"):
+        if isinstance(member, _events.Event) and not member.static:
+            return _event_accessor(obj, member, prefix == "add_")
+        return None
+    if isinstance(member, _properties.Property):
+        if member.field:
+            return None  # a field has no accessor methods in .NET either
+        if prefix == "get_":
+            return lambda: getattr(obj, name[4:])
+        return lambda value: setattr(obj, name[4:], value)
+    return _reflected_accessor(obj, name)  # an indexer (get_Item, set_Item) or other special method
+
+
+def _install_accessors() -> None:
+    """Chain the accessor lookup after the extension-method lookup for missing attributes."""
+    extensions, names = _base._extension_lookup, _base._extension_names
+
+    def lookup(obj: Any, name: str) -> Any:
+        found = extensions(obj, name)
+        if found is None and name[:1] in "gsar":
+            found = _accessor_lookup(obj, name)
+        return found
+
+    _base.install_extensions(lookup, names)
 
 
 def ListAssemblies(verbose: bool = False) -> list[str]:  # pythonnet's name
@@ -347,9 +493,12 @@ def _main(argv: list[str] | None = None) -> int:
 
 _binder.accept_out_placeholders(True)  # pythonnet's Int32.TryParse("42", 0)
 _protected.open_protected(True)  # pythonnet reaches protected members on every object
+_construction.casts_keep_objects(True)  # pythonnet's System.String("x") is a .NET String
 if _ENGINE_GUARD not in sys.meta_path:
     sys.meta_path.insert(0, _ENGINE_GUARD)  # before pyclrbridge's namespace finder and any other
 _runtime()  # like pythonnet's `import clr`: .NET is running and namespaces import
+_number_protocols()
+_install_accessors()
 
 if __name__ == "__main__":
     raise SystemExit(_main())

@@ -24,9 +24,11 @@ def clr_module(fixtures: Any) -> Iterator[Any]:
 
     binder.accept_out_placeholders(True)
     protected.open_protected(True)
+    compat.keep_primitive_objects(True)
     yield compat
     binder.accept_out_placeholders(False)
     protected.open_protected(False)
+    compat.keep_primitive_objects(False)
 
 
 def test_add_reference_by_path_returns_the_assembly_and_enables_imports(clr_module: Any, fixtures_dll: Path) -> None:

@@ -1,7 +1,7 @@
 """pythonnet behaviours the migration table lists that are about values and the runtime:
-casts to primitive types (native: Python values; opt-in under compat: .NET objects, as
-pythonnet 3 gives), names pythonnet's ``clr`` does not have, the runtime kind, and the
-table itself (every row names a test that exists)."""
+casts to primitive types (native: Python values; under compat by default: .NET objects, as
+pythonnet 3 gives, that still take ``int()``, ``float()``, ``==``), names pythonnet's ``clr``
+does not have, the runtime kind, and the table itself (every row names a test that exists)."""
 
 from __future__ import annotations
 
@@ -16,16 +16,31 @@ from conftest import ROOT
 
 @pytest.fixture
 def compat_clr(fixtures: Any) -> Iterator[Any]:
-    """``import clr`` as a migrating user has it: ``pyclrbridge.compat``."""
+    """``import clr`` as a migrating user has it: ``pyclrbridge.compat`` (its cast rule switched
+    back to the native one after the test, for the tests that follow in this process)."""
     from pyclrbridge import compat
 
-    previous = compat.keep_primitive_objects(False)
+    compat.keep_primitive_objects(True)  # what importing compat did
     yield compat
-    compat.keep_primitive_objects(previous)
+    compat.keep_primitive_objects(False)
+
+
+def test_importing_compat_keeps_primitive_objects_by_default() -> None:
+    from conftest import assert_clean_exit, run_python
+
+    proc = run_python(
+        """
+        from pyclrbridge import compat as clr
+        import System
+        print(System.String("x").ToString(), type(System.Int32(5)).__name__, clr.keep_primitive_objects())
+        """
+    )
+    assert_clean_exit(proc)
+    assert proc.stdout.split() == ["x", "Int32", "True"]
 
 
 def test_casts_to_primitive_types_give_python_values(compat_clr: Any) -> None:
-    assert compat_clr.keep_primitive_objects(False) is False  # the default, also under compat
+    assert compat_clr.keep_primitive_objects(False) is True  # the compat default was on
     import System  # type: ignore[import-not-found]  # a .NET namespace
 
     text = System.String("abc")
@@ -41,7 +56,7 @@ def test_keep_primitive_objects_gives_dotnet_objects_as_pythonnet_does(compat_cl
     import System  # type: ignore[import-not-found]  # a .NET namespace
     from System import Int32, Int64, Math, String  # type: ignore[import-not-found]  # a .NET namespace
 
-    assert clr.keep_primitive_objects() is False  # the previous setting
+    assert clr.keep_primitive_objects() is True  # the previous setting: on, the compat default
     text = String("abc")
     assert text.Substring(1) == "bc"  # results of calls are Python values, as in pythonnet
     assert text.Length == 3 and text.ToUpper() == "ABC"
@@ -56,6 +71,29 @@ def test_keep_primitive_objects_gives_dotnet_objects_as_pythonnet_does(compat_cl
     assert String.Empty == "" and Int32.Parse("7") == 7  # members' results stay Python values
     assert clr.keep_primitive_objects(False) is True
     assert type(String("abc")) is str
+
+
+def test_kept_primitive_objects_take_python_number_protocols(compat_clr: Any) -> None:
+    from System import Boolean, Byte, Double, Int32, Int64, Single, String, UInt64  # type: ignore[import-not-found]
+
+    for cls, value in ((Int32, 5), (Int64, 2**40), (UInt64, 2**63), (Byte, 200), (Double, 2.5), (Single, 1.5)):
+        kept = cls(value)
+        assert type(kept) is cls and type(kept) is not int
+        assert kept == value and value == kept
+        assert kept != value + 1 and not kept != value  # noqa: SIM202  # __ne__ itself
+        assert hash(kept) == hash(value)
+        assert int(kept) == int(value) and float(kept) == float(value)
+        assert {value: "found"}[kept] == "found"
+    assert list(range(Int32(3))) == [0, 1, 2]  # __index__ for integral types
+    assert [10, 20, 30][Int64(1)] == 20
+    assert f"{Int32(5):03d}" == "005" and f"{Double(0.5):.2f}" == "0.50"
+    assert bool(Int32(0)) is False and bool(Int32(7)) is True and bool(Double(0.0)) is False
+    assert bool(Boolean(False)) is False and int(Boolean(True)) == 1
+    assert Int32(5) == Int64(5) and Int32(5) != Int32(6)
+    text = String("x")
+    assert text.ToString() == "x" and text == "x" and hash(text) == hash("x") and str(text) == "x"
+    with pytest.raises(TypeError):
+        [1, 2][Double(1.0)]  # a real number is no index, as in Python
 
 
 def test_no_namespace_type_is_not_provided(compat_clr: Any) -> None:

@@ -22,9 +22,11 @@ def compat_clr(fixtures: Any) -> Iterator[Any]:
 
     binder.accept_out_placeholders(True)
     protected.open_protected(True)
+    compat.keep_primitive_objects(True)
     yield compat
     binder.accept_out_placeholders(False)
     protected.open_protected(False)
+    compat.keep_primitive_objects(False)
 
 
 def test_out_parameter_placeholder_returns_result_and_out_value(compat_clr: Any) -> None:

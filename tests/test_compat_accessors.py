@@ -1,0 +1,93 @@
+"""pythonnet's accessor methods under ``pyclrbridge.compat``: ``get_X()``/``set_X(v)`` for
+properties, ``get_Item``/``set_Item`` for indexers, ``add_E(d)``/``remove_E(d)`` for events.
+Natively they stay hidden (use the property, ``obj[k]`` and ``+=``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from conftest import assert_clean_exit, run_python
+
+
+@pytest.fixture
+def compat_clr(fixtures: Any) -> Iterator[Any]:
+    from pyclrbridge import compat
+
+    yield compat
+
+
+def test_indexer_accessors_get_item_and_set_item(compat_clr: Any) -> None:
+    from System.Collections import Hashtable  # type: ignore[import-not-found]  # a .NET namespace
+    from System.Collections.Generic import Dictionary, List  # type: ignore[import-not-found]
+
+    table = Hashtable()
+    table.set_Item("a", 1)
+    assert table.get_Item("a") == 1 and table["a"] == 1
+    assert table.get_Item("missing") is None  # the .NET getter's answer: null
+    words = Dictionary[str, int]()
+    words.set_Item("k", 3)
+    assert words.get_Item("k") == 3
+    import System  # type: ignore[import-not-found]
+
+    with pytest.raises(System.Collections.Generic.KeyNotFoundException):
+        words.get_Item("nope")  # the accessor's own exception, not a reflection wrapper
+    numbers = List[int]([1, 2])
+    numbers.set_Item(0, 9)
+    assert numbers.get_Item(0) == 9 and list(numbers) == [9, 2]
+    with pytest.raises(TypeError, match=r"get_Item\(\) takes 1 arguments, not 2"):
+        numbers.get_Item(0, 1)
+
+
+def test_property_accessors_get_x_and_set_x(compat_clr: Any) -> None:
+    from System.Text import StringBuilder  # type: ignore[import-not-found]  # a .NET namespace
+
+    builder = StringBuilder()
+    builder.set_Capacity(100)
+    assert builder.get_Capacity() == 100 == builder.Capacity
+    assert StringBuilder("abc").get_Length() == 3
+    with pytest.raises(AttributeError, match="get_NoSuchProperty"):
+        builder.get_NoSuchProperty()
+    with pytest.raises(AttributeError):
+        builder.get_()
+
+
+def test_event_accessors_add_and_remove(compat_clr: Any) -> None:
+    from Fixtures.Members import Widget  # type: ignore[import-not-found]  # a .NET namespace
+    from System import EventHandler  # type: ignore[import-not-found]
+
+    seen: list[int] = []
+    widget = Widget(1)
+    handler = EventHandler(lambda sender, args: seen.append(sender.Size))
+    widget.add_Changed(handler)
+    widget.Grow()
+    widget.remove_Changed(handler)
+    widget.Grow()
+    assert seen == [2]
+
+    def plain(sender: Any, args: Any) -> None:
+        seen.append(-sender.Size)
+
+    widget.add_Changed(plain)  # a Python callable, as with +=
+    widget.Grow()
+    widget.remove_Changed(plain)
+    widget.Grow()
+    assert seen == [2, -4]
+
+
+def test_accessor_methods_are_not_offered_natively() -> None:
+    proc = run_python(
+        """
+        from pyclrbridge import load
+        load()
+        from System.Collections import Hashtable
+        try:
+            Hashtable().set_Item("a", 1)
+        except AttributeError as error:
+            print("native:", error.name)
+        """
+    )
+    assert_clean_exit(proc)
+    assert proc.stdout.split() == ["native:", "set_Item"]

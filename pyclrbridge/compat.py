@@ -255,8 +255,11 @@ _ACCESSOR_PREFIXES = ("get_", "set_", "add_", "remove_")
 
 
 def _member_of(obj: Any, name: str) -> Any:
+    """The Python descriptor of ``name`` (a native member or a constant's value keeps it in
+    ``__clr_members__``)."""
     for klass in type(obj).__mro__:
-        found = klass.__dict__.get(name)
+        replaced = klass.__dict__.get("__clr_members__") or {}
+        found = replaced.get(name, klass.__dict__.get(name))
         if found is not None:
             return found
     return None

@@ -15,6 +15,7 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any, NoReturn
 
+from .locks import SignalSafeLock
 from .shim import HOLD_GIL, Kind, Shim, Value, address_space, read_string, utf16
 
 __all__ = ["FORKED", "SHIM", "SHUTTING_DOWN", "Kind", "Value", "invoke", "json_call", "read_string", "shim", "utf16"]
@@ -203,7 +204,7 @@ class GilRelease:
 
     on: bool = False
     depth: int = 0
-    lock = threading.Lock()
+    lock = SignalSafeLock("pyclrbridge.host.bridge.GilRelease.lock")
 
 
 @contextlib.contextmanager
@@ -211,15 +212,21 @@ def releasing_gil() -> Iterator[None]:
     """While inside, every .NET call releases the GIL, even for members the bridge proves short
     (see :class:`GilRelease`). Thread-safe and re-entrant: the switch is off again when the
     last open block ends."""
-    with GilRelease.lock:
+    _ = GilRelease.lock.taken
+    try:
         GilRelease.depth += 1
         GilRelease.on = True
+    finally:
+        GilRelease.lock.release()
     try:
         yield
     finally:
-        with GilRelease.lock:
+        _ = GilRelease.lock.taken
+        try:
             GilRelease.depth -= 1
             GilRelease.on = GilRelease.depth > 0
+        finally:
+            GilRelease.lock.release()
 
 
 def is_short(member_id: int, variant: int = 0) -> bool:

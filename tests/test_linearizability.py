@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 
-hypothesis = pytest.importorskip("hypothesis", reason="the linearizability checker draws scenarios with hypothesis")
-
-from hypothesis import strategies as st
+try:
+    from hypothesis import strategies as st
+except ImportError:  # the search tests below need no hypothesis; the checker's tests skip
+    st = None
 
 from pyclrbridge.host.bridge import GilRelease
 from pyclrbridge.testing import (
@@ -23,6 +24,8 @@ from pyclrbridge.testing import (
     releasing_gil,
     state_key,
 )
+
+needs_hypothesis = pytest.mark.skipif(st is None, reason="the checker draws scenarios with hypothesis (not installed)")
 
 # ---- the search, on hand-written histories -------------------------------------------------
 
@@ -154,6 +157,7 @@ def test_bad_arguments_are_refused() -> None:
         Op("x", 1, 2)  # type: ignore[arg-type]
 
 
+@needs_hypothesis
 def test_a_racy_python_object_fails_and_a_locked_one_passes() -> None:
     class Racy:
         def __init__(self) -> None:
@@ -211,9 +215,8 @@ def test_releasing_gil_is_a_nestable_thread_safe_switch() -> None:
 
 # ---- real .NET objects ------------------------------------------------------------------
 
-dotnet = pytest.mark.usefixtures("fixtures")
-KEYS = st.integers(0, 3)
-VALUES = st.integers(0, 9)
+KEYS = st.integers(0, 3) if st else None
+VALUES = st.integers(0, 9) if st else None
 
 
 def _try_pop(m: list[int]) -> tuple[bool, int]:
@@ -271,7 +274,8 @@ def _passes(report: Any) -> None:
     assert report.histories_checked > 0
 
 
-@dotnet
+@pytest.mark.usefixtures("fixtures")
+@needs_hypothesis
 def test_concurrent_queue_is_linearizable() -> None:
     from System.Collections.Concurrent import ConcurrentQueue
 
@@ -280,14 +284,16 @@ def test_concurrent_queue_is_linearizable() -> None:
     )
 
 
-@dotnet
+@pytest.mark.usefixtures("fixtures")
+@needs_hypothesis
 def test_concurrent_dictionary_is_linearizable() -> None:
     from System.Collections.Concurrent import ConcurrentDictionary
 
     _passes(check_linearizable(create=lambda: ConcurrentDictionary[int, int](), model=dict, ops=DICT_OPS, examples=25))
 
 
-@dotnet
+@pytest.mark.usefixtures("fixtures")
+@needs_hypothesis
 def test_concurrent_stack_is_linearizable() -> None:
     from System.Collections.Concurrent import ConcurrentStack
 
@@ -298,14 +304,16 @@ def test_concurrent_stack_is_linearizable() -> None:
     _passes(check_linearizable(create=lambda: ConcurrentStack[int](), model=list, ops=ops, examples=25))
 
 
-@dotnet
+@pytest.mark.usefixtures("fixtures")
+@needs_hypothesis
 def test_interlocked_counter_is_linearizable() -> None:
     from Fixtures.Linearizability import InterlockedCounter
 
     _passes(check_linearizable(create=InterlockedCounter, model=lambda: [0], ops=COUNTER_OPS, examples=25))
 
 
-@dotnet
+@pytest.mark.usefixtures("fixtures")
+@needs_hypothesis
 def test_immutable_interlocked_stack_is_linearizable() -> None:
     from Fixtures.Linearizability import ImmutableInterlockedStack
 
@@ -316,7 +324,8 @@ def test_immutable_interlocked_stack_is_linearizable() -> None:
     _passes(check_linearizable(create=ImmutableInterlockedStack, model=list, ops=ops, examples=25))
 
 
-@dotnet
+@pytest.mark.usefixtures("fixtures")
+@needs_hypothesis
 def test_channel_is_linearizable() -> None:
     from System.Threading.Channels import Channel
 
@@ -338,7 +347,8 @@ def _fails(report: Any, threads: int = 3, ops_per_thread: int = 4) -> str:
     return text
 
 
-@dotnet
+@pytest.mark.usefixtures("fixtures")
+@needs_hypothesis
 def test_racy_counter_fails_with_a_small_history() -> None:
     from Fixtures.Linearizability import RacyCounter
 
@@ -347,7 +357,8 @@ def test_racy_counter_fails_with_a_small_history() -> None:
     assert "increment() -> " in text
 
 
-@dotnet
+@pytest.mark.usefixtures("fixtures")
+@needs_hypothesis
 def test_check_then_insert_cache_fails() -> None:
     from Fixtures.Linearizability import CheckThenInsertCache
 
@@ -358,7 +369,8 @@ def test_check_then_insert_cache_fails() -> None:
     _fails(check_linearizable(create=CheckThenInsertCache, model=dict, ops=ops, examples=100, time_budget=60))
 
 
-@dotnet
+@pytest.mark.usefixtures("fixtures")
+@needs_hypothesis
 def test_queue_without_a_lock_fails() -> None:
     ops_per_thread = 6  # longer histories: more chances for two calls to meet inside the queue
     from System.Collections.Generic import Queue
@@ -375,7 +387,8 @@ def test_queue_without_a_lock_fails() -> None:
     _fails(report, ops_per_thread=ops_per_thread)
 
 
-@dotnet
+@pytest.mark.usefixtures("fixtures")
+@needs_hypothesis
 def test_dictionary_without_a_lock_fails() -> None:
     from System.Collections.Generic import Dictionary
 
@@ -391,7 +404,8 @@ def test_dictionary_without_a_lock_fails() -> None:
     _fails(report, ops_per_thread=6)
 
 
-@dotnet
+@pytest.mark.usefixtures("fixtures")
+@needs_hypothesis
 def test_the_decorator_makes_a_test() -> None:
     from Fixtures.Linearizability import InterlockedCounter, RacyCounter
 
@@ -410,6 +424,7 @@ def test_the_decorator_makes_a_test() -> None:
         racy_is_linearizable()
 
 
+@needs_hypothesis
 def test_the_time_budget_stops_drawing_scenarios() -> None:
     slow = Op("read", lambda r: threading.Event().wait(0.01) and 0, lambda m: m[0])
     report = check_linearizable(create=list, model=register, ops=[slow], examples=100_000, runs=1, time_budget=0.5)
@@ -418,7 +433,7 @@ def test_the_time_budget_stops_drawing_scenarios() -> None:
     assert "time budget exhausted" in str(report)
 
 
-@dotnet
+@pytest.mark.usefixtures("fixtures")
 def test_short_members_take_their_releasing_twin_under_the_switch() -> None:
     # Math.Min(int, int) is a proved leaf: its direct stub keeps the GIL. Under releasing_gil()
     # the compiled invoker calls the same stub through a GIL-releasing prototype instead; the

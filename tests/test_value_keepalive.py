@@ -85,3 +85,46 @@ def test_codec_that_returns_a_new_object() -> None:
             gc.collect()
     finally:
         undo()
+
+
+# ---- tuples as keys: equal by value ------------------------------------------------------------
+
+
+def test_equal_tuples_are_the_same_key_of_a_dictionary_of_object() -> None:
+    from System import Int32, Object
+    from System.Collections.Generic import Dictionary
+
+    d = Dictionary[Object, Int32]()
+    d[(1, "a")] = 5
+    assert d[(1, "a")] == 5
+    assert (1, "a") in d and (1, "b") not in d
+    d[(1, "a")] = 6  # the same key again: replaced, not added
+    assert d.Count == 1 and d[(1, "a")] == 6
+    assert list(d.Keys) == [(1, "a")]
+    assert d.ContainsKey((1, "a"))
+
+
+def test_tuple_keys_of_any_length_nested_and_with_none() -> None:
+    from System import Int32, Object
+    from System.Collections.Generic import Dictionary
+
+    d = Dictionary[Object, Int32]()
+    keys = [(), (1,), tuple(range(7)), tuple(range(20)), (None, (2, "x")), ((1, 2), (3, 4))]
+    for i, key in enumerate(keys):
+        d[key] = i
+    assert [d[tuple(key)] for key in keys] == list(range(len(keys)))
+    assert d.Count == len(keys)
+    del d[(None, (2, "x"))]
+    assert (None, (2, "x")) not in d
+
+
+def test_a_tuple_still_fills_arrays_and_lists() -> None:
+    from System import Array, Int32
+    from System.Collections.Generic import List
+
+    assert list(List[Int32]((1, 2, 3))) == [1, 2, 3]
+    jagged = Array[Array[Int32]]([(1, 2), (3,)])
+    assert [list(row) for row in jagged] == [[1, 2], [3]]
+    from Fixtures.Values import Echo
+
+    assert Echo.MatrixShape(((1, 2, 3), (4, 5, 6))) == "2x3"

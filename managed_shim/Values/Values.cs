@@ -34,6 +34,7 @@ public enum ValueKind : int
     BytesOut = 30,   // as Bytes, in Python memory .NET may write: the array is copied back after the call
     BufferOut = 31,  // as Buffer, the same way (array.array, a writable typed memoryview)
     LazyIterable = 21,  // Payload: id of a Python callable giving iter(obj).__next__ (for IEnumerable parameters)
+    Tuple = 22,     // as List, from a Python tuple: a ValueTuple of its items where object or ITuple is asked for
 }
 
 /// <summary>The one value struct that crosses the boundary: 16 bytes, no references.</summary>
@@ -260,6 +261,12 @@ internal static unsafe class Values
             case ValueKind.Buffer:
             case ValueKind.BufferOut:
                 return FromBuffer(v, target);
+            case ValueKind.Tuple:
+                // A key must compare by value, as the Python tuple does: an object[] would not.
+                if (target == typeof(object) || target == typeof(System.Runtime.CompilerServices.ITuple)
+                    || target == typeof(IStructuralEquatable) || target == typeof(ValueType))
+                    return FromTuple((Value*)v.Payload, v.Extra);
+                return FromList((Value*)v.Payload, v.Extra, target);
             case ValueKind.List:
                 return FromList((Value*)v.Payload, v.Extra, target);
             case ValueKind.Map:
@@ -345,6 +352,42 @@ internal static unsafe class Values
         throw new InvalidCastException($"a Python sequence cannot become {target.FullName}");
     }
 
+    private static readonly Type[] _valueTuples =
+    {
+        typeof(ValueTuple<>), typeof(ValueTuple<,>), typeof(ValueTuple<,,>), typeof(ValueTuple<,,,>),
+        typeof(ValueTuple<,,,,>), typeof(ValueTuple<,,,,,>), typeof(ValueTuple<,,,,,,>), typeof(ValueTuple<,,,,,,,>),
+    };
+
+    /// <summary>A ValueTuple of the items (each as for an object parameter; typed by its runtime
+    /// type, object for null), nested through TRest past seven items: Equals and GetHashCode by value.</summary>
+    private static object FromTuple(Value* items, int count)
+    {
+        var converted = new object?[count];
+        for (int i = 0; i < count; i++) converted[i] = ToClr(items[i], typeof(object));
+        return MakeValueTuple(converted, 0);
+    }
+
+    private static object MakeValueTuple(object?[] items, int start)
+    {
+        int n = items.Length - start;
+        if (n == 0) return new ValueTuple();
+        int direct = Math.Min(n, 7);
+        bool rest = n > 7;
+        var args = new object?[rest ? 8 : direct];
+        var types = new Type[args.Length];
+        for (int i = 0; i < direct; i++)
+        {
+            args[i] = items[start + i];
+            types[i] = args[i]?.GetType() ?? typeof(object);
+        }
+        if (rest)
+        {
+            args[7] = MakeValueTuple(items, start + 7);
+            types[7] = args[7]!.GetType();
+        }
+        return Activator.CreateInstance(_valueTuples[args.Length - 1].MakeGenericType(types), args)!;
+    }
+
     private static object FromList(Value* items, int count, Type target)
     {
         if (target.IsArray && target.GetArrayRank() > 1) return FromNestedList(items, count, target);
@@ -367,7 +410,7 @@ internal static unsafe class Values
         for (int d = 1; d < rank; d++)
         {
             if (lengths[d - 1] == 0) break;
-            if (probe[0].Kind != ValueKind.List)
+            if (probe[0].Kind is not (ValueKind.List or ValueKind.Tuple))
                 throw new InvalidCastException($"a {rank}-dimensional array needs sequences nested {rank} deep");
             lengths[d] = probe[0].Extra;
             probe = (Value*)probe[0].Payload;
@@ -385,7 +428,7 @@ internal static unsafe class Values
             {
                 index[depth] = i;
                 if (depth == rank - 1) { array.SetValue(ToClr(level[i], element), index); continue; }
-                if (level[i].Kind != ValueKind.List)
+                if (level[i].Kind is not (ValueKind.List or ValueKind.Tuple))
                     throw new InvalidCastException($"a {rank}-dimensional array needs sequences nested {rank} deep");
                 Fill((Value*)level[i].Payload, level[i].Extra, depth + 1);
             }

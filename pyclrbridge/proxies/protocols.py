@@ -313,7 +313,9 @@ def _mapping(iface: str, *, writable: bool, has_key: str) -> type:
                     run = group._invokers.get(_STR_KEY if type(key) is str and len(key) != 1 else (arg_kind(key),))
                     if run is not None:
                         return run(h, (key,))
-            return _get(self, iface, key)
+            # A dictionary's indexer takes one key: a tuple is that key (a ValueTuple, equal by
+            # value), not the indexes of a multi-dimensional indexer.
+            return _get(self, iface, (key,) if isinstance(key, tuple) else key)
 
         def __contains__(self: Any, key: Any) -> bool:
             try:
@@ -344,7 +346,7 @@ def _mapping(iface: str, *, writable: bool, has_key: str) -> type:
         if writable:
 
             def __setitem__(self: Any, key: Any, value: Any) -> None:
-                _set(self, iface, key, value)
+                _set(self, iface, (key,) if isinstance(key, tuple) else key, value)  # one key, as in __getitem__
 
             def __delitem__(self: Any, key: Any) -> None:
                 if key not in self:

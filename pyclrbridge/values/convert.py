@@ -22,7 +22,8 @@ Python                 .NET
 ``bytes``-likes        byte[] (one block copy)
 ``datetime``           DateTime (aware values become UTC), ``timedelta`` TimeSpan,
                        ``uuid.UUID`` Guid
-list/tuple/range/set   T[], List<T>, IEnumerable<T>, IList<T>, HashSet<T>..., nested for T[][], T[,]
+list/tuple/range/set   T[], List<T>, IEnumerable<T>, IList<T>, HashSet<T>..., nested for T[][], T[,];
+                       a tuple for object: a System.ValueTuple of its items (equal and hashed by value)
 other iterables        the same, materialized (generators, deques...) when a sequence is asked for
 ``array.array``        T[] of the same element type (one block copy)
 Mapping                Dictionary<K, V>, IDictionary<K, V>
@@ -333,7 +334,8 @@ def _list(items: Any, v: Value, keep: list[Any], element: int) -> None:
     if count != n:
         raise _changed_size(items, n, count)
     keep.append(values)
-    v.kind = Kind.LIST
+    # A tuple stays a tuple where .NET is given no sequence type (an object key): equal by value.
+    v.kind = Kind.TUPLE if isinstance(items, tuple) else Kind.LIST
     v.p = ctypes.addressof(values)
     v.extra = n
 

@@ -221,3 +221,16 @@ def test_text_humanizer_static_spelling_for_python_strings() -> None:
         print(InflectorExtensions.Pluralize("person"), InflectorExtensions.Singularize("mice"))
     """)
     assert out.split() == ["people", "mouse"]
+
+
+def test_memory_cache_finds_an_entry_under_an_equal_tuple_key() -> None:
+    out = run_script("""
+        clr.add_package("Microsoft.Extensions.Caching.Memory", "9.0.0", progress=False)
+        from Microsoft.Extensions.Caching.Memory import MemoryCache, MemoryCacheOptions
+        import Microsoft.Extensions.Caching.Memory  # CacheExtensions.Set/Get as extension methods
+
+        cache = MemoryCache(MemoryCacheOptions())
+        cache.Set((1, "a"), "value")
+        print(cache.Get((1, "a")), cache.Get((1, "b")), cache.Count)
+    """)
+    assert out.split() == ["value", "None", "1"]

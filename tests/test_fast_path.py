@@ -261,3 +261,27 @@ def test_constants_become_class_attributes() -> None:
     with pytest.raises(AttributeError, match="cannot delete"):
         del Math.PI
     assert math.pi == Math.PI
+
+
+def test_read_only_kinds_and_virtual_overrides(fixtures: Any) -> None:
+    """char, ulong and float read natively and write through the Python descriptor; a virtual
+    property reads the override of each object's own type (a locking one never with the GIL
+    held), the same through both paths."""
+    from Fixtures.FastPath import Locked, Plain, Reading
+
+    for cls in (Reading, Plain, Locked):
+        obj = cls()
+        for name in ("Letter", "Huge", "Small", "Level"):
+            getattr(obj, name)  # the first access installs native members
+    base_level = Reading.__clr_members__.get("Level") or Reading.__dict__["Level"]
+    for cls, level in ((Reading, 1), (Plain, 1), (Locked, 2)):
+        obj = cls()
+        assert obj.Letter == "x" and obj.Huge == 2**64 - 1 and obj.Small == 1.5
+        assert obj.Level == level == base_level.__get__(obj, cls)
+        obj.Level = 40
+        assert obj.Level == 40
+        obj.Letter = "y"
+        obj.Huge = 5
+        assert (obj.Letter, obj.Huge) == ("y", 5)
+    assert _native.is_native(Reading.__dict__["Letter"])
+    assert _native.is_native(Reading.__dict__["Huge"])

@@ -549,3 +549,12 @@ def test_read_only_dictionary_refuses_assignment() -> None:
     ro = ReadOnlyDictionary[str, int](Dictionary[str, int]())
     with pytest.raises((TypeError, NotImplementedError)):
         ro["a"] = 1
+
+
+def test_overloads_of_a_bound_method_show_their_signatures() -> None:
+    from System.Text import StringBuilder
+
+    shown = repr(StringBuilder().Append.overloads)
+    assert "StringBuilder Append(String value)" in shown and "object at 0x" not in shown
+    assert repr(StringBuilder.Append.overloads) == shown
+    assert "StringBuilder Append(Char value)" in list(StringBuilder().Append.overloads)

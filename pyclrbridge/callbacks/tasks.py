@@ -272,10 +272,13 @@ class Cancellation:
         self.token: Any = self._source.Token
         """The ``System.Threading.CancellationToken`` to pass to .NET methods."""
         self._reset: contextvars.Token[tuple[Cancellation, ...]] | None = None
+        self._final: bool | None = None  # the state when the source was disposed (it cannot change after)
 
     @property
     def cancelled(self) -> bool:
-        """True once the token was cancelled."""
+        """True once the token was cancelled (still readable after the block is left)."""
+        if self._final is not None:
+            return self._final
         return bool(self._source.IsCancellationRequested)
 
     def cancel(self) -> None:
@@ -286,6 +289,7 @@ class Cancellation:
     def close(self) -> None:
         """Dispose the .NET source (leaving the ``with`` block does this)."""
         if handle_of(self._source):
+            self._final = bool(self._source.IsCancellationRequested)
             self._source.Dispose()
             release(self._source)
 

@@ -59,6 +59,7 @@ BUILTIN_FOR_EXCEPTION: dict[str, type[BaseException]] = {
     "System.OverflowException": OverflowError,
     "System.DivideByZeroException": ZeroDivisionError,
     "System.IO.FileNotFoundException": FileNotFoundError,
+    "System.IO.DirectoryNotFoundException": FileNotFoundError,  # as open() raises for a missing folder
     "System.IO.IOException": OSError,
     "System.NotImplementedException": NotImplementedError,
     "System.NotSupportedException": NotImplementedError,

@@ -489,3 +489,9 @@ class _BoundSelector:
 
     def __getitem__(self, types: Any) -> BoundMethod:
         return BoundMethod(OverloadSelector(self._bound._group)[types], self._bound.__self__)
+
+    def __iter__(self) -> Any:
+        return iter(OverloadSelector(self._bound._group))
+
+    def __repr__(self) -> str:  # the signatures, as for the class's method (and help())
+        return repr(OverloadSelector(self._bound._group))

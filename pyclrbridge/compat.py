@@ -15,9 +15,13 @@ give this module, so such code runs unchanged (``PYCLRBRIDGE_COMPAT=1`` with the
 
 Provided: `AddReference`, `GetClrType`, `FindAssembly`,
 `ListAssemblies`, `getPreload` / `setPreload`, `clrmethod`,
-`clrproperty`, `keep_primitive_objects`, ``__version__``. Under this module the binder also
-takes pythonnet's placeholders for ``out`` parameters (``Int32.TryParse("42", 0)``), and
-protected members are reachable on every object, as in pythonnet.
+`clrproperty`, `keep_primitive_objects`, ``__version__`` (the pythonnet release followed;
+pyclrbridge's own is ``__pyclrbridge_version__``) and types declared outside any namespace
+(``clr.NoNamespaceType``); the module is named ``clr``. Under this module the binder also
+takes pythonnet's placeholders for ``out`` parameters (``Int32.TryParse("42", 0)``), casts to
+primitive types keep the .NET object, accessor methods (``get_X``, ``set_Item``, ``add_E``)
+are offered, protected members are reachable on every object, as in pythonnet, and
+pythonnet's engine namespaces (``Python.Runtime``) raise ImportError.
 """
 
 from __future__ import annotations
@@ -34,17 +38,23 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__ as _pyclrbridge_version
-from . import load
+from . import _importer, load
+from .host.typeinfo import id_by_name
 from .proxies import base as _base
 from .proxies import binder as _binder
 from .proxies import construction as _construction
 from .proxies import events as _events
 from .proxies import properties as _properties
 from .proxies import protected as _protected
-from .proxies.catalog import class_by_name
+from .proxies.catalog import class_by_name, class_for
 from .values.targets import type_id_for
 
-__version__ = _pyclrbridge_version
+#: The pythonnet release whose ``clr`` module this one follows: code checks
+#: ``clr.__version__ >= "3.0.0"`` before using pythonnet 3 behaviour.
+__version__ = "3.2.1"
+#: pyclrbridge's own version (also ``pyclrbridge.__version__``).
+__pyclrbridge_version__ = _pyclrbridge_version
+_MODULE = __name__  # "pyclrbridge.compat"; the module calls itself "clr" (set at the end)
 
 __all__ = [
     "AddReference",
@@ -71,7 +81,9 @@ def _loaded_assemblies() -> list[Any]:
 
 # pythonnet's engine: its assembly's code calls into a CPython runtime that pythonnet itself
 # would have initialised. Under pyclrbridge nothing initialised it, so its types crash the
-# process (Runtime.TryCollectingGarbage) or hang it (PythonEngine.Initialize): refused.
+# process (Runtime.TryCollectingGarbage) or hang it (PythonEngine.Initialize). Loading the
+# assembly runs none of its code (AddReference returns it, as pythonnet does); importing its
+# namespaces is refused, before any of its types is touched.
 ENGINE_ASSEMBLY = "Python.Runtime"
 _ENGINE_REFUSED = (
     "is pythonnet's own engine (its assembly Python.Runtime embeds CPython through pythonnet's "
@@ -79,16 +91,6 @@ _ENGINE_REFUSED = (
     "calling it would crash or hang the process. Code that only uses the 'clr' module and .NET "
     "libraries runs unchanged; for PyObject, PythonEngine or Runtime use pythonnet itself"
 )
-
-
-def _is_engine_name(name: str) -> bool:
-    """``name`` names pythonnet's engine assembly: ``Python.Runtime``, a display name of it or
-    a path to ``Python.Runtime.dll``."""
-    text = str(name).strip()
-    base = os.path.basename(text.replace("\\", "/"))
-    if base.lower().endswith((".dll", ".exe")):
-        base = base[:-4]
-    return base.split(",")[0].strip().lower() == ENGINE_ASSEMBLY.lower()
 
 
 class _EngineGuard(importlib.abc.MetaPathFinder):
@@ -110,10 +112,9 @@ def AddReference(name: str) -> Any:  # pythonnet's name
 
     A missing assembly raises ``System.IO.FileNotFoundException`` (also a Python
     `FileNotFoundError`) listing the places it looked. pythonnet's engine assembly
-    (``Python.Runtime``) raises ImportError: it only works inside pythonnet.
+    (``Python.Runtime``) loads, as in pythonnet, but importing its namespaces raises
+    ImportError: its code only works inside pythonnet.
     """
-    if _is_engine_name(name):
-        raise ImportError(f"{name!r} {_ENGINE_REFUSED}", name=ENGINE_ASSEMBLY)
     try:
         found = _runtime().add_reference(name)
     except FileNotFoundError as missing:
@@ -435,7 +436,7 @@ def install(*, override: bool = True, warn: bool = True) -> bool:
     code written for earlier releases and changes nothing; ``warn=False`` (the
     ``PYCLRBRIDGE_COMPAT=1`` hook, an opt-in already) skips the warning.
     """
-    me = sys.modules[__name__]
+    me = sys.modules[_MODULE]
     existing = sys.modules.get("clr")
     if existing is me:
         return True
@@ -455,6 +456,20 @@ def install(*, override: bool = True, warn: bool = True) -> bool:
         )
     sys.modules["clr"] = me
     return True
+
+
+def __getattr__(name: str) -> Any:
+    """pythonnet's ``clr.NoNamespaceType``: a type declared outside any namespace in a loaded
+    assembly is an attribute of the module."""
+    if not name.startswith("_"):
+        full_names = _importer.index().types.get("", {}).get(name)
+        if full_names:
+            return class_for(id_by_name(min(full_names, key=lambda n: ("`" in n, n))))  # the non-generic first
+    raise AttributeError(
+        f"module 'clr' has no attribute {name!r} (nor does a loaded assembly declare a type {name!r} "
+        "outside a namespace)",
+        name=name,
+    )
 
 
 # ---- PYCLRBRIDGE_COMPAT=1 for every process: a .pth hook in site-packages ------------------
@@ -505,3 +520,4 @@ _install_accessors()
 
 if __name__ == "__main__":
     raise SystemExit(_main())
+__name__ = "clr"  # pythonnet's module name (sys.modules keeps both keys' spellings)

@@ -96,12 +96,6 @@ def test_kept_primitive_objects_take_python_number_protocols(compat_clr: Any) ->
         [1, 2][Double(1.0)]  # a real number is no index, as in Python
 
 
-def test_no_namespace_type_is_not_provided(compat_clr: Any) -> None:
-    clr = compat_clr
-    assert not hasattr(clr, "NoNamespaceType")
-    assert "NoNamespaceType" not in clr.__all__
-
-
 def test_the_runtime_is_coreclr(compat_clr: Any) -> None:
     from System.Runtime.InteropServices import RuntimeInformation  # type: ignore[import-not-found]  # a .NET namespace
 

@@ -160,9 +160,11 @@ def test_environment_variable_hook_gives_compat_for_import_clr(tmp_path: Any) ->
     (site_dir / "pyclrbridge-compat.pth").write_text(line, encoding="utf-8")
     add_site = f"import site, sys; site.addsitedir({str(site_dir)!r}); "
     off = _python(add_site + "print(any(type(f).__name__ == 'ClrFinder' for f in sys.meta_path))", "0")
-    on = _python(add_site + "import clr, System; print(clr.__name__, System.Math.Abs(-4))", "1")
+    on = _python(
+        add_site + "import clr, System; print(clr is sys.modules['pyclrbridge.compat'], System.Math.Abs(-4))", "1"
+    )
     assert_clean_exit(on)
-    assert on.stdout.split() == ["pyclrbridge.compat", "4"]
+    assert on.stdout.split() == ["True", "4"]
     assert off.stdout.split() == ["False"]  # without the variable nothing is hooked
 
 

@@ -1,0 +1,59 @@
+"""The compat module presents itself as pythonnet's ``clr``: its name, a pythonnet version
+(``clr.__version__ >= "3.0.0"`` checks pass), pyclrbridge's own version beside it, and
+pythonnet's ``clr.NoNamespaceType`` (types declared outside any namespace)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from conftest import assert_clean_exit, run_python
+
+
+@pytest.fixture
+def compat_clr(fixtures: Any) -> Iterator[Any]:
+    from pyclrbridge import compat
+
+    yield compat
+
+
+def test_module_is_named_clr_with_a_pythonnet_version(compat_clr: Any) -> None:
+    import sys
+
+    import pyclrbridge
+
+    clr = compat_clr
+    assert clr.__name__ == "clr"
+    assert clr.__version__ >= "3.0.0" and clr.__version__.split(".")[0] == "3"
+    assert tuple(int(part) for part in clr.__version__.split(".")) >= (3, 0, 0)
+    assert clr.__pyclrbridge_version__ == pyclrbridge.__version__
+    assert sys.modules["pyclrbridge.compat"] is clr
+
+
+def test_installed_clr_is_the_same_module_and_the_command_line_still_runs() -> None:
+    proc = run_python(
+        """
+        import subprocess, sys
+        import pyclrbridge.compat
+        pyclrbridge.compat.install(warn=False)
+        import clr
+        print(clr is pyclrbridge.compat, clr.__name__, clr.__version__ >= "3.0.0")
+        command = [sys.executable, "-m", "pyclrbridge.compat", "--hook-path"]
+        cli = subprocess.run(command, capture_output=True, text=True)
+        print(cli.returncode, cli.stdout.strip().endswith("pyclrbridge-compat.pth"))
+        """
+    )
+    assert_clean_exit(proc)
+    assert proc.stdout.split() == ["True", "clr", "True", "0", "True"]
+
+
+def test_no_namespace_type_is_an_attribute_of_clr(compat_clr: Any) -> None:
+    clr = compat_clr
+    assert clr.CompatGlobalType().Hello() == "global"
+    assert clr.GetClrType(clr.CompatGlobalType).Namespace is None
+    with pytest.raises(AttributeError, match="NoSuchGlobalType"):
+        _ = clr.NoSuchGlobalType
+    with pytest.raises(AttributeError):
+        _ = clr._private_name

@@ -42,6 +42,7 @@ from . import _importer, load
 from .host.typeinfo import id_by_name
 from .proxies import base as _base
 from .proxies import binder as _binder
+from .proxies import classes as _classes
 from .proxies import construction as _construction
 from .proxies import events as _events
 from .proxies import properties as _properties
@@ -322,6 +323,15 @@ def _accessor_lookup(obj: Any, name: str) -> Any:
     return _reflected_accessor(obj, name)  # an indexer (get_Item, set_Item) or other special method
 
 
+def _constructor_overloads() -> None:
+    """pythonnet's ``Cls.Overloads[int](5)`` and ``Cls.__overloads__[...]`` for constructors:
+    the class-only ``Cls.overloads`` selector under pythonnet's names (on the base class, so a
+    .NET member of that name on a class still wins). Set once, at import."""
+    for name in ("Overloads", "__overloads__"):
+        if name not in _base.ClrObject.__dict__:
+            type.__setattr__(_base.ClrObject, name, _classes.ConstructorOverloads())
+
+
 def _install_accessors() -> None:
     """Chain the accessor lookup after the extension-method lookup for missing attributes."""
     extensions, names = _base._extension_lookup, _base._extension_names
@@ -517,6 +527,7 @@ if _ENGINE_GUARD not in sys.meta_path:
 _runtime()  # like pythonnet's `import clr`: .NET is running and namespaces import
 _number_protocols()
 _install_accessors()
+_constructor_overloads()
 
 if __name__ == "__main__":
     raise SystemExit(_main())

@@ -29,6 +29,8 @@ def construct(cls: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         return convert(args[0], info.id, as_class=cls if info.kind == "interface" else None)
     if info.kind == "array":
         return new_array(info, args)
+    if info.kind == "enum" and len(args) == 2 and isinstance(args[1], bool) and not kwargs:
+        return _enum_checked(cls, args[0], allow_undefined=args[1])  # pythonnet's ShortEnum(20, True)
     if info.generic_def or info.open:
         raise TypeError(
             f"{cls.__clr_name__} is a generic type definition: give its type arguments first, "
@@ -53,6 +55,19 @@ def construct(cls: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     made = cls.__dict__["__clr_ctor_group__"].call(None, args, kwargs)
     if args and isinstance(made, BaseException):
         made.args = args  # what the constructor took, as for a Python exception
+    return made
+
+
+def _enum_checked(cls: Any, value: Any, *, allow_undefined: bool) -> Any:
+    """``Color(value, allow_undefined)`` (pythonnet's form): the enum value; with
+    ``allow_undefined=False`` a value no member names raises ValueError (a ``[Flags]`` enum
+    takes any combination)."""
+    made = cls(value)
+    info: _typeinfo.TypeInfo = cls.__dict__["__clr_info__"]
+    if not allow_undefined and not info.flags:
+        enum_type = class_by_name("System.Reflection.IntrospectionExtensions").GetTypeInfo(cls)
+        if not class_by_name("System.Enum").IsDefined(enum_type, made):
+            raise ValueError(f"{int(made)} is not a defined value of {cls.__clr_name__} (pass True to allow it)")
     return made
 
 

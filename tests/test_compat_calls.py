@@ -1,0 +1,41 @@
+"""pythonnet's call shapes on classes: ``Cls.Overloads[...]`` / ``Cls.__overloads__[...]`` pick a
+constructor; ``Enum(value, True)`` takes a value no member names, ``Enum(value, False)`` refuses it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+
+@pytest.fixture
+def compat_clr(fixtures: Any) -> Iterator[Any]:
+    from pyclrbridge import compat
+
+    yield compat
+
+
+def test_constructor_overloads_under_pythonnet_names(compat_clr: Any) -> None:
+    from System import Char, String  # type: ignore[import-not-found]  # a .NET namespace
+    from System.Text import StringBuilder  # type: ignore[import-not-found]
+
+    assert StringBuilder.Overloads[int](5).Capacity == 5  # StringBuilder(int capacity)
+    assert StringBuilder.__overloads__[str]("ab").Length == 2  # StringBuilder(string value)
+    assert StringBuilder.Overloads[str, int]("ab", 40).Capacity == 40
+    assert String.Overloads[Char, int]("a", 3) == "aaa"
+    with pytest.raises(AttributeError):
+        _ = StringBuilder().Overloads  # class only, as .overloads
+    with pytest.raises(TypeError):
+        StringBuilder.Overloads[bytes]
+
+
+def test_enum_with_pythonnet_allow_undefined_flag(compat_clr: Any) -> None:
+    from System import DayOfWeek  # type: ignore[import-not-found]  # a .NET namespace
+    from System.IO import FileAttributes  # type: ignore[import-not-found]
+
+    assert int(DayOfWeek(20, True)) == 20  # explicitly permitted
+    assert DayOfWeek(3, False) == DayOfWeek.Wednesday
+    with pytest.raises(ValueError, match=r"20 is not a defined value of System\.DayOfWeek"):
+        DayOfWeek(20, False)
+    assert int(FileAttributes(3, False)) == 3  # [Flags]: any combination is a value

@@ -197,8 +197,10 @@ class GilRelease:
     :func:`releasing_gil` block is open (on any thread). Call paths that would keep the GIL for a
     short member (``InvokeFrameHeld``, a short member's direct stub) read it at each call and take
     their releasing twin instead, so calls made by a linearizability checker really overlap.
-    Reading it needs no lock: it is one attribute load, and a stale read only means one call keeps
-    (or drops) the GIL a moment after the switch changed, which never changes a call's result.
+    (Read today by compiled method invokers, frame path and direct stubs; property/field
+    accessors, the native attribute fast path and str()/hash() stubs do not read it yet.)
+    Reading it needs no lock: it is one attribute load, and a stale read only means one call
+    keeps (or drops) the GIL a moment after the switch changed, which never changes a result.
     ``depth`` is written only under ``lock`` (the switch's owner lock: blocks nest and overlap
     across threads, so the count, not a bool, decides when it goes off)."""
 
@@ -209,8 +211,8 @@ class GilRelease:
 
 @contextlib.contextmanager
 def releasing_gil() -> Iterator[None]:
-    """While inside, every .NET call releases the GIL, even for members the bridge proves short
-    (see :class:`GilRelease`). Thread-safe and re-entrant: the switch is off again when the
+    """While inside, .NET method calls release the GIL, even for methods the bridge proves short
+    (see :class:`GilRelease` for the paths that read it). Thread-safe and re-entrant: the switch is off again when the
     last open block ends."""
     _ = GilRelease.lock.taken
     try:

@@ -428,8 +428,8 @@ def test_stall_other_threads_run_during_a_long_call(fixtures_dll: Any, shape: st
 
 def test_cctor_of_a_touched_type_that_calls_python(fixtures_dll: Any) -> None:
     # FastReader.Get() reads SlowInit.V; SlowInit's class constructor waits for a pool thread
-    # running a Python callback. The proof runs it (GIL released) before the first held call,
-    # after which Get() is a leaf.
+    # running a Python callback. The proof never runs another type's class constructor ahead of
+    # the program, so Get() releases the GIL and the constructor runs when Get first reaches it.
     out = _run(
         fixtures_dll,
         """
@@ -437,10 +437,12 @@ from Fixtures.GilLeaf import FastReader, Hooks
 Hooks.Callback = Func[int](lambda: 7)
 print("RESULT", FastReader.Get())
 print("SHORT", bridge.is_short(FastReader.Get.overloads_list[0].id))
+print("WHY", bridge.short_reason(FastReader.Get.overloads_list[0].id))
 """,
     )
     assert _result(out) == "7"
-    assert "SHORT True" in out
+    assert "SHORT False" in out
+    assert "class constructor the proof does not run ahead of the program" in out
 
 
 def test_cctor_running_on_another_thread_calling_python(fixtures_dll: Any) -> None:

@@ -64,11 +64,15 @@ public static class LeafProof
         ("no-allocation", "no newobj, newarr or box: no out-of-memory exception (whose first-chance "
             + "handlers would run on this thread) and no constructor of another type",
             "test_members_whose_throw_path_may_wait_release_the_gil[static Decimal Abs(Decimal value)-no-allocation-newobj]"),
-        ("cctors-done", "every type whose static state it touches (static fields, static methods, "
-            + "the member's own type) has finished its class constructor before the first held "
-            + "call: the proof runs it with the GIL released and confirms completion from another "
-            + "thread; one still running (even on this thread) or failed releases",
-            "test_cctor_of_a_touched_type_that_calls_python, test_cctor_running_on_another_thread_calling_python"),
+        ("cctors-done", "the only type with a class constructor whose static state it touches "
+            + "(static fields, static methods) is the member's own type, and that constructor has "
+            + "finished before the first held call: the proof runs it with the GIL released (as .NET "
+            + "would before the member's first use) and confirms completion from another thread; one "
+            + "still running (even on this thread) or failed releases. Another type's constructor is "
+            + "never run ahead of the program (its side effects keep their order): touching such a "
+            + "type releases",
+            "test_cctor_of_a_touched_type_that_calls_python, test_cctor_running_on_another_thread_calling_python, "
+            + "test_exception_round_trip.py::test_python_exception_in_a_type_initializer_is_the_cause"),
         ("prepared", "every method reached is compiled before the first held call (with the GIL "
             + "released): no type load, assembly load or resolve handler runs during a held call",
             "no test of its own: a precaution (compiling may load types, and loading may run resolve handlers)"),
@@ -182,6 +186,12 @@ public static class LeafProof
             if (why != null) return (false, why);
             foreach (Type t in proof.Touched)
             {
+                // The proof never runs a class constructor earlier than the program would: only
+                // the member's own type's, which .NET runs before (or, beforefieldinit, at any
+                // time before) the member's first use anyway. Another type's may have side
+                // effects that must happen when the program first reaches it, so it releases.
+                if (t != owner && t.TypeInitializer != null)
+                    return (false, $"cctors-done: touches the static state of {t}, whose class constructor the proof does not run ahead of the program");
                 string? notReady = EnsureInitialized(t);
                 if (notReady != null) return (false, notReady);
             }

@@ -558,3 +558,17 @@ def test_overloads_of_a_bound_method_show_their_signatures() -> None:
     assert "StringBuilder Append(String value)" in shown and "object at 0x" not in shown
     assert repr(StringBuilder.Append.overloads) == shown
     assert "StringBuilder Append(Char value)" in list(StringBuilder().Append.overloads)
+
+
+def test_only_iterable_classes_claim_iterable() -> None:
+    from collections.abc import Iterable
+
+    from System import DayOfWeek
+    from System.Collections.Generic import List
+    from System.Text import StringBuilder
+
+    assert not isinstance(StringBuilder, Iterable) and not isinstance(List[int], Iterable)
+    with pytest.raises(TypeError, match="not iterable"):
+        iter(StringBuilder)
+    assert isinstance(DayOfWeek, Iterable) and list(DayOfWeek)[1] == DayOfWeek.Monday  # an enum's members
+    assert isinstance(List[int](), Iterable) and not isinstance(StringBuilder(), Iterable)

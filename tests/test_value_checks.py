@@ -143,3 +143,31 @@ def test_boolean_array_element_refuses_an_int() -> None:
     with pytest.raises(TypeError, match=r"an int cannot be passed as System\.Boolean"):
         arr[0] = 2
     assert arr[0] is False
+
+
+# ---- indexes of multi-dimensional arrays --------------------------------------------------------
+
+
+@pytest.mark.parametrize("bad", ["1", 1.9, "wrong", None, 1.0])
+def test_rectangular_array_indexes_are_integers_or_type_error(bad: Any) -> None:
+    from System import Array, Int32
+
+    items = Array[Int32](2, 2)
+    items[1, 0] = 7
+    with pytest.raises(TypeError, match=r"indices must be integers or slices, not"):
+        items[bad, 0]
+    with pytest.raises(TypeError, match=r"indices must be integers or slices"):
+        items[0, bad] = 1
+    assert items[True, 0] == 7  # a bool is an int, as for a list
+
+
+def test_rectangular_array_takes_index_objects() -> None:
+    from System import Array, Int32
+
+    class Two:  # any object with __index__
+        def __index__(self) -> int:
+            return 1
+
+    items = Array[Int32](2, 3)
+    items[Two(), Two()] = 5
+    assert items[1, 1] == 5 and items[-1, Two()] == 5

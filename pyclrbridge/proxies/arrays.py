@@ -139,7 +139,11 @@ def _indices(arr: Any, key: Any) -> Any:
         return (ctypes.c_int64 * 1)(_index(arr, keys[0]))
     positions = []
     for d, k in enumerate(keys):
-        i = int(k)
+        if not isinstance(k, int):  # no int(): "1" and 1.9 are not indexes (as for a list)
+            if not hasattr(type(k), "__index__"):
+                raise TypeError(f"{type(arr).__clr_name__} indices must be integers or slices, not {type(k).__name__}")
+            k = k.__index__()
+        i = k
         if i < 0:  # negative indices count from the end of that dimension, as in Python
             i += arr.GetLength(d)
         positions.append(i)

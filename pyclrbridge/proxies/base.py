@@ -193,13 +193,9 @@ class ClrMeta(type):
             return derived.construct(cls, args, kwargs)
         return construct(cls, args, kwargs)
 
-    def __iter__(cls) -> Any:
-        """The members of an enum, in declaration order (other classes are not iterable)."""
-        if not issubclass(cls, ClrEnum) or not cls.__dict__.get("__clr_type_id__"):
-            raise TypeError(
-                f"the .NET class {cls.__dict__.get('__clr_name__', cls.__name__)} is not iterable (iterate an instance)"
-            )
-        return iter([v for v in cls.__dict__.values() if type(v) is cls])
+    # A class is not iterable (only an enum class is: ClrEnumMeta), though cls[...] exists for
+    # generics: None stops iter() from falling back to __getitem__, and Iterable from claiming it.
+    __iter__ = None
 
     def __setattr__(cls, name: str, value: Any) -> None:
         for klass in cls.__mro__:
@@ -476,7 +472,18 @@ class ClrObject(metaclass=ClrMeta):
         )
 
 
-class ClrEnum(ClrObject):
+class ClrEnumMeta(ClrMeta):
+    """Metaclass of the enum classes: only they are iterable (their members), so only they
+    claim ``collections.abc.Iterable`` (``isinstance(StringBuilder, Iterable)`` is False)."""
+
+    def __iter__(cls) -> Any:  # type: ignore[override]  # None in ClrMeta: not iterable
+        """The members of an enum, in declaration order."""
+        if not cls.__dict__.get("__clr_type_id__"):
+            raise TypeError(f"{cls.__name__} is the base of .NET enums, not an enum (iterate an enum class)")
+        return iter([v for v in cls.__dict__.values() if type(v) is cls])
+
+
+class ClrEnum(ClrObject, metaclass=ClrEnumMeta):
     """Base of .NET enum values: int-like, combinable when the enum is ``[Flags]``."""
 
     __slots__ = ("_value",)

@@ -572,3 +572,31 @@ def test_only_iterable_classes_claim_iterable() -> None:
         iter(StringBuilder)
     assert isinstance(DayOfWeek, Iterable) and list(DayOfWeek)[1] == DayOfWeek.Monday  # an enum's members
     assert isinstance(List[int](), Iterable) and not isinstance(StringBuilder(), Iterable)
+
+
+def test_class_level_deletion_of_protocol_members_is_refused() -> None:
+    from Fixtures.Members import Bag
+    from System.Collections.Generic import List
+    from System.Text import StringBuilder
+
+    refused = 0
+    for cls, name in ((Bag, "__getitem__"), (Bag, "__setitem__"), (StringBuilder, "__str__")):
+        if name not in cls.__dict__:
+            continue
+        with pytest.raises(AttributeError, match=r"it is a member of the \.NET type"):
+            delattr(cls, name)
+        refused += 1
+    assert refused >= 2  # at least the indexer's two
+    bag = Bag()
+    bag["k"] = "v"
+    assert bag["k"] == "v"  # indexing still works on every instance
+    with pytest.raises(AttributeError):
+        del List[int].__len__  # a protocol mixin's member: not the class's own either
+
+    class Mine(Bag):
+        def __getitem__(self, key: str) -> str:
+            return "mine"
+
+    assert Mine()["k"] == "mine"
+    del Mine.__getitem__  # a Python subclass's own members stay free
+    assert "__getitem__" not in Mine.__dict__

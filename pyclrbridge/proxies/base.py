@@ -85,7 +85,15 @@ def _refuse_rebinding(klass: type, name: str, verb: str) -> None:
     attributes, and attributes a user added, stay free."""
     member = klass.__dict__[name]
     bridged = isinstance(member, (ClrEnum, ClrMeta)) or type(member).__module__.startswith("pyclrbridge.")
-    if klass.__dict__.get("__clr_type_id__") and not name.startswith("_") and bridged:
+    # A protocol member the bridge gave the class (__getitem__ of an indexer, __len__...): deleting
+    # it would break every instance too.
+    protocol = (
+        verb == "delete"
+        and name.startswith("__")
+        and name.endswith("__")
+        and str(getattr(member, "__module__", "")).startswith("pyclrbridge.")
+    )
+    if klass.__dict__.get("__clr_type_id__") and (protocol or (not name.startswith("_") and bridged)):
         raise AttributeError(
             f"cannot {verb} {klass.__dict__.get('__clr_name__', klass.__name__)}.{name}: "
             "it is a member of the .NET type"

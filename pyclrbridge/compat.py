@@ -21,17 +21,19 @@ pyclrbridge's own is ``__pyclrbridge_version__``) and types declared outside any
 takes pythonnet's placeholders for ``out`` parameters (``Int32.TryParse("42", 0)``), casts to
 primitive types keep the .NET object, accessor methods (``get_X``, ``set_Item``, ``add_E``)
 are offered, protected members are reachable on every object, as in pythonnet, and
-pythonnet's engine namespaces (``Python.Runtime``) raise ImportError.
+pythonnet's engine types (``Python.Runtime``) raise NotSupportedException when used.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib.abc
+import importlib.machinery
 import importlib.util
 import os
 import sys
 import sysconfig
+import types
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -83,27 +85,85 @@ def _loaded_assemblies() -> list[Any]:
 # pythonnet's engine: its assembly's code calls into a CPython runtime that pythonnet itself
 # would have initialised. Under pyclrbridge nothing initialised it, so its types crash the
 # process (Runtime.TryCollectingGarbage) or hang it (PythonEngine.Initialize). Loading the
-# assembly runs none of its code (AddReference returns it, as pythonnet does); importing its
-# namespaces is refused, before any of its types is touched.
+# assembly runs none of its code (AddReference returns it, as pythonnet does); its namespaces
+# import (pythonnet code often imports them at the top of a module) but give stand-ins whose
+# every use raises System.NotSupportedException, before any of the engine's code runs.
 ENGINE_ASSEMBLY = "Python.Runtime"
 _ENGINE_REFUSED = (
-    "is pythonnet's own engine (its assembly Python.Runtime embeds CPython through pythonnet's "
-    "runtime, which pyclrbridge.compat does not start): it cannot be used under pyclrbridge, where "
-    "calling it would crash or hang the process. Code that only uses the 'clr' module and .NET "
-    "libraries runs unchanged; for PyObject, PythonEngine or Runtime use pythonnet itself"
+    "is part of pythonnet's own engine (the assembly Python.Runtime embeds CPython through "
+    "pythonnet's runtime, which pyclrbridge.compat does not start): it cannot be used under "
+    "pyclrbridge, where calling it would crash or hang the process. Code that only uses the 'clr' "
+    "module and .NET libraries runs unchanged; for PyObject, PythonEngine or Runtime use pythonnet itself"
 )
+
+
+def _engine_refusal(name: str) -> BaseException:
+    error: BaseException = class_by_name("System.NotSupportedException")(f"{name} {_ENGINE_REFUSED}")
+    error.args = (f"{name} {_ENGINE_REFUSED}",)
+    return error
+
+
+class EngineType:
+    """Stands for a type of pythonnet's engine (``Python.Runtime.Runtime``): any use raises
+    ``System.NotSupportedException`` naming it; nothing of the engine runs."""
+
+    __slots__ = ("_name",)
+
+    def __init__(self, name: str) -> None:
+        object.__setattr__(self, "_name", name)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        raise _engine_refusal(f"{self._name}.{name}")
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise _engine_refusal(f"{self._name}.{name}")
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        raise _engine_refusal(self._name)
+
+    def __getitem__(self, key: Any) -> Any:
+        raise _engine_refusal(f"{self._name}[...]")
+
+    def __repr__(self) -> str:
+        return f"<pythonnet engine type {self._name} (not usable under pyclrbridge)>"
+
+
+class _EngineNamespace(types.ModuleType):
+    """``Python.Runtime`` (or a namespace under it): its names are `EngineType` stand-ins."""
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return EngineType(f"{self.__name__}.{name}")
+
+    def __repr__(self) -> str:
+        return f"<pythonnet engine namespace {self.__name__!r} (not usable under pyclrbridge)>"
+
+
+class _EngineLoader(importlib.abc.Loader):
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> types.ModuleType:
+        module = _EngineNamespace(spec.name)
+        module.__path__ = []
+        return module
+
+    def exec_module(self, module: types.ModuleType) -> None:
+        return None
 
 
 class _EngineGuard(importlib.abc.MetaPathFinder):
     """First on ``sys.meta_path`` under compat: ``import Python.Runtime`` (and its sub-namespaces,
-    also reached as ``Python.Runtime`` on the ``Python`` namespace) raises ImportError."""
+    also reached as ``Python.Runtime`` on the ``Python`` namespace) gives an `_EngineNamespace`,
+    never the engine's own types."""
 
-    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> None:
+    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> importlib.machinery.ModuleSpec | None:
         if fullname == ENGINE_ASSEMBLY or fullname.startswith(ENGINE_ASSEMBLY + "."):
-            raise ImportError(f"{fullname} {_ENGINE_REFUSED}", name=fullname)
+            return importlib.machinery.ModuleSpec(fullname, _ENGINE_LOADER, is_package=True)
         return None
 
 
+_ENGINE_LOADER = _EngineLoader()
 _ENGINE_GUARD = _EngineGuard()
 
 
@@ -113,8 +173,8 @@ def AddReference(name: str) -> Any:  # pythonnet's name
 
     A missing assembly raises ``System.IO.FileNotFoundException`` (also a Python
     `FileNotFoundError`) listing the places it looked. pythonnet's engine assembly
-    (``Python.Runtime``) loads, as in pythonnet, but importing its namespaces raises
-    ImportError: its code only works inside pythonnet.
+    (``Python.Runtime``) loads, as in pythonnet, but its types raise NotSupportedException
+    when used: its code only works inside pythonnet.
     """
     try:
         found = _runtime().add_reference(name)

@@ -1,7 +1,8 @@
-"""Under ``pyclrbridge.compat``, pythonnet's own engine assembly (``Python.Runtime``) is refused
-with a clear ImportError: its code calls into a CPython runtime that only pythonnet
-initialises, so reaching it crashed (``Runtime.TryCollectingGarbage``) or hung
-(``PythonEngine.Initialize``) the process.
+"""Under ``pyclrbridge.compat``, pythonnet's own engine (``Python.Runtime``) is refused with a
+clear ``System.NotSupportedException`` when used: its code calls into a CPython runtime that
+only pythonnet initialises, so reaching it crashed (``Runtime.TryCollectingGarbage``) or hung
+(``PythonEngine.Initialize``) the process. Its namespaces still import (pythonnet code imports
+them at the top of a module), giving stand-ins.
 
 The assembly is the one shipped in the pythonnet wheel, extracted to a temporary folder
 (never kept); each case runs in its own interpreter, so a crash is a failed test, not a
@@ -55,24 +56,27 @@ def _run(code: str, dll: Path) -> str:
     return proc.stdout
 
 
-def test_runtime_reached_after_the_engine_assembly_is_loaded_raises_import_error(engine_dll: Path) -> None:
+REFUSAL = "is part of pythonnet's own engine"
+
+
+def test_runtime_reached_after_the_engine_assembly_is_loaded_raises_not_supported(engine_dll: Path) -> None:
     # Loaded behind AddReference's back (as a fixture referencing it would load it): the
-    # namespace import is what is refused, before any of its code runs.
+    # engine's types are stand-ins, refused before any of their code runs.
     out = _run(
         """
         import os
         from pyclrbridge import compat as clr
         import System
         System.Reflection.Assembly.LoadFrom(os.environ["ENGINE_DLL"])
+        from Python.Runtime import Runtime
         try:
-            from Python.Runtime import Runtime
             Runtime.TryCollectingGarbage(20)
-        except ImportError as error:
-            print("refused:", error.name, "|", error)
+        except System.NotSupportedException as error:
+            print("refused:", str(error))
         """,
         engine_dll,
     )
-    assert "refused: Python.Runtime | Python.Runtime is pythonnet's own engine" in out
+    assert "refused: Python.Runtime.Runtime.TryCollectingGarbage " + REFUSAL in out
 
 
 def test_python_engine_initialize_is_refused_not_hung(engine_dll: Path) -> None:
@@ -82,38 +86,46 @@ def test_python_engine_initialize_is_refused_not_hung(engine_dll: Path) -> None:
         from pyclrbridge import compat as clr
         import System
         System.Reflection.Assembly.LoadFrom(os.environ["ENGINE_DLL"])
-        for attempt in ("from Python.Runtime import PythonEngine", "from Python.Runtime.Codecs import RawProxyEncoder"):
-            try:
-                exec(attempt)
-            except ImportError as error:
-                print("refused:", error.name)
+        from Python.Runtime import PythonEngine
+        from Python.Runtime.Codecs import RawProxyEncoder
         import Python
-        try:
-            Python.Runtime.PythonEngine.Initialize()
-        except ImportError as error:
-            print("attribute refused:", error.name)
+        for use in (
+            lambda: PythonEngine.Initialize(),
+            lambda: RawProxyEncoder(),
+            lambda: Python.Runtime.PyObject.FromManagedObject(1),
+            lambda: Python.Runtime.PyObjectConversions.RegisterEncoder(None),
+        ):
+            try:
+                use()
+            except System.NotSupportedException as error:
+                print("refused:", str(error).split(" is part")[0])
+        print(repr(PythonEngine))
         """,
         engine_dll,
     )
     assert out.splitlines() == [
-        "refused: Python.Runtime",
-        "refused: Python.Runtime",  # the parent namespace is refused first
-        "attribute refused: Python.Runtime",
+        "refused: Python.Runtime.PythonEngine.Initialize",
+        "refused: Python.Runtime.Codecs.RawProxyEncoder",
+        "refused: Python.Runtime.PyObject.FromManagedObject",
+        "refused: Python.Runtime.PyObjectConversions.RegisterEncoder",
+        "<pythonnet engine type Python.Runtime.PythonEngine (not usable under pyclrbridge)>",
     ]
 
 
-def test_add_reference_to_the_engine_loads_it_but_its_namespace_stays_refused(engine_dll: Path) -> None:
+def test_add_reference_to_the_engine_loads_it_but_its_types_stay_refused(engine_dll: Path) -> None:
     # pythonnet's AddReference("Python.Runtime") returns the assembly; loading runs none of its
     # code, so it is allowed. Using its types is what is refused.
     out = _run(
         """
         import os
         from pyclrbridge import compat as clr
+        import System
         assembly = clr.AddReference(os.environ["ENGINE_DLL"])
         print("loaded:", assembly.GetName().Name)
+        from Python.Runtime import Runtime
         try:
-            from Python.Runtime import Runtime
-        except ImportError as error:
+            Runtime.Py_Finalize = None
+        except System.NotSupportedException as error:
             print("refused:", "pythonnet's own engine" in str(error))
         """,
         engine_dll,
@@ -122,7 +134,7 @@ def test_add_reference_to_the_engine_loads_it_but_its_namespace_stays_refused(en
 
 
 def test_other_python_namespaces_still_import(engine_dll: Path) -> None:
-    # Only the engine's namespaces are refused: a library's own "Python..." namespace is not.
+    # Only the engine's namespaces are stand-ins: a library's own "Python..." namespace is not.
     out = _run(
         """
         from pyclrbridge import compat as clr

@@ -164,6 +164,20 @@ class _EngineGuard(importlib.abc.MetaPathFinder):
 
 
 _ENGINE_LOADER = _EngineLoader()
+
+# What pythonnet's engine reads (in .NET's environment) as the CPython library to bind on its
+# first use: a name no library has, so engine code that runs anyway (a library's own method
+# calling Py.GIL(), a type reached by reflection) fails with a .NET TypeInitializationException
+# (inner DllNotFoundException naming this) instead of binding this process's CPython behind
+# pyclrbridge's back and crashing it.
+ENGINE_DISARMED = "pythonnet-engine-not-available-under-pyclrbridge.compat"
+
+
+def _disarm_engine() -> None:
+    """Set ``PYTHONNET_PYDLL`` in .NET's environment (not ``os.environ``) to `ENGINE_DISARMED`."""
+    class_by_name("System.Environment").SetEnvironmentVariable("PYTHONNET_PYDLL", ENGINE_DISARMED)
+
+
 _ENGINE_GUARD = _EngineGuard()
 
 
@@ -585,6 +599,7 @@ _construction.casts_keep_objects(True)  # pythonnet's System.String("x") is a .N
 if _ENGINE_GUARD not in sys.meta_path:
     sys.meta_path.insert(0, _ENGINE_GUARD)  # before pyclrbridge's namespace finder and any other
 _runtime()  # like pythonnet's `import clr`: .NET is running and namespaces import
+_disarm_engine()
 _number_protocols()
 _install_accessors()
 _constructor_overloads()

@@ -133,6 +133,28 @@ def test_add_reference_to_the_engine_loads_it_but_its_types_stay_refused(engine_
     assert out.splitlines() == ["loaded: Python.Runtime", "refused: True"]
 
 
+def test_engine_code_reached_by_reflection_fails_cleanly(engine_dll: Path) -> None:
+    # The stand-ins cannot cover engine code that runs anyway (reflection here; a library's own
+    # method calling Py.GIL() in pythonnet's suite): its CPython binding fails to load instead
+    # of binding this process's CPython and crashing.
+    out = _run(
+        """
+        import os
+        from pyclrbridge import compat as clr
+        import System
+        assembly = System.Reflection.Assembly.LoadFrom(os.environ["ENGINE_DLL"])
+        collect = assembly.GetType("Python.Runtime.Runtime").GetMethod("TryCollectingGarbage", [System.Int32])
+        for attempt in range(2):
+            try:
+                collect.Invoke(None, [20])
+            except System.TypeInitializationException as error:  # (reflection's wrapper is unwrapped)
+                print(type(error).__name__, clr.ENGINE_DISARMED in str(error.InnerException))
+        """,
+        engine_dll,
+    )
+    assert out.splitlines() == ["TypeInitializationException True"] * 2
+
+
 def test_other_python_namespaces_still_import(engine_dll: Path) -> None:
     # Only the engine's namespaces are stand-ins: a library's own "Python..." namespace is not.
     out = _run(

@@ -600,3 +600,18 @@ def test_class_level_deletion_of_protocol_members_is_refused() -> None:
     assert Mine()["k"] == "mine"
     del Mine.__getitem__  # a Python subclass's own members stay free
     assert "__getitem__" not in Mine.__dict__
+
+
+def test_interface_views_have_system_objects_members() -> None:
+    from System import IComparable
+    from System.Collections import IEnumerable
+    from System.Collections.Generic import IList, List
+
+    xs = List[int]([1, 2])
+    view = IEnumerable(xs)
+    assert view.ToString() == "System.Collections.Generic.List`1[System.Int32]"
+    assert view.GetType().Name == "List`1" and view.Equals(xs) and not view.Equals(List[int]())
+    assert view.GetHashCode() == xs.GetHashCode()
+    assert IList[int](xs).GetType().Name == "List`1"
+    five = IComparable(5)
+    assert five.ToString() == "5" and five.CompareTo(3) == 1 and five.Equals(5)

@@ -414,6 +414,12 @@ def _populate(cls: Any, info: _typeinfo.TypeInfo) -> None:
     if info.kind == "interface":
         _set(cls, "__implementation__", property(_implementation))
         _set(cls, "__raw_implementation__", property(_implementation))
+        # Every object behind an interface is a System.Object: its members are reachable through
+        # the view as in C# (IEnumerable(xs).ToString()), unless the interface has its own.
+        obj_cls = class_by_name("System.Object")
+        for name in ("ToString", "Equals", "GetHashCode", "GetType"):
+            if not any(name in k.__dict__ for k in cls.__mro__):
+                _set(cls, name, obj_cls.__dict__[name])
     if "invoke" in table:
         _set(cls, "__clr_invoke__", Overload.from_json(table["invoke"]))
         _set(cls, "__call__", _call_delegate)

@@ -188,8 +188,9 @@ def guard(shape: str, param_types: tuple[int, ...], names: list[str]) -> tuple[s
 
 
 # Per (Object member name, proxy class): the member's stub for objects of exactly that class,
-# keeping the GIL when the override it runs on them is short (None: take the method group).
-# Pure memo published with setdefault.
+# keeping the GIL when the override it runs on them is short, and its twin releasing the GIL
+# (the same stub when it releases it already), taken while GilRelease.on (None: take the method
+# group). Pure memo published with setdefault.
 _object_stubs: dict[tuple[str, type], Any] = {}
 
 
@@ -201,13 +202,17 @@ def _object_stub(name: str, cls: type) -> Any:
     found = stub(member)
     if found is None or found[1] not in ("s@", "i@"):
         return None
-    short = _bridge.is_short_on(member, type_id)
-    return _prototype(found[1], short)(ctypes.cast(found[0], ctypes.c_void_p).value)
+    address = ctypes.cast(found[0], ctypes.c_void_p).value
+    free = _prototype(found[1], False)(address)
+    if not _bridge.is_short_on(member, type_id):
+        return free, free
+    return _prototype(found[1], True)(address), free
 
 
 def object_call(name: str, obj: Any) -> Any:
     """``obj.ToString()`` or ``obj.GetHashCode()`` as System.Object's virtual call, for str() and
-    hash(): the stub, GIL kept where the override is short; else the method group."""
+    hash(): the stub, GIL kept where the override is short (except while ``GilRelease.on``);
+    else the method group."""
     cls = type(obj)
     fn = _object_stubs.get((name, cls), _MISSING)
     if fn is _MISSING:
@@ -217,7 +222,7 @@ def object_call(name: str, obj: Any) -> Any:
     h = getattr(obj, "_h", 0)
     if fn is not None and h:
         try:
-            r = fn(h)
+            r = fn[1 if _bridge.GilRelease.on else 0](h)
         except ctypes.ArgumentError as refused:  # at the recursion limit: see bridge.argument_error
             raise _bridge.argument_error(refused) from None
         if r != FAILED or not failed():

@@ -30,22 +30,26 @@ _UNREAD = object()  # Property._const before a const field's first read
 _IMMUTABLE = frozenset({int, float, str, bool, type(None)})  # values Property._freeze may publish
 _FAILED = _direct.FAILED
 _direct_failed = _direct.failed
+_gil = _bridge.GilRelease  # its ``on``: take a short accessor's releasing twin (releasing_gil())
 
 
 def _resolve_direct_get(member: int, instance: bool = True) -> tuple[Any, ...]:
-    """``(stub, decode)`` for a getter whose stub takes only the target (``instance``) or
-    nothing (a static getter), else ()."""
+    """``(stub, decode, twin)`` for a getter whose stub takes only the target (``instance``) or
+    nothing (a static getter), else (). ``twin``: the stub releasing the GIL, taken while
+    ``GilRelease.on``, when the stub keeps it (a short getter); else None."""
     found = _direct.stub(member)
     if found is None or found[1][1:] != ("@" if instance else ""):
         return ()
-    return found[0], _direct.decoder(found[1])
+    return found[0], _direct.decoder(found[1]), _direct.releasing_twin(member)
 
 
 def _resolve_direct_set(member: int, type_id: int, variant: int) -> tuple[Any, ...]:
-    """``(setter, stub, lo, hi)``: ``setter(h, value)`` sets through the direct stub and returns
-    True, or returns False for a value the stub cannot take as is (the caller takes the frame
-    path); for an integer property, ``lo``..``hi`` is the range ``stub(h, value)`` takes inline.
-    ``variant`` 1: ``member`` is a field (whose id alone names its getter)."""
+    """``(setter, stub, lo, hi, twin)``: ``setter(h, value)`` sets through the direct stub and
+    returns True, or returns False for a value the stub cannot take as is (the caller takes the
+    frame path); for an integer property, ``lo``..``hi`` is the range ``stub(h, value)`` takes
+    inline; ``twin``: the stub releasing the GIL when the stub keeps it (taken, by ``setter`` too,
+    while ``GilRelease.on``), else None. ``variant`` 1: ``member`` is a field (whose id alone
+    names its getter)."""
     found = _direct.stub(member, variant)
     if found is None or found[1][:2] != "v@":
         return ()
@@ -53,6 +57,7 @@ def _resolve_direct_set(member: int, type_id: int, variant: int) -> tuple[Any, .
     if fits is None:
         return ()
     condition, prepare, call = fits
+    twin = _direct.releasing_twin(member, variant)
     lo = hi = None
     if found[1] == "v@i":
         t, _ = _target(type_id)
@@ -63,19 +68,23 @@ def _resolve_direct_set(member: int, type_id: int, variant: int) -> tuple[Any, .
             "def setter(h, value):\n",
             f"    if {condition} and not _codecs.encoders:\n",
             *(f"        {line}\n" for line in prepare),
-            f"        if _fn(h, {', '.join(call)}) == 0 or not _direct_failed():\n",
+            # a short setter's stub keeps the GIL, except while releasing_gil() is on (GilRelease)
+            f"        if {'(_free if _gil.on else _fn)' if twin is not None else '_fn'}"
+            f"(h, {', '.join(call)}) == 0 or not _direct_failed():\n",
             "            return True\n",
             "    return False\n",
         ]
     )
     scope: dict[str, Any] = {
         "_fn": found[0],
+        "_free": twin,
+        "_gil": _gil,
         "_codecs": _codecs,
         "_direct_failed": _direct.failed,
         "_enc": _encode_utf16,
     }
     exec(compile(source, f"<pyclrbridge setter {member}>", "exec"), scope)  # our source: ints and fixed names
-    return scope["setter"], found[0], lo, hi
+    return scope["setter"], found[0], lo, hi, twin
 
 
 class Property(ClassMember):
@@ -164,7 +173,9 @@ class Property(ClassMember):
             if self._cls is not None:
                 _native.upgrade(self)
         if direct:
-            fn, decode = direct
+            fn, decode, twin = direct
+            if twin is not None and _gil.on:
+                fn = twin  # a short getter's stub keeps the GIL, except under releasing_gil()
             r = fn()
             if r != _FAILED or not _direct_failed():
                 value = r if decode is None else decode(r)
@@ -233,7 +244,9 @@ class Property(ClassMember):
                 except AttributeError:
                     h = 0
                 if h:
-                    fn, decode = direct
+                    fn, decode, twin = direct
+                    if twin is not None and _gil.on:
+                        fn = twin  # a short getter's stub keeps the GIL, except under releasing_gil()
                     r = fn(h)
                     if r != -0x6000_0000_0000_0000 or not _direct_failed():  # _direct.FAILED, a constant
                         return r if decode is None else decode(r)
@@ -278,7 +291,9 @@ class Property(ClassMember):
                 except AttributeError:
                     h = 0
                 if h:
-                    setter, fn, lo, hi = direct
+                    setter, fn, lo, hi, twin = direct
+                    if twin is not None and _gil.on:
+                        fn = twin  # a short setter's stub keeps the GIL, except under releasing_gil()
                     if lo is None:
                         if setter(h, value):
                             return

@@ -24,7 +24,8 @@ namespace PyClrBridge.Shim;
 /// calls the member's Python descriptor (the reference: same results, errors and messages):
 /// a class-level access of an instance member, a proxy without a live handle, an instance of a
 /// Python subclass, a virtual accessor whose override on that exact type is not leaf, a forked
-/// child, user encoders registered (on set), a set value that is not an exact int, float, bool,
+/// child, Python's GIL release switch on (<c>releasing_gil()</c>: the descriptor's stubs then
+/// release the GIL), user encoders registered (on set), a set value that is not an exact int, float, bool,
 /// str or None of a fitting type, and deletion. A .NET exception the accessor throws is parked
 /// as a direct call's would be and raised by the same Python code, so it is the same object.
 /// </para>
@@ -44,6 +45,14 @@ internal static unsafe class NativeMembers
     /// <summary>Set (non-zero) by Python while user encoders are registered: a set takes the
     /// Python path, which consults them. A plain int, written by Python and read atomically.</summary>
     public static readonly int* EncodersFlag = (int*)NativeMemory.AllocZeroed(sizeof(int));
+
+    /// <summary>Python's <c>GilRelease.on</c>, copied by <see cref="Exports.NativeGilRelease"/>
+    /// (under Python's switch lock, so the last write is the switch's state): while set, every
+    /// get and set takes the Python descriptor, whose direct stubs then release the GIL. Volatile:
+    /// written by one thread, read by the slots on any thread.</summary>
+    private static volatile int _releaseGil;
+
+    public static void ReleaseGil(bool on) => _releaseGil = on ? 1 : 0;
 
     public static int Count => _members.Count;
 
@@ -276,7 +285,7 @@ internal static unsafe class NativeMembers
                 return IntPtr.Zero;
             }
             Accessor? a = m.Reader;
-            if (a != null && !ForkGuard.InChild())
+            if (a != null && _releaseGil == 0 && !ForkGuard.InChild())
             {
                 if (m.Static) return Read(a, null);
                 long h = HandleOf(obj);
@@ -313,7 +322,7 @@ internal static unsafe class NativeMembers
             }
             if (value == IntPtr.Zero) return m.Set(m.Fallback, obj, IntPtr.Zero);  // deletion
             Accessor? a = m.Writer;
-            if (a != null && Volatile.Read(ref *EncodersFlag) == 0 && !ForkGuard.InChild())
+            if (a != null && _releaseGil == 0 && Volatile.Read(ref *EncodersFlag) == 0 && !ForkGuard.InChild())
             {
                 object? target = null;
                 bool go = true;
@@ -675,6 +684,18 @@ public static unsafe partial class Exports
     {
         try { return NativeMembers.Prepare(getId, setId, flags); }
         catch (Exception) { return -1; }
+    }
+
+    /// <summary>
+    /// Copies Python's GIL release switch (<c>GilRelease.on</c>) for the native members' slots:
+    /// non-zero, they take the Python descriptor. Called with the GIL held, under Python's
+    /// switch lock; cannot fail.
+    /// </summary>
+    [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
+    public static int NativeGilRelease(int on)
+    {
+        NativeMembers.ReleaseGil(on != 0);
+        return 0;
     }
 
     /// <summary>

@@ -194,30 +194,44 @@ def call_noargs(member_id: int, target: int, convert: Any) -> Any:
 
 class GilRelease:
     """The one switch that makes held calls release the GIL: ``GilRelease.on`` is True while any
-    :func:`releasing_gil` block is open (on any thread). Call paths that would keep the GIL for a
-    short member (``InvokeFrameHeld``, a short member's direct stub) read it at each call and take
-    their releasing twin instead, so calls made by a linearizability checker really overlap.
-    (Read today by compiled method invokers, frame path and direct stubs; property/field
-    accessors, the native attribute fast path and str()/hash() stubs do not read it yet.)
+    :func:`releasing_gil` block is open (on any thread). Every path that would keep the GIL for a
+    short member reads it at each call and takes its releasing twin instead, so calls made by a
+    linearizability checker really overlap: compiled method invokers (``InvokeFrameHeld``), the
+    direct stubs of methods, property/field accessors and ``str()``/``hash()``, and the native
+    attribute fast path (whose C# slots read the shim's copy of the switch, kept by
+    :func:`mirror_gil_release` under ``lock``, and hand the access to the Python descriptor while it is on).
     Reading it needs no lock: it is one attribute load, and a stale read only means one call
     keeps (or drops) the GIL a moment after the switch changed, which never changes a result.
     ``depth`` is written only under ``lock`` (the switch's owner lock: blocks nest and overlap
-    across threads, so the count, not a bool, decides when it goes off)."""
+    across threads, so the count, not a bool, decides when it goes off; the shim's copy is
+    written under it too, so it always ends equal to ``on``)."""
 
     on: bool = False
     depth: int = 0
     lock = SignalSafeLock("pyclrbridge.host.bridge.GilRelease.lock")
 
 
+def mirror_gil_release() -> None:
+    """Copy ``GilRelease.on`` into the shim (``NativeGilRelease``), read by native members'
+    slots. Callers hold ``GilRelease.lock``. Nothing to do before the runtime is loaded (native
+    members are set up after it, and proxies.native mirrors the switch then, under the lock),
+    in a forked child or once shutting down (no .NET code may run then; a stale copy only
+    decides which of two equal paths an access takes)."""
+    s = SHIM
+    if s is not None and not SHUTTING_DOWN.is_set():
+        s.NativeGilRelease(1 if GilRelease.on else 0)
+
+
 @contextlib.contextmanager
 def releasing_gil() -> Iterator[None]:
-    """While inside, .NET method calls release the GIL, even for methods the bridge proves short
-    (see :class:`GilRelease` for the paths that read it). Thread-safe and re-entrant: the switch is off again when the
-    last open block ends."""
+    """While inside, .NET calls release the GIL, even for members the bridge proves short (every
+    held path reads the switch: see :class:`GilRelease`). Thread-safe and re-entrant: the switch
+    is off again when the last open block ends."""
     _ = GilRelease.lock.taken
     try:
         GilRelease.depth += 1
         GilRelease.on = True
+        mirror_gil_release()
     finally:
         GilRelease.lock.release()
     try:
@@ -227,6 +241,7 @@ def releasing_gil() -> Iterator[None]:
         try:
             GilRelease.depth -= 1
             GilRelease.on = GilRelease.depth > 0
+            mirror_gil_release()
         finally:
             GilRelease.lock.release()
 

@@ -184,6 +184,7 @@ _EXPORTS: dict[str, tuple[Any, list[Any]]] = {
     "NativeSetup": (_i32, [ctypes.c_void_p, _i32, ctypes.c_void_p, _i32, ctypes.c_void_p, ctypes.c_void_p]),
     "NativePrepare": (_i64, [_i32, _i32, _i32]),
     "NativeMember": (_i32, [_i64, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p]),
+    "NativeGilRelease": (_i32, [_i32]),
     # Dynamic.cs: members of IDynamicMetaObjectProvider objects through the DLR.
     "DynamicMember": (_i32, [_i64, _i32, _cp, _i32, ValuePtr, _i32, ValuePtr, ValuePtr]),
     "DynamicMemberNames": (_i32, [_i64, ValuePtr, ValuePtr]),
@@ -197,6 +198,7 @@ SHORT_EXPORTS = frozenset(
     {
         "FreeHandle",
         "DirectPending",
+        "NativeGilRelease",
         "DrainReleased",
         "DrainDeadIdentities",
         "EventIdentity",
@@ -375,6 +377,7 @@ class Shim:
     NativeSetup: Any
     NativePrepare: Any
     NativeMember: Any
+    NativeGilRelease: Any
     DynamicMember: Any
     DynamicMemberNames: Any
 

@@ -16,7 +16,8 @@ the slots are the shim's ``[UnmanagedCallersOnly]`` methods. Only CPython 3.10+ 
 ``PyType_GetSlot`` reads static types).
 
 ``PYCLRBRIDGE_NATIVE_MEMBERS=0`` turns native members off (every access takes the Python
-descriptor); so does ``PYCLRBRIDGE_HOLD_GIL=0``.
+descriptor); so does ``PYCLRBRIDGE_HOLD_GIL=0``. While ``releasing_gil()`` is on, native members
+hand every access to the Python descriptor, whose stubs then release the GIL.
 """
 
 from __future__ import annotations
@@ -174,6 +175,13 @@ def _set_up() -> Any:
                 encoders_flag.value = 1 if encoders else 0
 
             _codecs.on_encoders_changed(mirror)
+            # The slots' copy of the GIL release switch: releasing_gil() mirrors each change once
+            # the runtime is loaded; one opened before that is copied here, before any member exists.
+            _ = _bridge.GilRelease.lock.taken
+            try:
+                _bridge.mirror_gil_release()
+            finally:
+                _bridge.GilRelease.lock.release()
             if hasattr(os, "register_at_fork"):
                 os.register_at_fork(after_in_child=_after_fork_in_child)
             create = _CREATE(_address(shim.NativeMember))

@@ -7,8 +7,12 @@ every result, exception and message is what the Python descriptor gives, which s
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import math
+import sys
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -16,7 +20,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import assert_clean_exit, run_python
+from pyclrbridge.host.bridge import GilRelease
+from pyclrbridge.proxies import direct as _direct
 from pyclrbridge.proxies import native as _native
+from pyclrbridge.proxies import properties as _properties
+from pyclrbridge.testing import releasing_gil
 
 pytestmark = pytest.mark.skipif(not _native.ENABLED, reason="native members need CPython 3.10+ with ctypes.pythonapi")
 
@@ -285,3 +293,184 @@ def test_read_only_kinds_and_virtual_overrides(fixtures: Any) -> None:
         assert (obj.Letter, obj.Huge) == ("y", 5)
     assert _native.is_native(Reading.__dict__["Letter"])
     assert _native.is_native(Reading.__dict__["Huge"])
+
+
+# --- The GIL release switch (releasing_gil()) on every held attribute path -------------------
+
+
+@contextlib.contextmanager
+def _calls_through(**functions: Any) -> Iterator[dict[str, int]]:
+    """Count the real calls made through each ctypes function object: its ``errcheck`` runs
+    after every foreign call through it and hands the result back unchanged."""
+    counts = dict.fromkeys(functions, 0)
+
+    def counter(name: str) -> Any:
+        def check(result: Any, func: Any, args: Any) -> Any:
+            counts[name] += 1
+            return result
+
+        return check
+
+    for name, fn in functions.items():
+        fn.errcheck = counter(name)
+    try:
+        yield counts
+    finally:
+        for fn in functions.values():
+            del fn.errcheck
+
+
+def _python_descriptor_runs(action: Any) -> list[str]:
+    """The methods of the Python descriptor (proxies.properties) that ran during ``action``."""
+    seen: list[str] = []
+
+    def profile(frame: Any, event: str, arg: Any) -> None:
+        if event == "call" and frame.f_code.co_filename == _properties.__file__:
+            seen.append(frame.f_code.co_name)
+
+    sys.setprofile(profile)
+    try:
+        action()
+    finally:
+        sys.setprofile(None)
+    return seen
+
+
+def _releases_gil(fn: Any) -> bool:
+    """Whether a ctypes function object releases the GIL around the call (CFUNCTYPE)."""
+    return not fn._flags_ & ctypes._FUNCFLAG_PYTHONAPI  # type: ignore[attr-defined]
+
+
+def _accesses(g: Any, gauge: Any, served: bool = False) -> list[tuple[str, Any]]:
+    """Every kind of access the switch must route: instance property and field get/set (int and
+    str), a static field get, then failing sets and a failing get; the outcome of each
+    (``served``: only the first seven, which native members serve off the switch)."""
+    steps = [
+        lambda: setattr(g, "Level", 41),
+        lambda: g.Level,
+        lambda: setattr(g, "Hits", 7),
+        lambda: g.Hits,
+        lambda: setattr(g, "Label", "h\u00e9llo"),
+        lambda: g.Label,
+        lambda: gauge.Total,
+        lambda: setattr(g, "Checked", -1),
+        lambda: setattr(g, "Hits", "seven"),
+        lambda: g.Throwing,
+    ]
+    return [_outcome(step) for step in steps[: 7 if served else None]]
+
+
+def test_native_members_and_accessor_stubs_release_the_gil_under_the_switch(gauge: Any) -> None:
+    # Under releasing_gil() the native members' slots hand every access to the Python descriptor,
+    # whose short accessors' stubs (which keep the GIL) are then called through their releasing
+    # twins; results and exceptions do not change; after the block the native members serve again.
+    g = gauge()
+    members = {n: gauge.__clr_members__[n] for n in ("Level", "Hits", "Label", "Total")}
+    assert all(_native.is_native(gauge.__dict__[n]) for n in members)
+    for name in ("Level", "Hits", "Label"):  # the setters' stubs resolve at the descriptor's first set
+        members[name].__set__(g, members[name].__get__(g, gauge))
+    held: dict[str, Any] = {}
+    free: dict[str, Any] = {}
+    for name in ("Level", "Hits", "Label"):
+        prop = members[name]
+        held[f"{name} get"], _, free[f"{name} get"] = prop._direct_get
+        _, held[f"{name} set"], _, _, free[f"{name} set"] = prop._direct_set
+    held["Total get"], _, free["Total get"] = members["Total"]._direct_static
+    for key in held:
+        assert free[key] is not None, key
+        assert not _releases_gil(held[key]) and _releases_gil(free[key]), key
+    reference = _accesses(gauge(), gauge)  # outside the switch: the native members
+    assert reference[1] == ("value", (int, 41)) and reference[7][0] == reference[8][0] == reference[9][0] == "raised"
+
+    with _calls_through(**{f"held {k}": f for k, f in held.items()}, **{f"free {k}": f for k, f in free.items()}) as n:
+        with releasing_gil():
+            with releasing_gil():  # nested: the outer block keeps the switch on
+                pass
+            assert GilRelease.on
+            runs = _python_descriptor_runs(lambda: _accesses(g, gauge))
+            assert _accesses(g, gauge) == reference
+        assert runs.count("__get__") >= 5 and runs.count("__set__") >= 5
+        assert {k: v for k, v in n.items() if k.startswith("held")} == dict.fromkeys((f"held {k}" for k in held), 0)
+        assert all(n[f"free {k}"] >= 2 for k in free), n
+        before = dict(n)
+        # After the block: the native members serve again (no Python descriptor, no stub).
+        assert not GilRelease.on
+        assert _python_descriptor_runs(lambda: _accesses(g, gauge, served=True)) == []
+        assert _accesses(g, gauge) == reference
+        assert n == before
+
+
+def test_the_switch_reaches_python_subclass_instances_and_other_threads(gauge: Any) -> None:
+    # A Python subclass instance always takes the Python descriptor: its stub's twin too under
+    # the switch; and a block opened on one thread switches every thread's accesses.
+    class Sub(gauge):  # type: ignore[misc,valid-type]
+        __namespace__ = "FastPathTests.SwitchSub"
+
+    g = gauge()
+    g.Level = 1
+    prop = gauge.__clr_members__["Level"]
+    held, _, free = prop._direct_get
+    seen: list[Any] = []
+    with _calls_through(held=held, free=free) as n, releasing_gil():
+        worker = threading.Thread(target=lambda: seen.append([g.Level for _ in range(50)]))
+        worker.start()
+        worker.join()
+        s = Sub()
+        s.Level = 9
+        assert s.Level == 9
+    assert seen == [[1] * 50]
+    assert n["held"] == 0 and n["free"] >= 51
+
+
+def test_str_and_hash_stubs_release_the_gil_under_the_switch(clr: Any) -> None:
+    # Regex.ToString() and Version.GetHashCode() are proved leaf on their exact types: str() and
+    # hash() call their stubs keeping the GIL, and the releasing twin under releasing_gil().
+    from System import Version
+    from System.Text.RegularExpressions import Regex
+
+    regex, version = Regex("a+"), Version(1, 2)
+    expected = (str(regex), hash(version))
+    assert expected == ("a+", hash(Version(1, 2)))
+    held_text, free_text = _direct._object_stubs[("ToString", type(regex))]
+    held_hash, free_hash = _direct._object_stubs[("GetHashCode", type(version))]
+    assert not _releases_gil(held_text) and not _releases_gil(held_hash)
+    assert _releases_gil(free_text) and _releases_gil(free_hash)
+    with _calls_through(held_text=held_text, free_text=free_text, held_hash=held_hash, free_hash=free_hash) as n:
+        with releasing_gil():
+            assert [(str(regex), hash(version)) for _ in range(3)] == [expected] * 3
+        assert n == {"held_text": 0, "free_text": 3, "held_hash": 0, "free_hash": 3}
+        assert (str(regex), hash(version)) == expected
+        assert n == {"held_text": 1, "free_text": 3, "held_hash": 1, "free_hash": 3}
+
+
+def test_a_switch_opened_before_the_runtime_loads_reaches_native_members() -> None:
+    # The shim's copy of the switch is written when native members are set up, so a block opened
+    # before load() still sends their accesses to the Python descriptor; after it, they serve.
+    proc = run_python(
+        """
+        import sys
+        import pyclrbridge
+        from pyclrbridge.host.bridge import releasing_gil
+        from pyclrbridge.proxies import native, properties
+        runs = []
+        def profile(frame, event, arg):
+            if event == "call" and frame.f_code.co_filename == properties.__file__:
+                runs.append(frame.f_code.co_name)
+        with releasing_gil():
+            pyclrbridge.load()
+            from System.Text import StringBuilder
+            sb = StringBuilder("abc")
+            sb.Length
+            sys.setprofile(profile)
+            inside = [sb.Length, sb.Length]
+            sys.setprofile(None)
+        print(native.is_native(StringBuilder.__dict__["Length"]), inside, runs.count("__get__"))
+        runs.clear()
+        sys.setprofile(profile)
+        after = sb.Length
+        sys.setprofile(None)
+        print(after, len(runs))
+        """
+    )
+    assert_clean_exit(proc)
+    assert proc.stdout.split("\n")[:2] == ["True [3, 3] 2", "3 0"]

@@ -340,9 +340,9 @@ def check_linearizable(
         key: the canonical key of a model state (equal keys must mean equal states).
         time_budget: seconds after which no new scenario is run (None: no limit).
         contention: switch Python threads as often as possible while running (GIL builds).
-        release_gil: release the GIL in .NET method calls while running (see `releasing_gil()`),
-            so calls overlap even where the bridge would keep it (accessors proved short still
-            keep it for now).
+        release_gil: release the GIL in .NET calls (methods, property and field accessors,
+            ``str()``/``hash()``) while running (see `releasing_gil()`), so calls overlap even
+            where the bridge would keep it.
 
     Returns:
         A `LinearizabilityReport`; ``assert report.linearizable, report`` prints the history.

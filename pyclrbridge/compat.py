@@ -126,6 +126,9 @@ class EngineType:
     def __getitem__(self, key: Any) -> Any:
         raise _engine_refusal(f"{self._name}[...]")
 
+    def __mro_entries__(self, bases: tuple[Any, ...]) -> tuple[Any, ...]:
+        raise _engine_refusal(self._name)  # ``class Encoder(RawProxyEncoder)``
+
     def __repr__(self) -> str:
         return f"<pythonnet engine type {self._name} (not usable under pyclrbridge)>"
 

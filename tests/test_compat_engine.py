@@ -89,11 +89,13 @@ def test_python_engine_initialize_is_refused_not_hung(engine_dll: Path) -> None:
         from Python.Runtime import PythonEngine
         from Python.Runtime.Codecs import RawProxyEncoder
         import Python
+        import types
         for use in (
             lambda: PythonEngine.Initialize(),
             lambda: RawProxyEncoder(),
             lambda: Python.Runtime.PyObject.FromManagedObject(1),
             lambda: Python.Runtime.PyObjectConversions.RegisterEncoder(None),
+            lambda: types.new_class("Encoder", (RawProxyEncoder,)),  # subclassing, as codecs do
         ):
             try:
                 use()
@@ -108,6 +110,7 @@ def test_python_engine_initialize_is_refused_not_hung(engine_dll: Path) -> None:
         "refused: Python.Runtime.Codecs.RawProxyEncoder",
         "refused: Python.Runtime.PyObject.FromManagedObject",
         "refused: Python.Runtime.PyObjectConversions.RegisterEncoder",
+        "refused: Python.Runtime.Codecs.RawProxyEncoder",
         "<pythonnet engine type Python.Runtime.PythonEngine (not usable under pyclrbridge)>",
     ]
 

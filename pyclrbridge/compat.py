@@ -30,6 +30,7 @@ import argparse
 import importlib.abc
 import importlib.machinery
 import importlib.util
+import inspect
 import os
 import sys
 import sysconfig
@@ -409,6 +410,39 @@ def _constructor_overloads() -> None:
             type.__setattr__(_base.ClrObject, name, _classes.ConstructorOverloads())
 
 
+def _out_placeholders(fn: Any, delegate_class: Any) -> Any:
+    """pythonnet's convention for a Python callable behind a delegate with ``out`` parameters:
+    it takes a placeholder (None) for each of them, in its place among the arguments. Used only
+    for a callable that takes that many arguments and not the input arguments alone, so a
+    callable written for pyclrbridge's convention works the same with compat imported."""
+    if getattr(type(fn), "__clr_type_id__", 0):
+        return fn  # already a .NET delegate
+    invoke = GetClrType(delegate_class).GetMethod("Invoke")
+    outs = [bool(p.IsOut and not p.IsIn) for p in invoke.GetParameters()] if invoke is not None else []
+    if not any(outs):
+        return fn
+    try:
+        signature = inspect.signature(fn)
+    except (TypeError, ValueError):  # a builtin without a signature: as it is
+        return fn
+
+    def takes(count: int) -> bool:
+        try:
+            signature.bind(*([None] * count))
+        except TypeError:
+            return False
+        return True
+
+    if takes(outs.count(False)) or not takes(len(outs)):
+        return fn  # pyclrbridge's convention (input arguments only) fits: unchanged
+
+    def with_placeholders(*given: Any) -> Any:
+        supplied = iter(given)
+        return fn(*[None if out else next(supplied) for out in outs])
+
+    return with_placeholders
+
+
 def _install_accessors() -> None:
     """Chain the accessor lookup after the extension-method lookup for missing attributes."""
     extensions, names = _base._extension_lookup, _base._extension_names
@@ -606,6 +640,7 @@ _disarm_engine()
 _number_protocols()
 _install_accessors()
 _constructor_overloads()
+_construction.adapt_callables(_out_placeholders)
 
 if __name__ == "__main__":
     raise SystemExit(_main())

@@ -4,6 +4,7 @@ callable, or builds an array; ``System.Int64(5)``-style casts convert through .N
 from __future__ import annotations
 
 import ctypes
+from collections.abc import Callable
 from typing import Any
 
 from ..host import bridge as _bridge
@@ -25,8 +26,11 @@ def construct(cls: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
             return new_subclass_instance(cls, args, kwargs)  # class MyError(System.Exception)
         # A Python subclass or the bare base: plain Python construction.
         return type.__call__(cls, *args, **kwargs)
-    if info.kind == "interface" or (info.kind == "delegate" and len(args) == 1 and not kwargs and callable(args[0])):
-        return convert(args[0], info.id, as_class=cls if info.kind == "interface" else None)
+    if info.kind == "delegate" and len(args) == 1 and not kwargs and callable(args[0]):
+        adapt = _callable_adapter[0]
+        return convert(args[0] if adapt is None else adapt(args[0], cls), info.id)
+    if info.kind == "interface":
+        return convert(args[0], info.id, as_class=cls)
     if info.kind == "array":
         return new_array(info, args)
     if info.kind == "enum" and len(args) == 2 and isinstance(args[1], bool) and not kwargs:
@@ -69,6 +73,17 @@ def _enum_checked(cls: Any, value: Any, *, allow_undefined: bool) -> Any:
         if not class_by_name("System.Enum").IsDefined(enum_type, made):
             raise ValueError(f"{int(made)} is not a defined value of {cls.__clr_name__} (pass True to allow it)")
     return made
+
+
+# How a Python callable becomes a delegate of a class: None (as it is), or pythonnet's calling
+# convention under compat (placeholder arguments for out parameters). One reference, replaced
+# whole; set by pyclrbridge.compat at import.
+_callable_adapter: list[Callable[[Any, Any], Any] | None] = [None]
+
+
+def adapt_callables(adapter: Callable[[Any, Any], Any] | None) -> None:
+    """``adapter(fn, delegate_class)`` gives the callable to wrap in ``delegate_class(fn)``."""
+    _callable_adapter[0] = adapter
 
 
 # pythonnet's casts: System.String("abc") and System.Int32(5) stay .NET objects (one bool,

@@ -1,0 +1,38 @@
+"""pythonnet's convention for Python callables behind delegates with ``out`` parameters under
+``pyclrbridge.compat``: a placeholder argument (None) for each ``out`` parameter; the callable
+returns the out values (after the result, if any). A callable written for pyclrbridge's own
+convention (input arguments only) works unchanged."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+
+@pytest.fixture
+def compat_clr(fixtures: Any) -> Iterator[Any]:
+    from pyclrbridge import compat
+
+    yield compat
+
+
+def test_out_parameter_gets_a_placeholder_argument(compat_clr: Any) -> None:
+    from Fixtures.Delegates import Invoker, TryConvert  # type: ignore[import-not-found]  # a .NET namespace
+
+    seen: list[Any] = []
+
+    def pythonnet_style(s: str, placeholder: Any) -> Any:
+        seen.append(placeholder)
+        return True, int(s) * 2
+
+    assert Invoker.RunTry(TryConvert(pythonnet_style), "21") == "True:42"
+    assert seen == [None]
+
+
+def test_a_callable_for_the_native_convention_is_unchanged(compat_clr: Any) -> None:
+    from Fixtures.Delegates import Invoker, TryConvert  # type: ignore[import-not-found]
+
+    assert Invoker.RunTry(TryConvert(lambda s: (True, int(s) + 1)), "41") == "True:42"
+    assert Invoker.RunTry(TryConvert(lambda *args: (len(args) == 1, 7)), "x") == "True:7"  # *args: native

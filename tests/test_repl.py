@@ -159,9 +159,14 @@ def test_doc_of_a_class_names_it_and_lists_constructors() -> None:
 def test_doc_of_a_property_gives_its_type_and_accessors() -> None:
     from Fixtures.Members import Widget
 
-    assert Widget.__dict__["Name"].__doc__ == "Name: str  {get}"  # as describe prints it
-    assert Widget.__dict__["Size"].__doc__ == "Size: int  {get set}"
-    assert Widget.__dict__["MaxSize"].__doc__ == "const MaxSize: int"
+    from pyclrbridge.proxies.base import _member
+
+    # The member's Python descriptor, also once a native member or (for a constant read
+    # before) its value has taken its place in the class dict.
+    assert _member(Widget, "Name").__doc__ == "Name: str  {get}"  # as describe prints it
+    assert _member(Widget, "Size").__doc__ == "Size: int  {get set}"
+    _ = Widget.MaxSize  # a constant read becomes a plain class attribute
+    assert _member(Widget, "MaxSize").__doc__ == "const MaxSize: int"
 
 
 def test_rlcompleter_completes_a_sub_namespace() -> None:

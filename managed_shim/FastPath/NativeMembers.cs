@@ -194,7 +194,9 @@ internal static unsafe class NativeMembers
         MemberInfo? s = setId != 0 ? TypeCatalog.MemberOf(setId) : null;
         MemberInfo? any = g ?? s;
         Type? owner = any?.DeclaringType;
-        if (any == null || owner == null || owner.ContainsGenericParameters || owner.IsByRefLike || owner.Assembly.IsCollectible)
+        // A collectible owner (a Python-derived type's assembly, or a generic built from one such
+        // as List<S>) gets none: the compiled accessor, kept for the process's life, would pin it.
+        if (any == null || owner == null || owner.ContainsGenericParameters || owner.IsByRefLike || owner.IsCollectible)
             return (null, null);
         if (!isStatic && owner.IsValueType) return (null, null);  // a boxed struct's members keep the general path
         if (typeof(IPythonDerived).IsAssignableFrom(owner)) return (null, null);

@@ -25,6 +25,7 @@ from __future__ import annotations
 import ctypes
 import os
 import sys
+import weakref
 from typing import Any
 
 from ..host import bridge as _bridge
@@ -99,9 +100,12 @@ def _raise_pending() -> None:
 # Python descriptor, published in its class dict under the lock).
 _lock = SignalSafeLock("pyclrbridge.proxies.native._lock")
 _state: list[Any] = []  # [] before setup; then [create function] or [None] (unavailable)
-# (class, name, Python descriptor) of every native member installed: appended under _lock
-# before the class dict changes, read without the lock only in a forked child (one thread).
-_installed: list[tuple[Any, str, Any]] = []
+# (weak reference to the class, name, Python descriptor) of every native member installed:
+# appended (and pruned of dead classes) under _lock before the class dict changes, read
+# without the lock only in a forked child (one thread). Weak: a class must be able to die
+# (a class built from a Python class keeps that class, and its .NET type, alive).
+_installed: list[tuple[weakref.ref[Any], str, Any]] = []
+_installed_live = [0]  # how many entries the last pruning kept (owner: _lock)
 
 
 def _after_fork_in_child() -> None:
@@ -111,7 +115,10 @@ def _after_fork_in_child() -> None:
     (Python only, no call into .NET), without their direct stubs (the parent may never have
     run them, since the native member served it): their general path raises the error that
     names the spawn start method."""
-    for cls, name, prop in _installed:
+    for ref, name, prop in _installed:
+        cls = ref()
+        if cls is None:
+            continue
         prop.forget_direct_stubs()
         type.__setattr__(cls, name, prop)
 
@@ -230,7 +237,10 @@ def upgrade(prop: Any) -> None:
         # The Python descriptor first, so the metaclass always finds it (see base._member),
         # and the fork hook before the class dict changes.
         type.__setattr__(cls, "__clr_members__", {**members, prop.__name__: prop})
-        _installed.append((cls, prop.__name__, prop))
+        if len(_installed) >= 2 * _installed_live[0] + 64:  # amortized: dead classes' entries go
+            _installed[:] = [entry for entry in _installed if entry[0]() is not None]
+            _installed_live[0] = len(_installed)
+        _installed.append((weakref.ref(cls), prop.__name__, prop))
         type.__setattr__(cls, prop.__name__, made)
     finally:
         _lock.release()

@@ -16,8 +16,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+
+try:
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+except ImportError:  # no hypothesis for this interpreter (e.g. a free-threaded build): that test skips
+    st = None
 
 from conftest import assert_clean_exit, run_python
 from pyclrbridge.host.bridge import GilRelease
@@ -110,28 +114,34 @@ def test_static_members_through_class_and_instance(gauge: Any) -> None:
     gauge.Total = 0
 
 
-_values = st.one_of(
-    st.integers(min_value=-(2**70), max_value=2**70),
-    st.integers(min_value=-300, max_value=300),
-    st.floats(allow_nan=True, allow_infinity=True),
-    st.booleans(),
-    st.text(max_size=8),
-    st.none(),
-    st.sampled_from([[], 1 + 2j, b"x", object()]),
-)
+if st is not None:
+    _values = st.one_of(
+        st.integers(min_value=-(2**70), max_value=2**70),
+        st.integers(min_value=-300, max_value=300),
+        st.floats(allow_nan=True, allow_infinity=True),
+        st.booleans(),
+        st.text(max_size=8),
+        st.none(),
+        st.sampled_from([[], 1 + 2j, b"x", object()]),
+    )
 
+    @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(name=st.sampled_from(MEMBERS), value=_values)
+    def test_both_paths_agree_on_every_member_and_value(gauge: Any, name: str, value: Any) -> None:
+        native_obj, python_obj = gauge(), gauge()
+        reference = gauge.__clr_members__.get(name) or gauge.__dict__[name]
+        native_set = _outcome(lambda: setattr(native_obj, name, value))
+        native_get = _outcome(lambda: getattr(native_obj, name))
+        python_set = _outcome(lambda: reference.__set__(python_obj, value))
+        python_get = _outcome(lambda: reference.__get__(python_obj, gauge))
+        assert native_set == python_set
+        assert native_get == python_get
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(name=st.sampled_from(MEMBERS), value=_values)
-def test_both_paths_agree_on_every_member_and_value(gauge: Any, name: str, value: Any) -> None:
-    native_obj, python_obj = gauge(), gauge()
-    reference = gauge.__clr_members__.get(name) or gauge.__dict__[name]
-    native_set = _outcome(lambda: setattr(native_obj, name, value))
-    native_get = _outcome(lambda: getattr(native_obj, name))
-    python_set = _outcome(lambda: reference.__set__(python_obj, value))
-    python_get = _outcome(lambda: reference.__get__(python_obj, gauge))
-    assert native_set == python_set
-    assert native_get == python_get
+else:
+
+    @pytest.mark.skip(reason="the property test comparing both paths needs hypothesis (test extra)")
+    def test_both_paths_agree_on_every_member_and_value() -> None:
+        pass
 
 
 def test_python_subclass_instances_take_the_python_descriptor(gauge: Any) -> None:

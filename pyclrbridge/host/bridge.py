@@ -225,7 +225,7 @@ def mirror_gil_release() -> None:
 @contextlib.contextmanager
 def releasing_gil() -> Iterator[None]:
     """While inside, .NET calls release the GIL, even for members the bridge proves short (every
-    held path reads the switch: see :class:`GilRelease`). Thread-safe and re-entrant: the switch
+    held path reads the switch: see `pyclrbridge.host.bridge.GilRelease`). Thread-safe and re-entrant: the switch
     is off again when the last open block ends."""
     _ = GilRelease.lock.taken
     try:

@@ -127,10 +127,13 @@ def test_ctrl_c_during_sort_with_a_python_comparer_raises_keyboard_interrupt(sta
 
 
 def test_the_stress_signal_workload_finds_no_garbage_values() -> None:
+    # The callback phase only: there every alarm must surface as the handler's exception. The
+    # class-building phase (tests/test_signal_locks.py) lets alarms land in weakref callbacks,
+    # which CPython reports as "Exception ignored" by design.
     proc = run_python("""
         import pyclrbridge
         from pyclrbridge.stress import Workload
-        print(Workload(pyclrbridge.load()).signals(40))
+        print(Workload(pyclrbridge.load()).signals(40, build=False))
     """)
     assert_clean_exit(proc)
     assert proc.stdout.strip() == "40"

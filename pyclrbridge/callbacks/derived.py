@@ -330,8 +330,9 @@ def prepare(cls: Any) -> None:
             raise TypeError(f"class {cls.__qualname__} cannot derive from .NET: {exc}") from exc
     type_id = out.value
     class_id = id(cls)
-    DERIVED_BIND_KEYS[class_id] = _BindKey(cls.__qualname__)
-    _classes[type_id] = weakref.ref(cls, lambda _ref: _class_died(type_id, class_id))
+    ref = weakref.ref(cls, lambda _ref: _class_died(type_id, class_id))
+    DERIVED_BIND_KEYS[class_id] = (ref, _BindKey(cls.__qualname__))
+    _classes[type_id] = ref
     DERIVED_TYPE_IDS.add(type_id)
     type.__setattr__(cls, "__clr_derived__", DerivedClass(cls.__qualname__, type_id))
     type.__setattr__(cls, "__clr_type_id__", type_id)

@@ -17,6 +17,7 @@ import datetime
 import decimal
 import itertools
 import uuid
+import weakref
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -37,11 +38,13 @@ def _info(type_id: int) -> _typeinfo.TypeInfo:
     return _typeinfo.info(type_id)
 
 
-#: id() of each live Python class deriving from .NET -> the stand-in that keys overload caches
-#: for its instances, so that the caches of long-lived method groups never hold the class
-#: (which must be able to die). Written by callbacks.derived (set at class creation, popped by
-#: the class's weakref callback, before its id can be reused); single dict writes are atomic.
-DERIVED_BIND_KEYS: dict[int, object] = {}
+#: id() of each live Python class deriving from .NET -> (a weak reference to the class, the
+#: stand-in that keys overload caches for its instances), so that the caches of long-lived
+#: method groups never hold the class (which must be able to die). Written at class creation
+#: (callbacks.derived, proxies.classes), popped by the class's weakref callback; single dict
+#: writes are atomic. Readers check the weak reference: a callback that a signal interrupted
+#: leaves its entry behind, and the id may name another class by then.
+DERIVED_BIND_KEYS: dict[int, tuple[weakref.ref[Any], object]] = {}
 
 
 def arg_kind(arg: Any) -> Any:
@@ -72,8 +75,8 @@ def arg_kind(arg: Any) -> Any:
     if t in _PLAIN_TYPES:
         return t
     found = DERIVED_BIND_KEYS.get(id(t))
-    if found is not None:
-        return found
+    if found is not None and found[0]() is t:
+        return found[1]
     if getattr(t, "__clr_type_id__", 0) or isinstance(arg, (type, Mapping)):
         return t
     return _python_object_kind(arg, t)

@@ -144,22 +144,15 @@ class _BindKey:
         return f"<instances of {self.name}>"
 
 
-# Weak references (with the callback that drops the bind key) of the classes keyed by a
-# _BindKey, by id(class). Written when such a class is made (under the catalog's build lock),
-# popped by the callback; single dict writes and pops are atomic.
-_bind_refs: dict[int, weakref.ref[Any]] = {}
-
-
 def _key_weakly(cls: Any, name: str) -> None:
     """Long-lived overload caches key ``cls``'s instances by a stand-in, never the class."""
     class_id = id(cls)
 
     def died(_ref: Any) -> None:  # before the id can name another object
         DERIVED_BIND_KEYS.pop(class_id, None)
-        _bind_refs.pop(class_id, None)
 
-    DERIVED_BIND_KEYS[class_id] = _BindKey(name)
-    _bind_refs[class_id] = weakref.ref(cls, died)
+    # The entry keeps the weak reference (and so its callback) alive.
+    DERIVED_BIND_KEYS[class_id] = (weakref.ref(cls, died), _BindKey(name))
 
 
 def populate(cls: Any) -> None:

@@ -42,7 +42,7 @@ from ..host.locks import SignalSafeLock
 from ..host.shim import Value, utf16
 from ..proxies import catalog as _catalog
 from ..proxies.base import DERIVED_CLASSES, DERIVED_TYPE_IDS, _release_lock
-from ..proxies.binder import DERIVED_BIND_KEYS, choose
+from ..proxies.binder import DERIVED_BIND_KEYS, BindKey, choose
 from ..proxies.catalog import class_for
 from ..proxies.catalog import forget as _forget_class
 from ..proxies.members import invoke_plan
@@ -221,18 +221,6 @@ def _namespace(cls: Any) -> str | None:
     return ns
 
 
-class _BindKey:
-    """What overload caches key a derived class's instances by (instead of the class itself)."""
-
-    __slots__ = ("name",)
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    def __repr__(self) -> str:
-        return f"<instances of {self.name}>"
-
-
 def _class_died(type_id: int, class_id: int) -> None:
     """Weakref callback: a Python class is gone. Minimal work: queue it for the next drain."""
     DERIVED_BIND_KEYS.pop(class_id, None)  # before the id can name another object
@@ -331,7 +319,7 @@ def prepare(cls: Any) -> None:
     type_id = out.value
     class_id = id(cls)
     ref = weakref.ref(cls, lambda _ref: _class_died(type_id, class_id))
-    DERIVED_BIND_KEYS[class_id] = (ref, _BindKey(cls.__qualname__))
+    DERIVED_BIND_KEYS[class_id] = (ref, BindKey(cls.__qualname__))
     _classes[type_id] = ref
     DERIVED_TYPE_IDS.add(type_id)
     type.__setattr__(cls, "__clr_derived__", DerivedClass(cls.__qualname__, type_id))

@@ -38,6 +38,19 @@ def _info(type_id: int) -> _typeinfo.TypeInfo:
     return _typeinfo.info(type_id)
 
 
+class BindKey:
+    """What overload caches key the instances of a class that must be free to die by (instead
+    of the class itself): Python classes deriving from .NET, and classes built from them."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"<instances of {self.name}>"
+
+
 #: id() of each live Python class deriving from .NET -> (a weak reference to the class, the
 #: stand-in that keys overload caches for its instances), so that the caches of long-lived
 #: method groups never hold the class (which must be able to die). Written at class creation

@@ -25,7 +25,7 @@ from .base import (
     clr_repr,
     enum_value,
 )
-from .binder import DERIVED_BIND_KEYS
+from .binder import DERIVED_BIND_KEYS, BindKey
 from .catalog import class_by_name, class_for
 from .events import Event
 from .members import MethodGroup, OverloadSelector
@@ -132,18 +132,6 @@ def _mentions(type_id: int) -> frozenset[int]:
     return frozenset(ids[i] for i in range(max(n, 0)))
 
 
-class _BindKey:
-    """What overload caches key instances of a class that must be free to die by."""
-
-    __slots__ = ("name",)
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    def __repr__(self) -> str:
-        return f"<instances of {self.name}>"
-
-
 def _key_weakly(cls: Any, name: str) -> None:
     """Long-lived overload caches key ``cls``'s instances by a stand-in, never the class."""
     class_id = id(cls)
@@ -152,7 +140,7 @@ def _key_weakly(cls: Any, name: str) -> None:
         DERIVED_BIND_KEYS.pop(class_id, None)
 
     # The entry keeps the weak reference (and so its callback) alive.
-    DERIVED_BIND_KEYS[class_id] = (weakref.ref(cls, died), _BindKey(name))
+    DERIVED_BIND_KEYS[class_id] = (weakref.ref(cls, died), BindKey(name))
 
 
 def populate(cls: Any) -> None:

@@ -17,6 +17,8 @@ from typing import Any
 
 import pytest
 
+from pyclrbridge.values.targets import INTEGER_RANGES, SINGLE_MAX
+
 
 @pytest.fixture(scope="module", autouse=True)
 def _fixtures(fixtures: Any) -> Any:
@@ -168,19 +170,10 @@ def _targets() -> dict[str, tuple[Any, Any]]:
     }
 
 
-_SINGLE_MAX = 3.4028234663852886e38
+_SINGLE_MAX = SINGLE_MAX
 #: The edges of System.Single: its largest finite values, infinities, the smallest subnormal, -0.0.
 _SINGLE_EDGES = [_SINGLE_MAX, -_SINGLE_MAX, math.inf, -math.inf, 1.401298464324817e-45, -1.401298464324817e-45, -0.0]
-_RANGES = {
-    "Byte": (0, 2**8 - 1),
-    "SByte": (-(2**7), 2**7 - 1),
-    "Int16": (-(2**15), 2**15 - 1),
-    "UInt16": (0, 2**16 - 1),
-    "Int32": (-(2**31), 2**31 - 1),
-    "UInt32": (0, 2**32 - 1),
-    "Int64": (-(2**63), 2**63 - 1),
-    "UInt64": (0, 2**64 - 1),
-}
+_RANGES = INTEGER_RANGES  # the conversion table's own ranges, not a copy
 
 
 def _enums() -> dict[str, Any]:

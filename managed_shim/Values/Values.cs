@@ -519,6 +519,8 @@ internal static unsafe class Values
                 Type[] args = target.GetGenericArguments();
                 key = args[0]; value = args[1];
             }
+            else if (PairSequence(target) is Type pair)
+                return FromPairs(items, pairs, pair);
             else throw new InvalidCastException($"a Python dict cannot become {target.FullName}");
         }
         else if (target != typeof(object) && target != typeof(IDictionary))
@@ -527,5 +529,29 @@ internal static unsafe class Values
         for (int i = 0; i < pairs; i++)
             dict[ToClr(items[2 * i], key)!] = ToClr(items[2 * i + 1], value);
         return dict;
+    }
+
+    /// <summary>The <c>KeyValuePair&lt;K, V&gt;</c> type of a sequence of pairs a Python dict fills
+    /// (<c>IEnumerable&lt;KeyValuePair&lt;K, V&gt;&gt;</c>, <c>ICollection</c>, <c>IList</c>, their read-only
+    /// forms, <c>List</c>), or null.</summary>
+    private static Type? PairSequence(Type target)
+    {
+        Type def = target.GetGenericTypeDefinition();
+        if (def != typeof(IEnumerable<>) && def != typeof(ICollection<>) && def != typeof(IReadOnlyCollection<>)
+            && def != typeof(IList<>) && def != typeof(IReadOnlyList<>) && def != typeof(List<>))
+            return null;
+        Type pair = target.GetGenericArguments()[0];
+        return pair.IsGenericType && pair.GetGenericTypeDefinition() == typeof(KeyValuePair<,>) ? pair : null;
+    }
+
+    /// <summary>A dict's items as a <c>List&lt;KeyValuePair&lt;K, V&gt;&gt;</c>, in the dict's order
+    /// (which a .NET dictionary would not promise).</summary>
+    private static object FromPairs(Value* items, int pairs, Type pair)
+    {
+        Type[] kv = pair.GetGenericArguments();
+        var list = (IList)Activator.CreateInstance(typeof(List<>).MakeGenericType(pair), pairs)!;
+        for (int i = 0; i < pairs; i++)
+            list.Add(Activator.CreateInstance(pair, ToClr(items[2 * i], kv[0]), ToClr(items[2 * i + 1], kv[1])));
+        return list;
     }
 }

@@ -15,7 +15,7 @@ from typing import Any
 from ..host import typeinfo as _typeinfo
 from ..values import codecs as _codecs
 from ..values.buffers import element_name
-from ..values.targets import INTEGER_RANGES, _element_of
+from ..values.targets import INTEGER_RANGES, _element_of, pair_types
 from ..values.targets import MAP_DEFS as _MAP_DEFS
 from ..values.targets import SEQUENCE_DEFS as _SEQUENCE_DEFS
 from .catalog import class_for
@@ -169,7 +169,8 @@ def _direct_score(arg: Any, type_id: int, bindings: dict[int, int] | None) -> in
     if isinstance(arg, Mapping):
         if t.full_name in ("System.Object", "System.Collections.IDictionary") or (_generic_def_name(t) in _MAP_DEFS):
             return 3 if t.full_name != "System.Object" else OBJECT_SCORE
-        return None
+        # its items as KeyValuePair<K, V>s (AddInMemoryCollection); a dictionary type fits better
+        return 4 if pair_types(t) is not None else None
     if isinstance(arg, (list, tuple, range, array.array)):
         return _sequence_score(arg, t, bindings)
     if isinstance(arg, (set, frozenset)):

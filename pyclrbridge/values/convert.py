@@ -26,7 +26,7 @@ list/tuple/range/set   T[], List<T>, IEnumerable<T>, IList<T>, HashSet<T>..., ne
                        a tuple for object: a System.ValueTuple of its items (equal and hashed by value)
 other iterables        the same, materialized (generators, deques...) when a sequence is asked for
 ``array.array``        T[] of the same element type (one block copy)
-Mapping                Dictionary<K, V>, IDictionary<K, V>
+Mapping                Dictionary<K, V>, IDictionary<K, V>, IEnumerable<KeyValuePair<K, V>>
 a .NET proxy           the object itself; a proxy class or ``int``/``str``... a System.Type
 anything else          a Python object reference (delegates from callables, object params)
 =====================  =====================================================================
@@ -67,6 +67,7 @@ from .targets import (
     _integer_range_error,
     _target,
     datetime_to_ticks,
+    pair_types,
     timedelta_to_ticks,
     type_id_for,
     type_label,
@@ -432,6 +433,10 @@ def _mapping(obj: Any, v: Value, keep: list[Any], t: _typeinfo.TypeInfo | None, 
         and (_typeinfo.info(t.generic_def_id).full_name in MAP_DEFS)
     ):
         key_id, value_id = t.generic_args
+    else:
+        pairs = pair_types(t)  # IEnumerable<KeyValuePair<K, V>>: the items as pairs, in order
+        if pairs is not None:
+            key_id, value_id = pairs
     n = len(obj)  # sized once, as in _list
     items = (Value * max(2 * n, 1))()
     count = 0

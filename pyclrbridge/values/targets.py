@@ -65,6 +65,34 @@ MAP_DEFS = frozenset(
     }
 )
 
+#: Sequences a Mapping's items fill as ``KeyValuePair<K, V>`` pairs, in order (a ``List`` of them).
+PAIR_SEQUENCE_DEFS = frozenset(
+    {
+        "System.Collections.Generic.IEnumerable`1",
+        "System.Collections.Generic.ICollection`1",
+        "System.Collections.Generic.IReadOnlyCollection`1",
+        "System.Collections.Generic.IList`1",
+        "System.Collections.Generic.IReadOnlyList`1",
+        "System.Collections.Generic.List`1",
+    }
+)
+_PAIR_DEF = "System.Collections.Generic.KeyValuePair`2"
+
+
+def pair_types(t: _typeinfo.TypeInfo | None) -> tuple[int, int] | None:
+    """The key and value type ids when ``t`` is a sequence of ``KeyValuePair<K, V>`` that a
+    Mapping's items fill (``IEnumerable<KeyValuePair<string, string>>``); None otherwise."""
+    if t is None or not t.generic_def_id or len(t.generic_args) != 1:
+        return None
+    if _typeinfo.info(t.generic_def_id).full_name not in PAIR_SEQUENCE_DEFS:
+        return None
+    pair = _typeinfo.info(t.generic_args[0])
+    if not pair.generic_def_id or len(pair.generic_args) != 2 or pair.open:
+        return None
+    if _typeinfo.info(pair.generic_def_id).full_name != _PAIR_DEF:
+        return None
+    return pair.generic_args[0], pair.generic_args[1]
+
 
 def datetime_to_ticks(dt: datetime.datetime) -> int:
     """.NET ticks (100 ns since 0001-01-01) of a datetime; aware values count in UTC."""

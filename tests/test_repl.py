@@ -204,3 +204,97 @@ def test_help_of_a_class_starts_with_a_plain_signature_then_the_constructors() -
     lines = [line.strip(" |") for line in text.splitlines()]
     assert lines[3] == "StringBuilder(*args, **kwargs)"  # any arguments: the constructors are below
     assert lines[5].startswith(".NET class System.Text.StringBuilder")
+
+
+def _resolving_failures(target: Any, name: str) -> set[str]:
+    """What rlcompleter offers on ``name.``, ``name._`` and ``name.__`` that ``target`` does not have."""
+    failing = set()
+    for prefix in ("", "_", "__"):
+        for match in _completions({name: target}, f"{name}.{prefix}"):
+            word = match[len(name) + 1 :].removesuffix("()").removesuffix("(")
+            if not hasattr(target, word):
+                failing.add(word)
+    return failing
+
+
+class _PlainPython:
+    pass
+
+
+# CPython's completer offers every class the names of ``type``, and ``cls.__abstractmethods__``
+# raises AttributeError on any class that is not abstract: not ours to change.
+_CPYTHON_OWN = _resolving_failures(_PlainPython, "C") | _resolving_failures(_PlainPython(), "o")
+
+
+def _bcl_targets() -> dict[str, Any]:
+    from System import Math, TimeZoneInfo
+    from System.Collections.Generic import Dictionary, IList, List
+    from System.Text import StringBuilder
+
+    xs = List[int]([1, 2])
+    return {
+        "sb": StringBuilder("x"),
+        "xs": xs,
+        "d": Dictionary[str, int](),
+        "view": IList[int](xs),  # an interface view
+        "tz": TimeZoneInfo.Utc,  # an object whose class has no public constructor
+        "StringBuilder": StringBuilder,
+        "ListOfInt": List[int],
+        "DictOfStrInt": Dictionary[str, int],
+        "IListOfInt": IList[int],
+        "Math": Math,  # a static class
+        "TimeZoneInfo": TimeZoneInfo,
+    }
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["sb", "xs", "d", "view", "tz", "StringBuilder", "ListOfInt", "DictOfStrInt", "IListOfInt", "Math", "TimeZoneInfo"],
+)
+def test_plain_rlcompleter_offers_only_names_that_resolve(name: str) -> None:
+    # The plain `python` REPL completes with rlcompleter: dir(obj) plus dir() of its class and
+    # bases, so the class's names must work on its objects too.
+    target = _bcl_targets()[name]
+    assert _resolving_failures(target, name) <= _CPYTHON_OWN, f"offered on {name} but raising AttributeError"
+
+
+def test_plain_rlcompleter_keeps_the_names_users_need() -> None:
+    t = _bcl_targets()
+    assert {"sb.Append(", "sb.Length", "sb.ToString("} <= set(_completions(t, "sb."))
+    assert {"xs.Add(", "xs.Count", "xs.Sort("} <= set(_completions(t, "xs."))
+    assert {"d.ContainsKey(", "d.Keys", "d.TryGetValue("} <= set(_completions(t, "d."))
+    assert "StringBuilder.overloads" in _completions(t, "StringBuilder.over")
+    assert "Math.Abs(" in _completions(t, "Math.Ab")
+    assert "sb.__enter__(" not in _completions(t, "sb.__")  # (StringBuilder is not IDisposable)
+    assert "sb.__eq__(" in _completions(t, "sb.__")
+
+
+def test_protected_members_are_listed_only_where_reachable() -> None:
+    from Fixtures.Members import Widget
+    from System.Text import StringBuilder
+
+    class MyWidget(Widget):  # type: ignore[misc]
+        pass
+
+    assert "MemberwiseClone" not in dir(StringBuilder)
+    assert "MemberwiseClone" not in dir(Widget)
+    assert "MemberwiseClone" in dir(MyWidget)  # a Python subclass reaches it
+    w = MyWidget(1)
+    assert "MemberwiseClone" in dir(w) and callable(w.MemberwiseClone)
+    assert _resolving_failures(w, "w") <= _CPYTHON_OWN
+
+
+def test_an_object_reaches_its_class_constructor_selector_like_a_classmethod() -> None:
+    from System import Math, TimeZoneInfo
+    from System.Text import StringBuilder
+
+    sb = StringBuilder("x")
+    assert list(sb.overloads) == list(StringBuilder.overloads)
+    made = sb.overloads[int](16)  # StringBuilder(int capacity): a new object, as from the class
+    assert isinstance(made, StringBuilder) and made.Capacity == 16 and str(sb) == "x"
+    with pytest.raises(TypeError, match=r"System\.Math is a static class"):
+        Math.overloads[int]
+    with pytest.raises(TypeError, match=r"System\.TimeZoneInfo has no public constructor"):
+        TimeZoneInfo.Utc.overloads[str]
+    assert list(Math.overloads) == []
+    assert "overloads" not in dir(sb)  # the class's helper: dir() of an object does not list it

@@ -238,11 +238,24 @@ class ClrMeta(type):
         return f"<.NET {kind} {cls.__dict__.get('__clr_name__', cls.__name__)}>"
 
     def __dir__(cls) -> list[str]:
-        # .NET members plus Python's own dunders; never the bridge's internals (__clr_*, _h).
+        # .NET members plus Python's own dunders; never the bridge's internals (__clr_*, _h), nor
+        # protected members the class cannot reach: a completer (rlcompleter) offers an object
+        # every name its class lists, so each must work on the class's objects too.
+        found: dict[str, Any] = {}
+        for k in cls.__mro__:
+            for n, v in k.__dict__.items():
+                if not n.startswith("_"):
+                    found.setdefault(n, v)  # the member attribute lookup finds: the first in the MRO
         return sorted(
-            {n for k in cls.__mro__ for n in k.__dict__ if not n.startswith("_")}
+            {n for n, v in found.items() if not _hidden_from(v, cls)}
             | {n for n in type.__dir__(cls) if n.startswith("__") and n.endswith("__") and not n.startswith("__clr")}
         )
+
+
+def _hidden_from(member: Any, cls: type) -> bool:
+    """Whether ``member`` is a protected .NET member that ``cls`` and its objects cannot reach."""
+    hidden = getattr(type(member), "__clr_hidden_from__", None)
+    return hidden is not None and bool(hidden(member, cls))
 
 
 # help(SomeClass) and inspect.signature(SomeClass) show "(*args, **kwargs)": any arguments, for

@@ -206,16 +206,57 @@ class PartialGeneric:
 
 
 class ConstructorOverloads:
-    """``Widget.overloads[int](3)``: pick a constructor by its parameter types (class only)."""
+    """``Widget.overloads[int](3)``: pick a constructor by its parameter types. An object
+    reaches its class's selector as it reaches a classmethod (``w.overloads``), since a
+    completer offers an object every name of its class; a class with no public constructor gets
+    a selector that says why when indexed."""
 
     __slots__ = ()
-    __clr_class_only__ = True  # not listed by dir() of instances
+    __clr_class_only__ = True  # dir() of an object does not list it: it is the class's helper
 
     def __get__(self, obj: Any, cls: type | None = None) -> Any:
-        group = cls.__dict__.get("__clr_ctor_group__") if cls is not None else None
-        if obj is not None or group is None:
+        klass = type(obj) if obj is not None else cls
+        if klass is None:
             raise AttributeError("overloads")
+        group = klass.__dict__.get("__clr_ctor_group__")
+        if group is None:
+            return NoConstructors(klass)
         return OverloadSelector(group)
+
+
+class NoConstructors:
+    """``Math.overloads``: the constructor selector of a class that has no public constructor
+    (static, abstract, an interface, or a Python subclass); indexing it says why."""
+
+    __slots__ = ("_cls",)
+
+    def __init__(self, cls: type) -> None:
+        self._cls = cls
+
+    def reason(self) -> str:
+        cls = self._cls
+        info = cls.__dict__.get("__clr_info__")
+        if info is None:
+            return f"{cls.__qualname__} is a Python class: construct it by calling it"
+        name = cls.__clr_name__  # type: ignore[attr-defined]
+        if info.kind == "interface":
+            return f"{name} is an interface: it has no constructors ({cls.__name__}(obj) views an object as it)"
+        if info.generic_def or info.open:
+            return f"{name} is a generic type definition: give its type arguments first"
+        if info.static:
+            return f"{name} is a static class: it has no constructors"
+        if info.abstract:
+            return f"{name} is abstract: it has no public constructors"
+        return f"{name} has no public constructor"
+
+    def __getitem__(self, types: Any) -> Any:
+        raise TypeError(f"no constructor to pick: {self.reason()}")
+
+    def __iter__(self) -> Any:
+        return iter(())
+
+    def __repr__(self) -> str:
+        return f"<no constructors: {self.reason()}>"
 
 
 def _set(cls: type, name: str, value: Any) -> None:

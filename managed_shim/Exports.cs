@@ -230,6 +230,15 @@ public static unsafe partial class Exports
         catch { return 0; }
     }
 
+    /// <summary>Never load the assembly named by the first text (reason: the second); 1 if it is not
+    /// loaded yet, 0 if it already is (the refusal then holds only for later loads), -1 on bad input.</summary>
+    [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
+    public static int RefuseAssembly(char* name, int nameLength, char* reason, int reasonLength)
+    {
+        try { return Assemblies.Refuse(Text(name, nameLength), Text(reason, reasonLength)) ? 1 : 0; }
+        catch { return -1; }
+    }
+
     [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
     public static int Generation() => Assemblies.Generation;
 

@@ -21,7 +21,7 @@ pyclrbridge's own is ``__pyclrbridge_version__``) and types declared outside any
 takes pythonnet's placeholders for ``out`` parameters (``Int32.TryParse("42", 0)``), casts to
 primitive types keep the .NET object, accessor methods (``get_X``, ``set_Item``, ``add_E``)
 are offered, protected members are reachable on every object, as in pythonnet, and
-pythonnet's engine types (``Python.Runtime``) raise NotSupportedException when used.
+pythonnet's engine (``Python.Runtime``) is refused (see `pyclrbridge._compat_engine`).
 """
 
 from __future__ import annotations
@@ -34,13 +34,13 @@ import inspect
 import os
 import sys
 import sysconfig
-import types
 import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from . import __version__ as _pyclrbridge_version
+from . import _compat_engine as _engine
 from . import _importer, load
 from .host.typeinfo import id_by_name
 from .proxies import base as _base
@@ -83,117 +83,17 @@ def _loaded_assemblies() -> list[Any]:
     return list(app_domain.CurrentDomain.GetAssemblies())
 
 
-# pythonnet's engine: its assembly's code calls into a CPython runtime that pythonnet itself
-# would have initialised. Under pyclrbridge nothing initialised it, so its types crash the
-# process (Runtime.TryCollectingGarbage) or hang it (PythonEngine.Initialize). Loading the
-# assembly runs none of its code (AddReference returns it, as pythonnet does); its namespaces
-# import (pythonnet code often imports them at the top of a module) but give stand-ins whose
-# every use raises System.NotSupportedException, before any of the engine's code runs.
-ENGINE_ASSEMBLY = "Python.Runtime"
-_ENGINE_REFUSED = (
-    "is part of pythonnet's own engine (the assembly Python.Runtime embeds CPython through "
-    "pythonnet's runtime, which pyclrbridge.compat does not start): it cannot be used under "
-    "pyclrbridge, where calling it would crash or hang the process. Code that only uses the 'clr' "
-    "module and .NET libraries runs unchanged; for PyObject, PythonEngine or Runtime use pythonnet itself"
-)
-
-
-def _engine_refusal(name: str) -> BaseException:
-    error: BaseException = class_by_name("System.NotSupportedException")(f"{name} {_ENGINE_REFUSED}")
-    error.args = (f"{name} {_ENGINE_REFUSED}",)
-    return error
-
-
-class EngineType:
-    """Stands for a type of pythonnet's engine (``Python.Runtime.Runtime``): any use raises
-    ``System.NotSupportedException`` naming it; nothing of the engine runs."""
-
-    __slots__ = ("_name",)
-
-    def __init__(self, name: str) -> None:
-        object.__setattr__(self, "_name", name)
-
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("__"):
-            raise AttributeError(name)
-        raise _engine_refusal(f"{self._name}.{name}")
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        raise _engine_refusal(f"{self._name}.{name}")
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        raise _engine_refusal(self._name)
-
-    def __getitem__(self, key: Any) -> Any:
-        raise _engine_refusal(f"{self._name}[...]")
-
-    def __mro_entries__(self, bases: tuple[Any, ...]) -> tuple[Any, ...]:
-        raise _engine_refusal(self._name)  # ``class Encoder(RawProxyEncoder)``
-
-    def __repr__(self) -> str:
-        return f"<pythonnet engine type {self._name} (not usable under pyclrbridge)>"
-
-
-class _EngineNamespace(types.ModuleType):
-    """``Python.Runtime`` (or a namespace under it): its names are `EngineType` stand-ins."""
-
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("__"):
-            raise AttributeError(name)
-        return EngineType(f"{self.__name__}.{name}")
-
-    def __repr__(self) -> str:
-        return f"<pythonnet engine namespace {self.__name__!r} (not usable under pyclrbridge)>"
-
-
-class _EngineLoader(importlib.abc.Loader):
-    def create_module(self, spec: importlib.machinery.ModuleSpec) -> types.ModuleType:
-        module = _EngineNamespace(spec.name)
-        module.__path__ = []
-        return module
-
-    def exec_module(self, module: types.ModuleType) -> None:
-        return None
-
-
-class _EngineGuard(importlib.abc.MetaPathFinder):
-    """First on ``sys.meta_path`` under compat: ``import Python.Runtime`` (and its sub-namespaces,
-    also reached as ``Python.Runtime`` on the ``Python`` namespace) gives an `_EngineNamespace`,
-    never the engine's own types."""
-
-    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> importlib.machinery.ModuleSpec | None:
-        if fullname == ENGINE_ASSEMBLY or fullname.startswith(ENGINE_ASSEMBLY + "."):
-            return importlib.machinery.ModuleSpec(fullname, _ENGINE_LOADER, is_package=True)
-        return None
-
-
-_ENGINE_LOADER = _EngineLoader()
-
-# What pythonnet's engine reads (in .NET's environment) as the CPython library to bind on its
-# first use: a name no library has, so engine code that runs anyway (a library's own method
-# calling Py.GIL(), a type reached by reflection) fails with a .NET TypeInitializationException
-# (inner DllNotFoundException naming this) instead of binding this process's CPython behind
-# pyclrbridge's back and crashing it.
-ENGINE_DISARMED = "pythonnet-engine-not-available-under-pyclrbridge.compat"
-
-
-def _disarm_engine() -> None:
-    """Set ``PYTHONNET_PYDLL`` in .NET's environment (not ``os.environ``) to `ENGINE_DISARMED`."""
-    class_by_name("System.Environment").SetEnvironmentVariable("PYTHONNET_PYDLL", ENGINE_DISARMED)
-
-
-_ENGINE_GUARD = _EngineGuard()
-
-
 def AddReference(name: str) -> Any:  # pythonnet's name
     """Load an assembly by name (``"System.Xml"``) or path and return its
     ``System.Reflection.Assembly``; its namespaces become importable.
 
     A missing assembly raises ``System.IO.FileNotFoundException`` (also a Python
     `FileNotFoundError`) listing the places it looked. pythonnet's engine assembly
-    (``Python.Runtime``) loads, as in pythonnet, but its types raise NotSupportedException
-    when used: its code only works inside pythonnet.
+    (``Python.Runtime``) is refused with ``System.NotSupportedException``: its code only
+    works inside pythonnet.
     """
+    if _engine.is_engine(name):
+        raise _engine.engine_refusal(str(name))
     try:
         found = _runtime().add_reference(name)
     except FileNotFoundError as missing:
@@ -633,10 +533,8 @@ def _main(argv: list[str] | None = None) -> int:
 _binder.accept_out_placeholders(True)  # pythonnet's Int32.TryParse("42", 0)
 _protected.open_protected(True)  # pythonnet reaches protected members on every object
 _construction.casts_keep_objects(True)  # pythonnet's System.String("x") is a .NET String
-if _ENGINE_GUARD not in sys.meta_path:
-    sys.meta_path.insert(0, _ENGINE_GUARD)  # before pyclrbridge's namespace finder and any other
 _runtime()  # like pythonnet's `import clr`: .NET is running and namespaces import
-_disarm_engine()
+_engine.refuse_engine()  # before any library can load pythonnet's engine as a dependency
 _number_protocols()
 _install_accessors()
 _constructor_overloads()

@@ -115,25 +115,53 @@ def test_python_engine_initialize_is_refused_not_hung(engine_dll: Path) -> None:
     ]
 
 
-def test_add_reference_to_the_engine_loads_it_but_its_types_stay_refused(engine_dll: Path) -> None:
-    # pythonnet's AddReference("Python.Runtime") returns the assembly; loading runs none of its
-    # code, so it is allowed. Using its types is what is refused.
+def test_add_reference_to_the_engine_is_refused(engine_dll: Path) -> None:
+    # pythonnet's AddReference("Python.Runtime") returns the assembly; under compat the engine
+    # is never loaded (a library method using it could leave a Py.GIL() object whose finalizer
+    # aborts the process), by name, by path or in any other spelling.
     out = _run(
         """
         import os
         from pyclrbridge import compat as clr
         import System
-        assembly = clr.AddReference(os.environ["ENGINE_DLL"])
-        print("loaded:", assembly.GetName().Name)
-        from Python.Runtime import Runtime
-        try:
-            Runtime.Py_Finalize = None
-        except System.NotSupportedException as error:
-            print("refused:", "pythonnet's own engine" in str(error))
+        for name in ("Python.Runtime", os.environ["ENGINE_DLL"], "python.runtime.dll"):
+            try:
+                clr.AddReference(name)
+            except System.NotSupportedException as error:
+                print("refused:", "pythonnet's own engine" in str(error))
+        loaded = [a.GetName().Name for a in System.AppDomain.CurrentDomain.GetAssemblies()]
+        print("loaded:", "Python.Runtime" in loaded)
         """,
         engine_dll,
     )
-    assert out.splitlines() == ["loaded: Python.Runtime", "refused: True"]
+    assert out.splitlines() == ["refused: True"] * 3 + ["loaded: False"]
+
+
+def test_a_library_never_loads_the_engine_as_a_dependency(engine_dll: Path) -> None:
+    # The way pythonnet's own test library reaches the engine: a method whose body uses
+    # Py.GIL() makes the runtime resolve "Python.Runtime" (through the shim's resolver, which
+    # would find it beside the library). That resolution, asked for directly here, is refused
+    # with the reason, before any engine code runs.
+    out = _run(
+        """
+        from pyclrbridge import compat as clr
+        import System
+        for load in (
+            lambda: System.Reflection.Assembly.Load("Python.Runtime"),
+            lambda: System.Runtime.Loader.AssemblyLoadContext.Default.LoadFromAssemblyName(
+                System.Reflection.AssemblyName("Python.Runtime, Version=3.2.1.0")
+            ),
+        ):
+            try:
+                load()
+            except System.IO.FileLoadException as error:  # the runtime's own wraps the shim's
+                print("refused:", "pythonnet's own engine" in str(error.InnerException or error))
+        loaded = [a.GetName().Name for a in System.AppDomain.CurrentDomain.GetAssemblies()]
+        print("loaded:", "Python.Runtime" in loaded)
+        """,
+        engine_dll,
+    )
+    assert out.splitlines() == ["refused: True"] * 2 + ["loaded: False"]
 
 
 def test_engine_code_reached_by_reflection_fails_cleanly(engine_dll: Path) -> None:
@@ -144,6 +172,7 @@ def test_engine_code_reached_by_reflection_fails_cleanly(engine_dll: Path) -> No
         """
         import os
         from pyclrbridge import compat as clr
+        from pyclrbridge._compat_engine import ENGINE_DISARMED
         import System
         assembly = System.Reflection.Assembly.LoadFrom(os.environ["ENGINE_DLL"])
         collect = assembly.GetType("Python.Runtime.Runtime").GetMethod("TryCollectingGarbage", [System.Int32])
@@ -151,7 +180,7 @@ def test_engine_code_reached_by_reflection_fails_cleanly(engine_dll: Path) -> No
             try:
                 collect.Invoke(None, [20])
             except System.TypeInitializationException as error:  # (reflection's wrapper is unwrapped)
-                print(type(error).__name__, clr.ENGINE_DISARMED in str(error.InnerException))
+                print(type(error).__name__, ENGINE_DISARMED in str(error.InnerException))
         """,
         engine_dll,
     )

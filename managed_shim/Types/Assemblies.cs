@@ -54,8 +54,27 @@ internal static class Assemblies
     // Per thread: the file a by-name load on this thread found but refused (its assembly name differs).
     [ThreadStatic] private static string? _refused;
 
+    // Concurrent: names are added by RefuseAssembly (any thread) and read by every load.
+    private static readonly ConcurrentDictionary<string, string> _refusedNames = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>From now on the assembly <paramref name="name"/> is never loaded: not by path, not
+    /// by name, not as a dependency (the JIT of a method that uses one of its types throws
+    /// FileLoadException with <paramref name="reason"/>). False if it is loaded already.</summary>
+    public static bool Refuse(string name, string reason)
+    {
+        _refusedNames[name] = reason;
+        return !AppDomain.CurrentDomain.GetAssemblies().Any(a => string.Equals(a.GetName().Name, name, StringComparison.OrdinalIgnoreCase));
+    }
+
+    private static void CheckRefused(string? name)
+    {
+        if (name != null && _refusedNames.TryGetValue(name, out string? reason))
+            throw new FileLoadException($"assembly '{name}' is not loaded: {reason}", name);
+    }
+
     private static Assembly? Resolve(AssemblyLoadContext context, AssemblyName name)
     {
+        CheckRefused(name.Name);
         foreach (AssemblyDependencyResolver resolver in _resolvers.Values)
         {
             string? path = resolver.ResolveAssemblyToPath(name);
@@ -80,6 +99,7 @@ internal static class Assemblies
         string full = Path.GetFullPath(path);
         _resolvers.GetOrAdd(full, p => new AssemblyDependencyResolver(p));
         AssemblyName name = AssemblyName.GetAssemblyName(full);
+        CheckRefused(name.Name);
         Assembly? already = AssemblyLoadContext.Default.Assemblies.FirstOrDefault(
             a => AssemblyName.ReferenceMatchesDefinition(name, a.GetName()) && a.GetName().Version == name.Version);
         return already ?? AssemblyLoadContext.Default.LoadFromAssemblyPath(full);
@@ -90,7 +110,9 @@ internal static class Assemblies
     public static Assembly LoadByName(string name)
     {
         _refused = null;
-        try { return AssemblyLoadContext.Default.LoadFromAssemblyName(new AssemblyName(name)); }
+        var wanted = new AssemblyName(name);
+        CheckRefused(wanted.Name);
+        try { return AssemblyLoadContext.Default.LoadFromAssemblyName(wanted); }
         catch (FileNotFoundException) when (_refused != null)
         {
             string refused = _refused;

@@ -122,6 +122,7 @@ _EXPORTS: dict[str, tuple[Any, list[Any]]] = {
     "LoadAssembly": (_i32, [_cp, _i32, _i32, ValuePtr, ValuePtr]),
     "ListTypes": (_i32, [ValuePtr, ValuePtr]),
     "TryLoadNamespace": (_i32, [_cp, _i32]),
+    "RefuseAssembly": (_i32, [_cp, _i32, _cp, _i32]),
     "Generation": (_i32, []),
     "Stats": (_i32, [ValuePtr, ValuePtr]),
     "DrainReleased": (_i32, [_i64p, _i32]),
@@ -327,6 +328,7 @@ class Shim:
     LoadAssembly: Any
     ListTypes: Any
     TryLoadNamespace: Any
+    RefuseAssembly: Any
     Generation: Any
     Stats: Any
     DrainReleased: Any

@@ -19,8 +19,8 @@ def _fixtures(fixtures: Any) -> Any:
     return fixtures
 
 
-def _completions(namespace: dict[str, Any], text: str) -> list[str]:
-    completer = rlcompleter.Completer(namespace)
+def _completions(namespace: dict[str, Any], text: str, kind: Any = rlcompleter.Completer) -> list[str]:
+    completer = kind(namespace)
     found: list[str] = []
     for i in range(200):
         item = completer.complete(text, i)
@@ -206,11 +206,11 @@ def test_help_of_a_class_starts_with_a_plain_signature_then_the_constructors() -
     assert lines[5].startswith(".NET class System.Text.StringBuilder")
 
 
-def _resolving_failures(target: Any, name: str) -> set[str]:
-    """What rlcompleter offers on ``name.``, ``name._`` and ``name.__`` that ``target`` does not have."""
+def _resolving_failures(target: Any, name: str, completer: Any = rlcompleter.Completer) -> set[str]:
+    """What a completer offers on ``name.``, ``name._`` and ``name.__`` that ``target`` does not have."""
     failing = set()
     for prefix in ("", "_", "__"):
-        for match in _completions({name: target}, f"{name}.{prefix}"):
+        for match in _completions({name: target}, f"{name}.{prefix}", completer):
             word = match[len(name) + 1 :].removesuffix("()").removesuffix("(")
             if not hasattr(target, word):
                 failing.add(word)
@@ -298,3 +298,42 @@ def test_an_object_reaches_its_class_constructor_selector_like_a_classmethod() -
         TimeZoneInfo.Utc.overloads[str]
     assert list(Math.overloads) == []
     assert "overloads" not in dir(sb)  # the class's helper: dir() of an object does not list it
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["sb", "xs", "d", "view", "tz", "StringBuilder", "ListOfInt", "DictOfStrInt", "IListOfInt", "Math", "TimeZoneInfo"],
+)
+def test_repl_completion_offers_only_names_that_resolve(name: str) -> None:
+    from pyclrbridge.cli.completion import Completer
+
+    target = _bcl_targets()[name]
+    assert _resolving_failures(target, name, Completer) == set()
+
+
+def test_repl_completion_reads_no_property_so_a_throwing_getter_hides_nothing() -> None:
+    # MemoryStream.ReadTimeout throws InvalidOperationException: rlcompleter reads every
+    # candidate, so there it ends the completion with no candidates at all.
+    from System.IO import MemoryStream
+
+    from pyclrbridge.cli.completion import Completer
+
+    found = _completions({"ms": MemoryStream()}, "ms.Re", Completer)
+    assert {"ms.ReadTimeout", "ms.Read(", "ms.ReadByte("} <= set(found)
+    assert "ms.Length" in _completions({"ms": MemoryStream()}, "ms.", Completer)
+    from System.Text import StringBuilder
+
+    assert _completions({"SB": StringBuilder}, "SB.__na", Completer) == ["SB.__name__"]
+
+
+def test_repl_completion_runs_no_getter() -> None:
+    from System import Lazy
+
+    from pyclrbridge.cli.completion import Completer
+
+    made = []
+    lazy = Lazy[int](lambda: made.append(1) or 42)
+    assert {"lazy.Value", "lazy.IsValueCreated"} <= set(_completions({"lazy": lazy}, "lazy.", Completer))
+    assert not made and not lazy.IsValueCreated  # Value was offered, not read
+    _completions({"lazy": lazy}, "lazy.", rlcompleter.Completer)
+    assert made == [1]  # (the standard completer reads it: why the REPL has its own)

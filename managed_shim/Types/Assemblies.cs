@@ -37,16 +37,25 @@ internal static class Assemblies
 
     /// <summary>A native library (a DllImport of a loaded assembly) that the runtime's own probing
     /// did not find: the .deps.json of a referenced assembly names it (runtimes/&lt;rid&gt;/native/...,
-    /// for the RIDs this runtime accepts). The asking assembly's own folder is tried first.</summary>
+    /// for the RIDs this runtime accepts); else, as .NET's host would for an application published
+    /// in a referenced assembly's folder, any .deps.json there or runtimes/&lt;rid&gt;/native along
+    /// the RID chain (<see cref="NativeAssets"/>). The asking assembly's own folder is tried first.</summary>
     private static IntPtr ResolveNative(Assembly asking, string name)
     {
         string? folder = asking.IsDynamic || asking.Location.Length == 0 ? null : Path.GetDirectoryName(asking.Location);
-        IEnumerable<KeyValuePair<string, AssemblyDependencyResolver>> ordered = _resolvers
-            .OrderBy(kv => folder != null && string.Equals(Path.GetDirectoryName(kv.Key), folder, StringComparison.Ordinal) ? 0 : 1);
+        KeyValuePair<string, AssemblyDependencyResolver>[] ordered = _resolvers
+            .OrderBy(kv => folder != null && string.Equals(Path.GetDirectoryName(kv.Key), folder, StringComparison.Ordinal) ? 0 : 1)
+            .ToArray();
         foreach (KeyValuePair<string, AssemblyDependencyResolver> kv in ordered)
         {
             string? path = kv.Value.ResolveUnmanagedDllToPath(name);
             if (path != null && File.Exists(path) && NativeLibrary.TryLoad(path, out IntPtr handle)) return handle;
+        }
+        // Only the folders of referenced assemblies (a framework assembly's miss is not ours to widen).
+        foreach (string candidate in ordered.Select(kv => Path.GetDirectoryName(kv.Key)).OfType<string>().Distinct(StringComparer.Ordinal))
+        {
+            string? path = NativeAssets.Find(candidate, name);
+            if (path != null && NativeLibrary.TryLoad(path, out IntPtr handle)) return handle;
         }
         return IntPtr.Zero;
     }

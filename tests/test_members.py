@@ -348,3 +348,15 @@ def test_casting_to_an_interface_the_object_does_not_implement_is_a_type_error()
 
     with pytest.raises(TypeError, match="IFoo"):
         IFoo(Square(1.0))
+
+
+def test_calling_an_interface_with_other_than_one_object_says_what_it_takes() -> None:
+    from Fixtures.Interfaces import IFoo, Square
+    from System import IDisposable
+
+    with pytest.raises(TypeError, match=r"System\.IDisposable is an interface: IDisposable\(obj\) views one"):
+        IDisposable()  # (was IndexError: tuple index out of range)
+    with pytest.raises(TypeError, match=r"got 2 positional and 0 keyword"):
+        IFoo(Square(1.0), Square(2.0))
+    with pytest.raises(TypeError, match=r"got 0 positional and 1 keyword"):
+        IFoo(obj=Square(1.0))

@@ -30,6 +30,11 @@ def construct(cls: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         adapt = _callable_adapter[0]
         return convert(args[0] if adapt is None else adapt(args[0], cls), info.id)
     if info.kind == "interface":
+        if len(args) != 1 or kwargs:
+            raise TypeError(
+                f"{cls.__clr_name__} is an interface: {cls.__name__}(obj) views one .NET object as it "
+                f"(got {len(args)} positional and {len(kwargs)} keyword argument(s))"
+            )
         return convert(args[0], info.id, as_class=cls)
     if info.kind == "array":
         return new_array(info, args)

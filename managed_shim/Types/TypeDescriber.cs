@@ -93,6 +93,8 @@ internal static class TypeDescriber
         if (t.IsNested && t.DeclaringType != null) w.WriteNumber("declaring", TypeCatalog.IdOf(t.DeclaringType));
         if (KindOf(t) == "delegate" && t.GetMethod("Invoke") is MethodInfo invoke && invoke.ReturnType != typeof(void))
             w.WriteNumber("invokeReturn", TypeCatalog.IdOf(invoke.ReturnType));  // TResult of an open Func<..., TResult> too
+        if (!typeof(System.Collections.IEnumerable).IsAssignableFrom(t) && EnumeratorPattern.Of(t) != null)
+            w.WriteBoolean("enumerablePattern", true);  // foreach works through a public GetEnumerator()
         if (t.IsEnum)
         {
             w.WriteString("enumUnderlying", Enum.GetUnderlyingType(t).Name);

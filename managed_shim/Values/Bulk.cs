@@ -149,8 +149,11 @@ internal abstract unsafe class BulkIterator : IDisposable
             case IEnumerable<long> longs: return new Packed<long>(longs.GetEnumerator(), ModeInt64) { ReadAhead = readAhead };
             case IEnumerable<double> doubles: return new Packed<double>(doubles.GetEnumerator(), ModeDouble) { ReadAhead = readAhead };
             case IEnumerable any: return new Boxed(any.GetEnumerator()) { ReadAhead = readAhead };
-            default: throw new InvalidCastException($"{Signatures.TypeName(source.GetType())} is not enumerable");
         }
+        // C#'s foreach pattern: a public GetEnumerator() without IEnumerable. Its code is the
+        // type's own, so it is read one element per call, like any lazy sequence.
+        if (EnumeratorPattern.Of(type) is { } pattern) return new Patterned(source, pattern);
+        throw new InvalidCastException($"{Signatures.TypeName(type)} is not enumerable");
     }
 
     private const int ModeInt64 = 1;
@@ -231,6 +234,31 @@ internal abstract unsafe class BulkIterator : IDisposable
             return n;
         }
         public override void Dispose() => _e.Dispose();
+    }
+
+    /// <summary>An enumerator of C#'s foreach pattern, called through reflection. A struct
+    /// enumerator lives in one box for the whole iteration, so MoveNext advances that box.
+    /// Disposed as C# does: when the enumerator implements IDisposable.</summary>
+    private sealed class Patterned : BulkIterator
+    {
+        private readonly object? _e;
+        private readonly EnumeratorPattern _p;
+        public Patterned(object source, EnumeratorPattern p)
+        {
+            _p = p;
+            _e = EnumeratorPattern.Call(p.GetEnumerator, source)
+                ?? throw new InvalidOperationException($"{Signatures.TypeName(source.GetType())}.GetEnumerator() returned null");
+            Mode = 0;
+        }
+        public override int Fill(void* buffer, int capacity)
+        {
+            Value* out_ = (Value*)buffer;
+            int n = 0;
+            while (n < capacity && (bool)EnumeratorPattern.Call(_p.MoveNext, _e!)!)
+                Values.FromClr(EnumeratorPattern.Call(_p.Current, _e!), out_ + n++);
+            return n;
+        }
+        public override void Dispose() => (_e as IDisposable)?.Dispose();
     }
 
     private sealed class Boxed : BulkIterator

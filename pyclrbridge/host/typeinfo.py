@@ -38,6 +38,7 @@ class TypeInfo:
     flags: bool
     visible: bool = True  # public, and nested only in public types (else only its public face is shown)
     invoke_return: int = 0  # delegates: the return type of Invoke (0 for void)
+    enumerable_pattern: bool = False  # not IEnumerable, but has C#'s foreach pattern (GetEnumerator)
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> TypeInfo:
@@ -69,6 +70,7 @@ class TypeInfo:
             flags=d.get("flags", False),
             visible=d.get("visible", True),
             invoke_return=d.get("invokeReturn", 0),
+            enumerable_pattern=d.get("enumerablePattern", False),
         )
 
 

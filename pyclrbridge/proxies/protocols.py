@@ -10,7 +10,9 @@
 ``IList``, arrays                          ``xs[i] = v``, ``del xs[i]``, ``x in xs``
 ``ICollection<T>``, ``ICollection``,       ``len()`` (and so ``bool()``: empty is false),
 ``IReadOnlyCollection<T>``                 ``x in xs``
-``IEnumerable<T>``, ``IEnumerable``        ``iter()``
+``IEnumerable<T>``, ``IEnumerable``,       ``iter()``
+a public ``GetEnumerator()`` (C#'s
+``foreach`` pattern)
 ``KeyValuePair<K,V>``                      unpacks as ``(key, value)``
 ``IDisposable``                            ``with obj:`` (``Dispose()`` on exit)
 ``IComparable<T>``, ``IComparable``        ``<``, ``<=``, ``>``, ``>=``
@@ -502,6 +504,8 @@ def apply_protocols(cls: Any, info: _typeinfo.TypeInfo) -> None:
                 continue  # the class's own member wins (a .NET method named keys, an override)
             type.__setattr__(cls, attr, fn)
             done.add(attr)
+    if info.enumerable_pattern and "__iter__" not in done and "__iter__" not in cls.__dict__:
+        type.__setattr__(cls, "__iter__", _Enumerable.__iter__)  # C#'s foreach pattern (GetEnumerator)
     for op_name, (forward, backward) in _OPERATORS.items():
         group = cls.__dict__.get(op_name)
         if group is None:

@@ -67,3 +67,47 @@ def test_get_enumerator_with_parameters_is_not_the_pattern() -> None:
     assert not isinstance(NotAPattern(), Iterable)
     with pytest.raises(TypeError, match="not iterable"):
         iter(NotAPattern())
+
+
+# ---- 29.8: conversion operators as int(), float(), index(), bool(), bytes() --------------------
+
+
+def test_conversion_operators_give_int_float_index_bool_bytes() -> None:
+    import operator
+
+    from Fixtures.ValueProtocols import Small
+
+    three = Small(3)
+    assert int(three) == 3 and operator.index(three) == 3 and [10, 20, 30, 40][three] == 40
+    assert float(three) == 1.5 and bytes(three) == b"\x03\x04"
+    assert bool(three) and not Small(0)  # implicit operator bool: C#'s if (x)
+    assert str(three) == "Small(3)"  # str() stays ToString(), not the string operator
+
+
+def test_explicit_conversions_do_not_make_an_index_or_a_truth_value() -> None:
+    import operator
+
+    from Fixtures.ValueProtocols import ExplicitFlag, Meters, Tristate
+
+    m = Meters(3.7)
+    assert float(m) == 3.7 and int(m) == 3 and str(m) == "3.7 m"
+    with pytest.raises(TypeError):
+        operator.index(m)  # explicit only: may lose information
+    with pytest.raises(OverflowError):
+        int(Meters(1e30))  # the operator's checked conversion throws OverflowException
+    assert bool(ExplicitFlag())  # its explicit operator bool (which throws) is never called
+    assert bool(Tristate(1)) and not Tristate(-1)  # operator true
+
+
+def test_bcl_numbers_convert_exactly() -> None:
+    import operator
+
+    from System import Half, Int128, UInt128
+    from System.Numerics import BigInteger
+
+    big = BigInteger.Parse("-123456789012345678901234567890")
+    assert int(big) == operator.index(big) == -123456789012345678901234567890
+    assert float(big) == -1.2345678901234568e29
+    assert int(Int128.MinValue) == -(2**127) and int(UInt128.MaxValue) == 2**128 - 1
+    assert float(Half.Parse("1.5")) == 1.5 and int(Half.Parse("-2.75")) == -2
+    assert list(range(BigInteger.Parse("3"))) == [0, 1, 2]

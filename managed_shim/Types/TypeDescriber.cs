@@ -135,6 +135,8 @@ internal static class TypeDescriber
                 if (m.IsSpecialName && !m.Name.StartsWith("op_", StringComparison.Ordinal)) continue;
                 if (!Usable(m)) continue;
                 string key = Signatures.Key(m);
+                // Conversion operators differ by their result alone (op_Explicit(Half): Double, : Byte...).
+                if (m.Name is "op_Implicit" or "op_Explicit" or "op_CheckedExplicit") key += "->" + m.ReturnType.FullName;
                 if (!chosen.TryGetValue(key, out MethodInfo? prior) || Depth(m.DeclaringType) > Depth(prior.DeclaringType))
                     chosen[key] = m;
             }

@@ -26,6 +26,7 @@ from .base import (
     enum_value,
 )
 from .binder import DERIVED_BIND_KEYS, BindKey
+from .casts import apply_casts
 from .catalog import class_by_name, class_for
 from .events import Event
 from .members import MethodGroup, OverloadSelector
@@ -148,6 +149,7 @@ def populate(cls: Any) -> None:
     info = cls.__clr_info__
     _populate(cls, info)
     apply_protocols(cls, info)
+    apply_casts(cls, info)
 
 
 class NestedType:

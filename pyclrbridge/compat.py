@@ -48,6 +48,7 @@ from .proxies import binder as _binder
 from .proxies import classes as _classes
 from .proxies import construction as _construction
 from .proxies import events as _events
+from .proxies import member_errors as _member_errors
 from .proxies import properties as _properties
 from .proxies import protected as _protected
 from .proxies.catalog import class_by_name, class_for
@@ -301,6 +302,33 @@ def _accessor_lookup(obj: Any, name: str) -> Any:
     return _reflected_accessor(obj, name)  # an indexer (get_Item, set_Item) or other special method
 
 
+def _refused_as_member_error(obj: Any, name: str, action: Callable[[], None]) -> None:
+    """Run an attribute assignment or deletion; CPython's own refusal for a .NET member (a
+    constant or static read-only value kept on the class, a method group: "object attribute is
+    read-only") becomes pythonnet's TypeError (a `MemberError`)."""
+    try:
+        action()
+    except AttributeError as refused:
+        if type(refused) is AttributeError and _member_of(obj, name) is not None:
+            raise _member_errors.MemberError(str(refused), name=name, obj=obj) from None
+        raise
+
+
+def _compat_setattr(self: Any, name: str, value: Any) -> None:
+    _refused_as_member_error(self, name, lambda: object.__setattr__(self, name, value))
+
+
+def _compat_delattr(self: Any, name: str) -> None:
+    _refused_as_member_error(self, name, lambda: object.__delattr__(self, name))
+
+
+def _member_errors_on_objects() -> None:
+    """pythonnet's TypeError for assigning or deleting a read-only member on an object: on the
+    base class (a Python subclass's own ``__setattr__`` still wins). Set once, at import."""
+    type.__setattr__(_base.ClrObject, "__setattr__", _compat_setattr)
+    type.__setattr__(_base.ClrObject, "__delattr__", _compat_delattr)
+
+
 def _constructor_overloads() -> None:
     """pythonnet's ``Cls.Overloads[int](5)`` and ``Cls.__overloads__[...]`` for constructors:
     the class-only ``Cls.overloads`` selector under pythonnet's names (on the base class, so a
@@ -532,12 +560,14 @@ def _main(argv: list[str] | None = None) -> int:
 
 _binder.accept_out_placeholders(True)  # pythonnet's Int32.TryParse("42", 0)
 _protected.open_protected(True)  # pythonnet reaches protected members on every object
+_member_errors.pythonnet_member_errors(True)  # pythonnet's TypeError for read-only members and the like
 _construction.casts_keep_objects(True)  # pythonnet's System.String("x") is a .NET String
 _runtime()  # like pythonnet's `import clr`: .NET is running and namespaces import
 _engine.refuse_engine()  # before any library can load pythonnet's engine as a dependency
 _number_protocols()
 _install_accessors()
 _constructor_overloads()
+_member_errors_on_objects()
 _construction.adapt_callables(_out_placeholders)
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from . import exceptions as _exceptions
 from .binder import arg_kind as _arg_kind
 from .catalog import class_by_name, class_for, instantiate
 from .construction import construct
+from .member_errors import member_error
 
 __all__ = [
     "ClassMember",
@@ -94,7 +95,7 @@ def _refuse_rebinding(klass: type, name: str, verb: str) -> None:
         and str(getattr(member, "__module__", "")).startswith("pyclrbridge.")
     )
     if klass.__dict__.get("__clr_type_id__") and (protocol or (not name.startswith("_") and bridged)):
-        raise AttributeError(
+        raise member_error(
             f"cannot {verb} {klass.__dict__.get('__clr_name__', klass.__name__)}.{name}: "
             "it is a member of the .NET type"
         )
@@ -217,7 +218,7 @@ class ClrMeta(type):
                         member.set_static(value)
                     return
                 # Assigning would replace the descriptor and break every instance.
-                raise AttributeError(f"{member!r} is an instance member: set it on an object, not on the class")
+                raise member_error(f"{member!r} is an instance member: set it on an object, not on the class")
             if member is not None:
                 _refuse_rebinding(klass, name, "assign")
                 break
@@ -228,7 +229,7 @@ class ClrMeta(type):
             member = _member(klass, name)
             if member is not None:
                 if isinstance(member, ClassMember):
-                    raise AttributeError(f"cannot delete {member!r}: .NET members stay for the life of the process")
+                    raise member_error(f"cannot delete {member!r}: .NET members stay for the life of the process")
                 _refuse_rebinding(klass, name, "delete")
                 break
         super().__delattr__(name)

@@ -17,6 +17,7 @@ from ..values.convert import to_value
 from ..values.objects import handle_of
 from .base import ClassMember
 from .catalog import class_for
+from .member_errors import member_error
 
 # Delegates handed to events, per (event, publisher identity, handler), so that ``-=`` passes
 # .NET the very delegate ``+=`` added. Owner: _subscriptions_lock (a list is read and changed
@@ -103,11 +104,13 @@ class Event(ClassMember):
     def __get__(self, obj: Any, cls: type | None = None) -> Any:
         if obj is None and not self.static:
             return self
+        if obj is not None and not self.static and handle_of(obj) is None:
+            raise member_error(f"{self!r} is an event of .NET objects, not of {type(obj).__name__!r} objects")
         return EventBinding(self, obj)
 
     def __set__(self, obj: Any, value: Any) -> None:
         if not isinstance(value, EventBinding) or value.event is not self:
-            raise AttributeError(f"event {self._owner}.{self.__name__} can only be changed with += and -=")
+            raise member_error(f"event {self._owner}.{self.__name__} can only be changed with += and -=")
 
     def set_static(self, value: Any) -> None:
         self.__set__(None, value)

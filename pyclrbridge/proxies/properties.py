@@ -17,6 +17,7 @@ from ..values.targets import INTEGER_RANGES, _target
 from . import direct as _direct
 from . import native as _native
 from .base import ClassMember
+from .member_errors import member_error
 
 _frames_pop = _bridge.FRAMES.pop  # the frame pool (see _bridge.acquire_frame), bound once
 _frames_push = _bridge.FRAMES.append
@@ -211,7 +212,7 @@ class Property(ClassMember):
             return 0
         h = handle_of(obj)
         if h is None:
-            raise AttributeError(f"{self._owner}.{self.__name__} is an instance member")
+            raise member_error(f"{self._owner}.{self.__name__} is an instance member")
         if not h:
             raise ValueError(f"{self._owner}.{self.__name__}: the .NET object was released (pyclrbridge.release)")
         return h
@@ -222,7 +223,7 @@ class Property(ClassMember):
     def write(self, obj: Any, value: Any) -> None:
         kind = "field" if self.field else "property"
         if self.readonly or not self._set:
-            raise AttributeError(f"{kind} {self._owner}.{self.__name__} is read-only")
+            raise member_error(f"{kind} {self._owner}.{self.__name__} is read-only")
         target = self._handle_for(obj)
         frame = _bridge.acquire_frame(2)
         try:
@@ -340,7 +341,7 @@ class Property(ClassMember):
 
     def __delete__(self, obj: Any) -> None:
         kind = "field" if self.field else "property"
-        raise AttributeError(f"cannot delete the .NET {kind} {self._owner}.{self.__name__}")
+        raise member_error(f"cannot delete the .NET {kind} {self._owner}.{self.__name__}")
 
     def __repr__(self) -> str:
         return f"<.NET {'field' if self.field else 'property'} {self._owner}.{self.__name__}>"

@@ -329,6 +329,27 @@ def _member_errors_on_objects() -> None:
     type.__setattr__(_base.ClrObject, "__delattr__", _compat_delattr)
 
 
+def _namespace_doc(module: Any) -> str:
+    """pythonnet's docstring of a namespace: the assemblies defining types in it."""
+    names = sorted(_importer.index().defined_in.get(module.__name__, ()))
+    return "Namespace containing types from the following assemblies:\n\n" + "".join(f"- {n}\n" for n in names)
+
+
+def _pythonnet_type_names() -> None:
+    """pythonnet's names for the types of .NET classes (``CLRMetatype``) and namespaces
+    (``ModuleObject``), in its ``clr._internal`` module, which code written for pythonnet tests
+    (``type(cls).__name__ == "CLRMetatype"``); and its namespace docstring. Set once, at import."""
+    for meta in (_base.ClrMeta, _base.ClrEnumMeta):
+        type.__setattr__(meta, "__name__", "CLRMetatype")
+        type.__setattr__(meta, "__qualname__", "CLRMetatype")
+        type.__setattr__(meta, "__module__", "clr._internal")
+    namespace = _importer.NamespaceModule
+    type.__setattr__(namespace, "__name__", "ModuleObject")
+    type.__setattr__(namespace, "__qualname__", "ModuleObject")
+    type.__setattr__(namespace, "__module__", "clr._internal")
+    type.__setattr__(namespace, "__doc__", property(_namespace_doc))
+
+
 def _constructor_overloads() -> None:
     """pythonnet's ``Cls.Overloads[int](5)`` and ``Cls.__overloads__[...]`` for constructors:
     the class-only ``Cls.overloads`` selector under pythonnet's names (on the base class, so a
@@ -567,6 +588,7 @@ _engine.refuse_engine()  # before any library can load pythonnet's engine as a d
 _number_protocols()
 _install_accessors()
 _constructor_overloads()
+_pythonnet_type_names()
 _member_errors_on_objects()
 _construction.adapt_callables(_out_placeholders)
 

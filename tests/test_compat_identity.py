@@ -57,3 +57,42 @@ def test_no_namespace_type_is_an_attribute_of_clr(compat_clr: Any) -> None:
         _ = clr.NoSuchGlobalType
     with pytest.raises(AttributeError):
         _ = clr._private_name
+
+
+def test_classes_and_namespaces_have_pythonnet_type_names_and_namespace_docs() -> None:
+    # Code written for pythonnet tells .NET classes and namespaces apart by their types' names
+    # (pythonnet's own test helpers do: type(cls).__name__ == "CLRMetatype").
+    proc = run_python(
+        """
+        import types
+        from pyclrbridge import compat as clr
+        import System
+        import System.Collections.Generic as generic
+
+        for cls in (System.String, System.Int32, System.DayOfWeek, generic.List[int]):
+            print(type(cls).__name__, type(cls).__module__, isinstance(cls, type))
+        print(type(System).__name__, type(System).__module__, isinstance(System, types.ModuleType))
+        doc = generic.__doc__
+        print(doc.splitlines()[0])
+        print("- System.Collections" in doc.splitlines(), "- System.Private.CoreLib" in doc.splitlines())
+        """
+    )
+    assert_clean_exit(proc)
+    assert proc.stdout.splitlines() == ["CLRMetatype clr._internal True"] * 4 + [
+        "ModuleObject clr._internal True",
+        "Namespace containing types from the following assemblies:",
+        "True True",
+    ]
+
+
+def test_native_type_names_are_unchanged() -> None:
+    proc = run_python(
+        """
+        import pyclrbridge
+        pyclrbridge.load()
+        import System
+        print(type(System.String).__name__, type(System).__name__, System.__doc__)
+        """
+    )
+    assert_clean_exit(proc)
+    assert proc.stdout.split() == ["ClrMeta", "NamespaceModule", "None"]

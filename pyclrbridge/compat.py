@@ -49,6 +49,7 @@ from .proxies import classes as _classes
 from .proxies import construction as _construction
 from .proxies import events as _events
 from .proxies import member_errors as _member_errors
+from .proxies import members as _members
 from .proxies import properties as _properties
 from .proxies import protected as _protected
 from .proxies.catalog import class_by_name, class_for
@@ -350,6 +351,68 @@ def _pythonnet_type_names() -> None:
     type.__setattr__(namespace, "__doc__", property(_namespace_doc))
 
 
+def _dotnet_method_doc(group: Any) -> str | None:
+    """pythonnet's docstring of a method: .NET's own ``MethodInfo.ToString()`` of each overload
+    (``System.Type GetType()``, ``Void M(Double, Int32)``), one a line; None when the group does
+    not say where its overloads are declared."""
+    flags = class_by_name("System.Reflection.BindingFlags")
+    declared_only = flags.Instance | flags.Static | flags.Public | flags.NonPublic | flags.DeclaredOnly
+    lines: list[str] = []
+    seen: set[int] = set()
+    for overload in group.overloads_list:
+        if not overload.declaring or overload.declaring in seen:
+            continue
+        seen.add(overload.declaring)
+        declaring = GetClrType(class_for(overload.declaring))
+        for method in declaring.GetMethods(declared_only):
+            if method.Name == group.__name__ and (method.IsPublic or method.IsFamily or method.IsFamilyOrAssembly):
+                lines.append(str(method.ToString()))
+    return "\n".join(lines) if lines else None
+
+
+def _pythonnet_class_doc(cls: Any) -> str | None:
+    """pythonnet's docstring of a .NET class: its public constructors as .NET writes them
+    (``Void .ctor(Boolean)``), one a line; None for a delegate; otherwise ``Python wrapper for
+    .NET type ...``. A Python class (a subclass of a .NET class) keeps its own."""
+    kind = cls.__dict__.get("__clr_kind__")
+    if kind == "delegate":
+        return None
+    clr_type = GetClrType(cls)
+    if kind in ("class", "struct") and not clr_type.IsAbstract:
+        constructors = list(clr_type.GetConstructors())
+        if constructors:
+            return "\n".join(str(c.ToString()) for c in constructors)
+    return f"Python wrapper for .NET type {clr_type.ToString()}"
+
+
+def _pythonnet_docs() -> None:
+    """pythonnet's docstrings for classes (also those built before compat was imported) and
+    methods. Set once, at import."""
+    _classes.document_classes(_pythonnet_class_doc)
+    _members.document_methods(_dotnet_method_doc)
+
+
+def _pythonnet_repr(self: Any) -> str:
+    """pythonnet's repr of a .NET object without a ``__repr__`` of its own: Python's default,
+    ``<Namespace.Name object at 0x...>`` (exceptions keep their message)."""
+    if isinstance(self, BaseException):
+        return _base.clr_repr(self)
+    cls = type(self)
+    return f"<{cls.__module__}.{cls.__name__} object at {id(self):#x}>"
+
+
+def _pythonnet_enum_repr(self: Any) -> str:
+    """pythonnet's repr of an enum value: ``<DayOfWeek.Monday: 1>``."""
+    return f"<{type(self).__name__}.{self}: {int(self)}>"
+
+
+def _pythonnet_reprs() -> None:
+    """pythonnet's repr formats, on the base classes (a .NET ``__repr__`` method still wins).
+    Set once, at import."""
+    type.__setattr__(_base.ClrObject, "__repr__", _pythonnet_repr)
+    type.__setattr__(_base.ClrEnum, "__repr__", _pythonnet_enum_repr)
+
+
 def _constructor_overloads() -> None:
     """pythonnet's ``Cls.Overloads[int](5)`` and ``Cls.__overloads__[...]`` for constructors:
     the class-only ``Cls.overloads`` selector under pythonnet's names (on the base class, so a
@@ -589,6 +652,8 @@ _number_protocols()
 _install_accessors()
 _constructor_overloads()
 _pythonnet_type_names()
+_pythonnet_reprs()
+_pythonnet_docs()
 _member_errors_on_objects()
 _construction.adapt_callables(_out_placeholders)
 

@@ -83,6 +83,15 @@ def cached_class_count() -> int:
     return len(_complete)
 
 
+def built_classes() -> list[Any]:
+    """The classes built so far (a snapshot, taken under the build lock)."""
+    _ = _build_lock.taken
+    try:
+        return list(_complete.values())
+    finally:
+        _build_lock.release()
+
+
 def build_lock() -> SignalSafeLock:
     """The lock every class is built under (the drain forgets dead Python classes' types under it)."""
     return _build_lock

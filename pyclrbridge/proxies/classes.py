@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import ctypes
 import weakref
+from collections.abc import Callable
 from typing import Any
 
 from ..host import bridge as _bridge
 from ..host import typeinfo as _typeinfo
 from ..host.errors import BUILTIN_FOR_EXCEPTION, ClrError
 from ..values.targets import type_id_for
+from . import catalog
 from . import pyterms as _pyterms
 from .base import (
     DERIVED_CLASSES,
@@ -261,6 +263,25 @@ class NoConstructors:
         return f"<no constructors: {self.reason()}>"
 
 
+# pythonnet's class docstrings, switched on by pyclrbridge.compat: one function or None,
+# replaced whole; read when a class is built.
+_doc_override: list[Callable[[Any], str | None] | None] = [None]
+
+
+def document_classes(describe: Callable[[Any], str | None]) -> None:
+    """Make the ``__doc__`` of every .NET class ``describe(cls)``: classes built from now on,
+    and (under the build lock) those built already."""
+    _doc_override[0] = describe
+    lock = catalog.build_lock()
+    _ = lock.taken
+    try:
+        for cls in catalog.built_classes():
+            if cls.__dict__.get("__clr_derived__") is None:
+                _set(cls, "__doc__", describe(cls))
+    finally:
+        lock.release()
+
+
 def _set(cls: type, name: str, value: Any) -> None:
     type.__setattr__(cls, name, value)
 
@@ -460,4 +481,5 @@ def _populate(cls: Any, info: _typeinfo.TypeInfo) -> None:
         short = info.display.split("[")[0].rsplit(".", 1)[-1]
         lines.append("Constructors:")
         lines.extend(f"  {_pyterms.signature(c, short)}" for c in ctors)
-    _set(cls, "__doc__", "\n".join(lines))
+    override = _doc_override[0]
+    _set(cls, "__doc__", "\n".join(lines) if override is None else override(cls))

@@ -201,6 +201,17 @@ def install_extension_fallback(lookup: Callable[[Any, str], Any]) -> None:
     _extension_fallback = lookup
 
 
+# pythonnet's method docstrings (.NET's own signatures), switched on by pyclrbridge.compat: one
+# function or None, replaced whole; read on each __doc__.
+_doc_override: list[Callable[[MethodGroup], str | None] | None] = [None]
+
+
+def document_methods(describe: Callable[[MethodGroup], str | None] | None) -> None:
+    """Make ``MethodGroup.__doc__`` ``describe(group)`` (when not None) instead of pyclrbridge's
+    signatures in Python terms; None restores those."""
+    _doc_override[0] = describe
+
+
 class MethodGroup:
     """All overloads of one method name on one type. Calls resolve and cache per argument kinds."""
 
@@ -354,6 +365,11 @@ class MethodGroup:
 
     @property
     def __doc__(self) -> str:  # type: ignore[override]
+        override = _doc_override[0]
+        if override is not None:
+            found = override(self)
+            if found is not None:
+                return found
         return "\n".join(_pyterms.signature(o, self.__name__) for o in self.overloads_list)  # describe's terms
 
     @property

@@ -5,9 +5,14 @@
 
 from __future__ import annotations
 
+import array
+import base64
+import struct
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -53,3 +58,97 @@ def test_dictionary_type_is_preferred_to_pairs_when_both_fit() -> None:
     # Dictionary(IDictionary<K, V>) and Dictionary(IEnumerable<KeyValuePair<K, V>>) both take a dict
     made = Dictionary[String, Int32]({"a": 1})
     assert made.Count == 1 and made["a"] == 1
+
+
+# ---- bytes-like buffers for spans and Memory<byte> -------------------------------------------------
+
+_settings = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+@_settings
+@given(st.binary(max_size=300))
+def test_utf8_get_string_takes_bytes_through_its_readonlyspan_overload(data: bytes) -> None:
+    from System.Text import Encoding
+
+    text = data.decode("utf-8", errors="replace")
+    raw = text.encode("utf-8", errors="surrogatepass")
+    # GetString(ReadOnlySpan<byte>) is the only one-argument overload besides GetString(byte[])
+    assert Encoding.UTF8.GetString(memoryview(raw)) == Encoding.UTF8.GetString(raw) == text
+
+
+@_settings
+@given(st.binary(max_size=300), st.sampled_from([bytes, bytearray, memoryview]))
+def test_base64_of_any_bytes_like_buffer_through_spans_and_arrays(data: bytes, kind: Any) -> None:
+    from System import Convert
+    from System.Buffers.Text import Base64
+
+    buffer = kind(data)
+    assert Convert.ToBase64String(buffer) == base64.b64encode(data).decode()
+    # Base64.GetMaxEncodedToUtf8Length/EncodeToUtf8(ReadOnlySpan<byte>, Span<byte>, out, out) has span parameters only
+    out = bytearray(Base64.GetMaxEncodedToUtf8Length(len(data)))
+    status, consumed, written = Base64.EncodeToUtf8(buffer, out)
+    assert str(status) == "Done" and consumed == len(data)
+    assert bytes(out[:written]) == base64.b64encode(data)
+    assert buffer == kind(data)  # the input is never written
+
+
+@_settings
+@given(st.integers(-(2**31), 2**31 - 1), st.integers(0, 4))
+def test_span_writes_come_back_into_a_bytearray(value: int, offset: int) -> None:
+    from System.Buffers.Binary import BinaryPrimitives
+
+    buf = bytearray(b"\xee" * (4 + offset))
+    BinaryPrimitives.WriteInt32LittleEndian(memoryview(buf)[offset:], value)  # a writable slice of it
+    assert bytes(buf) == b"\xee" * offset + struct.pack("<i", value)
+    assert BinaryPrimitives.ReadInt32LittleEndian(bytes(buf[offset:])) == value
+
+
+def test_a_readonly_buffer_is_refused_where_dotnet_writes_through_a_span() -> None:
+    from System.Buffers.Binary import BinaryPrimitives
+    from System.Security.Cryptography import RandomNumberGenerator
+
+    data = bytes(4)
+    with pytest.raises(TypeError, match=r"read-only bytes cannot be passed as System\.Span\[Byte\].*bytearray"):
+        BinaryPrimitives.WriteInt32LittleEndian(data, 7)
+    assert data == bytes(4)
+    with pytest.raises(TypeError, match="read-only"):
+        RandomNumberGenerator.Fill(memoryview(b"abcd"))
+    filled = bytearray(64)
+    RandomNumberGenerator.Fill(filled)
+    assert filled != bytearray(64)
+
+
+@_settings
+@given(st.lists(st.integers(-(2**31), 2**31 - 1), max_size=50))
+def test_typed_buffers_for_spans_of_their_item_type(values: list[int]) -> None:
+    from System.Buffers.Binary import BinaryPrimitives
+
+    source = array.array("i", values)
+    destination = array.array("i", [0] * len(values))
+    BinaryPrimitives.ReverseEndianness(source, destination)  # (ReadOnlySpan<int>, Span<int>)
+    swapped = array.array("i", values)
+    swapped.byteswap()
+    assert destination == swapped and source == array.array("i", values)
+    with pytest.raises(TypeError):
+        BinaryPrimitives.ReverseEndianness(source, array.array("q", [0] * len(values)))  # long items for Span<int>
+
+
+@_settings
+@given(st.binary(max_size=200))
+def test_readonly_memory_and_memory_take_a_copy_of_bytes(data: bytes) -> None:
+    from System import Byte, Memory, ReadOnlyMemory
+
+    ro = ReadOnlyMemory[Byte](data)  # ReadOnlyMemory(byte[]): .NET keeps its own array
+    assert ro.Length == len(data) and bytes(ro.ToArray()) == data
+    buf = bytearray(data)
+    mem = Memory[Byte](buf)  # a copy: .NET may keep a Memory past the call
+    buf[:1] = b"" if not data else bytes([data[0] ^ 0xFF])
+    assert bytes(mem.ToArray()) == data
+
+
+def test_a_dotnet_array_passes_to_a_span_parameter_as_itself() -> None:
+    from System import Array, Byte
+    from System.Text import Encoding
+
+    arr = Array[Byte](b"abc")
+    assert Encoding.ASCII.GetString(arr) == "abc"

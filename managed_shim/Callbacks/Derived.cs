@@ -102,6 +102,10 @@ internal static class Derived
             && _baseCallers.TryGetValue((self.GetType(), (m.IsGenericMethod ? m.GetGenericMethodDefinition() : m).MethodHandle),
                 out MethodInfo? caller))
         {
+            // Reflection cannot pass a span to the base caller; a virtual call would reach the override.
+            if (m.GetParameters().Any(p => Invokers.SpanArray(p.ParameterType) != null))
+                throw new NotSupportedException(
+                    $"{Signatures.Of(m)} takes a span and is overridden in Python: its base method cannot be called from Python");
             if (m.IsGenericMethod) caller = caller.MakeGenericMethod(m.GetGenericArguments());
             try { return caller.Invoke(self, args); }
             catch (TargetInvocationException e) when (e.InnerException != null)

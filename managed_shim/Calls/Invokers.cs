@@ -98,10 +98,23 @@ internal static class Invokers
         }) { IsField = true };
     }
 
+    /// <summary>The array type a <c>Span&lt;T&gt;</c> or <c>ReadOnlySpan&lt;T&gt;</c> parameter of a
+    /// primitive <c>T</c> is passed as (<c>T[]</c>: a span cannot be boxed), or null for any other
+    /// type. The call wraps the array in the span: .NET's view of it ends when the call returns,
+    /// so the array (a copy .NET owns, made from the Python buffer) is all it ever sees.</summary>
+    public static Type? SpanArray(Type t)
+    {
+        if (!t.IsGenericType || !t.IsByRefLike) return null;
+        Type def = t.GetGenericTypeDefinition();
+        if (def != typeof(Span<>) && def != typeof(ReadOnlySpan<>)) return null;
+        Type element = t.GetGenericArguments()[0];
+        return element.IsPrimitive ? element.MakeArrayType() : null;
+    }
+
     private static Invoker Compile(MethodBase method)
     {
         ParameterInfo[] ps = method.GetParameters();
-        Type[] types = ps.Select(p => p.ParameterType).ToArray();
+        Type[] types = ps.Select(p => SpanArray(p.ParameterType) ?? p.ParameterType).ToArray();
         bool isCtor = method is ConstructorInfo;
         bool returnsVoid = method is MethodInfo mi0 && mi0.ReturnType == typeof(void);
         Func<object?, object?[], object?> call;
@@ -109,9 +122,10 @@ internal static class Invokers
         {
             call = CompileExpression(method, ps);
         }
-        catch (Exception)
+        catch (Exception) when (!ps.Any(p => SpanArray(p.ParameterType) != null))
         {
-            // Rare shapes expression trees refuse: fall back to reflection, unwrapping its wrapper.
+            // Rare shapes expression trees refuse: fall back to reflection, unwrapping its wrapper
+            // (never for span parameters, which reflection cannot pass: the compile error stands).
             call = (target, args) =>
             {
                 try { return method is ConstructorInfo c ? c.Invoke(args) : method.Invoke(target, args); }
@@ -145,6 +159,11 @@ internal static class Invokers
                 body.Add(Expression.Assign(local, Expression.Convert(slot, et)));
                 callArgs[i] = local;
                 writeBacks.Add(Expression.Assign(slot, Expression.Convert(local, typeof(object))));
+            }
+            else if (SpanArray(pt) is Type array)
+            {
+                // new Span<T>((T[])args[i]): a null array is an empty span, as in C#
+                callArgs[i] = Expression.New(pt.GetConstructor(new[] { array })!, Expression.Convert(slot, array));
             }
             else
             {

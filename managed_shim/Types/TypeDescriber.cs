@@ -111,7 +111,7 @@ internal static class TypeDescriber
     }
 
     private static bool Usable(MethodBase m) =>
-        m.GetParameters().All(p => Usable(p.ParameterType)) &&
+        m.GetParameters().All(p => Usable(p.ParameterType) || Invokers.SpanArray(p.ParameterType) != null) &&
         (m is not MethodInfo mi || mi.ReturnType == typeof(void) || Usable(mi.ReturnType));
 
     private static int Depth(Type? t)

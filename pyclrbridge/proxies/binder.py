@@ -76,10 +76,10 @@ def arg_kind(arg: Any) -> Any:
     if t is str:
         return str if len(arg) != 1 else "char"
     if t in _SEQUENCE_TYPES:
+        if t is array.array:  # array('i') and array('d') choose int[] and double[], empty ones too
+            return (t, arg.typecode, _item_kinds(arg)) if arg else (t, arg.typecode)
         if not arg:
             return t
-        if t is array.array:  # array('i') and array('d') choose int[] and double[]
-            return (t, arg.typecode, _item_kinds(arg))
         return (t, _item_kinds(arg))
     if t in _FUNCTION_TYPES:
         return (t, callable_arity(arg), result_hint(arg))  # delegate overloads differ by arity, result

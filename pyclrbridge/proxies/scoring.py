@@ -15,7 +15,7 @@ from typing import Any
 from ..host import typeinfo as _typeinfo
 from ..values import codecs as _codecs
 from ..values.buffers import element_name
-from ..values.targets import INTEGER_RANGES, _element_of, pair_types
+from ..values.targets import INTEGER_RANGES, _element_of, pair_types, span_of
 from ..values.targets import MAP_DEFS as _MAP_DEFS
 from ..values.targets import SEQUENCE_DEFS as _SEQUENCE_DEFS
 from .catalog import class_for
@@ -155,6 +155,11 @@ def _direct_score(arg: Any, type_id: int, bindings: dict[int, int] | None) -> in
         if t.full_name in ("System.Type", "System.Object"):
             return 0 if t.full_name == "System.Type" else OBJECT_SCORE
         return None
+    if isinstance(arg, (bytes, bytearray, memoryview, array.array)) and (span := span_of(t)) is not None:
+        # a T[] made from the buffer, viewed by the span; after an exact T[] (C# prefers the array)
+        if _info(_info(span[0]).element).full_name != element_name(arg):
+            return None
+        return None if span[1] and memoryview(arg).readonly else 1
     if isinstance(arg, (bytes, bytearray, memoryview)):
         if t.kind == "array" and _info(t.element).full_name == element_name(arg):
             return 0  # exactly the items of the buffer (bytes for byte[], memoryview('d') for double[])

@@ -68,6 +68,7 @@ from .targets import (
     _target,
     datetime_to_ticks,
     pair_types,
+    span_of,
     timedelta_to_ticks,
     type_id_for,
     type_label,
@@ -211,7 +212,25 @@ def _decimal(obj: Any, v: Value, keep: list[Any], t: _typeinfo.TypeInfo | None, 
     v.extra = n
 
 
+def _span_array(obj: Any, t: _typeinfo.TypeInfo | None) -> _typeinfo.TypeInfo | None:
+    """For a ``Span<T>``/``ReadOnlySpan<T>`` target, the ``T[]`` the buffer is passed as (a writable
+    buffer sees what .NET wrote through the span once the call returns); ``t`` otherwise. A
+    read-only buffer (``bytes``) is refused for a ``Span<T>``: .NET's writes would be lost."""
+    span = span_of(t)
+    if span is None:
+        return t
+    array_id, writable = span
+    if writable and memoryview(obj).readonly:
+        assert t is not None
+        raise TypeError(
+            f"a read-only {type(obj).__name__} cannot be passed as {type_label(t)}, which .NET writes into: "
+            "pass a bytearray (or another writable buffer)"
+        )
+    return _typeinfo.info(array_id)
+
+
 def _bytes(obj: Any, v: Value, keep: list[Any], t: _typeinfo.TypeInfo | None, nullable: bool) -> None:
+    t = _span_array(obj, t)
     if t is not None and t.kind == "array" and t.rank == 1 and _typeinfo.info(t.element).type_code != "Byte":
         # A typed buffer for a T[] (memoryview of array('d'), numpy): one block copy when its items
         # are exactly T, else item by item.
@@ -397,7 +416,7 @@ def _buffer(obj: Any, v: Value, keep: list[Any], element: int) -> bool:
 
 
 def _array(obj: Any, v: Value, keep: list[Any], t: _typeinfo.TypeInfo | None, nullable: bool) -> None:
-    element = _element_of(t)
+    element = _element_of(_span_array(obj, t))
     if element and _buffer(obj, v, keep, element):
         return
     _list(obj.tolist(), v, keep, element)

@@ -94,6 +94,33 @@ def pair_types(t: _typeinfo.TypeInfo | None) -> tuple[int, int] | None:
     return pair.generic_args[0], pair.generic_args[1]
 
 
+#: Span definitions -> whether .NET may write through them.
+_SPAN_DEFS = {"System.Span`1": True, "System.ReadOnlySpan`1": False}
+_PRIMITIVE_CODES = frozenset(
+    {"Boolean", "Char", "SByte", "Byte", "Int16", "UInt16", "Int32", "UInt32", "Int64", "UInt64", "Single", "Double"}
+)
+# span_of per type id: a pure memo (type infos never change), published with setdefault.
+_spans: dict[int, tuple[int, bool] | None] = {}
+
+
+def span_of(t: _typeinfo.TypeInfo | None) -> tuple[int, bool] | None:
+    """``(T[] type id, writable)`` when ``t`` is ``Span<T>`` (writable) or ``ReadOnlySpan<T>`` of a
+    primitive ``T``: a parameter the shim passes as a ``T[]`` made from the value, wrapped in the
+    span for the call. None for any other type."""
+    if t is None or not t.generic_def_id:
+        return None
+    found = _spans.get(t.id, ())
+    if found != ():
+        return found  # type: ignore[return-value]
+    result: tuple[int, bool] | None = None
+    writable = _SPAN_DEFS.get(_typeinfo.info(t.generic_def_id).full_name)
+    if writable is not None and len(t.generic_args) == 1:
+        element = _typeinfo.info(t.generic_args[0])
+        if element.kind != "enum" and element.type_code in _PRIMITIVE_CODES:
+            result = (_typeinfo.array_type(element.id), writable)
+    return _spans.setdefault(t.id, result)
+
+
 def datetime_to_ticks(dt: datetime.datetime) -> int:
     """.NET ticks (100 ns since 0001-01-01) of a datetime; aware values count in UTC."""
     if dt.tzinfo is not None and dt.utcoffset() is not None:

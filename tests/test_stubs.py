@@ -175,3 +175,17 @@ def test_enum_values_are_class_variables_of_the_enum(fixtures: Any) -> None:
     block = enums.split("class Color")[1].split("\nclass ")[0]
     for name in ("Red", "Green", "Blue"):
         assert f"    {name}: _ClassVar[_ns0.Color]" in block
+
+
+def test_span_and_pair_parameters_take_what_the_bridge_accepts(clr: Any) -> None:
+    from pyclrbridge.cli import stubs as _stubs
+
+    def stub(ns: str) -> str:
+        generated = [ns, "System.Collections.Generic"]
+        return _stubs.stub_text(ns, {n: _stubs._pick_names(n) for n in generated})
+
+    binary = stub("System.Buffers.Binary")
+    # Span<byte> takes what byte[] takes: a bytearray is an Iterable[int]
+    assert "def WriteInt32LittleEndian(destination: _Array[int] | _Iterable[int], value: int) -> None: ..." in binary
+    concurrent = stub("System.Collections.Concurrent").split("class ConcurrentDictionary")[1].split("\nclass ")[0]
+    assert "_Mapping[TKey, TValue]" in concurrent

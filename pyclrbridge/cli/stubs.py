@@ -52,6 +52,7 @@ from ..proxies.pyterms import py_type, result_type
 from ..proxies.signatures import Overload, Param
 from ..values.targets import MAP_DEFS as _MAP_DEFS
 from ..values.targets import SEQUENCE_DEFS as _SEQUENCE_DEFS
+from ..values.targets import pair_types, span_of
 from .names import constructors
 
 # Read-only after import: no lock.
@@ -201,6 +202,13 @@ class _Module:
             t = _typeinfo.info(t.element)
         text = self.type(t.id, typevars=typevars)
         definition = _typeinfo.info(t.generic_def_id).full_name if t.generic_def_id else t.full_name
+        span = span_of(t)
+        if span is not None:  # a span parameter takes what its T[] takes (buffers, .NET arrays)
+            return self.accepted(span[0], typevars=typevars)
+        pairs = pair_types(t)
+        if pairs is not None and text != _ANY:  # IEnumerable<KeyValuePair<K, V>> takes a dict too
+            k, v = (self.type(a, typevars=typevars) for a in pairs)
+            text = f"{text} | _Mapping[{k}, {v}]"
         if definition in _SEQUENCE_DEFS or definition == "System.Collections.Generic.IEnumerable`1":
             inner = self.type(t.generic_args[0], typevars=typevars) if t.generic_args else _ANY
             text = f"{text} | _Iterable[{inner}]" if text != _ANY else text

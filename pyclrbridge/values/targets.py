@@ -87,7 +87,7 @@ def pair_types(t: _typeinfo.TypeInfo | None) -> tuple[int, int] | None:
     if _typeinfo.info(t.generic_def_id).full_name not in PAIR_SEQUENCE_DEFS:
         return None
     pair = _typeinfo.info(t.generic_args[0])
-    if not pair.generic_def_id or len(pair.generic_args) != 2 or pair.open:
+    if not pair.generic_def_id or len(pair.generic_args) != 2:
         return None
     if _typeinfo.info(pair.generic_def_id).full_name != _PAIR_DEF:
         return None

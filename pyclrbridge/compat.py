@@ -53,6 +53,7 @@ from .proxies import members as _members
 from .proxies import properties as _properties
 from .proxies import protected as _protected
 from .proxies.catalog import class_by_name, class_for
+from .values import convert as _convert
 from .values.targets import type_id_for
 
 #: The pythonnet release whose ``clr`` module this one follows: code checks
@@ -644,6 +645,7 @@ def _main(argv: list[str] | None = None) -> int:
 
 _binder.accept_out_placeholders(True)  # pythonnet's Int32.TryParse("42", 0)
 _protected.open_protected(True)  # pythonnet reaches protected members on every object
+_convert.accept_int_for_char(True)  # pythonnet's MethodTest.Overloaded.__overloads__[Char](65)
 _member_errors.pythonnet_member_errors(True)  # pythonnet's TypeError for read-only members and the like
 _construction.casts_keep_objects(True)  # pythonnet's System.String("x") is a .NET String
 _runtime()  # like pythonnet's `import clr`: .NET is running and namespaces import

@@ -119,3 +119,38 @@ def test_every_row_of_the_migration_table_names_an_existing_test() -> None:
         assert named, f"no test named in: {row}"
         missing = [t for t in named if t not in defined]
         assert not missing, f"{missing} (named in the migration table) do not exist"
+
+
+def test_an_int_passes_as_a_char_code_point_under_compat_only() -> None:
+    # pythonnet takes an int where a Char is wanted as its code point; natively a Char is a
+    # one-character str and an int is refused (a fresh interpreter each: the rule is process-wide).
+    from conftest import assert_clean_exit, run_python
+
+    code = """
+        {imports}
+        import System
+        from System.Collections.Generic import List
+        chars = List[System.Char]()
+        for value in (66, 0xFFFF, "C", -1, 0x10000):
+            try:
+                chars.Add(value)
+            except TypeError as error:
+                print("refused", value, "System.Char" in str(error))
+        print([ord(c) for c in chars], System.Char.IsDigit(0x31), System.String("abc").IndexOf(98))
+        """
+    proc = run_python(code.format(imports="from pyclrbridge import compat as clr"))
+    assert_clean_exit(proc)
+    assert proc.stdout.splitlines() == ["refused -1 True", "refused 65536 True", "[66, 65535, 67] True 1"]
+    proc = run_python(
+        code.format(imports="import pyclrbridge; pyclrbridge.load()").replace(
+            ', System.Char.IsDigit(0x31), System.String("abc").IndexOf(98)', ""
+        )
+    )
+    assert_clean_exit(proc)
+    assert proc.stdout.splitlines() == [
+        "refused 66 True",
+        "refused 65535 True",
+        "refused -1 True",
+        "refused 65536 True",
+        "[67]",
+    ]

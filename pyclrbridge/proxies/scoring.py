@@ -15,6 +15,7 @@ from typing import Any
 from ..host import typeinfo as _typeinfo
 from ..values import codecs as _codecs
 from ..values.buffers import element_name
+from ..values.convert import int_fits_char
 from ..values.targets import INTEGER_RANGES, _element_of, pair_types, span_of
 from ..values.targets import MAP_DEFS as _MAP_DEFS
 from ..values.targets import SEQUENCE_DEFS as _SEQUENCE_DEFS
@@ -43,6 +44,8 @@ _INT_RANK = {
     "Double": 5,
     "Decimal": 6,
 }
+# An int as a Char's code point (pythonnet's rule, only under compat): after every number type.
+_INT_AS_CHAR_SCORE = 7
 _FLOAT_RANK = {"Double": 0, "Single": 1, "Decimal": 2}
 OBJECT_SCORE = 10
 # A Python bool where only an integer is wanted: C# never does it, so only when nothing else fits.
@@ -128,6 +131,8 @@ def _direct_score(arg: Any, type_id: int, bindings: dict[int, int] | None) -> in
             return _INT_RANK[code] if lo <= arg <= hi else None
         if code in ("Double", "Single", "Decimal"):
             return _INT_RANK[code]
+        if code == "Char" and int_fits_char(arg):
+            return _INT_AS_CHAR_SCORE
         return OBJECT_SCORE if t.full_name == "System.Object" else None
     if isinstance(arg, float):
         if code in _FLOAT_RANK:

@@ -151,10 +151,34 @@ def _bool(obj: Any, v: Value, keep: list[Any], t: _typeinfo.TypeInfo | None, nul
     v.i = 1 if obj else 0
 
 
+# pythonnet's rule (an int where a Char is wanted is its code point), switched on by
+# pyclrbridge.compat. One bool, replaced whole; read on each conversion and scoring.
+_int_as_char = [False]
+
+
+def accept_int_for_char(enabled: bool) -> bool:
+    """Take an ``int`` in 0..65535 where a ``System.Char`` is wanted, as its code point, as
+    pythonnet does (``True``), or refuse it (``False``, the default: a Char is a one-character
+    ``str``). Returns the previous setting."""
+    previous = _int_as_char[0]
+    _int_as_char[0] = bool(enabled)
+    return previous
+
+
+def int_fits_char(x: int) -> bool:
+    """Whether ``x`` passes as a ``System.Char`` (only under `accept_int_for_char`)."""
+    return _int_as_char[0] and 0 <= x <= 0xFFFF
+
+
 def _int(obj: Any, v: Value, keep: list[Any], t: _typeinfo.TypeInfo | None, nullable: bool) -> None:
     x = int(obj)
     if t is not None:
         code = t.type_code
+        if code == "Char":
+            if not int_fits_char(x):
+                raise TypeError(f"an int cannot be passed as {type_label(t)} (pass a one-character str)")
+            _str(chr(x), v, keep, t, nullable)
+            return
         if code == "Enum":  # checked against the underlying type, never wrapped (2**32 + 3 is not 3)
             code = t.enum_underlying
         rng = INTEGER_RANGES.get(code)

@@ -152,3 +152,28 @@ def test_a_dotnet_array_passes_to_a_span_parameter_as_itself() -> None:
 
     arr = Array[Byte](b"abc")
     assert Encoding.ASCII.GetString(arr) == "abc"
+
+
+def test_span_writes_reach_each_threads_own_buffer() -> None:
+    import threading
+
+    from System.Buffers.Binary import BinaryPrimitives
+
+    errors: list[str] = []
+
+    def worker(n: int) -> None:
+        buf = bytearray(8)
+        for i in range(300):
+            value = n * 1_000_000 + i
+            BinaryPrimitives.WriteInt64BigEndian(buf, value)
+            if bytes(buf) != struct.pack(">q", value):
+                errors.append(f"thread {n} call {i}: {bytes(buf).hex()}")
+                return
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not any(t.is_alive() for t in threads)
+    assert errors == []

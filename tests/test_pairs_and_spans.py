@@ -66,14 +66,20 @@ _settings = settings(max_examples=200, deadline=None, suppress_health_check=[Hea
 
 
 @_settings
-@given(st.binary(max_size=300))
-def test_utf8_get_string_takes_bytes_through_its_readonlyspan_overload(data: bytes) -> None:
+@given(st.binary(max_size=300), st.sampled_from([bytes, bytearray, memoryview]))
+def test_utf8_validation_takes_any_bytes_like_through_its_span_only_overload(data: bytes, kind: Any) -> None:
+    from System import Byte, ReadOnlySpan
     from System.Text import Encoding
+    from System.Text.Unicode import Utf8
 
-    text = data.decode("utf-8", errors="replace")
-    raw = text.encode("utf-8", errors="surrogatepass")
-    # GetString(ReadOnlySpan<byte>) is the only one-argument overload besides GetString(byte[])
-    assert Encoding.UTF8.GetString(memoryview(raw)) == Encoding.UTF8.GetString(raw) == text
+    try:
+        text: str | None = data.decode("utf-8")
+    except UnicodeDecodeError:
+        text = None
+    assert Utf8.IsValid(kind(data)) == (text is not None)  # IsValid(ReadOnlySpan<byte>) is its only overload
+    if text is not None:
+        assert Encoding.UTF8.GetString(kind(data)) == text  # GetString(byte[]) preferred to (ReadOnlySpan<byte>)
+        assert Encoding.UTF8.GetString.overloads[ReadOnlySpan[Byte]](kind(data)) == text  # the span one, chosen
 
 
 @_settings

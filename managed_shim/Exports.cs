@@ -149,7 +149,10 @@ public static unsafe partial class Exports
     }
 
     [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
-    public static int FreeHandle(long handle) => Handles.Free(handle) ? 1 : 0;
+    // 0 (an unset or already claimed handle) frees nothing and is not a refused free: Python's
+    // proxy finalizer calls this export directly, without a Python frame a signal could cut
+    // short, for every proxy, released or not. In a forked child nothing is freed (see ForkGuard).
+    public static int FreeHandle(long handle) => handle == 0 || ForkGuard.InChild() ? 0 : Handles.Free(handle) ? 1 : 0;
 
     [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
     public static int MakeGeneric(int id, int method, int* typeArgs, int count, int* result, Value* error)

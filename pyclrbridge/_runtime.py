@@ -25,6 +25,7 @@ from .host import bridge as _bridge
 from .host import hostfxr as _hostfxr
 from .host.locks import SignalSafeLock
 from .host.shim import ABI_VERSION, Shim, Value, default_shim_path, read_string, utf16
+from .proxies import base as _proxy_base
 from .proxies import catalog as _catalog
 from .proxies import events as _events
 from .proxies import extensions as _extensions
@@ -404,6 +405,7 @@ def _start(args: _LoadArgs) -> Runtime:
         )
     _bridge.FORK_FLAG = int(versions.get("forkFlag", 0))
     _bridge.SHIM = shim  # publish: the shim is fully bound
+    _proxy_base.install_finalizer(shim.FreeHandle)
     _objects.install_protocol(shim)
     _importer.install()
     _threadtop.configure("excepthook")

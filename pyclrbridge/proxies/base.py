@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+import functools
 import inspect
 from collections.abc import Callable
 from typing import Any
@@ -414,13 +415,20 @@ def release(obj: Any) -> None:
         what = f"the class {obj.__name__}" if isinstance(obj, type) else f"an object of type {type(obj).__name__}"
         why = " (enum values are shared; there is nothing to release)" if isinstance(obj, ClrEnum) else ""
         raise TypeError(f"pyclrbridge.release() takes a .NET object proxy, not {what}{why}")
+    shim = _bridge.SHIM
+    if shim is None or _bridge.SHUTTING_DOWN.is_set():
+        shim = None  # nothing may be called in .NET any more (see free_handle)
     _ = _release_lock.taken
     try:
         h = getattr(obj, "_h", 0)
+        # Claim and free with nothing between that checks for signals (a store, a test and a
+        # jump, then the export itself): a signal handler that raises here cannot separate
+        # the proxy giving up its handle from .NET freeing it (the handle would leak).
         obj._h = 0
+        if shim is not None:
+            shim.FreeHandle(h)
     finally:
         _release_lock.release()
-    _bridge.free_handle(h)
 
 
 class ClrObject(metaclass=ClrMeta):
@@ -429,6 +437,10 @@ class ClrObject(metaclass=ClrMeta):
     __slots__ = ("__weakref__", "_h")
     __clr_type_id__ = 0
     __clr_name__ = "object"
+    # What ctypes passes for a proxy given to an export taking an int64: its handle. Only the
+    # finalizer installed by install_finalizer relies on it (an empty slot reads as 0, through
+    # __getattr__).
+    _as_parameter_: Any
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         # Reached only by Python subclasses (proxies are made by wrap): construct the .NET base.
@@ -466,6 +478,8 @@ class ClrObject(metaclass=ClrMeta):
 
     def __getattr__(self, name: str) -> Any:
         # Reached only when ordinary lookup failed: instance members always win over extensions.
+        if name == "_as_parameter_":
+            return 0  # the handle slot was never set (a signal landed before wrap set it)
         if name[:1] != "_":
             found = _extension_lookup(self, name)
             if found is not None:
@@ -503,6 +517,32 @@ class ClrEnumMeta(ClrMeta):
         if not cls.__dict__.get("__clr_type_id__"):
             raise TypeError(f"{cls.__name__} is the base of .NET enums, not an enum (iterate an enum class)")
         return iter([v for v in cls.__dict__.values() if type(v) is cls])
+
+
+# The same member descriptor as ``_h``: reading ``proxy._as_parameter_`` reads its handle slot.
+ClrObject._as_parameter_ = ClrObject.__dict__["_h"]
+
+
+def install_finalizer(free_handle_export: Any) -> None:
+    """Make the shim's ``FreeHandle`` export itself every proxy's finalizer (at load, once the
+    shim is bound). A finalizer written in Python can be cut short by a signal handler that
+    raises at its first instruction (CPython checks for pending signals on entering every Python
+    function), and then the handle leaks: ``Exception ignored in __del__``, and the .NET object
+    lives for ever. ``functools.lru_cache(maxsize=0)`` binds like a method and calls the
+    export directly from C (no cache, no Python frame), and ctypes reads the handle through
+    ``_as_parameter_``: no bytecode runs between the object dying and its handle being freed.
+    The export frees nothing for 0 (a released proxy, or a slot never set) and nothing in a
+    forked child; after shutdown a free is a plain table removal in .NET and stays harmless.
+
+    The export is bound again with a pointer-sized parameter: ctypes converts an object to an
+    int64 through its ``__index__`` first (an enum proxy would pass its value, freeing another
+    object's handle), while a pointer parameter takes only a real ``int`` or ``_as_parameter_``.
+    Where a pointer cannot hold a handle (32-bit), the Python finalizer stays."""
+    if ctypes.sizeof(ctypes.c_void_p) != 8:
+        return
+    address = ctypes.cast(free_handle_export, ctypes.c_void_p).value or 0
+    free = ctypes.PYFUNCTYPE(ctypes.c_int32, ctypes.c_void_p)(address)
+    ClrObject.__del__ = functools.lru_cache(maxsize=0)(free)  # type: ignore[method-assign]
 
 
 class ClrEnum(ClrObject, metaclass=ClrEnumMeta):

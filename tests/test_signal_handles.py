@@ -1,0 +1,82 @@
+"""No signal leaks a .NET object's handle while its proxy dies or is released.
+
+A signal handler that raises (Ctrl-C, an alarm) runs wherever the main thread next checks for
+signals, and CPython checks on entering every Python function: a finalizer written in Python
+could be cut short at its first instruction, leaving the handle (and the .NET object) alive for
+ever. The proxies' finalizer is the shim's export itself (no Python frame), and ``release()``
+gives up the handle and frees it with no check between. These tests fire a fast interval timer
+whose handler raises while proxies die and are released, then count the live handles.
+"""
+
+from __future__ import annotations
+
+import signal
+
+import pytest
+
+from conftest import assert_clean_exit, run_python
+
+pytestmark = pytest.mark.skipif(not hasattr(signal, "setitimer"), reason="needs signal.setitimer (POSIX)")
+
+_CODE = """
+import gc, signal, time
+import pyclrbridge
+clr = pyclrbridge.load()
+from System.Text import StringBuilder
+from System import DayOfWeek
+
+armed = [False]
+alarms = [0]
+
+def on_alarm(*_):
+    alarms[0] += 1
+    if armed[0]:
+        raise TimeoutError("alarm")
+
+MODE = {mode!r}
+for _ in range(20):  # warm up: classes and call paths built before counting
+    pyclrbridge.release(StringBuilder("w"))
+gc.collect(); clr.collect()
+before = clr.stats()
+signal.signal(signal.SIGALRM, on_alarm)
+signal.setitimer(signal.ITIMER_REAL, 0.0001, 0.0001)
+interrupted = 0
+end = time.perf_counter() + 2.0
+while time.perf_counter() < end:
+    made = [StringBuilder("x") for _ in range(2000)]  # made with the alarm disarmed
+    days = [DayOfWeek.Monday] * 50  # enum values (they have __index__) die here too
+    try:
+        armed[0] = True
+        if MODE == "death":
+            while made:
+                made.pop()
+        else:
+            while made:
+                pyclrbridge.release(made[-1])
+                made.pop()
+        armed[0] = False
+    except TimeoutError:
+        armed[0] = False
+        interrupted += 1
+    del made, days
+signal.setitimer(signal.ITIMER_REAL, 0)
+signal.signal(signal.SIGALRM, signal.SIG_IGN)
+gc.collect(); clr.collect()
+after = clr.stats()
+print("alarms", alarms[0], "interrupted", interrupted)
+print("leaked", after["live_handles"] - before["live_handles"])
+print("refused", after["refused_frees"] - before["refused_frees"])
+"""
+
+
+@pytest.mark.parametrize("mode", ["death", "release"])
+def test_a_signal_never_leaks_the_handle_of_a_dying_or_released_proxy(mode: str) -> None:
+    proc = run_python(_CODE.format(mode=mode), timeout=180)
+    assert_clean_exit(proc)
+    lines = dict(line.split(" ", 1) for line in proc.stdout.splitlines())
+    interrupted = int(lines["alarms"].split()[-1])
+    assert interrupted > 20, f"too few alarms interrupted the work to test anything:\n{proc.stdout}"
+    assert lines["leaked"] == "0", f"handles leaked:\n{proc.stdout}\n{proc.stderr[-3000:]}"
+    assert lines["refused"] == "0", f"handles freed twice:\n{proc.stdout}"
+    # An alarm inside a Python finalizer is reported by CPython and loses the handle.
+    assert "Exception ignored" not in proc.stderr, proc.stderr[-3000:]

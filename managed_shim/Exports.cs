@@ -16,9 +16,11 @@ public static unsafe partial class Exports
 {
     public const int AbiVersion = 1;
 
+    /// <summary>Reports <paramref name="e"/> as it is. A TargetInvocationException is never
+    /// unwrapped here: Python's own MethodInfo.Invoke raises it as in C#; the bridge's own
+    /// reflection calls do not wrap (DoNotWrapExceptions, or they rethrow the inner exception).</summary>
     private static int Fail(Exception e, Value* error)
     {
-        while (e is TargetInvocationException { InnerException: { } inner }) e = inner;
         try
         {
             error->Kind = ValueKind.Object;
@@ -95,11 +97,18 @@ public static unsafe partial class Exports
                 throw new ArgumentException($"expected at most {nparams} arguments, got {nargs}");
             // A field id reads with no argument and writes with one; methods fill omitted optionals.
             var converted = new object?[invoker.IsField ? nargs : nparams];
-            for (int i = 0; i < converted.Length; i++)
+            try
             {
-                converted[i] = i < nargs && args[i].Kind != ValueKind.Missing
-                    ? Values.ToClr(args[i], invoker.ParameterTypes[i], strictBool: true)
-                    : invoker.DefaultFor(i);
+                for (int i = 0; i < converted.Length; i++)
+                {
+                    converted[i] = i < nargs && args[i].Kind != ValueKind.Missing
+                        ? Values.ToClr(args[i], invoker.ParameterTypes[i], strictBool: true)
+                        : invoker.DefaultFor(i);
+                }
+            }
+            catch (InvalidCastException e) when (Stored(memberId) is { } member)
+            {
+                throw new InvalidCastException($"{member}: {e.Message}", e);  // name the field or property written
             }
             object? self = target == 0 ? null : Handles.Target(target);
             // An instance of a Python subclass: Python reaching an overridden method means the base one.
@@ -117,6 +126,16 @@ public static unsafe partial class Exports
         }
         catch (Exception e) { return Fail(e, error); }
     }
+
+    /// <summary>"Type.Member" when <paramref name="memberId"/> writes a field or a property
+    /// (a setter), for a conversion error to name what was written; null for other members.</summary>
+    private static string? Stored(int memberId) => TypeCatalog.MemberOf(memberId) switch
+    {
+        FieldInfo f => $"{f.DeclaringType?.FullName}.{f.Name}",
+        MethodInfo { IsSpecialName: true } m when m.Name.StartsWith("set_", StringComparison.Ordinal)
+            => $"{m.DeclaringType?.FullName}.{m.Name.Substring(4)}",
+        _ => null,
+    };
 
     [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
     public static int Convert(Value* value, int typeId, Value* result, Value* error)
@@ -163,11 +182,20 @@ public static unsafe partial class Exports
             if (method != 0)
             {
                 var m = (MethodInfo)TypeCatalog.MemberOf(id);
-                *result = TypeCatalog.IdOf(m.MakeGenericMethod(args));
+                try { *result = TypeCatalog.IdOf(m.MakeGenericMethod(args)); }
+                catch (ArgumentException e)  // a broken constraint: say which (Python raises TypeError)
+                {
+                    throw new ArgumentException(Constraints.Explain(m.GetGenericArguments(), args, Signatures.Of(m)) ?? e.Message, e);
+                }
             }
             else
             {
-                *result = TypeCatalog.IdOf(TypeCatalog.TypeOf(id).MakeGenericType(args));
+                Type def = TypeCatalog.TypeOf(id);
+                try { *result = TypeCatalog.IdOf(def.MakeGenericType(args)); }
+                catch (ArgumentException e)
+                {
+                    throw new ArgumentException(Constraints.Explain(def.GetGenericArguments(), args, Signatures.TypeName(def)) ?? e.Message, e);
+                }
             }
             return 0;
         }

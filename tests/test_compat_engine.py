@@ -179,7 +179,8 @@ def test_engine_code_reached_by_reflection_fails_cleanly(engine_dll: Path) -> No
         for attempt in range(2):
             try:
                 collect.Invoke(None, [20])
-            except System.TypeInitializationException as error:  # (reflection's wrapper is unwrapped)
+            except System.Reflection.TargetInvocationException as wrapped:  # MethodInfo.Invoke wraps, as in C#
+                error = wrapped.InnerException
                 print(type(error).__name__, ENGINE_DISARMED in str(error.InnerException))
         """,
         engine_dll,

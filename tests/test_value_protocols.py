@@ -111,3 +111,85 @@ def test_bcl_numbers_convert_exactly() -> None:
     assert int(Int128.MinValue) == -(2**127) and int(UInt128.MaxValue) == 2**128 - 1
     assert float(Half.Parse("1.5")) == 1.5 and int(Half.Parse("-2.75")) == -2
     assert list(range(BigInteger.Parse("3"))) == [0, 1, 2]
+
+
+# ---- 29.15: wrongly typed enum values and broken generic constraints are TypeErrors -----------
+
+
+def test_text_or_a_float_for_an_enum_member_is_a_type_error_naming_the_member() -> None:
+    from Fixtures.ValueProtocols import Painted, Shade
+    from System import Array, DayOfWeek
+    from System.Globalization import CultureInfo, DateTimeFormatInfo
+
+    painted = Painted()
+    for name in ("ShadeField", "ShadeProperty"):
+        with pytest.raises(TypeError, match=rf"Painted\.{name}: cannot store System\.String 'Dark' as the enum"):
+            setattr(painted, name, "Dark")
+        assert getattr(painted, name) == Shade.Light  # unchanged
+    with pytest.raises(TypeError, match=r"Painted\.StaticShade: .*give Shade\.Light or an integer"):
+        Painted.StaticShade = "Dark"
+    with pytest.raises(TypeError, match=r"ShadeField: cannot store System\.Double 1\.5"):
+        painted.ShadeField = 1.5
+    with pytest.raises(TypeError, match=r"as the enum System\.DayOfWeek"):
+        Array[DayOfWeek]([DayOfWeek.Monday])[0] = "Friday"
+    fmt = DateTimeFormatInfo.GetInstance(CultureInfo.InvariantCulture).Clone()  # a BCL enum property
+    with pytest.raises(TypeError, match=r"DateTimeFormatInfo\.FirstDayOfWeek: .*System\.DayOfWeek"):
+        fmt.FirstDayOfWeek = "Monday"
+    fmt.FirstDayOfWeek = DayOfWeek.Monday
+    assert fmt.FirstDayOfWeek == DayOfWeek.Monday
+
+
+def test_a_broken_generic_constraint_is_a_type_error_naming_it() -> None:
+    from Fixtures.ValueProtocols import ConstraintMethods, OnlyNew, OnlyStructs
+    from System import Nullable, Object
+
+    with pytest.raises(TypeError, match=r"Object cannot be T of Nullable\[T\]: .*'where T : struct'"):
+        Nullable[Object]
+    with pytest.raises(TypeError, match=r"'where T : struct'"):
+        OnlyStructs[Object]
+    with pytest.raises(TypeError, match=r"String cannot be T of OnlyNew\[T\]: .*'where T : new\(\)'"):
+        OnlyNew[str]
+    with pytest.raises(TypeError, match=r"'where T : IComparable\[T\]'"):
+        ConstraintMethods.Name[Object]()
+    assert ConstraintMethods.Name[str]() == "String" and OnlyStructs[int] is OnlyStructs[int]
+
+
+# ---- 29.17: reflection called from Python wraps as in C# ---------------------------------------
+
+
+def test_method_info_invoke_raises_target_invocation_exception_as_in_csharp() -> None:
+    from System import FormatException, Type
+    from System.Reflection import TargetInvocationException
+
+    parse = Type.GetType("System.Int32").GetMethod("Parse", [Type.GetType("System.String")])
+    with pytest.raises(TargetInvocationException) as caught:
+        parse.Invoke(None, ["not a number"])
+    assert isinstance(caught.value.InnerException, FormatException)
+    assert caught.value.__cause__ is caught.value.InnerException
+    assert parse.Invoke(None, ["42"]) == 42
+
+
+def test_property_info_and_constructor_info_wrap_too() -> None:
+    from System import InvalidOperationException, Type, Uri, UriFormatException
+    from System.IO import MemoryStream
+    from System.Reflection import TargetInvocationException
+
+    timeout = MemoryStream().GetType().GetProperty("ReadTimeout")
+    with pytest.raises(TargetInvocationException) as caught:
+        timeout.GetValue(MemoryStream())
+    assert isinstance(caught.value.InnerException, InvalidOperationException)
+    make_uri = Uri("http://a/").GetType().GetConstructor([Type.GetType("System.String")])
+    with pytest.raises(TargetInvocationException) as made:
+        make_uri.Invoke(["::not a uri::"])
+    assert isinstance(made.value.InnerException, UriFormatException)
+
+
+def test_the_bridges_own_reflection_raises_the_original_exception() -> None:
+    from Fixtures.ValueProtocols import Picky, Unmakeable
+    from System import FormatException, InvalidOperationException
+
+    assert Picky.Take("ok") == "ok"
+    with pytest.raises(FormatException, match="empty text is not picky"):
+        Picky.Take("")  # the implicit operator, applied by the bridge
+    with pytest.raises(InvalidOperationException, match="no default Unmakeable"):
+        Unmakeable()  # new Unmakeable(): its parameterless constructor

@@ -29,12 +29,13 @@ internal static class ResultShapes
         Type to = target.GetGenericArguments()[0];
         if (def == typeof(Task<>) && ResultOf(o.GetType()) is Type from && Widens(from, to))
         {
-            result = _castTask.MakeGenericMethod(from, to).Invoke(null, new[] { o });
+            result = _castTask.MakeGenericMethod(from, to).Invoke(null, BindingFlags.DoNotWrapExceptions, null, new[] { o }, null);
             return true;
         }
         if (def == typeof(IEnumerable<>) && ItemOf(o.GetType()) is Type item && Widens(item, to))
         {
-            result = typeof(Enumerable).GetMethod(nameof(Enumerable.Cast))!.MakeGenericMethod(to).Invoke(null, new[] { o });
+            result = typeof(Enumerable).GetMethod(nameof(Enumerable.Cast))!.MakeGenericMethod(to)
+                .Invoke(null, BindingFlags.DoNotWrapExceptions, null, new[] { o }, null);
             return true;
         }
         return false;

@@ -44,7 +44,7 @@ internal static class TaskWatch
         {
             MethodInfo m = _asTask.GetOrAdd(type, static ty => ty.GetMethod(nameof(ValueTask<int>.AsTask))
                 ?? throw new MissingMethodException(ty.FullName, nameof(ValueTask<int>.AsTask)));
-            return (Task)m.Invoke(o, null)!;
+            return (Task)m.Invoke(o, BindingFlags.DoNotWrapExceptions, null, null, null)!;
         }
         throw new InvalidCastException($"{Signatures.TypeName(type)} is not a Task or ValueTask");
     }

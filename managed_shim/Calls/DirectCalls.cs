@@ -94,8 +94,7 @@ internal static unsafe class DirectCalls
 
     private static long Fail(Exception e)
     {
-        while (e is TargetInvocationException { InnerException: { } inner }) e = inner;
-        Park(e);
+        Park(e);  // as it is: a TargetInvocationException is what Python's MethodInfo.Invoke threw
         return Failed;
     }
 

@@ -42,7 +42,7 @@ internal sealed class Invoker
         // which Office interop and reflection-driven libraries test for); other types: default(T).
         if (p != null && t == typeof(object) && p.IsOptional && !Signatures.HasDefault(p))
             return Type.Missing;
-        return t.IsValueType ? Activator.CreateInstance(t) : null;
+        return t.IsValueType ? Invokers.New(t) : null;
     }
 }
 
@@ -56,6 +56,12 @@ internal static class Invokers
     private static readonly ConcurrentDictionary<int, Lazy<Invoker>> _cache = new();
 
     public static int Count => _cache.Count;
+
+    /// <summary><c>new T()</c> for a struct: its public parameterless constructor (C# 10) when it
+    /// has one, whose exception is thrown as itself, else the zeroed value.</summary>
+    public static object New(Type valueType) =>
+        Activator.CreateInstance(valueType, BindingFlags.Public | BindingFlags.Instance | BindingFlags.CreateInstance
+            | BindingFlags.DoNotWrapExceptions, null, null, null)!;
 
     public static Invoker Get(int memberId) =>
         _cache.GetOrAdd(memberId, id => new Lazy<Invoker>(() => Build(TypeCatalog.MemberOf(id)))).Value;
@@ -73,7 +79,7 @@ internal static class Invokers
                 return FieldAccessor(f);
             case Type valueType:
                 return new Invoker(Type.EmptyTypes, Array.Empty<ParameterInfo?>(), true, false,
-                    (_, _) => Activator.CreateInstance(valueType));
+                    (_, _) => New(valueType));
             default:
                 throw new InvalidOperationException($"cannot call {member}");
         }

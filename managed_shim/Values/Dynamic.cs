@@ -171,8 +171,17 @@ internal static class DynamicMembers
 
     /// <summary>A dynamic member's value called with <paramref name="args"/>: a delegate runs,
     /// anything else is not callable (<see cref="Missing"/>).</summary>
-    private static object? InvokeValue(object? value, object?[] args) =>
-        value is Delegate d ? d.DynamicInvoke(args) : Missing;
+    private static object? InvokeValue(object? value, object?[] args)
+    {
+        if (value is not Delegate d) return Missing;
+        try { return d.DynamicInvoke(args); }
+        catch (System.Reflection.TargetInvocationException e) when (e.InnerException != null)
+        {
+            // DynamicInvoke is the bridge's reflection: the delegate's own exception, as a call gives it.
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerException).Throw();
+            throw;
+        }
+    }
 
     private sealed class DeleteBinder(string name) : DeleteMemberBinder(name, ignoreCase: false)
     {

@@ -306,7 +306,7 @@ internal static unsafe class Values
         if (o is long ticks && target == typeof(DateTime)) return new DateTime(ticks);
         if (o is long span && target == typeof(TimeSpan)) return new TimeSpan(span);
         var op = Conversions.Find(o.GetType(), target);
-        if (op != null) return op.Invoke(null, new[] { o });
+        if (op != null) return op.Invoke(null, System.Reflection.BindingFlags.DoNotWrapExceptions, null, new[] { o }, null);
         if (ResultShapes.TryReshape(o, target, out object? reshaped)) return reshaped;  // Task<string> as Task<object>...
         throw new InvalidCastException($"cannot convert {o.GetType().FullName} to {target.FullName}");
     }
@@ -330,7 +330,12 @@ internal static unsafe class Values
             }
             return Enum.ToObject(target, exact);
         }
-        return Enum.ToObject(target, o);
+        if (o is Enum or bool) return Enum.ToObject(target, o);
+        // Enum.ToObject would throw a bare ArgumentException for text or a float: a TypeError instead.
+        string example = Enum.GetNames(target) is [var name, ..] ? $"{target.Name}.{name} or " : "";
+        throw new InvalidCastException(string.Format(CultureInfo.InvariantCulture,
+            "cannot store {0} {1} as the enum {2}: give {3}an integer", o.GetType().FullName,
+            o is string text ? $"'{text}'" : o, target.FullName, example));
     }
 
     private static Type ElementTypeFor(Type target, out bool makeArray, out bool makeList)

@@ -121,7 +121,10 @@ def make_generic(def_id: int, arg_ids: list[int], *, method: bool = False) -> in
         def_id, 1 if method else 0, arr, len(arg_ids), ctypes.byref(out), ctypes.byref(error)
     )
     if rc != 0:
-        _bridge.raise_error(error)
+        try:
+            _bridge.raise_error(error)
+        except ValueError as refused:  # an ArgumentException: type arguments that break a constraint
+            raise TypeError(str(refused)) from refused
     return out.value
 
 

@@ -22,7 +22,6 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from ..host import typeinfo as _typeinfo
-from ..host.errors import ClrError
 from ..values import codecs as _codecs
 from ..values import convert as _convert
 from . import betterness as _betterness
@@ -257,7 +256,7 @@ def _constructed(
         type_args = tuple(bindings[i] for i in range(len(ov.generic_params)))
     try:
         return construct_generic_overload(ov, type_args)
-    except ClrError:
+    except TypeError:
         return None  # the arguments break a constraint (where T : ...): not a candidate
 
 
@@ -332,6 +331,15 @@ def _no_overload(
     if explained is not None:
         return type(explained)(f"{describe()}{_describe_args(args, kwargs)}: {explained}")
     hint = ""
+    if generic_args:  # say which constraint the explicit type arguments break
+        broken: list[str] = []
+        for o in overloads:
+            if len(o.generic_params) == len(generic_args):
+                try:
+                    construct_generic_overload(o, generic_args)
+                except TypeError as refused:
+                    broken.append(str(refused))
+        hint = "".join(f"\n{b}" for b in dict.fromkeys(broken))
     if not generic_args and any(o.generic_params for o in overloads):
         hint = (
             "\n(a generic method's type arguments may not follow from these arguments: "

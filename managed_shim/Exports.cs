@@ -87,7 +87,12 @@ public static unsafe partial class Exports
 
     [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]  // hot: optimized from the first call (see docs/performance.md)
-    public static int Invoke(int memberId, long target, Value* args, int nargs, Value* results, int nresults, Value* error)
+    public static int Invoke(int memberId, long target, Value* args, int nargs, Value* results, int nresults, Value* error) =>
+        InvokeCore(memberId, target, args, nargs, results, nresults, error);
+
+    /// <summary>The one implementation of a member call (<see cref="Invoke"/>, <see cref="InvokeFrame"/>,
+    /// <see cref="InvokeFrameHeld"/>).</summary>
+    private static int InvokeCore(int memberId, long target, Value* args, int nargs, Value* results, int nresults, Value* error)
     {
         try
         {
@@ -297,6 +302,8 @@ public static unsafe partial class Exports
                 thread_states_kept = ThreadStates.Kept,
                 thread_states_created = ThreadStates.Created,
                 thread_states_released = ThreadStates.Released,
+                held_handlers_first = HeldCalls.First,
+                held_escapes = HeldCalls.Escapes,
             }), result);
         }
         catch (Exception e) { return Fail(e, error); }

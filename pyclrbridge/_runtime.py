@@ -243,6 +243,9 @@ class Runtime:
         ``-=``), ``callbacks`` / ``callbacks_in_flight`` / ``callbacks_parked`` (.NET threads waiting for
         the process to end after exit refused their callback), ``thread_states_kept`` /
         ``thread_states_created`` / ``thread_states_released`` (Python thread states of .NET threads),
+        ``held_handlers_first`` (the bridge's handlers run first on first-chance exceptions and
+        assembly loads, see threads.md) / ``held_escapes`` (calls that kept the GIL and released
+        it because the bridge's own work around them threw or loaded an assembly),
         and compiled-stub and type-catalog sizes.
 
         Examples:
@@ -395,6 +398,8 @@ def _start(args: _LoadArgs) -> Runtime:
     if shim.Initialize(_dispatch.DISPATCH_ADDRESS, ctypes.byref(result), ctypes.byref(error)) != 0:
         raise _hostfxr.HostError(f"the shim at {shim.path} failed to initialize")
     _threadstates.install(shim)
+    if not shim.held_setup():
+        raise _hostfxr.HostError(f"the shim at {shim.path} refused the Python C-API functions for held calls")
     if _typed_callbacks.ENABLED and shim.RegisterTypedThunks(_typed_callbacks.MAKER_ADDRESS) != 0:
         raise _hostfxr.HostError(f"the shim at {shim.path} refused the typed callback maker")
     versions = json.loads(read_string(result))

@@ -601,3 +601,115 @@ b.Join()
 """,
     )
     assert _result(out) == "11 [0]"
+
+
+# The bridge's own work around a call that keeps the GIL (HeldCalls.cs): argument conversion of
+# a held frame call, the code of a direct stub, the exports Python calls without releasing the
+# GIL. Each shape below hung before (user code or a first-chance handler ran with the GIL held).
+
+# A held export or stub whose own code throws (a handle no longer live: what a call racing
+# release() meets), each made with the GIL held.
+_HELD_THROWS = {
+    "ArrayLength export": (
+        "import ctypes\nn = ctypes.c_int64()\nerr = bridge.Value()",
+        "bridge.shim().ArrayLength(10**12, ctypes.byref(n), ctypes.byref(err))",
+        "1",
+    ),
+    "DuplicateHandle export": ("", "bridge.shim().DuplicateHandle(10**12)", "0"),
+    "direct stub of a short getter": (
+        "from Fixtures.GilLeaf import Leaves\nfrom pyclrbridge.proxies import direct\n"
+        "member = Leaves.__dict__['Count']._get\nassert bridge.is_short(member)\n"
+        "stub = direct.stub(member)[0]\n"
+        "def get_dead():\n"
+        "    if stub(10**12) == direct.FAILED and not direct.failed():\n"
+        "        return 'no failure'\n",
+        "get_dead()",
+        "ObjectDisposedException",
+    ),
+}
+
+
+@pytest.mark.parametrize("shape", sorted(_HELD_THROWS))
+def test_held_call_throwing_with_a_first_chance_handler_waiting_for_python(fixtures_dll: Any, shape: str) -> None:
+    # The handler waits for a pool thread running a Python callback: the held call must have
+    # released the GIL before the handler runs (the bridge's own handler runs first).
+    setup, call, expected = _HELD_THROWS[shape]
+    out = _run(
+        fixtures_dll,
+        f"""
+from Fixtures.GilLeaf import FirstChance
+{setup}
+escapes = clr.stats()["held_escapes"]
+FirstChance.Install(Func[int](lambda: 0))
+try:
+    result = {call}
+except Exception as exc:
+    result = type(exc).__name__
+FirstChance.Uninstall()
+print("RESULT", result)
+print("SEEN", FirstChance.Seen > 0)
+print("ESCAPED", clr.stats()["held_escapes"] > escapes)
+""",
+    )
+    assert _result(out) == expected
+    assert "SEEN True" in out  # the handler did run, on the calling thread, and returned
+    assert "ESCAPED True" in out
+
+
+@pytest.mark.parametrize("shape", sorted(_HELD_THROWS))
+def test_held_call_throwing_with_a_sleeping_first_chance_handler_stalls_nothing(fixtures_dll: Any, shape: str) -> None:
+    # A first-chance handler that sleeps 2 s: the 10 ms ticker keeps ticking meanwhile.
+    setup, call, expected = _HELD_THROWS[shape]
+    body = _STALL.format(
+        setup=f"from Fixtures.GilLeaf import SleepingFirstChance\n{setup}\nSleepingFirstChance.Install(2000)",
+        call=call,
+    )
+    out = _run(fixtures_dll, body + "SleepingFirstChance.Uninstall()\n")
+    assert _result(out) == expected
+    _assert_ticker_ran(out)
+
+
+def test_held_call_whose_argument_needs_a_user_conversion_that_waits_for_python(fixtures_dll: Any) -> None:
+    # TakesConverted.Take(Converted) is a proved leaf; a Converting argument reaches it through
+    # its implicit operator, user code that waits for a pool thread running Python. The
+    # bridge's conversion runs it, so the held call refuses and the call releases the GIL.
+    out = _run(
+        fixtures_dll,
+        """
+from Fixtures.GilLeaf import Converted, Converting, TakesConverted
+assert bridge.is_short(TakesConverted.Take.overloads_list[0].id)
+TakesConverted.Take(Converted())
+TakesConverted.Take(Converted())  # the invoker is built: this one was held
+Converting.Callback = Func[int](lambda: 0)
+print("RESULT", TakesConverted.Take(Converting()))
+""",
+    )
+    assert _result(out) == "1"
+
+
+def test_held_call_whose_argument_needs_a_sleeping_user_conversion_stalls_nothing(fixtures_dll: Any) -> None:
+    setup = (
+        "from Fixtures.GilLeaf import Converted, Converting, TakesConverted\n"
+        "TakesConverted.Take(Converted())\nTakesConverted.Take(Converted())"
+    )
+    out = _run(fixtures_dll, _STALL.format(setup=setup, call="TakesConverted.Take(Converting())"))
+    assert _result(out) == "1"
+    _assert_ticker_ran(out)
+
+
+def test_held_frame_calls_keep_their_results(fixtures: Any) -> None:
+    # Plain arguments keep the GIL (no escape); the rest are refused and made releasing: the
+    # same results either way.
+    from Fixtures.GilLeaf import Converted, Converting, TakesConverted
+
+    escapes = fixtures.stats()["held_escapes"]
+    for _ in range(3):
+        assert TakesConverted.Narrow(2**31 - 1, -(2**15)) == 2**31 - 1 - 2**15
+        assert TakesConverted.Take(Converted()) == 1
+        assert TakesConverted.Same(1.5) == 1.5
+        assert TakesConverted.Letter("x") == "x"
+    assert TakesConverted.Take(Converting()) == 1  # (its operator sleeps 2 s)
+    with pytest.raises(OverflowError):
+        TakesConverted.Narrow(1, 2**15)
+    assert fixtures.stats()["held_escapes"] == escapes
+    assert fixtures.stats()["held_handlers_first"]

@@ -372,8 +372,10 @@ public static unsafe partial class Exports
     [System.Runtime.InteropServices.UnmanagedCallersOnly(CallConvs = new[] { typeof(System.Runtime.CompilerServices.CallConvCdecl) })]
     public static long EventIdentity(long handle)
     {
+        HeldCalls.Enter();  // called with the GIL held (host/shim.py SHORT_EXPORTS)
         try { return EventIdentities.Of(Handles.Target(handle)); }
         catch { return 0; }
+        finally { HeldCalls.Exit(); }
     }
 
     /// <summary>
@@ -408,8 +410,10 @@ public static unsafe partial class Exports
     [System.Runtime.InteropServices.UnmanagedCallersOnly(CallConvs = new[] { typeof(System.Runtime.CompilerServices.CallConvCdecl) })]
     public static long DuplicateHandle(long handle)
     {
+        HeldCalls.Enter();  // called with the GIL held (host/shim.py SHORT_EXPORTS)
         try { return Handles.Alloc(Handles.Target(handle)); }
         catch { return 0; }
+        finally { HeldCalls.Exit(); }
     }
 
     /// <summary>Copies up to <c>capacity</c> identities of collected objects into <c>buffer</c>.</summary>

@@ -63,6 +63,8 @@ internal static unsafe class DirectCalls
     private static readonly MethodInfo _text = typeof(DirectCalls).GetMethod(nameof(Text), BindingFlags.NonPublic | BindingFlags.Static)!;
     private static readonly MethodInfo _store = typeof(DirectCalls).GetMethod(nameof(StoreText), BindingFlags.NonPublic | BindingFlags.Static)!;
     private static readonly MethodInfo _fail = typeof(DirectCalls).GetMethod(nameof(Fail), BindingFlags.NonPublic | BindingFlags.Static)!;
+    private static readonly MethodInfo _enter = typeof(HeldCalls).GetMethod(nameof(HeldCalls.Enter))!;
+    private static readonly MethodInfo _exit = typeof(HeldCalls).GetMethod(nameof(HeldCalls.Exit))!;
     private static readonly MethodInfo _derived = typeof(DirectCalls).GetMethod(nameof(RedirectDerived), BindingFlags.NonPublic | BindingFlags.Static)!;
 
     public static int Count => _stubs.Count;
@@ -72,7 +74,7 @@ internal static unsafe class DirectCalls
     public static (string Shape, IntPtr Function) For(int memberId, int variant)
     {
         Stub s = _stubs.GetOrAdd((memberId, variant),
-            key => new Lazy<Stub>(() => TryBuild(TypeCatalog.MemberOf(key.Member), key.Variant))).Value;
+            key => new Lazy<Stub>(() => TryBuild(TypeCatalog.MemberOf(key.Member), key.Variant, MayBeHeld(key.Member, key.Variant)))).Value;
         return (s.Shape, s.Function);
     }
 
@@ -127,11 +129,17 @@ internal static unsafe class DirectCalls
         return '\0';
     }
 
-    private static Stub TryBuild(MemberInfo member, int variant)
+    /// <summary>Whether Python may call the member's stub with the GIL held: a proved leaf, or a
+    /// virtual method (an override proved a leaf for an exact type, see GilPolicy.IsShortOn).</summary>
+    private static bool MayBeHeld(int memberId, int variant) =>
+        GilPolicy.IsShort(memberId, variant)
+        || TypeCatalog.MemberOf(memberId) is MethodInfo { IsStatic: false, IsVirtual: true };
+
+    private static Stub TryBuild(MemberInfo member, int variant, bool held)
     {
         try
         {
-            return Build(member, variant);
+            return Build(member, variant, held);
         }
         catch (Exception)
         {
@@ -178,7 +186,7 @@ internal static unsafe class DirectCalls
         }
     }
 
-    private static Stub Build(MemberInfo member, int variant)
+    private static Stub Build(MemberInfo member, int variant, bool held)
     {
         Plan? plan = PlanFor(member, variant);
         if (plan == null) return None;
@@ -273,6 +281,12 @@ internal static unsafe class DirectCalls
         Expression guarded = Expression.TryCatch(
             Expression.Block(nativeResult, locals, tryBody),
             Expression.Catch(caught, failure));
+        // A held section (see HeldCalls) in a stub Python may call with the GIL held: anything
+        // but the leaf itself that throws or loads (the stub's own code, out of memory) releases
+        // it first. Closed last, after the catch, holding nothing. Other stubs are only ever
+        // called with the GIL released.
+        if (held)
+            guarded = Expression.Block(Expression.Call(_enter), Expression.TryFinally(guarded, Expression.Call(_exit)));
 
         if (resultKind == 'o') shape.Append('#').Append(TypeCatalog.IdOf(owner));  // the result's type id
         string signature = shape.ToString();
@@ -348,8 +362,13 @@ public static unsafe partial class Exports
     [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
     public static int DirectPending(Value* error)
     {
-        int state = DirectCalls.TakePending(out Exception? e);
-        if (state != 1 || e == null) return state;
-        return Fail(e, error) == 1 ? 1 : 3;  // 3: the exception could not be handed over
+        HeldCalls.Enter();  // called with the GIL held (host/shim.py SHORT_EXPORTS)
+        try
+        {
+            int state = DirectCalls.TakePending(out Exception? e);
+            if (state != 1 || e == null) return state;
+            return Fail(e, error) == 1 ? 1 : 3;  // 3: the exception could not be handed over
+        }
+        finally { HeldCalls.Exit(); }
     }
 }

@@ -66,6 +66,11 @@ internal static class Invokers
     public static Invoker Get(int memberId) =>
         _cache.GetOrAdd(memberId, id => new Lazy<Invoker>(() => Build(TypeCatalog.MemberOf(id)))).Value;
 
+    /// <summary>The member's invoker when it is built already, else null (never builds one: a
+    /// held call must not compile). Cannot throw.</summary>
+    public static Invoker? Built(int memberId) =>
+        _cache.TryGetValue(memberId, out Lazy<Invoker>? lazy) && lazy.IsValueCreated ? lazy.Value : null;
+
     private static Invoker Build(MemberInfo member)
     {
         switch (member)

@@ -113,8 +113,9 @@ public static class LeafProof
         _firstChanceRegistered = CompileFirstChanceProbe();
     }
 
-    /// <summary>Whether any <see cref="AppDomain.FirstChanceException"/> handler is registered
-    /// (the event's backing field is read each time; when the field cannot be found: true).</summary>
+    /// <summary>Whether any <see cref="AppDomain.FirstChanceException"/> handler other than the
+    /// bridge's own (<see cref="HeldCalls.OwnFirstChance"/>, which only releases the GIL) is
+    /// registered (the event's backing field is read each time; when it cannot be found: true).</summary>
     public static bool FirstChanceHandlersRegistered() => _firstChanceRegistered();
 
     // AppDomain.FirstChanceException forwards to a static event of AppContext; its backing
@@ -131,14 +132,14 @@ public static class LeafProof
             }
         }
         if (field == null) return static () => true;
-        var probe = new DynamicMethod("FirstChanceRegistered", typeof(bool), Type.EmptyTypes, typeof(LeafProof).Module, skipVisibility: true);
+        var probe = new DynamicMethod("FirstChanceHandlers", typeof(object), Type.EmptyTypes, typeof(LeafProof).Module, skipVisibility: true);
         ILGenerator il = probe.GetILGenerator();
         il.Emit(OpCodes.Volatile);
         il.Emit(OpCodes.Ldsfld, field);
-        il.Emit(OpCodes.Ldnull);
-        il.Emit(OpCodes.Cgt_Un);
         il.Emit(OpCodes.Ret);
-        return probe.CreateDelegate<Func<bool>>();
+        Func<object?> handlers = probe.CreateDelegate<Func<object?>>();
+        EventHandler<System.Runtime.ExceptionServices.FirstChanceExceptionEventArgs> own = HeldCalls.OwnFirstChance;
+        return () => handlers() is { } h && h != (object)own;
     }
 
     /// <summary>Whether a call of <paramref name="m"/> (on a receiver of exactly type

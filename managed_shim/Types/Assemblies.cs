@@ -30,6 +30,7 @@ internal static class Assemblies
     public static void Hook()
     {
         if (Interlocked.Exchange(ref _hooked, 1) != 0) return;
+        HeldCalls.Hook();  // first: its handlers must run before any other (see HeldCalls)
         AppDomain.CurrentDomain.AssemblyLoad += (_, _) => Interlocked.Increment(ref _generation);
         AssemblyLoadContext.Default.Resolving += Resolve;
         AssemblyLoadContext.Default.ResolvingUnmanagedDll += ResolveNative;

@@ -56,6 +56,9 @@ internal static class TypeCatalog
     public static MemberInfo MemberOf(int id) =>
         _members.TryGetValue(id, out MemberInfo? m) ? m : throw new ArgumentException($"unknown member id {id}");
 
+    /// <summary>The member with id <paramref name="id"/>, or null (never throws).</summary>
+    public static MemberInfo? FindMember(int id) => _members.TryGetValue(id, out MemberInfo? m) ? m : null;
+
     public static int TypeCount => _types.Count;
     public static int MemberCount => _members.Count;
 

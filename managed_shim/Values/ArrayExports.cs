@@ -20,12 +20,14 @@ public static unsafe partial class Exports
     [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
     public static int ArrayLength(long handle, long* length, Value* error)
     {
+        HeldCalls.Enter();  // called with the GIL held (host/shim.py SHORT_EXPORTS)
         try
         {
             *length = ArrayOf(handle).LongLength;
             return 0;
         }
         catch (Exception e) { return Fail(e, error); }
+        finally { HeldCalls.Exit(); }
     }
 
     [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
@@ -83,6 +85,7 @@ public static unsafe partial class Exports
     [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
     public static int ArrayCopy(long handle, long start, long count, void* buffer, int intoArray, Value* error)
     {
+        HeldCalls.Enter();  // called with the GIL held (host/shim.py SHORT_EXPORTS)
         try
         {
             Array array = ArrayOf(handle);
@@ -104,5 +107,6 @@ public static unsafe partial class Exports
             return 0;
         }
         catch (Exception e) { return Fail(e, error); }
+        finally { HeldCalls.Exit(); }
     }
 }

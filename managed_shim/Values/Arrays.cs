@@ -94,6 +94,7 @@ public static unsafe partial class Exports
     [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
     public static int ArrayPin(long handle, long* pin, long* address, long* length, int* typeCode, Value* error)
     {
+        HeldCalls.Enter();  // called with the GIL held (host/shim.py SHORT_EXPORTS)
         try
         {
             object o = Handles.Target(handle);
@@ -109,6 +110,7 @@ public static unsafe partial class Exports
             return 0;
         }
         catch (Exception e) { return Fail(e, error); }
+        finally { HeldCalls.Exit(); }
     }
 
     /// <summary>
@@ -134,8 +136,10 @@ public static unsafe partial class Exports
     [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
     public static int ArrayUnpin(long pin)
     {
+        HeldCalls.Enter();  // called with the GIL held (host/shim.py SHORT_EXPORTS)
         try { return Pins.Unpin((IntPtr)pin) ? 1 : 0; }
         catch { return 0; }
+        finally { HeldCalls.Exit(); }
     }
 
     /// <summary>Pins alive now, pins taken and released since start.</summary>

@@ -31,15 +31,14 @@ public struct Frame
 public static unsafe partial class Exports
 {
     /// <summary>
-    /// <see cref="Invoke"/> with every argument read from a <see cref="Frame"/>. It calls the same
-    /// export through its function pointer, so there is one implementation of a member call.
+    /// <see cref="Invoke"/> with every argument read from a <see cref="Frame"/> (the same
+    /// implementation, <see cref="InvokeCore"/>).
     /// </summary>
     [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
     public static int InvokeFrame(Frame* frame)
     {
-        delegate* unmanaged[Cdecl]<int, long, Value*, int, Value*, int, Value*, int> invoke = &Invoke;
         Value* slots = (Value*)(frame + 1);
-        return invoke(frame->MemberId, frame->Target, slots, frame->NArgs, slots + frame->NArgs,
+        return InvokeCore(frame->MemberId, frame->Target, slots, frame->NArgs, slots + frame->NArgs,
             frame->NResults, &frame->Error);
     }
 

@@ -4,8 +4,11 @@ Every prototype is declared once here. Calls through these function pointers rel
 GIL (ctypes ``CFUNCTYPE`` semantics), so .NET work runs in parallel with Python threads,
 except the exports in :data:`SHORT_EXPORTS`, which run no user code and never wait: they
 keep the GIL (``PYFUNCTYPE``), so a thread that makes many of them does not hand the GIL to
-another thread and wait to get it back at each one (a GIL convoy). ``InvokeFrameHeld`` is
-``InvokeFrame`` keeping the GIL, for members the shim finds short (``MemberIsShort``).
+another thread and wait to get it back at each one (a GIL convoy). Each of them that can throw
+or allocate runs as a held section (``HeldCalls.cs``): the GIL is released before any handler
+of a first-chance exception or of an assembly load runs on it. ``InvokeFrameHeld`` is
+``InvokeFrame`` keeping the GIL, for members the shim proves leaves (``MemberIsShort``); it
+refuses (-1, nothing done) a call whose arguments need more than a plain conversion.
 ``PYCLRBRIDGE_HOLD_GIL=0`` makes every call release the GIL.
 """
 
@@ -134,6 +137,9 @@ _EXPORTS: dict[str, tuple[Any, list[Any]]] = {
     "SweepThreadStates": (_i32, []),
     # Bulk.cs (frame calls, chunked iteration)
     "InvokeFrame": (_i32, [ctypes.c_void_p]),
+    # HeldCalls.cs: InvokeFrame keeping the GIL (-1: refused, nothing done), and its setup.
+    "InvokeFrameHeld": (_i32, [ctypes.c_void_p]),
+    "HeldSetup": (_i32, [_i64, _i64, _i64]),
     "IterStart": (_i32, [_i64, ValuePtr, _i32p, ValuePtr]),
     "IterNext": (_i32, [_i64, ctypes.c_void_p, _i32, _i32p, ValuePtr]),
     "IterClose": (_i32, [_i64, ValuePtr]),
@@ -197,6 +203,7 @@ HOLD_GIL = os.environ.get("PYCLRBRIDGE_HOLD_GIL", "1") != "0"
 #: Exports that run no user code and never wait for another thread: called with the GIL held.
 SHORT_EXPORTS = frozenset(
     {
+        "InvokeFrameHeld",
         "FreeHandle",
         "DirectPending",
         "NativeGilRelease",
@@ -338,6 +345,7 @@ class Shim:
     SweepThreadStates: Any
     InvokeFrame: Any
     InvokeFrameHeld: Any
+    HeldSetup: Any
     IterStart: Any
     IterNext: Any
     IterClose: Any
@@ -402,9 +410,19 @@ class Shim:
             )
             if rc < 0 or not ptr.value:
                 raise HostError(f"could not bind {SHIM_TYPE}.{name} from {shim_path}: {hex_code(rc)}")
-            setattr(self, name, prototype(restype, argtypes, short=name in SHORT_EXPORTS)(ptr.value))
-            if name == "InvokeFrame":
-                self.InvokeFrameHeld = prototype(restype, argtypes, short=True)(ptr.value)
+            # InvokeFrameHeld keeps the GIL whatever HOLD_GIL says (nothing calls it then).
+            short = name in SHORT_EXPORTS or name == "InvokeFrameHeld"
+            setattr(self, name, prototype(restype, argtypes, short=short)(ptr.value))
+
+    def held_setup(self) -> bool:
+        """Hand the shim the C-API functions a held call needs to release the GIL when its own
+        work throws or loads an assembly (``HeldCalls.cs``): once, at load, before any held call."""
+        api = ctypes.pythonapi
+        addresses = [
+            ctypes.cast(getattr(api, name), ctypes.c_void_p).value or 0
+            for name in ("PyEval_SaveThread", "PyEval_RestoreThread", "PyGILState_Check")
+        ]
+        return 0 not in addresses and self.HeldSetup(*addresses) == 0
 
 
 def default_shim_path() -> Path:

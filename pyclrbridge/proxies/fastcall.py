@@ -141,10 +141,17 @@ def compile_invoker(member: int, param_types: tuple[int, ...], slow: Invoker, re
         inner += _param_code(i, type_id)
     inner += [
         f"_header(frame.buffer, 0, {member}, {n}, target, 1)",
-        # A short member (it never waits for another thread) keeps the GIL: no convoy.
-        # (except while releasing_gil() is on: see GilRelease)
-        f"if {'(frame.invoke if _gil.on else frame.invoke_held)' if _bridge.is_short(member) else 'frame.invoke'}"
-        "(frame.address) != 0:",
+        *(
+            [
+                # A short member (a proved leaf: it never waits) keeps the GIL: no convoy (except
+                # while releasing_gil() is on: see GilRelease). The held call refuses (-1, nothing
+                # done) arguments that need more than a plain conversion: then it releases.
+                "rc = (frame.invoke if _gil.on else frame.invoke_held)(frame.address)",
+                "if rc != 0 and (rc > 0 or frame.invoke(frame.address) != 0):",
+            ]
+            if _bridge.is_short(member)
+            else ["if frame.invoke(frame.address) != 0:"]
+        ),
         "    _raise_error(_Value.from_buffer_copy(frame.error))",
         f"result = frame.slots[{n}]",
         "kind = result.kind",

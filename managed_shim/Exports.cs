@@ -92,6 +92,7 @@ public static unsafe partial class Exports
 
     /// <summary>The one implementation of a member call (<see cref="Invoke"/>, <see cref="InvokeFrame"/>,
     /// <see cref="InvokeFrameHeld"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]  // hot: optimized from the first call (see docs/performance.md)
     private static int InvokeCore(int memberId, long target, Value* args, int nargs, Value* results, int nresults, Value* error)
     {
         try

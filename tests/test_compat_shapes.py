@@ -46,6 +46,17 @@ def test_out_parameter_placeholder_none_for_a_dictionary_value(compat_clr: Any) 
     assert d.TryGetValue("missing", None) == (False, None)
 
 
+def test_out_parameter_placeholders_are_type_checked_as_pythonnet_does(compat_clr: Any) -> None:
+    # pythonnet converts a placeholder as the out parameter's type: None cannot be an Int32.
+    from System.Collections.Generic import Dictionary
+
+    with pytest.raises(TypeError, match="TryGetValue"):
+        Dictionary[str, int]().TryGetValue("k", None)
+    with pytest.raises(TypeError, match="TryGetValue"):
+        Dictionary[str, int]().TryGetValue("k", "not an int")
+    assert Dictionary[str, str]().TryGetValue("k", None) == (False, None)  # None is a String
+
+
 def test_out_parameter_may_still_be_omitted_under_compat(compat_clr: Any) -> None:
     import System
 

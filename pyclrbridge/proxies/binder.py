@@ -185,6 +185,10 @@ def _fit(
         if p.byref == 2:
             sources.append(None)
             if placeholders and pos < len(args) and p.name not in kwargs:
+                # pythonnet converts a placeholder as the out parameter's type: None for an
+                # out int is refused (TestValueOutParams("hi", None)), 0 or None for a string too.
+                if score(args[pos], p.type_id) is None:
+                    return None
                 arg_types[pos], declared_types[pos] = p.type_id, d  # betterness reads every slot
                 pos += 1
             else:

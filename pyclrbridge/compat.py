@@ -312,7 +312,7 @@ def _refused_as_member_error(obj: Any, name: str, action: Callable[[], None]) ->
         action()
     except AttributeError as refused:
         if type(refused) is AttributeError and _member_of(obj, name) is not None:
-            raise _member_errors.MemberError(str(refused), name=name, obj=obj) from None
+            raise _member_errors.member_error(str(refused), name=name, obj=obj) from None
         raise
 
 
@@ -324,11 +324,14 @@ def _compat_delattr(self: Any, name: str) -> None:
     _refused_as_member_error(self, name, lambda: object.__delattr__(self, name))
 
 
-def _member_errors_on_objects() -> None:
+def _member_errors_on_objects(enabled: bool) -> None:
     """pythonnet's TypeError for assigning or deleting a read-only member on an object: on the
-    base class (a Python subclass's own ``__setattr__`` still wins). Set once, at import."""
-    type.__setattr__(_base.ClrObject, "__setattr__", _compat_setattr)
-    type.__setattr__(_base.ClrObject, "__delattr__", _compat_delattr)
+    base class (a Python subclass's own ``__setattr__`` still wins); ``enabled=False`` removes it."""
+    for name, function in (("__setattr__", _compat_setattr), ("__delattr__", _compat_delattr)):
+        if enabled:
+            type.__setattr__(_base.ClrObject, name, function)
+        elif name in _base.ClrObject.__dict__:
+            type.__delattr__(_base.ClrObject, name)
 
 
 def _namespace_doc(module: Any) -> str:
@@ -337,19 +340,26 @@ def _namespace_doc(module: Any) -> str:
     return "Namespace containing types from the following assemblies:\n\n" + "".join(f"- {n}\n" for n in names)
 
 
-def _pythonnet_type_names() -> None:
+# The native names, docstring and reprs compat replaces: kept to put back (``_pythonnet_rules(False)``).
+_RENAMED = (_base.ClrMeta, _base.ClrEnumMeta, _importer.NamespaceModule)
+_NATIVE_NAMES = {cls: (cls.__name__, cls.__qualname__, cls.__module__) for cls in _RENAMED}
+_NATIVE_NAMESPACE_DOC: Any = vars(_importer.NamespaceModule).get("__doc__")
+_NATIVE_REPRS = {cls: cls.__dict__["__repr__"] for cls in (_base.ClrObject, _base.ClrEnum)}
+
+
+def _pythonnet_type_names(enabled: bool) -> None:
     """pythonnet's names for the types of .NET classes (``CLRMetatype``) and namespaces
     (``ModuleObject``), in its ``clr._internal`` module, which code written for pythonnet tests
-    (``type(cls).__name__ == "CLRMetatype"``); and its namespace docstring. Set once, at import."""
-    for meta in (_base.ClrMeta, _base.ClrEnumMeta):
-        type.__setattr__(meta, "__name__", "CLRMetatype")
-        type.__setattr__(meta, "__qualname__", "CLRMetatype")
-        type.__setattr__(meta, "__module__", "clr._internal")
-    namespace = _importer.NamespaceModule
-    type.__setattr__(namespace, "__name__", "ModuleObject")
-    type.__setattr__(namespace, "__qualname__", "ModuleObject")
-    type.__setattr__(namespace, "__module__", "clr._internal")
-    type.__setattr__(namespace, "__doc__", property(_namespace_doc))
+    (``type(cls).__name__ == "CLRMetatype"``); and its namespace docstring. ``enabled=False``
+    puts pyclrbridge's back."""
+    for cls in _RENAMED:
+        name = ("ModuleObject" if cls is _importer.NamespaceModule else "CLRMetatype") if enabled else None
+        native = _NATIVE_NAMES[cls]
+        type.__setattr__(cls, "__name__", name or native[0])
+        type.__setattr__(cls, "__qualname__", name or native[1])
+        type.__setattr__(cls, "__module__", "clr._internal" if enabled else native[2])
+    doc = property(_namespace_doc) if enabled else _NATIVE_NAMESPACE_DOC
+    type.__setattr__(_importer.NamespaceModule, "__doc__", doc)
 
 
 def _dotnet_method_doc(group: Any) -> str | None:
@@ -386,11 +396,11 @@ def _pythonnet_class_doc(cls: Any) -> str | None:
     return f"Python wrapper for .NET type {clr_type.ToString()}"
 
 
-def _pythonnet_docs() -> None:
+def _pythonnet_docs(enabled: bool) -> None:
     """pythonnet's docstrings for classes (also those built before compat was imported) and
-    methods. Set once, at import."""
-    _classes.document_classes(_pythonnet_class_doc)
-    _members.document_methods(_dotnet_method_doc)
+    methods; ``enabled=False`` puts pyclrbridge's back."""
+    _classes.document_classes(_pythonnet_class_doc if enabled else None)
+    _members.document_methods(_dotnet_method_doc if enabled else None)
 
 
 def _pythonnet_repr(self: Any) -> str:
@@ -407,11 +417,11 @@ def _pythonnet_enum_repr(self: Any) -> str:
     return f"<{type(self).__name__}.{self}: {int(self)}>"
 
 
-def _pythonnet_reprs() -> None:
-    """pythonnet's repr formats, on the base classes (a .NET ``__repr__`` method still wins).
-    Set once, at import."""
-    type.__setattr__(_base.ClrObject, "__repr__", _pythonnet_repr)
-    type.__setattr__(_base.ClrEnum, "__repr__", _pythonnet_enum_repr)
+def _pythonnet_reprs(enabled: bool) -> None:
+    """pythonnet's repr formats, on the base classes (a .NET ``__repr__`` method still wins);
+    ``enabled=False`` puts pyclrbridge's back."""
+    type.__setattr__(_base.ClrObject, "__repr__", _pythonnet_repr if enabled else _NATIVE_REPRS[_base.ClrObject])
+    type.__setattr__(_base.ClrEnum, "__repr__", _pythonnet_enum_repr if enabled else _NATIVE_REPRS[_base.ClrEnum])
 
 
 def _constructor_overloads() -> None:
@@ -643,21 +653,29 @@ def _main(argv: list[str] | None = None) -> int:
     return 0
 
 
-_binder.accept_out_placeholders(True)  # pythonnet's Int32.TryParse("42", 0)
-_protected.open_protected(True)  # pythonnet reaches protected members on every object
-_convert.accept_int_for_char(True)  # pythonnet's MethodTest.Overloaded.__overloads__[Char](65)
-_member_errors.pythonnet_member_errors(True)  # pythonnet's TypeError for read-only members and the like
-_construction.casts_keep_objects(True)  # pythonnet's System.String("x") is a .NET String
+def _pythonnet_rules(enabled: bool) -> None:
+    """Switch every process-wide pythonnet rule of this module on (what importing it does) or
+    off (pyclrbridge's native rules; for a process, such as a test run, that goes on natively).
+    The additions that change nothing native (accessor methods, number protocols of kept
+    primitives, ``Overloads`` on classes, the engine's refusal) stay."""
+    _binder.accept_out_placeholders(enabled)  # pythonnet's Int32.TryParse("42", 0)
+    _protected.open_protected(enabled)  # pythonnet reaches protected members on every object
+    _convert.accept_int_for_char(enabled)  # pythonnet's MethodTest.Overloaded.__overloads__[Char](65)
+    _member_errors.pythonnet_member_errors(enabled)  # pythonnet's TypeError for read-only members
+    _construction.casts_keep_objects(enabled)  # pythonnet's System.String("x") is a .NET String
+    _construction.adapt_callables(_out_placeholders if enabled else None)
+    _pythonnet_type_names(enabled)
+    _pythonnet_reprs(enabled)
+    _pythonnet_docs(enabled)
+    _member_errors_on_objects(enabled)
+
+
 _runtime()  # like pythonnet's `import clr`: .NET is running and namespaces import
 _engine.refuse_engine()  # before any library can load pythonnet's engine as a dependency
 _number_protocols()
 _install_accessors()
 _constructor_overloads()
-_pythonnet_type_names()
-_pythonnet_reprs()
-_pythonnet_docs()
-_member_errors_on_objects()
-_construction.adapt_callables(_out_placeholders)
+_pythonnet_rules(True)
 
 if __name__ == "__main__":
     raise SystemExit(_main())

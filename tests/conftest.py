@@ -41,6 +41,19 @@ def fixtures_dll(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return _build_fixtures(tmp_path_factory.mktemp("fixtures"))
 
 
+@pytest.fixture(autouse=True)
+def _compat_rules_only_where_asked(request: pytest.FixtureRequest) -> None:
+    """Importing ``pyclrbridge.compat`` switches pythonnet's rules on for the whole process. In
+    this shared test process they are on only for tests that ask for a ``compat_clr`` fixture;
+    every other test runs with pyclrbridge's native rules, whatever ran before it."""
+    wanted = "compat_clr" in request.fixturenames
+    if wanted:
+        import pyclrbridge.compat  # noqa: F401  # (starts the runtime, as the fixture would)
+    compat = sys.modules.get("pyclrbridge.compat")
+    if compat is not None:
+        compat._pythonnet_rules(wanted)
+
+
 @pytest.fixture(scope="session")
 def clr() -> Any:
     """The session's runtime."""

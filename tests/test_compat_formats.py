@@ -67,3 +67,40 @@ def test_reprs_and_docstrings_stay_pyclrbridge_s_natively(fixtures_dll: Path) ->
     assert lines[4].startswith("'.NET class Fixtures.Members.Widget (assembly ")
     assert lines[7] == "'GetType() -> Type'"
     assert lines[-1] == "'my own'"
+
+
+def test_compat_rules_switch_off_and_on_again(fixtures_dll: Path) -> None:
+    # The test suite shares one process between compat and native tests (conftest switches
+    # compat's rules off for native ones): switching off must give every native format back.
+    proc = run_python(
+        """
+        import os
+        from pyclrbridge import compat as clr
+        clr.AddReference(os.environ["FIXTURES_DLL"])
+        import System
+        from Fixtures.Members import Widget
+
+        def show():
+            w = Widget(1)
+            try:
+                w.MaxSize = 3
+            except AttributeError as error:
+                refused = isinstance(error, TypeError)
+            print(repr(System.DayOfWeek.Monday), type(System.String).__name__, Widget.__doc__.splitlines()[0],
+                  System.Object.GetType.__doc__, refused, type(System.String("x")).__name__)
+
+        show()
+        clr._pythonnet_rules(False)
+        show()
+        clr._pythonnet_rules(True)
+        show()
+        """,
+        fixtures_dll=fixtures_dll,
+    )
+    assert_clean_exit(proc)
+    compat = "<DayOfWeek.Monday: 1> CLRMetatype Void .ctor() System.Type GetType() True String"
+    native = (
+        "<System.DayOfWeek.Monday: 1> ClrMeta .NET class Fixtures.Members.Widget (assembly PyClrBridge.Fixtures) "
+        "GetType() -> Type False str"
+    )
+    assert proc.stdout.splitlines() == [compat, native, compat]

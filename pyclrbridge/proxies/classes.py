@@ -268,16 +268,17 @@ class NoConstructors:
 _doc_override: list[Callable[[Any], str | None] | None] = [None]
 
 
-def document_classes(describe: Callable[[Any], str | None]) -> None:
-    """Make the ``__doc__`` of every .NET class ``describe(cls)``: classes built from now on,
-    and (under the build lock) those built already."""
+def document_classes(describe: Callable[[Any], str | None] | None) -> None:
+    """Make the ``__doc__`` of every .NET class ``describe(cls)`` (None: pyclrbridge's own):
+    classes built from now on, and (under the build lock) those built already."""
     _doc_override[0] = describe
     lock = catalog.build_lock()
     _ = lock.taken
     try:
         for cls in catalog.built_classes():
-            if cls.__dict__.get("__clr_derived__") is None:
-                _set(cls, "__doc__", describe(cls))
+            info = cls.__dict__.get("__clr_info__")
+            if cls.__dict__.get("__clr_derived__") is None and info is not None:
+                _set(cls, "__doc__", _class_doc(cls, info, cls.__dict__.get("__clr_ctors__", ())))
     finally:
         lock.release()
 
@@ -468,6 +469,14 @@ def _populate(cls: Any, info: _typeinfo.TypeInfo) -> None:
     if "invoke" in table:
         _set(cls, "__clr_invoke__", Overload.from_json(table["invoke"]))
         _set(cls, "__call__", _call_delegate)
+    _set(cls, "__doc__", _class_doc(cls, info, ctors))
+
+
+def _class_doc(cls: Any, info: Any, ctors: tuple[Overload, ...]) -> str | None:
+    """The class's docstring: pyclrbridge's (in describe's terms), or `document_classes`'."""
+    override = _doc_override[0]
+    if override is not None:
+        return override(cls)
     kind_word = {
         "class": "class",
         "struct": "struct",
@@ -481,5 +490,4 @@ def _populate(cls: Any, info: _typeinfo.TypeInfo) -> None:
         short = info.display.split("[")[0].rsplit(".", 1)[-1]
         lines.append("Constructors:")
         lines.extend(f"  {_pyterms.signature(c, short)}" for c in ctors)
-    override = _doc_override[0]
-    _set(cls, "__doc__", "\n".join(lines) if override is None else override(cls))
+    return "\n".join(lines)

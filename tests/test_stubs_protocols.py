@@ -14,7 +14,7 @@ import pytest
 
 from conftest import ROOT
 
-NAMESPACES = ["System.Collections.Generic", "Fixtures.Members", "Fixtures.Operators"]
+NAMESPACES = ["System.Collections.Generic", "Fixtures.Members", "Fixtures.Operators", "Fixtures.ValueProtocols"]
 
 GOOD = """\
 from System.Collections.Generic import Dictionary, List
@@ -47,6 +47,22 @@ BAD = """\
 from System.Collections.Generic import List
 xs = List[str](["a"])
 n: int = xs.ToArray()[0]
+"""
+
+
+#: Conversion operators and C#'s foreach pattern: mypy needs __int__, __index__, __float__,
+#: __bytes__, __bool__ and __iter__ in the stubs to accept these.
+CASTS = """\
+import operator
+from Fixtures.ValueProtocols import Countdown, Meters, Small
+
+small = Small(3)
+whole: int = int(small) + operator.index(small) + [1, 2, 3, 4][small]
+half: float = float(small) + float(Meters(2.5))
+raw: bytes = bytes(small)
+truth: bool = bool(small)
+counted = [x for x in Countdown(2)]
+RESULT = (whole, half, raw, truth, counted)
 """
 
 
@@ -118,6 +134,13 @@ def test_the_protocol_program_runs(fixtures: Any) -> None:
     scope: dict[str, Any] = {}
     exec(compile(GOOD, "good.py", "exec"), scope)
     assert scope["RESULT"] == (["a"], [1], [("a", 1)], 0, ["A"], 1, "B", 4, ["b", "a"], "ba", 8.0, 52.0)
+
+
+def test_mypy_accepts_conversions_and_the_foreach_pattern(stub_dir: Path, tmp_path: Path, fixtures: Any) -> None:
+    assert _mypy(stub_dir, tmp_path, CASTS) == []
+    scope: dict[str, Any] = {}
+    exec(compile(CASTS, "casts.py", "exec"), scope)  # and the program runs as typed
+    assert scope["RESULT"] == (10, 4.0, b"\x03\x04", True, [2, 1])
 
 
 def test_stub_package_is_a_partial_pep561_stub_distribution(package_dir: Path) -> None:

@@ -47,6 +47,9 @@ from .. import _importer
 from ..host import bridge as _bridge
 from ..host import typeinfo as _typeinfo
 from ..host.typeinfo import TypeInfo
+from ..proxies.casts import CAST_OPERATORS as _CAST_OPERATORS
+from ..proxies.casts import RESULTS as CAST_RESULTS
+from ..proxies.casts import conversion_plan
 from ..proxies.protocols import _OPERATORS, _UNARY
 from ..proxies.pyterms import py_type, result_type
 from ..proxies.signatures import Overload, Param
@@ -390,6 +393,9 @@ class _Module:
             unary = [Overload.from_json(o) for o in methods.get(op_name, [])]
             if unary:
                 emit(dunder, [f"(self) -> {self.result(unary[0])}"])
+        casts = {name: [Overload.from_json(o) for o in methods.get(name, [])] for name in _CAST_OPERATORS}
+        for dunder in conversion_plan(t, casts):  # int(), float(), bytes()... as the proxy has them
+            emit(dunder, [f"(self) -> {CAST_RESULTS[dunder]}"])
         return lines
 
     def _doc(self, t: TypeInfo) -> str:
@@ -493,7 +499,8 @@ class _Module:
             elif definition == "System.IDisposable":
                 add("__enter__", f"(self) -> {self.type(t.id)}")
                 add("__exit__", "(self, *exc: object) -> None")
-        if any(_typeinfo.info(i).full_name == "System.Collections.IEnumerable" for i in t.interfaces):
+        enumerable = any(_typeinfo.info(i).full_name == "System.Collections.IEnumerable" for i in t.interfaces)
+        if enumerable or t.enumerable_pattern:  # IEnumerable, or C#'s foreach pattern (GetEnumerator)
             add("__iter__", "(self) -> _Iterator[_Any]")
         return out
 

@@ -29,7 +29,7 @@ defines is kept.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from ..host import typeinfo as _typeinfo
@@ -56,14 +56,13 @@ def _target_key(ret: int) -> str:
     return t.full_name
 
 
-def _conversions(cls: Any, info: _typeinfo.TypeInfo) -> dict[str, tuple[Overload, bool]]:
+def _conversions(
+    info: _typeinfo.TypeInfo, groups: Mapping[str, Sequence[Overload]]
+) -> dict[str, tuple[Overload, bool]]:
     """Target key -> (the conversion operator from ``info``'s type to it, implicit?)."""
     found: dict[str, tuple[Overload, bool]] = {}
     for name in _PREFERENCE:
-        group = cls.__dict__.get(name)
-        if not isinstance(group, MethodGroup):
-            continue
-        for o in group.overloads_list:
+        for o in groups.get(name, ()):
             if not o.static or len(o.params) != 1 or not o.ret or o.params[0].byref:
                 continue
             source = o.params[0].type_id
@@ -74,6 +73,36 @@ def _conversions(cls: Any, info: _typeinfo.TypeInfo) -> dict[str, tuple[Overload
             if prior is None or _PREFERENCE[name] < _PREFERENCE[prior[0].name]:
                 found[key] = (o, name == "op_Implicit")
     return found
+
+
+def conversion_plan(info: _typeinfo.TypeInfo, groups: Mapping[str, Sequence[Overload]]) -> dict[str, list[Overload]]:
+    """Protocol name -> the operators it calls, in the order it tries them (an empty list:
+    ``int()`` of a big integer from its digits). ``groups``: the type's own overloads of
+    ``op_Implicit``, ``op_Explicit``, ``op_CheckedExplicit`` and ``op_True`` by name. Shared by
+    the proxies and the stub generator, so stubs promise exactly what a proxy has."""
+    plan: dict[str, list[Overload]] = {}
+    if info.full_name in _BIG_INTEGERS:
+        plan["__int__"] = plan["__index__"] = []
+    ops = _conversions(info, groups)
+    ints = [ops[k] for k in _INTEGERS if k in ops]
+    if ints:
+        plan.setdefault("__int__", [o for o, _ in ints])
+    lossless = [o for o, implicit in ints if implicit]
+    if lossless:
+        plan.setdefault("__index__", lossless)
+    floats = [ops[k][0] for k in _FLOATS if k in ops]
+    if floats:
+        plan["__float__"] = floats[:1]
+    if "bytes" in ops:
+        plan["__bytes__"] = [ops["bytes"][0]]
+    boolean = ops.get("System.Boolean")
+    if boolean is not None and boolean[1]:
+        plan["__bool__"] = [boolean[0]]
+    else:
+        truth = [o for o in groups.get("op_True", ()) if o.static and len(o.params) == 1]
+        if truth:
+            plan["__bool__"] = truth[:1]
+    return plan
 
 
 def _caller(cls: Any, o: Overload) -> Callable[[Any], Any]:
@@ -125,31 +154,31 @@ def _bool_of(call: Callable[[Any], Any]) -> Callable[[Any], bool]:
     return __bool__
 
 
+#: The operators conversion_plan reads, by name. Read-only.
+CAST_OPERATORS = (*_PREFERENCE, "op_True")
+#: What each protocol returns, for the stub generator too. Read-only.
+RESULTS = {"__int__": "int", "__index__": "int", "__float__": "float", "__bytes__": "bytes", "__bool__": "bool"}
+
+
 def apply_casts(cls: Any, info: _typeinfo.TypeInfo) -> None:
     """Give a freshly built proxy class the conversion protocols of its conversion operators."""
-    protocols: dict[str, Any] = {}
-    if info.full_name in _BIG_INTEGERS:
-        protocols["__int__"] = protocols["__index__"] = _big_integer
-    ops = _conversions(cls, info)
-    if ops:
-        ints = [ops[k] for k in _INTEGERS if k in ops]
-        if ints and "__int__" not in protocols:
-            protocols["__int__"] = _first_fitting([_caller(cls, o) for o, _ in ints], "__int__")
-        lossless = [o for o, implicit in ints if implicit]
-        if lossless and "__index__" not in protocols:
-            protocols["__index__"] = _first_fitting([_caller(cls, o) for o in lossless], "__index__")
-        floats = [ops[k][0] for k in _FLOATS if k in ops]
-        if floats:
-            protocols["__float__"] = _float_of(_caller(cls, floats[0]))
-        if "bytes" in ops:
-            protocols["__bytes__"] = _bytes_of(_caller(cls, ops["bytes"][0]))
-        boolean = ops.get("System.Boolean")
-        if boolean is not None and boolean[1]:
-            protocols["__bool__"] = _bool_of(_caller(cls, boolean[0]))
-    if "__bool__" not in protocols:
-        truth = cls.__dict__.get("op_True")
-        if isinstance(truth, MethodGroup):
-            protocols["__bool__"] = _bool_of(lambda obj: truth.call(None, (obj,), {}))
-    for dunder, fn in protocols.items():
-        if dunder not in cls.__dict__:
-            type.__setattr__(cls, dunder, fn)
+    groups = {
+        name: group.overloads_list
+        for name in CAST_OPERATORS
+        if isinstance(group := cls.__dict__.get(name), MethodGroup)
+    }
+    for dunder, ops in conversion_plan(info, groups).items():
+        if dunder in cls.__dict__:
+            continue  # the class's own
+        calls = [_caller(cls, o) for o in ops]
+        if not ops:
+            fn: Any = _big_integer
+        elif dunder in ("__int__", "__index__"):
+            fn = _first_fitting(calls, dunder)
+        elif dunder == "__float__":
+            fn = _float_of(calls[0])
+        elif dunder == "__bytes__":
+            fn = _bytes_of(calls[0])
+        else:
+            fn = _bool_of(calls[0])
+        type.__setattr__(cls, dunder, fn)

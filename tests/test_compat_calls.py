@@ -39,3 +39,29 @@ def test_enum_with_pythonnet_allow_undefined_flag(compat_clr: Any) -> None:
     with pytest.raises(ValueError, match=r"20 is not a defined value of System\.DayOfWeek"):
         DayOfWeek(20, False)
     assert int(FileAttributes(3, False)) == 3  # [Flags]: any combination is a value
+
+
+def test_overloads_picked_by_system_type_objects_including_by_ref(compat_clr: Any) -> None:
+    # pythonnet code names parameter types by System.Type objects too, a ref/out parameter by a
+    # by-reference type (typeof(string).MakeByRefType()).
+    import System  # type: ignore[import-not-found]  # a .NET namespace
+    from System.Collections.Generic import Dictionary  # type: ignore[import-not-found]
+
+    int64 = System.Type.GetType("System.Int64")
+    assert System.Math.Abs.__overloads__[int64](-5) == 5
+    ref_int = System.Type.GetType("System.Int32").MakeByRefType()
+    string = System.String("").GetType()
+    assert System.Int32.TryParse.__overloads__[string, ref_int]("42", 0) == (True, 42)
+    d = Dictionary[str, int]()
+    d["k"] = 3
+    assert d.TryGetValue.Overloads[str, ref_int]("k", 0) == (True, 3)
+    with pytest.raises(TypeError, match="has no overload taking"):
+        System.Int32.TryParse.__overloads__[string, System.Type.GetType("System.Int32")]  # not by reference
+
+
+def test_native_overloads_take_system_type_objects_too(fixtures: Any) -> None:
+    import System  # type: ignore[import-not-found]  # a .NET namespace
+
+    assert System.Math.Abs.overloads[System.Type.GetType("System.Int16")](-5) == 5
+    ref_int = System.Type.GetType("System.Int32").MakeByRefType()
+    assert System.Int32.TryParse.overloads[str, ref_int]("42") == (True, 42)

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..host import bridge as _bridge
+from ..host import typeinfo as _typeinfo
 from ..host.shim import KindInt as Kind
 from ..host.shim import Value, _encode_utf16, read_string
 from ..values import codecs as _codecs
@@ -380,6 +381,30 @@ class MethodGroup:
         return f"<.NET method {self.__qualname__} ({len(self.overloads_list)} overload(s))>"
 
 
+def _selector_key(t: Any) -> tuple[int, bool | None]:
+    """The parameter type an overload selector item names, and whether it is by reference
+    (None: either). A ``System.Type`` object names its type, a by-reference one
+    (``typeof(string).MakeByRefType()``) a ``ref``/``out`` parameter of its element type."""
+    if any(getattr(k, "__clr_name__", None) == "System.Type" for k in type(t).__mro__):
+        byref = bool(t.IsByRef)
+        named = t.GetElementType() if byref else t
+        found = _typeinfo.id_by_name(str(named.AssemblyQualifiedName))
+        if not found:
+            raise TypeError(f"{t} is not a type of a loaded assembly")
+        return found, byref
+    return type_id_for(t), None
+
+
+def _takes(overload: Overload, keys: tuple[tuple[int, bool | None], ...]) -> bool:
+    """Whether the overload's parameters are exactly these (type id, by-reference) keys."""
+    if len(overload.params) != len(keys):
+        return False
+    return all(
+        p.type_id == i and (byref is None or bool(p.byref) == byref)
+        for p, (i, byref) in zip(overload.params, keys, strict=True)
+    )
+
+
 class OverloadSelector:
     __slots__ = ("_group",)
 
@@ -388,8 +413,8 @@ class OverloadSelector:
 
     def __getitem__(self, types: Any) -> MethodGroup:
         items = types if isinstance(types, tuple) else (types,)
-        ids = tuple(type_id_for(t) for t in items)
-        chosen = tuple(o for o in self._group.overloads_list if tuple(p.type_id for p in o.params) == ids)
+        keys = tuple(_selector_key(t) for t in items)
+        chosen = tuple(o for o in self._group.overloads_list if _takes(o, keys))
         group = self._group
         if not chosen:
             raise TypeError(
@@ -402,7 +427,9 @@ class OverloadSelector:
             narrowed.__qualname__ = group.__qualname__
             return narrowed
 
-        return group.narrowed(("params", ids), make)
+        ids = tuple(type_id for type_id, byref in keys if byref is None)
+        # The plain ids as before (a Type object's by-ref flag makes its own key).
+        return group.narrowed(("params", ids) if len(ids) == len(keys) else ("params", keys), make)
 
     def __iter__(self) -> Any:
         return iter(o.sig for o in self._group.overloads_list)

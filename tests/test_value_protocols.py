@@ -61,6 +61,39 @@ def test_an_exception_from_move_next_is_raised_as_itself() -> None:
     assert got == [1, 2]
 
 
+def test_pattern_iteration_survives_the_source_being_released_and_runs_on_many_threads() -> None:
+    import threading
+
+    from Fixtures.ValueProtocols import Countdown, Letters
+
+    from pyclrbridge import release
+
+    source = Countdown(4)
+    it = iter(source)
+    assert next(it) == 4
+    release(source)  # the enumerator already holds what it needs
+    assert list(it) == [3, 2, 1]
+    with pytest.raises(ValueError, match="released"):
+        iter(source)
+
+    shared = Letters("abcdefgh")  # one struct, each iteration with its own enumerator
+    results: list[list[str]] = []
+    lock = threading.Lock()  # owner of results across the worker threads
+
+    def work() -> None:
+        for _ in range(50):
+            got = list(shared)
+            with lock:
+                results.append(got)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert len(results) == 200 and all(r == list("abcdefgh") for r in results)
+
+
 def test_get_enumerator_with_parameters_is_not_the_pattern() -> None:
     from Fixtures.ValueProtocols import NotAPattern
 

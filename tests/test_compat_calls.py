@@ -65,3 +65,33 @@ def test_native_overloads_take_system_type_objects_too(fixtures: Any) -> None:
     assert System.Math.Abs.overloads[System.Type.GetType("System.Int16")](-5) == 5
     ref_int = System.Type.GetType("System.Int32").MakeByRefType()
     assert System.Int32.TryParse.overloads[str, ref_int]("42") == (True, 42)
+
+
+def test_protected_nested_types_are_reachable_under_compat(compat_clr: Any) -> None:
+    # pythonnet reaches protected nested types from anywhere, as it reaches protected members.
+    from Fixtures.Protected import Nesting  # type: ignore[import-not-found]  # a .NET namespace
+
+    assert Nesting.Open.__name__ == "Open"
+    assert [Nesting.Guarded.__name__, Nesting.Measure.__name__, Nesting.IProbe.__name__] == [
+        "Guarded",
+        "Measure",
+        "IProbe",
+    ]
+    assert {"Open", "Guarded", "Measure", "IProbe"} <= set(dir(Nesting))
+    for never in ("Inside", "Hidden"):
+        with pytest.raises(AttributeError):
+            getattr(Nesting, never)
+    assert Nesting.HiddenName == "Hidden"
+
+
+def test_protected_nested_types_natively_only_from_a_subclass(fixtures: Any) -> None:
+    from Fixtures.Protected import Nesting  # type: ignore[import-not-found]  # a .NET namespace
+
+    with pytest.raises(AttributeError, match="Guarded is a protected nested type"):
+        Nesting.Guarded
+    assert "Guarded" not in dir(Nesting)
+
+    class Mine(Nesting):  # type: ignore[misc]  # a .NET base class
+        pass
+
+    assert Mine.Guarded.__name__ == "Guarded"

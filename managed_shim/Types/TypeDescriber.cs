@@ -239,11 +239,16 @@ internal static class TypeDescriber
         if (!t.IsInterface) WriteProtected(w, t);
 
         w.WriteStartArray("nested");
-        foreach (Type n in t.GetNestedTypes(BindingFlags.Public))
+        foreach (Type n in t.GetNestedTypes(BindingFlags.Public | BindingFlags.NonPublic))
         {
+            // Public ones, and protected ones (reachable from a Python subclass, or anywhere
+            // under pyclrbridge.compat, as in pythonnet); never internal or private.
+            bool isProtected = n.IsNestedFamily || n.IsNestedFamORAssem;
+            if (!n.IsNestedPublic && !isProtected) continue;
             w.WriteStartObject();
             w.WriteString("name", n.Name);
             w.WriteNumber("id", TypeCatalog.IdOf(n));
+            if (isProtected) w.WriteBoolean("protected", true);
             w.WriteEndObject();
         }
         w.WriteEndArray();

@@ -33,7 +33,7 @@ from .catalog import class_by_name, class_for
 from .events import Event
 from .members import MethodGroup, OverloadSelector
 from .properties import Property
-from .protected import ProtectedMember, ProtectedMethodGroup
+from .protected import ProtectedMember, ProtectedMethodGroup, reachable
 from .protocols import apply_protocols
 from .signatures import Overload, Param
 
@@ -184,6 +184,27 @@ class NestedType:
         if len(nested.generic_args) == len(self.outer_args):
             return class_for(_typeinfo.make_generic(self.type_id, list(self.outer_args)))
         return PartialGeneric(self.type_id, self.outer_args)
+
+
+class ProtectedNestedType(NestedType):
+    """A protected nested type: reachable through a Python subclass (as in C#), or from
+    anywhere under pyclrbridge.compat (``open_protected``, as in pythonnet)."""
+
+    __slots__ = ()
+
+    def refusal(self) -> str:
+        return (
+            f"{self.__name__} is a protected nested type: reachable from a Python subclass "
+            "(or anywhere under pyclrbridge.compat)"
+        )
+
+    def __clr_hidden_from__(self, cls: Any) -> bool:
+        return not reachable(cls)
+
+    def __get__(self, obj: Any, cls: type | None = None) -> Any:
+        if self.__clr_hidden_from__(cls if cls is not None else type(obj)):
+            raise AttributeError(self.refusal(), name=self.__name__)
+        return super().__get__(obj, cls)
 
 
 class PartialGeneric:
@@ -432,7 +453,8 @@ def _populate(cls: Any, info: _typeinfo.TypeInfo) -> None:
         _populate_protected(cls, owner, table)
     for n in table["nested"]:
         outer_args = info.generic_args if info.generic_def_id else ()
-        _set(cls, n["name"].split("`")[0], NestedType(n["name"], n["id"], outer_args))
+        kind = ProtectedNestedType if n.get("protected") else NestedType
+        _set(cls, n["name"].split("`")[0], kind(n["name"], n["id"], outer_args))
     if getters:
         get_group = MethodGroup("__getitem__", owner, tuple(getters))
 

@@ -503,7 +503,8 @@ def setPreload(preload: bool) -> None:  # pythonnet's name
 class clrmethod:
     """pythonnet's decorator declaring the .NET signature of a Python method
     (``@clr.clrmethod(int, [str])``). The method stays a Python method; the declared types are
-    kept on it (``_clr_return_type_``, ``_clr_arg_types_``, ``_clr_method_name_``)."""
+    kept on it (``_clr_return_type_``, ``_clr_arg_types_``, ``_clr_method_name_``), and a .NET
+    subclass's emitted type declares a public method of that signature calling it."""
 
     def __init__(
         self, return_type: Any, arg_types: Any, clrname: str | None = None, func: Callable[..., Any] | None = None
@@ -528,7 +529,8 @@ class clrmethod:
 
 
 class clrproperty:
-    """pythonnet's property with a declared .NET type (``@clr.clrproperty(int)``, ``.setter``)."""
+    """pythonnet's property with a declared .NET type (``@clr.clrproperty(int)``, ``.setter``);
+    a .NET subclass's emitted type declares a public property of that type calling it."""
 
     def __init__(
         self, type_: Any, fget: Callable[[Any], Any] | None = None, fset: Callable[[Any, Any], None] | None = None

@@ -187,3 +187,52 @@ def test_hook_installer_names_the_site_packages_file() -> None:
     )
     assert_clean_exit(proc)
     assert proc.stdout.strip().endswith("pyclrbridge-compat.pth")
+
+
+def test_clrmethod_and_clrproperty_are_visible_to_dotnet_reflection(compat_clr: Any) -> None:
+    # pythonnet's __namespace__ classes declare .NET members with clrmethod/clrproperty: .NET
+    # code finds and calls them by reflection, and both sides see the same state.
+    import System
+
+    clr = compat_clr
+
+    class Counter(System.Object):  # type: ignore[misc]  # a .NET base class
+        __namespace__ = "CompatShapes.Reflection"
+
+        def __init__(self) -> None:
+            self._n = 3
+
+        @clr.clrmethod(int, [int])
+        def Scaled(self, factor: int) -> int:
+            return self._n * factor
+
+        @clr.clrmethod(None, [str], clrname="Note")
+        def note(self, text: str) -> None:
+            self.last = text
+
+        def _get(self) -> int:
+            return self._n
+
+        def _set(self, value: int) -> None:
+            self._n = value
+
+        N = clr.clrproperty(int, _get, _set)
+
+        @clr.clrproperty(str)
+        def Label(self) -> str:
+            return f"n={self._n}"
+
+    c = Counter()
+    t = c.GetType()
+    assert t.FullName == "CompatShapes.Reflection.Counter"
+    assert t.GetMethod("Scaled").Invoke(c, [4]) == 12
+    assert str(t.GetMethod("Scaled").ReturnType) == "System.Int32"
+    t.GetMethod("Note").Invoke(c, ["hello"])
+    assert c.last == "hello"
+    n = t.GetProperty("N")
+    assert n.CanRead and n.CanWrite and n.GetValue(c) == 3
+    n.SetValue(c, 5)
+    assert c.N == 5 and t.GetProperty("Label").GetValue(c) == "n=5"
+    assert not t.GetProperty("Label").CanWrite
+    c.N = 6
+    assert n.GetValue(c) == 6 and c.Scaled(2) == 12

@@ -168,6 +168,17 @@ internal static class Derived
             foreach (JsonProperty p in arities.EnumerateObject())
                 arity[p.Name] = (p.Value[0].GetInt32(), p.Value[1].GetInt32());
         string? ns = root.TryGetProperty("namespace", out JsonElement nsElement) ? nsElement.GetString() : null;
+        var declared = new List<Declared>();
+        if (root.TryGetProperty("declared", out JsonElement declaredElement))
+            foreach (JsonElement d in declaredElement.EnumerateArray())
+                declared.Add(new Declared(
+                    d.GetProperty("kind").GetString() ?? "method",
+                    d.GetProperty("name").GetString() ?? "",
+                    d.GetProperty("py").GetString() ?? "",
+                    TypeOrVoid(d.GetProperty("type").GetInt32()),
+                    d.GetProperty("params").EnumerateArray().Select(e => TypeCatalog.TypeOf(e.GetInt32())).ToArray(),
+                    d.TryGetProperty("get", out JsonElement get) && get.GetBoolean(),
+                    d.TryGetProperty("set", out JsonElement set) && set.GetBoolean()));
         if (baseType.IsSealed) throw new TypeLoadException($"{Signatures.TypeName(baseType)} is sealed and cannot be subclassed");
         if (baseType.IsInterface) { interfaces = interfaces.Append(baseType).ToArray(); baseType = typeof(object); }
         lock (_emitLock)
@@ -177,7 +188,7 @@ internal static class Derived
                 throw new TypeLoadException($"a Python class already defines the .NET type {fullName} (__namespace__ \"{ns}\")");
             var slots = new List<int>();
             var baseCallers = new List<RuntimeMethodHandle>();
-            Type created = Emit(name, fullName, baseType, interfaces, names, arity, slots, baseCallers);
+            Type created = Emit(name, fullName, baseType, interfaces, names, arity, declared, slots, baseCallers);
             int id = TypeCatalog.IdOf(created);
             _emitted[id] = new Emitted(created, slots.ToArray(), baseCallers.ToArray(), fullName);
             if (fullName != null) _namedTypes[fullName] = id;
@@ -205,8 +216,66 @@ internal static class Derived
         return true;
     }
 
+    /// <summary>A member a Python class declares for .NET (pythonnet's clrmethod / clrproperty):
+    /// kind "method" (Type: the return type, Params) or "property" (Type, Get, Set); Py is the
+    /// Python attribute that implements it.</summary>
+    private sealed record Declared(string Kind, string Name, string Py, Type Type, Type[] Params, bool Get, bool Set);
+
+    private static Type TypeOrVoid(int id) => id == 0 ? typeof(void) : TypeCatalog.TypeOf(id);
+
+    /// <summary>Public members for the declared ones: each calls its Python attribute as an
+    /// override does. Their signatures come from an interface emitted beside the type only as a
+    /// template (never implemented), so the override emitter serves them unchanged.</summary>
+    private static void EmitDeclared(ModuleBuilder module, TypeBuilder tb, string typeName, string className,
+        List<Declared> declared, List<int> slots)
+    {
+        if (declared.Count == 0) return;
+        TypeBuilder shapes = module.DefineType(typeName + "+DeclaredSignatures",
+            TypeAttributes.Public | TypeAttributes.Interface | TypeAttributes.Abstract);
+        const MethodAttributes Template = MethodAttributes.Public | MethodAttributes.Abstract | MethodAttributes.Virtual |
+            MethodAttributes.HideBySig | MethodAttributes.NewSlot;
+        foreach (Declared d in declared)
+        {
+            if (d.Kind == "method")
+            {
+                MethodBuilder t = shapes.DefineMethod(d.Name, Template, d.Type, d.Params);
+                for (int i = 0; i < d.Params.Length; i++) t.DefineParameter(i + 1, ParameterAttributes.None, $"arg{i}");
+                continue;
+            }
+            if (d.Get) shapes.DefineMethod("get_" + d.Name, Template, d.Type, Type.EmptyTypes);
+            if (d.Set) shapes.DefineMethod("set_" + d.Name, Template, typeof(void), new[] { d.Type }).DefineParameter(1, ParameterAttributes.None, "value");
+        }
+        Type templates = shapes.CreateType() ?? throw new TypeLoadException($"could not create the signatures of {typeName}");
+        const MethodAttributes Member = MethodAttributes.Public | MethodAttributes.Virtual | MethodAttributes.HideBySig | MethodAttributes.NewSlot;
+        foreach (Declared d in declared)
+        {
+            if (d.Kind == "method")
+            {
+                MethodInfo m = templates.GetMethod(d.Name, d.Params)!;
+                EmitBody(MethodShapes.DefineLike(tb, d.Name, Member, m), m, d.Py, className, slots);
+                continue;
+            }
+            PropertyBuilder property = tb.DefineProperty(d.Name, PropertyAttributes.None, d.Type, null);
+            if (d.Get)
+            {
+                MethodInfo m = templates.GetMethod("get_" + d.Name)!;
+                MethodBuilder getter = MethodShapes.DefineLike(tb, "get_" + d.Name, Member | MethodAttributes.SpecialName, m);
+                EmitBody(getter, m, "get:" + d.Py, className, slots);
+                property.SetGetMethod(getter);
+            }
+            if (d.Set)
+            {
+                MethodInfo m = templates.GetMethod("set_" + d.Name)!;
+                MethodBuilder setter = MethodShapes.DefineLike(tb, "set_" + d.Name, Member | MethodAttributes.SpecialName, m);
+                EmitBody(setter, m, "set:" + d.Py, className, slots);
+                property.SetSetMethod(setter);
+            }
+        }
+    }
+
     private static Type Emit(string name, string? fullName, Type baseType, Type[] interfaces, HashSet<string> names,
-        Dictionary<string, (int Fewest, int Most)> arity, List<int> slots, List<RuntimeMethodHandle> baseCallerHandles)
+        Dictionary<string, (int Fewest, int Most)> arity, List<Declared> declared, List<int> slots,
+        List<RuntimeMethodHandle> baseCallerHandles)
     {
         int n = ++_typeCount;
         // One assembly per Python class, collectible unless COM interop forbids it
@@ -270,6 +339,7 @@ internal static class Derived
                 tb.DefineMethodOverride(mb, m);
             }
         }
+        EmitDeclared(module, tb, typeName, name, declared, slots);
         Type created = tb.CreateType() ?? throw new TypeLoadException($"could not create {typeName}");
         if (collectible) Collectibles.Track(created.Assembly);  // the runtime assembly, not its builder
         foreach ((string callerName, RuntimeMethodHandle handle) in baseCallers)

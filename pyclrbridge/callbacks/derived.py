@@ -48,6 +48,7 @@ from ..proxies.catalog import forget as _forget_class
 from ..proxies.members import invoke_plan
 from ..proxies.signatures import callable_arity
 from ..values import objects as _objects
+from ..values.targets import type_id_for
 
 # Owner: proxies.base._release_lock. It already makes claiming a proxy's ``_h`` atomic for
 # release(); adopt() and sweep() take and drop derived objects' handles under the same lock,
@@ -204,6 +205,39 @@ def _python_names(cls: Any) -> tuple[list[str], dict[str, tuple[int, int]]]:
 _PACKAGE = __name__.rsplit(".", 1)[0] + "."
 
 
+def _declared(cls: Any) -> list[dict[str, Any]]:
+    """Members the class declares for .NET with pythonnet's ``clrmethod`` (``_clr_return_type_``,
+    ``_clr_arg_types_``, ``_clr_method_name_``) and ``clrproperty`` (``_clr_property_type_``,
+    ``fget``, ``fset``): the emitted type gets a public method or property for each, so .NET
+    reflection finds them (``t.GetType().GetProperty("X")``)."""
+    found: list[dict[str, Any]] = []
+    for n, member in cls.__dict__.items():
+        if hasattr(member, "_clr_arg_types_") and hasattr(member, "_clr_return_type_"):
+            ret = member._clr_return_type_
+            found.append(
+                {
+                    "kind": "method",
+                    "name": getattr(member, "_clr_method_name_", None) or n,
+                    "py": n,
+                    "type": 0 if ret is None else type_id_for(ret),
+                    "params": [type_id_for(t) for t in member._clr_arg_types_],
+                }
+            )
+        elif hasattr(member, "_clr_property_type_"):
+            found.append(
+                {
+                    "kind": "property",
+                    "name": n,
+                    "py": n,
+                    "type": type_id_for(member._clr_property_type_),
+                    "params": [],
+                    "get": getattr(member, "fget", None) is not None,
+                    "set": getattr(member, "fset", None) is not None,
+                }
+            )
+    return found
+
+
 _NAMESPACE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
 
 
@@ -306,6 +340,7 @@ def prepare(cls: Any) -> None:
             "interfaces": interfaces,
             "names": names,
             "arity": {n: list(a) for n, a in arity.items()},
+            "declared": _declared(cls),
         }
     )
     data, n = utf16(request)

@@ -466,6 +466,11 @@ def _out_placeholders(fn: Any, delegate_class: Any) -> Any:
     return with_placeholders
 
 
+def _out_placeholders_for_parameter(fn: Any, delegate_type_id: int) -> Any:
+    """`_out_placeholders` for a callable passed straight to a delegate parameter."""
+    return _out_placeholders(fn, class_for(delegate_type_id))
+
+
 def _install_accessors() -> None:
     """Chain the accessor lookup after the extension-method lookup for missing attributes."""
     extensions, names = _base._extension_lookup, _base._extension_names
@@ -666,6 +671,7 @@ def _pythonnet_rules(enabled: bool) -> None:
     _member_errors.pythonnet_member_errors(enabled)  # pythonnet's TypeError for read-only members
     _construction.casts_keep_objects(enabled)  # pythonnet's System.String("x") is a .NET String
     _construction.adapt_callables(_out_placeholders if enabled else None)
+    _convert.adapt_delegate_callables(_out_placeholders_for_parameter if enabled else None)
     _pythonnet_type_names(enabled)
     _pythonnet_reprs(enabled)
     _pythonnet_docs(enabled)

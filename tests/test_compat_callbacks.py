@@ -36,3 +36,18 @@ def test_a_callable_for_the_native_convention_is_unchanged(compat_clr: Any) -> N
 
     assert Invoker.RunTry(TryConvert(lambda s: (True, int(s) + 1)), "41") == "True:42"
     assert Invoker.RunTry(TryConvert(lambda *args: (len(args) == 1, 7)), "x") == "True:7"  # *args: native
+
+
+def test_a_callable_passed_straight_to_a_method_gets_placeholders_too(compat_clr: Any) -> None:
+    # pythonnet code passes the callable itself, not TryConvert(fn), to a delegate parameter.
+    from Fixtures.Delegates import Invoker  # type: ignore[import-not-found]  # a .NET namespace
+
+    seen: list[Any] = []
+
+    def pythonnet_style(s: str, placeholder: Any) -> Any:
+        seen.append(placeholder)
+        return True, int(s) * 2
+
+    assert Invoker.RunTry(pythonnet_style, "21") == "True:42"
+    assert seen == [None]
+    assert Invoker.RunTry(lambda s: (True, int(s) + 1), "41") == "True:42"  # native convention

@@ -15,7 +15,7 @@ from typing import Any
 from ..host import typeinfo as _typeinfo
 from ..values import codecs as _codecs
 from ..values.buffers import element_name
-from ..values.convert import int_fits_char
+from ..values.convert import adapts_delegate_callables, int_fits_char
 from ..values.targets import INTEGER_RANGES, _element_of, pair_types, span_of
 from ..values.targets import MAP_DEFS as _MAP_DEFS
 from ..values.targets import SEQUENCE_DEFS as _SEQUENCE_DEFS
@@ -236,7 +236,12 @@ def _delegate_score(arg: Any, t: _typeinfo.TypeInfo) -> int | None:
     if invoke is None:
         return 3
     n = sum(1 for p in invoke.params if p.byref != 2)
-    return 3 if accepts_positional(callable_arity(arg), n) else None
+    shape = callable_arity(arg)
+    if accepts_positional(shape, n):
+        return 3
+    if n < len(invoke.params) and adapts_delegate_callables() and accepts_positional(shape, len(invoke.params)):
+        return 4  # pythonnet's convention: a placeholder argument for each out parameter (compat)
+    return None
 
 
 def _sequence_score(items: Any, t: _typeinfo.TypeInfo, bindings: dict[int, int] | None) -> int | None:

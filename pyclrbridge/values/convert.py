@@ -502,9 +502,28 @@ def _python_type(obj: Any, v: Value, keep: list[Any], t: _typeinfo.TypeInfo | No
     v.extra = type_id_for(obj)
 
 
+# How a Python callable passed for a delegate parameter is adapted first (pyclrbridge.compat:
+# pythonnet's placeholder arguments for out parameters). One function or None, replaced whole;
+# read on each such conversion.
+_delegate_adapter: list[Callable[[Any, int], Any] | None] = [None]
+
+
+def adapt_delegate_callables(adapter: Callable[[Any, int], Any] | None) -> None:
+    """``adapter(fn, delegate_type_id)`` gives the callable a delegate parameter gets for ``fn``."""
+    _delegate_adapter[0] = adapter
+
+
+def adapts_delegate_callables() -> bool:
+    """Whether callables for delegate parameters are adapted (pythonnet's out placeholders)."""
+    return _delegate_adapter[0] is not None
+
+
 def _pyobject(obj: Any, v: Value, keep: list[Any], t: _typeinfo.TypeInfo | None, nullable: bool) -> None:
     if t is not None and (t.value_type or t.type_code == "String"):
         raise TypeError(f"a {type(obj).__name__} cannot be passed as {type_label(t)}")
+    adapt = _delegate_adapter[0]
+    if adapt is not None and t is not None and t.kind == "delegate" and callable(obj):
+        obj = adapt(obj, t.id)
     v.kind = Kind.PYOBJECT
     if isinstance(keep, _DryRun):
         return

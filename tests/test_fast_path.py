@@ -484,3 +484,173 @@ def test_a_switch_opened_before_the_runtime_loads_reaches_native_members() -> No
     )
     assert_clean_exit(proc)
     assert proc.stdout.split("\n")[:2] == ["True [3, 3] 2", "3 0"]
+
+
+# --- Method groups bind natively (proxies.native.group_type, FastPath/NativeGroups.cs) -------
+
+_METHODS = ("Contains", "IndexOf", "Add", "Insert", "RemoveAt", "GetRange", "ToString")
+
+
+def _python_bound(obj: Any, name: str) -> Any:
+    """``obj.name`` bound by the reference: ``MethodGroup.__get__`` in Python."""
+    from pyclrbridge.proxies.members import MethodGroup
+
+    cls = type(obj)
+    group = next(c.__dict__[name] for c in cls.__mro__ if name in c.__dict__)
+    return MethodGroup.__get__(group, obj, cls)
+
+
+def test_method_groups_bind_natively_as_method_group_get_does(clr: Any) -> None:
+    from System.Collections.Generic import List
+
+    from pyclrbridge.proxies.members import BoundMethod, MethodGroup
+
+    native_type = _native.group_type()
+    assert native_type is not MethodGroup and issubclass(native_type, MethodGroup)
+    xs = List[int]([3, 1, 2])
+    group = List[int].__dict__["Contains"]
+    assert type(group) is native_type
+    assert List[int].Contains is group  # a class-level access is the group itself
+    assert group.__get__(None, List[int]) is group
+    bound, reference = xs.Contains, _python_bound(xs, "Contains")
+    assert type(bound) is BoundMethod is type(reference)
+    assert bound.__self__ is xs and bound._group is group is reference._group
+    assert (repr(bound), bound.__doc__, bound.__name__) == (repr(reference), reference.__doc__, reference.__name__)
+    assert group.__doc__ == MethodGroup.__dict__["__doc__"].__get__(group) and "Contains" in group.__doc__
+    assert list(xs.IndexOf.overloads) == list(_python_bound(xs, "IndexOf").overloads)
+    assert xs.IndexOf.overloads[int, int](2, 0) == 2
+    assert xs.ConvertAll[str] is not None  # M[T] on the bound method
+
+    class Sub(List[int]):  # a Python subclass instance binds the same way
+        pass
+
+    s = Sub()
+    s.Add(5)
+    assert s.Contains(5) and s.Contains.__self__ is s
+    before = (sys.getrefcount(xs), sys.getrefcount(group))
+    for _ in range(10_000):
+        _ = xs.Contains  # binding only: no reference may leak
+    assert (sys.getrefcount(xs), sys.getrefcount(group)) == before
+
+
+if st is not None:
+    _arguments = st.one_of(
+        st.integers(min_value=-(2**40), max_value=2**40),
+        st.integers(min_value=-3, max_value=6),
+        st.floats(allow_nan=False, allow_infinity=True),
+        st.booleans(),
+        st.text(max_size=4),
+        st.none(),
+        st.sampled_from([[], 1 + 2j, object()]),
+    )
+
+    @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(name=st.sampled_from(_METHODS), args=st.lists(_arguments, max_size=2))
+    def test_both_bindings_agree_on_every_method_and_argument(clr: Any, name: str, args: list[Any]) -> None:
+        from System.Collections.Generic import List
+
+        native_obj, python_obj = List[int]([1, 2, 3]), List[int]([1, 2, 3])
+
+        def plain(value: Any) -> Any:  # a new List (GetRange) compares by its items
+            return list(value) if name == "GetRange" else value
+
+        native = _outcome(lambda: plain(getattr(native_obj, name)(*args)))
+        python = _outcome(lambda: plain(_python_bound(python_obj, name)(*args)))
+        assert native == python
+        assert list(native_obj) == list(python_obj)
+
+else:
+
+    @pytest.mark.skip(reason="the property test comparing both bindings needs hypothesis (test extra)")
+    def test_both_bindings_agree_on_every_method_and_argument() -> None:
+        pass
+
+
+def test_method_release_race_ends_in_clean_errors(clr: Any) -> None:
+    """Four threads bind and call methods and the indexer while a fifth releases the objects
+    under them: every call either works or raises the released-object error; no crash."""
+    from System.Collections.Generic import List
+
+    import pyclrbridge
+
+    objects = [List[int]([1, 2, 3]) for _ in range(200)]
+    unexpected: list[str] = []
+    stop = threading.Event()
+
+    def work() -> None:
+        i = 0
+        while not stop.is_set():
+            o = objects[i % len(objects)]
+            i += 1
+            try:
+                contains = o.Contains
+                contains(2)
+                o.IndexOf(3)
+                o[0] = o[1]
+            except ValueError as e:
+                if "released" not in str(e):
+                    unexpected.append(repr(e))
+            except Exception as e:
+                if "ObjectDisposedException" not in type(e).__qualname__ + type(e).__name__ + str(type(e)):
+                    unexpected.append(f"{type(e)}: {e}")
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for o in objects:
+        pyclrbridge.release(o)
+    stop.set()
+    for t in threads:
+        t.join(60)
+    assert not unexpected, unexpected[:5]
+
+
+def test_method_groups_in_a_forked_child_bind_in_python() -> None:
+    """A forked child runs no .NET code, not even the native binding: it binds through
+    MethodGroup.__get__ again, and the call raises the error that names spawn."""
+    proc = run_python(
+        """
+        import multiprocessing
+        import pyclrbridge
+        pyclrbridge.load()
+        from System.Collections.Generic import List
+        from pyclrbridge.proxies.members import MethodGroup
+        xs = List[int]([1])
+        native_type = type(List[int].__dict__["Contains"])
+        assert native_type is not MethodGroup and xs.Contains(1)
+
+        def child(queue):
+            outcome = [native_type.__get__ is MethodGroup.__get__, type(xs.Contains).__name__]
+            try:
+                xs.Contains(1)
+                outcome.append("ran")
+            except RuntimeError as e:
+                outcome.append("spawn" if "'spawn' start method" in str(e) else str(e))
+            queue.put(outcome)
+
+        ctx = multiprocessing.get_context("fork")
+        queue = ctx.Queue()
+        worker = ctx.Process(target=child, args=(queue,))
+        worker.start()
+        print(queue.get(timeout=60))
+        worker.join(60)
+        print("child exit", worker.exitcode, "parent", xs.Contains(1), native_type.__get__ is MethodGroup.__get__)
+        """,
+        timeout=90,
+    )
+    assert_clean_exit(proc)
+    assert proc.stdout.splitlines() == ["[True, 'BoundMethod', 'spawn']", "child exit 0 parent True False"]
+
+
+def test_switch_off_keeps_python_method_groups(clr: Any) -> None:
+    proc = run_python(
+        """
+        import pyclrbridge
+        pyclrbridge.load()
+        from System.Collections.Generic import List
+        print(type(List[int].__dict__["Contains"]).__name__, List[int]([1]).Contains(1))
+        """,
+        env={"PYCLRBRIDGE_NATIVE_MEMBERS": "0"},
+    )
+    assert_clean_exit(proc)
+    assert proc.stdout.split() == ["MethodGroup", "True"]

@@ -154,7 +154,7 @@ internal static unsafe class NativeMembers
         }
     }
 
-    private static byte* Utf8(string s)
+    internal static byte* Utf8(string s)
     {
         byte[] bytes = System.Text.Encoding.UTF8.GetBytes(s);
         var p = (byte*)NativeMemory.Alloc((nuint)bytes.Length + 1);

@@ -22,6 +22,7 @@ internal static unsafe class PyApi
         "PyBytes_AsString", "PyBytes_Size", "PyObject_Type", "PyObject_GetAttr", "PyObject_Repr",
         "PyObject_CallObject", "PyTuple_New", "PyTuple_SetItem", "Py_IncRef", "Py_DecRef", "PyErr_Clear",
         "PyErr_Occurred", "PyErr_SetString", "PyObject_IsTrue", "PyEval_SaveThread", "PyEval_RestoreThread",
+        "PyType_FromSpecWithBases",
     };
 
     /// <summary>Then these objects, by address (borrowed: they live as long as the interpreter,
@@ -63,6 +64,7 @@ internal static unsafe class PyApi
     public static delegate* unmanaged[Cdecl]<IntPtr, int> PyObject_IsTrue;
     public static delegate* unmanaged[Cdecl]<IntPtr> PyEval_SaveThread;
     public static delegate* unmanaged[Cdecl]<IntPtr, void> PyEval_RestoreThread;
+    public static delegate* unmanaged[Cdecl]<PyTypeSpec*, IntPtr, IntPtr> PyType_FromSpecWithBases;
 
     // The same functions called without the GC transition: only where they provably run no
     // Python code and cannot allocate a tracked object (so no collection, no __del__ that could
@@ -109,6 +111,7 @@ internal static unsafe class PyApi
         PyObject_IsTrue = (delegate* unmanaged[Cdecl]<IntPtr, int>)functions[i++];
         PyEval_SaveThread = (delegate* unmanaged[Cdecl]<IntPtr>)functions[i++];
         PyEval_RestoreThread = (delegate* unmanaged[Cdecl]<IntPtr, void>)functions[i++];
+        PyType_FromSpecWithBases = (delegate* unmanaged[Cdecl]<PyTypeSpec*, IntPtr, IntPtr>)functions[i++];
         LongValueQuick = (delegate* unmanaged[Cdecl, SuppressGCTransition]<IntPtr, int*, long>)PyLong_AsLongLongAndOverflow;
         TypeQuick = (delegate* unmanaged[Cdecl, SuppressGCTransition]<IntPtr, IntPtr>)PyObject_Type;
         DecRefQuick = (delegate* unmanaged[Cdecl, SuppressGCTransition]<IntPtr, void>)Py_DecRef;
@@ -147,7 +150,7 @@ internal static unsafe class PyApi
     /// <summary>Slot ids of <c>typeslots.h</c> (part of the stable ABI).</summary>
     public static class Slot
     {
-        public const int DescrGet = 54, DescrSet = 55, GetAttro = 58, Repr = 66;
+        public const int Alloc = 47, DescrGet = 54, DescrSet = 55, GetAttro = 58, Repr = 66;
     }
 
     /// <summary><c>Py_TPFLAGS_*</c> bits (stable ABI).</summary>

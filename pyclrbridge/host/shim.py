@@ -192,6 +192,7 @@ _EXPORTS: dict[str, tuple[Any, list[Any]]] = {
     "NativePrepare": (_i64, [_i32, _i32, _i32]),
     "NativeMember": (_i32, [_i64, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p]),
     "NativeGilRelease": (_i32, [_i32]),
+    "NativeGroupType": (_i32, [ctypes.c_void_p] * 6),
     # Dynamic.cs: members of IDynamicMetaObjectProvider objects through the DLR.
     "DynamicMember": (_i32, [_i64, _i32, _cp, _i32, ValuePtr, _i32, ValuePtr, ValuePtr]),
     "DynamicMemberNames": (_i32, [_i64, ValuePtr, ValuePtr]),
@@ -388,6 +389,7 @@ class Shim:
     NativePrepare: Any
     NativeMember: Any
     NativeGilRelease: Any
+    NativeGroupType: Any
     DynamicMember: Any
     DynamicMemberNames: Any
 

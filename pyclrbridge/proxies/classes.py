@@ -16,6 +16,7 @@ from ..host import typeinfo as _typeinfo
 from ..host.errors import BUILTIN_FOR_EXCEPTION, ClrError
 from ..values.targets import type_id_for
 from . import catalog
+from . import native as _native
 from . import pyterms as _pyterms
 from .base import (
     DERIVED_CLASSES,
@@ -369,7 +370,7 @@ def _populate_protected(cls: Any, owner: str, table: dict[str, Any]) -> None:
     protected = table["protected"]
     for name, overloads in protected["methods"].items():
         public = cls.__dict__.get(name)
-        if public is not None and type(public) is not MethodGroup:
+        if public is not None and type(public) not in (MethodGroup, _native.group_type()):
             continue  # a public member of another kind keeps the name
         mine = tuple(Overload.from_json(o) for o in overloads)
         every = (*public.overloads_list, *mine) if public is not None else mine
@@ -413,8 +414,9 @@ def _populate(cls: Any, info: _typeinfo.TypeInfo) -> None:
         ctor_group.__qualname__ = owner  # errors name the type: "no overload of Ns.Widget accepts..."
         _set(cls, "__clr_ctor_group__", ctor_group)
         _set(cls, "overloads", ConstructorOverloads())  # set first: a .NET member of that name replaces it
+    group_type = _native.group_type()  # MethodGroup, binding natively where it can
     for name, overloads in table["methods"].items():
-        group = MethodGroup(name, owner, tuple(Overload.from_json(o) for o in overloads))
+        group = group_type(name, owner, tuple(Overload.from_json(o) for o in overloads))
         _set(cls, name, group)
     getters: list[Overload] = []
     setters: list[Overload] = []

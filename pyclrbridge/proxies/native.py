@@ -34,6 +34,7 @@ from ..host.shim import HOLD_GIL, Kind, Value
 from ..values import codecs as _codecs
 from . import direct as _direct
 from .base import ClrObject
+from .members import BoundMethod, MethodGroup
 
 #: A native member runs its accessor with the GIL held, so it needs holding to be on
 #: (``PYCLRBRIDGE_HOLD_GIL=0`` turns native members off too).
@@ -75,11 +76,13 @@ _FUNCTIONS = (
     "PyObject_IsTrue",
     "PyEval_SaveThread",
     "PyEval_RestoreThread",
+    "PyType_FromSpecWithBases",
 )
 
 _vp = ctypes.c_void_p
 _SETUP = ctypes.PYFUNCTYPE(ctypes.c_int32, _vp, ctypes.c_int32, _vp, ctypes.c_int32, _vp, _vp)
 _CREATE = ctypes.PYFUNCTYPE(ctypes.c_int32, ctypes.c_int64, ctypes.py_object, _vp, _vp)
+_GROUP_TYPE = ctypes.PYFUNCTYPE(ctypes.c_int32, _vp, _vp, _vp, _vp, _vp, _vp)
 
 
 def _leaf(member: int, variant: int) -> bool:
@@ -106,6 +109,7 @@ _state: list[Any] = []  # [] before setup; then [create function] or [None] (una
 # (a class built from a Python class keeps that class, and its .NET type, alive).
 _installed: list[tuple[weakref.ref[Any], str, Any]] = []
 _installed_live = [0]  # how many entries the last pruning kept (owner: _lock)
+_group_state: list[type[MethodGroup]] = []  # [] before the first group_type(); then [the type] (owner: _lock)
 
 
 def _after_fork_in_child() -> None:
@@ -121,6 +125,9 @@ def _after_fork_in_child() -> None:
             continue
         prop.forget_direct_stubs()
         type.__setattr__(cls, name, prop)
+    if _group_state and _group_state[0] is not MethodGroup:
+        # Binding runs MethodGroup.__get__ again (Python's slot wrapper replaces the C# one).
+        type.__setattr__(_group_state[0], "__get__", MethodGroup.__dict__["__get__"])
 
 
 def _address(function: Any) -> int:
@@ -197,6 +204,54 @@ def _set_up() -> Any:
     except (AttributeError, OSError, ValueError):  # no pythonapi symbol, an old shim
         create = None
     return create
+
+
+def group_type() -> type[MethodGroup]:
+    """The class of the method groups put in class dicts: a subtype of :class:`.MethodGroup`
+    whose ``__get__`` is native (``managed_shim/FastPath/NativeGroups.cs``: it builds the
+    :class:`.BoundMethod` exactly as ``MethodGroup.__get__`` does, without a Python frame), or
+    MethodGroup itself where native members are unavailable. It binds only: calling the bound
+    method takes today's path, so it serves every method, leaf or not."""
+    if _group_state:
+        return _group_state[0]
+    made: type[MethodGroup] = MethodGroup
+    if ENABLED and _setup() is not None:
+        _ = _lock.taken
+        try:
+            if not _group_state:
+                _group_state.append(_make_group_type())
+            made = _group_state[0]
+        finally:
+            _lock.release()
+    return made
+
+
+def _make_group_type() -> type[MethodGroup]:
+    """The native-binding subtype, or MethodGroup when the shim cannot make it (caller holds _lock)."""
+    try:
+        make = _GROUP_TYPE(_address(_bridge.shim().NativeGroupType))
+    except (AttributeError, OSError, ValueError):  # an old shim
+        return MethodGroup
+    result = _vp()
+    error = Value()
+    slots = BoundMethod.__dict__
+    rc = make(
+        id(MethodGroup),
+        id(BoundMethod),
+        id(slots["__self__"]),
+        id(slots["_group"]),
+        ctypes.addressof(result),
+        ctypes.addressof(error),
+    )
+    if rc != 0 or not result.value:
+        if rc == 1 and error.kind == Kind.OBJECT and error.i:
+            _bridge.free_handle(error.i)  # an optimization only: MethodGroup stays
+        return MethodGroup
+    made: type[MethodGroup] = ctypes.cast(result.value, ctypes.py_object).value  # the shim keeps its reference
+    # What PyType_FromSpec puts in the new type's dict would shadow MethodGroup's for the groups.
+    type.__setattr__(made, "__doc__", MethodGroup.__dict__["__doc__"])
+    type.__setattr__(made, "__module__", MethodGroup.__module__)
+    return made
 
 
 def upgrade(prop: Any) -> None:

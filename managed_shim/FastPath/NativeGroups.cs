@@ -27,7 +27,8 @@ internal static unsafe class NativeGroups
     private static readonly object _lock = new();
     private static IntPtr _type;
 
-    private static IntPtr _boundType, _selfSlot, _groupSlot;
+    private static IntPtr _boundType;
+    internal static IntPtr SelfSlot, GroupSlot;
     private static delegate* unmanaged[Cdecl]<IntPtr, nint, IntPtr> _alloc;
     private static delegate* unmanaged[Cdecl]<IntPtr, IntPtr, IntPtr, int> _selfSet, _groupSet;
 
@@ -36,7 +37,7 @@ internal static unsafe class NativeGroups
     /// descriptors are <paramref name="selfSlot"/> and <paramref name="groupSlot"/> (borrowed:
     /// the classes that hold them live as long as the module). Borrowed (the shim keeps its
     /// reference for the life of the process); the same type for every call. Needs <see cref="NativeMembers.Setup"/> first (PyApi bound).</summary>
-    public static IntPtr TypeFor(IntPtr groupType, IntPtr boundType, IntPtr selfSlot, IntPtr groupSlot)
+    public static IntPtr TypeFor(IntPtr groupType, IntPtr boundType, IntPtr selfSlot, IntPtr groupSlot, IntPtr boundCall)
     {
         lock (_lock)
         {
@@ -44,13 +45,17 @@ internal static unsafe class NativeGroups
             {
                 if (PyApi.PyType_FromSpecWithBases == null) throw new InvalidOperationException("native members are not set up");
                 IntPtr alloc = PyApi.PyType_GetSlot(boundType, PyApi.Slot.Alloc);
-                IntPtr selfSet = DescrSetOf(selfSlot), groupSet = DescrSetOf(groupSlot);
-                if (alloc == IntPtr.Zero || selfSet == IntPtr.Zero || groupSet == IntPtr.Zero)
+                IntPtr selfSet = SlotOf(selfSlot, PyApi.Slot.DescrSet), groupSet = SlotOf(groupSlot, PyApi.Slot.DescrSet);
+                IntPtr selfGet = SlotOf(selfSlot, PyApi.Slot.DescrGet), groupGet = SlotOf(groupSlot, PyApi.Slot.DescrGet);
+                if (alloc == IntPtr.Zero || selfSet == IntPtr.Zero || groupSet == IntPtr.Zero || selfGet == IntPtr.Zero || groupGet == IntPtr.Zero)
                 {
                     PyApi.PyErr_Clear();
                     throw new InvalidOperationException("BoundMethod has no tp_alloc or its slots no setter");
                 }
-                _boundType = boundType; _selfSlot = selfSlot; _groupSlot = groupSlot;
+                NativeCalls.MakeTypes(boundType, boundCall);
+                NativeCalls.SelfGet = (delegate* unmanaged[Cdecl]<IntPtr, IntPtr, IntPtr, IntPtr>)selfGet;
+                NativeCalls.GroupGet = (delegate* unmanaged[Cdecl]<IntPtr, IntPtr, IntPtr, IntPtr>)groupGet;
+                _boundType = boundType; SelfSlot = selfSlot; GroupSlot = groupSlot;
                 _alloc = (delegate* unmanaged[Cdecl]<IntPtr, nint, IntPtr>)alloc;
                 _selfSet = (delegate* unmanaged[Cdecl]<IntPtr, IntPtr, IntPtr, int>)selfSet;
                 _groupSet = (delegate* unmanaged[Cdecl]<IntPtr, IntPtr, IntPtr, int>)groupSet;
@@ -81,10 +86,10 @@ internal static unsafe class NativeGroups
         }
     }
 
-    private static IntPtr DescrSetOf(IntPtr descriptor)
+    private static IntPtr SlotOf(IntPtr descriptor, int slot)
     {
         IntPtr t = PyApi.TypeOf(descriptor);
-        return PyApi.PyType_GetSlot(t, PyApi.Slot.DescrSet);
+        return PyApi.PyType_GetSlot(t, slot);
     }
 
     /// <summary><c>MethodGroup.__get__</c>: the group for <c>obj</c> None (or NULL), else
@@ -100,9 +105,10 @@ internal static unsafe class NativeGroups
             PyApi.Py_IncRef(self);
             return self;
         }
-        IntPtr bound = _alloc(_boundType, 0);
+        // A group with a native call plan binds as NativeBound (a BoundMethod whose call is native).
+        IntPtr bound = _alloc(NativeCalls.HasPlan(self) ? NativeCalls.BoundType : _boundType, 0);
         if (bound == IntPtr.Zero) return IntPtr.Zero;  // MemoryError is set
-        if (_selfSet(_selfSlot, bound, obj) < 0 || _groupSet(_groupSlot, bound, self) < 0)
+        if (_selfSet(SelfSlot, bound, obj) < 0 || _groupSet(GroupSlot, bound, self) < 0)
         {
             PyApi.Py_DecRef(bound);
             return IntPtr.Zero;
@@ -119,11 +125,11 @@ public static unsafe partial class Exports
     /// <see cref="NativeSetup"/>. 0 made; 1 with the exception in <paramref name="error"/>.
     /// </summary>
     [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
-    public static int NativeGroupType(IntPtr groupType, IntPtr boundType, IntPtr selfSlot, IntPtr groupSlot, IntPtr* result, Value* error)
+    public static int NativeGroupType(IntPtr groupType, IntPtr boundType, IntPtr selfSlot, IntPtr groupSlot, IntPtr boundCall, IntPtr* result, Value* error)
     {
         try
         {
-            *result = NativeGroups.TypeFor(groupType, boundType, selfSlot, groupSlot);
+            *result = NativeGroups.TypeFor(groupType, boundType, selfSlot, groupSlot, boundCall);
             return 0;
         }
         catch (Exception e) { return Fail(e, error); }

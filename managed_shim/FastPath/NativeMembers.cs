@@ -50,7 +50,7 @@ internal static unsafe class NativeMembers
     /// (under Python's switch lock, so the last write is the switch's state): while set, every
     /// get and set takes the Python descriptor, whose direct stubs then release the GIL. Volatile:
     /// written by one thread, read by the slots on any thread.</summary>
-    private static volatile int _releaseGil;
+    internal static volatile int _releaseGil;
 
     public static void ReleaseGil(bool on) => _releaseGil = on ? 1 : 0;
 
@@ -70,13 +70,14 @@ internal static unsafe class NativeMembers
 
     /// <summary>Compiles every method the slots can reach, once, so a slot running with the GIL
     /// held never waits for the JIT (nor compiles anything in a forked child).</summary>
-    private static void EnsureCompiled()
+    internal static void EnsureCompiled()
     {
         if (Volatile.Read(ref _compiled) != 0) return;
         lock (_lock)
         {
             if (_compiled != 0) return;
-            var types = new List<Type> { typeof(NativeMembers), typeof(PyApi), typeof(Handles) };
+            var types = new List<Type> { typeof(NativeMembers), typeof(PyApi), typeof(Handles), typeof(NativeCalls), typeof(NativeGroups) };
+            types.AddRange(typeof(NativeCalls).GetNestedTypes(BindingFlags.NonPublic | BindingFlags.Public));
             types.AddRange(typeof(NativeMembers).GetNestedTypes(BindingFlags.NonPublic | BindingFlags.Public));
             foreach (Type t in types)
             {
@@ -242,7 +243,7 @@ internal static unsafe class NativeMembers
     /// <summary>The live handle of proxy <paramref name="obj"/>, or 0 (no error pending) when
     /// it has none or is no proxy: the Python descriptor then says what is wrong.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static long HandleOf(IntPtr obj)
+    internal static long HandleOf(IntPtr obj)
     {
         if (obj == IntPtr.Zero || obj == PyApi.None) return 0;
         IntPtr h = PyApi.HandleGet(PyApi.HandleSlot, obj, IntPtr.Zero);
@@ -269,7 +270,7 @@ internal static unsafe class NativeMembers
     /// nothing may throw here with the GIL held), an instance of a Python subclass, a virtual
     /// accessor not leaf on this exact type.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static object? TargetFor(long handle, Accessor a)
+    internal static object? TargetFor(long handle, Accessor a)
     {
         if (!Handles.TryTarget(handle, out object? target) || target == null || target is IPythonDerived) return null;
         return a.Virtual && !a.LeafFor(target.GetType()) ? null : target;
@@ -395,7 +396,7 @@ internal static unsafe class NativeMembers
 
     /// <summary>Raises <paramref name="e"/> in Python as a direct call's failure is raised (the
     /// same exception object); returns NULL for the slot to return.</summary>
-    private static IntPtr Raise(Exception e)
+    internal static IntPtr Raise(Exception e)
     {
         DirectCalls.ParkFailure(e);
         IntPtr r = PyApi.PyObject_CallObject(PyApi.RaisePending, IntPtr.Zero);
@@ -505,7 +506,7 @@ internal static unsafe class NativeMembers
         private static T Lambda<T>(Expression body, params ParameterExpression[] parameters) where T : Delegate =>
             Expression.Lambda<T>(body, parameters).Compile();
 
-        private static (long Min, long Max) RangeOf(Type t) =>
+        internal static (long Min, long Max) RangeOf(Type t) =>
             t == typeof(int) ? (int.MinValue, int.MaxValue)
             : t == typeof(long) ? (long.MinValue, long.MaxValue)
             : t == typeof(short) ? (short.MinValue, short.MaxValue)
@@ -588,12 +589,36 @@ internal static unsafe class NativeMembers
     private static readonly byte[] SurrogatePass = "surrogatepass\0"u8.ToArray();
     private static readonly byte[] Utf16Le = "utf-16-le\0"u8.ToArray();
 
-    private static IntPtr Text(ReadOnlySpan<char> chars)
+    internal static IntPtr Text(ReadOnlySpan<char> chars)
     {
         int order = -1;  // little-endian, no byte order mark
         fixed (char* p = chars)
         fixed (byte* errors = SurrogatePass)
             return PyApi.PyUnicode_DecodeUTF16((byte*)p, chars.Length * 2, errors, &order);
+    }
+
+    /// <summary>The text of exact str <paramref name="value"/> as a .NET string: 0, or -1 with a
+    /// Python error set.</summary>
+    internal static int StringOf(IntPtr value, out string? text)
+    {
+        text = null;
+        IntPtr bytes;
+        fixed (byte* encoding = Utf16Le)
+        fixed (byte* errors = SurrogatePass)
+            bytes = PyApi.PyUnicode_AsEncodedString(value, encoding, errors);
+        if (bytes == IntPtr.Zero) return -1;
+        try
+        {
+            byte* data = PyApi.PyBytes_AsString(bytes);
+            nint size = PyApi.PyBytes_Size(bytes);
+            if (data == null) return -1;
+            text = new string((char*)data, 0, checked((int)(size / 2)));
+            return 0;
+        }
+        finally
+        {
+            PyApi.Py_DecRef(bytes);
+        }
     }
 
     private sealed class StringAccessor : Accessor

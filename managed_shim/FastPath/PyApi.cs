@@ -22,7 +22,7 @@ internal static unsafe class PyApi
         "PyBytes_AsString", "PyBytes_Size", "PyObject_Type", "PyObject_GetAttr", "PyObject_Repr",
         "PyObject_CallObject", "PyTuple_New", "PyTuple_SetItem", "Py_IncRef", "Py_DecRef", "PyErr_Clear",
         "PyErr_Occurred", "PyErr_SetString", "PyObject_IsTrue", "PyEval_SaveThread", "PyEval_RestoreThread",
-        "PyType_FromSpecWithBases",
+        "PyType_FromSpecWithBases", "PyTuple_Size", "PyTuple_GetItem", "PyObject_Call",
     };
 
     /// <summary>Then these objects, by address (borrowed: they live as long as the interpreter,
@@ -65,6 +65,9 @@ internal static unsafe class PyApi
     public static delegate* unmanaged[Cdecl]<IntPtr> PyEval_SaveThread;
     public static delegate* unmanaged[Cdecl]<IntPtr, void> PyEval_RestoreThread;
     public static delegate* unmanaged[Cdecl]<PyTypeSpec*, IntPtr, IntPtr> PyType_FromSpecWithBases;
+    public static delegate* unmanaged[Cdecl]<IntPtr, nint> PyTuple_Size;
+    public static delegate* unmanaged[Cdecl]<IntPtr, nint, IntPtr> PyTuple_GetItem;
+    public static delegate* unmanaged[Cdecl]<IntPtr, IntPtr, IntPtr, IntPtr> PyObject_Call;
 
     // The same functions called without the GC transition: only where they provably run no
     // Python code and cannot allocate a tracked object (so no collection, no __del__ that could
@@ -112,6 +115,9 @@ internal static unsafe class PyApi
         PyEval_SaveThread = (delegate* unmanaged[Cdecl]<IntPtr>)functions[i++];
         PyEval_RestoreThread = (delegate* unmanaged[Cdecl]<IntPtr, void>)functions[i++];
         PyType_FromSpecWithBases = (delegate* unmanaged[Cdecl]<PyTypeSpec*, IntPtr, IntPtr>)functions[i++];
+        PyTuple_Size = (delegate* unmanaged[Cdecl]<IntPtr, nint>)functions[i++];
+        PyTuple_GetItem = (delegate* unmanaged[Cdecl]<IntPtr, nint, IntPtr>)functions[i++];
+        PyObject_Call = (delegate* unmanaged[Cdecl]<IntPtr, IntPtr, IntPtr, IntPtr>)functions[i++];
         LongValueQuick = (delegate* unmanaged[Cdecl, SuppressGCTransition]<IntPtr, int*, long>)PyLong_AsLongLongAndOverflow;
         TypeQuick = (delegate* unmanaged[Cdecl, SuppressGCTransition]<IntPtr, IntPtr>)PyObject_Type;
         DecRefQuick = (delegate* unmanaged[Cdecl, SuppressGCTransition]<IntPtr, void>)Py_DecRef;
@@ -150,11 +156,11 @@ internal static unsafe class PyApi
     /// <summary>Slot ids of <c>typeslots.h</c> (part of the stable ABI).</summary>
     public static class Slot
     {
-        public const int Alloc = 47, DescrGet = 54, DescrSet = 55, GetAttro = 58, Repr = 66;
+        public const int Alloc = 47, Call = 50, DescrGet = 54, DescrSet = 55, GetAttro = 58, Repr = 66;
     }
 
     /// <summary><c>Py_TPFLAGS_*</c> bits (stable ABI).</summary>
-    public const uint DefaultFlags = 1u << 18, ImmutableType = 1u << 8, DisallowInstantiation = 1u << 7;
+    public const uint DefaultFlags = 1u << 18, MethodDescriptor = 1u << 17, ImmutableType = 1u << 8, DisallowInstantiation = 1u << 7;
 }
 
 /// <summary><c>PyType_Slot</c>: the only C structs the fast path lays out, with <see cref="PyTypeSpec"/>.</summary>

@@ -192,7 +192,9 @@ _EXPORTS: dict[str, tuple[Any, list[Any]]] = {
     "NativePrepare": (_i64, [_i32, _i32, _i32]),
     "NativeMember": (_i32, [_i64, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p]),
     "NativeGilRelease": (_i32, [_i32]),
-    "NativeGroupType": (_i32, [ctypes.c_void_p] * 6),
+    "NativeGroupType": (_i32, [ctypes.c_void_p] * 7),
+    "NativeCallPrepare": (_i64, [_i32]),
+    "NativeCallRegister": (_i32, [_i64, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p]),
     # Dynamic.cs: members of IDynamicMetaObjectProvider objects through the DLR.
     "DynamicMember": (_i32, [_i64, _i32, _cp, _i32, ValuePtr, _i32, ValuePtr, ValuePtr]),
     "DynamicMemberNames": (_i32, [_i64, ValuePtr, ValuePtr]),
@@ -390,6 +392,8 @@ class Shim:
     NativeMember: Any
     NativeGilRelease: Any
     NativeGroupType: Any
+    NativeCallPrepare: Any
+    NativeCallRegister: Any
     DynamicMember: Any
     DynamicMemberNames: Any
 

@@ -465,6 +465,7 @@ def _populate(cls: Any, info: _typeinfo.TypeInfo) -> None:
 
         __getitem__.__clr_group__ = get_group  # type: ignore[attr-defined]  # for _protocols' mapping get
         _set(cls, "__getitem__", __getitem__)
+        _native.indexer_home(get_group, cls, "__getitem__", __getitem__)  # a leaf indexer may go native
     if setters:
         set_group = MethodGroup("__setitem__", owner, tuple(setters))
         if any(_value_by_name(s) for s in setters):
@@ -478,6 +479,7 @@ def _populate(cls: Any, info: _typeinfo.TypeInfo) -> None:
             def __setitem__(self: Any, key: Any, value: Any) -> None:
                 set_group.call(self, (*(key if isinstance(key, tuple) else (key,)), value), {})
 
+            _native.indexer_home(set_group, cls, "__setitem__", __setitem__)  # a leaf indexer may go native
         _set(cls, "__setitem__", __setitem__)
     for name, value in table.get("enumValues", []):
         _set(cls, name, enum_value(info.id, value))

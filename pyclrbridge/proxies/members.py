@@ -195,6 +195,10 @@ def _no_extension(obj: Any, name: str) -> Any:
 # ``obj.name`` as an extension method in scope, or None (registered by proxies.extensions; written once).
 _extension_fallback: Callable[[Any, str], Any] = _no_extension
 
+#: Called with a group when it first builds an instance invoker (proxies.native registers one;
+#: appended once at its import, read-only after).
+FIRST_CALL_HOOKS: list[Callable[[MethodGroup], None]] = []
+
 
 def install_extension_fallback(lookup: Callable[[Any, str], Any]) -> None:
     """Registration from :mod:`.extensions`: what an instance call tries when no overload fits."""
@@ -306,6 +310,8 @@ class MethodGroup:
                     raise
                 return extension(*args)  # binding failed before any call: nothing ran twice
             run = self._invokers.setdefault(kinds, make_invoker(plan))
+            for hook in FIRST_CALL_HOOKS:  # proxies.native: a leaf method may get a native call
+                hook(self)
         return run(h, args)
 
     def __get__(self, obj: Any, cls: type | None = None) -> Any:

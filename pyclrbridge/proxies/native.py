@@ -34,7 +34,7 @@ from ..host.shim import HOLD_GIL, Kind, Value
 from ..values import codecs as _codecs
 from . import direct as _direct
 from .base import ClrObject
-from .members import BoundMethod, MethodGroup
+from .members import FIRST_CALL_HOOKS, BoundMethod, MethodGroup
 
 #: A native member runs its accessor with the GIL held, so it needs holding to be on
 #: (``PYCLRBRIDGE_HOLD_GIL=0`` turns native members off too).
@@ -77,12 +77,16 @@ _FUNCTIONS = (
     "PyEval_SaveThread",
     "PyEval_RestoreThread",
     "PyType_FromSpecWithBases",
+    "PyTuple_Size",
+    "PyTuple_GetItem",
+    "PyObject_Call",
 )
 
 _vp = ctypes.c_void_p
 _SETUP = ctypes.PYFUNCTYPE(ctypes.c_int32, _vp, ctypes.c_int32, _vp, ctypes.c_int32, _vp, _vp)
 _CREATE = ctypes.PYFUNCTYPE(ctypes.c_int32, ctypes.c_int64, ctypes.py_object, _vp, _vp)
-_GROUP_TYPE = ctypes.PYFUNCTYPE(ctypes.c_int32, _vp, _vp, _vp, _vp, _vp, _vp)
+_GROUP_TYPE = ctypes.PYFUNCTYPE(ctypes.c_int32, _vp, _vp, _vp, _vp, _vp, _vp, _vp)
+_CALL_REGISTER = ctypes.PYFUNCTYPE(ctypes.c_int32, ctypes.c_int64, _vp, _vp, _vp, _vp)
 
 
 def _leaf(member: int, variant: int) -> bool:
@@ -110,6 +114,14 @@ _state: list[Any] = []  # [] before setup; then [create function] or [None] (una
 _installed: list[tuple[weakref.ref[Any], str, Any]] = []
 _installed_live = [0]  # how many entries the last pruning kept (owner: _lock)
 _group_state: list[type[MethodGroup]] = []  # [] before the first group_type(); then [the type] (owner: _lock)
+# Native calls (FastPath/NativeCalls.cs), all owned by _lock: the ids of the groups already
+# considered (tried once each); the indexer groups whose class dict function a NativeIndexer
+# may replace, by group id -> (weak class, name, function, group); and the indexers installed
+# (weak class, name, Python function), which a forked child puts back.
+_tried_groups: set[int] = set()
+_indexer_homes: dict[int, tuple[weakref.ref[Any], str, Any, MethodGroup]] = {}
+_installed_calls: list[tuple[weakref.ref[Any], str, Any]] = []
+_bound_type: list[type[BoundMethod]] = []  # [NativeBound] once made (owner: _lock)
 
 
 def _after_fork_in_child() -> None:
@@ -126,8 +138,15 @@ def _after_fork_in_child() -> None:
         prop.forget_direct_stubs()
         type.__setattr__(cls, name, prop)
     if _group_state and _group_state[0] is not MethodGroup:
-        # Binding runs MethodGroup.__get__ again (Python's slot wrapper replaces the C# one).
+        # Binding runs MethodGroup.__get__ again (Python's slot wrapper replaces the C# one),
+        # and a NativeBound made before the fork calls BoundMethod.__call__.
         type.__setattr__(_group_state[0], "__get__", MethodGroup.__dict__["__get__"])
+        for bound_type in _bound_type:
+            type.__setattr__(bound_type, "__call__", BoundMethod.__dict__["__call__"])
+    for ref, name, function in _installed_calls:
+        cls = ref()
+        if cls is not None:
+            type.__setattr__(cls, name, function)
 
 
 def _address(function: Any) -> int:
@@ -240,6 +259,7 @@ def _make_group_type() -> type[MethodGroup]:
         id(BoundMethod),
         id(slots["__self__"]),
         id(slots["_group"]),
+        id(BoundMethod.__dict__["__call__"]),
         ctypes.addressof(result),
         ctypes.addressof(error),
     )
@@ -251,7 +271,99 @@ def _make_group_type() -> type[MethodGroup]:
     # What PyType_FromSpec puts in the new type's dict would shadow MethodGroup's for the groups.
     type.__setattr__(made, "__doc__", MethodGroup.__dict__["__doc__"])
     type.__setattr__(made, "__module__", MethodGroup.__module__)
+    # NativeBound (a BoundMethod whose call is native, NativeCalls.cs), reached through a bound method.
+    probe = _native_bound_type()
+    if probe is not None:
+        type.__setattr__(probe, "__doc__", BoundMethod.__dict__["__doc__"])
+        type.__setattr__(probe, "__module__", BoundMethod.__module__)
+        _bound_type.append(probe)
+    FIRST_CALL_HOOKS.append(upgrade_call)
     return made
+
+
+def _native_bound_type() -> type[BoundMethod] | None:
+    """NativeBound, which the shim keeps (its subclass of BoundMethod with the native call)."""
+    subclasses = [
+        t for t in BoundMethod.__subclasses__() if t.__qualname__ == "NativeBound" and t.__module__ == __name__
+    ]
+    return subclasses[0] if subclasses else None
+
+
+def indexer_home(group: MethodGroup, cls: type, name: str, function: Any) -> None:
+    """Note that ``function`` (``cls.__dict__[name]``, ``__getitem__`` or ``__setitem__``) calls
+    indexer ``group``: a NativeIndexer may take its place (see :func:`upgrade_call`)."""
+    if not ENABLED:
+        return
+    _ = _lock.taken
+    try:
+        _indexer_homes[id(group)] = (weakref.ref(cls), name, function, group)
+    finally:
+        _lock.release()
+
+
+def _eligible(group: MethodGroup) -> int:
+    """The member id of ``group``'s one overload when a native call may serve it (the shim
+    checks the rest), else 0."""
+    if len(group.overloads_list) != 1:
+        return 0
+    o = group.overloads_list[0]
+    if o.static or o.generic_params or o.extension or len(o.params) > 2:
+        return 0
+    if any(p.byref or p.optional or p.is_params for p in o.params):
+        return 0
+    return o.id
+
+
+def upgrade_call(group: MethodGroup) -> None:
+    """When ``group`` (a method group binding natively, or an indexer's) has one overload the
+    GIL policy proves leaf, register a native call for it (NativeCalls.cs): its bound methods
+    then call natively, or a NativeIndexer replaces the indexer's function in the class dict.
+    Tried once per group, at its first instance call; the proof and the compilation run with
+    the GIL released."""
+    _ = _lock.taken
+    try:
+        if id(group) in _tried_groups:
+            return
+        home = _indexer_homes.pop(id(group), None)
+        if home is None and (not _group_state or type(group) is not _group_state[0]):
+            return
+        _tried_groups.add(id(group))
+    finally:
+        _lock.release()
+    member = _eligible(group)
+    if not member or not _leaf(member, 0):
+        return
+    shim = _bridge.shim()
+    token = shim.NativeCallPrepare(member)  # compiles; GIL released
+    if token <= 0:
+        return
+    result = _vp()
+    error = Value()
+    register = _CALL_REGISTER(_address(shim.NativeCallRegister))
+    fallback = home[2] if home is not None else None
+    rc = register(
+        token,
+        id(group),
+        id(fallback) if fallback is not None else 0,
+        ctypes.addressof(result),
+        ctypes.addressof(error),
+    )
+    if rc != 0 or not result.value:
+        if rc == 2 and error.kind == Kind.OBJECT and error.i:
+            _bridge.free_handle(error.i)  # the Python path stays
+        return
+    if home is None:
+        return  # the group's bound methods are NativeBound from now on
+    made = ctypes.cast(result.value, ctypes.py_object).value  # the shim keeps its reference
+    _ = _lock.taken
+    try:
+        cls = home[0]()
+        if cls is None or cls.__dict__.get(home[1]) is not fallback:
+            return  # gone or replaced meanwhile (the made indexer stays unused: the shim keeps it)
+        _installed_calls.append((home[0], home[1], fallback))
+        type.__setattr__(cls, home[1], made)
+    finally:
+        _lock.release()
 
 
 def upgrade(prop: Any) -> None:

@@ -114,13 +114,15 @@ _state: list[Any] = []  # [] before setup; then [create function] or [None] (una
 _installed: list[tuple[weakref.ref[Any], str, Any]] = []
 _installed_live = [0]  # how many entries the last pruning kept (owner: _lock)
 _group_state: list[type[MethodGroup]] = []  # [] before the first group_type(); then [the type] (owner: _lock)
-# Native calls (FastPath/NativeCalls.cs), all owned by _lock: the ids of the groups already
-# considered (tried once each); the indexer groups whose class dict function a NativeIndexer
-# may replace, by group id -> (weak class, name, function, group); and the indexers installed
-# (weak class, name, Python function), which a forked child puts back.
-_tried_groups: set[int] = set()
+# Native calls (FastPath/NativeCalls.cs), owned by _lock: the indexer groups whose class dict
+# function a NativeIndexer may replace, by group id -> (weak class, name, function, group; the
+# group kept so its id stays its own); and the indexers installed (weak class, name, Python
+# function), which a forked child puts back. A group is tried once: _TRIED claims it in its own
+# memo dict (``MethodGroup._narrowed``, whose setdefault publishes atomically).
+_TRIED = ("pyclrbridge.proxies.native", "tried")
 _indexer_homes: dict[int, tuple[weakref.ref[Any], str, Any, MethodGroup]] = {}
 _installed_calls: list[tuple[weakref.ref[Any], str, Any]] = []
+_homes_live = [0]  # how many entries the last pruning of _indexer_homes kept (owner: _lock)
 _bound_type: list[type[BoundMethod]] = []  # [NativeBound] once made (owner: _lock)
 
 
@@ -296,6 +298,10 @@ def indexer_home(group: MethodGroup, cls: type, name: str, function: Any) -> Non
         return
     _ = _lock.taken
     try:
+        if len(_indexer_homes) >= 2 * _homes_live[0] + 64:  # amortized: dead classes' entries go
+            for key in [k for k, home in _indexer_homes.items() if home[0]() is None]:
+                del _indexer_homes[key]
+            _homes_live[0] = len(_indexer_homes)
         _indexer_homes[id(group)] = (weakref.ref(cls), name, function, group)
     finally:
         _lock.release()
@@ -320,16 +326,16 @@ def upgrade_call(group: MethodGroup) -> None:
     then call natively, or a NativeIndexer replaces the indexer's function in the class dict.
     Tried once per group, at its first instance call; the proof and the compilation run with
     the GIL released."""
+    claim = object()
+    if group._narrowed.setdefault(_TRIED, claim) is not claim:  # type: ignore[arg-type]
+        return  # tried already (by this thread or another)
     _ = _lock.taken
     try:
-        if id(group) in _tried_groups:
-            return
         home = _indexer_homes.pop(id(group), None)
-        if home is None and (not _group_state or type(group) is not _group_state[0]):
-            return
-        _tried_groups.add(id(group))
     finally:
         _lock.release()
+    if home is None and (not _group_state or type(group) is not _group_state[0]):
+        return
     member = _eligible(group)
     if not member or not _leaf(member, 0):
         return

@@ -412,9 +412,48 @@ def _pythonnet_repr(self: Any) -> str:
     return f"<{cls.__module__}.{cls.__name__} object at {id(self):#x}>"
 
 
+_ENUM_BYTES = {"SByte": 1, "Byte": 1, "Int16": 2, "UInt16": 2, "Int32": 4, "UInt32": 4, "Int64": 8, "UInt64": 8}
+
+
 def _pythonnet_enum_repr(self: Any) -> str:
-    """pythonnet's repr of an enum value: ``<DayOfWeek.Monday: 1>``."""
-    return f"<{type(self).__name__}.{self}: {int(self)}>"
+    """pythonnet's repr of an enum value: ``<DayOfWeek.Monday: 1>``; a ``[Flags]`` value in
+    hexadecimal, as wide as its underlying type (``<FlagsEnum.Two, Five: 0x00000007>``)."""
+    info = type(self).__clr_info__
+    if not info.flags:
+        return f"<{type(self).__name__}.{self}: {int(self)}>"
+    size = _ENUM_BYTES.get(info.enum_underlying, 4)
+    return f"<{type(self).__name__}.{self}: 0x{int(self) & ((1 << 8 * size) - 1):0{2 * size}X}>"
+
+
+def _pythonnet_enum_call(cls: Any, *args: Any, **kwargs: Any) -> Any:
+    """pythonnet's enum construction: ``DayOfWeek()`` is a TypeError (no default value), and
+    ``ShortEnum(20)`` is ``ShortEnum(20, False)``: a value no member names is a ValueError
+    unless the enum is ``[Flags]`` (``ShortEnum(20, True)`` takes it)."""
+    if cls.__dict__.get("__clr_type_id__") and not kwargs:
+        if not args:
+            raise TypeError(f"{cls.__name__}() needs a value: an enum has no constructor (pythonnet)")
+        if len(args) in (1, 2) and isinstance(args[0], int) and not isinstance(args[0], bool):
+            made = _base.ClrMeta.__call__(cls, args[0])  # (one argument: never back here)
+            allow = len(args) == 2 and bool(args[1])
+            if (
+                not allow
+                and not cls.__clr_info__.flags
+                and not class_by_name("System.Enum").IsDefined(GetClrType(cls), made)
+            ):
+                raise ValueError(
+                    f"{args[0]} is not a defined value of {cls.__clr_name__} (pass True as a second argument to allow "
+                    "it)"
+                )
+            return made
+    return _base.ClrMeta.__call__(cls, *args, **kwargs)
+
+
+def _pythonnet_enums(enabled: bool) -> None:
+    """pythonnet's enum construction (`_pythonnet_enum_call`); ``enabled=False`` removes it."""
+    if enabled:
+        type.__setattr__(_base.ClrEnumMeta, "__call__", _pythonnet_enum_call)
+    elif "__call__" in _base.ClrEnumMeta.__dict__:
+        type.__delattr__(_base.ClrEnumMeta, "__call__")
 
 
 def _pythonnet_reprs(enabled: bool) -> None:
@@ -674,6 +713,7 @@ def _pythonnet_rules(enabled: bool) -> None:
     _convert.adapt_delegate_callables(_out_placeholders_for_parameter if enabled else None)
     _pythonnet_type_names(enabled)
     _pythonnet_reprs(enabled)
+    _pythonnet_enums(enabled)
     _pythonnet_docs(enabled)
     _member_errors_on_objects(enabled)
 

@@ -95,3 +95,23 @@ def test_protected_nested_types_natively_only_from_a_subclass(fixtures: Any) -> 
         pass
 
     assert Mine.Guarded.__name__ == "Guarded"
+
+
+def test_enums_construct_as_in_pythonnet_under_compat(compat_clr: Any) -> None:
+    # pythonnet: no default enum value, and a value no member names needs the True flag
+    # (a [Flags] enum takes any combination).
+    from System import AttributeTargets, DayOfWeek  # type: ignore[import-not-found]  # a .NET namespace
+
+    with pytest.raises(TypeError, match="needs a value"):
+        DayOfWeek()
+    with pytest.raises(ValueError, match=r"9 is not a defined value of System\.DayOfWeek"):
+        DayOfWeek(9)
+    assert int(DayOfWeek(9, True)) == 9
+    assert DayOfWeek(3) == DayOfWeek.Wednesday and DayOfWeek("Monday") == DayOfWeek.Monday
+    assert int(AttributeTargets(3)) == 3  # [Flags]
+
+
+def test_enums_natively_take_any_value_of_their_type(fixtures: Any) -> None:
+    from System import DayOfWeek  # type: ignore[import-not-found]  # a .NET namespace
+
+    assert int(DayOfWeek(9)) == 9 and int(DayOfWeek()) == 0

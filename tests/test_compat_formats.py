@@ -30,6 +30,7 @@ print(repr(Widget.Grow.__doc__))
 print(repr(System.Object.GetType.__doc__))
 print(repr(System.Action.__doc__))
 print(repr(System.IDisposable.__doc__))
+print(repr(System.AttributeTargets.Class | System.AttributeTargets.Method))
 class Mine(Widget):
     '''my own'''
 print(repr(Mine.__doc__))
@@ -55,6 +56,7 @@ def test_reprs_and_docstrings_follow_pythonnet_under_compat(fixtures_dll: Path) 
         "'System.Type GetType()'",
         "None",
         "'Python wrapper for .NET type System.IDisposable'",
+        "<AttributeTargets.Class, Method: 0x00000044>",
         "'my own'",
     ]
 

@@ -152,17 +152,24 @@ internal static unsafe class NativeCalls
     private static MethodInfo Helper(string name) =>
         typeof(NativeCalls).GetMethod(name, BindingFlags.NonPublic | BindingFlags.Public | BindingFlags.Static)!;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static IntPtr NoneRef()
     {
         PyApi.Py_IncRef(PyApi.None);
         return PyApi.None;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static IntPtr FromLong(long v) => PyApi.PyLong_FromLongLong(v);
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static IntPtr FromULong(ulong v) => PyApi.PyLong_FromUnsignedLongLong(v);
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static IntPtr FromBool(bool v) => PyApi.PyBool_FromLong(new CLong(v ? 1 : 0));
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static IntPtr FromDouble(double v) => PyApi.PyFloat_FromDouble(v);
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static IntPtr FromString(string? s) => s == null ? NoneRef() : NativeMembers.Text(s);
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static IntPtr FromChar(char c) => NativeMembers.Text(new ReadOnlySpan<char>(&c, 1));
 
     /// <summary>Step two, with the GIL: registers the plan of <paramref name="token"/> for
@@ -194,6 +201,7 @@ internal static unsafe class NativeCalls
     /// <summary>Calls the plan on <paramref name="obj"/> with the items of <paramref name="args"/>
     /// from <paramref name="first"/>: the result (NULL with a Python error set), or
     /// <c>taken</c> false when the Python path must take the call (nothing happened).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]  // hot: optimized from the first call
     private static IntPtr Run(Plan plan, IntPtr obj, IntPtr args, int first, out bool taken)
     {
         taken = false;

@@ -525,7 +525,11 @@ internal static unsafe class NativeMembers
         public Action<object?, long, bool>? Set;
         public (long Min, long Max) Range;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]  // hot: optimized from the first call
+
         public override IntPtr Read(object? target) => PyApi.PyLong_FromLongLong(Get!(target, false));
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
 
         public override int Write(object? target, IntPtr value)
         {
@@ -545,6 +549,8 @@ internal static unsafe class NativeMembers
 
         public Func<object?, bool, ulong>? Get;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]  // hot: optimized from the first call
+
         public override IntPtr Read(object? target) => PyApi.PyLong_FromUnsignedLongLong(Get!(target, false));
     }
 
@@ -555,7 +561,11 @@ internal static unsafe class NativeMembers
         public Func<object?, bool, bool>? Get;
         public Action<object?, bool, bool>? Set;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]  // hot: optimized from the first call
+
         public override IntPtr Read(object? target) => PyApi.PyBool_FromLong(new CLong(Get!(target, false) ? 1 : 0));
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
 
         public override int Write(object? target, IntPtr value)
         {
@@ -574,7 +584,11 @@ internal static unsafe class NativeMembers
         public Func<object?, bool, double>? Get;
         public Action<object?, double, bool>? Set;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]  // hot: optimized from the first call
+
         public override IntPtr Read(object? target) => PyApi.PyFloat_FromDouble(Get!(target, false));
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
 
         public override int Write(object? target, IntPtr value)
         {
@@ -589,6 +603,7 @@ internal static unsafe class NativeMembers
     private static readonly byte[] SurrogatePass = "surrogatepass\0"u8.ToArray();
     private static readonly byte[] Utf16Le = "utf-16-le\0"u8.ToArray();
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static IntPtr Text(ReadOnlySpan<char> chars)
     {
         int order = -1;  // little-endian, no byte order mark
@@ -599,6 +614,7 @@ internal static unsafe class NativeMembers
 
     /// <summary>The text of exact str <paramref name="value"/> as a .NET string: 0, or -1 with a
     /// Python error set.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static int StringOf(IntPtr value, out string? text)
     {
         text = null;
@@ -628,6 +644,8 @@ internal static unsafe class NativeMembers
         public Func<object?, bool, string?>? Get;
         public Action<object?, string?, bool>? Set;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]  // hot: optimized from the first call
+
         public override IntPtr Read(object? target)
         {
             string? s = Get!(target, false);
@@ -638,6 +656,8 @@ internal static unsafe class NativeMembers
             }
             return Text(s);
         }
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
 
         public override int Write(object? target, IntPtr value)
         {
@@ -672,6 +692,8 @@ internal static unsafe class NativeMembers
         public override void DryRun() { Get?.Invoke(null, true); }
 
         public Func<object?, bool, char>? Get;
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]  // hot: optimized from the first call
 
         public override IntPtr Read(object? target)
         {

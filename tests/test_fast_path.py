@@ -737,6 +737,13 @@ def test_leaf_methods_and_indexers_call_natively(counter: Any) -> None:
     assert (labels["a"], labels["b"]) == ("v", "v")  # new strings: never the same object as the last value
     assert type(Labels.__dict__["__getitem__"]).__name__ == "NativeIndexer"
 
+    # Keywords, the unbound form and a wrong argument take the Python path, with its answers.
+    assert (c.Add(x=1), counter.Add(c, 1), _python_bound(c, "Add")(x=0)) == (6, 7, 7)
+    for args, kwargs in (((), {"y": 1}), ((2**40,), {}), ((True,), {}), ((1, 2), {})):
+        native_obj, python_obj = counter(), counter()
+        native = _outcome(lambda o=native_obj, a=args, k=kwargs: o.Add(*a, **k))
+        assert native == _outcome(lambda o=python_obj, a=args, k=kwargs: _python_bound(o, "Add")(*a, **k))
+
     class Sub(counter):  # a Python subclass instance takes the Python path, same results
         pass
 

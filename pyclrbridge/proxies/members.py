@@ -325,15 +325,20 @@ class MethodGroup:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if self._any_static and not kwargs:  # a static call with an invoker for these kinds
             n = len(args)  # the key spelled out up to two arguments (faster than map)
-            kinds = (
-                ()
-                if not n
-                else (arg_kind(args[0]),)
-                if n == 1
-                else (arg_kind(args[0]), arg_kind(args[1]))
-                if n == 2
-                else tuple(map(arg_kind, args))
-            )
+            if n == 1:  # arg_kind of a small int or a str without the call (Math.Abs(-5))
+                a = args[0]
+                t = type(a)
+                kinds = (
+                    (_SMALL_KEY if a >= 0 else _SMALL_NEGATIVE_KEY)
+                    if t is int and -128 <= a < 128
+                    else _STR_KEY
+                    if t is str and len(a) != 1
+                    else (arg_kind(a),)
+                )
+            else:
+                kinds = (
+                    () if not n else (arg_kind(args[0]), arg_kind(args[1])) if n == 2 else tuple(map(arg_kind, args))
+                )
             run = self._static_invokers.get(kinds)
             if run is not None:
                 return run(0, args)
@@ -527,6 +532,7 @@ class BoundMethod:
 
 _new_bound = object.__new__
 _SMALL_KEY = (arg_kind(0),)  # the invoker key of one int in 0..127 (see arg_kind)
+_SMALL_NEGATIVE_KEY = (arg_kind(-1),)  # the invoker key of one int in -128..-1
 _STR_KEY = (arg_kind("text"),)  # the invoker key of one str that is not a single character
 
 

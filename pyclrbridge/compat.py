@@ -706,6 +706,7 @@ def _pythonnet_rules(enabled: bool) -> None:
     primitives, ``Overloads`` on classes, the engine's refusal) stay."""
     _binder.accept_out_placeholders(enabled)  # pythonnet's Int32.TryParse("42", 0)
     _protected.open_protected(enabled)  # pythonnet reaches protected members on every object
+    _events.refuse_unknown_removal(enabled)  # pythonnet's ValueError for -= of a handler never added
     _convert.accept_int_for_char(enabled)  # pythonnet's MethodTest.Overloaded.__overloads__[Char](65)
     _member_errors.pythonnet_member_errors(enabled)  # pythonnet's TypeError for read-only members
     _construction.casts_keep_objects(enabled)  # pythonnet's System.String("x") is a .NET String

@@ -94,3 +94,26 @@ def test_accessor_methods_are_not_offered_natively() -> None:
     )
     assert_clean_exit(proc)
     assert proc.stdout.split() == ["native:", "set_Item"]
+
+
+def test_removing_a_handler_never_added_is_a_value_error_under_compat(compat_clr: Any) -> None:
+    from Fixtures.Members import Widget  # type: ignore[import-not-found]  # a .NET namespace
+
+    widget = Widget(1)
+
+    def handler(sender: Any, args: Any) -> None:
+        pass
+
+    with pytest.raises(ValueError, match="is not subscribed to"):
+        widget.Changed -= handler
+    widget.Changed += handler
+    widget.Changed -= handler  # added: removed as usual
+    assert widget.ChangedHandlerCount == 0
+
+
+def test_removing_a_handler_never_added_does_nothing_natively(fixtures: Any) -> None:
+    from Fixtures.Members import Widget  # type: ignore[import-not-found]  # a .NET namespace
+
+    widget = Widget(1)
+    widget.Changed -= lambda sender, args: None  # .NET's -=: nothing to remove, no error
+    assert widget.ChangedHandlerCount == 0

@@ -119,6 +119,20 @@ class Event(ClassMember):
         return f"<.NET event {self._owner}.{self.__name__}>"
 
 
+# pythonnet's rule (removing a Python callable that was never added is a ValueError), switched
+# on by pyclrbridge.compat. One bool, replaced whole; read on each removal.
+_unknown_removal_refused = [False]
+
+
+def refuse_unknown_removal(enabled: bool) -> bool:
+    """``event -= handler`` for a Python callable that is not subscribed raises ValueError, as
+    in pythonnet (``True``), or does nothing, as .NET's own ``-=`` (``False``, the default).
+    Returns the previous setting."""
+    previous = _unknown_removal_refused[0]
+    _unknown_removal_refused[0] = bool(enabled)
+    return previous
+
+
 class EventBinding:
     __slots__ = ("event", "obj")
 
@@ -148,6 +162,8 @@ class EventBinding:
         delegate = subscription_take(self._key(handler))
         if delegate is not None:
             self._call(self.event._remove, delegate)
+        elif _unknown_removal_refused[0] and not getattr(type(handler), "__clr_type_id__", 0):
+            raise ValueError(f"{handler!r} is not subscribed to {self.event._owner}.{self.event.__name__}")
         return self
 
     def __repr__(self) -> str:

@@ -405,9 +405,7 @@ def _pythonnet_docs(enabled: bool) -> None:
 
 def _pythonnet_repr(self: Any) -> str:
     """pythonnet's repr of a .NET object without a ``__repr__`` of its own: Python's default,
-    ``<Namespace.Name object at 0x...>`` (exceptions keep their message)."""
-    if isinstance(self, BaseException):
-        return _base.clr_repr(self)
+    ``<Namespace.Name object at 0x...>`` (an exception's is Python's, see `_pythonnet_reprs`)."""
     cls = type(self)
     return f"<{cls.__module__}.{cls.__name__} object at {id(self):#x}>"
 
@@ -461,6 +459,7 @@ def _pythonnet_reprs(enabled: bool) -> None:
     ``enabled=False`` puts pyclrbridge's back."""
     type.__setattr__(_base.ClrObject, "__repr__", _pythonnet_repr if enabled else _NATIVE_REPRS[_base.ClrObject])
     type.__setattr__(_base.ClrEnum, "__repr__", _pythonnet_enum_repr if enabled else _NATIVE_REPRS[_base.ClrEnum])
+    _classes.represent_exceptions(BaseException.__repr__ if enabled else None)  # OverflowException('message')
 
 
 def _constructor_overloads() -> None:

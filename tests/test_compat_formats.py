@@ -49,7 +49,7 @@ def test_reprs_and_docstrings_follow_pythonnet_under_compat(fixtures_dll: Path) 
         "<Fixtures.Members.Widget object",
         "<System.Uri object",
         "<DayOfWeek.Monday: 1>",
-        "<System.Exception: boom>",
+        "Exception('boom')",
         "'Void .ctor()\\nVoid .ctor(Int32)\\nVoid .ctor(Int32, System.String)'",
         "'Void Grow()\\nVoid Grow(Int32)'",
         "'Void Grow()\\nVoid Grow(Int32)'",
@@ -65,6 +65,7 @@ def test_reprs_and_docstrings_stay_pyclrbridge_s_natively(fixtures_dll: Path) ->
     native = "import pyclrbridge\nclr = pyclrbridge.load()\nclr.AddReference = clr.add_reference"
     lines = _formats(native, fixtures_dll)
     assert lines[2] == "<System.DayOfWeek.Monday: 1>"
+    assert lines[3] == "<System.Exception: boom>"
     assert lines[1] == "<System.Uri: http://example.org/>"
     assert lines[4].startswith("'.NET class Fixtures.Members.Widget (assembly ")
     assert lines[7] == "'GetType() -> Type'"

@@ -78,6 +78,21 @@ def _bases(info: _typeinfo.TypeInfo) -> tuple[type, ...]:
     return (base,)
 
 
+# pythonnet's repr of exceptions (Python's: OverflowException('message')), switched on by
+# pyclrbridge.compat: one function or None, replaced whole; read on each repr().
+_exception_repr: list[Callable[[Any], str] | None] = [None]
+
+
+def represent_exceptions(represent: Callable[[Any], str] | None) -> None:
+    """Make ``repr()`` of .NET exceptions ``represent(exc)`` (None: pyclrbridge's own)."""
+    _exception_repr[0] = represent
+
+
+def _represent_exception(self: Any) -> str:
+    represent = _exception_repr[0]
+    return clr_repr(self) if represent is None else represent(self)
+
+
 def _exception_namespace() -> dict[str, Any]:
     def __str__(self: BaseException) -> str:
         message = self.__dict__.get("_clr_message")  # the .NET Message (decorate)
@@ -91,7 +106,7 @@ def _exception_namespace() -> dict[str, Any]:
             self._h = 0
             _free(h)
 
-    return {"__str__": __str__, "__del__": __del__, "__repr__": clr_repr}
+    return {"__str__": __str__, "__del__": __del__, "__repr__": _represent_exception}
 
 
 def create(type_id: int) -> Any:

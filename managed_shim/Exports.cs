@@ -179,6 +179,24 @@ public static unsafe partial class Exports
     // short, for every proxy, released or not. In a forked child nothing is freed (see ForkGuard).
     public static int FreeHandle(long handle) => handle == 0 || ForkGuard.InChild() ? 0 : Handles.Free(handle) ? 1 : 0;
 
+    /// <summary>After an exception in Python: frees the handles in the object values of a block
+    /// .NET wrote that no proxy took (Python zeroes a value's handle when a proxy takes it), and
+    /// zeroes them. One call, so no signal handler in Python can stop it half-way.</summary>
+    [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
+    public static int FreeUnclaimedValues(Value* values, int count)
+    {
+        if (ForkGuard.InChild()) return 0;
+        int freed = 0;
+        for (int i = 0; i < count; i++)
+        {
+            if (values[i].Kind != ValueKind.Object || values[i].Payload == 0) continue;
+            long handle = values[i].Payload;
+            values[i].Payload = 0;
+            if (Handles.Free(handle)) freed++;
+        }
+        return freed;
+    }
+
     [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
     public static int MakeGeneric(int id, int method, int* typeArgs, int count, int* result, Value* error)
     {

@@ -27,6 +27,7 @@ from .host.locks import SignalSafeLock
 from .host.shim import ABI_VERSION, Shim, Value, default_shim_path, read_string, utf16
 from .proxies import base as _proxy_base
 from .proxies import catalog as _catalog
+from .proxies import direct as _direct
 from .proxies import events as _events
 from .proxies import extensions as _extensions
 from .proxies import views as _views
@@ -411,6 +412,7 @@ def _start(args: _LoadArgs) -> Runtime:
     _bridge.FORK_FLAG = int(versions.get("forkFlag", 0))
     _bridge.SHIM = shim  # publish: the shim is fully bound
     _proxy_base.install_finalizer(shim.FreeHandle)
+    _direct.install_unclaimed_cell(shim)
     _objects.install_protocol(shim)
     _importer.install()
     _threadtop.configure("excepthook")

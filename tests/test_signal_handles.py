@@ -1,11 +1,13 @@
-"""No signal leaks a .NET object's handle while its proxy dies or is released.
+"""No signal leaks a .NET object's handle while a proxy is made, dies or is released.
 
 A signal handler that raises (Ctrl-C, an alarm) runs wherever the main thread next checks for
-signals, and CPython checks on entering every Python function: a finalizer written in Python
-could be cut short at its first instruction, leaving the handle (and the .NET object) alive for
-ever. The proxies' finalizer is the shim's export itself (no Python frame), and ``release()``
-gives up the handle and frees it with no check between. These tests fire a fast interval timer
-whose handler raises while proxies die and are released, then count the live handles.
+signals, and CPython checks on entering every Python function and after every call: a finalizer
+written in Python could be cut short at its first instruction, and a handle a call just returned
+could be dropped before its proxy exists, leaving the .NET object alive for ever. The proxies'
+finalizer is the shim's export itself (no Python frame), ``release()`` gives up the handle and
+frees it with no check between, a new object's handle is claimed (zeroed where .NET wrote it)
+in the same signal-free step in which its proxy takes it, and an exception before that frees
+it. These tests fire a fast interval timer whose handler raises, then count the live handles.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import gc, signal, time
 import pyclrbridge
 clr = pyclrbridge.load()
 from System.Text import StringBuilder
-from System import DayOfWeek
+from System import DayOfWeek, Environment
 
 armed = [False]
 alarms = [0]
@@ -43,17 +45,27 @@ signal.setitimer(signal.ITIMER_REAL, 0.0001, 0.0001)
 interrupted = 0
 end = time.perf_counter() + 2.0
 while time.perf_counter() < end:
-    made = [StringBuilder("x") for _ in range(2000)]  # made with the alarm disarmed
+    made = [StringBuilder("x") for _ in range(2000 if MODE in ("death", "release") else 1)]  # alarm disarmed
     days = [DayOfWeek.Monday] * 50  # enum values (they have __index__) die here too
     try:
         armed[0] = True
         if MODE == "death":
             while made:
                 made.pop()
-        else:
+        elif MODE == "release":
             while made:
                 pyclrbridge.release(made[-1])
                 made.pop()
+        elif MODE == "construct":  # constructor stubs (the direct path)
+            for _ in range(2000):
+                StringBuilder("c")
+                StringBuilder()
+        elif MODE == "property":  # a property getter returning an object (call_noargs)
+            for _ in range(2000):
+                Environment.Version
+        else:  # "result": a method returning an object (the compiled frame path)
+            for _ in range(2000):
+                made[0].Clear()
         armed[0] = False
     except TimeoutError:
         armed[0] = False
@@ -69,8 +81,8 @@ print("refused", after["refused_frees"] - before["refused_frees"])
 """
 
 
-@pytest.mark.parametrize("mode", ["death", "release"])
-def test_a_signal_never_leaks_the_handle_of_a_dying_or_released_proxy(mode: str) -> None:
+@pytest.mark.parametrize("mode", ["death", "release", "construct", "result", "property"])
+def test_a_signal_never_leaks_a_handle(mode: str) -> None:
     proc = run_python(_CODE.format(mode=mode), timeout=180)
     assert_clean_exit(proc)
     lines = dict(line.split(" ", 1) for line in proc.stdout.splitlines())

@@ -58,7 +58,40 @@ internal static unsafe class DirectCalls
     private static readonly object Redirect = new();
 
     private static readonly MethodInfo _target = typeof(Handles).GetMethod(nameof(Handles.Target))!;
-    private static readonly MethodInfo _alloc = typeof(Handles).GetMethod(nameof(Handles.Alloc))!;
+    private static readonly MethodInfo _alloc = typeof(DirectCalls).GetMethod(nameof(AllocConstructed))!;
+
+    // The handle a constructor stub last returned on Python's main thread and no proxy has
+    // taken yet (0: none). Owner: Python's main thread (the only one that writes it here, and
+    // the only one whose Python code a signal handler can interrupt). Python zeroes it in the
+    // same signal-free step in which a proxy takes the handle; after an exception between the
+    // stub and that step, FreeUnclaimed (main thread) frees it.
+    public static readonly long* Unclaimed = (long*)NativeMemory.AllocZeroed(sizeof(long));
+    private static int _mainThread = -1;  // written once, by Python's main thread at load
+
+    /// <summary>Called at load from Python's main thread: stubs called there record their handle.</summary>
+    public static long MarkMainThread()
+    {
+        System.Threading.Volatile.Write(ref _mainThread, Environment.CurrentManagedThreadId);
+        return (long)Unclaimed;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static long AllocConstructed(object o)
+    {
+        long h = Handles.Alloc(o);
+        if (Environment.CurrentManagedThreadId == _mainThread) *Unclaimed = h;
+        return h;
+    }
+
+    /// <summary>On Python's main thread: free the handle a constructor stub returned that no
+    /// proxy took (an exception came between), and forget it.</summary>
+    public static void FreeUnclaimed()
+    {
+        if (Environment.CurrentManagedThreadId != _mainThread) return;
+        long h = *Unclaimed;
+        *Unclaimed = 0;
+        if (h != 0) Handles.Free(h);
+    }
     private static readonly MethodInfo _forked = typeof(ForkGuard).GetMethod(nameof(ForkGuard.InChild))!;
     private static readonly MethodInfo _text = typeof(DirectCalls).GetMethod(nameof(Text), BindingFlags.NonPublic | BindingFlags.Static)!;
     private static readonly MethodInfo _store = typeof(DirectCalls).GetMethod(nameof(StoreText), BindingFlags.NonPublic | BindingFlags.Static)!;
@@ -359,6 +392,19 @@ public static unsafe partial class Exports
     /// result was a real value), 1 with the exception in <paramref name="error"/>, 2 when the
     /// call must be redone on the general path (a Python subclass instance).
     /// </summary>
+    /// <summary>Python's main thread, at load: the address of the unclaimed-handle cell.</summary>
+    [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
+    public static long DirectMainThread() => ForkGuard.InChild() ? 0 : DirectCalls.MarkMainThread();
+
+    /// <summary>After an exception between a constructor stub and its proxy (main thread).</summary>
+    [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
+    public static int DirectFreeUnclaimed()
+    {
+        if (ForkGuard.InChild()) return 0;
+        DirectCalls.FreeUnclaimed();
+        return 0;
+    }
+
     [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
     public static int DirectPending(Value* error)
     {

@@ -38,8 +38,13 @@ public static unsafe partial class Exports
     public static int InvokeFrame(Frame* frame)
     {
         Value* slots = (Value*)(frame + 1);
-        return InvokeCore(frame->MemberId, frame->Target, slots, frame->NArgs, slots + frame->NArgs,
+        int rc = InvokeCore(frame->MemberId, frame->Target, slots, frame->NArgs, slots + frame->NArgs,
             frame->NResults, &frame->Error);
+        // Returned: the result slots are ours now. Python reads MemberId and NArgs as 0 after an
+        // exception (a signal handler raising right after this call) to know whether a handle in
+        // a result slot came from this call and is still owned by no proxy (then it frees it).
+        if (rc == 0) { frame->MemberId = 0; frame->NArgs = 0; }
+        return rc;
     }
 
     /// <summary>
@@ -110,9 +115,12 @@ public static unsafe partial class Exports
     [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
     public static int IterClose(long state, Value* error)
     {
+        // Already closed: the last chunk closed it, and Python, interrupted (a signal handler
+        // raising) before it saw that, closes it again. Handles are never reused, so nothing else.
+        if (!Handles.TryTarget(state, out object? target)) return 0;
         try
         {
-            if (Handles.Target(state) is BulkIterator it) it.Dispose();
+            if (target is BulkIterator it) it.Dispose();
             Handles.Free(state);
             return 0;
         }

@@ -109,6 +109,7 @@ def invoke(
 
 #: Argument + result slots of one pooled frame; calls that need more take :func:`invoke`.
 FRAME_SLOTS = 14
+_OBJECT = int(Kind.OBJECT)
 # ``Frame`` in managed_shim/Values/Bulk.cs: MemberId, NArgs (int32), Target (int64), NResults (int32),
 # then padding up to 32 bytes, then the error Value; the slots follow.
 FRAME_HEADER = _FRAME_HEADER = struct.Struct("<iiqi")
@@ -126,7 +127,7 @@ class Frame:
     frame, it is used by one thread at a time, never shared by two at once (None on 32-bit).
     """
 
-    __slots__ = ("address", "buffer", "error", "invoke", "invoke_held", "memory", "slots")
+    __slots__ = ("address", "buffer", "error", "free", "invoke", "invoke_held", "memory", "slots")
 
     def __init__(self, size: int = FRAME_SLOTS) -> None:
         self.buffer = (Value * (_HEADER_VALUES + size))()
@@ -135,6 +136,7 @@ class Frame:
         self.slots = tuple(self.buffer[_HEADER_VALUES + i] for i in range(size))
         self.invoke = shim().InvokeFrame
         self.invoke_held = shim().InvokeFrameHeld  # for members is_short() says may keep the GIL
+        self.free = shim().FreeHandle  # an unclaimed result's handle, after an exception
         self.memory = address_space()
 
 
@@ -183,9 +185,18 @@ def call_noargs(member_id: int, target: int, convert: Any) -> Any:
         frame = Frame()
     try:
         _FRAME_HEADER.pack_into(frame.buffer, 0, member_id, 0, target, 1)
-        if frame.invoke(frame.address) != 0:
-            raise_error(Value.from_buffer_copy(frame.error))
-        return convert(frame.slots[0])
+        try:
+            if frame.invoke(frame.address) != 0:
+                raise_error(Value.from_buffer_copy(frame.error))
+            return convert(frame.slots[0])  # an object result's handle is zeroed once a proxy owns it
+        except BaseException:
+            # The call returned (the shim zeroed the header) and no proxy took the object it
+            # gave: free it. Nothing here checks for signals before the export is called.
+            if not frame.buffer[0].i:
+                unclaimed = frame.slots[0]
+                if unclaimed.kind == _OBJECT:
+                    frame.free(unclaimed.i)
+            raise
     except ctypes.ArgumentError as refused:
         raise argument_error(refused) from None
     finally:

@@ -183,6 +183,9 @@ _EXPORTS: dict[str, tuple[Any, list[Any]]] = {
     # DirectCalls.cs: typed native stubs per member, and the failure a stub parked.
     "DirectStub": (_i32, [_i32, _i32, ctypes.POINTER(ctypes.c_void_p), ValuePtr, ValuePtr]),
     "DirectPending": (_i32, [ValuePtr]),
+    "DirectMainThread": (_i64, []),
+    "FreeUnclaimedValues": (_i32, [ctypes.c_void_p, _i32]),
+    "DirectFreeUnclaimed": (_i32, []),
     # GilPolicy.cs: whether a member may be called with the GIL held.
     "MemberIsShort": (_i32, [_i32, _i32]),
     "MemberShortReason": (_i32, [_i32, _i32, ValuePtr, ValuePtr]),
@@ -209,6 +212,9 @@ SHORT_EXPORTS = frozenset(
         "InvokeFrameHeld",
         "FreeHandle",
         "DirectPending",
+        "DirectMainThread",
+        "FreeUnclaimedValues",
+        "DirectFreeUnclaimed",
         "NativeGilRelease",
         "DrainReleased",
         "DrainDeadIdentities",
@@ -384,6 +390,9 @@ class Shim:
     ArrayPinStats: Any
     DirectStub: Any
     DirectPending: Any
+    DirectMainThread: Any
+    FreeUnclaimedValues: Any
+    DirectFreeUnclaimed: Any
     MemberIsShort: Any
     MemberShortReason: Any
     MemberIsShortOn: Any

@@ -27,7 +27,11 @@ from . import shapes as _shapes  # noqa: F401  (registers the tuple and enumerat
 from . import views as _views  # noqa: F401  (registers the buffer protocol of primitive arrays)
 
 _convert.install_proxy_rules(
-    enum_class=_base.ClrEnum, proxy_metaclass=_base.ClrMeta, wrap=_base.wrap, enum_value=_base.enum_value
+    enum_class=_base.ClrEnum,
+    proxy_metaclass=_base.ClrMeta,
+    wrap=_base.wrap,
+    wrap_value=_base.wrap_value,
+    enum_value=_base.enum_value,
 )
 _bridge.install_exception_factory(_exceptions.exception_from_error)
 _objects.add_drain_hook(_exceptions.clear_finished_frames)

@@ -13,7 +13,7 @@ from ..host import typeinfo as _typeinfo
 from ..host.errors import ClrError
 from ..host.locks import SignalSafeLock
 from ..host.shim import Kind, Value
-from ..values.objects import handle_of
+from ..values.objects import HandleOwner, handle_of
 from . import exceptions as _exceptions
 from .binder import arg_kind as _arg_kind
 from .catalog import class_by_name, class_for, instantiate
@@ -543,6 +543,7 @@ def install_finalizer(free_handle_export: Any) -> None:
     address = ctypes.cast(free_handle_export, ctypes.c_void_p).value or 0
     free = ctypes.PYFUNCTYPE(ctypes.c_int32, ctypes.c_void_p)(address)
     ClrObject.__del__ = functools.lru_cache(maxsize=0)(free)  # type: ignore[method-assign]
+    HandleOwner.__del__ = functools.lru_cache(maxsize=0)(free)  # type: ignore[attr-defined]
 
 
 class ClrEnum(ClrObject, metaclass=ClrEnumMeta):
@@ -637,6 +638,26 @@ def wrap(handle: int, type_id: int) -> Any:
     obj._h = handle
     if type_id in EXCEPTION_TYPE_IDS:
         return _exceptions.adopt(obj)  # one Python object per .NET exception, a Python exception
+    return obj
+
+
+def wrap_value(v: Value) -> Any:
+    """:func:`wrap` for an OBJECT result value, claiming its handle: the proxy takes ``v.i`` and
+    ``v.i`` becomes 0 with nothing between that checks for signals (two attribute stores), so
+    whoever holds the value after an exception frees exactly the handle no proxy owns. A handle
+    for a Python-derived object is claimed before it is adopted (an exception inside adopt may
+    leak it, never free the handle the object keeps)."""
+    type_id = v.extra
+    if type_id in DERIVED_TYPE_IDS:
+        handle = v.i
+        v.i = 0
+        return _adopt_derived(handle)
+    cls = class_for(type_id)
+    obj = cls.__new__(cls)
+    obj._h = v.i
+    v.i = 0
+    if type_id in EXCEPTION_TYPE_IDS:
+        return _exceptions.adopt(obj)
     return obj
 
 

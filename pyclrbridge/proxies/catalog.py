@@ -134,14 +134,14 @@ def _build(type_id: int) -> Any:
     _in_progress[type_id] = cls
     try:
         _populate(cls)
-    except BaseException:
+        if cls.__dict__.get("__clr_mentions__"):
+            # weakref.ref() is a call, after which a signal handler may raise: the parked class
+            # must still leave _in_progress (the finally), published or not.
+            _transient[type_id] = weakref.ref(cls)  # publish last: now every member is present
+        else:
+            _complete[type_id] = cls  # publish last: now every member is present
+    finally:
         del _in_progress[type_id]
-        raise
-    if cls.__dict__.get("__clr_mentions__"):
-        _transient[type_id] = weakref.ref(cls)  # publish last: now every member is present
-    else:
-        _complete[type_id] = cls  # publish last: now every member is present
-    del _in_progress[type_id]
     _builds += 1
     return cls
 

@@ -21,13 +21,15 @@ from __future__ import annotations
 import ctypes
 import os
 import struct
+import threading
 from typing import Any
 
 from ..host import bridge as _bridge
 from ..host.shim import _LOCAL, Value, _decode_utf16, prototype, read_string, thread_memory
 from ..values import codecs as _codecs
 from ..values.targets import INTEGER_RANGES, _target
-from .base import object_member, wrap
+from .base import DERIVED_TYPE_IDS, EXCEPTION_TYPE_IDS, object_member, wrap
+from .catalog import class_for
 
 #: DirectCalls.Failed: "a failure may be parked, ask DirectPending".
 FAILED = -0x6000_0000_0000_0000
@@ -147,9 +149,41 @@ def result_type(shape: str) -> int:
     return int(type_id) if type_id else 0
 
 
+# The shim's cell with the handle a constructor stub last returned on the main thread that no
+# proxy took yet (DirectCalls.Unclaimed). Bound once at load (install_unclaimed_cell), from the
+# main thread; until then (or when load ran on another thread) a cell the shim never writes.
+# Owner: the main thread writes it (the shim, and wrap_result claiming); other threads only
+# compare it with their own handles, which it never holds.
+_unclaimed = ctypes.c_int64()
+
+
+def install_unclaimed_cell(shim: Any) -> None:
+    """At load: constructor stubs called on the main thread (the only thread where a signal
+    handler can raise) record their handle until :func:`wrap_result` claims it."""
+    global _unclaimed
+    if threading.current_thread() is threading.main_thread():
+        address = shim.DirectMainThread()
+        if address:
+            _unclaimed = ctypes.c_int64.from_address(address)
+
+
 def wrap_result(handle: int, type_id: int) -> Any:
-    """A constructor stub's new object, as ``from_value`` gives it (user decoders applied)."""
-    obj = wrap(handle, type_id)
+    """A constructor stub's new object, as ``from_value`` gives it (user decoders applied).
+    The proxy takes the handle and the unclaimed cell forgets it with nothing between that checks
+    for signals; an exception before that is answered by ``DirectFreeUnclaimed`` (compiled
+    invokers), which frees the handle."""
+    if type_id in DERIVED_TYPE_IDS or type_id in EXCEPTION_TYPE_IDS:
+        cell = _unclaimed
+        if cell.value == handle:
+            cell.value = 0  # claimed before adopting: an exception there may leak, never free twice
+        obj = wrap(handle, type_id)
+    else:
+        cls = class_for(type_id)
+        obj = cls.__new__(cls)
+        obj._h = handle
+        cell = _unclaimed
+        if cell.value == handle:
+            cell.value = 0
     return _codecs.decode_result(obj) if _codecs.decoders else obj
 
 

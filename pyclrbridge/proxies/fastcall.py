@@ -110,15 +110,32 @@ def _direct_lines(member: int, param_types: tuple[int, ...]) -> list[str]:
     if shape[1:2] == "@":
         call = ["target", *call]
     result = f"_wrap_result(r, {_direct.result_type(shape)})" if shape[0] == "o" else _DIRECT_RESULT[shape[0]]
+    # a short member's stub keeps the GIL, except while releasing_gil() is on (GilRelease)
+    fn = "(_direct_free if _gil.on else _direct_fn)" if _direct.releasing_twin(member) else "_direct_fn"
+    calling = [
+        f"r = {fn}({', '.join(call)})",
+        f"if r != {_direct.FAILED} or not _direct_failed():",
+        f"    return {result}",
+    ]
+    if shape[0] == "o":
+        # A constructor: an exception after the stub returned (a signal handler raising at the
+        # call's end, or while the proxy is made) frees the handle no proxy took (the shim
+        # records it on the main thread until wrap_result claims it). r stays 0 until the
+        # stub's result is stored; FAILED means the stub made nothing.
+        calling = [
+            "r = 0",
+            "try:",
+            *("    " + line for line in calling),
+            "except BaseException:",
+            f"    if r != {_direct.FAILED}:",
+            "        _free_unclaimed()",
+            "    raise",
+        ]
     return [
         *(f"{name} = args[{i}]" for i, name in enumerate(names)),
         f"if {condition}:",
         *(f"    {line}" for line in prepare),
-        # a short member's stub keeps the GIL, except while releasing_gil() is on (GilRelease)
-        f"    r = {'(_direct_free if _gil.on else _direct_fn)' if _direct.releasing_twin(member) else '_direct_fn'}"
-        f"({', '.join(call)})",
-        f"    if r != {_direct.FAILED} or not _direct_failed():",
-        f"        return {result}",
+        *(f"    {line}" for line in calling),
     ]
 
 
@@ -139,8 +156,7 @@ def compile_invoker(member: int, param_types: tuple[int, ...], slow: Invoker, re
     inner = ["slots = frame.slots"] if n else []
     for i, type_id in enumerate(param_types):
         inner += _param_code(i, type_id)
-    inner += [
-        f"_header(frame.buffer, 0, {member}, {n}, target, 1)",
+    called = [
         *(
             [
                 # A short member (a proved leaf: it never waits) keeps the GIL: no convoy (except
@@ -172,6 +188,22 @@ def compile_invoker(member: int, param_types: tuple[int, ...], slow: Invoker, re
         "    p = result.p or 0",
         "    return _dec(m[p:p + 2 * extra], 'surrogatepass', True)[0]",
         "return from_value(result)",
+    ]
+    # From the header on, an exception (a signal handler raising right after the call, or while
+    # the result is wrapped) frees a handle the call returned that no proxy took yet: the shim
+    # zeroes the header's first word when the call returned its results, and from_value zeroes
+    # the slot's handle once a proxy owns it. Nothing in this handler checks for signals before
+    # the free (attribute and item reads, a jump, then the export itself).
+    inner += [
+        f"_header(frame.buffer, 0, {member}, {n}, target, 1)",
+        "try:",
+        *("    " + line for line in called),
+        "except BaseException:",
+        "    if not frame.buffer[0].i:",
+        f"        unclaimed = frame.slots[{n}]",
+        f"        if unclaimed.kind == {Kind.OBJECT}:",
+        "            _free_handle(unclaimed.i)",
+        "    raise",
     ]
     body += ["    " + line for line in inner]
     body += ["finally:", "    _frames_push(frame)"]
@@ -205,6 +237,8 @@ def compile_invoker(member: int, param_types: tuple[int, ...], slow: Invoker, re
         "_read_text": _direct.read_text,
         "_wrap_result": _direct.wrap_result,
         "_gil": _bridge.GilRelease,
+        "_free_handle": _bridge.shim().FreeHandle,
+        "_free_unclaimed": _bridge.shim().DirectFreeUnclaimed,
     }
     found = _direct.stub(member)
     if found is not None:

@@ -20,8 +20,8 @@ from typing import Any
 
 from ..host import bridge as _bridge
 from ..host.shim import Value
-from .objects import handle_of
-from .results import from_values
+from .objects import HandleOwner, handle_of
+from .results import free_unclaimed, from_values
 
 _MODE_VALUES, _MODE_INT64, _MODE_DOUBLE = 0, 1, 2
 #: IterNext results besides 0 (more may follow) and a failure: the last chunk, with the
@@ -42,13 +42,20 @@ def iterate(obj: Any) -> Iterator[Any]:
     state = Value()
     flags = ctypes.c_int32()
     error = Value()
-    if shim.IterStart(handle, ctypes.byref(state), ctypes.byref(flags), ctypes.byref(error)) != 0:
-        _bridge.raise_error(error)
-    # chain walks each chunk's list in C: no generator step per element.
-    return itertools.chain.from_iterable(_chunks(shim, state.i, flags.value))
+    owner = HandleOwner()  # frees the state if the generator never runs (dropped unstarted)
+    try:
+        if shim.IterStart(handle, ctypes.byref(state), ctypes.byref(flags), ctypes.byref(error)) != 0:
+            _bridge.raise_error(error)
+        owner._as_parameter_ = state.i
+        state.i = 0  # claimed by owner, with no signal check between
+        # chain walks each chunk's list in C: no generator step per element.
+        return itertools.chain.from_iterable(_chunks(shim, owner, flags.value))
+    except BaseException:
+        free_unclaimed((state,))  # an exception right after IterStart, before owner took it
+        raise
 
 
-def _chunks(shim: Any, state: int, flags: int) -> Iterator[list[Any]]:
+def _chunks(shim: Any, state: HandleOwner, flags: int) -> Iterator[list[Any]]:
     """The elements, one list per chunk; closing (or collecting) it closes the iteration."""
     mode = flags & 0xFF
     capacity = _FIRST_CHUNK if flags & _READ_AHEAD else 1
@@ -57,6 +64,7 @@ def _chunks(shim: Any, state: int, flags: int) -> Iterator[list[Any]]:
     error = Value()
     error_ref = ctypes.byref(error)
     next_chunk = shim.IterNext
+    free_block = shim.FreeUnclaimedValues
     code = "q" if mode == _MODE_INT64 else "d"
     packed = array.array(code)  # one buffer, replaced only when the chunk size grows
     address = 0
@@ -65,18 +73,31 @@ def _chunks(shim: Any, state: int, flags: int) -> Iterator[list[Any]]:
         while True:
             if mode == _MODE_VALUES:
                 values = (Value * capacity)()
-                rc = next_chunk(state, ctypes.addressof(values), capacity, count_ref, error_ref)
-                open_ = rc < _DONE
-                if rc != 0 and open_:
-                    _bridge.raise_error(error)
-                n = count.value
-                yield from_values(values, n)  # arena data first, then what may call .NET
+                block = ctypes.addressof(values)
+                try:
+                    rc = next_chunk(state._as_parameter_, block, capacity, count_ref, error_ref)
+                    open_ = rc < _DONE
+                    if not open_:
+                        state._as_parameter_ = 0  # .NET closed the iteration and freed its state
+                    if rc != 0 and open_:
+                        _bridge.raise_error(error)
+                    n = count.value
+                    chunk = from_values(values, n)  # arena data first, then what may call .NET
+                except BaseException:
+                    # A fresh block: only values .NET wrote, and proxies' claims zeroed them. The
+                    # export is called directly: nothing before it checks for signals, so a
+                    # second signal cannot skip it (it frees nothing in a forked child).
+                    free_block(block, capacity)
+                    raise
+                yield chunk
             else:
                 if len(packed) != capacity:
                     packed = array.array(code, [0]) * capacity
                     address = packed.buffer_info()[0]
-                rc = next_chunk(state, address, capacity, count_ref, error_ref)
+                rc = next_chunk(state._as_parameter_, address, capacity, count_ref, error_ref)
                 open_ = rc < _DONE
+                if not open_:
+                    state._as_parameter_ = 0  # .NET closed the iteration and freed its state
                 if rc != 0 and open_:
                     _bridge.raise_error(error)
                 n = count.value
@@ -92,10 +113,12 @@ def _chunks(shim: Any, state: int, flags: int) -> Iterator[list[Any]]:
             _close(shim, state)
 
 
-def _close(shim: Any, state: int) -> None:
+def _close(shim: Any, state: HandleOwner) -> None:
     # Reached from generator finalization too: never call .NET once shutdown has begun.
     if _bridge.SHUTTING_DOWN.is_set() or sys.is_finalizing():
         return
     error = Value()
-    if shim.IterClose(state, ctypes.byref(error)) != 0:
+    handle = state._as_parameter_
+    state._as_parameter_ = 0  # taken: IterClose frees it (no signal check before the call)
+    if handle and shim.IterClose(handle, ctypes.byref(error)) != 0:
         _bridge.raise_error(error)

@@ -88,13 +88,18 @@ ClrMeta: Any = _NoProxyYet
 
 
 def install_proxy_rules(
-    *, enum_class: type, proxy_metaclass: type, wrap: Callable[[int, int], Any], enum_value: Callable[[int, int], Any]
+    *,
+    enum_class: type,
+    proxy_metaclass: type,
+    wrap: Callable[[int, int], Any],
+    wrap_value: Callable[[Any], Any],
+    enum_value: Callable[[int, int], Any],
 ) -> None:
     """The one registration of the proxy layer into the values layer: which Python objects are
     .NET enum values and proxy classes (arguments), and how results become proxies."""
     global ClrEnum, ClrMeta
     ClrEnum, ClrMeta = enum_class, proxy_metaclass
-    _results.install_proxies(wrap, enum_value)
+    _results.install_proxies(wrap, enum_value, wrap_value)
 
 
 class _DryRun(list[Any]):

@@ -26,6 +26,15 @@ def handle_of(obj: Any) -> int | None:
     return None
 
 
+class HandleOwner:
+    """Owns one handle that no proxy wraps (an iteration's state) in ``_as_parameter_`` (0: none;
+    ctypes passes it for the object). When it dies the handle is freed by the same finalizer as
+    proxies (installed at load, no Python frame a signal could cut short); whoever frees the
+    handle itself takes it first (stores 0). One user at a time (a generator's state)."""
+
+    _as_parameter_ = 0
+
+
 # Owner: _registry_lock guards _registry and the id counter (insert and delete as one step).
 _registry_lock = SignalSafeLock("pyclrbridge.values.objects._registry_lock")
 _registry: dict[int, Any] = {}

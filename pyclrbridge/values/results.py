@@ -6,6 +6,7 @@ the proxy layer installs here when it loads (:func:`install_proxies`).
 
 from __future__ import annotations
 
+import ctypes
 import decimal
 from collections.abc import Callable
 from typing import Any
@@ -25,23 +26,32 @@ def _not_installed(*args: Any) -> Any:
 # globals (read on every result) written once by install_proxies at package import.
 wrap: Callable[[int, int], Any] = _not_installed
 enum_value: Callable[[int, int], Any] = _not_installed
+#: wrap() for an OBJECT result value that claims its handle: it zeroes ``v.i`` in the same
+#: signal-free step in which the proxy takes it (see :func:`free_unclaimed`).
+wrap_value: Callable[[Value], Any] = _not_installed
 
 
-def install_proxies(wrap_object: Callable[[int, int], Any], make_enum_value: Callable[[int, int], Any]) -> None:
+def install_proxies(
+    wrap_object: Callable[[int, int], Any],
+    make_enum_value: Callable[[int, int], Any],
+    wrap_object_value: Callable[[Value], Any] = _not_installed,
+) -> None:
     """Registration from the proxy layer: how a handle and an enum value become Python objects."""
-    global wrap, enum_value
-    wrap, enum_value = wrap_object, make_enum_value
+    global wrap, enum_value, wrap_value
+    wrap, enum_value, wrap_value = wrap_object, make_enum_value, wrap_object_value
 
 
 def from_value(v: Value) -> Any:
-    """The Python object for a result value. Takes ownership of any handle in it."""
+    """The Python object for a result value. Takes ownership of any handle in it: the value's
+    ``i`` is 0 once a proxy owns the handle (a handle still there after an exception is
+    owned by no one: :func:`free_unclaimed`)."""
     kind = v.kind
     if kind == Kind.INT64:
         return v.i
     if kind == Kind.STRING:
         return read_string(v)
     if kind == Kind.OBJECT:
-        obj = wrap(v.i, v.extra)
+        obj = wrap_value(v)
         return _codecs.decode_result(obj) if _codecs.decoders else obj
     if kind == Kind.DOUBLE:
         return v.d
@@ -102,19 +112,31 @@ def from_values(values: Any, n: int) -> list[Any]:
             try:
                 out[i] = from_value(v)
             except BaseException:
-                _free_objects(items, later + list(range(i + 1, n)))
+                free_unclaimed(items)
                 raise
-    for k, i in enumerate(later):
+    for i in later:
         try:
-            out[i] = from_value(items[i])  # on failure its handle is left alone: wrap may own it
+            out[i] = from_value(items[i])
         except BaseException:
-            _free_objects(items, later[k + 1 :])
+            free_unclaimed(items)
             raise
     return out
 
 
-def _free_objects(items: list[Value], indexes: list[int]) -> None:
-    """After a failed conversion: frees the handles of the object values not converted yet."""
-    for i in indexes:
-        if items[i].kind == Kind.OBJECT:
-            _bridge.free_handle(items[i].i)
+def free_unclaimed(values: Any) -> None:
+    """After an exception: frees the handles in object values that no proxy took (a proxy that
+    takes one zeroes it, see :func:`from_value`). Each is cleared before it is freed, with
+    nothing between that checks for signals, so none is freed twice; a signal that interrupts
+    this loop can only leave the rest unfreed. Only for values .NET wrote for this call."""
+    shim = _bridge.SHIM
+    if shim is None or _bridge.SHUTTING_DOWN.is_set():
+        return
+    if isinstance(values, ctypes.Array):  # a whole block: one call, no loop a signal could stop
+        shim.FreeUnclaimedValues(ctypes.addressof(values), len(values))
+        return
+    free = shim.FreeHandle
+    for v in values:
+        if v.kind == Kind.OBJECT and v.i:
+            handle = v.i
+            v.i = 0
+            free(handle)

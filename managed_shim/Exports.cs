@@ -176,8 +176,9 @@ public static unsafe partial class Exports
     [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
     // 0 (an unset or already claimed handle) frees nothing and is not a refused free: Python's
     // proxy finalizer calls this export directly, without a Python frame a signal could cut
-    // short, for every proxy, released or not. In a forked child nothing is freed (see ForkGuard).
-    public static int FreeHandle(long handle) => handle == 0 || ForkGuard.InChild() ? 0 : Handles.Free(handle) ? 1 : 0;
+    // short, for every proxy, released or not. Nothing is freed in a forked child (ForkGuard)
+    // or once Shutdown ran.
+    public static int FreeHandle(long handle) => handle == 0 || FreesRefused ? 0 : Handles.Free(handle) ? 1 : 0;
 
     /// <summary>After an exception in Python: frees the handles in the object values of a block
     /// .NET wrote that no proxy took (Python zeroes a value's handle when a proxy takes it), and
@@ -185,7 +186,7 @@ public static unsafe partial class Exports
     [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
     public static int FreeUnclaimedValues(Value* values, int count)
     {
-        if (ForkGuard.InChild()) return 0;
+        if (FreesRefused) return 0;
         int freed = 0;
         for (int i = 0; i < count; i++)
         {
@@ -341,5 +342,15 @@ public static unsafe partial class Exports
     }
 
     [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
-    public static int Shutdown(int timeoutMs, int exiting) => Callbacks.Close(timeoutMs, exiting != 0);
+    public static int Shutdown(int timeoutMs, int exiting)
+    {
+        System.Threading.Volatile.Write(ref _shutDown, true);  // frees refused from now on (FreeHandle)
+        return Callbacks.Close(timeoutMs, exiting != 0);
+    }
+
+    // Set once by Shutdown: the frees Python's finalizers make directly (without Python's own
+    // shutdown check) free nothing afterwards, as Python's free_handle does.
+    private static bool _shutDown;
+
+    private static bool FreesRefused => ForkGuard.InChild() || System.Threading.Volatile.Read(ref _shutDown);
 }

@@ -92,3 +92,37 @@ def test_a_signal_never_leaks_a_handle(mode: str) -> None:
     assert lines["refused"] == "0", f"handles freed twice:\n{proc.stdout}"
     # An alarm inside a Python finalizer is reported by CPython and loses the handle.
     assert "Exception ignored" not in proc.stderr, proc.stderr[-3000:]
+
+
+#: Modules that may use the standard library's waiting primitives, and why.
+_WAITING_ALLOWED = {
+    "stress.py": "the stress runner's own start barrier and release_race's event: worker threads, no signal there",
+    "testing.py": "run_threads' start barrier: worker threads (signal handlers run only in the main thread)",
+    "linearizability.py": "the checker's start barrier: worker threads",
+}
+
+
+def test_the_package_keeps_no_standard_library_event_or_condition_as_shared_state() -> None:
+    """``threading.Event``, ``Condition``, ``Barrier`` and ``Semaphore`` take an internal lock with
+    ``with``, which a signal handler can interrupt on CPython 3.14 between taking the lock and the
+    block, leaving it held: the next ``set()`` or ``wait()`` blocks for ever. The package's shared
+    flags are ``SignalSafeFlag``s and its locks ``SignalSafeLock``s."""
+    import ast
+    from pathlib import Path
+
+    import pyclrbridge
+
+    root = Path(pyclrbridge.__file__).parent
+    found = []
+    for path in sorted(root.rglob("*.py")):
+        if path.name in _WAITING_ALLOWED and path.parent == root:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (
+                isinstance(node, ast.Attribute)
+                and node.attr in {"Event", "Condition", "Barrier", "Semaphore", "BoundedSemaphore"}
+                and isinstance(node.value, ast.Name)
+                and node.value.id == "threading"
+            ):
+                found.append(f"{path.relative_to(root)}:{node.lineno} threading.{node.attr}")
+    assert not found, found

@@ -18,14 +18,13 @@ import asyncio
 import contextvars
 import ctypes
 import itertools
-import threading
 import weakref
 from collections.abc import AsyncIterator, Generator
 from types import TracebackType
 from typing import Any
 
 from ..host import bridge as _bridge
-from ..host.locks import SignalSafeLock
+from ..host.locks import SignalSafeFlag, SignalSafeLock
 from ..host.shim import Kind, Value
 from ..proxies.base import release
 from ..proxies.catalog import class_by_name
@@ -45,7 +44,7 @@ _tokens = itertools.count(1)
 # Owner: _sink_lock makes registering the sink with the shim a one-time step; _sink_ready is
 # set (last) once it is registered, so later awaits skip the lock.
 _sink_lock = SignalSafeLock("pyclrbridge.callbacks.tasks._sink_lock")
-_sink_ready = threading.Event()
+_sink_ready = SignalSafeFlag()  # not threading.Event: see SignalSafeFlag
 
 
 def _wake(fut: asyncio.Future[None]) -> None:

@@ -11,11 +11,10 @@ import ctypes
 import json
 import struct
 import sys
-import threading
 from collections.abc import Callable, Iterator
 from typing import Any, NoReturn
 
-from .locks import SignalSafeLock
+from .locks import SignalSafeFlag, SignalSafeLock
 from .shim import HOLD_GIL, Kind, Shim, Value, address_space, read_string, utf16
 
 __all__ = ["FORKED", "SHIM", "SHUTTING_DOWN", "Kind", "Value", "invoke", "json_call", "read_string", "shim", "utf16"]
@@ -23,7 +22,7 @@ __all__ = ["FORKED", "SHIM", "SHUTTING_DOWN", "Kind", "Value", "invoke", "json_c
 SHIM: Shim | None = None
 
 #: Set at interpreter exit (or Runtime.shutdown()): from then on nothing calls into .NET.
-SHUTTING_DOWN = threading.Event()
+SHUTTING_DOWN = SignalSafeFlag()  # not threading.Event: see SignalSafeFlag
 
 
 #: True in a child process forked after load(): .NET did not survive the fork (its runtime

@@ -75,3 +75,26 @@ class SignalSafeLock:
 
     def __repr__(self) -> str:
         return f"<SignalSafeLock {self.name}>"
+
+
+class SignalSafeFlag:
+    """A one-way flag shared by threads (``threading.Event`` without waiting) that no signal can
+    leave half-set or locked.
+
+    ``threading.Event.set()`` takes the event's internal lock with ``with``; on CPython 3.14 a
+    signal handler can raise between taking that lock and entering the block (the gap
+    :class:`SignalSafeLock` closes), which leaves the flag unset and the lock held, so the next
+    ``set()`` (or ``wait()``) blocks for ever. Setting this flag is one attribute store and
+    reading it one attribute load (atomic on free-threaded builds too): no lock, and an exception
+    can only land before the store (the flag stays unset, and setting it again works)."""
+
+    __slots__ = ("_set",)
+
+    def __init__(self) -> None:
+        self._set = False
+
+    def set(self) -> None:
+        self._set = True
+
+    def is_set(self) -> bool:
+        return self._set

@@ -532,7 +532,7 @@ def install_finalizer(free_handle_export: Any) -> None:
     export directly from C (no cache, no Python frame), and ctypes reads the handle through
     ``_as_parameter_``: no bytecode runs between the object dying and its handle being freed.
     The export frees nothing for 0 (a released proxy, or a slot never set) and nothing in a
-    forked child; after shutdown a free is a plain table removal in .NET and stays harmless.
+    forked child or once shutdown began (as Python's own free_handle).
 
     The export is bound again with a pointer-sized parameter: ctypes converts an object to an
     int64 through its ``__index__`` first (an enum proxy would pass its value, freeing another

@@ -17,7 +17,7 @@ from typing import Any
 
 from ..host import bridge as _bridge
 from ..host import typeinfo as _typeinfo
-from ..host.locks import SignalSafeLock
+from ..host.locks import SignalSafeFlag, SignalSafeLock
 from ..host.shim import Value
 from . import codecs as _codecs
 from .objects import forget, handle_of, register
@@ -207,7 +207,7 @@ _LENT_PRUNE = 64  # past this many entries, the dead ones (earlier calls') are d
 # Owner: _holder_lock makes registering the holder with the shim a one-time step;
 # _holder_ready is set (last) once it is registered, so later lends skip the lock.
 _holder_lock = SignalSafeLock("pyclrbridge.values.buffers._holder_lock")
-_holder_ready = threading.Event()
+_holder_ready = SignalSafeFlag()  # not threading.Event: see SignalSafeFlag
 
 
 def lend(block: Any, address: int) -> None:

@@ -158,3 +158,20 @@ def test_handler_stays_subscribed_while_the_publisher_lives(fixtures: Any) -> No
     fixtures.collect()
     publisher.Tick(5)
     assert seen == [5]
+
+
+def test_a_bound_dotnet_method_handler_is_removed_by_the_same_method_of_the_same_object(fixtures: Any) -> None:
+    # As in C# (pub.Ticked -= numbers.Add): each numbers.Add is a new bound object, but the
+    # method and its object name the handler.
+    from Fixtures.Events import Publisher  # type: ignore[import-not-found]  # a .NET namespace
+    from System.Collections.Generic import List  # type: ignore[import-not-found]
+
+    pub, numbers, others = Publisher(), List[int](), List[int]()
+    pub.Ticked += numbers.Add
+    pub.Ticked += others.Add
+    pub.Tick(5)
+    pub.Ticked -= numbers.Add
+    pub.Tick(6)
+    assert list(numbers) == [5] and list(others) == [5, 6] and pub.TickedHandlerCount == 1
+    pub.Ticked -= others.Add
+    assert pub.TickedHandlerCount == 0

@@ -18,6 +18,7 @@ from ..values.objects import handle_of
 from .base import ClassMember
 from .catalog import class_for
 from .member_errors import member_error
+from .members import BoundMethod
 
 # Delegates handed to events, per (event, publisher identity, handler), so that ``-=`` passes
 # .NET the very delegate ``+=`` added. Owner: _subscriptions_lock (a list is read and changed
@@ -142,6 +143,11 @@ class EventBinding:
 
     def _key(self, handler: Any) -> tuple[int, int, Any]:
         ident = 0 if self.event.static else event_identity(handle_of(self.obj) or 0)
+        if isinstance(handler, BoundMethod):
+            # ob.Event -= ob.Handler: each ob.Handler is a new bound object; the method and its
+            # object name the handler, as in C#. The ids stay valid while it is subscribed: the
+            # subscription keeps the bound method, and so its object and group, alive.
+            return (self.event._add, ident, ("bound .NET method", id(handler._group), id(handler.__self__)))
         return (self.event._add, ident, handler)
 
     def _call(self, member: int, delegate: Any) -> None:

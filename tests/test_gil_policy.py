@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 import sysconfig
+import textwrap
 import threading
 from typing import Any
 
@@ -713,3 +714,53 @@ def test_held_frame_calls_keep_their_results(fixtures: Any) -> None:
         TakesConverted.Narrow(1, 2**15)
     assert fixtures.stats()["held_escapes"] == escapes
     assert fixtures.stats()["held_handlers_first"]
+
+
+# A native slot (proxies.native: attribute fast path and native calls) keeps the GIL and makes one
+# allocation of its own: the .NET string of a str argument or set value. Out of memory there (a
+# 96 MB GC heap limit and a 64-million-character text) runs first-chance handlers on the calling
+# thread; the allocation is a held section, so the GIL is released before they run.
+_NATIVE_STRING_SHAPES = {
+    "native call argument": ("from Fixtures.FastPath import Counter\nc = Counter()", "c.Rename", "c.Rename(big)"),
+    "native indexer key": (
+        "from Fixtures.FastPath import Labels\nc = Labels()",
+        "type(c).__dict__['__getitem__']",
+        "c[big]",
+    ),
+}
+
+
+@pytest.mark.parametrize("shape", sorted(_NATIVE_STRING_SHAPES))
+def test_native_slot_out_of_memory_with_a_first_chance_handler_waiting_for_python(
+    fixtures_dll: Any, shape: str
+) -> None:
+    setup, bound, call = _NATIVE_STRING_SHAPES[shape]
+    code = _PRELUDE.format(dump=DUMP_AFTER) + textwrap.dedent(
+        f"""
+from Fixtures.GilLeaf import FirstChance
+{setup}
+for _ in range(3):
+    {call.replace("big", '"warm"')}
+print("NATIVE", type({bound}).__name__)
+big = "x" * 64_000_000
+escapes = clr.stats()["held_escapes"]
+FirstChance.Install(Func[int](lambda: 0))
+try:
+    result = {call}
+except BaseException as exc:
+    result = type(exc).__name__
+FirstChance.Uninstall()
+print("RESULT", result)
+print("SEEN", FirstChance.Seen > 0)
+print("ESCAPED", clr.stats()["held_escapes"] > escapes)
+"""
+    )
+    proc = run_python(
+        code, timeout=DUMP_AFTER + 60, env={"DOTNET_GCHeapHardLimit": "0x6000000"}, fixtures_dll=fixtures_dll
+    )
+    assert_clean_exit(proc)
+    out = proc.stdout
+    assert "NATIVE Native" in out, out  # the native slot took the call (not the Python path)
+    assert _result(out) == "OutOfMemoryException"
+    assert "SEEN True" in out  # the handler ran on the calling thread, and returned
+    assert "ESCAPED True" in out

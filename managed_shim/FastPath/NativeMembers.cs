@@ -612,6 +612,20 @@ internal static unsafe class NativeMembers
             return PyApi.PyUnicode_DecodeUTF16((byte*)p, chars.Length * 2, errors, &order);
     }
 
+    /// <summary>A .NET string of the UTF-16 bytes at <paramref name="data"/>: the one allocation a
+    /// native slot makes with the GIL held, so it runs as a held section (<see cref="HeldCalls"/>):
+    /// if it throws (out of memory, a text too long for a .NET string), the bridge's own first
+    /// handler releases the GIL before any other handler runs, and <see cref="HeldCalls.Exit"/>
+    /// takes it back before the slot touches Python again. <paramref name="data"/> stays valid
+    /// meanwhile: the caller holds a reference to the immutable bytes object.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static string NewString(byte* data, nint size)
+    {
+        HeldCalls.Enter();
+        try { return new string((char*)data, 0, checked((int)(size / 2))); }
+        finally { HeldCalls.Exit(); }
+    }
+
     /// <summary>The text of exact str <paramref name="value"/> as a .NET string: 0, or -1 with a
     /// Python error set.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -628,7 +642,7 @@ internal static unsafe class NativeMembers
             byte* data = PyApi.PyBytes_AsString(bytes);
             nint size = PyApi.PyBytes_Size(bytes);
             if (data == null) return -1;
-            text = new string((char*)data, 0, checked((int)(size / 2)));
+            text = NewString(data, size);
             return 0;
         }
         finally
@@ -667,23 +681,9 @@ internal static unsafe class NativeMembers
                 return 0;
             }
             if (PyApi.TypeOf(value) != PyApi.StrType) return 1;
-            IntPtr bytes;
-            fixed (byte* encoding = Utf16Le)
-            fixed (byte* errors = SurrogatePass)
-                bytes = PyApi.PyUnicode_AsEncodedString(value, encoding, errors);
-            if (bytes == IntPtr.Zero) return -1;
-            try
-            {
-                byte* data = PyApi.PyBytes_AsString(bytes);
-                nint size = PyApi.PyBytes_Size(bytes);
-                if (data == null) return -1;
-                Set!(target, new string((char*)data, 0, checked((int)(size / 2))), false);
-                return 0;
-            }
-            finally
-            {
-                PyApi.Py_DecRef(bytes);
-            }
+            if (StringOf(value, out string? text) < 0) return -1;
+            Set!(target, text, false);
+            return 0;
         }
     }
 

@@ -1,0 +1,91 @@
+"""pythonnet's call conventions under `pyclrbridge.compat`: enum construction, ``Overloads`` on
+classes for constructors, and placeholders for ``out`` parameters in Python callables behind
+delegates."""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+from ._compat_assemblies import GetClrType
+from .proxies import base as _base
+from .proxies import classes as _classes
+from .proxies.catalog import class_by_name, class_for
+
+
+def _pythonnet_enum_call(cls: Any, *args: Any, **kwargs: Any) -> Any:
+    """pythonnet's enum construction: ``DayOfWeek()`` is a TypeError (no default value), and
+    ``ShortEnum(20)`` is ``ShortEnum(20, False)``: a value no member names is a ValueError
+    unless the enum is ``[Flags]`` (``ShortEnum(20, True)`` takes it)."""
+    if cls.__dict__.get("__clr_type_id__") and not kwargs:
+        if not args:
+            raise TypeError(f"{cls.__name__}() needs a value: an enum has no constructor (pythonnet)")
+        if len(args) in (1, 2) and isinstance(args[0], int) and not isinstance(args[0], bool):
+            made = _base.ClrMeta.__call__(cls, args[0])  # (one argument: never back here)
+            allow = len(args) == 2 and bool(args[1])
+            if (
+                not allow
+                and not cls.__clr_info__.flags
+                and not class_by_name("System.Enum").IsDefined(GetClrType(cls), made)
+            ):
+                raise ValueError(
+                    f"{args[0]} is not a defined value of {cls.__clr_name__} (pass True as a second argument to allow "
+                    "it)"
+                )
+            return made
+    return _base.ClrMeta.__call__(cls, *args, **kwargs)
+
+
+def pythonnet_enums(enabled: bool) -> None:
+    """pythonnet's enum construction (`_pythonnet_enum_call`); ``enabled=False`` removes it."""
+    if enabled:
+        type.__setattr__(_base.ClrEnumMeta, "__call__", _pythonnet_enum_call)
+    elif "__call__" in _base.ClrEnumMeta.__dict__:
+        type.__delattr__(_base.ClrEnumMeta, "__call__")
+
+
+def constructor_overloads() -> None:
+    """pythonnet's ``Cls.Overloads[int](5)`` and ``Cls.__overloads__[...]`` for constructors:
+    the class-only ``Cls.overloads`` selector under pythonnet's names (on the base class, so a
+    .NET member of that name on a class still wins). Set once, at import."""
+    for name in ("Overloads", "__overloads__"):
+        if name not in _base.ClrObject.__dict__:
+            type.__setattr__(_base.ClrObject, name, _classes.ConstructorOverloads())
+
+
+def out_placeholders(fn: Any, delegate_class: Any) -> Any:
+    """pythonnet's convention for a Python callable behind a delegate with ``out`` parameters:
+    it takes a placeholder (None) for each of them, in its place among the arguments. Used only
+    for a callable that takes that many arguments and not the input arguments alone, so a
+    callable written for pyclrbridge's convention works the same with compat imported."""
+    if getattr(type(fn), "__clr_type_id__", 0):
+        return fn  # already a .NET delegate
+    invoke = GetClrType(delegate_class).GetMethod("Invoke")
+    outs = [bool(p.IsOut and not p.IsIn) for p in invoke.GetParameters()] if invoke is not None else []
+    if not any(outs):
+        return fn
+    try:
+        signature = inspect.signature(fn)
+    except (TypeError, ValueError):  # a builtin without a signature: as it is
+        return fn
+
+    def takes(count: int) -> bool:
+        try:
+            signature.bind(*([None] * count))
+        except TypeError:
+            return False
+        return True
+
+    if takes(outs.count(False)) or not takes(len(outs)):
+        return fn  # pyclrbridge's convention (input arguments only) fits: unchanged
+
+    def with_placeholders(*given: Any) -> Any:
+        supplied = iter(given)
+        return fn(*[None if out else next(supplied) for out in outs])
+
+    return with_placeholders
+
+
+def out_placeholders_for_parameter(fn: Any, delegate_type_id: int) -> Any:
+    """`out_placeholders` for a callable passed straight to a delegate parameter."""
+    return out_placeholders(fn, class_for(delegate_type_id))

@@ -19,7 +19,7 @@ from ..host.shim import KindInt as Kind  # plain ints: IntEnum member reads are 
 from ..proxies.exceptions import is_python_subclass
 from ..values import codecs as _codecs
 from ..values.convert import to_value
-from ..values.objects import _registry, handle_of, register
+from ..values.objects import _registry, handle_of, register_into
 from ..values.results import from_value, from_values
 from .entry import add_entry
 
@@ -80,7 +80,7 @@ def _write_error(exc: BaseException, results: Any) -> None:
         results[0].i = _bridge.shim().DuplicateHandle(h)  # .NET frees it (Callbacks.Failure)
         results[0].extra = ERROR_MARK
         results[1].kind = Kind.PYOBJECT
-        results[1].i = register(exc)
+        register_into(exc, results[1])  # the id lands in the slot in the step that registers it
         return
     text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
     data, n = _bridge.utf16(f"{type(exc).__qualname__}\x1f{exc}\x1f{text}")
@@ -89,7 +89,7 @@ def _write_error(exc: BaseException, results: Any) -> None:
         results[0].i = _bridge.shim().DuplicateHandle(h)
     else:
         results[0].kind = Kind.PYOBJECT
-        results[0].i = register(exc)
+        register_into(exc, results[0])
     results[0].extra = ERROR_MARK
     results[1].kind = Kind.STRING  # the text: Callbacks.Failure reads it for a Python exception
     results[1].s = data

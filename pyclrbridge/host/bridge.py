@@ -109,6 +109,8 @@ def invoke(
 #: Argument + result slots of one pooled frame; calls that need more take :func:`invoke`.
 FRAME_SLOTS = 14
 _OBJECT = int(Kind.OBJECT)
+#: ``Kind.OBJECT`` as a plain int, for except and finally paths (no enum lookup there).
+OBJECT_KIND = _OBJECT
 # ``Frame`` in managed_shim/Values/Bulk.cs: MemberId, NArgs (int32), Target (int64), NResults (int32),
 # then padding up to 32 bytes, then the error Value; the slots follow.
 FRAME_HEADER = _FRAME_HEADER = struct.Struct("<iiqi")
@@ -167,12 +169,19 @@ def call_frame(frame: Frame, member_id: int, target: int, nargs: int, nresults: 
     ``frame.slots[nargs:nargs + nresults]``. Raises the .NET exception on failure."""
     _FRAME_HEADER.pack_into(frame.buffer, 0, member_id, nargs, target, nresults)
     try:
-        failed = frame.invoke(frame.address) != 0
+        if frame.invoke(frame.address) != 0:
+            raise_error(frame.error)  # not a copy: claiming the exception zeroes its handle there
     except ctypes.ArgumentError as refused:
         raise argument_error(refused) from None
-    if failed:
-        error = Value.from_buffer_copy(frame.error)  # the frame may be reused while raising
-        raise_error(error)
+    except BaseException:
+        # An error handle no exception proxy took (a signal cut the raise short): freed with
+        # only field reads and stores before the export.
+        error = frame.error
+        if error.kind == _OBJECT and error.i:
+            unclaimed = error.i
+            error.i = 0
+            frame.free(unclaimed)
+        raise
 
 
 def call_noargs(member_id: int, target: int, convert: Any) -> Any:
@@ -186,11 +195,17 @@ def call_noargs(member_id: int, target: int, convert: Any) -> Any:
         _FRAME_HEADER.pack_into(frame.buffer, 0, member_id, 0, target, 1)
         try:
             if frame.invoke(frame.address) != 0:
-                raise_error(Value.from_buffer_copy(frame.error))
+                raise_error(frame.error)  # not a copy: claiming the exception zeroes its handle there
             return convert(frame.slots[0])  # an object result's handle is zeroed once a proxy owns it
         except BaseException:
             # The call returned (the shim zeroed the header) and no proxy took the object it
-            # gave: free it. Nothing here checks for signals before the export is called.
+            # gave, or the exception it raised: free it. Nothing here checks for signals before
+            # the export is called.
+            error = frame.error
+            if error.kind == _OBJECT and error.i:
+                handle = error.i
+                error.i = 0
+                frame.free(handle)
             if not frame.buffer[0].i:
                 unclaimed = frame.slots[0]
                 if unclaimed.kind == _OBJECT:

@@ -9,10 +9,10 @@ from typing import Any
 
 from ..host import bridge as _bridge
 from ..host import typeinfo as _typeinfo
-from ..host.shim import Kind, Value
+from ..host.shim import Kind, KindInt, Value
 from ..values.buffers import array_from_buffer, array_from_list
 from ..values.convert import from_value, to_value
-from ..values.objects import forget, handle_of
+from ..values.objects import forget_now, handle_of
 from .catalog import class_by_name, class_for
 from .exceptions import new_subclass_instance
 from .signatures import Overload
@@ -80,6 +80,10 @@ def _enum_checked(cls: Any, value: Any, *, allow_undefined: bool) -> Any:
     return made
 
 
+# Plain ints for except paths (no enum attribute lookup there).
+_VOID, _OBJECT, _PYOBJECT = KindInt.VOID, KindInt.OBJECT, KindInt.PYOBJECT
+_forget_now = forget_now
+
 # How a Python callable becomes a delegate of a class: None (as it is), or pythonnet's calling
 # convention under compat (placeholder arguments for out parameters). One reference, replaced
 # whole; set by pyclrbridge.compat at import.
@@ -111,6 +115,7 @@ def convert(obj: Any, type_id: int, *, as_class: Any = None, typed: bool = False
     v = Value()
     keep: list[Any] = []
     out = Value()
+    out.kind = _VOID  # stays VOID until .NET ran Convert (it writes NULL, OBJECT or the error)
     error = Value()
     try:
         # A cast: .NET's Convert decides (System.Decimal("1.25") parses).
@@ -122,9 +127,19 @@ def convert(obj: Any, type_id: int, *, as_class: Any = None, typed: bool = False
             out.i = 0  # claimed: the proxy owns the handle
             return made
         result = from_value(out)
-        out.i = 0  # claimed (see _reclaim)
+        out.i = 0  # claimed (see the except path)
     except BaseException:
-        _reclaim(v, out, error)
+        # Undo a hand-over that an exception cut short (a signal handler that raises can land
+        # between any two calls, e.g. after .NET made a delegate for a callable but before its
+        # proxy exists): a registration .NET never took is dropped, a handle no proxy owns yet
+        # is freed. Inline, not in a function: a Python function checks for signals at its
+        # entry, and a second alarm there would skip both. Only field reads and int compares
+        # come before the C calls that drop and free.
+        if out.kind == _VOID:  # .NET never ran: nothing was taken
+            if v.kind == _PYOBJECT and v.i:
+                _forget_now(v.i, None)
+        elif out.kind == _OBJECT and out.i:
+            _bridge.SHIM.FreeHandle(out.i)  # type: ignore[union-attr]  # loaded: Convert ran
         raise
     if (
         as_class is None
@@ -137,18 +152,6 @@ def convert(obj: Any, type_id: int, *, as_class: Any = None, typed: bool = False
         if unboxed is not None:
             return unboxed
     return result  # null stays None, a string or number stays a Python value
-
-
-def _reclaim(v: Value, out: Value, error: Value) -> None:
-    """Undo a hand-over that an exception cut short: a signal handler that raises (Ctrl-C, an
-    alarm) can land between any two calls, e.g. after .NET made a delegate for a callable but
-    before its proxy exists. A registration .NET never took is dropped, and a handle no proxy
-    owns yet is freed, so neither the callable nor the .NET object stays alive for ever."""
-    if out.kind == Kind.VOID and error.kind == Kind.VOID:  # .NET never ran: nothing was taken
-        if v.kind == Kind.PYOBJECT and v.i:
-            forget(v.i)
-    elif out.kind == Kind.OBJECT and out.i:
-        _bridge.free_handle(out.i)
 
 
 def wrap_as(handle: int, cls: Any) -> Any:

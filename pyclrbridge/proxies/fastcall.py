@@ -168,7 +168,7 @@ def compile_invoker(member: int, param_types: tuple[int, ...], slow: Invoker, re
             if _bridge.is_short(member)
             else ["if frame.invoke(frame.address) != 0:"]
         ),
-        "    _raise_error(_Value.from_buffer_copy(frame.error))",
+        "    _raise_error(frame.error)",  # not a copy: claiming the exception zeroes its handle there
         f"result = frame.slots[{n}]",
         "kind = result.kind",
         *_result_first(ret),
@@ -206,7 +206,17 @@ def compile_invoker(member: int, param_types: tuple[int, ...], slow: Invoker, re
         "    raise",
     ]
     body += ["    " + line for line in inner]
-    body += ["finally:", "    _frames_push(frame)"]
+    # An error handle no exception proxy took (a signal cut the raise short) is freed here:
+    # only field reads and stores come before the export (see bridge.FREE_ERROR_NOTE).
+    body += [
+        "finally:",
+        "    error = frame.error",
+        f"    if error.kind == {Kind.OBJECT} and error.i:",
+        "        unclaimed = error.i",
+        "        error.i = 0",
+        "        _free_handle(unclaimed)",
+        "    _frames_push(frame)",
+    ]
     # At the recursion limit ctypes refuses the arguments: raise Python's RecursionError.
     body = [
         "try:",

@@ -172,7 +172,7 @@ def _make_invoker(plan: Plan) -> Invoker:
             except ctypes.ArgumentError as refused:  # at the recursion limit: see bridge.argument_error
                 raise _bridge.argument_error(refused) from None
             if failed:
-                _bridge.raise_error(Value.from_buffer_copy(frame.error))
+                _bridge.raise_error(frame.error)  # not a copy: claiming zeroes the handle there
             result = slots[n]
             kind = result.kind
             if kind == _VOID:
@@ -183,6 +183,11 @@ def _make_invoker(plan: Plan) -> Invoker:
                 return read_string(result)
             return from_value(result)
         finally:
+            error = frame.error  # an error handle no exception took (a signal cut the raise short)
+            if error.kind == _bridge.OBJECT_KIND and error.i:  # only field reads before the free
+                unclaimed = error.i
+                error.i = 0
+                frame.free(unclaimed)
             _frames_push(frame)
 
     return compile_invoker(member, tuple(p.type_id for p in ov.params), run, ov.ret)

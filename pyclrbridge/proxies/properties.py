@@ -8,7 +8,7 @@ from typing import Any
 
 from ..host import bridge as _bridge
 from ..host.shim import KindInt as Kind
-from ..host.shim import Value, _encode_utf16
+from ..host.shim import _encode_utf16
 from ..values import codecs as _codecs
 from ..values.convert import to_value
 from ..values.objects import handle_of
@@ -270,12 +270,17 @@ class Property(ClassMember):
                     try:
                         _header(frame.buffer, 0, member, 0, h, 1)
                         if frame.invoke(frame.address) != 0:
-                            _bridge.raise_error(Value.from_buffer_copy(frame.error))
+                            _bridge.raise_error(frame.error)  # claiming zeroes the handle there
                         result = frame.slots[0]
                         if result.kind == _INT64:  # the commonest result, decoded inline
                             return result.i
                         return from_value(result)
                     finally:
+                        error = frame.error  # an error handle no exception took (a signal cut the raise short)
+                        if error.kind == _bridge.OBJECT_KIND and error.i:  # only field reads before the free
+                            unclaimed = error.i
+                            error.i = 0
+                            frame.free(unclaimed)
                         _frames_push(frame)
             if obj is None and not self.static:
                 return self
@@ -331,9 +336,14 @@ class Property(ClassMember):
                             to_value(value, slot, keep)
                         _header(frame.buffer, 0, member, 1, h, 1)
                         if frame.invoke(frame.address) != 0:
-                            _bridge.raise_error(Value.from_buffer_copy(frame.error))
+                            _bridge.raise_error(frame.error)  # claiming zeroes the handle there
                         return
                     finally:
+                        error = frame.error  # an error handle no exception took (a signal cut the raise short)
+                        if error.kind == _bridge.OBJECT_KIND and error.i:  # only field reads before the free
+                            unclaimed = error.i
+                            error.i = 0
+                            frame.free(unclaimed)
                         _frames_push(frame)
             self.write(obj, value)
         except _ArgumentError as refused:  # at the recursion limit: see bridge.argument_error

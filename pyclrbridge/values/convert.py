@@ -50,7 +50,7 @@ from . import codecs as _codecs
 from . import results as _results
 from .buffers import array_from_buffer, array_from_list, lend
 from .iterables import bounded_list, is_lazy_target, write_lazy
-from .objects import handle_of, register
+from .objects import handle_of, register_into
 from .results import from_value, from_values
 from .targets import (
     _BUFFER_CODES,
@@ -532,7 +532,7 @@ def _pyobject(obj: Any, v: Value, keep: list[Any], t: _typeinfo.TypeInfo | None,
     v.kind = Kind.PYOBJECT
     if isinstance(keep, _DryRun):
         return
-    v.i = register(obj)
+    register_into(obj, v)
 
 
 #: The one table: exact Python type -> rule. Subclasses go through _FALLBACK_RULES in order.

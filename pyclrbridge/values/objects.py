@@ -66,6 +66,29 @@ def register(obj: Any) -> int:
     return new_id
 
 
+def register_into(obj: Any, slot: Any) -> None:
+    """Give ``obj`` an id that .NET will hold, written to ``slot.i`` (a ``Value``) in the same
+    signal-free step that registers it: a signal handler that raises (Ctrl-C, an alarm) runs at
+    a call's return, and between ``register(obj)`` returning and its id being stored it would
+    leave a registration no one can drop. Here the insertion and the store are a dict store
+    and a ctypes field store (neither checks for signals), after ``next()`` (whose check comes
+    before anything was registered); whoever catches a later exception drops ``slot.i``."""
+    global _since_drain
+    _ = _registry_lock.taken
+    try:
+        new_id = next(_next_id)
+        _registry[new_id] = obj
+        slot.i = new_id
+        _since_drain += 1
+        drain_now = _since_drain >= _DRAIN_EVERY
+        if drain_now:
+            _since_drain = 0
+    finally:
+        _registry_lock.release()
+    if drain_now:
+        drain()
+
+
 def _protocol(op: int, obj: Any, other: Any) -> Any:
     """What a Python object held by .NET answers for Equals (op 0), GetHashCode (1), ToString (2)."""
     if op == 0:
@@ -111,24 +134,43 @@ def add_drain_hook(hook: Callable[[], object]) -> None:
     _drain_hooks.append(hook)
 
 
+#: Drops one registration .NET never took, in one C call (no Python frame, so no signal check
+#: before the drop: for except paths). No lock: the id was never handed to .NET, so no drain
+#: or other thread can pop it, and a dict's own item operations are atomic (its internal lock
+#: on free-threaded builds); an insert under _registry_lock racing it touches another key.
+forget_now: Callable[[int, None], Any] = _registry.pop
+
+
+# Ids .NET handed back (its collected PyObjectRefs) that the registry may still hold: 0 or an
+# id. Owner: _registry_lock (filled, dropped from the registry and zeroed under it). An id
+# stays here from the call that took it from .NET until it is dropped, so a signal raised at
+# the return of DrainReleased (before any Python code could drop it) loses nothing: the next
+# drain drops it first. Dropping an id twice is harmless (ids are never reused).
+_DRAIN_BATCH = 512
+_drained = (ctypes.c_int64 * _DRAIN_BATCH)()
+
+
 def drain() -> int:
     """Drop the Python objects .NET has collected. Returns how many were released."""
     if _bridge.SHIM is None or _bridge.SHUTTING_DOWN.is_set():
         return 0
     for hook in _drain_hooks:
         hook()
-    buf = (ctypes.c_int64 * 512)()
+    shim = _bridge.SHIM
+    # Popped objects are kept in `dead` (filled by one C call: no signal check between a pop
+    # and keeping its object) and die after the lock is released: their __del__ may be user code.
+    dead: list[Any] = []
     total = 0
-    while True:
-        n = _bridge.SHIM.DrainReleased(buf, 512)
-        if n <= 0:
-            break
-        # Popped objects die after the lock is released: their __del__ may be user code.
-        _ = _registry_lock.taken
-        try:
-            dead = [_registry.pop(buf[i], None) for i in range(n)]
-        finally:
-            _registry_lock.release()
-        dead.clear()
-        total += n
+    _ = _registry_lock.taken
+    try:
+        while True:
+            dead.extend(map(_registry.pop, _drained, itertools.repeat(None, _DRAIN_BATCH)))
+            ctypes.memset(_drained, 0, ctypes.sizeof(_drained))
+            n = shim.DrainReleased(_drained, _DRAIN_BATCH)
+            if n <= 0:
+                break
+            total += n
+    finally:
+        _registry_lock.release()
+    dead.clear()
     return total

@@ -209,7 +209,7 @@ class Workload:
         List = self.types["List"]
         try:
             constructed = List[element]
-        except ValueError as exc:  # documented: .NET refuses byref-like structs and Void as type arguments
+        except TypeError as exc:  # documented: .NET refuses byref-like structs and Void as type arguments
             if not any(m in str(exc) for m in REFUSED_TYPE_ARGUMENT):
                 raise
             return f"refused List[{getattr(element, '__clr_name__', element)}]"

@@ -109,8 +109,8 @@ def test_ctrl_c_during_sort_with_a_python_comparer_raises_keyboard_interrupt(sta
         xs = List[int](list(range(200_000, 0, -1)))
         outcomes = []
         for _ in range(5):
-            threading.Timer(0.05, os.kill, (os.getpid(), signal.SIGINT)).start()
-            try:
+            try:  # start() waits for the timer's thread: on a busy machine it may fire meanwhile
+                threading.Timer(0.05, os.kill, (os.getpid(), signal.SIGINT)).start()
                 xs.Sort(lambda a, b: (a > b) - (a < b))
                 xs.Reverse()
                 outcomes.append("finished")

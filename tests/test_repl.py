@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import pydoc
 import rlcompleter
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -336,4 +337,6 @@ def test_repl_completion_runs_no_getter() -> None:
     assert {"lazy.Value", "lazy.IsValueCreated"} <= set(_completions({"lazy": lazy}, "lazy.", Completer))
     assert not made and not lazy.IsValueCreated  # Value was offered, not read
     _completions({"lazy": lazy}, "lazy.", rlcompleter.Completer)
-    assert made == [1]  # (the standard completer reads it: why the REPL has its own)
+    # Before 3.14 the standard completer reads it (why the REPL has its own); 3.14's skips
+    # descriptors that are not callable.
+    assert made == ([1] if sys.version_info < (3, 14) else [])

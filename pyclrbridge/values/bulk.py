@@ -68,20 +68,26 @@ def _chunks(shim: Any, state: HandleOwner, flags: int) -> Iterator[list[Any]]:
     code = "q" if mode == _MODE_INT64 else "d"
     packed = array.array(code)  # one buffer, replaced only when the chunk size grows
     address = 0
-    open_ = True
+
+    def fetch(buffer: int, size: int) -> tuple[int, int]:
+        """One IterNext call into ``buffer``: its result and how many elements it wrote."""
+        rc = next_chunk(state._as_parameter_, buffer, size, count_ref, error_ref)
+        if rc >= _DONE:
+            # .NET closed the iteration and freed its state: dropped with no signal check after
+            # rc is stored. A signal just before (as the call returns) leaves it set, and the
+            # finally below closes it again, which IterClose ignores (handles are never reused).
+            state._as_parameter_ = 0
+        elif rc != 0:
+            _bridge.raise_error(error)
+        return rc, count.value
+
     try:
         while True:
             if mode == _MODE_VALUES:
                 values = (Value * capacity)()
                 block = ctypes.addressof(values)
                 try:
-                    rc = next_chunk(state._as_parameter_, block, capacity, count_ref, error_ref)
-                    open_ = rc < _DONE
-                    if not open_:
-                        state._as_parameter_ = 0  # .NET closed the iteration and freed its state
-                    if rc != 0 and open_:
-                        _bridge.raise_error(error)
-                    n = count.value
+                    rc, n = fetch(block, capacity)
                     chunk = from_values(values, n)  # arena data first, then what may call .NET
                 except BaseException:
                     # A fresh block: only values .NET wrote, and proxies' claims zeroed them. The
@@ -94,13 +100,7 @@ def _chunks(shim: Any, state: HandleOwner, flags: int) -> Iterator[list[Any]]:
                 if len(packed) != capacity:
                     packed = array.array(code, [0]) * capacity
                     address = packed.buffer_info()[0]
-                rc = next_chunk(state._as_parameter_, address, capacity, count_ref, error_ref)
-                open_ = rc < _DONE
-                if not open_:
-                    state._as_parameter_ = 0  # .NET closed the iteration and freed its state
-                if rc != 0 and open_:
-                    _bridge.raise_error(error)
-                n = count.value
+                rc, n = fetch(address, capacity)
                 yield (packed if n == capacity else packed[:n]).tolist()
             if rc == _DONE_DISPOSE_FAILED:
                 _bridge.raise_error(error)
@@ -109,7 +109,7 @@ def _chunks(shim: Any, state: HandleOwner, flags: int) -> Iterator[list[Any]]:
             if capacity < _MAX_CHUNK and flags & _READ_AHEAD:
                 capacity *= 4
     finally:
-        if open_:
+        if state._as_parameter_:  # still open: no last chunk closed it on the .NET side
             _close(shim, state)
 
 

@@ -25,12 +25,9 @@ namespace PyClrBridge.Shim;
 /// Only a method or indexer accessor with one overload that the GIL policy proves leaf is
 /// registered, with at most two parameters of the kinds the slots convert (integers, bool,
 /// double, string) and a result they build (<see cref="NativeMembers.Kind"/>, or void). A call
-/// the slot does not take goes to the Python path, the reference for results, exceptions and
-/// messages: any argument that is not an exact int (in range), float, bool or str of the
-/// parameter's kind, keywords, a released or non-proxy target, an instance of a Python
-/// subclass, a virtual method not leaf on the object's exact type, user encoders registered,
-/// Python's GIL release switch on, a forked child. An exception the method throws is raised as
-/// a failed direct call's (the same object).
+/// the slot does not take goes to the Python path, in the cases <see cref="NativeMembers"/>
+/// lists, and also for keywords or any argument that is not an exact int (in range), float,
+/// bool or str of the parameter's kind.
 /// </para>
 /// </summary>
 internal static unsafe class NativeCalls
@@ -369,18 +366,10 @@ internal static unsafe class NativeCalls
     /// <summary>Makes the two types (caller: <see cref="NativeGroups.TypeFor"/>, under its lock).</summary>
     internal static void MakeTypes(IntPtr boundMethodType, IntPtr boundCall)
     {
-        var boundSlots = (PyTypeSlot*)NativeMemory.AllocZeroed((nuint)(2 * sizeof(PyTypeSlot)));
-        boundSlots[0] = new PyTypeSlot { Slot = PyApi.Slot.Call, Function = (delegate* unmanaged[Cdecl]<IntPtr, IntPtr, IntPtr, IntPtr>)&BoundCall };
-        var boundSpec = (PyTypeSpec*)NativeMemory.AllocZeroed((nuint)sizeof(PyTypeSpec));
-        boundSpec->Name = NativeMembers.Utf8("pyclrbridge.proxies.native.NativeBound");
-        boundSpec->Flags = PyApi.DefaultFlags;
-        boundSpec->Slots = boundSlots;
-        IntPtr bases = PyApi.PyTuple_New(1);
-        if (bases == IntPtr.Zero) throw new InvalidOperationException("PyTuple_New failed");
-        PyApi.Py_IncRef(boundMethodType);
-        PyApi.PyTuple_SetItem(bases, 0, boundMethodType);  // steals the reference just taken
-        IntPtr bound = PyApi.PyType_FromSpecWithBases(boundSpec, bases);
-        PyApi.Py_DecRef(bases);
+        IntPtr bound = PyApi.SubType("pyclrbridge.proxies.native.NativeBound", boundMethodType, PyApi.DefaultFlags, stackalloc[]
+        {
+            new PyTypeSlot { Slot = PyApi.Slot.Call, Function = (delegate* unmanaged[Cdecl]<IntPtr, IntPtr, IntPtr, IntPtr>)&BoundCall },
+        });
         var slots = (PyTypeSlot*)NativeMemory.AllocZeroed((nuint)(5 * sizeof(PyTypeSlot)));
         slots[0] = new PyTypeSlot { Slot = PyApi.Slot.Call, Function = (delegate* unmanaged[Cdecl]<IntPtr, IntPtr, IntPtr, IntPtr>)&IndexerCall };
         slots[1] = new PyTypeSlot { Slot = PyApi.Slot.DescrGet, Function = (delegate* unmanaged[Cdecl]<IntPtr, IntPtr, IntPtr, IntPtr>)&IndexerDescrGet };
@@ -390,7 +379,7 @@ internal static unsafe class NativeCalls
         spec->Name = NativeMembers.Utf8("pyclrbridge.proxies.native.NativeIndexer");
         spec->Flags = PyApi.DefaultFlags | PyApi.MethodDescriptor | PyApi.ImmutableType | PyApi.DisallowInstantiation;
         spec->Slots = slots;
-        IntPtr indexer = bound == IntPtr.Zero ? IntPtr.Zero : PyApi.PyType_FromSpec(spec);
+        IntPtr indexer = PyApi.PyType_FromSpec(spec);
         if (indexer == IntPtr.Zero)
         {
             PyApi.PyErr_Clear();

@@ -61,26 +61,12 @@ internal static unsafe class NativeGroups
                 _groupSet = (delegate* unmanaged[Cdecl]<IntPtr, IntPtr, IntPtr, int>)groupSet;
                 RuntimeHelpers.PrepareMethod(typeof(NativeGroups).GetMethod(nameof(DescrGet),
                     System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!.MethodHandle);
-                // Spec, slots and name live for the life of the process. Not immutable: a forked
-                // child puts MethodGroup.__get__ back on it (Python only, see proxies.native).
-                var slots = (PyTypeSlot*)NativeMemory.AllocZeroed((nuint)(2 * sizeof(PyTypeSlot)));
-                slots[0] = new PyTypeSlot { Slot = PyApi.Slot.DescrGet, Function = (delegate* unmanaged[Cdecl]<IntPtr, IntPtr, IntPtr, IntPtr>)&DescrGet };
-                var spec = (PyTypeSpec*)NativeMemory.AllocZeroed((nuint)sizeof(PyTypeSpec));
-                spec->Name = NativeMembers.Utf8("pyclrbridge.proxies.native.NativeGroup");
-                spec->Flags = PyApi.DefaultFlags;
-                spec->Slots = slots;
-                IntPtr bases = PyApi.PyTuple_New(1);
-                if (bases == IntPtr.Zero) throw new InvalidOperationException("PyTuple_New failed");
-                PyApi.Py_IncRef(groupType);
-                PyApi.PyTuple_SetItem(bases, 0, groupType);  // steals the reference just taken
-                IntPtr type = PyApi.PyType_FromSpecWithBases(spec, bases);
-                PyApi.Py_DecRef(bases);
-                if (type == IntPtr.Zero)
+                // Not immutable: a forked child puts MethodGroup.__get__ back on it (Python only,
+                // see proxies.native).
+                _type = PyApi.SubType("pyclrbridge.proxies.native.NativeGroup", groupType, PyApi.DefaultFlags, stackalloc[]
                 {
-                    PyApi.PyErr_Clear();
-                    throw new InvalidOperationException("PyType_FromSpecWithBases failed for NativeGroup");
-                }
-                _type = type;  // our reference, kept
+                    new PyTypeSlot { Slot = PyApi.Slot.DescrGet, Function = (delegate* unmanaged[Cdecl]<IntPtr, IntPtr, IntPtr, IntPtr>)&DescrGet },
+                });
             }
             return _type;
         }

@@ -136,6 +136,36 @@ internal static unsafe class PyApi
         if (HandleGet == null) throw new InvalidOperationException("the _h slot descriptor has no tp_descr_get");
     }
 
+    /// <summary>A new heap type <paramref name="name"/> subclassing <paramref name="baseType"/>
+    /// with <paramref name="flags"/> and <paramref name="slots"/> (<c>PyType_FromSpecWithBases</c>).
+    /// The spec, its slots and its name are allocated for the life of the process (3.11 keeps
+    /// pointing at the name); the type is a reference the caller keeps. Throws, with the Python
+    /// error cleared, when CPython refuses.</summary>
+    internal static IntPtr SubType(string name, IntPtr baseType, uint flags, ReadOnlySpan<PyTypeSlot> slots)
+    {
+        var table = (PyTypeSlot*)NativeMemory.AllocZeroed((nuint)((slots.Length + 1) * sizeof(PyTypeSlot)));
+        slots.CopyTo(new Span<PyTypeSlot>(table, slots.Length));  // the zeroed last entry ends the table
+        var spec = (PyTypeSpec*)NativeMemory.AllocZeroed((nuint)sizeof(PyTypeSpec));
+        spec->Name = NativeMembers.Utf8(name);
+        spec->Flags = flags;
+        spec->Slots = table;
+        IntPtr bases = PyTuple_New(1);
+        IntPtr type = IntPtr.Zero;
+        if (bases != IntPtr.Zero)
+        {
+            Py_IncRef(baseType);
+            PyTuple_SetItem(bases, 0, baseType);  // steals the reference just taken
+            type = PyType_FromSpecWithBases(spec, bases);
+            Py_DecRef(bases);
+        }
+        if (type == IntPtr.Zero)
+        {
+            PyErr_Clear();
+            throw new InvalidOperationException($"PyType_FromSpecWithBases failed for {name}");
+        }
+        return type;
+    }
+
     /// <summary>The type of <paramref name="o"/> (a borrowed pointer: compared, never used).</summary>
     public static IntPtr TypeOf(IntPtr o)
     {

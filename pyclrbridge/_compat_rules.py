@@ -3,7 +3,7 @@ off for a process (such as a test run) that goes on with pyclrbridge's native ru
 
 from __future__ import annotations
 
-from . import _compat_calls, _compat_formats, _compat_members
+from . import _compat_calls, _compat_formats, _compat_members, _compat_views
 from .proxies import binder as _binder
 from .proxies import construction as _construction
 from .proxies import events as _events
@@ -30,3 +30,4 @@ def pythonnet_rules(enabled: bool) -> None:
     _compat_calls.pythonnet_enums(enabled)
     _compat_formats.pythonnet_docs(enabled)
     _compat_members.member_errors_on_objects(enabled)
+    _compat_views.pythonnet_views(enabled)  # interface-typed results as views of the interface

@@ -11,8 +11,10 @@ proxy, so the note is about that value, as C#'s static type is about that expres
 from __future__ import annotations
 
 import weakref
+from collections.abc import Callable
 from typing import Any
 
+from ..host import typeinfo as _typeinfo
 from ..host.locks import SignalSafeLock
 
 # Owner: _lock guards _declared (written by any thread a call returns on, read by extension
@@ -51,3 +53,43 @@ def of(obj: Any) -> int:
     if entry is None or entry[0]() is not obj:
         return 0
     return entry[1]
+
+
+# pythonnet's interface views (set by pyclrbridge.compat, None natively): ``view(obj, type_id)``
+# is what a member declared as interface ``type_id`` gives for ``obj``. One reference, replaced
+# whole; read once per interface-typed result.
+_viewer: list[Callable[[Any, int], Any] | None] = [None]
+
+
+def view_interfaces(viewer: Callable[[Any, int], Any] | None) -> None:
+    """Make interface-typed results ``viewer(obj, type_id)`` (None: the object as it is)."""
+    _viewer[0] = viewer
+
+
+def returned(obj: Any, type_id: int) -> Any:
+    """What a member declared to return interface ``type_id`` gives for ``obj``: ``obj``, noted
+    (see :func:`note`), or its view under `view_interfaces`."""
+    note(obj, type_id)
+    viewer = _viewer[0]
+    return obj if viewer is None else viewer(obj, type_id)
+
+
+def viewing() -> bool:
+    """Whether interface-typed results are views (`view_interfaces`)."""
+    return _viewer[0] is not None
+
+
+def viewed(type_id: int) -> bool:
+    """Whether a member declared as ``type_id`` gives views under `view_interfaces`: an
+    interface, or an array of an interface type (seen as that array type)."""
+    if not type_id:
+        return False
+    t = _typeinfo.info(type_id)
+    return t.kind == "interface" or (t.kind == "array" and _typeinfo.info(t.element).kind == "interface")
+
+
+def view(obj: Any, type_id: int) -> Any:
+    """``obj`` as a member declared as ``type_id`` gives it under `view_interfaces` (as it is
+    natively), without noting it."""
+    viewer = _viewer[0]
+    return obj if viewer is None or obj is None else viewer(obj, type_id)

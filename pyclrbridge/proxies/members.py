@@ -23,6 +23,7 @@ from .binder import arg_kind
 from .fastcall import compile_invoker
 from .signatures import Overload, Plan
 
+_views = _declared._viewer  # pythonnet's interface views (compat), read on the general path
 _frames_pop = _bridge.FRAMES.pop  # the frame pool (see _bridge.acquire_frame), bound once
 _frames_push = _bridge.FRAMES.append
 _header = _bridge.FRAME_HEADER.pack_into
@@ -57,9 +58,15 @@ def invoke_plan(plan: Plan, target: int, args: tuple[Any, ...], kwargs: dict[str
         if nresults == 1:
             result = from_value(values[n])
             if result is not None and ov.returns_interface:
-                _declared.note(result, ov.ret)
+                result = _declared.returned(result, ov.ret)
+            elif _views[0] is not None and _declared.viewed(ov.ret):
+                result = _declared.view(result, ov.ret)  # an array of an interface type (compat)
             return result
         result, *rest = from_values(values[n:], nresults)
+        if _views[0] is not None:  # pythonnet's views of interface-typed results and out values (compat)
+            result = _declared.view(result, ov.ret) if _declared.viewed(ov.ret) else result
+            byrefs = [p.type_id for p in ov.params if p.byref]
+            rest = [_declared.view(o, t) if _declared.viewed(t) else o for o, t in zip(rest, byrefs, strict=True)]
         outs = tuple(rest)
         if values[n].kind == Kind.VOID:
             return outs[0] if len(outs) == 1 else outs
@@ -122,16 +129,23 @@ Invoker = Callable[[int, tuple[Any, ...]], Any]
 
 def make_invoker(plan: Plan) -> Invoker:
     """``invoke_plan(plan, target, args, {})`` for calls without keywords (see _make_invoker);
-    a method declared to return an interface notes it on the proxy it returns (:mod:`.declared`)."""
+    a method declared to return an interface notes it on the proxy it returns, or gives its
+    view under compat (:mod:`.declared`)."""
     run = _make_invoker(plan)
     ret = plan.overload.ret
     if not plan.overload.returns_interface:
-        return run
+        if _views[0] is None or not _declared.viewed(ret):
+            return run
+
+        def viewing(target: int, args: tuple[Any, ...]) -> Any:  # an array of an interface type (compat)
+            return _declared.view(run(target, args), ret)
+
+        return viewing
 
     def noting(target: int, args: tuple[Any, ...]) -> Any:
         result = run(target, args)
         if result is not None:
-            _declared.note(result, ret)
+            return _declared.returned(result, ret)
         return result
 
     return noting

@@ -110,6 +110,7 @@ def collect(rounds: int, quick: bool, only: str, startups: int, log: Any, clock:
                 samples[lib].setdefault("threads", []).append(t.get("speedup", t))
                 samples[lib].setdefault("threads control", []).append(t.get("control", t))
                 samples[lib].setdefault("threads mixed", []).append(t.get("mixed", t))
+                samples[lib].setdefault("threads reads", []).append(t.get("reads", t))
     if not only:
         for i in range(startups):
             order = LIBS if i % 2 == 0 else LIBS[::-1]
@@ -165,6 +166,13 @@ def rows(medians: dict[str, Any]) -> list[tuple[str, str, str, str, str, str, st
         fb = f"{b:.2f}x" if isinstance(b, float) else "n/a"
         met = ("yes" if a >= limit else "no") if isinstance(a, float) else "?"
         table.append(("4 threads vs 1, mixed Python + .NET calls", "throughput", fa, fb, "-", f">= {limit}x", met))
+    if "threads reads" in ours or "threads reads" in theirs:
+        a, b = ours.get("threads reads", "n/a"), theirs.get("threads reads", "n/a")
+        fa = f"{a:.2f}x" if isinstance(a, float) else "n/a"
+        fb = f"{b:.2f}x" if isinstance(b, float) else "n/a"
+        table.append(
+            ("4 threads vs 1, property reads, each on its own object (sb.Length)", "throughput", fa, fb, "-", "-", "-")
+        )
     if "threads control" in ours or "threads control" in theirs:
         a, b = ours.get("threads control", "n/a"), theirs.get("threads control", "n/a")
         fa = f"{a:.2f}x" if isinstance(a, float) else "n/a"

@@ -101,6 +101,23 @@ def _mixed(lib: Lib, quick: bool) -> Any:
     return work
 
 
+def _own_reads(lib: Lib, quick: bool) -> Any:
+    """Property reads, each thread on its own StringBuilder (on pyclrbridge a native member):
+    the objects are not shared, only the member is. With a GIL the ideal is 1.0x; on a
+    free-threaded build it is the core count, and much less means the threads write a shared
+    reference count at every read."""
+    StringBuilder = lib.StringBuilder
+    n = 20_000 if quick else 200_000
+
+    def work() -> None:
+        sb = StringBuilder("abc")
+        for _ in range(n):
+            sb.Length
+
+    work()
+    return work
+
+
 def measure_threads(lib: Lib, quick: bool) -> dict[str, Any]:
     """Throughput of CPU-bound .NET calls (Thread.SpinWait) on 4 threads relative to 1, and the
     same for a control that surely runs in parallel (hashlib releases the GIL on big inputs):
@@ -120,7 +137,12 @@ def measure_threads(lib: Lib, quick: bool) -> dict[str, Any]:
             for _ in range(calls // 10):
                 hashlib.sha256(data).digest()
 
-        return {"speedup": _speedup(work), "control": _speedup(control), "mixed": _speedup(_mixed(lib, quick))}
+        return {
+            "speedup": _speedup(work),
+            "control": _speedup(control),
+            "mixed": _speedup(_mixed(lib, quick)),
+            "reads": _speedup(_own_reads(lib, quick)),
+        }
     except Exception as exc:
         return {"error": _error_text(exc)}
 

@@ -370,21 +370,16 @@ internal static unsafe class NativeCalls
         {
             new PyTypeSlot { Slot = PyApi.Slot.Call, Function = (delegate* unmanaged[Cdecl]<IntPtr, IntPtr, IntPtr, IntPtr>)&BoundCall },
         });
-        var slots = (PyTypeSlot*)NativeMemory.AllocZeroed((nuint)(5 * sizeof(PyTypeSlot)));
-        slots[0] = new PyTypeSlot { Slot = PyApi.Slot.Call, Function = (delegate* unmanaged[Cdecl]<IntPtr, IntPtr, IntPtr, IntPtr>)&IndexerCall };
-        slots[1] = new PyTypeSlot { Slot = PyApi.Slot.DescrGet, Function = (delegate* unmanaged[Cdecl]<IntPtr, IntPtr, IntPtr, IntPtr>)&IndexerDescrGet };
-        slots[2] = new PyTypeSlot { Slot = PyApi.Slot.GetAttro, Function = (delegate* unmanaged[Cdecl]<IntPtr, IntPtr, IntPtr>)&IndexerGetAttro };
-        slots[3] = new PyTypeSlot { Slot = PyApi.Slot.Repr, Function = (delegate* unmanaged[Cdecl]<IntPtr, IntPtr>)&IndexerRepr };
-        var spec = (PyTypeSpec*)NativeMemory.AllocZeroed((nuint)sizeof(PyTypeSpec));
-        spec->Name = NativeMembers.Utf8("pyclrbridge.proxies.native.NativeIndexer");
-        spec->Flags = PyApi.DefaultFlags | PyApi.MethodDescriptor | PyApi.ImmutableType | PyApi.DisallowInstantiation;
-        spec->Slots = slots;
-        IntPtr indexer = PyApi.PyType_FromSpec(spec);
-        if (indexer == IntPtr.Zero)
-        {
-            PyApi.PyErr_Clear();
-            throw new InvalidOperationException("could not make the native call types");
-        }
+        // Garbage-collected like NativeMember (PyApi.GcTraverse), so its count can be deferred.
+        IntPtr indexer = PyApi.SubType("pyclrbridge.proxies.native.NativeIndexer", IntPtr.Zero,
+            PyApi.DefaultFlags | PyApi.MethodDescriptor | PyApi.HaveGc | PyApi.ImmutableType | PyApi.DisallowInstantiation, stackalloc[]
+            {
+                PyApi.GcTraverse,
+                new PyTypeSlot { Slot = PyApi.Slot.Call, Function = (delegate* unmanaged[Cdecl]<IntPtr, IntPtr, IntPtr, IntPtr>)&IndexerCall },
+                new PyTypeSlot { Slot = PyApi.Slot.DescrGet, Function = (delegate* unmanaged[Cdecl]<IntPtr, IntPtr, IntPtr, IntPtr>)&IndexerDescrGet },
+                new PyTypeSlot { Slot = PyApi.Slot.GetAttro, Function = (delegate* unmanaged[Cdecl]<IntPtr, IntPtr, IntPtr>)&IndexerGetAttro },
+                new PyTypeSlot { Slot = PyApi.Slot.Repr, Function = (delegate* unmanaged[Cdecl]<IntPtr, IntPtr>)&IndexerRepr },
+            });
         BoundType = bound;  // our references, kept
         IndexerType = indexer;
         PyApi.Py_IncRef(boundCall);

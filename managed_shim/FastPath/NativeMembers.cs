@@ -12,7 +12,7 @@ namespace PyClrBridge.Shim;
 /// <summary>
 /// Native members: descriptors for .NET properties and fields whose <c>__get__</c> and
 /// <c>__set__</c> are C# methods. The shim creates one Python type through the stable C-API
-/// (<c>PyType_FromSpec</c>) whose <c>tp_descr_get</c>/<c>tp_descr_set</c> slots are the
+/// (<c>PyType_FromSpecWithBases</c>) whose <c>tp_descr_get</c>/<c>tp_descr_set</c> slots are the
 /// <see cref="UnmanagedCallersOnly"/> methods below, and one instance of it per member
 /// (<c>pyclrbridge/proxies/native.py</c> puts it in the class dict in place of the Python
 /// <c>Property</c>). An access is then one native call from the interpreter into .NET, with no
@@ -137,21 +137,17 @@ internal static unsafe class NativeMembers
             if (nfunctions != PyApi.Names.Length || nobjects != PyApi.Objects.Length)
                 throw new ArgumentException($"native members need {PyApi.Names.Length} functions and {PyApi.Objects.Length} objects");
             PyApi.Bind(functions, objects);
-            // The spec, its slots and its name live for the life of the process (3.11 keeps
-            // pointing at the name).
-            byte* name = Utf8("pyclrbridge.proxies.native.NativeMember");
-            var slots = (PyTypeSlot*)NativeMemory.AllocZeroed((nuint)(5 * sizeof(PyTypeSlot)));
-            slots[0] = new PyTypeSlot { Slot = PyApi.Slot.DescrGet, Function = (delegate* unmanaged[Cdecl]<IntPtr, IntPtr, IntPtr, IntPtr>)&DescrGet };
-            slots[1] = new PyTypeSlot { Slot = PyApi.Slot.DescrSet, Function = (delegate* unmanaged[Cdecl]<IntPtr, IntPtr, IntPtr, int>)&DescrSet };
-            slots[2] = new PyTypeSlot { Slot = PyApi.Slot.GetAttro, Function = (delegate* unmanaged[Cdecl]<IntPtr, IntPtr, IntPtr>)&GetAttro };
-            slots[3] = new PyTypeSlot { Slot = PyApi.Slot.Repr, Function = (delegate* unmanaged[Cdecl]<IntPtr, IntPtr>)&Repr };
-            var spec = (PyTypeSpec*)NativeMemory.AllocZeroed((nuint)sizeof(PyTypeSpec));
-            spec->Name = name;
-            spec->Flags = PyApi.DefaultFlags | PyApi.ImmutableType | PyApi.DisallowInstantiation;
-            spec->Slots = slots;
-            IntPtr type = PyApi.PyType_FromSpec(spec);
-            if (type == IntPtr.Zero) throw new InvalidOperationException("PyType_FromSpec failed");
-            _type = type;  // our reference, kept
+            // Garbage-collected (PyApi.GcTraverse): on a free-threaded build Python makes each
+            // member's reference count deferred (proxies.native.share).
+            _type = PyApi.SubType("pyclrbridge.proxies.native.NativeMember", IntPtr.Zero,
+                PyApi.DefaultFlags | PyApi.HaveGc | PyApi.ImmutableType | PyApi.DisallowInstantiation, stackalloc[]
+                {
+                    PyApi.GcTraverse,
+                    new PyTypeSlot { Slot = PyApi.Slot.DescrGet, Function = (delegate* unmanaged[Cdecl]<IntPtr, IntPtr, IntPtr, IntPtr>)&DescrGet },
+                    new PyTypeSlot { Slot = PyApi.Slot.DescrSet, Function = (delegate* unmanaged[Cdecl]<IntPtr, IntPtr, IntPtr, int>)&DescrSet },
+                    new PyTypeSlot { Slot = PyApi.Slot.GetAttro, Function = (delegate* unmanaged[Cdecl]<IntPtr, IntPtr, IntPtr>)&GetAttro },
+                    new PyTypeSlot { Slot = PyApi.Slot.Repr, Function = (delegate* unmanaged[Cdecl]<IntPtr, IntPtr>)&Repr },
+                });
         }
     }
 

@@ -28,10 +28,12 @@ internal static unsafe class PyApi
     /// <summary>Then these objects, by address (borrowed: they live as long as the interpreter,
     /// or as the module that holds them): None, the exact types a set takes, RuntimeError, the
     /// slot descriptor of <c>ClrObject._h</c>, and the Python function that raises the .NET
-    /// exception parked for this thread.</summary>
+    /// exception parked for this thread, and an empty Python class whose <c>tp_traverse</c> (CPython's
+    /// generic one for heap types) the native types that are not subtypes of a Python class use
+    /// (<see cref="GcSlots"/>).</summary>
     public static readonly string[] Objects =
     {
-        "None", "int", "float", "bool", "str", "RuntimeError", "ClrObject._h", "raise_pending",
+        "None", "int", "float", "bool", "str", "RuntimeError", "ClrObject._h", "raise_pending", "Traversed",
     };
 
     // Written once by NativeMembers.Setup under NativeMembers' lock, before any native member
@@ -77,7 +79,7 @@ internal static unsafe class PyApi
     public static delegate* unmanaged[Cdecl, SuppressGCTransition]<IntPtr, IntPtr> TypeQuick;
     public static delegate* unmanaged[Cdecl, SuppressGCTransition]<IntPtr, void> DecRefQuick;
 
-    public static IntPtr None, IntType, FloatType, BoolType, StrType, RuntimeError, HandleSlot, RaisePending;
+    public static IntPtr None, IntType, FloatType, BoolType, StrType, RuntimeError, HandleSlot, RaisePending, Traversed;
 
     /// <summary><c>tp_descr_get</c> of the <c>_h</c> slot descriptor: reads a proxy's handle
     /// without attribute lookup (a new reference, or NULL with an error).</summary>
@@ -130,13 +132,22 @@ internal static unsafe class PyApi
         RuntimeError = objects[k++];
         HandleSlot = objects[k++];
         RaisePending = objects[k++];
+        Traversed = objects[k++];
         IntPtr slotType = PyObject_Type(HandleSlot);
         HandleGet = (delegate* unmanaged[Cdecl]<IntPtr, IntPtr, IntPtr, IntPtr>)PyType_GetSlot(slotType, Slot.DescrGet);
         Py_DecRef(slotType);
         if (HandleGet == null) throw new InvalidOperationException("the _h slot descriptor has no tp_descr_get");
     }
 
-    /// <summary>A new heap type <paramref name="name"/> subclassing <paramref name="baseType"/>
+    /// <summary>What makes a type of ours garbage-collected: the flag, and CPython's generic
+    /// <c>tp_traverse</c> for heap types (taken from a Python class; with no members and no
+    /// dict it visits only the type), so the collector never runs .NET code (not in a forked
+    /// child either). <c>tp_dealloc</c> and <c>tp_free</c> CPython picks itself for such a type.
+    /// Needed where a free-threaded build defers reference counts: only a tracked object can
+    /// have a deferred count (<c>pyclrbridge/proxies/native.py</c> <c>share</c>).</summary>
+    public static PyTypeSlot GcTraverse => new() { Slot = Slot.Traverse, Function = (void*)PyType_GetSlot(Traversed, Slot.Traverse) };
+
+    /// <summary>A new heap type <paramref name="name"/> subclassing <paramref name="baseType"/> (zero: object)
     /// with <paramref name="flags"/> and <paramref name="slots"/> (<c>PyType_FromSpecWithBases</c>).
     /// The spec, its slots and its name are allocated for the life of the process (3.11 keeps
     /// pointing at the name); the type is a reference the caller keeps. Throws, with the Python
@@ -149,9 +160,9 @@ internal static unsafe class PyApi
         spec->Name = NativeMembers.Utf8(name);
         spec->Flags = flags;
         spec->Slots = table;
-        IntPtr bases = PyTuple_New(1);
         IntPtr type = IntPtr.Zero;
-        if (bases != IntPtr.Zero)
+        if (baseType == IntPtr.Zero) type = PyType_FromSpecWithBases(spec, IntPtr.Zero);
+        else if (PyTuple_New(1) is var bases && bases != IntPtr.Zero)
         {
             Py_IncRef(baseType);
             PyTuple_SetItem(bases, 0, baseType);  // steals the reference just taken
@@ -186,11 +197,11 @@ internal static unsafe class PyApi
     /// <summary>Slot ids of <c>typeslots.h</c> (part of the stable ABI).</summary>
     public static class Slot
     {
-        public const int Alloc = 47, Call = 50, DescrGet = 54, DescrSet = 55, GetAttro = 58, Repr = 66;
+        public const int Alloc = 47, Call = 50, DescrGet = 54, DescrSet = 55, GetAttro = 58, Repr = 66, Traverse = 71;
     }
 
     /// <summary><c>Py_TPFLAGS_*</c> bits (stable ABI).</summary>
-    public const uint DefaultFlags = 1u << 18, MethodDescriptor = 1u << 17, ImmutableType = 1u << 8, DisallowInstantiation = 1u << 7;
+    public const uint DefaultFlags = 1u << 18, MethodDescriptor = 1u << 17, HaveGc = 1u << 14, ImmutableType = 1u << 8, DisallowInstantiation = 1u << 7;
 }
 
 /// <summary><c>PyType_Slot</c>: the only C structs the fast path lays out, with <see cref="PyTypeSpec"/>.</summary>

@@ -432,6 +432,7 @@ def _populate(cls: Any, info: _typeinfo.TypeInfo) -> None:
     group_type = _native.group_type()  # MethodGroup, binding natively where it can
     for name, overloads in table["methods"].items():
         group = group_type(name, owner, tuple(Overload.from_json(o) for o in overloads))
+        _native.share(group)  # every thread binding it finds it here (free-threaded builds)
         _set(cls, name, group)
     getters: list[Overload] = []
     setters: list[Overload] = []

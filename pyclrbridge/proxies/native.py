@@ -25,6 +25,7 @@ from __future__ import annotations
 import ctypes
 import os
 import sys
+import sysconfig
 import weakref
 from typing import Any
 
@@ -83,6 +84,46 @@ _FUNCTIONS = (
 )
 
 _vp = ctypes.c_void_p
+
+
+class _Traversed:
+    """An empty Python class: the shim's NativeMember and NativeIndexer types take its
+    ``tp_traverse`` (CPython's generic one for heap types), so they are garbage-collected types
+    whose instances the collector visits without running .NET code. Deferred reference counting
+    (:func:`share`) needs a tracked object."""
+
+    __slots__ = ()
+
+
+def _deferrer() -> Any:
+    """``PyUnstable_Object_EnableDeferredRefcount`` where the build has it (free-threaded 3.14+),
+    else None. Unstable C-API, so looked up and never required: without it everything works,
+    only slower on many threads."""
+    if not ENABLED or not sysconfig.get_config_var("Py_GIL_DISABLED"):
+        return None  # with a GIL no reference count is contended: nothing to gain
+    try:
+        return ctypes.PYFUNCTYPE(ctypes.c_int, ctypes.py_object)(
+            ("PyUnstable_Object_EnableDeferredRefcount", ctypes.pythonapi)
+        )
+    except AttributeError:  # 3.13t has no such function
+        return None
+
+
+_DEFER = _deferrer()
+
+
+def share(obj: Any) -> None:
+    """Make ``obj`` (an object many threads find in a class dict: a method group, a native
+    member or indexer) cheap to share on a free-threaded build. There every new reference to an
+    object is an atomic add on its header, so threads that each use their own .NET object but
+    the same member fight over one cache line at every access (4 threads ran slower than one).
+    With a deferred reference count the interpreter's attribute lookup takes none (it is still
+    freed, by the garbage collector, once unreachable). A no-op where the build has no GIL-free
+    threads or no such function."""
+    if _DEFER is not None:
+        _DEFER(obj)
+
+
 _SETUP = ctypes.PYFUNCTYPE(ctypes.c_int32, _vp, ctypes.c_int32, _vp, ctypes.c_int32, _vp, _vp)
 _CREATE = ctypes.PYFUNCTYPE(ctypes.c_int32, ctypes.c_int64, ctypes.py_object, _vp, _vp)
 _GROUP_TYPE = ctypes.PYFUNCTYPE(ctypes.c_int32, _vp, _vp, _vp, _vp, _vp, _vp, _vp)
@@ -179,7 +220,7 @@ def _set_up() -> Any:
     try:
         shim = _bridge.shim()
         functions = (_vp * len(_FUNCTIONS))(*(_address(getattr(ctypes.pythonapi, name)) for name in _FUNCTIONS))
-        objects = (_vp * 8)(
+        objects = (_vp * 9)(
             id(None),
             id(int),
             id(float),
@@ -188,6 +229,7 @@ def _set_up() -> Any:
             id(RuntimeError),
             id(ClrObject.__dict__["_h"]),
             id(_raise_pending),
+            id(_Traversed),
         )
         flag = _vp()
         error = Value()
@@ -361,6 +403,7 @@ def upgrade_call(group: MethodGroup) -> None:
     if home is None:
         return  # the group's bound methods are NativeBound from now on
     made = ctypes.cast(result.value, ctypes.py_object).value  # the shim keeps its reference
+    share(made)
     _ = _lock.taken
     try:
         cls = home[0]()
@@ -402,6 +445,7 @@ def upgrade(prop: Any) -> None:
             _bridge.free_handle(error.i)  # why the shim refused is not the user's error: keep the Python path
         return
     made = ctypes.cast(result.value, ctypes.py_object).value
+    share(made)
     _ = _lock.taken
     try:
         if cls.__dict__.get(prop.__name__) is not prop:

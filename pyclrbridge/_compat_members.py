@@ -1,12 +1,13 @@
 """pythonnet's attribute rules on .NET objects under `pyclrbridge.compat`: the accessor methods
-(``obj.get_X()``, ``obj.set_X(v)``, ``obj.set_Item(k, v)``, ``obj.add_E(d)``) and pythonnet's
-TypeError for assigning or deleting a read-only member."""
+(``obj.get_X()``, ``obj.set_X(v)``, ``obj.set_Item(k, v)``, ``obj.add_E(d)``), pythonnet's
+TypeError for assigning or deleting a read-only member, and its ``del obj[i]``."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
 
+from . import _compat_classes
 from .proxies import base as _base
 from .proxies import events as _events
 from .proxies import member_errors as _member_errors
@@ -29,6 +30,14 @@ def _member_of(obj: Any, name: str) -> Any:
 
 def _event_accessor(obj: Any, event: Any, subscribe: bool) -> Callable[[Any], None]:
     def accessor(handler: Any) -> None:
+        if not getattr(type(handler), "__clr_type_id__", 0):
+            # pythonnet's accessors are the .NET methods, which take a delegate only.
+            verb = "add" if subscribe else "remove"
+            raise TypeError(
+                f"{type(obj).__name__}.{verb}_{event.__name__}() takes a .NET delegate, not "
+                f"{type(handler).__name__}: wrap the callable (EventHandler(f)) or use "
+                f"obj.{event.__name__} {'+=' if subscribe else '-='} f"
+            )
         binding = event.__get__(obj, type(obj))
         if subscribe:
             binding += handler
@@ -124,3 +133,44 @@ def member_errors_on_objects(enabled: bool) -> None:
             type.__setattr__(_base.ClrObject, name, function)
         elif name in _base.ClrObject.__dict__:
             type.__delattr__(_base.ClrObject, name)
+
+
+def _pythonnet_delitem(native: Callable[[Any, Any], None], array: bool) -> Callable[[Any, Any], None]:
+    """pythonnet's ``del obj[i]``: an array refuses it (TypeError, as for a tuple); a list calls
+    its ``RemoveAt(i)``, so an index out of range raises .NET's ArgumentOutOfRangeException
+    (also an IndexError). A negative index counts from the end, as in Python; a slice and any
+    use with compat off take pyclrbridge's own deletion."""
+
+    def __delitem__(self: Any, key: Any) -> None:
+        if not _compat_classes.ON[0]:
+            return native(self, key)
+        if array:
+            raise TypeError(f"{type(self).__name__!r} object does not support item deletion (a .NET array)")
+        if isinstance(key, slice) or not hasattr(key, "__index__"):
+            return native(self, key)
+        index = key.__index__()
+        self.RemoveAt(index + len(self) if index < 0 else index)
+        return None
+
+    return __delitem__
+
+
+def _adapt_deletion(cls: Any) -> None:
+    """Give a list or array class pythonnet's ``del obj[i]`` (once; an adapter of `_compat_classes`)."""
+    if cls.__dict__.get("__clr_deletion__"):
+        return
+    type.__setattr__(cls, "__clr_deletion__", True)
+    info = cls.__dict__.get("__clr_info__")
+    native = cls.__dict__.get("__delitem__")
+    if info is None or native is None:
+        return
+    array = info.kind == "array"
+    if not array and not getattr(getattr(cls, "RemoveAt", None), "overloads_list", None):
+        return  # no public RemoveAt (an explicit IList implementation): pyclrbridge's deletion
+    type.__setattr__(cls, "__delitem__", _pythonnet_delitem(native, array))
+
+
+def pythonnet_deletion(enabled: bool) -> None:
+    """pythonnet's ``del obj[i]`` (`_pythonnet_delitem`), adapted onto each class by
+    `_compat_classes` (switched with the other class rules)."""
+    _compat_classes.add_adapter(_adapt_deletion)

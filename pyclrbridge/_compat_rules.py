@@ -3,7 +3,7 @@ off for a process (such as a test run) that goes on with pyclrbridge's native ru
 
 from __future__ import annotations
 
-from . import _compat_calls, _compat_formats, _compat_members, _compat_views
+from . import _compat_calls, _compat_classes, _compat_formats, _compat_members, _compat_views
 from .proxies import binder as _binder
 from .proxies import construction as _construction
 from .proxies import events as _events
@@ -31,3 +31,5 @@ def pythonnet_rules(enabled: bool) -> None:
     _compat_formats.pythonnet_docs(enabled)
     _compat_members.member_errors_on_objects(enabled)
     _compat_views.pythonnet_views(enabled)  # interface-typed results as views of the interface
+    _compat_members.pythonnet_deletion(enabled)  # del list[i] calls RemoveAt; an array refuses it
+    _compat_classes.adapt_classes(enabled)  # last: the class rules above adapt each class

@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from . import _compat_classes
 from .host import typeinfo as _typeinfo
 from .proxies import catalog as _catalog
 from .proxies import construction as _construction
@@ -32,13 +33,7 @@ from .proxies.members import MethodGroup
 from .proxies.properties import Property
 
 _ENUMERABLE = "System.Collections.Generic.IEnumerable`1"
-
-# Whether views are on (pythonnet_rules); one bool, replaced whole. The adapted members read it
-# on each access, so switching compat off gives the objects as they are again.
-_on = [False]
-# The builder's populate step before compat wrapped it (None: not wrapped yet). Written once,
-# under the import lock (compat's import); read after.
-_native_populate: list[Callable[[Any], None] | None] = [None]
+_on = _compat_classes.ON  # read on each access: switching compat off gives the objects as they are
 
 
 def _is_interface(type_id: int) -> bool:
@@ -105,16 +100,22 @@ def _enumerated_interface(info: _typeinfo.TypeInfo) -> int:
 
 
 def _adapt(cls: Any) -> None:
-    """Give one built class its viewing members (once)."""
-    if cls.__dict__.get("__clr_views__"):
-        return
+    """Give one class its viewing members (the first time), and make its methods returning an
+    array of an interface type view it again (an adapter of `_compat_classes`)."""
+    if not cls.__dict__.get("__clr_views__"):
+        _add_views(cls)
+    for group in cls.__dict__.get("__clr_array_view_groups__", ()):
+        _forget_array_invokers(group)
+
+
+def _add_views(cls: Any) -> None:
     info: _typeinfo.TypeInfo | None = cls.__dict__.get("__clr_info__")
     if info is None:
         return
     groups: list[MethodGroup] = []
     for member in list(cls.__dict__.values()):
         if type(member) is Property and _declared.viewed(member._type_id):
-            member.__class__ = _ViewedProperty  # same layout: the slots stay
+            member.__class__ = _ViewedProperty  # one store; the same layout: the slots stay
         elif isinstance(member, MethodGroup) and any(_returns_array_view(o) for o in member.overloads_list):
             groups.append(member)
     type.__setattr__(cls, "__clr_array_view_groups__", tuple(groups))
@@ -141,26 +142,9 @@ def _forget_array_invokers(group: MethodGroup) -> None:
         g._static_invokers.clear()
 
 
-def _populate(cls: Any) -> None:
-    populate = _native_populate[0]
-    assert populate is not None  # set before this is installed
-    populate(cls)
-    if _on[0]:
-        _adapt(cls)
-
-
 def pythonnet_views(enabled: bool) -> None:
     """Interface-typed results as views of their interface (``enabled``), or the objects as
-    they are (pyclrbridge's rule). The first switch on wraps the class builder's populate step
-    and adapts the classes built so far."""
-    _on[0] = enabled
+    they are (pyclrbridge's rule). Members are adapted by `_compat_classes` (switched with the
+    other class rules)."""
     _declared.view_interfaces(view if enabled else None)
-    if not enabled:
-        return
-    if _native_populate[0] is None:
-        _native_populate[0] = _catalog._populate
-        _catalog.install_builder(_catalog._create, _populate)
-    for cls in _catalog.built_classes():
-        _adapt(cls)
-        for group in cls.__dict__.get("__clr_array_view_groups__", ()):
-            _forget_array_invokers(group)
+    _compat_classes.add_adapter(_adapt)

@@ -73,9 +73,13 @@ def test_event_accessors_add_and_remove(compat_clr: Any) -> None:
     def plain(sender: Any, args: Any) -> None:
         seen.append(-sender.Size)
 
-    widget.add_Changed(plain)  # a Python callable, as with +=
-    widget.Grow()
-    widget.remove_Changed(plain)
+    # pythonnet's accessors are the .NET methods: a delegate only (+= takes the callable).
+    with pytest.raises(TypeError, match=r"add_Changed\(\) takes a .NET delegate, not function"):
+        widget.add_Changed(plain)
+    with pytest.raises(TypeError, match=r"remove_Changed\(\) takes a .NET delegate"):
+        widget.remove_Changed(plain)
+    assert seen == [2]
+    widget.Changed += plain
     widget.Grow()
     assert seen == [2, -4]
 
@@ -117,3 +121,37 @@ def test_removing_a_handler_never_added_does_nothing_natively(fixtures: Any) -> 
     widget = Widget(1)
     widget.Changed -= lambda sender, args: None  # .NET's -=: nothing to remove, no error
     assert widget.ChangedHandlerCount == 0
+
+
+def test_deleting_an_item_follows_pythonnet_under_compat(compat_clr: Any) -> None:
+    import System  # type: ignore[import-not-found]
+    from System.Collections.Generic import List  # type: ignore[import-not-found]
+
+    items = List[str]()
+    for word in ("a", "b", "c"):
+        items.Add(word)
+    with pytest.raises(System.ArgumentOutOfRangeException) as raised:  # List.RemoveAt's own refusal
+        del items[3]
+    assert isinstance(raised.value, IndexError)  # still what Python code catches
+    del items[-1]  # from the end, as in Python
+    del items[0]
+    assert list(items) == ["b"]
+    array = System.Array[str](["x", "y"])
+    with pytest.raises(TypeError, match="does not support item deletion"):
+        del array[0]
+    with pytest.raises(TypeError, match="does not support item deletion"):
+        del System.Array[str](0)[0]
+    assert list(array) == ["x", "y"]
+
+
+def test_deleting_an_item_out_of_range_natively_is_a_python_index_error(fixtures: Any) -> None:
+    import System  # type: ignore[import-not-found]
+    from System.Collections.Generic import List  # type: ignore[import-not-found]
+
+    items = List[str]()
+    items.Add("a")
+    with pytest.raises(IndexError, match="out of range") as raised:
+        del items[3]
+    assert not isinstance(raised.value, System.Exception)  # checked before any .NET call
+    with pytest.raises(IndexError):
+        del System.Array[str](0)[0]

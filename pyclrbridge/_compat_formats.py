@@ -29,8 +29,9 @@ _NATIVE_REPRS = {cls: cls.__dict__["__repr__"] for cls in (_base.ClrObject, _bas
 def pythonnet_type_names(enabled: bool) -> None:
     """pythonnet's names for the types of .NET classes (``CLRMetatype``) and namespaces
     (``ModuleObject``), in its ``clr._internal`` module, which code written for pythonnet tests
-    (``type(cls).__name__ == "CLRMetatype"``); and its namespace docstring. ``enabled=False``
-    puts pyclrbridge's back."""
+    (``type(cls).__name__ == "CLRMetatype"``); and its namespace docstring, ``dir()`` (with the
+    module's own attributes) and a repr that checks its object. ``enabled=False`` puts
+    pyclrbridge's back."""
     for cls in _RENAMED:
         name = ("ModuleObject" if cls is _importer.NamespaceModule else "CLRMetatype") if enabled else None
         native = _NATIVE_NAMES[cls]
@@ -39,6 +40,26 @@ def pythonnet_type_names(enabled: bool) -> None:
         type.__setattr__(cls, "__module__", "clr._internal" if enabled else native[2])
     doc = property(_namespace_doc) if enabled else _NATIVE_NAMESPACE_DOC
     type.__setattr__(_importer.NamespaceModule, "__doc__", doc)
+    for name, function in (("__dir__", _pythonnet_namespace_dir), ("__repr__", _checked_namespace_repr)):
+        type.__setattr__(_importer.NamespaceModule, name, function if enabled else _NATIVE_NAMESPACE[name])
+
+
+_NATIVE_NAMESPACE = {name: vars(_importer.NamespaceModule)[name] for name in ("__dir__", "__repr__")}
+
+
+def _pythonnet_namespace_dir(self: Any) -> list[str]:
+    """pythonnet's ``dir()`` of a namespace: its types and sub-namespaces, and the module's
+    own attributes (``__name__``, ``__doc__``, ``__file__``...), as ``dir()`` of a module lists."""
+    native: list[str] = _NATIVE_NAMESPACE["__dir__"](self)
+    return sorted(set(native) | {n for n in object.__dir__(self) if n.startswith("__")})
+
+
+def _checked_namespace_repr(self: Any) -> str:
+    """The namespace's repr; called on anything else (``type(System).__repr__(0)``), a
+    TypeError, as Python's own descriptors raise."""
+    if not isinstance(self, _importer.NamespaceModule):
+        raise TypeError(f"descriptor '__repr__' requires a namespace module, not {type(self).__name__!r}")
+    return str(_NATIVE_NAMESPACE["__repr__"](self))
 
 
 def _dotnet_method_doc(group: Any) -> str | None:

@@ -96,3 +96,33 @@ def test_native_type_names_are_unchanged() -> None:
     )
     assert_clean_exit(proc)
     assert proc.stdout.split() == ["ClrMeta", "NamespaceModule", "None"]
+
+
+def test_dir_of_a_namespace_lists_the_module_attributes_too_under_compat(compat_clr: Any) -> None:
+    # pythonnet's dir() of a namespace is a module's: its members and its own dunders.
+    import System.Configuration  # type: ignore[import-not-found]  # a .NET namespace
+
+    listed = dir(System.Configuration)
+    assert "Assemblies" in listed
+    assert {"__name__", "__doc__", "__class__"} <= set(listed)
+    assert all(name.startswith("__") or not name.startswith("_") for name in listed)
+
+
+def test_a_namespace_repr_called_on_something_else_is_a_type_error(compat_clr: Any) -> None:
+    import System  # type: ignore[import-not-found]  # a .NET namespace
+
+    namespace_type = type(System)
+    assert namespace_type.__repr__(System) == repr(System)
+    with pytest.raises(TypeError, match="requires a namespace module, not 'int'"):
+        namespace_type.__repr__(0)
+    with pytest.raises(TypeError):
+        namespace_type.__getattribute__(0, "spam")
+    with pytest.raises(TypeError):
+        namespace_type.__setattr__(0, "spam", 1)
+
+
+def test_dir_of_a_namespace_natively_lists_its_members_only(clr: Any) -> None:
+    import System.Configuration  # type: ignore[import-not-found]  # a .NET namespace
+
+    listed = dir(System.Configuration)
+    assert "Assemblies" in listed and not any(name.startswith("_") for name in listed)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import sys
 import sysconfig
-import textwrap
 import threading
 from typing import Any
 
@@ -309,15 +308,39 @@ print("TICKS", got, elapsed, control_rate)
 """
 
 
-def _run(fixtures_dll: Any, body: str) -> str:
+def _run(fixtures_dll: Any, body: str, env: dict[str, str] | None = None) -> str:
     code = _PRELUDE.format(dump=DUMP_AFTER) + body
-    proc = run_python(code, timeout=DUMP_AFTER + 60, fixtures_dll=fixtures_dll)
+    proc = run_python(code, timeout=DUMP_AFTER + 60, env=env, fixtures_dll=fixtures_dll)
     assert_clean_exit(proc)
     return proc.stdout
 
 
 def _result(out: str) -> str:
     return next(line.split(" ", 1)[1] for line in out.splitlines() if line.startswith("RESULT "))
+
+
+def _shapes(table: dict[str, tuple[str, ...]]) -> list[Any]:
+    """A shape table's rows as test parameters, each named by its shape."""
+    return [pytest.param(*row, id=shape) for shape, row in sorted(table.items())]
+
+
+def _assert_shape(
+    fixtures_dll: Any,
+    body: str,
+    expected: str,
+    *,
+    seen: tuple[str, ...] = (),
+    ticker: bool = False,
+    env: dict[str, str] | None = None,
+) -> None:
+    """Runs ``body`` after the prelude in a fresh process: it prints ``expected`` as its RESULT,
+    every line of ``seen``, and (``ticker``, a :data:`_STALL` body) the ticker kept its pace."""
+    out = _run(fixtures_dll, body, env)
+    assert _result(out) == expected, out
+    for line in seen:
+        assert line in out, out
+    if ticker:
+        _assert_ticker_ran(out)
 
 
 def _assert_ticker_ran(out: str) -> None:
@@ -383,12 +406,12 @@ _LOCK_SHAPES = {
 }
 
 
-@pytest.mark.parametrize("shape", sorted(_LOCK_SHAPES))
-def test_short_looking_call_while_another_thread_holds_its_lock_calling_python(fixtures_dll: Any, shape: str) -> None:
-    setup, call, expected = _LOCK_SHAPES[shape]
+@pytest.mark.parametrize(("setup", "call", "expected"), _shapes(_LOCK_SHAPES))
+def test_short_looking_call_while_another_thread_holds_its_lock_calling_python(
+    fixtures_dll: Any, setup: str, call: str, expected: str
+) -> None:
     holder = "Synced.HoldWhileCalling" if "Synced" in setup else "Gate.HoldWhileCalling"
-    out = _run(fixtures_dll, _WHILE_LOCK_HELD.format(setup=setup, call=call, holder=holder))
-    assert _result(out) == expected
+    _assert_shape(fixtures_dll, _WHILE_LOCK_HELD.format(setup=setup, call=call, holder=holder), expected)
 
 
 _STALL_SHAPES = {
@@ -423,12 +446,9 @@ _STALL_SHAPES = {
 }
 
 
-@pytest.mark.parametrize("shape", sorted(_STALL_SHAPES))
-def test_stall_other_threads_run_during_a_long_call(fixtures_dll: Any, shape: str) -> None:
-    setup, call, expected = _STALL_SHAPES[shape]
-    out = _run(fixtures_dll, _STALL.format(setup=setup, call=call))
-    assert _result(out) == expected
-    _assert_ticker_ran(out)
+@pytest.mark.parametrize(("setup", "call", "expected"), _shapes(_STALL_SHAPES))
+def test_stall_other_threads_run_during_a_long_call(fixtures_dll: Any, setup: str, call: str, expected: str) -> None:
+    _assert_shape(fixtures_dll, _STALL.format(setup=setup, call=call), expected, ticker=True)
 
 
 def test_cctor_of_a_touched_type_that_calls_python(fixtures_dll: Any) -> None:
@@ -634,44 +654,44 @@ _HELD_THROWS = {
 }
 
 
-@pytest.mark.parametrize("shape", sorted(_HELD_THROWS))
-def test_held_call_throwing_with_a_first_chance_handler_waiting_for_python(fixtures_dll: Any, shape: str) -> None:
-    # The handler waits for a pool thread running a Python callback: the held call must have
-    # released the GIL before the handler runs (the bridge's own handler runs first).
-    setup, call, expected = _HELD_THROWS[shape]
-    out = _run(
-        fixtures_dll,
-        f"""
+# A call made while a first-chance handler that waits for a pool thread running a Python
+# callback is installed: the handler must find the GIL released (the bridge's own handler runs
+# first). It did run, on the calling thread, and returned (SEEN); the held section escaped.
+_WITH_WAITING_HANDLER = """
 from Fixtures.GilLeaf import FirstChance
 {setup}
 escapes = clr.stats()["held_escapes"]
 FirstChance.Install(Func[int](lambda: 0))
 try:
     result = {call}
-except Exception as exc:
+except BaseException as exc:
     result = type(exc).__name__
 FirstChance.Uninstall()
 print("RESULT", result)
 print("SEEN", FirstChance.Seen > 0)
 print("ESCAPED", clr.stats()["held_escapes"] > escapes)
-""",
-    )
-    assert _result(out) == expected
-    assert "SEEN True" in out  # the handler did run, on the calling thread, and returned
-    assert "ESCAPED True" in out
+"""
+_HANDLER_RAN = ("SEEN True", "ESCAPED True")
 
 
-@pytest.mark.parametrize("shape", sorted(_HELD_THROWS))
-def test_held_call_throwing_with_a_sleeping_first_chance_handler_stalls_nothing(fixtures_dll: Any, shape: str) -> None:
+@pytest.mark.parametrize(("setup", "call", "expected"), _shapes(_HELD_THROWS))
+def test_held_call_throwing_with_a_first_chance_handler_waiting_for_python(
+    fixtures_dll: Any, setup: str, call: str, expected: str
+) -> None:
+    body = _WITH_WAITING_HANDLER.format(setup=setup, call=call)
+    _assert_shape(fixtures_dll, body, expected, seen=_HANDLER_RAN)
+
+
+@pytest.mark.parametrize(("setup", "call", "expected"), _shapes(_HELD_THROWS))
+def test_held_call_throwing_with_a_sleeping_first_chance_handler_stalls_nothing(
+    fixtures_dll: Any, setup: str, call: str, expected: str
+) -> None:
     # A first-chance handler that sleeps 2 s: the 10 ms ticker keeps ticking meanwhile.
-    setup, call, expected = _HELD_THROWS[shape]
     body = _STALL.format(
         setup=f"from Fixtures.GilLeaf import SleepingFirstChance\n{setup}\nSleepingFirstChance.Install(2000)",
         call=call,
     )
-    out = _run(fixtures_dll, body + "SleepingFirstChance.Uninstall()\n")
-    assert _result(out) == expected
-    _assert_ticker_ran(out)
+    _assert_shape(fixtures_dll, body + "SleepingFirstChance.Uninstall()\n", expected, ticker=True)
 
 
 def test_held_call_whose_argument_needs_a_user_conversion_that_waits_for_python(fixtures_dll: Any) -> None:
@@ -697,9 +717,7 @@ def test_held_call_whose_argument_needs_a_sleeping_user_conversion_stalls_nothin
         "from Fixtures.GilLeaf import Converted, Converting, TakesConverted\n"
         "TakesConverted.Take(Converted())\nTakesConverted.Take(Converted())"
     )
-    out = _run(fixtures_dll, _STALL.format(setup=setup, call="TakesConverted.Take(Converting())"))
-    assert _result(out) == "1"
-    _assert_ticker_ran(out)
+    _assert_shape(fixtures_dll, _STALL.format(setup=setup, call="TakesConverted.Take(Converting())"), "1", ticker=True)
 
 
 def test_held_frame_calls_keep_their_results(fixtures: Any) -> None:
@@ -734,37 +752,14 @@ _NATIVE_STRING_SHAPES = {
 }
 
 
-@pytest.mark.parametrize("shape", sorted(_NATIVE_STRING_SHAPES))
+@pytest.mark.parametrize(("setup", "bound", "call"), _shapes(_NATIVE_STRING_SHAPES))
 def test_native_slot_out_of_memory_with_a_first_chance_handler_waiting_for_python(
-    fixtures_dll: Any, shape: str
+    fixtures_dll: Any, setup: str, bound: str, call: str
 ) -> None:
-    setup, bound, call = _NATIVE_STRING_SHAPES[shape]
-    code = _PRELUDE.format(dump=DUMP_AFTER) + textwrap.dedent(
-        f"""
-from Fixtures.GilLeaf import FirstChance
-{setup}
-for _ in range(3):
-    {call.replace("big", '"warm"')}
-print("NATIVE", type({bound}).__name__)
-big = "x" * 64_000_000
-escapes = clr.stats()["held_escapes"]
-FirstChance.Install(Func[int](lambda: 0))
-try:
-    result = {call}
-except BaseException as exc:
-    result = type(exc).__name__
-FirstChance.Uninstall()
-print("RESULT", result)
-print("SEEN", FirstChance.Seen > 0)
-print("ESCAPED", clr.stats()["held_escapes"] > escapes)
-"""
-    )
-    proc = run_python(
-        code, timeout=DUMP_AFTER + 60, env={"DOTNET_GCHeapHardLimit": "0x6000000"}, fixtures_dll=fixtures_dll
-    )
-    assert_clean_exit(proc)
-    out = proc.stdout
-    assert "NATIVE Native" in out, out  # the native slot took the call (not the Python path)
-    assert _result(out) == "OutOfMemoryException"
-    assert "SEEN True" in out  # the handler ran on the calling thread, and returned
-    assert "ESCAPED True" in out
+    warm = f"for _ in range(3):\n    {call.replace('big', repr('warm'))}\n"
+    native = f'print("NATIVE", type({bound}).__name__)\nbig = "x" * 64_000_000'
+    body = _WITH_WAITING_HANDLER.format(setup=f"{setup}\n{warm}{native}", call=call)
+    # "NATIVE Native": the native slot took the call (not the Python path).
+    seen = ("NATIVE Native", *_HANDLER_RAN)
+    env = {"DOTNET_GCHeapHardLimit": "0x6000000"}
+    _assert_shape(fixtures_dll, body, "OutOfMemoryException", seen=seen, env=env)

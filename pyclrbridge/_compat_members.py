@@ -1,6 +1,7 @@
 """pythonnet's attribute rules on .NET objects under `pyclrbridge.compat`: the accessor methods
 (``obj.get_X()``, ``obj.set_X(v)``, ``obj.set_Item(k, v)``, ``obj.add_E(d)``), pythonnet's
-TypeError for assigning or deleting a read-only member, and its ``del obj[i]``."""
+TypeError for assigning or deleting a read-only member, its ``del obj[i]`` and its iteration of
+dictionaries (pairs)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ from .proxies import base as _base
 from .proxies import events as _events
 from .proxies import member_errors as _member_errors
 from .proxies import properties as _properties
+from .proxies import protocols as _protocols
 from .proxies.catalog import class_by_name
+from .values import bulk as _bulk
 
 _ACCESSOR_PREFIXES = ("get_", "set_", "add_", "remove_")
 
@@ -174,3 +177,39 @@ def pythonnet_deletion(enabled: bool) -> None:
     """pythonnet's ``del obj[i]`` (`_pythonnet_delitem`), adapted onto each class by
     `_compat_classes` (switched with the other class rules)."""
     _compat_classes.add_adapter(_adapt_deletion)
+
+
+#: The dictionary protocols whose iteration gives keys natively. Read-only.
+_MAPPINGS = (
+    "System.Collections.Generic.IDictionary`2",
+    "System.Collections.Generic.IReadOnlyDictionary`2",
+    "System.Collections.IDictionary",
+)
+
+
+def _pythonnet_iter(native: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """pythonnet's iteration of a dictionary: what .NET enumerates (``KeyValuePair`` objects,
+    ``DictionaryEntry`` for a ``Hashtable``), not the keys; ``keys()``, ``items()`` and ``in``
+    stay. With compat off, pyclrbridge's (the keys)."""
+
+    def __iter__(self: Any) -> Any:
+        return _bulk.iterate(self) if _compat_classes.ON[0] else native(self)
+
+    return __iter__
+
+
+def _adapt_iteration(cls: Any) -> None:
+    """Give a dictionary class pythonnet's iteration (once; an adapter of `_compat_classes`)."""
+    if cls.__dict__.get("__clr_pair_iteration__"):
+        return
+    type.__setattr__(cls, "__clr_pair_iteration__", True)
+    native = cls.__dict__.get("__iter__")
+    mapping_iters = [vars(p).get("__iter__") for n in _MAPPINGS if (p := _protocols._PROTOCOLS.get(n)) is not None]
+    if native is not None and any(native is it for it in mapping_iters):
+        type.__setattr__(cls, "__iter__", _pythonnet_iter(native))
+
+
+def pythonnet_iteration(enabled: bool) -> None:
+    """pythonnet's iteration of dictionaries (`_pythonnet_iter`), adapted onto each class by
+    `_compat_classes` (switched with the other class rules)."""
+    _compat_classes.add_adapter(_adapt_iteration)

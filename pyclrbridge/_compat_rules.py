@@ -32,4 +32,5 @@ def pythonnet_rules(enabled: bool) -> None:
     _compat_members.member_errors_on_objects(enabled)
     _compat_views.pythonnet_views(enabled)  # interface-typed results as views of the interface
     _compat_members.pythonnet_deletion(enabled)  # del list[i] calls RemoveAt; an array refuses it
+    _compat_members.pythonnet_iteration(enabled)  # a dictionary iterates its pairs
     _compat_classes.adapt_classes(enabled)  # last: the class rules above adapt each class

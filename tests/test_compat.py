@@ -16,6 +16,14 @@ from conftest import ROOT, assert_clean_exit, run_python
 
 
 @pytest.fixture
+def compat_clr(fixtures: Any) -> Iterator[Any]:
+    """``pyclrbridge.compat`` with every pythonnet rule on (conftest switches them)."""
+    from pyclrbridge import compat
+
+    yield compat
+
+
+@pytest.fixture
 def clr_module(fixtures: Any) -> Iterator[Any]:
     """``pyclrbridge.compat``, used the way pythonnet code uses its ``clr`` module (the
     pythonnet call shapes it switches on are switched off again after the test)."""
@@ -170,14 +178,35 @@ def test_arrays_and_fluent_calls(clr_module: Any) -> None:
     assert builder.ToString() == "x1"
 
 
-def test_iterating_a_dictionary_gives_keys_unlike_pythonnet(clr_module: Any) -> None:
-    """pythonnet yields KeyValuePair objects; pyclrbridge follows Python's dict (documented)."""
+def test_iterating_a_dictionary_gives_pairs_under_compat(compat_clr: Any) -> None:
+    """pythonnet yields what .NET enumerates: KeyValuePair objects (DictionaryEntry for a
+    Hashtable); keys(), items() and ``in`` work as on a dict."""
+    from System.Collections import Hashtable
+    from System.Collections.Generic import Dictionary
+
+    d = Dictionary[str, int]()
+    d["a"] = 1
+    d["b"] = 2
+    assert [(kv.Key, kv.Value) for kv in d] == [("a", 1), ("b", 2)]
+    assert [type(kv).__name__ for kv in d] == ["KeyValuePair[String, Int32]"] * 2
+    assert list(d.keys()) == ["a", "b"] and list(d.items()) == [("a", 1), ("b", 2)]
+    assert "a" in d and dict(d) == {"a": 1, "b": 2}
+    table = Hashtable()
+    table["k"] = "v"
+    assert [(entry.Key, entry.Value) for entry in table] == [("k", "v")]
+
+
+def test_iterating_a_dictionary_natively_gives_keys(fixtures: Any) -> None:
+    """pyclrbridge follows Python's dict: iteration gives the keys (documented)."""
+    from System.Collections import Hashtable
     from System.Collections.Generic import Dictionary
 
     d = Dictionary[str, int]()
     d["a"] = 1
     assert list(d) == ["a"]
-    assert list(d.items()) == [("a", 1)]  # where pythonnet code reads kv.Key, kv.Value
+    table = Hashtable()
+    table["k"] = "v"
+    assert list(table) == ["k"]
 
 
 # ---- install(): `import clr` -----------------------------------------------------------

@@ -1,6 +1,6 @@
 """pythonnet's call conventions under `pyclrbridge.compat`: enum construction, ``Overloads`` on
 classes for constructors, and placeholders for ``out`` parameters in Python callables behind
-delegates."""
+delegates and in Python methods overriding .NET ones."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import inspect
 from typing import Any
 
 from ._compat_assemblies import GetClrType
+from .callbacks import derived as _derived
 from .proxies import base as _base
 from .proxies import classes as _classes
 from .proxies.catalog import class_by_name, class_for
@@ -62,6 +63,12 @@ def out_placeholders(fn: Any, delegate_class: Any) -> Any:
         return fn  # already a .NET delegate
     invoke = GetClrType(delegate_class).GetMethod("Invoke")
     outs = [bool(p.IsOut and not p.IsIn) for p in invoke.GetParameters()] if invoke is not None else []
+    return _with_placeholders(fn, outs)
+
+
+def _with_placeholders(fn: Any, outs: list[bool]) -> Any:
+    """``fn`` taking a placeholder (None) at each ``out`` position (``outs``: one flag per
+    parameter), when it takes that many arguments and not the input arguments alone; else ``fn``."""
     if not any(outs):
         return fn
     try:
@@ -89,3 +96,28 @@ def out_placeholders(fn: Any, delegate_class: Any) -> Any:
 def out_placeholders_for_parameter(fn: Any, delegate_type_id: int) -> Any:
     """`out_placeholders` for a callable passed straight to a delegate parameter."""
     return out_placeholders(fn, class_for(delegate_type_id))
+
+
+def call_override(obj: Any, name: str, method: Any, args: tuple[Any, ...]) -> Any:
+    """pythonnet's convention for a Python method overriding a .NET one (an interface's
+    ``MyMethod(string name, out int index)``): it takes a placeholder (None) for each ``out``
+    parameter and returns ``(result, out values...)``. Used only when the method takes that many
+    arguments and not the input arguments alone, as for delegates (`out_placeholders`)."""
+    for klass in type(obj).__mro__:
+        if "__clr_info__" not in klass.__dict__:
+            continue  # a Python class
+        group = klass.__dict__.get(name)
+        if group is None:
+            continue
+        overloads = getattr(group, "overloads_list", ())
+        fitting = [o for o in overloads if o.byref_count and len(o.inputs) == len(args)]
+        if len(fitting) == 1:
+            method = _with_placeholders(method, [p.byref == 2 for p in fitting[0].params])
+        break  # the nearest .NET declaration decides
+    return method(*args)
+
+
+def pythonnet_overrides(enabled: bool) -> None:
+    """Overrides get pythonnet's placeholders for ``out`` parameters (`call_override`);
+    ``enabled=False`` calls them with the input arguments only."""
+    _derived.call_overrides_with(call_override if enabled else None)

@@ -28,6 +28,7 @@ def pythonnet_rules(enabled: bool) -> None:
     _compat_formats.pythonnet_type_names(enabled)
     _compat_formats.pythonnet_reprs(enabled)
     _compat_calls.pythonnet_enums(enabled)
+    _compat_calls.pythonnet_overrides(enabled)  # out placeholders for Python overrides
     _compat_formats.pythonnet_docs(enabled)
     _compat_members.member_errors_on_objects(enabled)
     _compat_views.pythonnet_views(enabled)  # interface-typed results as views of the interface

@@ -1,7 +1,7 @@
-"""pythonnet's convention for Python callables behind delegates with ``out`` parameters under
-``pyclrbridge.compat``: a placeholder argument (None) for each ``out`` parameter; the callable
-returns the out values (after the result, if any). A callable written for pyclrbridge's own
-convention (input arguments only) works unchanged."""
+"""pythonnet's convention for Python callables behind delegates, and Python methods overriding
+.NET ones, with ``out`` parameters under ``pyclrbridge.compat``: a placeholder argument (None)
+for each ``out`` parameter; the callable returns the out values (after the result, if any). A
+callable written for pyclrbridge's own convention (input arguments only) works unchanged."""
 
 from __future__ import annotations
 
@@ -51,3 +51,32 @@ def test_a_callable_passed_straight_to_a_method_gets_placeholders_too(compat_clr
     assert Invoker.RunTry(pythonnet_style, "21") == "True:42"
     assert seen == [None]
     assert Invoker.RunTry(lambda s: (True, int(s) + 1), "41") == "True:42"  # native convention
+
+
+def test_a_python_override_with_an_out_parameter_gets_a_placeholder(compat_clr: Any) -> None:
+    from Fixtures.CompatViews import Finders, IFinder  # type: ignore[import-not-found]  # a .NET namespace
+
+    seen: list[Any] = []
+
+    class PythonnetStyle(IFinder):  # type: ignore[misc]  # a .NET interface
+        def Find(self, key: str, position: Any) -> Any:
+            seen.append(position)
+            return key.upper(), len(key)
+
+    class NativeStyle(IFinder):  # type: ignore[misc]  # a .NET interface
+        def Find(self, key: str) -> Any:
+            return key, 7
+
+    assert Finders.Ask(PythonnetStyle(), "abc") == "ABC@3"
+    assert seen == [None]
+    assert Finders.Ask(NativeStyle(), "abc") == "abc@7"  # pyclrbridge's convention still works
+
+
+def test_a_python_override_natively_gets_the_input_arguments_only(fixtures: Any) -> None:
+    from Fixtures.CompatViews import Finders, IFinder  # type: ignore[import-not-found]  # a .NET namespace
+
+    class NativeStyle(IFinder):  # type: ignore[misc]  # a .NET interface
+        def Find(self, *args: Any) -> Any:
+            return "got", len(args)
+
+    assert Finders.Ask(NativeStyle(), "abc") == "got@1"

@@ -33,6 +33,7 @@ import re
 import sys
 import types
 import weakref
+from collections.abc import Callable
 from typing import Any
 
 from ..host import bridge as _bridge
@@ -71,6 +72,16 @@ _setup_lock = SignalSafeLock("pyclrbridge.callbacks.derived._setup_lock")
 _trampoline_id = 0
 
 
+# How an override is called: None (with the input arguments), or pythonnet's convention under
+# compat: ``adapter(obj, name, method, args)`` calls it. One reference, replaced whole.
+_override_caller: list[Callable[[Any, str, Any, tuple[Any, ...]], Any] | None] = [None]
+
+
+def call_overrides_with(caller: Callable[[Any, str, Any, tuple[Any, ...]], Any] | None) -> None:
+    """Make every override call ``caller(obj, name, method, args)`` (None: ``method(*args)``)."""
+    _override_caller[0] = caller
+
+
 def _trampoline(obj: Any, name: str, *args: Any) -> Any:
     """What every emitted override calls: the Python member ``name`` of ``obj``."""
     if name.startswith("get:"):
@@ -80,6 +91,9 @@ def _trampoline(obj: Any, name: str, *args: Any) -> Any:
         return None
     if name == "new:":
         return _new_from_dotnet(args[0])
+    caller = _override_caller[0]
+    if caller is not None:
+        return caller(obj, name, getattr(obj, name), args)
     return getattr(obj, name)(*args)
 
 

@@ -4,6 +4,7 @@ delegates and in Python methods overriding .NET ones."""
 
 from __future__ import annotations
 
+import copy
 import inspect
 from typing import Any
 
@@ -12,6 +13,7 @@ from .callbacks import derived as _derived
 from .proxies import base as _base
 from .proxies import classes as _classes
 from .proxies.catalog import class_by_name, class_for
+from .proxies.members import OverloadSelector
 
 
 def _pythonnet_enum_call(cls: Any, *args: Any, **kwargs: Any) -> Any:
@@ -45,13 +47,43 @@ def pythonnet_enums(enabled: bool) -> None:
         type.__delattr__(_base.ClrEnumMeta, "__call__")
 
 
+class _FreshPicks:
+    """A constructor selector whose every pick is a new object (pythonnet makes one per lookup,
+    and code checks that nothing keeps it: ``sys.getrefcount(Cls.Overloads[int]) == 1``). The
+    new group shares the remembered one's caches (a shallow copy), so it binds as fast."""
+
+    __slots__ = ("_selector",)
+
+    def __init__(self, selector: Any) -> None:
+        self._selector = selector
+
+    def __getitem__(self, types: Any) -> Any:
+        return copy.copy(self._selector[types])
+
+    def __iter__(self) -> Any:
+        return iter(self._selector)
+
+    def __repr__(self) -> str:
+        return repr(self._selector)
+
+
+class _PythonnetConstructorOverloads(_classes.ConstructorOverloads):
+    """``Cls.Overloads`` / ``Cls.__overloads__`` under pythonnet's names (`_FreshPicks`)."""
+
+    __slots__ = ()
+
+    def __get__(self, obj: Any, cls: type | None = None) -> Any:
+        selector = super().__get__(obj, cls)
+        return _FreshPicks(selector) if isinstance(selector, OverloadSelector) else selector
+
+
 def constructor_overloads() -> None:
     """pythonnet's ``Cls.Overloads[int](5)`` and ``Cls.__overloads__[...]`` for constructors:
     the class-only ``Cls.overloads`` selector under pythonnet's names (on the base class, so a
     .NET member of that name on a class still wins). Set once, at import."""
     for name in ("Overloads", "__overloads__"):
         if name not in _base.ClrObject.__dict__:
-            type.__setattr__(_base.ClrObject, name, _classes.ConstructorOverloads())
+            type.__setattr__(_base.ClrObject, name, _PythonnetConstructorOverloads())
 
 
 def out_placeholders(fn: Any, delegate_class: Any) -> Any:

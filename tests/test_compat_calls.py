@@ -30,6 +30,19 @@ def test_constructor_overloads_under_pythonnet_names(compat_clr: Any) -> None:
         StringBuilder.Overloads[bytes]
 
 
+def test_each_constructor_pick_is_a_new_object_under_compat(compat_clr: Any) -> None:
+    # pythonnet code checks that a pick is not kept anywhere (its reference count).
+    import sys
+
+    from System.Text import StringBuilder  # type: ignore[import-not-found]  # a .NET namespace
+
+    assert sys.getrefcount(StringBuilder.Overloads[int]) == sys.getrefcount(object())
+    first, second = StringBuilder.Overloads[int], StringBuilder.__overloads__[int]
+    assert first is not second
+    assert first(5).Capacity == second(6).Capacity - 1 == 5
+    assert "StringBuilder(Int32 capacity)" in repr(StringBuilder.Overloads)
+
+
 def test_enum_with_pythonnet_allow_undefined_flag(compat_clr: Any) -> None:
     from System import DayOfWeek  # type: ignore[import-not-found]  # a .NET namespace
     from System.IO import FileAttributes  # type: ignore[import-not-found]

@@ -18,6 +18,7 @@ def pythonnet_rules(enabled: bool) -> None:
     The additions that change nothing native (accessor methods, number protocols of kept
     primitives, ``Overloads`` on classes, the engine's refusal) stay."""
     _binder.accept_out_placeholders(enabled)  # pythonnet's Int32.TryParse("42", 0)
+    _binder.overflow_when_out_of_every_range(enabled)  # pythonnet's OverflowError for IntPtr(2**64)
     _protected.open_protected(enabled)  # pythonnet reaches protected members on every object
     _events.refuse_unknown_removal(enabled)  # pythonnet's ValueError for -= of a handler never added
     _convert.accept_int_for_char(enabled)  # pythonnet's MethodTest.Overloaded.__overloads__[Char](65)

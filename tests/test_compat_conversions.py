@@ -154,3 +154,19 @@ def test_an_int_passes_as_a_char_code_point_under_compat_only() -> None:
         "refused 65536 True",
         "[67]",
     ]
+
+
+def test_an_int_out_of_every_overload_s_range_is_an_overflow_error_under_compat(compat_clr: Any) -> None:
+    from System import IntPtr, UIntPtr  # type: ignore[import-not-found]  # a .NET namespace
+
+    for make, value in ((IntPtr, 2**63), (IntPtr, -(2**63) - 1), (UIntPtr, 2**64), (UIntPtr, -1)):
+        with pytest.raises(OverflowError, match=f"{value} is out of range"):
+            make(value)
+    assert IntPtr(2**63 - 1).ToInt64() == 2**63 - 1  # in range of one candidate: it is taken
+
+
+def test_an_int_out_of_every_overload_s_range_natively_names_the_candidates(fixtures: Any) -> None:
+    from System import IntPtr  # type: ignore[import-not-found]  # a .NET namespace
+
+    with pytest.raises(TypeError, match=r"no overload of System.IntPtr accepts \(int\); candidates:"):
+        IntPtr(2**63)

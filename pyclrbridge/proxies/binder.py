@@ -150,6 +150,20 @@ def accept_out_placeholders(enabled: bool = True) -> None:
     _out_placeholders = enabled
 
 
+# pythonnet's error when every overload refuses an int only for its range (``IntPtr(2**64)``):
+# OverflowError, not "no overload" (TypeError). A plain bool written whole by pyclrbridge.compat,
+# read when a call fails.
+_overflow_when_out_of_every_range = False
+
+
+def overflow_when_out_of_every_range(enabled: bool = True) -> None:
+    """Make a call that every overload refuses only for an int out of its range raise the
+    OverflowError (pythonnet's rule, for ``pyclrbridge.compat``); natively that is a TypeError
+    naming the candidates (one candidate alone still explains itself either way)."""
+    global _overflow_when_out_of_every_range
+    _overflow_when_out_of_every_range = enabled
+
+
 def _fit(
     ov: Overload,
     declared: Overload,
@@ -388,6 +402,8 @@ def _explain_failure(
             errors.append(error)
         if fits and errors:
             found.append(errors[0])
+    if len(found) > 1 and _overflow_when_out_of_every_range and all(isinstance(e, OverflowError) for e in found):
+        return found[-1]  # (compat) the last candidate's range, as the overloads list them
     return found[0] if len(found) == 1 else None
 
 

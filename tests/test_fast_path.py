@@ -950,3 +950,26 @@ def test_release_race_with_collections_ends_in_clean_errors(gauge: Any, counter:
     g, c = gauge(), counter()
     g.Level = 5
     assert (g.Level, c.Add(3), _native.is_native(gauge.__dict__["Level"])) == (5, 3, True)
+
+
+@pytest.mark.skipif(
+    getattr(sys, "_is_gil_enabled", lambda: True)()
+    or not hasattr(ctypes.pythonapi, "PyUnstable_Object_EnableDeferredRefcount"),
+    reason="deferred reference counts exist only on a free-threaded build with the GIL off (3.14t+)",
+)
+def test_method_groups_share_their_count_with_native_members_off() -> None:
+    """The deferred count is not part of the native path: the Python method groups of
+    ``PYCLRBRIDGE_NATIVE_MEMBERS=0`` get it too (enabling again answers 0)."""
+    proc = run_python(
+        """
+        import pyclrbridge
+        pyclrbridge.load()
+        from System.Text import StringBuilder
+        from pyclrbridge.proxies import native
+        group = StringBuilder.__dict__["Append"]
+        print(type(group).__name__, native._DEFER(group))
+        """,
+        env={"PYCLRBRIDGE_NATIVE_MEMBERS": "0"},
+    )
+    assert_clean_exit(proc)
+    assert proc.stdout.split() == ["MethodGroup", "0"]

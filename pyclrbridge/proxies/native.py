@@ -99,7 +99,9 @@ def _deferrer() -> Any:
     """``PyUnstable_Object_EnableDeferredRefcount`` where the build has it (free-threaded 3.14+),
     else None. Unstable C-API, so looked up and never required: without it everything works,
     only slower on many threads."""
-    if not ENABLED or not sysconfig.get_config_var("Py_GIL_DISABLED"):
+    if sys.implementation.name != "cpython" or not hasattr(ctypes, "pythonapi"):
+        return None
+    if not sysconfig.get_config_var("Py_GIL_DISABLED"):
         return None  # with a GIL no reference count is contended: nothing to gain
     try:
         return ctypes.PYFUNCTYPE(ctypes.c_int, ctypes.py_object)(
@@ -118,8 +120,8 @@ def share(obj: Any) -> None:
     object is an atomic add on its header, so threads that each use their own .NET object but
     the same member fight over one cache line at every access (4 threads ran slower than one).
     With a deferred reference count the interpreter's attribute lookup takes none (it is still
-    freed, by the garbage collector, once unreachable). A no-op where the build has no GIL-free
-    threads or no such function."""
+    freed, by the garbage collector, once unreachable). A no-op on a build with a GIL or without
+    that function; independent of ``PYCLRBRIDGE_NATIVE_MEMBERS`` (method groups gain either way)."""
     if _DEFER is not None:
         _DEFER(obj)
 

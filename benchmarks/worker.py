@@ -107,7 +107,7 @@ def _own_reads(lib: Lib, quick: bool) -> Any:
     free-threaded build it is the core count, and much less means the threads write a shared
     reference count at every read."""
     StringBuilder = lib.StringBuilder
-    n = 20_000 if quick else 200_000
+    n = 50_000 if quick else 1_000_000  # about 0.1 s per thread: long against starting threads
 
     def work() -> None:
         sb = StringBuilder("abc")

@@ -31,6 +31,7 @@ from .proxies import direct as _direct
 from .proxies import events as _events
 from .proxies import extensions as _extensions
 from .proxies import views as _views
+from .values import bulk as _bulk
 from .values import objects as _objects
 
 #: How long interpreter exit waits for .NET threads that are inside Python callbacks.
@@ -412,6 +413,7 @@ def _start(args: _LoadArgs) -> Runtime:
     _bridge.FORK_FLAG = int(versions.get("forkFlag", 0))
     _bridge.SHIM = shim  # publish: the shim is fully bound
     _proxy_base.install_finalizer(shim.FreeHandle)
+    _bulk.install_finalizer(shim)
     _direct.install_unclaimed_cell(shim)
     _objects.install_protocol(shim)
     _importer.install()

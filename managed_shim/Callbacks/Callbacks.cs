@@ -416,6 +416,32 @@ public static unsafe partial class Exports
         finally { HeldCalls.Exit(); }
     }
 
+    /// <summary>
+    /// Gives the Object value <c>slot</c> a handle of its own for .NET to free: the handle in it
+    /// (a proxy's, which the proxy keeps) becomes a second handle to the same object (0 when not
+    /// live) and <c>Extra</c> becomes <c>mark</c> (<see cref="Callbacks.TransferredHandle"/> or
+    /// <see cref="Callbacks.ErrorMark"/>, which say the slot owns it). One native step: Python
+    /// never holds the new handle where a signal handler raising could drop it, and whoever
+    /// cleans the slot after an exception frees exactly the handles so marked. 1 when done,
+    /// 0 when the slot held no object.
+    /// </summary>
+    [System.Runtime.InteropServices.UnmanagedCallersOnly(CallConvs = new[] { typeof(System.Runtime.CompilerServices.CallConvCdecl) })]
+    public static int TransferHandle(Value* slot, int mark)
+    {
+        HeldCalls.Enter();  // called with the GIL held (host/shim.py SHORT_EXPORTS)
+        try
+        {
+            if (slot->Kind != ValueKind.Object || slot->Payload == 0) return 0;
+            long handle = 0;
+            try { handle = Handles.Alloc(Handles.Target(slot->Payload)); }
+            catch { }  // released meanwhile: 0, as DuplicateHandle
+            slot->Payload = handle;
+            slot->Extra = mark;
+            return 1;
+        }
+        finally { HeldCalls.Exit(); }
+    }
+
     /// <summary>Copies up to <c>capacity</c> identities of collected objects into <c>buffer</c>.</summary>
     [System.Runtime.InteropServices.UnmanagedCallersOnly(CallConvs = new[] { typeof(System.Runtime.CompilerServices.CallConvCdecl) })]
     public static int DrainDeadIdentities(long* buffer, int capacity) => EventIdentities.Drain(buffer, capacity);

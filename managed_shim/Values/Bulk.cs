@@ -130,6 +130,23 @@ public static unsafe partial class Exports
             return Fail(e, error);
         }
     }
+
+    /// <summary>
+    /// The finalizer of Python's owner of an iteration state (Python calls this export directly,
+    /// with no Python frame a signal handler could cut short): frees the state and disposes its
+    /// enumerator, ignoring what Dispose throws (nobody is left to raise it to). An iteration
+    /// Python closed or .NET already closed, or 0, does nothing; nothing in a forked child or
+    /// once Shutdown ran.
+    /// </summary>
+    [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
+    public static int IterRelease(long state)
+    {
+        if (state == 0 || FreesRefused || !Handles.TryTarget(state, out object? target)) return 0;
+        if (!Handles.Free(state)) return 0;  // another thread took it meanwhile
+        try { (target as BulkIterator)?.Dispose(); }
+        catch (Exception) { }  // a finalizer has no caller to raise to
+        return 1;
+    }
 }
 
 /// <summary>One chunked iteration: the enumerator and how its elements are written.</summary>

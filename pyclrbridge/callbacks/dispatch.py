@@ -19,7 +19,7 @@ from ..host.shim import KindInt as Kind  # plain ints: IntEnum member reads are 
 from ..proxies.exceptions import is_python_subclass
 from ..values import codecs as _codecs
 from ..values.convert import to_value
-from ..values.objects import _registry, handle_of, register_into
+from ..values.objects import _registry, forget_now, handle_of, register_into
 from ..values.results import from_value, from_values
 from .entry import add_entry
 
@@ -68,52 +68,105 @@ def _frame_views(
 
 #: ``extra`` of the first result when a callback reports an error (``Callbacks.ErrorMark``).
 ERROR_MARK = -2
+#: ``extra`` of an Object result whose handle .NET owns (``Callbacks.TransferredHandle``).
+TRANSFERRED_HANDLE = -1
+#: The marks of an Object value whose handle is .NET's own (to free if .NET never reads it).
+_OWNED_MARKS = (TRANSFERRED_HANDLE, ERROR_MARK)
 
 
 def _write_error(exc: BaseException, results: Any) -> None:
     """Report ``exc`` in ``results[0:2]`` the way ``Callbacks.Failure`` reads it: a .NET
     exception as its own object (and, for an instance of a Python subclass, that object's id),
-    any other exception as its registry id and text."""
+    any other exception as its registry id and text. What .NET will own (a registry id, a
+    handle of its own) is written last, each in one step that leaves it marked in its slot
+    (``register_into``, ``TransferHandle``): :func:`report` drops whatever an interrupted
+    attempt left there."""
+    first = results[0]
+    second = results[1]
     h = handle_of(exc) if isinstance(exc, ClrError) else None
     if h and is_python_subclass(exc):
-        results[0].kind = Kind.OBJECT
-        results[0].i = _bridge.shim().DuplicateHandle(h)  # .NET frees it (Callbacks.Failure)
-        results[0].extra = ERROR_MARK
-        results[1].kind = Kind.PYOBJECT
-        register_into(exc, results[1])  # the id lands in the slot in the step that registers it
+        second.kind = Kind.PYOBJECT
+        register_into(exc, second)  # the id lands in the slot in the step that registers it
+        first.kind = Kind.OBJECT
+        first.i = h  # the proxy's own handle (extra 0: not .NET's), then one of .NET's, marked
+        first.extra = 0
+        _bridge.shim().TransferHandle(ctypes.addressof(first), ERROR_MARK)  # .NET frees it (Callbacks.Failure)
         return
     text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
     data, n = _bridge.utf16(f"{type(exc).__qualname__}\x1f{exc}\x1f{text}")
-    if h:
-        results[0].kind = Kind.OBJECT
-        results[0].i = _bridge.shim().DuplicateHandle(h)
-    else:
-        results[0].kind = Kind.PYOBJECT
-        register_into(exc, results[0])
-    results[0].extra = ERROR_MARK
-    results[1].kind = Kind.STRING  # the text: Callbacks.Failure reads it for a Python exception
-    results[1].s = data
-    results[1].extra = n
     _keepalive[threading.get_ident()] = [data]
+    second.kind = Kind.STRING  # the text: Callbacks.Failure reads it for a Python exception
+    second.s = data
+    second.extra = n
+    if h:
+        first.kind = Kind.OBJECT
+        first.i = h
+        first.extra = 0
+        _bridge.shim().TransferHandle(ctypes.addressof(first), ERROR_MARK)
+    else:
+        first.kind = Kind.PYOBJECT
+        first.extra = ERROR_MARK
+        register_into(exc, first)
+
+
+_OBJECT_KIND, _MISSING_KIND = Kind.OBJECT, Kind.MISSING
+#: Kinds whose payload is a registry id handed to .NET (a Python object, a lazy iterable's opener).
+_REGISTERED_KINDS = (Kind.PYOBJECT, Kind.LAZY_ITERABLE)
+
+
+def drop_owned(results: Any) -> None:
+    """Drop what ``results`` would hand to .NET and .NET will never take, the call having failed:
+    registrations (a Python object's id) and handles marked as .NET's own (transferred, or an
+    error's). Each is zeroed in its slot before it is dropped with nothing between that checks
+    for signals (a store, then the C call itself), so none is dropped twice; a signal that
+    interrupts this leaves the rest for the next call. A proxy's own handle (extra not a mark)
+    is left alone: the proxy frees it."""
+    free = _bridge.shim().FreeHandle
+    for slot in results:
+        kind = slot.kind
+        if kind in _REGISTERED_KINDS:
+            obj_id = slot.i
+            if obj_id:
+                slot.i = 0
+                forget_now(obj_id, None)
+        elif kind == _OBJECT_KIND and slot.extra in _OWNED_MARKS:
+            handle = slot.i
+            if handle:
+                slot.i = 0
+                free(handle)
+
+
+#: How many times :func:`report` tries before it gives up (each failure is a newer exception,
+#: a signal handler raising meanwhile, which it reports instead).
+_REPORT_TRIES = 16
 
 
 def report(exc: BaseException, results: Any) -> bool:
-    """Write ``exc`` as the callback's error; when writing it raises (a signal landing meanwhile),
-    that newer exception is reported instead. False when nothing could be written."""
-    for _ in range(4):
+    """Write ``exc`` as the callback's error, dropping first whatever the callback or an earlier
+    attempt left in ``results`` for .NET (:func:`drop_owned`: .NET reads nothing but the error
+    of a failed callback); when writing it raises (a signal landing meanwhile), that newer
+    exception is reported instead. False when nothing could be written: the results are then
+    dropped and the first is Missing (.NET says the error "could not be reported")."""
+    for _ in range(_REPORT_TRIES):
         try:
+            drop_owned(results)
             _write_error(exc, results)
             return True
         except BaseException as again:
             exc = again
+    for _ in range(_REPORT_TRIES):
+        try:
+            drop_owned(results)
+            results[0].kind = _MISSING_KIND
+            results[0].extra = 0
+            break
+        except BaseException:
+            pass
     return False
 
 
 _INT64, _DOUBLE = Kind.INT64, Kind.DOUBLE
 _I64_MIN, _I64_MAX = -(2**63), 2**63 - 1
-
-#: ``extra`` of an Object result whose handle .NET owns (``Callbacks.TransferredHandle``).
-TRANSFERRED_HANDLE = -1
 
 
 def _to_result(value: Any, slot: Value, keep: list[Any]) -> None:
@@ -122,9 +175,8 @@ def _to_result(value: Any, slot: Value, keep: list[Any]) -> None:
     own, duplicated before the proxy is let go; a pool thread's keepalive never holds it."""
     start = len(keep)
     to_value(value, slot, keep)
-    if slot.kind == Kind.OBJECT:
-        slot.i = _bridge.shim().DuplicateHandle(slot.i)
-        slot.extra = TRANSFERRED_HANDLE
+    if slot.kind == Kind.OBJECT:  # the proxy's handle becomes .NET's own, marked, in one step
+        _bridge.shim().TransferHandle(ctypes.addressof(slot), TRANSFERRED_HANDLE)
         del keep[start:]
 
 

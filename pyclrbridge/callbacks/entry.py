@@ -10,7 +10,13 @@ the bridge by their code objects and reports the exception where the shim reads 
 error (the dispatcher's results, a typed thunk's slot), so the call fails with that exception
 exactly as if the callback itself had raised it. Other unraisable exceptions go to the hook
 that was there before.
-"""
+
+One window remains: the hook is Python code too, so a second signal whose handler raises at
+the hook's own first instruction (microseconds after the first) replaces the exception, and
+Python prints "Exception ignored in sys.unraisablehook" with it; the callback then fails with
+.NET's InvalidOperationException ("... could not be reported"). Nothing leaks there (no id
+or handle was written yet). Closing it needs the entry's exception caught outside Python code
+(the shim calling the dispatcher through the C API instead of a ctypes callback)."""
 
 from __future__ import annotations
 
@@ -40,15 +46,29 @@ def add_entry(code: types.CodeType, report: Reporter) -> None:
 
 
 def _hook(unraisable: Any) -> None:
+    # Attribute reads, a dict test and a subscript up to the first try: no signal check.
     tb = unraisable.exc_traceback
     exc = unraisable.exc_value
-    report = _reporters.get(tb.tb_frame.f_code) if tb is not None and exc is not None else None
-    if report is not None:
+    code = tb.tb_frame.f_code if tb is not None and exc is not None else None
+    if code in _reporters:
+        report = _reporters[code]
+        frame_locals = tb.tb_frame.f_locals
+        # A signal handler raising while this reports (a second signal) is reported instead:
+        # each level catches one more (report() itself retries inside). What no code here can
+        # catch is a signal at this function's own first instruction (see the module doc).
         try:
-            report(tb.tb_frame.f_locals, exc)
+            report(frame_locals, exc)
             return
-        except BaseException:
-            pass
+        except BaseException as again:
+            try:
+                report(frame_locals, again)
+                return
+            except BaseException as third:
+                try:
+                    report(frame_locals, third)
+                    return
+                except BaseException:
+                    pass
     _previous[0](unraisable)
 
 

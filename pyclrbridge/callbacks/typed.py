@@ -91,9 +91,9 @@ def _boxed(result: Any, slot: int) -> int:
     keep: list[Any] = []
     to_value(result, values[0], keep)
     if values[0].kind == Kind.OBJECT:
-        # The proxy may die as soon as we return: .NET gets (and frees) its own handle.
-        values[0].i = _bridge.shim().DuplicateHandle(values[0].i)
-        values[0].extra = TRANSFERRED_HANDLE
+        # The proxy may die as soon as we return: .NET gets (and frees) its own handle, marked
+        # as such in the same native step (an exception after it: report drops it).
+        _bridge.shim().TransferHandle(ctypes.addressof(values[0]), TRANSFERRED_HANDLE)
         keep.clear()  # only the proxy itself was kept (to_value): .NET's handle is its own
     values[1].kind = Kind.VOID
     if keep:

@@ -143,6 +143,7 @@ _EXPORTS: dict[str, tuple[Any, list[Any]]] = {
     "IterStart": (_i32, [_i64, ValuePtr, _i32p, ValuePtr]),
     "IterNext": (_i32, [_i64, ctypes.c_void_p, _i32, _i32p, ValuePtr]),
     "IterClose": (_i32, [_i64, ValuePtr]),
+    "IterRelease": (_i32, [_i64]),
     # Derived.cs (Python subclasses of .NET types)
     "DefineDerived": (_i32, [_cp, _i32, _i32p, ValuePtr]),
     "DerivedSetup": (_i32, [_i64]),
@@ -155,6 +156,7 @@ _EXPORTS: dict[str, tuple[Any, list[Any]]] = {
     "EventIdentity": (_i64, [_i64]),
     "DrainDeadIdentities": (_i32, [_i64p, _i32]),
     "DuplicateHandle": (_i64, [_i64]),
+    "TransferHandle": (_i32, [ctypes.c_void_p, _i32]),
     "ExceptionIdentity": (_i64, [_i64, _i64p]),
     "ForgetExceptionOrigin": (_i32, [_i64]),
     # TypedCallbacks.cs (typed thunks for all-primitive delegates)
@@ -220,6 +222,7 @@ SHORT_EXPORTS = frozenset(
         "DrainDeadIdentities",
         "EventIdentity",
         "DuplicateHandle",
+        "TransferHandle",
         "Generation",
         "ArrayLength",
         "ArrayCopy",
@@ -358,6 +361,7 @@ class Shim:
     IterStart: Any
     IterNext: Any
     IterClose: Any
+    IterRelease: Any
     DefineDerived: Any
     DerivedSetup: Any
     DerivedPending: Any
@@ -369,6 +373,7 @@ class Shim:
     DrainDeadIdentities: Any
     PyObjectProtocolSetup: Any
     DuplicateHandle: Any
+    TransferHandle: Any
     ExceptionIdentity: Any
     ForgetExceptionOrigin: Any
     RegisterTypedThunks: Any

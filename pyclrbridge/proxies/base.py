@@ -145,6 +145,18 @@ class ClrMeta(type):
     __clr_name__: str
     __clr_info__: Any
 
+    #: A new instance with an empty handle slot, made by reading this attribute of the class:
+    #: the property calls ``object.__new__`` from C, and an attribute read checks for no signals
+    #: where a call's return does. So a proxy made this way has its slot set before anything
+    #: checks for signals (:func:`wrap_value`), and is never dropped with an empty slot (its
+    #: finalizer would read it through ``__getattr__``, a Python frame a second signal can
+    #: interrupt: "Exception ignored").
+    __clr_blank__ = property(object.__new__)
+    #: The same for a .NET exception class (a Python exception): ``BaseException.__new__``,
+    #: or ``OSError.__new__`` for one that is also an OSError.
+    __clr_blank_error__ = property(BaseException.__new__)
+    __clr_blank_oserror__ = property(OSError.__new__)
+
     def __instancecheck__(cls, obj: Any) -> bool:
         t = type(obj)
         if t is cls or cls in t.__mro__:
@@ -634,30 +646,42 @@ def wrap(handle: int, type_id: int) -> Any:
     if type_id in DERIVED_TYPE_IDS:
         return _adopt_derived(handle)  # an instance of a Python class: the Python object itself
     cls = class_for(type_id)
-    obj = cls.__new__(cls)
-    obj._h = handle
     if type_id in EXCEPTION_TYPE_IDS:
+        try:
+            obj = cls.__clr_blank_oserror__ if OSError in cls.__mro__ else cls.__clr_blank_error__
+        except TypeError:  # a builtin base with a __new__ of its own (none is mapped today)
+            obj = cls.__new__(cls)
+        obj._h = handle
         return _exceptions.adopt(obj)  # one Python object per .NET exception, a Python exception
+    obj = cls.__clr_blank__
+    obj._h = handle
     return obj
 
 
 def wrap_value(v: Value) -> Any:
-    """:func:`wrap` for an OBJECT result value, claiming its handle: the proxy takes ``v.i`` and
-    ``v.i`` becomes 0 with nothing between that checks for signals (two attribute stores), so
-    whoever holds the value after an exception frees exactly the handle no proxy owns. A handle
-    for a Python-derived object is claimed before it is adopted (an exception inside adopt may
-    leak it, never free the handle the object keeps)."""
+    """:func:`wrap` for an OBJECT result value, claiming its handle: the proxy is made (by an
+    attribute read, see ``ClrMeta.__clr_blank__``), takes ``v.i`` and ``v.i`` becomes 0 with
+    nothing between that checks for signals, so whoever holds the value after an exception frees
+    exactly the handle no proxy owns, and no proxy dies with an empty slot. A handle for a
+    Python-derived object is claimed before it is adopted (an exception inside adopt may leak
+    it, never free the handle the object keeps)."""
     type_id = v.extra
     if type_id in DERIVED_TYPE_IDS:
         handle = v.i
         v.i = 0
         return _adopt_derived(handle)
     cls = class_for(type_id)
-    obj = cls.__new__(cls)
+    if type_id in EXCEPTION_TYPE_IDS:
+        try:
+            obj = cls.__clr_blank_oserror__ if OSError in cls.__mro__ else cls.__clr_blank_error__
+        except TypeError:  # a builtin base with a __new__ of its own (none is mapped today)
+            obj = cls.__new__(cls)
+        obj._h = v.i
+        v.i = 0
+        return _exceptions.adopt(obj)
+    obj = cls.__clr_blank__
     obj._h = v.i
     v.i = 0
-    if type_id in EXCEPTION_TYPE_IDS:
-        return _exceptions.adopt(obj)
     return obj
 
 

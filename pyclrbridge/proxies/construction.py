@@ -155,7 +155,13 @@ def convert(obj: Any, type_id: int, *, as_class: Any = None, typed: bool = False
 
 
 def wrap_as(handle: int, cls: Any) -> Any:
-    obj = cls.__new__(cls)
+    # made by an attribute read (ClrMeta.__clr_blank__): no signal check before _h is set
+    if not issubclass(cls, BaseException):
+        obj = cls.__clr_blank__
+    elif issubclass(cls, OSError):
+        obj = cls.__clr_blank_oserror__
+    else:
+        obj = cls.__clr_blank_error__
     obj._h = handle
     return obj
 

@@ -178,8 +178,7 @@ def wrap_result(handle: int, type_id: int) -> Any:
             cell.value = 0  # claimed before adopting: an exception there may leak, never free twice
         obj = wrap(handle, type_id)
     else:
-        cls = class_for(type_id)
-        obj = cls.__new__(cls)
+        obj = class_for(type_id).__clr_blank__  # made by an attribute read: no signal check before _h is set
         obj._h = handle
         cell = _unclaimed
         if cell.value == handle:

@@ -13,15 +13,15 @@ from __future__ import annotations
 
 import array
 import ctypes
+import functools
 import itertools
-import sys
 from collections.abc import Iterator
 from typing import Any
 
 from ..host import bridge as _bridge
 from ..host.shim import Value
 from .objects import HandleOwner, handle_of
-from .results import free_unclaimed, from_values
+from .results import from_values
 
 _MODE_VALUES, _MODE_INT64, _MODE_DOUBLE = 0, 1, 2
 #: IterNext results besides 0 (more may follow) and a failure: the last chunk, with the
@@ -33,6 +33,22 @@ _FIRST_CHUNK = 64
 _MAX_CHUNK = 8192
 
 
+class IterationState(HandleOwner):
+    """Owns one iteration's state handle (``_as_parameter_``; 0: none, or closed). When it dies
+    the shim's ``IterRelease`` export closes the iteration (disposes the enumerator, frees the
+    state), called directly as its finalizer (:func:`install_finalizer`): no Python frame, so
+    no signal handler can cut it short and nothing can be printed. An iteration left before its
+    end (a ``break``, an exception, a signal) is closed this way; one read to its end is closed
+    by the generator itself, which raises what Dispose threw."""
+
+
+def install_finalizer(shim: Any) -> None:
+    """At load: ``IterRelease`` is every :class:`IterationState`'s finalizer (``lru_cache``
+    binds like a method and calls the export from C; ctypes passes ``_as_parameter_``, and the
+    GIL is released while .NET disposes the enumerator)."""
+    IterationState.__del__ = functools.lru_cache(maxsize=0)(shim.IterRelease)  # type: ignore[attr-defined]
+
+
 def iterate(obj: Any) -> Iterator[Any]:
     """The elements of the .NET enumerable ``obj``, fetched in chunks."""
     handle = handle_of(obj)
@@ -40,9 +56,11 @@ def iterate(obj: Any) -> Iterator[Any]:
         raise TypeError(f"{type(obj).__name__} is not a .NET object")
     shim = _bridge.shim()
     state = Value()
+    state_at = ctypes.addressof(state)
+    free_block = shim.FreeUnclaimedValues
     flags = ctypes.c_int32()
     error = Value()
-    owner = HandleOwner()  # frees the state if the generator never runs (dropped unstarted)
+    owner = IterationState()  # closes the iteration when the generator is dropped, run or not
     try:
         if shim.IterStart(handle, ctypes.byref(state), ctypes.byref(flags), ctypes.byref(error)) != 0:
             _bridge.raise_error(error)
@@ -51,12 +69,17 @@ def iterate(obj: Any) -> Iterator[Any]:
         # chain walks each chunk's list in C: no generator step per element.
         return itertools.chain.from_iterable(_chunks(shim, owner, flags.value))
     except BaseException:
-        free_unclaimed((state,))  # an exception right after IterStart, before owner took it
+        # An exception right after IterStart, before owner took the state: the export itself,
+        # with its arguments ready, so nothing before it checks for signals (a second signal
+        # here would leak the state).
+        free_block(state_at, 1)
         raise
 
 
-def _chunks(shim: Any, state: HandleOwner, flags: int) -> Iterator[list[Any]]:
-    """The elements, one list per chunk; closing (or collecting) it closes the iteration."""
+def _chunks(shim: Any, state: IterationState, flags: int) -> Iterator[list[Any]]:
+    """The elements, one list per chunk. Read to its end, it closes the iteration; left before
+    (dropped, or an exception), ``state`` closes it as it dies: no ``finally`` here, which would
+    run Python code in the generator's finalizer."""
     mode = flags & 0xFF
     capacity = _FIRST_CHUNK if flags & _READ_AHEAD else 1
     count = ctypes.c_int32()
@@ -64,6 +87,7 @@ def _chunks(shim: Any, state: HandleOwner, flags: int) -> Iterator[list[Any]]:
     error = Value()
     error_ref = ctypes.byref(error)
     next_chunk = shim.IterNext
+    close = shim.IterClose
     free_block = shim.FreeUnclaimedValues
     code = "q" if mode == _MODE_INT64 else "d"
     packed = array.array(code)  # one buffer, replaced only when the chunk size grows
@@ -75,50 +99,42 @@ def _chunks(shim: Any, state: HandleOwner, flags: int) -> Iterator[list[Any]]:
         if rc >= _DONE:
             # .NET closed the iteration and freed its state: dropped with no signal check after
             # rc is stored. A signal just before (as the call returns) leaves it set, and the
-            # finally below closes it again, which IterClose ignores (handles are never reused).
+            # state's finalizer (or the close at the end) closes it again, which IterRelease and
+            # IterClose ignore (handles are never reused).
             state._as_parameter_ = 0
         elif rc != 0:
             _bridge.raise_error(error)
         return rc, count.value
 
-    try:
-        while True:
-            if mode == _MODE_VALUES:
-                values = (Value * capacity)()
-                block = ctypes.addressof(values)
-                try:
-                    rc, n = fetch(block, capacity)
-                    chunk = from_values(values, n)  # arena data first, then what may call .NET
-                except BaseException:
-                    # A fresh block: only values .NET wrote, and proxies' claims zeroed them. The
-                    # export is called directly: nothing before it checks for signals, so a
-                    # second signal cannot skip it (it frees nothing in a forked child).
-                    free_block(block, capacity)
-                    raise
-                yield chunk
-            else:
-                if len(packed) != capacity:
-                    packed = array.array(code, [0]) * capacity
-                    address = packed.buffer_info()[0]
-                rc, n = fetch(address, capacity)
-                yield (packed if n == capacity else packed[:n]).tolist()
-            if rc == _DONE_DISPOSE_FAILED:
+    while True:
+        if mode == _MODE_VALUES:
+            values = (Value * capacity)()
+            block = ctypes.addressof(values)
+            try:
+                rc, n = fetch(block, capacity)
+                chunk = from_values(values, n)  # arena data first, then what may call .NET
+            except BaseException:
+                # A fresh block: only values .NET wrote, and proxies' claims zeroed them. The
+                # export is called directly: nothing before it checks for signals, so a
+                # second signal cannot skip it (it frees nothing in a forked child).
+                free_block(block, capacity)
+                raise
+            yield chunk
+        else:
+            if len(packed) != capacity:
+                packed = array.array(code, [0]) * capacity
+                address = packed.buffer_info()[0]
+            rc, n = fetch(address, capacity)
+            yield (packed if n == capacity else packed[:n]).tolist()
+        if rc == _DONE_DISPOSE_FAILED:
+            _bridge.raise_error(error)
+        if n < capacity:
+            # The end: closed here, so what Dispose throws is raised. The state is taken and
+            # closed with no signal check between (an exception before leaves it to the owner).
+            handle = state._as_parameter_
+            state._as_parameter_ = 0
+            if handle and close(handle, error_ref) != 0:
                 _bridge.raise_error(error)
-            if n < capacity:
-                return
-            if capacity < _MAX_CHUNK and flags & _READ_AHEAD:
-                capacity *= 4
-    finally:
-        if state._as_parameter_:  # still open: no last chunk closed it on the .NET side
-            _close(shim, state)
-
-
-def _close(shim: Any, state: HandleOwner) -> None:
-    # Reached from generator finalization too: never call .NET once shutdown has begun.
-    if _bridge.SHUTTING_DOWN.is_set() or sys.is_finalizing():
-        return
-    error = Value()
-    handle = state._as_parameter_
-    state._as_parameter_ = 0  # taken: IterClose frees it (no signal check before the call)
-    if handle and shim.IterClose(handle, ctypes.byref(error)) != 0:
-        _bridge.raise_error(error)
+            return
+        if capacity < _MAX_CHUNK and flags & _READ_AHEAD:
+            capacity *= 4

@@ -16,7 +16,7 @@ from typing import Any
 from ..host import typeinfo as _typeinfo
 from ..host.shim import KindInt as Kind
 from ..host.shim import Value
-from .objects import register
+from .objects import register_into
 
 #: Most items an eager copy of a Python iterable takes (pass a list, or an IEnumerable parameter).
 EAGER_LIMIT = 10_000_000
@@ -46,7 +46,7 @@ class _Opener:
 def write_lazy(obj: Iterable[Any], v: Value, dry_run: bool) -> None:
     v.kind = Kind.LAZY_ITERABLE
     if not dry_run:
-        v.i = register(_Opener(obj))
+        register_into(_Opener(obj), v)  # the id lands in v in the step that registers it
 
 
 def bounded_list(obj: Iterable[Any]) -> list[Any]:

@@ -228,6 +228,35 @@ def test_a_stream_subclass_overrides_protected_dispose_bool(native: Any) -> None
     assert calls == [True, True]
 
 
+def test_a_subclass_uses_a_protected_indexer(native: Any) -> None:
+    from Fixtures.Protected import Slots  # type: ignore[import-not-found]  # a .NET namespace
+
+    class Named(Slots):  # type: ignore[misc]  # a .NET base class
+        def put(self, i: int, text: str) -> None:
+            self[i] = text
+
+        def get(self, i: int) -> Any:
+            return self[i]
+
+    named = Named()
+    named.put(1, "one")
+    assert named.get(1) == "one" and named.Peek(1) == "one" and named.get(0) is None
+    outside = Slots()
+    with pytest.raises(TypeError, match=r"Fixtures.Protected.Slots.this\[...\] is a protected .NET indexer"):
+        outside[0] = "x"
+    with pytest.raises(TypeError, match=r"protected \.NET indexer"):
+        outside[0]
+    assert outside.Peek(0) is None
+
+
+def test_compat_reaches_a_protected_indexer_on_any_object(pythonnet_rule: Any) -> None:
+    from Fixtures.Protected import Slots  # type: ignore[import-not-found]  # a .NET namespace
+
+    slots = Slots()
+    slots[2] = "two"
+    assert slots[2] == "two" and slots.Peek(2) == "two" and slots[3] is None
+
+
 def test_compat_reaches_protected_members_on_any_object_as_pythonnet(pythonnet_rule: Any) -> None:
     from Fixtures.Protected import FixedGauge, Gauge  # type: ignore[import-not-found]  # a .NET namespace
     from System.Collections.ObjectModel import Collection  # type: ignore[import-not-found]  # a .NET namespace

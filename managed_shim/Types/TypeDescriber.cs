@@ -280,8 +280,8 @@ internal static class TypeDescriber
     /// The members a subclass reaches besides the public ones (C#'s protected and protected
     /// internal), in their own section so readers of the public table see what they always saw:
     /// methods (an overload of a public name too, such as <c>Dispose(bool)</c>), properties (with
-    /// only their protected accessors: <c>{ get; protected set; }</c> lists the setter), fields
-    /// and events. <c>Finalize</c> is left out: C# cannot call it either.
+    /// only their protected accessors: <c>{ get; protected set; }</c> lists the setter; indexers
+    /// too, when the type has no public one), fields and events. <c>Finalize</c> is left out: C# cannot call it either.
     /// </summary>
     private static void WriteProtected(Utf8JsonWriter w, Type t)
     {
@@ -301,11 +301,14 @@ internal static class TypeDescriber
 
         w.WriteStartArray("properties");
         var seen = new HashSet<string>();
+        // A protected indexer is offered when the type has no public one (which keeps obj[key]).
+        bool publicIndexer = t.GetProperties(Public).Any(q => q.GetIndexParameters().Length > 0);
         foreach (PropertyInfo p in t.GetProperties(Public | BindingFlags.NonPublic).OrderByDescending(p => Depth(p.DeclaringType)))
         {
             if (!Usable(p.PropertyType)) continue;
             ParameterInfo[] index = p.GetIndexParameters();
-            if (index.Length > 0 || !seen.Add(p.Name)) continue;  // protected indexers are not offered
+            if (index.Length > 0 && (publicIndexer || index.Any(i => !Usable(i.ParameterType)))) continue;
+            if (!seen.Add(p.Name + "/" + string.Join(",", index.Select(i => i.ParameterType.FullName)))) continue;
             MethodInfo? get = p.GetGetMethod(true), set = p.GetSetMethod(true);
             if (!Protected(get)) get = null;
             if (!Protected(set)) set = null;

@@ -34,7 +34,7 @@ from .catalog import class_by_name, class_for
 from .events import Event
 from .members import MethodGroup, OverloadSelector
 from .properties import Property
-from .protected import ProtectedMember, ProtectedMethodGroup, reachable
+from .protected import ProtectedMember, ProtectedMethodGroup, protected_indexer, reachable
 from .protocols import apply_protocols
 from .signatures import Overload, Param
 
@@ -379,6 +379,16 @@ def _field(f: dict[str, Any], owner: str) -> Property:
     )
 
 
+def _indexer_overloads(p: dict[str, Any], getters: list[Overload], setters: list[Overload]) -> None:
+    """Add an indexer's accessors (a property entry with an index) as overloads."""
+    index = tuple(Param.from_json(i) for i in p["index"])
+    value = Param("value", p["type"], 0, False, None, False)
+    if "get" in p:
+        getters.append(Overload(p["get"], p["name"], p["static"], f"{p['name']}[...]", index, p["type"], ()))
+    if "set" in p:
+        setters.append(Overload(p["set"], p["name"], p["static"], f"{p['name']}[...] = value", (*index, value), 0, ()))
+
+
 def _populate_protected(cls: Any, owner: str, table: dict[str, Any]) -> None:
     """The protected members (see :mod:`.protected`), next to the public ones of the same name:
     a protected overload joins the public group, a protected accessor the public property."""
@@ -390,7 +400,12 @@ def _populate_protected(cls: Any, owner: str, table: dict[str, Any]) -> None:
         mine = tuple(Overload.from_json(o) for o in overloads)
         every = (*public.overloads_list, *mine) if public is not None else mine
         _set(cls, name, ProtectedMethodGroup(name, owner, every, public))
+    getters: list[Overload] = []
+    setters: list[Overload] = []
     for p in protected["properties"]:
+        if p["index"]:  # a protected indexer (the type has no public one)
+            _indexer_overloads(p, getters, setters)
+            continue
         public = cls.__dict__.get(p["name"])
         if public is not None and not (type(public) is Property and not public.field):
             continue
@@ -401,6 +416,8 @@ def _populate_protected(cls: Any, owner: str, table: dict[str, Any]) -> None:
                 if own:
                     merged[accessor] = own
         _set(cls, p["name"], ProtectedMember(p["name"], owner, "property", _property(merged, owner), public))
+    for dunder, function in protected_indexer(owner, tuple(getters), tuple(setters)).items():
+        _set(cls, dunder, function)
     for f in protected["fields"]:
         if f["name"] not in cls.__dict__:
             _set(cls, f["name"], ProtectedMember(f["name"], owner, "field", _field(f, owner), None))
@@ -442,14 +459,7 @@ def _populate(cls: Any, info: _typeinfo.TypeInfo) -> None:
             prop._cls = cls  # a native member may take its place (proxies.native)
             _set(cls, p["name"], prop)
             continue
-        index = tuple(Param.from_json(i) for i in p["index"])
-        value = Param("value", p["type"], 0, False, None, False)
-        if "get" in p:
-            getters.append(Overload(p["get"], p["name"], p["static"], f"{p['name']}[...]", index, p["type"], ()))
-        if "set" in p:
-            setters.append(
-                Overload(p["set"], p["name"], p["static"], f"{p['name']}[...] = value", (*index, value), 0, ())
-            )
+        _indexer_overloads(p, getters, setters)
     consts: dict[str, Property] = {}
     for f in table["fields"]:
         field = _field(f, owner)

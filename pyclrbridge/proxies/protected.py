@@ -17,6 +17,7 @@ access is checked.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from ..values.objects import handle_of
@@ -174,3 +175,34 @@ class ProtectedMember(ClassMember):
 
     def __repr__(self) -> str:
         return f"<.NET protected {self._kind} {self._owner}.{self.__name__}>"
+
+
+def protected_indexer(
+    owner: str, getters: tuple[Overload, ...], setters: tuple[Overload, ...]
+) -> dict[str, Callable[..., Any]]:
+    """``__getitem__`` / ``__setitem__`` of a class whose indexer is protected (C#'s
+    ``protected string this[int i]``): ``self[i]`` in a Python subclass (or on any object under
+    :func:`open_protected`); from outside, a TypeError that says why."""
+    made: dict[str, Callable[..., Any]] = {}
+
+    def check(obj: Any) -> None:
+        if not reachable(type(obj)):
+            raise TypeError(_refusal(owner, "this[...]", "indexer"))
+
+    if getters:
+        get_group = MethodGroup("__getitem__", owner, getters)
+
+        def __getitem__(self: Any, key: Any) -> Any:
+            check(self)
+            return get_group.call(self, key if isinstance(key, tuple) else (key,), {})
+
+        made["__getitem__"] = __getitem__
+    if setters:
+        set_group = MethodGroup("__setitem__", owner, setters)
+
+        def __setitem__(self: Any, key: Any, value: Any) -> None:
+            check(self)
+            set_group.call(self, (*(key if isinstance(key, tuple) else (key,)), value), {})
+
+        made["__setitem__"] = __setitem__
+    return made

@@ -48,29 +48,28 @@ _DRAIN_EVERY = 256
 _drain_hooks: list[Callable[[], object]] = []
 
 
+class _IdHolder:
+    """Where :func:`register` has :func:`register_into` store a new id."""
+
+    __slots__ = ("i",)
+    i: int
+
+
 def register(obj: Any) -> int:
-    """Give ``obj`` an id that .NET will hold (one reference per registration)."""
-    global _since_drain
-    _ = _registry_lock.taken
-    try:
-        new_id = next(_next_id)
-        _registry[new_id] = obj
-        _since_drain += 1
-        drain_now = _since_drain >= _DRAIN_EVERY
-        if drain_now:
-            _since_drain = 0
-    finally:
-        _registry_lock.release()
-    if drain_now:
-        drain()
-    return new_id
+    """Give ``obj`` an id that .NET will hold (one reference per registration). A caller that
+    stores the id where .NET reads it should use :func:`register_into`: between this returning
+    and that store, a signal handler that raises leaves a registration no one can drop."""
+    holder = _IdHolder()
+    register_into(obj, holder)
+    return holder.i
 
 
 def register_into(obj: Any, slot: Any) -> None:
-    """Give ``obj`` an id that .NET will hold, written to ``slot.i`` (a ``Value``) in the same
-    signal-free step that registers it: a signal handler that raises (Ctrl-C, an alarm) runs at
-    a call's return, and between ``register(obj)`` returning and its id being stored it would
-    leave a registration no one can drop. Here the insertion and the store are a dict store
+    """Give ``obj`` an id that .NET will hold, written to ``slot.i`` (a ``Value``, or the holder
+    :func:`register` reads it from) in the same signal-free step that registers it: a signal
+    handler that raises (Ctrl-C, an alarm) runs at a call's return, and between
+    ``register(obj)`` returning and its id being stored it would leave a registration no one
+    can drop. Here the insertion and the store are a dict store
     and a ctypes field store (neither checks for signals), after ``next()`` (whose check comes
     before anything was registered); whoever catches a later exception drops ``slot.i``."""
     global _since_drain

@@ -87,6 +87,22 @@ def run_python(
     )
 
 
+#: How a compat/native pair of scripts starts (``{imports}`` in the script): as pythonnet code
+#: imports ``clr`` under compat, or with pyclrbridge's runtime under the same name natively.
+START = {
+    "compat": "from pyclrbridge import compat as clr",
+    "native": "import pyclrbridge\nclr = pyclrbridge.load()\nclr.AddReference = clr.add_reference",
+}
+
+
+def run_started(script: str, mode: str, fixtures_dll: Path) -> list[str]:
+    """Run ``script`` in a fresh interpreter started as ``mode`` (a key of `START`: its
+    ``{imports}`` line) with the fixture assembly; it must exit cleanly. Its output lines."""
+    proc = run_python(script.format(imports=START[mode]), fixtures_dll=fixtures_dll)
+    assert_clean_exit(proc)
+    return proc.stdout.splitlines()
+
+
 def assert_clean_exit(proc: subprocess.CompletedProcess[str], code: int = 0) -> None:
     """The subprocess exited with ``code``: no signal, no fatal error, no .NET crash."""
     output = proc.stdout + proc.stderr

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import assert_clean_exit, run_python
+from conftest import assert_clean_exit, run_python, run_started
 
 REFUSALS = """
 import os
@@ -48,22 +48,14 @@ print(w.Size, Widget.MaxSize, Widget.Kind)
 """
 
 
-def _refusals(imports: str, fixtures_dll: Path) -> list[str]:
-    proc = run_python(REFUSALS.format(imports=imports), fixtures_dll=fixtures_dll)
-    assert_clean_exit(proc)
-    return proc.stdout.splitlines()
-
-
 def test_refused_member_operations_are_type_errors_under_compat(fixtures_dll: Path) -> None:
-    lines = _refusals("from pyclrbridge import compat as clr", fixtures_dll)
+    lines = run_started(REFUSALS, "compat", fixtures_dll)
     assert [line for line in lines[:-1] if not line.endswith(" True")] == []
     assert len(lines) == 16 and lines[-1] == "5 100 widget"
 
 
 def test_refused_member_operations_stay_attribute_errors_natively(fixtures_dll: Path) -> None:
-    lines = _refusals(
-        "import pyclrbridge\nclr = pyclrbridge.load()\nclr.AddReference = clr.add_reference", fixtures_dll
-    )
+    lines = run_started(REFUSALS, "native", fixtures_dll)
     assert [line for line in lines[:-1] if not line.endswith(" False")] == []
     assert len(lines) == 16 and lines[-1] == "5 100 widget"
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import assert_clean_exit, run_python
+from conftest import assert_clean_exit, run_python, run_started
 
 FORMATS = """
 import os
@@ -37,14 +37,8 @@ print(repr(Mine.__doc__))
 """
 
 
-def _formats(imports: str, fixtures_dll: Path) -> list[str]:
-    proc = run_python(FORMATS.format(imports=imports), fixtures_dll=fixtures_dll)
-    assert_clean_exit(proc)
-    return proc.stdout.splitlines()
-
-
 def test_reprs_and_docstrings_follow_pythonnet_under_compat(fixtures_dll: Path) -> None:
-    lines = _formats("from pyclrbridge import compat as clr", fixtures_dll)
+    lines = run_started(FORMATS, "compat", fixtures_dll)
     assert lines == [
         "<Fixtures.Members.Widget object",
         "<System.Uri object",
@@ -62,8 +56,7 @@ def test_reprs_and_docstrings_follow_pythonnet_under_compat(fixtures_dll: Path) 
 
 
 def test_reprs_and_docstrings_stay_pyclrbridge_s_natively(fixtures_dll: Path) -> None:
-    native = "import pyclrbridge\nclr = pyclrbridge.load()\nclr.AddReference = clr.add_reference"
-    lines = _formats(native, fixtures_dll)
+    lines = run_started(FORMATS, "native", fixtures_dll)
     assert lines[2] == "<System.DayOfWeek.Monday: 1>"
     assert lines[3] == "<System.Exception: boom>"
     assert lines[1] == "<System.Uri: http://example.org/>"

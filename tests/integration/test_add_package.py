@@ -5,20 +5,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .conftest import run_script
+from .conftest import run_script, sqlite_sum
 
 
 def test_sqlite_query_after_add_package() -> None:
-    out = run_script("""
-        clr.add_package("Microsoft.Data.Sqlite", "10.0.0")
-        from Microsoft.Data.Sqlite import SqliteConnection
-
-        with SqliteConnection("Data Source=:memory:") as db:
-            db.Open()
-            cmd = db.CreateCommand()
-            cmd.CommandText = "create table t(x integer); insert into t values (1), (2), (3); select sum(x) from t"
-            print(cmd.ExecuteScalar())
-    """)
+    out = sqlite_sum('clr.add_package("Microsoft.Data.Sqlite", "10.0.0")', [1, 2, 3])
     assert out.strip() == "6"
 
 

@@ -5,13 +5,12 @@ would find them for the application. One small project, published once, uses Mic
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from .conftest import run_script
+from .conftest import dotnet, run_script, sqlite_sum
 
 pytestmark = pytest.mark.skipif(
     not sys.platform.startswith("linux"), reason="SkiaSharp's native assets are the Linux package's"
@@ -38,14 +37,7 @@ def published(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (project / "App.csproj").write_text(PROJECT)
     (project / "Program.cs").write_text('System.Console.WriteLine("app");\n')
     out = project / "out"
-    proc = subprocess.run(
-        ["dotnet", "publish", str(project / "App.csproj"), "-c", "Release", "-o", str(out), "--nologo", "-v", "q"],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+    dotnet("publish", str(project / "App.csproj"), "-c", "Release", "-o", str(out), "--nologo", "-v", "q")
     # portable: the native libraries are only under runtimes/, named by App.deps.json
     assert not list(out.glob("*.so")) and (out / "App.deps.json").is_file()
     assert not (out / "Microsoft.Data.Sqlite.deps.json").exists()
@@ -53,16 +45,7 @@ def published(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_sqlite_from_a_portable_publish_folder_finds_e_sqlite3(published: Path) -> None:
-    out = run_script(f"""
-        clr.add_reference({str(published / "Microsoft.Data.Sqlite.dll")!r})
-        from Microsoft.Data.Sqlite import SqliteConnection
-
-        with SqliteConnection("Data Source=:memory:") as db:
-            db.Open()
-            cmd = db.CreateCommand()
-            cmd.CommandText = "create table t(x integer); insert into t values (20), (22); select sum(x) from t"
-            print(cmd.ExecuteScalar())
-    """)
+    out = sqlite_sum(f"clr.add_reference({str(published / 'Microsoft.Data.Sqlite.dll')!r})", [20, 22])
     assert out.strip() == "42"
 
 

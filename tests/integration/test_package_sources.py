@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import run_script
+from .conftest import dotnet, run_script
 
 GOOD = "PyClrBridge.Probe.Good"
 PLANTED = "PyClrBridge.Probe.Planted"
@@ -75,17 +75,9 @@ def _pack(base: Path, package: str, where: str, feed: Path, tfm: str, *, targets
     )
     (base / "empty.config").write_text(_feed_config(), encoding="utf-8")
     env = {**os.environ, "NUGET_PACKAGES": str(base / "pack-packages"), "DOTNET_NOLOGO": "1"}
-    cmd = ["dotnet", "pack", str(src / f"{package}.csproj"), "-c", "Release", "-o", str(feed), "-nodeReuse:false"]
+    cmd = ["pack", str(src / f"{package}.csproj"), "-c", "Release", "-o", str(feed), "-nodeReuse:false"]
     cmd += [f"-p:RestoreConfigFile={base / 'empty.config'}", "-p:ImportDirectoryBuildProps=false"]
-    proc = subprocess.run(
-        cmd,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+    dotnet(*cmd, env=env, timeout=300)
 
 
 @dataclass(frozen=True)

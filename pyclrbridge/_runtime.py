@@ -356,6 +356,7 @@ def load(
         HostError: No .NET installation was found, or hostfxr could not start it (the
             message carries hostfxr's error code and text).
         RuntimeError: .NET is already running with different arguments; it cannot restart.
+            Or this is a subinterpreter: pyclrbridge runs only in the main interpreter.
 
     Examples:
         >>> import pyclrbridge
@@ -391,6 +392,8 @@ def load(
 
 
 def _start(args: _LoadArgs) -> Runtime:
+    if _bridge.in_subinterpreter():  # before anything starts (each interpreter has its own _runtime)
+        raise RuntimeError(_bridge.SUBINTERPRETER_MESSAGE)
     began = time.perf_counter()
     root = _hostfxr.find_dotnet_root(args.dotnet_root)
     host = _hostfxr.start(args.runtime_config, root, dict(args.properties))

@@ -40,7 +40,7 @@ internal static unsafe class HeldCalls
     // Set once by Exports.HeldSetup at load, before any held call; read by Escape and Exit.
     private static delegate* unmanaged[Cdecl]<IntPtr> _save;            // PyEval_SaveThread
     private static delegate* unmanaged[Cdecl]<IntPtr, void> _restore;   // PyEval_RestoreThread
-    private static delegate* unmanaged[Cdecl]<int> _holdsGil;           // PyGILState_Check
+    private static delegate* unmanaged[Cdecl]<IntPtr> _current;         // PyThreadState_GetUnchecked
 
     // Per thread, no lock (only this thread reads or writes them): how many held sections are
     // open on it, and the thread state Escape saved (0: the GIL was not released in them).
@@ -59,11 +59,11 @@ internal static unsafe class HeldCalls
     /// <summary>Whether the bridge's handlers run before any other on the events Escape watches.</summary>
     public static bool First => _first;
 
-    public static void SetApi(IntPtr save, IntPtr restore, IntPtr holdsGil)
+    public static void SetApi(IntPtr save, IntPtr restore, IntPtr current)
     {
         _save = (delegate* unmanaged[Cdecl]<IntPtr>)save;
         _restore = (delegate* unmanaged[Cdecl]<IntPtr, void>)restore;
-        _holdsGil = (delegate* unmanaged[Cdecl]<int>)holdsGil;
+        _current = (delegate* unmanaged[Cdecl]<IntPtr>)current;
     }
 
     /// <summary>Registers the escape handlers, once, before the bridge's other handlers (called by
@@ -132,11 +132,14 @@ internal static unsafe class HeldCalls
 
     /// <summary>Run by the bridge's first handler of each watched event, on the thread that raised
     /// it: inside a held section whose thread still holds the GIL, release it now, before any
-    /// other handler runs. Allocates nothing and cannot throw.</summary>
+    /// other handler runs. Allocates nothing and cannot throw. The thread holds the GIL when it
+    /// has a Python thread state attached (<c>PyGILState_Check</c> cannot tell: once the process
+    /// has a subinterpreter it answers 1 on every thread, and releasing a GIL the thread does not
+    /// hold, as in a held export called releasing it, is a fatal error).</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     public static void Escape()
     {
-        if (_depth > 0 && _saved == IntPtr.Zero && _save != null && _holdsGil() == 1)
+        if (_depth > 0 && _saved == IntPtr.Zero && _save != null && _current() != IntPtr.Zero)
         {
             _saved = _save();
             Interlocked.Increment(ref _escapes);
@@ -261,13 +264,14 @@ public static unsafe partial class Exports
         finally { HeldCalls.Exit(); }
     }
 
-    /// <summary>PyEval_SaveThread, PyEval_RestoreThread and PyGILState_Check, for held sections
-    /// (see <see cref="HeldCalls"/>); once, at load, before any held call.</summary>
+    /// <summary>PyEval_SaveThread, PyEval_RestoreThread and PyThreadState_GetUnchecked (its
+    /// older name before Python 3.13), for held sections (see <see cref="HeldCalls"/>); once, at
+    /// load, before any held call.</summary>
     [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
-    public static int HeldSetup(long save, long restore, long holdsGil)
+    public static int HeldSetup(long save, long restore, long current)
     {
-        if (save == 0 || restore == 0 || holdsGil == 0) return 1;
-        HeldCalls.SetApi((IntPtr)save, (IntPtr)restore, (IntPtr)holdsGil);
+        if (save == 0 || restore == 0 || current == 0) return 1;
+        HeldCalls.SetApi((IntPtr)save, (IntPtr)restore, (IntPtr)current);
         return 0;
     }
 }

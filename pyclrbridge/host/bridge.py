@@ -37,6 +37,24 @@ FORK_MESSAGE = (
 #: Address of the shim's fork flag (native memory, see ForkGuard.cs); set by load().
 FORK_FLAG = 0
 
+#: Why load() refuses to start .NET in a subinterpreter.
+SUBINTERPRETER_MESSAGE = (
+    "pyclrbridge.load() was called in a subinterpreter, and pyclrbridge runs only in the main "
+    "interpreter: .NET threads enter Python through the C-API's PyGILState functions, which know "
+    "only the main interpreter, and the process has one .NET runtime for all its interpreters. "
+    "Load and use .NET from the main interpreter"
+)
+
+
+def in_subinterpreter() -> bool:
+    """Whether the caller runs in a subinterpreter, not the process's main interpreter (the
+    current interpreter state against the main one, through the C-API; fresh prototypes, so
+    the shared ``ctypes.pythonapi`` functions keep their result types)."""
+    state = ctypes.PYFUNCTYPE(ctypes.c_void_p)
+    current = state(("PyInterpreterState_Get", ctypes.pythonapi))()
+    main = state(("PyInterpreterState_Main", ctypes.pythonapi))()
+    return bool(current != main)
+
 
 def shim() -> Shim:
     s = SHIM

@@ -438,9 +438,16 @@ class Shim:
         """Hand the shim the C-API functions a held call needs to release the GIL when its own
         work throws or loads an assembly (``HeldCalls.cs``): once, at load, before any held call."""
         api = ctypes.pythonapi
+        # Whether a thread holds the GIL: its attached thread state (PyGILState_Check answers 1
+        # on every thread once the process has a subinterpreter). Public from Python 3.13.
+        current = (
+            "PyThreadState_GetUnchecked"
+            if hasattr(api, "PyThreadState_GetUnchecked")
+            else "_PyThreadState_UncheckedGet"
+        )
         addresses = [
             ctypes.cast(getattr(api, name), ctypes.c_void_p).value or 0
-            for name in ("PyEval_SaveThread", "PyEval_RestoreThread", "PyGILState_Check")
+            for name in ("PyEval_SaveThread", "PyEval_RestoreThread", current)
         ]
         return 0 not in addresses and self.HeldSetup(*addresses) == 0
 

@@ -128,6 +128,26 @@ def _fmt_ns(v: float | str) -> str:
     return f"{v:,.0f}" if v >= 100 else f"{v:,.1f}"
 
 
+#: The thread-scaling rows (4 threads vs 1, a throughput ratio), in table order; those with
+#: a TARGETS entry have a target (at least).
+_THREAD_ROWS = (
+    ("threads", "4 threads vs 1, CPU-bound .NET calls (Thread.SpinWait)"),
+    ("threads mixed", "4 threads vs 1, mixed Python + .NET calls"),
+    ("threads reads", "4 threads vs 1, property reads, each on its own object (sb.Length)"),
+    ("threads control", "control: 4 threads vs 1, hashlib.sha256 (cores this process got)"),
+)
+
+
+def _thread_row(key: str, label: str, a: Any, b: Any) -> tuple[str, str, str, str, str, str, str]:
+    fa = f"{a:.2f}x" if isinstance(a, float) else "n/a"
+    fb = f"{b:.2f}x" if isinstance(b, float) else "n/a"
+    if key not in TARGETS:
+        return (label, "throughput", fa, fb, "-", "-", "-")
+    limit, _ = TARGETS[key]
+    met = ("yes" if a >= limit else "no") if isinstance(a, float) else "?"
+    return (label, "throughput", fa, fb, "-", f">= {limit}x", met)
+
+
 def rows(medians: dict[str, Any]) -> list[tuple[str, str, str, str, str, str, str]]:
     """(operation, unit, pyclrbridge, pythonnet, ratio, target, met) for every measured row."""
     ours, theirs = medians["pyclrbridge"], medians["pythonnet"]
@@ -150,36 +170,9 @@ def rows(medians: dict[str, Any]) -> list[tuple[str, str, str, str, str, str, st
         table.append(
             (name, f"ns/{unit}" if unit != "process" else "ns", _fmt_ns(a), _fmt_ns(b), ratio, f"<= {limit}", met)
         )
-    if "threads" in ours or "threads" in theirs:
-        a, b = ours.get("threads", "n/a"), theirs.get("threads", "n/a")
-        limit, _ = TARGETS["threads"]
-        fa = f"{a:.2f}x" if isinstance(a, float) else "n/a"
-        fb = f"{b:.2f}x" if isinstance(b, float) else "n/a"
-        met = ("yes" if a >= limit else "no") if isinstance(a, float) else "?"
-        table.append(
-            ("4 threads vs 1, CPU-bound .NET calls (Thread.SpinWait)", "throughput", fa, fb, "-", f">= {limit}x", met)
-        )
-    if "threads mixed" in ours or "threads mixed" in theirs:
-        a, b = ours.get("threads mixed", "n/a"), theirs.get("threads mixed", "n/a")
-        limit, _ = TARGETS["threads mixed"]
-        fa = f"{a:.2f}x" if isinstance(a, float) else "n/a"
-        fb = f"{b:.2f}x" if isinstance(b, float) else "n/a"
-        met = ("yes" if a >= limit else "no") if isinstance(a, float) else "?"
-        table.append(("4 threads vs 1, mixed Python + .NET calls", "throughput", fa, fb, "-", f">= {limit}x", met))
-    if "threads reads" in ours or "threads reads" in theirs:
-        a, b = ours.get("threads reads", "n/a"), theirs.get("threads reads", "n/a")
-        fa = f"{a:.2f}x" if isinstance(a, float) else "n/a"
-        fb = f"{b:.2f}x" if isinstance(b, float) else "n/a"
-        table.append(
-            ("4 threads vs 1, property reads, each on its own object (sb.Length)", "throughput", fa, fb, "-", "-", "-")
-        )
-    if "threads control" in ours or "threads control" in theirs:
-        a, b = ours.get("threads control", "n/a"), theirs.get("threads control", "n/a")
-        fa = f"{a:.2f}x" if isinstance(a, float) else "n/a"
-        fb = f"{b:.2f}x" if isinstance(b, float) else "n/a"
-        table.append(
-            ("control: 4 threads vs 1, hashlib.sha256 (cores this process got)", "throughput", fa, fb, "-", "-", "-")
-        )
+    for key, label in _THREAD_ROWS:
+        if key in ours or key in theirs:
+            table.append(_thread_row(key, label, ours.get(key, "n/a"), theirs.get(key, "n/a")))
     return table
 
 

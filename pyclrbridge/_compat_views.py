@@ -15,7 +15,9 @@ pyclrbridge gives the object's own class (all its members reachable). Under comp
   switched on are adapted then).
 
 A string or number behind an interface-typed member (an ``IComparable`` that is an ``Int32``)
-stays the Python value, as every .NET string and number does; an exception stays itself.
+stays the Python value, as every .NET string and number does; an exception stays itself. A
+view's ``__raw_implementation__`` is the .NET object unconverted, as in pythonnet (a kept
+``System.Int32`` where ``__implementation__`` is ``100``).
 Each view is a new proxy with its own handle (one ``Convert`` call), as ``IShape(obj)`` makes.
 """
 
@@ -61,6 +63,18 @@ class _ViewedProperty(Property):
         if value is None or value is self or not _on[0]:
             return value
         return view(value, self._type_id)
+
+
+def _raw_implementation(self: Any) -> Any:
+    """pythonnet's ``view.__raw_implementation__``: the .NET object behind the view, unconverted
+    (a ``System.Int32`` object where ``__implementation__`` gives ``100``; kept primitive
+    objects, see `pyclrbridge.compat.keep_primitive_objects`)."""
+    implementation = self.__implementation__
+    own: int = getattr(type(implementation), "__clr_type_id__", 0)
+    if implementation is None or not _on[0] or own:
+        return implementation  # a .NET object (or a Python object .NET held) is itself already
+    type_id = _typeinfo.id_by_name(str(self.GetType().AssemblyQualifiedName))
+    return _construction.convert(self, type_id) if type_id else implementation
 
 
 def _viewing_getitem(original: Callable[..., Any], element: int) -> Callable[..., Any]:
@@ -119,6 +133,8 @@ def _add_views(cls: Any) -> None:
         elif isinstance(member, MethodGroup) and any(_returns_array_view(o) for o in member.overloads_list):
             groups.append(member)
     type.__setattr__(cls, "__clr_array_view_groups__", tuple(groups))
+    if info.kind == "interface":
+        type.__setattr__(cls, "__raw_implementation__", property(_raw_implementation))
     element = info.element if info.kind == "array" else 0
     if _is_interface(element) and "__getitem__" in dir(cls):
         type.__setattr__(cls, "__getitem__", _viewing_getitem(cls.__getitem__, element))

@@ -104,3 +104,25 @@ def test_interface_typed_results_are_the_objects_natively(fixtures: Any) -> None
     many = greeter.Many()
     assert type(many).__name__ == "Greeter[]" and all(type(item) is Greeter for item in many)
     assert all(type(item) is Greeter for item in greeter.Listed())
+
+
+def test_raw_implementation_is_the_unconverted_dotnet_object_under_compat(compat_clr: Any) -> None:
+    import System  # type: ignore[import-not-found]  # a .NET namespace
+
+    number = System.IComparable(System.Int32(100))
+    assert number.__implementation__ == 100 and type(number.__implementation__) is int
+    raw = number.__raw_implementation__
+    assert type(raw) is System.Int32 and raw.CompareTo(99) == 1
+    text = System.IComparable(System.String("ab"))
+    assert text.__implementation__ == "ab" and text.__raw_implementation__.Substring(1) == "b"
+    from Fixtures.CompatViews import Greeter  # type: ignore[import-not-found]  # a .NET namespace
+
+    view = Greeter().AsGreeter()
+    assert type(view.__raw_implementation__) is Greeter  # a .NET object is itself either way
+
+
+def test_raw_implementation_natively_converts_like_implementation(fixtures: Any) -> None:
+    import System  # type: ignore[import-not-found]  # a .NET namespace
+
+    text = System.IComparable("ab")
+    assert text.__raw_implementation__ == "ab" and type(text.__raw_implementation__) is str

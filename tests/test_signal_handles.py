@@ -35,7 +35,8 @@ import gc, signal, time
 import pyclrbridge
 clr = pyclrbridge.load()
 from System.Text import StringBuilder
-from System import Converter, DayOfWeek, Environment
+from System import AttributeTargets, Converter, DayOfWeek, Environment
+from pyclrbridge.proxies import base as proxy_base  # its cache of enum values
 from System.Collections.Generic import List
 
 xs = List[int]()
@@ -47,6 +48,7 @@ for i in range(100):
 plus_one = Converter[int, int](lambda x: x + 1)
 
 armed = [False]
+flags = [0]
 alarms = [0]
 second = [False]
 MODE = {mode!r}
@@ -113,6 +115,10 @@ def work(made):
     elif MODE == "delegate_call":  # a new delegate for a lambda, into a call that calls it
         for _ in range(500):
             xs.ConvertAll(Converter[int, int](lambda x: x + 1))
+    elif MODE == "enum":  # new enum values: each boxed in .NET, then cached (a [Flags] enum)
+        for _ in range(200):
+            flags[0] = flags[0] % 32767 + 1
+            AttributeTargets(flags[0])
     elif MODE == "property":  # a property getter returning an object (call_noargs)
         for _ in range(2000):
             Environment.Version
@@ -124,6 +130,7 @@ for _ in range(20):  # warm up: classes and call paths built before counting
     xs.ConvertAll(plus_one)
     Converter[int, int](lambda x: x)
 gc.collect(); clr.collect()
+cached = len(proxy_base._enum_values)
 before = clr.stats()
 signal.signal(signal.SIGALRM, on_alarm)
 signal.setitimer(signal.ITIMER_REAL, 0.0001, 0.0001)
@@ -159,7 +166,8 @@ for _ in range(4):
 after = clr.stats()
 print("alarms", alarms[0], "interrupted", interrupted)
 print("unreported", unreported)
-print("leaked", after["live_handles"] - before["live_handles"])
+kept = len(proxy_base._enum_values) - cached  # enum values made are cached with their handles
+print("leaked", after["live_handles"] - before["live_handles"] - kept)
 held = "python_registry", "python_objects_held"
 print("pyleaked", *(after[k] - before[k] for k in held))
 print("refused", after["refused_frees"] - before["refused_frees"])
@@ -191,7 +199,10 @@ def _run(mode: str, focus: str | tuple[str, ...] | None) -> dict[str, str]:
     return lines
 
 
-_MODES = ["death", "release", "construct", "result", "property", "delegate", "callback", "iterate", "delegate_call"]
+_MODES = [
+    *("death", "release", "construct", "result", "property"),
+    *("delegate", "callback", "iterate", "delegate_call", "enum"),
+]
 
 
 @pytest.mark.parametrize("mode", _MODES)

@@ -711,19 +711,28 @@ def enum_value(type_id: int, value: int) -> Any:
     if found is not None:
         return found
     cls = class_for(type_id)
-    obj = object.__new__(cls)
-    obj._value = value
     v = Value()
     v.kind = Kind.ENUM
     v.i = value
     v.extra = type_id
     boxed = Value()
+    boxed_at = ctypes.addressof(boxed)
     error = Value()
-    if _bridge.shim().Convert(ctypes.byref(v), type_id, ctypes.byref(boxed), ctypes.byref(error)) != 0:
-        _bridge.raise_error(error)
-    obj._h = boxed.i
-    winner = _enum_values.setdefault(key, obj)
-    if winner is not obj:
-        _bridge.free_handle(obj._h)
-        obj._h = 0
-    return winner
+    shim = _bridge.shim()
+    free_unclaimed = shim.FreeUnclaimedValues
+    try:
+        if shim.Convert(ctypes.byref(v), type_id, ctypes.byref(boxed), ctypes.byref(error)) != 0:
+            _bridge.raise_error(error)
+        # Made by an attribute read and given the boxed value's handle, which is zeroed, with
+        # no signal check between (as wrap_value): the proxy owns it from there on.
+        obj = cls.__clr_blank__
+        obj._value = value
+        obj._h = boxed.i
+        boxed.i = 0
+    except BaseException:
+        # The boxed value no proxy took (a signal handler raising as Convert returned): the
+        # export itself, its arguments ready, so nothing before it checks for signals.
+        free_unclaimed(boxed_at, 1)
+        raise
+    # One object per value: a loser of a race dies here, and its finalizer frees its handle.
+    return _enum_values.setdefault(key, obj)

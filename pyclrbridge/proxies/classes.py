@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import ctypes
+import functools
 import weakref
 from collections.abc import Callable
 from typing import Any
@@ -153,13 +154,12 @@ def _mentions(type_id: int) -> frozenset[int]:
 
 def _key_weakly(cls: Any, name: str) -> None:
     """Long-lived overload caches key ``cls``'s instances by a stand-in, never the class."""
-    class_id = id(cls)
-
-    def died(_ref: Any) -> None:  # before the id can name another object
-        DERIVED_BIND_KEYS.pop(class_id, None)
-
+    # The callback pops the entry when the class dies, before the id can name another object.
+    # It is dict.pop itself (the dead reference lands as pop's unused default), so no Python
+    # frame runs: a signal cannot interrupt it and print "Exception ignored".
+    died = functools.partial(DERIVED_BIND_KEYS.pop, id(cls))
     # The entry keeps the weak reference (and so its callback) alive.
-    DERIVED_BIND_KEYS[class_id] = (weakref.ref(cls, died), BindKey(name))
+    DERIVED_BIND_KEYS[id(cls)] = (weakref.ref(cls, died), BindKey(name))
 
 
 def populate(cls: Any) -> None:

@@ -38,6 +38,10 @@ from .values import objects as _objects
 SHUTDOWN_WAIT_MS = 5000
 
 
+#: Most rounds :meth:`Runtime.collect` runs (it stops at the first that frees nothing).
+_COLLECT_ROUNDS = 8
+
+
 @dataclass(frozen=True)
 class AssemblyInfo:
     """An assembly loaded by [`Runtime.add_reference`][pyclrbridge.Runtime.add_reference].
@@ -268,18 +272,24 @@ class Runtime:
     def collect(self) -> None:
         """Run a full Python and .NET garbage collection, then release what .NET let go.
 
-        Two rounds: objects one side lets go in the first round may hold the last references
-        to objects of the other side.
+        Rounds until one finds nothing to free on the Python side and nothing .NET let go (at
+        least two, at most eight): objects one side lets go may hold the last references to
+        objects of the other side, and a chain that crosses several times (a callback's
+        exception .NET held, whose frames hold a delegate whose callable .NET holds) lets go
+        one crossing per round; free-threaded builds free some objects (functions) only in a
+        collection.
 
         Examples:
             >>> clr.collect()
         """
         forgotten = _derived.forgotten_count()
-        for _ in range(2):
-            gc.collect()
+        for round_ in range(_COLLECT_ROUNDS):
+            found = gc.collect()
             _derived.sweep()  # derived objects only .NET may hold: let the .NET GC decide
             _bridge.shim().Collect()
-            _objects.drain()
+            released = _objects.drain()
+            if round_ and not found and not released:
+                break
         _threadstates.sweep()  # Python thread states of .NET threads that ended
         if _derived.forgotten_count() != forgotten:
             _bridge.shim().Collect()  # the assemblies of the classes just forgotten unload now

@@ -106,6 +106,7 @@ def install_accessors() -> None:
         return found
 
     _base.install_extensions(lookup, names)
+    _base.install_missing_hook()  # get_X and the like are no attribute of any class
 
 
 def _refused_as_member_error(obj: Any, name: str, action: Callable[[], None]) -> None:

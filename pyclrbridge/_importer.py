@@ -69,9 +69,10 @@ def index(refresh: bool = False) -> NamespaceIndex:
                 fresh.defined_in.setdefault(ns, set()).add(asm["name"])
                 _add_namespace(fresh, ns)
         _index = fresh
-        return fresh
     finally:
         _index_lock.release()
+    _extensions.sync()  # the new assemblies' extension method names, as attributes of every proxy
+    return fresh
 
 
 def _add_namespace(ix: NamespaceIndex, ns: str) -> None:

@@ -235,6 +235,7 @@ class Runtime:
     def _load(self, text: str, *, by_path: bool) -> AssemblyInfo:
         data, n = utf16(text)
         result = _bridge.json_call(_bridge.shim().LoadAssembly, data, n, 1 if by_path else 0)
+        _extensions.sync()  # its extension method names, as attributes of every proxy
         return AssemblyInfo(result["name"], result["fullName"], result["location"], tuple(result["types"]))
 
     def stats(self) -> dict[str, Any]:
@@ -425,7 +426,7 @@ def _start(args: _LoadArgs) -> Runtime:
         )
     _bridge.FORK_FLAG = int(versions.get("forkFlag", 0))
     _bridge.SHIM = shim  # publish: the shim is fully bound
-    _proxy_base.install_finalizer(shim.FreeHandle)
+    _proxy_base.install_finalizer(shim)
     _bulk.install_finalizer(shim)
     _direct.install_unclaimed_cell(shim)
     _objects.install_protocol(shim)

@@ -167,3 +167,140 @@ def test_declared_types_stay_right_across_threads_and_dying_proxies(fixtures: An
         return sorted(set(seen))
 
     assert run_concurrently(work, 4, pass_index=True) == [["firstsecond"]] * 4
+
+
+def test_proxy_classes_have_no_getattr_hook(ext: Any) -> None:
+    """A ``__getattr__`` on the proxies' root would send every attribute read of every object
+    through a Python-level hook (and stop CPython 3.12+ from specialising those reads):
+    extension methods are attributes of the root class instead."""
+    from System.Collections.Generic import List
+    from System.Text import StringBuilder
+
+    for cls in (StringBuilder, List[int], ext.Gadget, type(ext.Gadget())):
+        assert getattr(cls, "__getattr__", None) is None, cls  # was: ClrObject.__getattr__
+    assert ext.Gadget().Doubled() == 6  # and the extensions still bind
+
+
+def test_a_missing_attribute_is_python_s_attribute_error(ext: Any) -> None:
+    from System.Text import StringBuilder
+
+    with pytest.raises(AttributeError, match="'StringBuilder' object has no attribute 'Lenght'"):
+        StringBuilder().Lenght
+    with pytest.raises(AttributeError, match="'StringBuilder' object has no attribute 'Doubled'"):
+        StringBuilder().Doubled  # an extension name that does not fit the object
+    with pytest.raises(AttributeError, match="type object 'Gadget' has no attribute 'Doubled'"):
+        ext.Gadget.Doubled  # an extension is no attribute of a class
+    assert not hasattr(StringBuilder(), "Doubled")
+    assert getattr(StringBuilder(), "Doubled", "default") == "default"
+
+
+def test_a_python_base_after_the_net_base_wins_over_an_extension_name(ext: Any) -> None:
+    """class C(NetClass, Mixin): ordinary lookup reaches Mixin's attribute before any extension."""
+
+    class Mixin:
+        def Doubled(self) -> str:
+            return "mixin"
+
+        Kind = "mixin attribute"
+
+    class Mine(ext.Gadget, Mixin):
+        pass
+
+    m = Mine()
+    assert m.Doubled() == "mixin"  # Gadget has an extension Doubled in scope: the mixin still wins
+    assert m.Kind == "mixin attribute" and Mine.Kind == "mixin attribute"
+
+
+def test_extension_methods_of_an_assembly_loaded_after_the_object_was_made() -> None:
+    """System.Collections.Immutable.dll is loaded by its import, after List[int]'s class and
+    object exist: its extension method names become attributes of every proxy then."""
+    from conftest import assert_clean_exit, run_python
+
+    proc = run_python("""
+        import pyclrbridge
+        clr = pyclrbridge.load()
+        from System import AppDomain
+        from System.Collections.Generic import List
+        xs = List[int]([3, 1, 2])
+        def loaded():
+            return "System.Collections.Immutable" in [a.GetName().Name for a in AppDomain.CurrentDomain.GetAssemblies()]
+        print(loaded(), hasattr(xs, "ToImmutableList"))
+        import System.Collections.Immutable
+        print(loaded(), list(xs.ToImmutableList()), hasattr(xs, "ToImmutableList"))
+    """)
+    assert_clean_exit(proc)
+    lines = proc.stdout.split("\n")
+    assert lines[0] == "False False", proc.stdout  # not loaded before the import
+    assert lines[1] == "True [3, 1, 2] True", proc.stdout
+
+
+def test_a_proxy_whose_handle_slot_was_never_set_dies_silently(fixtures_dll: Any) -> None:
+    """The proxies' finalizer reads the handle slot itself: an empty slot (a signal between
+    allocation and the slot's store, a failed constructor) frees nothing and prints nothing."""
+    from conftest import assert_clean_exit, run_python
+
+    proc = run_python(
+        """
+        import gc, os
+        import pyclrbridge
+        clr = pyclrbridge.load()
+        clr.add_reference(os.environ["FIXTURES_DLL"])
+        from System.Text import StringBuilder
+        from Fixtures.Extensions import Gadget
+        for _ in range(100):
+            StringBuilder.__new__(StringBuilder)
+        class Mine(Gadget):
+            def __init__(self, bad):
+                raise ValueError("refused before the .NET base was made")
+        for _ in range(10):
+            try:
+                Mine(1)
+            except ValueError:
+                pass
+        gc.collect()
+        print("done", clr.stats()["live_handles"] >= 0)
+        """,
+        fixtures_dll=fixtures_dll,
+    )
+    assert_clean_exit(proc)
+    assert proc.stdout.strip() == "done True"
+    assert "Exception ignored" not in proc.stderr, proc.stderr
+
+
+def test_dynamic_members_still_come_before_extension_names(fixtures: Any) -> None:
+    """An ExpandoObject is enumerable, so LINQ's names (Count, First...) are extensions that fit:
+    its own members of those names are still what reading and writing reach."""
+    import System.Linq  # noqa: F401
+    from System.Dynamic import ExpandoObject
+
+    e = ExpandoObject()
+    e.Count = 5
+    e.First = "mine"
+    assert (e.Count, e.First) == (5, "mine")
+
+
+def test_extension_names_installed_while_other_threads_read_them(ext: Any) -> None:
+    """Threads re-sync the extension names (as imports and class builds do) while others read
+    extension attributes, instance members and missing names: every read gives its one answer."""
+    import System.Linq  # noqa: F401
+    from System.Collections.Generic import List
+
+    from pyclrbridge.proxies import base, extensions
+    from pyclrbridge.testing import run_concurrently
+
+    def work(i: int) -> int:
+        xs = List[int]([1, 2, 3])
+        g = ext.Gadget()
+        done = 0
+        for k in range(200):
+            if i % 2 == 0:
+                extensions._synced[0] = -1  # as if an assembly had loaded: install again
+                extensions.sync()
+                base.install_extension_names(["Doubled", "Where", f"NoSuchExtension{k % 3}"])
+            assert xs.Sum() == 6 and list(xs.Where(lambda x: x > 1)) == [2, 3]
+            assert g.Doubled() == 6 and g.Describe() == "instance"
+            assert not hasattr(xs, "Doubled") and not hasattr(g, f"NoSuchExtension{k % 3}")
+            done += 1
+        return done
+
+    assert run_concurrently(work, threads=6, pass_index=True) == [200] * 6

@@ -127,6 +127,10 @@ _EXPORTS: dict[str, tuple[Any, list[Any]]] = {
     "TryLoadNamespace": (_i32, [_cp, _i32]),
     "RefuseAssembly": (_i32, [_cp, _i32, _cp, _i32]),
     "Generation": (_i32, []),
+    "ListExtensionNames": (_i32, [ValuePtr, ValuePtr]),
+    # ProxyFinalizer.cs: every proxy's finalizer, called by ctypes with the proxy itself.
+    "ProxyFinalizerSetup": (_i32, [_i64, _i64, _i64, _i64, _i64, _i64, _i64]),
+    "FreeProxy": (_i32, [ctypes.py_object]),
     "Stats": (_i32, [ValuePtr, ValuePtr]),
     "DrainReleased": (_i32, [_i64p, _i32]),
     "PyObjectProtocolSetup": (_i32, [_i64]),
@@ -213,6 +217,8 @@ SHORT_EXPORTS = frozenset(
     {
         "InvokeFrameHeld",
         "FreeHandle",
+        "FreeProxy",
+        "ProxyFinalizerSetup",
         "DirectPending",
         "DirectMainThread",
         "FreeUnclaimedValues",
@@ -349,6 +355,9 @@ class Shim:
     TryLoadNamespace: Any
     RefuseAssembly: Any
     Generation: Any
+    ListExtensionNames: Any
+    ProxyFinalizerSetup: Any
+    FreeProxy: Any
     Stats: Any
     DrainReleased: Any
     Collect: Any

@@ -258,7 +258,7 @@ class ClrMeta(type):
         found: dict[str, Any] = {}
         for k in cls.__mro__:
             for n, v in k.__dict__.items():
-                if not n.startswith("_"):
+                if not n.startswith("_") and type(v) is not ExtensionAttribute:  # no class has those
                     found.setdefault(n, v)  # the member attribute lookup finds: the first in the MRO
         return sorted(
             {n for n, v in found.items() if not _hidden_from(v, cls)}
@@ -340,6 +340,110 @@ def install_object_calls(call: Callable[[str, Any], Any]) -> None:
     """Registration from :mod:`.direct`: ``call(name, obj)`` runs ``ToString`` or ``GetHashCode``."""
     global _object_call
     _object_call = call
+
+
+def missing_attribute(obj: Any, name: str, refusal: str | None = None) -> Any:
+    """``obj.name`` once ordinary lookup found no member that answers: an extension method in
+    scope, else AttributeError (``refusal``: a protected member's message). What a ``__getattr__``
+    of a proxy class (dynamic objects, pyclrbridge.compat) and a refusing member call."""
+    if name == "_as_parameter_":
+        return 0  # the handle slot was never set (a signal landed before wrap set it)
+    if name[:1] != "_":
+        found = _extension_lookup(obj, name)
+        if found is not None:
+            return found
+    if refusal is not None:
+        raise AttributeError(refusal, name=name, obj=obj)
+    raise AttributeError(f"{type(obj).__name__!r} object has no attribute {name!r}", name=name, obj=obj)
+
+
+def _missing_hook(self: Any, name: str) -> Any:
+    return missing_attribute(self, name)
+
+
+def install_missing_hook() -> None:
+    """Give every proxy class a ``__getattr__`` that runs the missing-attribute lookup (what
+    pyclrbridge.compat needs for pythonnet's ``obj.get_X()`` accessors, names no class lists).
+    Every attribute read of every proxy then pays for the hook: only compat installs it."""
+    _ = _extension_names_lock.taken
+    try:
+        type.__setattr__(ClrObject, "__getattr__", _missing_hook)
+    finally:
+        _extension_names_lock.release()
+
+
+class ExtensionAttribute:
+    """The attribute ``name`` of every proxy, installed on :class:`ClrObject` for each name an
+    extension method of a loaded assembly has (see :mod:`.extensions`): reading it binds the
+    extension in scope that fits the object, or raises the AttributeError a missing name
+    raises. It sits on the root of every proxy class, so each .NET member of that name (on any
+    class of the object's) comes first in the MRO and wins, as C# prefers instance members; a
+    non-data descriptor, so an instance attribute of a Python subclass wins too. A class with a
+    ``__getattr__`` of its own (dynamic objects) gets the name there, as before."""
+
+    __slots__ = ("__name__",)
+    __clr_class_only__ = True  # dir() lists the extensions that apply, not every name
+
+    def __init__(self, name: str) -> None:
+        self.__name__ = name
+
+    def __get__(self, obj: Any, cls: type | None = None) -> Any:
+        name = self.__name__
+        klass = type(obj) if obj is not None else cls
+        if klass is not None:
+            # A Python base after ClrObject in the MRO (class C(NetClass, Mixin)) is ordinary lookup's.
+            later = _after_root(klass, name)
+            if later is not _NOTHING:
+                get = getattr(type(later), "__get__", None)
+                return later if get is None else get(later, obj, klass)
+        if obj is None:
+            raise AttributeError(f"type object {getattr(cls, '__name__', '?')!r} has no attribute {name!r}", name=name)
+        if getattr(klass, "__getattr__", None) is not None:
+            raise AttributeError(name, name=name, obj=obj)  # the class's own __getattr__ decides
+        return missing_attribute(obj, name)
+
+    def __repr__(self) -> str:
+        return f"<.NET extension method name {self.__name__!r}>"
+
+
+_NOTHING = object()
+
+
+def _after_root(klass: type, name: str) -> Any:
+    """``name`` in a class that follows ClrObject in ``klass``'s MRO (_NOTHING: none has it)."""
+    mro = klass.__mro__
+    try:
+        start = mro.index(ClrObject) + 1
+    except ValueError:
+        return _NOTHING
+    for k in mro[start:]:
+        if name in k.__dict__:
+            return k.__dict__[name]
+    return _NOTHING
+
+
+# Owner: _extension_names_lock guards installing ExtensionAttribute entries on ClrObject (each
+# name once; entries are only ever added, and each is stateless, so readers need no lock).
+_extension_names_lock = SignalSafeLock("pyclrbridge.proxies.base._extension_names_lock")
+
+
+def install_extension_names(names: Any) -> int:
+    """Give every proxy the attribute ``name`` for each of ``names`` that no proxy has yet
+    (see :class:`ExtensionAttribute`); how many were added. Names starting with ``_`` are never
+    extensions, and a name ``type`` or the metaclass has is left to them."""
+    added = 0
+    _ = _extension_names_lock.taken
+    try:
+        for name in names:
+            if not isinstance(name, str) or not name.isidentifier() or name[:1] == "_":
+                continue
+            if name in ClrObject.__dict__ or hasattr(ClrMeta, name):
+                continue
+            type.__setattr__(ClrObject, name, ExtensionAttribute(name))
+            added += 1
+    finally:
+        _extension_names_lock.release()
+    return added
 
 
 def object_member(name: str) -> Any:
@@ -449,9 +553,10 @@ class ClrObject(metaclass=ClrMeta):
     __slots__ = ("__weakref__", "_h")
     __clr_type_id__ = 0
     __clr_name__ = "object"
-    # What ctypes passes for a proxy given to an export taking an int64: its handle. Only the
-    # finalizer installed by install_finalizer relies on it (an empty slot reads as 0, through
-    # __getattr__).
+    # What ctypes passes for a proxy given to an export taking an int64: its handle. No proxy
+    # class has a __getattr__ (it would send every attribute read through a Python-level hook
+    # that CPython 3.12+ cannot specialise): extension methods are attributes of this class
+    # (ExtensionAttribute), and a missing name is CPython's own AttributeError.
     _as_parameter_: Any
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -488,22 +593,6 @@ class ClrObject(metaclass=ClrMeta):
     def __hash__(self) -> int:
         return int(_object_call("GetHashCode", self))
 
-    def __getattr__(self, name: str) -> Any:
-        # Reached only when ordinary lookup failed: instance members always win over extensions.
-        if name == "_as_parameter_":
-            return 0  # the handle slot was never set (a signal landed before wrap set it)
-        if name[:1] != "_":
-            found = _extension_lookup(self, name)
-            if found is not None:
-                return found
-            for klass in type(self).__mro__:  # a protected member refused from outside says so
-                member = klass.__dict__.get(name)
-                if member is not None:
-                    if hasattr(member, "__clr_hidden_from__"):
-                        raise AttributeError(member.refusal(), name=name, obj=self)
-                    break
-        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}", name=name, obj=self)
-
     def __dir__(self) -> list[str]:
         # Class-only helpers (``Widget.overloads``) say so with __clr_class_only__.
         return sorted(
@@ -512,6 +601,7 @@ class ClrObject(metaclass=ClrMeta):
                 for k in type(self).__mro__
                 for n, v in k.__dict__.items()
                 if not n.startswith("_")
+                and type(v) is not ExtensionAttribute  # listed below when one applies
                 and not getattr(v, "__clr_class_only__", False)
                 and not (hasattr(v, "__clr_hidden_from__") and v.__clr_hidden_from__(type(self)))  # protected
             }
@@ -535,27 +625,54 @@ class ClrEnumMeta(ClrMeta):
 ClrObject._as_parameter_ = ClrObject.__dict__["_h"]
 
 
-def install_finalizer(free_handle_export: Any) -> None:
-    """Make the shim's ``FreeHandle`` export itself every proxy's finalizer (at load, once the
-    shim is bound). A finalizer written in Python can be cut short by a signal handler that
-    raises at its first instruction (CPython checks for pending signals on entering every Python
-    function), and then the handle leaks: ``Exception ignored in __del__``, and the .NET object
-    lives for ever. ``functools.lru_cache(maxsize=0)`` binds like a method and calls the
-    export directly from C (no cache, no Python frame), and ctypes reads the handle through
-    ``_as_parameter_``: no bytecode runs between the object dying and its handle being freed.
-    The export frees nothing for 0 (a released proxy, or a slot never set) and nothing in a
-    forked child or once shutdown began (as Python's own free_handle).
+def install_finalizer(shim: Any) -> None:
+    """Make the shim's own exports the proxies' finalizers (at load, once the shim is bound). A
+    finalizer written in Python can be cut short by a signal handler that raises at its first
+    instruction (CPython checks for pending signals on entering every Python function), and then
+    the handle leaks: ``Exception ignored in __del__``, and the .NET object lives for ever.
+    ``functools.lru_cache(maxsize=0)`` binds like a method and calls the export directly from C
+    (no cache, no Python frame): no bytecode runs between the object dying and its handle being
+    freed.
 
-    The export is bound again with a pointer-sized parameter: ctypes converts an object to an
-    int64 through its ``__index__`` first (an enum proxy would pass its value, freeing another
-    object's handle), while a pointer parameter takes only a real ``int`` or ``_as_parameter_``.
-    Where a pointer cannot hold a handle (32-bit), the Python finalizer stays."""
+    ``ClrObject.__del__`` is ``FreeProxy``, which takes the proxy itself and reads its handle
+    slot through the slot's own C descriptor (an empty slot, left by a signal between allocation
+    and the slot's store or by a failed construction, frees nothing and reports nothing). So no
+    proxy class needs a ``__getattr__`` to answer for an empty slot. ``HandleOwner.__del__`` is
+    ``FreeHandle``, reading ``_as_parameter_`` (a class default of 0 under it), bound with a
+    pointer-sized parameter: ctypes converts an object to an int64 through its ``__index__``
+    first, while a pointer parameter takes only a real ``int`` or ``_as_parameter_``. Both free
+    nothing for 0 (a released proxy), in a forked child or once shutdown began (as Python's own
+    free_handle). Where a pointer cannot hold a handle (32-bit), the Python finalizers stay."""
     if ctypes.sizeof(ctypes.c_void_p) != 8:
         return
-    address = ctypes.cast(free_handle_export, ctypes.c_void_p).value or 0
+    api = ctypes.pythonapi
+    slot = ClrObject.__dict__["_h"]
+    addresses = [
+        ctypes.cast(api.PyType_GetSlot, ctypes.c_void_p).value or 0,
+        ctypes.cast(api.PyErr_Clear, ctypes.c_void_p).value or 0,
+        ctypes.cast(api.Py_DecRef, ctypes.c_void_p).value or 0,
+        ctypes.cast(api.PyObject_Type, ctypes.c_void_p).value or 0,
+        ctypes.cast(api.PyLong_AsLongLongAndOverflow, ctypes.c_void_p).value or 0,
+    ]
+    get_slot = ctypes.PYFUNCTYPE(ctypes.c_void_p, ctypes.py_object, ctypes.c_int)(addresses[0])
+    try:
+        slot_get = get_slot(type(slot), _TP_DESCR_GET) or 0
+    except SystemError:  # before 3.10, PyType_GetSlot reads no static type
+        slot_get = 0
+    if 0 in addresses or not slot_get:
+        return  # the Python finalizer stays
+    if shim.ProxyFinalizerSetup(slot_get, id(slot), *addresses[1:], id(int)) != 0:
+        return
+    address = ctypes.cast(shim.FreeProxy, ctypes.c_void_p).value or 0
+    free_proxy = ctypes.PYFUNCTYPE(ctypes.c_int32, ctypes.py_object)(address)
+    address = ctypes.cast(shim.FreeHandle, ctypes.c_void_p).value or 0
     free = ctypes.PYFUNCTYPE(ctypes.c_int32, ctypes.c_void_p)(address)
-    ClrObject.__del__ = functools.lru_cache(maxsize=0)(free)  # type: ignore[method-assign]
+    ClrObject.__del__ = functools.lru_cache(maxsize=0)(free_proxy)  # type: ignore[method-assign]
     HandleOwner.__del__ = functools.lru_cache(maxsize=0)(free)  # type: ignore[attr-defined]
+
+
+# typeslots.h: Py_tp_descr_get (the stable ABI's slot numbering).
+_TP_DESCR_GET = 54
 
 
 class ClrEnum(ClrObject, metaclass=ClrEnumMeta):

@@ -44,6 +44,11 @@ _create: Callable[[int], Any] = _not_installed
 _populate: Callable[[Any], None] = _not_installed
 
 
+#: Called after class_for built a class (outside the build lock): proxies.extensions syncs the
+#: extension names of assemblies loaded meanwhile. Appended once at package import.
+AFTER_BUILD: list[Callable[[], None]] = []
+
+
 def install_builder(create: Callable[[int], Any], populate: Callable[[Any], None]) -> None:
     """Registration from :mod:`.classes`: how a class is made and filled."""
     global _create, _populate
@@ -65,9 +70,12 @@ def class_for(type_id: int) -> Any:
         cls = _complete.get(type_id) or _in_progress.get(type_id) or (ref() if ref is not None else None)
         if cls is not None:
             return cls
-        return _build(type_id)
+        cls = _build(type_id)
     finally:
         _build_lock.release()
+    for hook in AFTER_BUILD:
+        hook()
+    return cls
 
 
 def forget(type_id: int) -> None:

@@ -28,6 +28,7 @@ from .base import (
     ClrObject,
     clr_repr,
     enum_value,
+    missing_attribute,
 )
 from .binder import DERIVED_BIND_KEYS, BindKey
 from .casts import apply_casts
@@ -219,6 +220,8 @@ class ProtectedNestedType(NestedType):
 
     def __get__(self, obj: Any, cls: type | None = None) -> Any:
         if self.__clr_hidden_from__(cls if cls is not None else type(obj)):
+            if obj is not None:
+                return missing_attribute(obj, self.__name__, self.refusal())  # an extension may serve
             raise AttributeError(self.refusal(), name=self.__name__)
         return super().__get__(obj, cls)
 
@@ -516,7 +519,7 @@ def _populate(cls: Any, info: _typeinfo.TypeInfo) -> None:
         # the view as in C# (IEnumerable(xs).ToString()), unless the interface has its own.
         obj_cls = class_by_name("System.Object")
         for name in ("ToString", "Equals", "GetHashCode", "GetType"):
-            if not any(name in k.__dict__ for k in cls.__mro__):
+            if not any(name in k.__dict__ and k is not ClrObject for k in cls.__mro__):  # (extension names)
                 _set(cls, name, obj_cls.__dict__[name])
     if "invoke" in table:
         _set(cls, "__clr_invoke__", Overload.from_json(table["invoke"]))

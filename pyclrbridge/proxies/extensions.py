@@ -10,6 +10,13 @@ extension classes in scope form one method group and resolve together through th
 
 What is found is memoized per (receiver type, name) for the current scope and set of loaded
 assemblies; the method group memoizes its plans per argument kinds, as any method group does.
+
+Proxy classes have no ``__getattr__`` (it would slow every attribute read and stop CPython
+3.12+ from specialising them): each name an extension method of a loaded assembly has is an
+attribute of the proxies' root class (:class:`.base.ExtensionAttribute`) that binds the
+extension in scope when read. :func:`sync` adds the names of assemblies loaded since it last
+ran; it runs when a namespace comes into scope, when the importer sees new assemblies, when an
+assembly is referenced, when a class is built and for ``dir()``.
 """
 
 from __future__ import annotations
@@ -24,7 +31,7 @@ from . import base as _base
 from . import declared as _declared
 from . import members as _members
 from . import pyterms as _pyterms
-from .catalog import class_for
+from .catalog import AFTER_BUILD, class_for
 from .members import MethodGroup
 from .signatures import Overload
 
@@ -42,6 +49,24 @@ _types_of: NamespaceTypes | None = None
 _tables: dict[tuple[int, int], dict[str, tuple[Overload, ...]]] = {}
 _groups: dict[tuple[int, int, int, str], MethodGroup | None] = {}
 _names: dict[tuple[int, int, int], tuple[str, ...]] = {}
+
+
+# The assembly generation whose extension names are installed (-1: none yet). One list item,
+# written after the names are in place; a stale write only makes the next sync run again.
+_synced = [-1]
+
+
+def sync() -> None:
+    """Give every proxy the attribute of each extension method name of the assemblies loaded
+    since the last sync (one call into .NET, which scans each assembly once)."""
+    shim = _bridge.SHIM
+    if shim is None:
+        return  # not loaded yet (or shut down): nothing to look at
+    if shim.Generation() == _synced[0]:
+        return
+    data = _bridge.json_call(shim.ListExtensionNames)
+    _base.install_extension_names(data["names"])
+    _synced[0] = int(data["generation"])
 
 
 def install(types_of: NamespaceTypes) -> None:
@@ -67,6 +92,7 @@ def use(namespace: str) -> None:
         _scope_version += 1
     finally:
         _lock.release()
+    sync()
 
 
 def scopes() -> tuple[str, ...]:
@@ -216,9 +242,11 @@ def bound(obj: Any, name: str) -> BoundExtension | None:
 
 
 def _dir_names(obj: Any) -> tuple[str, ...]:
+    sync()
     receiver = getattr(type(obj), "__clr_type_id__", 0)
     return names_for(receiver) if receiver and _scopes else ()
 
 
 _base.install_extensions(bound, _dir_names)
+AFTER_BUILD.append(sync)
 _members.install_extension_fallback(bound)

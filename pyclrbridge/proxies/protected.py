@@ -21,7 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..values.objects import handle_of
-from .base import ClassMember
+from .base import ClassMember, missing_attribute
 from .members import MethodGroup
 from .signatures import Overload
 
@@ -82,7 +82,7 @@ class ProtectedMethodGroup(MethodGroup):
         public = self.public_group
         if public is not None:
             return public.__get__(obj, cls)
-        raise AttributeError(self.refusal(), name=self.__name__, obj=obj)
+        return missing_attribute(obj, self.__name__, self.refusal())  # an extension of that name may serve
 
 
 class _OutsideView:
@@ -146,12 +146,18 @@ class ProtectedMember(ClassMember):
             return self.public
         raise AttributeError(self.refusal(), name=self.__name__, obj=obj)
 
+    def _chosen(self, obj: Any, cls: Any) -> Any:
+        """What ``obj.name`` reads: a hidden member's name may still be an extension method."""
+        if reachable(type(obj)) or self.public is not None:
+            return self._choose(type(obj), obj).__get__(obj, cls)
+        return missing_attribute(obj, self.__name__, self.refusal())
+
     def __get__(self, obj: Any, cls: type | None = None) -> Any:
         if obj is None:
             if not self.static:
                 return self
             return self._choose(cls, None).__get__(None, cls)
-        return self._choose(type(obj), obj).__get__(obj, cls)
+        return self._chosen(obj, cls)
 
     def _writer(self, cls: Any, obj: Any) -> Any:
         target = self._choose(cls, obj)

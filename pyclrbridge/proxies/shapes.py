@@ -21,7 +21,7 @@ from ..host import bridge as _bridge
 from ..host.shim import Value, utf16
 from ..values.convert import to_value
 from ..values.results import from_value
-from .base import ClrObject
+from .base import ClrObject, ExtensionAttribute, missing_attribute
 from .protocols import _call, _get, _read, _set, implementation_for
 
 _ITUPLE = "System.Runtime.CompilerServices.ITuple"
@@ -154,8 +154,9 @@ def _shadowed(name: str) -> AttributeError:
 
 
 def _is_class_member(cls: type, name: str) -> bool:
-    """Whether ``name`` is a real member of the proxy class (a .NET property, field, method)."""
-    return any(name in k.__dict__ for k in cls.__mro__)
+    """Whether ``name`` is a real member of the proxy class (a .NET property, field, method), not
+    the name of an extension method every proxy answers to (ExtensionAttribute)."""
+    return any(name in k.__dict__ and type(k.__dict__[name]) is not ExtensionAttribute for k in cls.__mro__)
 
 
 def _missing(obj: Any, name: str) -> AttributeError:
@@ -201,7 +202,7 @@ class _Dynamic:
 
     def __getattr__(self: Any, name: str) -> Any:
         if name[:1] == "_":
-            return ClrObject.__getattr__(self, name)  # the bridge's own names: never dynamic
+            return missing_attribute(self, name)  # the bridge's own names: never dynamic
         found, value = _dynamic(self, _GET, name)
         if found and value is not None:
             return value
@@ -211,7 +212,7 @@ class _Dynamic:
         if listed:
             return _DynamicMethod(self, name)  # listed but not readable: it is called
         try:
-            return ClrObject.__getattr__(self, name)  # extension methods in scope
+            return missing_attribute(self, name)  # extension methods in scope
         except AttributeError:
             raise _missing(self, name) from None
 

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
 import math
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import pytest
@@ -56,6 +57,23 @@ def _outcome(action: Any) -> tuple[str, Any]:
     if isinstance(value, float) and math.isnan(value):
         return ("value", "nan")
     return ("value", (type(value), value))
+
+
+def _assert_both_paths_agree(
+    native_obj: Any,
+    python_obj: Any,
+    steps: Sequence[Callable[[Any, bool], Any]],
+    state: Callable[[Any], Any] | None = None,
+) -> None:
+    """The skeleton of the property tests comparing the fast path with the Python reference:
+    each step, run on ``native_obj`` through the fast path (``step(obj, True)``) and on
+    ``python_obj`` through the reference (``step(obj, False)``), ends the same way (the same
+    value, or the same exception type and message); then both objects' ``state`` is equal."""
+    for step in steps:
+        native = _outcome(functools.partial(step, native_obj, True))
+        assert native == _outcome(functools.partial(step, python_obj, False))
+    if state is not None:
+        assert state(native_obj) == state(python_obj)
 
 
 @pytest.fixture(scope="module")
@@ -128,14 +146,15 @@ if st is not None:
     @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
     @given(name=st.sampled_from(MEMBERS), value=_values)
     def test_both_paths_agree_on_every_member_and_value(gauge: Any, name: str, value: Any) -> None:
-        native_obj, python_obj = gauge(), gauge()
         reference = gauge.__clr_members__.get(name) or gauge.__dict__[name]
-        native_set = _outcome(lambda: setattr(native_obj, name, value))
-        native_get = _outcome(lambda: getattr(native_obj, name))
-        python_set = _outcome(lambda: reference.__set__(python_obj, value))
-        python_get = _outcome(lambda: reference.__get__(python_obj, gauge))
-        assert native_set == python_set
-        assert native_get == python_get
+
+        def set_value(obj: Any, native: bool) -> Any:
+            return setattr(obj, name, value) if native else reference.__set__(obj, value)
+
+        def get_value(obj: Any, native: bool) -> Any:
+            return getattr(obj, name) if native else reference.__get__(obj, gauge)
+
+        _assert_both_paths_agree(gauge(), gauge(), [set_value, get_value])
 
 else:
 
@@ -552,15 +571,11 @@ if st is not None:
     def test_both_bindings_agree_on_every_method_and_argument(clr: Any, name: str, args: list[Any]) -> None:
         from System.Collections.Generic import List
 
-        native_obj, python_obj = List[int]([1, 2, 3]), List[int]([1, 2, 3])
+        def call(obj: Any, native: bool) -> Any:
+            value = (getattr(obj, name) if native else _python_bound(obj, name))(*args)
+            return list(value) if name == "GetRange" else value  # a new List compares by its items
 
-        def plain(value: Any) -> Any:  # a new List (GetRange) compares by its items
-            return list(value) if name == "GetRange" else value
-
-        native = _outcome(lambda: plain(getattr(native_obj, name)(*args)))
-        python = _outcome(lambda: plain(_python_bound(python_obj, name)(*args)))
-        assert native == python
-        assert list(native_obj) == list(python_obj)
+        _assert_both_paths_agree(List[int]([1, 2, 3]), List[int]([1, 2, 3]), [call], state=list)
 
 else:
 
@@ -787,11 +802,11 @@ if st is not None:
     ) -> None:
         if name == "[]=" and len(args) != 2:
             args = [*args, 1, 1][:2]
-        native_obj, python_obj = counter(), counter()
-        native = _outcome(lambda: _native_call(native_obj, name, tuple(args)))
-        python = _outcome(lambda: _reference_call(python_obj, name, tuple(args)))
-        assert native == python
-        assert (native_obj.Add(0), native_obj.Name()) == (python_obj.Add(0), python_obj.Name())
+
+        def call(obj: Any, native: bool) -> Any:
+            return (_native_call if native else _reference_call)(obj, name, tuple(args))
+
+        _assert_both_paths_agree(counter(), counter(), [call], state=lambda obj: (obj.Add(0), obj.Name()))
 
 else:
 

@@ -274,3 +274,34 @@ def test_compat_reaches_protected_members_on_any_object_as_pythonnet(pythonnet_r
     xs.InsertItem(0, 5)  # what pythonnet allows on a plain Collection<int>
     assert list(xs.Items) == [5]
     assert "reading" in dir(fixed)
+
+
+def test_refusals_keep_their_message_with_compat_s_getattr_hook(fixtures_dll: Any) -> None:
+    """Importing pyclrbridge.compat gives proxies a __getattr__ again (pythonnet's get_X
+    accessors), and it stays once compat's rules are off (which open protected members): a
+    protected member refused from outside still says why, not just 'no attribute'."""
+    from conftest import assert_clean_exit, run_python
+
+    proc = run_python(
+        """
+        import os
+        import pyclrbridge
+        from pyclrbridge.proxies import base
+        clr = pyclrbridge.load()
+        clr.add_reference(os.environ["FIXTURES_DLL"])
+        base.install_missing_hook()  # what importing pyclrbridge.compat installs
+        from Fixtures.Protected import FixedGauge
+        fixed = FixedGauge()
+        for name in ("reading", "Clamp", "nothing_here"):
+            try:
+                getattr(fixed, name)
+            except AttributeError as e:
+                print(e)
+        """,
+        fixtures_dll=fixtures_dll,
+    )
+    assert_clean_exit(proc)
+    lines = proc.stdout.splitlines()
+    assert "FixedGauge.reading is a protected .NET field" in lines[0], proc.stdout
+    assert "protected .NET method" in lines[1], proc.stdout
+    assert lines[2] == "'FixedGauge' object has no attribute 'nothing_here'", proc.stdout

@@ -352,6 +352,13 @@ def missing_attribute(obj: Any, name: str, refusal: str | None = None) -> Any:
         found = _extension_lookup(obj, name)
         if found is not None:
             return found
+        if refusal is None:  # reached from a __getattr__: a protected member refused from outside says so
+            for klass in type(obj).__mro__:
+                member = klass.__dict__.get(name)
+                if member is not None:
+                    if hasattr(member, "__clr_hidden_from__"):
+                        refusal = member.refusal()
+                    break
     if refusal is not None:
         raise AttributeError(refusal, name=name, obj=obj)
     raise AttributeError(f"{type(obj).__name__!r} object has no attribute {name!r}", name=name, obj=obj)

@@ -11,7 +11,8 @@ namespace PyClrBridge.Shim;
 
 /// <summary>
 /// The names of the extension methods of every loaded assembly (public static methods marked
-/// [Extension] in public static classes), whatever their namespace: Python installs one
+/// [Extension] in public static classes marked [Extension], in assemblies marked [Extension]:
+/// C#'s own rule for metadata, and what every compiler emits), whatever their namespace: Python installs one
 /// attribute per name on the proxies' root class, which looks the extension up when it is read
 /// (<c>proxies/extensions.py</c>), so that proxies need no <c>__getattr__</c>. A superset of
 /// what is in scope is harmless: the attribute answers AttributeError for a name with no
@@ -28,9 +29,20 @@ internal static class ExtensionNames
     private static string[] Scan(Assembly a)
     {
         var names = new HashSet<string>(StringComparer.Ordinal);
+        try
+        {
+            // Forwarded types live in another assembly, which is scanned for itself.
+            if (!a.IsDefined(typeof(ExtensionAttribute), false)) return Array.Empty<string>();
+        }
+        catch (Exception) { return Array.Empty<string>(); }  // attributes that cannot be read: none we can bind
         foreach (Type t in Assemblies.PublicTypes(a))
         {
             if (!(t.IsAbstract && t.IsSealed) || t.IsNested) continue;  // static classes, as the importer lists them
+            try
+            {
+                if (!t.IsDefined(typeof(ExtensionAttribute), false)) continue;
+            }
+            catch (Exception) { continue; }
             MethodInfo[] methods;
             try { methods = t.GetMethods(BindingFlags.Public | BindingFlags.Static | BindingFlags.DeclaredOnly); }
             catch (Exception) { continue; }  // a type whose members cannot be loaded: nothing to offer

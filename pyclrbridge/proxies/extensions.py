@@ -58,10 +58,11 @@ _synced = [-1]
 
 def sync() -> None:
     """Give every proxy the attribute of each extension method name of the assemblies loaded
-    since the last sync (one call into .NET, which scans each assembly once)."""
+    since the last sync (one call into .NET, which scans each assembly once). Nothing before
+    the first namespace comes into scope (:func:`use` syncs then)."""
     shim = _bridge.SHIM
-    if shim is None:
-        return  # not loaded yet (or shut down): nothing to look at
+    if shim is None or not _scopes:
+        return  # not loaded yet, or no namespace in scope: no extension is reachable yet
     if shim.Generation() == _synced[0]:
         return
     data = _bridge.json_call(shim.ListExtensionNames)

@@ -148,9 +148,8 @@ class ClrMeta(type):
     #: A new instance with an empty handle slot, made by reading this attribute of the class:
     #: the property calls ``object.__new__`` from C, and an attribute read checks for no signals
     #: where a call's return does. So a proxy made this way has its slot set before anything
-    #: checks for signals (:func:`wrap_value`), and is never dropped with an empty slot (its
-    #: finalizer would read it through ``__getattr__``, a Python frame a second signal can
-    #: interrupt: "Exception ignored").
+    #: checks for signals (:func:`wrap_value`). (One dropped with an empty slot anyway, by a
+    #: failed construction, is freed silently: see :func:`install_finalizer`.)
     __clr_blank__ = property(object.__new__)
     #: The same for a .NET exception class (a Python exception): ``BaseException.__new__``,
     #: or ``OSError.__new__`` for one that is also an OSError.

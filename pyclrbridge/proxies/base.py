@@ -137,7 +137,20 @@ def _member(klass: type, name: str) -> Any:
     return d.get(name)
 
 
-class ClrMeta(type):
+#: ClrMeta's blank-instance makers: each resolves only on the classes it fits (reading one
+#: elsewhere raises TypeError), so they are left out of ``dir()`` of the metaclass, which
+#: completers walk (rlcompleter offers every name it lists and stops at the first that raises).
+_BLANK_MAKERS = frozenset({"__clr_blank__", "__clr_blank_error__", "__clr_blank_oserror__"})
+
+
+class _ClrMetaType(type):
+    """The type of :class:`ClrMeta`: its ``dir()`` leaves out :data:`_BLANK_MAKERS`."""
+
+    def __dir__(cls) -> list[str]:
+        return [name for name in super().__dir__() if name not in _BLANK_MAKERS]
+
+
+class ClrMeta(type, metaclass=_ClrMetaType):
     """Metaclass of every proxy class: ``isinstance``/``issubclass`` follow .NET, ``cls[...]``
     instantiates generics, calling the class constructs (or casts to an interface)."""
 

@@ -41,6 +41,10 @@ internal static unsafe class HeldCalls
     private static delegate* unmanaged[Cdecl]<IntPtr> _save;            // PyEval_SaveThread
     private static delegate* unmanaged[Cdecl]<IntPtr, void> _restore;   // PyEval_RestoreThread
     private static delegate* unmanaged[Cdecl]<IntPtr> _current;         // PyThreadState_GetUnchecked
+    // PyGILState_GetThisThreadState, before Python 3.13 only (null from 3.13): there the
+    // unchecked getter is not this thread's own (on 3.11 it is the GIL holder's, whichever thread
+    // that is), so a thread holds the GIL when the holder's thread state is its own.
+    private static delegate* unmanaged[Cdecl]<IntPtr> _mine;
 
     // Per thread, no lock (only this thread reads or writes them): how many held sections are
     // open on it, and the thread state Escape saved (0: the GIL was not released in them).
@@ -59,11 +63,20 @@ internal static unsafe class HeldCalls
     /// <summary>Whether the bridge's handlers run before any other on the events Escape watches.</summary>
     public static bool First => _first;
 
-    public static void SetApi(IntPtr save, IntPtr restore, IntPtr current)
+    public static void SetApi(IntPtr save, IntPtr restore, IntPtr current, IntPtr mine)
     {
         _save = (delegate* unmanaged[Cdecl]<IntPtr>)save;
         _restore = (delegate* unmanaged[Cdecl]<IntPtr, void>)restore;
         _current = (delegate* unmanaged[Cdecl]<IntPtr>)current;
+        _mine = (delegate* unmanaged[Cdecl]<IntPtr>)mine;
+    }
+
+    /// <summary>Whether this thread holds the GIL: it has a thread state attached (3.13+), or,
+    /// before 3.13, the attached thread state is this thread's own.</summary>
+    private static bool HoldsGil()
+    {
+        IntPtr current = _current();
+        return current != IntPtr.Zero && (_mine == null || _mine() == current);
     }
 
     /// <summary>Registers the escape handlers, once, before the bridge's other handlers (called by
@@ -135,11 +148,11 @@ internal static unsafe class HeldCalls
     /// other handler runs. Allocates nothing and cannot throw. The thread holds the GIL when it
     /// has a Python thread state attached (<c>PyGILState_Check</c> cannot tell: once the process
     /// has a subinterpreter it answers 1 on every thread, and releasing a GIL the thread does not
-    /// hold, as in a held export called releasing it, is a fatal error).</summary>
+    /// hold, as in a held export called releasing it, is a fatal error; see <see cref="HoldsGil"/>).</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     public static void Escape()
     {
-        if (_depth > 0 && _saved == IntPtr.Zero && _save != null && _current() != IntPtr.Zero)
+        if (_depth > 0 && _saved == IntPtr.Zero && _save != null && HoldsGil())
         {
             _saved = _save();
             Interlocked.Increment(ref _escapes);
@@ -264,14 +277,15 @@ public static unsafe partial class Exports
         finally { HeldCalls.Exit(); }
     }
 
-    /// <summary>PyEval_SaveThread, PyEval_RestoreThread and PyThreadState_GetUnchecked (its
-    /// older name before Python 3.13), for held sections (see <see cref="HeldCalls"/>); once, at
-    /// load, before any held call.</summary>
+    /// <summary>PyEval_SaveThread, PyEval_RestoreThread, PyThreadState_GetUnchecked (its older
+    /// name before Python 3.13) and, before 3.13 only, PyGILState_GetThisThreadState (0 from
+    /// 3.13), for held sections (see <see cref="HeldCalls"/>); once, at load, before any held
+    /// call.</summary>
     [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
-    public static int HeldSetup(long save, long restore, long current)
+    public static int HeldSetup(long save, long restore, long current, long mine)
     {
         if (save == 0 || restore == 0 || current == 0) return 1;
-        HeldCalls.SetApi((IntPtr)save, (IntPtr)restore, (IntPtr)current);
+        HeldCalls.SetApi((IntPtr)save, (IntPtr)restore, (IntPtr)current, (IntPtr)mine);
         return 0;
     }
 }

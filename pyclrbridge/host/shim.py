@@ -143,7 +143,7 @@ _EXPORTS: dict[str, tuple[Any, list[Any]]] = {
     "InvokeFrame": (_i32, [ctypes.c_void_p]),
     # HeldCalls.cs: InvokeFrame keeping the GIL (-1: refused, nothing done), and its setup.
     "InvokeFrameHeld": (_i32, [ctypes.c_void_p]),
-    "HeldSetup": (_i32, [_i64, _i64, _i64]),
+    "HeldSetup": (_i32, [_i64, _i64, _i64, _i64]),
     "IterStart": (_i32, [_i64, ValuePtr, _i32p, ValuePtr]),
     "IterNext": (_i32, [_i64, ctypes.c_void_p, _i32, _i32p, ValuePtr]),
     "IterClose": (_i32, [_i64, ValuePtr]),
@@ -448,17 +448,20 @@ class Shim:
         work throws or loads an assembly (``HeldCalls.cs``): once, at load, before any held call."""
         api = ctypes.pythonapi
         # Whether a thread holds the GIL: its attached thread state (PyGILState_Check answers 1
-        # on every thread once the process has a subinterpreter). Public from Python 3.13.
-        current = (
-            "PyThreadState_GetUnchecked"
-            if hasattr(api, "PyThreadState_GetUnchecked")
-            else "_PyThreadState_UncheckedGet"
-        )
-        addresses = [
-            ctypes.cast(getattr(api, name), ctypes.c_void_p).value or 0
-            for name in ("PyEval_SaveThread", "PyEval_RestoreThread", current)
-        ]
-        return 0 not in addresses and self.HeldSetup(*addresses) == 0
+        # on every thread once the process has a subinterpreter). Public from Python 3.13. The
+        # older _PyThreadState_UncheckedGet is not per thread on 3.11 (it answers the GIL
+        # holder's thread state on every thread), so before 3.13 the shim also compares it with
+        # this thread's own (PyGILState_GetThisThreadState).
+        names = ["PyEval_SaveThread", "PyEval_RestoreThread"]
+        if hasattr(api, "PyThreadState_GetUnchecked"):
+            names.append("PyThreadState_GetUnchecked")
+        else:
+            names += ["_PyThreadState_UncheckedGet", "PyGILState_GetThisThreadState"]
+        addresses = [ctypes.cast(getattr(api, name), ctypes.c_void_p).value or 0 for name in names]
+        if 0 in addresses:
+            return False
+        mine = addresses[3] if len(addresses) > 3 else 0
+        return bool(self.HeldSetup(*addresses[:3], mine) == 0)
 
 
 def default_shim_path() -> Path:

@@ -319,6 +319,7 @@ public static unsafe partial class Exports
                 callbacks = Callbacks.Calls,
                 callbacks_in_flight = Callbacks.InFlight,
                 callbacks_parked = Callbacks.Parked,
+                releasing_parked = Releasing.Parked,
                 thread_states_kept = ThreadStates.Kept,
                 thread_states_created = ThreadStates.Created,
                 thread_states_released = ThreadStates.Released,
@@ -345,6 +346,7 @@ public static unsafe partial class Exports
     public static int Shutdown(int timeoutMs, int exiting)
     {
         System.Threading.Volatile.Write(ref _shutDown, true);  // frees refused from now on (FreeHandle)
+        Releasing.Close(exiting != 0, timeoutMs);  // native slots that released the GIL: see Releasing
         return Callbacks.Close(timeoutMs, exiting != 0);
     }
 

@@ -248,7 +248,8 @@ class Runtime:
         ``derived_types`` (.NET types emitted for Python classes), ``derived_objects``
         (instances of those the registry holds), ``event_subscriptions`` (delegates kept for
         ``-=``), ``callbacks`` / ``callbacks_in_flight`` / ``callbacks_parked`` (.NET threads waiting for
-        the process to end after exit refused their callback), ``thread_states_kept`` /
+        the process to end after exit refused their callback), ``releasing_parked`` (Python threads
+        parked at exit inside a native call that had released the GIL), ``thread_states_kept`` /
         ``thread_states_created`` / ``thread_states_released`` (Python thread states of .NET threads),
         ``held_handlers_first`` (the bridge's handlers run first on first-chance exceptions and
         assembly loads, see threads.md) / ``held_escapes`` (calls that kept the GIL and released

@@ -19,8 +19,10 @@ namespace PyClrBridge.Shim;
 /// Python frame and no ctypes conversion: read the proxy's handle, call the accessor, build the
 /// result with <c>PyLong_*</c>/<c>PyFloat_*</c>/<c>PyUnicode_*</c>.
 /// <para>
-/// Only a member whose accessors the GIL policy proves leaf (<see cref="Leaf"/>) gets one: it
-/// runs with the GIL held and never waits for another thread. Every case it does not serve
+/// An accessor the GIL policy proves leaf runs with the GIL held (it never waits for another
+/// thread); any other releases the GIL around the .NET call alone (<see cref="Releasing"/>), as
+/// the Python descriptor's stubs do: conversions, the handle read, the result and raising all
+/// happen with the GIL held. Every case it does not serve
 /// calls the member's Python descriptor (the reference: same results, errors and messages):
 /// a class-level access of an instance member, a proxy without a live handle, an instance of a
 /// Python subclass, a virtual accessor whose override on that exact type is not leaf, a forked
@@ -30,7 +32,7 @@ namespace PyClrBridge.Shim;
 /// as a direct call's would be and raised by the same Python code, so it is the same object.
 /// </para>
 /// </summary>
-internal static unsafe class NativeMembers
+internal static unsafe partial class NativeMembers
 {
     // Owner: _lock guards setup (the type and PyApi's table, written once) and the creation of
     // members; the slots only read what creation published.
@@ -76,7 +78,7 @@ internal static unsafe class NativeMembers
         lock (_lock)
         {
             if (_compiled != 0) return;
-            var types = new List<Type> { typeof(NativeMembers), typeof(PyApi), typeof(Handles), typeof(NativeCalls), typeof(NativeGroups) };
+            var types = new List<Type> { typeof(NativeMembers), typeof(PyApi), typeof(Handles), typeof(NativeCalls), typeof(NativeGroups), typeof(Releasing) };
             types.AddRange(typeof(NativeCalls).GetNestedTypes(BindingFlags.NonPublic | BindingFlags.Public));
             types.AddRange(typeof(NativeMembers).GetNestedTypes(BindingFlags.NonPublic | BindingFlags.Public));
             foreach (Type t in types)
@@ -94,14 +96,16 @@ internal static unsafe class NativeMembers
     }
 
     /// <summary>Step one, without the GIL: compile the accessors of a property or field (flags:
-    /// 1 static, 2 a field, 4 the GIL policy proved the getter leaf, 8 the setter) and run each
-    /// once dry (compiled now, not in a slot). Returns a token for <see cref="Create"/>, or 0
-    /// when the member does not qualify.</summary>
+    /// 1 static, 2 a field, 4 the GIL policy proved the getter leaf, 8 the setter, 16 ask the
+    /// GIL policy here instead, once the member qualifies) and run each once dry (compiled now,
+    /// not in a slot). An accessor not proved leaf is compiled releasing the GIL around the .NET
+    /// call. Returns a token for <see cref="Create"/>, or 0 when the member does not qualify.</summary>
     public static long Prepare(int getId, int setId, int flags)
     {
         EnsureCompiled();
         bool isStatic = (flags & 1) != 0, field = (flags & 2) != 0;
-        (Accessor? reader, Accessor? writer) = Accessors(getId, setId, isStatic, field, (flags & 4) != 0, (flags & 8) != 0);
+        (Accessor? reader, Accessor? writer) = Accessors(getId, setId, isStatic, field, (flags & 4) != 0, (flags & 8) != 0,
+            (flags & 16) != 0);
         if (reader == null && writer == null) return 0;
         reader?.DryRun();
         writer?.DryRun();
@@ -185,7 +189,8 @@ internal static unsafe class NativeMembers
         }
     }
 
-    private static (Accessor?, Accessor?) Accessors(int getId, int setId, bool isStatic, bool field, bool getLeaf, bool setLeaf)
+    private static (Accessor?, Accessor?) Accessors(int getId, int setId, bool isStatic, bool field, bool getLeaf, bool setLeaf,
+        bool ask)
     {
         MemberInfo? g = getId != 0 ? TypeCatalog.MemberOf(getId) : null;
         MemberInfo? s = setId != 0 ? TypeCatalog.MemberOf(setId) : null;
@@ -195,6 +200,9 @@ internal static unsafe class NativeMembers
         // as List<S>) gets none: the compiled accessor, kept for the process's life, would pin it.
         if (any == null || owner == null || owner.ContainsGenericParameters || owner.IsByRefLike || owner.IsCollectible)
             return (null, null);
+        // Nor a member reached through a collectible type (S[].Length, declared by Array): the
+        // member object names that type (ReflectedType), so the compiled accessor would pin it too.
+        if (g?.ReflectedType is { IsCollectible: true } || s?.ReflectedType is { IsCollectible: true }) return (null, null);
         if (!isStatic && owner.IsValueType) return (null, null);  // a boxed struct's members keep the general path
         if (typeof(IPythonDerived).IsAssignableFrom(owner)) return (null, null);
         Type? valueType = g switch
@@ -205,15 +213,23 @@ internal static unsafe class NativeMembers
         };
         Kind kind = valueType == null ? Kind.None : KindOf(valueType);
         if (kind == Kind.None) return (null, null);
+        if (ask)
+        {
+            // Only now, for a member that qualifies: a proof is never run for a collectible
+            // owner's accessors (one pinned its assembly: List<S>.Capacity's setter).
+            getLeaf = g != null && GilPolicy.IsShort(getId, 0);
+            setLeaf = s != null && GilPolicy.IsShort(setId, field ? 1 : 0);
+        }
         Accessor? reader = null, writer = null;
-        if (g != null && !(g is FieldInfo { IsLiteral: true }) && getLeaf)
-            reader = Accessor.Reader(g, owner, isStatic, kind, valueType!, getId);
+        // An accessor the GIL policy does not prove leaf is served releasing the GIL around the
+        // .NET call (Releasing), as the Python descriptor's stubs do.
+        if (g != null && !(g is FieldInfo { IsLiteral: true }))
+            reader = Accessor.Reader(g, owner, isStatic, kind, valueType!, getId, release: !getLeaf);
         // A getter the fast path cannot serve keeps the Python descriptor whole: reads are the
         // common case, and a native member that only forwards them would make each one slower.
         if (g != null && reader == null) return (null, null);
-        if (s != null && kind.Settable() && !(s is FieldInfo { IsLiteral: true } or FieldInfo { IsInitOnly: true })
-            && setLeaf)
-            writer = Accessor.Writer(s, owner, isStatic, kind, valueType!, setId);
+        if (s != null && kind.Settable() && !(s is FieldInfo { IsLiteral: true } or FieldInfo { IsInitOnly: true }))
+            writer = Accessor.Writer(s, owner, isStatic, kind, valueType!, setId, release: !setLeaf);
         return (reader, writer);
     }
 
@@ -269,7 +285,7 @@ internal static unsafe class NativeMembers
     internal static object? TargetFor(long handle, Accessor a)
     {
         if (!Handles.TryTarget(handle, out object? target) || target == null || target is IPythonDerived) return null;
-        return a.Virtual && !a.LeafFor(target.GetType()) ? null : target;
+        return a.Virtual && !a.Releases && !a.LeafFor(target.GetType()) ? null : target;
     }
 
     [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
@@ -284,7 +300,7 @@ internal static unsafe class NativeMembers
                 return IntPtr.Zero;
             }
             Accessor? a = m.Reader;
-            if (a != null && _releaseGil == 0 && !ForkGuard.InChild())
+            if (a != null && _releaseGil == 0 && !ForkGuard.InChild() && (!a.Releases || Shim.Releasing.Open))
             {
                 if (m.Static) return Read(a, null);
                 long h = HandleOf(obj);
@@ -321,7 +337,8 @@ internal static unsafe class NativeMembers
             }
             if (value == IntPtr.Zero) return m.Set(m.Fallback, obj, IntPtr.Zero);  // deletion
             Accessor? a = m.Writer;
-            if (a != null && _releaseGil == 0 && Volatile.Read(ref *EncodersFlag) == 0 && !ForkGuard.InChild())
+            if (a != null && _releaseGil == 0 && Volatile.Read(ref *EncodersFlag) == 0 && !ForkGuard.InChild()
+                && (!a.Releases || Shim.Releasing.Open))
             {
                 object? target = null;
                 bool go = true;
@@ -402,300 +419,6 @@ internal static unsafe class NativeMembers
             PyApi.SetError("a .NET call failed and its exception could not be handed to Python");
         }
         return IntPtr.Zero;
-    }
-
-    // ---- accessors ------------------------------------------------------------------------
-
-    /// <summary>A compiled getter or setter and how it converts. <see cref="Read"/> returns a new
-    /// reference (NULL with an error set); <see cref="Write"/> returns 0 (written), 1 (the
-    /// value is not one it takes: the Python descriptor converts it) or -1 (error set).</summary>
-    internal abstract class Accessor
-    {
-        public bool Virtual;
-        public int MemberId;
-        // The last exact types a virtual accessor was found leaf / not leaf on: one reference
-        // each, read and written atomically (a lost race only repeats the memoized check).
-        private Type? _leafType, _refusedType;
-
-        public virtual IntPtr Read(object? target) => throw new NotSupportedException();
-        public virtual int Write(object? target, IntPtr value) => 1;
-
-        /// <summary>Runs the compiled accessor once without touching anything (compiles it).</summary>
-        public abstract void DryRun();
-
-        public bool LeafFor(Type exact)
-        {
-            if (ReferenceEquals(Volatile.Read(ref _leafType), exact)) return true;
-            if (ReferenceEquals(Volatile.Read(ref _refusedType), exact)) return false;
-            // The proof may run class constructors and compile: never with the GIL held. The
-            // slot's own references (the descriptor, the proxy, the target) stay valid meanwhile.
-            IntPtr state = PyApi.PyEval_SaveThread();
-            bool leaf;
-            try { leaf = LeafOn(MemberId, TypeCatalog.IdOf(exact)); }
-            finally { PyApi.PyEval_RestoreThread(state); }
-            if (leaf) Volatile.Write(ref _leafType, exact);
-            else Volatile.Write(ref _refusedType, exact);
-            return leaf;
-        }
-
-        private static Expression? Instance(ParameterExpression self, Type owner, bool isStatic) =>
-            isStatic ? null : Expression.Convert(self, owner);
-
-        public static Accessor? Reader(MemberInfo member, Type owner, bool isStatic, Kind kind, Type valueType, int id)
-        {
-            ParameterExpression self = Expression.Parameter(typeof(object), "self");
-            Expression? instance = Instance(self, owner, isStatic);
-            Expression read = member switch
-            {
-                MethodInfo m => Expression.Call(instance, m),
-                FieldInfo f => Expression.Field(instance, f),
-                _ => throw new ArgumentException(member.ToString()),
-            };
-            ParameterExpression dry = Expression.Parameter(typeof(bool), "dry");
-            Expression Body(Type t) => Expression.Condition(dry, Expression.Default(t), read.Type == t ? read : Expression.Convert(read, t));
-            Accessor a = kind switch
-            {
-                Kind.Signed => new SignedAccessor { Get = Lambda<Func<object?, bool, long>>(Body(typeof(long)), self, dry) },
-                Kind.UInt64 => new UInt64Accessor { Get = Lambda<Func<object?, bool, ulong>>(Body(typeof(ulong)), self, dry) },
-                Kind.Bool => new BoolAccessor { Get = Lambda<Func<object?, bool, bool>>(Body(typeof(bool)), self, dry) },
-                Kind.Double or Kind.Single => new DoubleAccessor { Get = Lambda<Func<object?, bool, double>>(Body(typeof(double)), self, dry) },
-                Kind.String => new StringAccessor { Get = Lambda<Func<object?, bool, string?>>(Body(typeof(string)), self, dry) },
-                Kind.Char => new CharAccessor { Get = Lambda<Func<object?, bool, char>>(Body(typeof(char)), self, dry) },
-                _ => throw new ArgumentException(kind.ToString()),
-            };
-            a.MemberId = id;
-            a.Virtual = member is MethodInfo { IsVirtual: true, IsFinal: false } && !owner.IsSealed;
-            return a;
-        }
-
-        public static Accessor? Writer(MemberInfo member, Type owner, bool isStatic, Kind kind, Type valueType, int id)
-        {
-            ParameterExpression self = Expression.Parameter(typeof(object), "self");
-            Expression? instance = Instance(self, owner, isStatic);
-            Type native = kind switch
-            {
-                Kind.Signed => typeof(long), Kind.Bool => typeof(bool), Kind.Double => typeof(double), _ => typeof(string),
-            };
-            ParameterExpression v = Expression.Parameter(native, "value");
-            Expression converted = native == valueType ? v : Expression.Convert(v, valueType);
-            Expression write = member switch
-            {
-                MethodInfo m => Expression.Call(instance, m, converted),
-                FieldInfo f => Expression.Assign(Expression.Field(instance, f), converted),
-                _ => throw new ArgumentException(member.ToString()),
-            };
-            ParameterExpression dry = Expression.Parameter(typeof(bool), "dry");
-            Expression body = Expression.IfThen(Expression.Not(dry), write);
-            Accessor a = kind switch
-            {
-                Kind.Signed => new SignedAccessor { Set = Lambda<Action<object?, long, bool>>(body, self, v, dry), Range = RangeOf(valueType) },
-                Kind.Bool => new BoolAccessor { Set = Lambda<Action<object?, bool, bool>>(body, self, v, dry) },
-                Kind.Double => new DoubleAccessor { Set = Lambda<Action<object?, double, bool>>(body, self, v, dry) },
-                Kind.String => new StringAccessor { Set = Lambda<Action<object?, string?, bool>>(body, self, v, dry) },
-                _ => throw new ArgumentException(kind.ToString()),
-            };
-            a.MemberId = id;
-            a.Virtual = member is MethodInfo { IsVirtual: true, IsFinal: false } && !owner.IsSealed;
-            return a;
-        }
-
-        private static T Lambda<T>(Expression body, params ParameterExpression[] parameters) where T : Delegate =>
-            Expression.Lambda<T>(body, parameters).Compile();
-
-        internal static (long Min, long Max) RangeOf(Type t) =>
-            t == typeof(int) ? (int.MinValue, int.MaxValue)
-            : t == typeof(long) ? (long.MinValue, long.MaxValue)
-            : t == typeof(short) ? (short.MinValue, short.MaxValue)
-            : t == typeof(sbyte) ? (sbyte.MinValue, sbyte.MaxValue)
-            : t == typeof(byte) ? (byte.MinValue, byte.MaxValue)
-            : t == typeof(ushort) ? (ushort.MinValue, ushort.MaxValue)
-            : t == typeof(uint) ? (uint.MinValue, uint.MaxValue)
-            : (1, 0);  // takes nothing: the Python descriptor converts
-    }
-
-    private sealed class SignedAccessor : Accessor
-    {
-        public override void DryRun() { Get?.Invoke(null, true); Set?.Invoke(null, 0, true); }
-
-        public Func<object?, bool, long>? Get;
-        public Action<object?, long, bool>? Set;
-        public (long Min, long Max) Range;
-
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]  // hot: optimized from the first call
-
-        public override IntPtr Read(object? target) => PyApi.PyLong_FromLongLong(Get!(target, false));
-
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-
-        public override int Write(object? target, IntPtr value)
-        {
-            if (PyApi.TypeOf(value) != PyApi.IntType) return 1;  // exactly int (bool is not)
-            int overflow;
-            long v = PyApi.PyLong_AsLongLongAndOverflow(value, &overflow);
-            if (overflow != 0 || v < Range.Min || v > Range.Max) return 1;  // the Python path says why
-            if (v == -1 && PyApi.PyErr_Occurred() != IntPtr.Zero) return -1;
-            Set!(target, v, false);
-            return 0;
-        }
-    }
-
-    private sealed class UInt64Accessor : Accessor
-    {
-        public override void DryRun() { Get?.Invoke(null, true); }
-
-        public Func<object?, bool, ulong>? Get;
-
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]  // hot: optimized from the first call
-
-        public override IntPtr Read(object? target) => PyApi.PyLong_FromUnsignedLongLong(Get!(target, false));
-    }
-
-    private sealed class BoolAccessor : Accessor
-    {
-        public override void DryRun() { Get?.Invoke(null, true); Set?.Invoke(null, false, true); }
-
-        public Func<object?, bool, bool>? Get;
-        public Action<object?, bool, bool>? Set;
-
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]  // hot: optimized from the first call
-
-        public override IntPtr Read(object? target) => PyApi.PyBool_FromLong(new CLong(Get!(target, false) ? 1 : 0));
-
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-
-        public override int Write(object? target, IntPtr value)
-        {
-            if (PyApi.TypeOf(value) != PyApi.BoolType) return 1;
-            int truth = PyApi.PyObject_IsTrue(value);
-            if (truth < 0) return -1;
-            Set!(target, truth != 0, false);
-            return 0;
-        }
-    }
-
-    private sealed class DoubleAccessor : Accessor
-    {
-        public override void DryRun() { Get?.Invoke(null, true); Set?.Invoke(null, 0, true); }
-
-        public Func<object?, bool, double>? Get;
-        public Action<object?, double, bool>? Set;
-
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]  // hot: optimized from the first call
-
-        public override IntPtr Read(object? target) => PyApi.PyFloat_FromDouble(Get!(target, false));
-
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-
-        public override int Write(object? target, IntPtr value)
-        {
-            if (PyApi.TypeOf(value) != PyApi.FloatType) return 1;
-            double d = PyApi.PyFloat_AsDouble(value);
-            if (d == -1.0 && PyApi.PyErr_Occurred() != IntPtr.Zero) return -1;
-            Set!(target, d, false);
-            return 0;
-        }
-    }
-
-    private static readonly byte[] SurrogatePass = "surrogatepass\0"u8.ToArray();
-    private static readonly byte[] Utf16Le = "utf-16-le\0"u8.ToArray();
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static IntPtr Text(ReadOnlySpan<char> chars)
-    {
-        int order = -1;  // little-endian, no byte order mark
-        fixed (char* p = chars)
-        fixed (byte* errors = SurrogatePass)
-            return PyApi.PyUnicode_DecodeUTF16((byte*)p, chars.Length * 2, errors, &order);
-    }
-
-    /// <summary>A .NET string of the UTF-16 bytes at <paramref name="data"/>: the one allocation a
-    /// native slot makes with the GIL held, so it runs as a held section (<see cref="HeldCalls"/>):
-    /// if it throws (out of memory, a text too long for a .NET string), the bridge's own first
-    /// handler releases the GIL before any other handler runs, and <see cref="HeldCalls.Exit"/>
-    /// takes it back before the slot touches Python again. <paramref name="data"/> stays valid
-    /// meanwhile: the caller holds a reference to the immutable bytes object.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static string NewString(byte* data, nint size)
-    {
-        HeldCalls.Enter();
-        try { return new string((char*)data, 0, checked((int)(size / 2))); }
-        finally { HeldCalls.Exit(); }
-    }
-
-    /// <summary>The text of exact str <paramref name="value"/> as a .NET string: 0, or -1 with a
-    /// Python error set.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static int StringOf(IntPtr value, out string? text)
-    {
-        text = null;
-        IntPtr bytes;
-        fixed (byte* encoding = Utf16Le)
-        fixed (byte* errors = SurrogatePass)
-            bytes = PyApi.PyUnicode_AsEncodedString(value, encoding, errors);
-        if (bytes == IntPtr.Zero) return -1;
-        try
-        {
-            byte* data = PyApi.PyBytes_AsString(bytes);
-            nint size = PyApi.PyBytes_Size(bytes);
-            if (data == null) return -1;
-            text = NewString(data, size);
-            return 0;
-        }
-        finally
-        {
-            PyApi.Py_DecRef(bytes);
-        }
-    }
-
-    private sealed class StringAccessor : Accessor
-    {
-        public override void DryRun() { Get?.Invoke(null, true); Set?.Invoke(null, null, true); }
-
-        public Func<object?, bool, string?>? Get;
-        public Action<object?, string?, bool>? Set;
-
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]  // hot: optimized from the first call
-
-        public override IntPtr Read(object? target)
-        {
-            string? s = Get!(target, false);
-            if (s == null)
-            {
-                PyApi.Py_IncRef(PyApi.None);
-                return PyApi.None;
-            }
-            return Text(s);
-        }
-
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-
-        public override int Write(object? target, IntPtr value)
-        {
-            if (value == PyApi.None)
-            {
-                Set!(target, null, false);
-                return 0;
-            }
-            if (PyApi.TypeOf(value) != PyApi.StrType) return 1;
-            if (StringOf(value, out string? text) < 0) return -1;
-            Set!(target, text, false);
-            return 0;
-        }
-    }
-
-    private sealed class CharAccessor : Accessor
-    {
-        public override void DryRun() { Get?.Invoke(null, true); }
-
-        public Func<object?, bool, char>? Get;
-
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]  // hot: optimized from the first call
-
-        public override IntPtr Read(object? target)
-        {
-            char c = Get!(target, false);
-            return Text(new ReadOnlySpan<char>(&c, 1));
-        }
     }
 }
 

@@ -1,11 +1,13 @@
 """Native members: properties and fields whose ``__get__``/``__set__`` run in the shim.
 
 The Python descriptor (:class:`.properties.Property`) costs a Python frame and a ctypes call
-per access. For a member whose accessors the shim's GIL policy proves leaf, the shim can make
-a *native member* instead (``managed_shim/FastPath/NativeMembers.cs``): an object of a type it
+per access. For a property or field of a value kind the shim converts, the shim can make a
+*native member* instead (``managed_shim/FastPath/NativeMembers.cs``): an object of a type it
 creates through CPython's stable C-API (``PyType_FromSpec``) whose descriptor slots are C#
 methods, so ``obj.Prop`` is one call from the interpreter into .NET that builds the Python
-result there. It replaces the Python descriptor in the class dict at the member's first access
+result there. An accessor the GIL policy proves leaf runs with the GIL held; any other
+releases it around the .NET call (``managed_shim/FastPath/Releasing.cs``), as the Python
+descriptor's stubs do. It replaces the Python descriptor in the class dict at the member's first access
 through a live proxy; the Python descriptor stays in ``cls.__clr_members__`` and serves every
 case the native one does not take (see NativeMembers.cs): it is the reference for results,
 exceptions and messages. Attributes other than the access itself (``__doc__``, ``read``...)
@@ -430,12 +432,13 @@ def upgrade(prop: Any) -> None:
     if cls is None or not ENABLED or prop._get == 0:
         return
     create = _setup()
-    if create is None or not _leaf(prop._get, 0):
+    if create is None:
         return
+    # An accessor the GIL policy proves leaf runs with the GIL held; any other, releasing it
+    # around the .NET call (as the Python descriptor's stubs do). The shim asks the GIL policy
+    # itself (flag 16), once the member qualifies (MemberIsShort's verdict, as _leaf asks it).
     setter = 0 if prop.readonly else prop._set
-    flags = (1 if prop.static else 0) | (2 if prop.field else 0) | 4
-    if setter and _leaf(setter, 1 if prop.field else 0):
-        flags |= 8
+    flags = (1 if prop.static else 0) | (2 if prop.field else 0) | 16  # ENABLED implies HOLD_GIL
     token = _bridge.shim().NativePrepare(prop._get, setter, flags)  # compiles; GIL released
     if token <= 0:
         return

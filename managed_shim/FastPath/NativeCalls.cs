@@ -22,9 +22,12 @@ namespace PyClrBridge.Shim;
 /// attributes, repr) is the Python function's.</item>
 /// </list>
 /// <para>
-/// Only a method or indexer accessor with one overload that the GIL policy proves leaf is
-/// registered, with at most two parameters of the kinds the slots convert (integers, bool,
-/// double, string) and a result they build (<see cref="NativeMembers.Kind"/>, or void). A call
+/// A method or indexer accessor with one overload is registered, with at most two parameters of
+/// the kinds the slots convert (integers, bool, double, string) and a result they build
+/// (<see cref="NativeMembers.Kind"/>, or void). One the GIL policy proves leaf is called with
+/// the GIL held; any other is called <em>releasing</em> (<see cref="RunReleasing"/>): arguments
+/// converted and the target read with the GIL, the GIL released around the .NET call only
+/// (<see cref="Releasing"/>), the result built or the exception raised with the GIL back. A call
 /// the slot does not take goes to the Python path, in the cases <see cref="NativeMembers"/>
 /// lists, and also for keywords or any argument that is not an exact int (in range), float,
 /// bool or str of the parameter's kind.
@@ -53,20 +56,68 @@ internal static unsafe class NativeCalls
 
     internal delegate IntPtr Invoker(object? target, long l0, long l1, double d0, double d1, string? s0, string? s1, bool dry);
 
+    /// <summary>A releasing call's result as C# values (built into Python after the GIL is back):
+    /// integers, bool and char in <see cref="L"/> (ulong as its bits), double and float in
+    /// <see cref="D"/>, a string in <see cref="S"/>.</summary>
+#pragma warning disable CS0649  // written by the compiled expression (Expression.Field), not by C# source
+    internal struct Outcome
+    {
+        public long L;
+        public double D;
+        public string? S;
+        public bool Refused;  // a guarded plan's guard failed: nothing ran, the Python path takes the call
+    }
+#pragma warning restore CS0649
+
+    internal delegate void ReleasingInvoker(object? target, long l0, long l1, double d0, double d1, string? s0, string? s1, bool dry, ref Outcome outcome);
+
     internal sealed class Plan : NativeMembers.Accessor
     {
         public Invoker Invoke = null!;
         public NativeMembers.Kind[] Params = Array.Empty<NativeMembers.Kind>();
         public (long Min, long Max)[] Ranges = Array.Empty<(long, long)>();
         public IntPtr Fallback;  // a NativeIndexer's Python function (a reference kept)
+        // A member the GIL policy does not prove leaf: called through Release (GIL released),
+        // its result built from Outcome after the GIL is back. Null for a leaf plan.
+        public ReleasingInvoker? Releasing;
+        public NativeMembers.Kind Result;  // None: void
+        public Type Owner = typeof(object);
+        public Type? Exact;  // a guarded plan serves objects of exactly this type only
 
-        public override void DryRun() => Invoke(null, 0, 0, 0, 0, null, null, true);
+        public override void DryRun()
+        {
+            if (Releasing != null)
+            {
+                Outcome o = default;
+                Releasing(null, 0, 0, 0, 0, null, null, true, ref o);
+            }
+            else Invoke(null, 0, 0, 0, 0, null, null, true);
+        }
     }
 
     /// <summary>Step one, without the GIL (the proof and the compiler may run class
-    /// constructors): compile method <paramref name="memberId"/> (Python's GIL policy proved it
-    /// leaf) and run it once dry. A token for <see cref="Register"/>, or 0 when it does not qualify.</summary>
-    public static long Prepare(int memberId)
+    /// constructors): compile method <paramref name="memberId"/> and run it once dry: held when
+    /// the GIL policy proves it leaf, else releasing (see <see cref="Releasing"/>). A token for
+    /// <see cref="Register"/>, or 0 when it does not qualify.</summary>
+    public static long Prepare(int memberId) => Prepare(memberId, null);
+
+    /// <summary><see cref="Prepare(int)"/> for the indexer getter or setter <paramref name="memberId"/>
+    /// of <c>IList&lt;T&gt;</c> as the list protocol calls it on an object of exactly type
+    /// <paramref name="typeId"/>, a <c>List&lt;T&gt;</c>: guarded (with the GIL released, the
+    /// index is checked against <c>Count</c> first, and a call out of range is left to the
+    /// Python path, which raises its IndexError; the accessor never runs for it). 0 when the
+    /// member or the type is not that.</summary>
+    public static long PrepareListIndexer(int memberId, int typeId)
+    {
+        Type exact = TypeCatalog.TypeOf(typeId);
+        if (!exact.IsGenericType || exact.GetGenericTypeDefinition() != typeof(System.Collections.Generic.List<>)) return 0;
+        Type item = exact.GetGenericArguments()[0];
+        Type iface = typeof(System.Collections.Generic.IList<>).MakeGenericType(item);
+        if (TypeCatalog.MemberOf(memberId) is not MethodInfo m || m.DeclaringType != iface || m.Name is not ("get_Item" or "set_Item")) return 0;
+        return Prepare(memberId, exact);
+    }
+
+    private static long Prepare(int memberId, Type? exact)
     {
         NativeMembers.EnsureCompiled();
         if (TypeCatalog.MemberOf(memberId) is not MethodInfo m || m.IsStatic || m.IsGenericMethodDefinition
@@ -88,30 +139,57 @@ internal static unsafe class NativeCalls
             kinds[i] = k;
             ranges[i] = k == NativeMembers.Kind.Signed ? NativeMembers.Accessor.RangeOf(t) : (0, 0);
         }
-        Expression? result = ResultOf(m, owner, kinds, out ParameterExpression[] parameters);
-        if (result == null) return 0;
-        var plan = new Plan
+        NativeMembers.Kind resultKind = m.ReturnType == typeof(void) ? NativeMembers.Kind.None : NativeMembers.KindOf(m.ReturnType);
+        if (resultKind == NativeMembers.Kind.None && m.ReturnType != typeof(void)) return 0;
+        Plan plan;
+        if (exact != null)
         {
-            Invoke = Expression.Lambda<Invoker>(result, parameters).Compile(),
-            Params = kinds,
-            Ranges = ranges,
-            MemberId = memberId,
-            Virtual = m.IsVirtual && !m.IsFinal && !owner.IsSealed,
-        };
+            Expression body = OutcomeOf(m, owner, kinds, resultKind, out ParameterExpression[] parameters);
+            // if (0 <= l0 < ((List<T>)target).Count) body else outcome.Refused = true
+            Expression count = Expression.Property(Expression.Convert(parameters[0], exact), "Count");
+            Expression inRange = Expression.LessThan(Expression.Convert(parameters[1], typeof(ulong)), Expression.Convert(count, typeof(ulong)));
+            Expression refuse = Expression.Assign(Expression.Field(parameters[8], nameof(Outcome.Refused)), Expression.Constant(true));
+            Expression guarded = Expression.IfThen(Expression.Not(parameters[7]), Expression.IfThenElse(inRange, body, refuse));
+            plan = new Plan { Releasing = Expression.Lambda<ReleasingInvoker>(guarded, parameters).Compile(), Exact = exact };
+        }
+        else if (GilPolicy.IsShort(memberId, 0))
+        {
+            Expression? result = ResultOf(m, owner, kinds, out ParameterExpression[] parameters);
+            if (result == null) return 0;
+            plan = new Plan
+            {
+                Invoke = Expression.Lambda<Invoker>(result, parameters).Compile(),
+                Virtual = m.IsVirtual && !m.IsFinal && !owner.IsSealed,
+            };
+        }
+        else
+        {
+            Expression body = OutcomeOf(m, owner, kinds, resultKind, out ParameterExpression[] parameters);
+            plan = new Plan { Releasing = Expression.Lambda<ReleasingInvoker>(body, parameters).Compile() };
+        }
+        plan.Params = kinds;
+        plan.Ranges = ranges;
+        plan.MemberId = memberId;
+        plan.Result = resultKind;
+        plan.Owner = owner;
         plan.DryRun();
         long token = Interlocked.Increment(ref _nextToken);
         _prepared[token] = plan;
         return token;
     }
 
-    private static Expression? ResultOf(MethodInfo m, Type owner, NativeMembers.Kind[] kinds, out ParameterExpression[] parameters)
+    /// <summary>The call of <paramref name="m"/> on the converted arguments, over parameters
+    /// (target, l0, l1, d0, d1, s0, s1, dry[, outcome]).</summary>
+    private static Expression CallOf(MethodInfo m, Type owner, NativeMembers.Kind[] kinds, bool outcome, out ParameterExpression[] parameters)
     {
         ParameterExpression target = Expression.Parameter(typeof(object), "target");
         ParameterExpression l0 = Expression.Parameter(typeof(long), "l0"), l1 = Expression.Parameter(typeof(long), "l1");
         ParameterExpression d0 = Expression.Parameter(typeof(double), "d0"), d1 = Expression.Parameter(typeof(double), "d1");
         ParameterExpression s0 = Expression.Parameter(typeof(string), "s0"), s1 = Expression.Parameter(typeof(string), "s1");
         ParameterExpression dry = Expression.Parameter(typeof(bool), "dry");
-        parameters = new[] { target, l0, l1, d0, d1, s0, s1, dry };
+        parameters = outcome
+            ? new[] { target, l0, l1, d0, d1, s0, s1, dry, Expression.Parameter(typeof(Outcome).MakeByRefType(), "outcome") }
+            : new[] { target, l0, l1, d0, d1, s0, s1, dry };
         ParameterInfo[] ps = m.GetParameters();
         var args = new Expression[ps.Length];
         for (int i = 0; i < ps.Length; i++)
@@ -126,7 +204,32 @@ internal static unsafe class NativeCalls
                 _ => s,
             };
         }
-        Expression call = Expression.Call(Expression.Convert(target, owner), m, args);
+        return Expression.Call(Expression.Convert(target, owner), m, args);
+    }
+
+    /// <summary>A releasing plan's body: the call, its result stored in the outcome (no Python
+    /// object: this runs with the GIL released).</summary>
+    private static Expression OutcomeOf(MethodInfo m, Type owner, NativeMembers.Kind[] kinds, NativeMembers.Kind result, out ParameterExpression[] parameters)
+    {
+        Expression call = CallOf(m, owner, kinds, true, out parameters);
+        ParameterExpression outcome = parameters[8];
+        Expression stored = result switch
+        {
+            NativeMembers.Kind.None => call,
+            NativeMembers.Kind.Bool => Expression.Assign(Expression.Field(outcome, nameof(Outcome.L)),
+                Expression.Condition(call, Expression.Constant(1L), Expression.Constant(0L))),
+            NativeMembers.Kind.Double or NativeMembers.Kind.Single => Expression.Assign(Expression.Field(outcome, nameof(Outcome.D)), Expression.Convert(call, typeof(double))),
+            NativeMembers.Kind.String => Expression.Assign(Expression.Field(outcome, nameof(Outcome.S)), call),
+            _ => Expression.Assign(Expression.Field(outcome, nameof(Outcome.L)), Expression.Convert(call, typeof(long))),  // Signed, UInt64 (its bits), Char
+        };
+        return Expression.IfThen(Expression.Not(parameters[7]), stored);
+    }
+
+    /// <summary>A held plan's body: the call and its Python result (NULL on a dry run).</summary>
+    private static Expression? ResultOf(MethodInfo m, Type owner, NativeMembers.Kind[] kinds, out ParameterExpression[] parameters)
+    {
+        Expression call = CallOf(m, owner, kinds, false, out parameters);
+        ParameterExpression dry = parameters[7];
         Type r = m.ReturnType;
         Expression? built;
         if (r == typeof(void)) built = Expression.Block(call, Expression.Call(Helper(nameof(NoneRef))));
@@ -245,11 +348,48 @@ internal static unsafe class NativeCalls
         }
         long h = NativeMembers.HandleOf(obj);
         if (h == 0) return IntPtr.Zero;
+        if (plan.Releasing != null) return RunReleasing(plan, h, l0, l1, d0, d1, s0, s1, out taken);
         object? target = NativeMembers.TargetFor(h, plan);
         if (target == null) return IntPtr.Zero;
         taken = true;
         try { return plan.Invoke(target, l0, l1, d0, d1, s0, s1, false); }
         catch (Exception e) { return NativeMembers.Raise(e); }
+    }
+
+    /// <summary>Run's end for a releasing plan: the call with the GIL released, then its result
+    /// built (or its exception raised) with the GIL back. Between <see cref="Releasing.Release"/>
+    /// and <see cref="Releasing.Reacquire"/> only C# values are touched: the target is a local
+    /// (a strong reference: a release of the proxy meanwhile cannot free it), the arguments
+    /// are C# values, nothing reads or writes a Python object or calls the C-API.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static IntPtr RunReleasing(Plan plan, long h, long l0, long l1, double d0, double d1, string? s0, string? s1, out bool taken)
+    {
+        taken = false;
+        if (!Releasing.Open || !Handles.TryTarget(h, out object? target) || target == null || target is IPythonDerived
+            || (plan.Exact != null ? target.GetType() != plan.Exact : !plan.Owner.IsInstanceOfType(target))) return IntPtr.Zero;
+        taken = true;
+        Outcome outcome = default;
+        Exception? failure = null;
+        IntPtr state = Releasing.Release();
+        try { plan.Releasing!(target, l0, l1, d0, d1, s0, s1, false, ref outcome); }
+        catch (Exception e) { failure = e; }
+        finally { Releasing.Reacquire(state); }
+        if (failure != null) return NativeMembers.Raise(failure);
+        if (outcome.Refused)
+        {
+            taken = false;  // the guard ran (a read of Count), the member did not
+            return IntPtr.Zero;
+        }
+        return plan.Result switch
+        {
+            NativeMembers.Kind.None => NoneRef(),
+            NativeMembers.Kind.Signed => FromLong(outcome.L),
+            NativeMembers.Kind.UInt64 => FromULong(unchecked((ulong)outcome.L)),
+            NativeMembers.Kind.Bool => FromBool(outcome.L != 0),
+            NativeMembers.Kind.Double or NativeMembers.Kind.Single => FromDouble(outcome.D),
+            NativeMembers.Kind.String => FromString(outcome.S),
+            _ => FromChar((char)outcome.L),
+        };
     }
 
     /// <summary><c>tp_call</c> of NativeBound: the bound method's group's plan on its
@@ -395,6 +535,15 @@ public static unsafe partial class Exports
     public static long NativeCallPrepare(int memberId)
     {
         try { return NativeCalls.Prepare(memberId); }
+        catch (Exception) { return -1; }
+    }
+
+    /// <summary>Step one of the list protocol's native indexers (<see cref="NativeCalls.PrepareListIndexer"/>),
+    /// with the GIL released: a token, 0 when it does not qualify, -1 when preparing failed.</summary>
+    [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
+    public static long NativeCallPrepareListIndexer(int memberId, int typeId)
+    {
+        try { return NativeCalls.PrepareListIndexer(memberId, typeId); }
         catch (Exception) { return -1; }
     }
 

@@ -203,6 +203,7 @@ _EXPORTS: dict[str, tuple[Any, list[Any]]] = {
     "NativeGilRelease": (_i32, [_i32]),
     "NativeGroupType": (_i32, [ctypes.c_void_p] * 7),
     "NativeCallPrepare": (_i64, [_i32]),
+    "NativeCallPrepareListIndexer": (_i64, [_i32, _i32]),
     "NativeCallRegister": (_i32, [_i64, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p]),
     # Dynamic.cs: members of IDynamicMetaObjectProvider objects through the DLR.
     "DynamicMember": (_i32, [_i64, _i32, _cp, _i32, ValuePtr, _i32, ValuePtr, ValuePtr]),
@@ -416,6 +417,7 @@ class Shim:
     NativeGilRelease: Any
     NativeGroupType: Any
     NativeCallPrepare: Any
+    NativeCallPrepareListIndexer: Any
     NativeCallRegister: Any
     DynamicMember: Any
     DynamicMemberNames: Any

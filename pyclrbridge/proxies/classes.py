@@ -508,6 +508,7 @@ def _populate(cls: Any, info: _typeinfo.TypeInfo) -> None:
             def __setitem__(self: Any, key: Any, value: Any) -> None:
                 set_group.call(self, (*(key if isinstance(key, tuple) else (key,)), value), {})
 
+            __setitem__.__clr_group__ = set_group  # type: ignore[attr-defined]  # for _protocols' mapping set
             _native.indexer_home(set_group, cls, "__setitem__", __setitem__)  # a leaf indexer may go native
         _set(cls, "__setitem__", __setitem__)
     for name, value in table.get("enumValues", []):

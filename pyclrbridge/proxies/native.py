@@ -367,11 +367,12 @@ def _eligible(group: MethodGroup) -> int:
 
 
 def upgrade_call(group: MethodGroup) -> None:
-    """When ``group`` (a method group binding natively, or an indexer's) has one overload the
-    GIL policy proves leaf, register a native call for it (NativeCalls.cs): its bound methods
+    """When ``group`` (a method group binding natively, or an indexer's) has one overload of a
+    shape the shim converts, register a native call for it (NativeCalls.cs): its bound methods
     then call natively, or a NativeIndexer replaces the indexer's function in the class dict.
-    Tried once per group, at its first instance call; the proof and the compilation run with
-    the GIL released."""
+    The shim asks the GIL policy: a proved leaf is called with the GIL held, any other member
+    releasing it around the .NET call (as the Python path's export does). Tried once per group,
+    at its first instance call; the proof and the compilation run with the GIL released."""
     claim = object()
     if group._narrowed.setdefault(_TRIED, claim) is not claim:  # type: ignore[arg-type]
         return  # tried already (by this thread or another)
@@ -383,16 +384,27 @@ def upgrade_call(group: MethodGroup) -> None:
     if home is None and (not _group_state or type(group) is not _group_state[0]):
         return
     member = _eligible(group)
-    if not member or not _leaf(member, 0):
+    if not member:
         return
-    shim = _bridge.shim()
-    token = shim.NativeCallPrepare(member)  # compiles; GIL released
+    # Proves (leaf: called with the GIL held; else releasing it around the call) and compiles;
+    # GIL released.
+    token = _bridge.shim().NativeCallPrepare(member)
     if token <= 0:
         return
+    if home is None:
+        _register(token, group, None)  # the group's bound methods are NativeBound from now on
+    else:
+        _install_indexer(token, group, home[0], home[1], home[2])
+
+
+def _register(token: int, group: MethodGroup, fallback: Any) -> Any:
+    """Register the native call prepared under ``token`` for ``group`` (``fallback`` None), or
+    make a NativeIndexer calling it that falls back to Python function ``fallback``: the made
+    indexer (the shim keeps its reference), True for a group, None when the shim refused."""
+    shim = _bridge.shim()
     result = _vp()
     error = Value()
     register = _CALL_REGISTER(_address(shim.NativeCallRegister))
-    fallback = home[2] if home is not None else None
     rc = register(
         token,
         id(group),
@@ -403,20 +415,57 @@ def upgrade_call(group: MethodGroup) -> None:
     if rc != 0 or not result.value:
         if rc == 2 and error.kind == Kind.OBJECT and error.i:
             _bridge.free_handle(error.i)  # the Python path stays
+        return None
+    if fallback is None:
+        return True
+    return ctypes.cast(result.value, ctypes.py_object).value
+
+
+def _install_indexer(token: int, group: MethodGroup, ref: weakref.ref[Any], name: str, fallback: Any) -> None:
+    """Make the NativeIndexer for ``token`` and put it in place of ``fallback`` in the class
+    dict of ``ref()`` under ``name``, unless the class is gone or its entry changed meanwhile."""
+    made = _register(token, group, fallback)
+    if made is None:
         return
-    if home is None:
-        return  # the group's bound methods are NativeBound from now on
-    made = ctypes.cast(result.value, ctypes.py_object).value  # the shim keeps its reference
     share(made)
     _ = _lock.taken
     try:
-        cls = home[0]()
-        if cls is None or cls.__dict__.get(home[1]) is not fallback:
+        cls = ref()
+        if cls is None or cls.__dict__.get(name) is not fallback:
             return  # gone or replaced meanwhile (the made indexer stays unused: the shim keeps it)
-        _installed_calls.append((home[0], home[1], fallback))
-        type.__setattr__(cls, home[1], made)
+        _installed_calls.append((ref, name, fallback))
+        type.__setattr__(cls, name, made)
     finally:
         _lock.release()
+
+
+def protocol_indexer(cls: type, name: str, function: Any, group: MethodGroup, *, list_index: bool = False) -> None:
+    """``function`` (``cls.__dict__[name]``: a mapping protocol's ``__getitem__`` or
+    ``__setitem__``, proxies.protocols) passes a key that is not a tuple, and a value, straight
+    to the interface indexer ``group`` (an accessor's group). A NativeIndexer over that
+    group's accessor may take its place in the class dict: it takes the calls whose arguments
+    it converts exactly, as any native indexer, and hands the rest to ``function``.
+    ``list_index``: ``function`` is the list protocol's ``__getitem__`` or ``__setitem__`` and
+    ``group`` the ``IList<T>`` accessor's; only a ``List<T>`` gets one, guarded (an index the
+    list does not hold goes to ``function``, which raises its IndexError;
+    NativeCalls.PrepareListIndexer). Called by
+    the protocol at a class's first use of it; the proof and the compilation run with the GIL
+    released. A class built from a Python class's type gets none (it must stay free to die)."""
+    if not ENABLED or "__clr_mentions__" in cls.__dict__ or cls.__dict__.get(name) is not function:
+        return
+    if group_type() is MethodGroup:  # native calls unavailable here
+        return
+    member = _eligible(group)
+    if not member:
+        return
+    shim = _bridge.shim()
+    # Proves and compiles; GIL released.
+    if list_index:
+        token = shim.NativeCallPrepareListIndexer(member, cls.__clr_info__.id)  # type: ignore[attr-defined]
+    else:
+        token = shim.NativeCallPrepare(member)
+    if token > 0:
+        _install_indexer(token, group, weakref.ref(cls), name, function)
 
 
 def upgrade(prop: Any) -> None:

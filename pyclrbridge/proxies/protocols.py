@@ -34,6 +34,7 @@ from typing import Any
 
 from ..host import typeinfo as _typeinfo
 from ..values import bulk as _bulk
+from . import native as _native
 from .binder import arg_kind
 from .catalog import class_for
 
@@ -222,9 +223,11 @@ class _ReadOnlyCollection:
 
 
 def _list_protocol(iface: str, *, writable: bool, contains: bool) -> type:
-    # Proxy class -> the indexer's MethodGroup (False: an indexer without one). A pure memo of
-    # immutable facts published with setdefault.
+    generic = iface == "System.Collections.Generic.IList`1"
+    # Proxy class -> the indexer's MethodGroup (False: an indexer without one), for get and for
+    # set. Pure memos of immutable facts published with setdefault.
     getters: dict[type, Any] = {}
+    setters: dict[type, Any] = {}
 
     class _Sequence:
         def __getitem__(self: Any, key: Any) -> Any:
@@ -232,6 +235,9 @@ def _list_protocol(iface: str, *, writable: bool, contains: bool) -> type:
                 group = getters.get(type(self))
                 if group is None:
                     group = _indexer_group(getters, self, iface)
+                    if group and generic:  # a List<T>'s first get: a native indexer may serve the next ones
+                        fn = _Sequence.__dict__["__getitem__"]
+                        _native.protocol_indexer(type(self), "__getitem__", fn, group, list_index=True)
                 try:
                     h = self._h
                 except AttributeError:
@@ -253,6 +259,12 @@ def _list_protocol(iface: str, *, writable: bool, contains: bool) -> type:
         if writable:
 
             def __setitem__(self: Any, key: Any, value: Any) -> None:
+                if generic and type(self) not in setters:  # a List<T>'s first set: a native indexer may serve the next
+                    raw = _member(self, iface, "__clr_setitem__")
+                    group = _remember(setters, type(self), getattr(raw, "__clr_group__", False))
+                    if group:
+                        fn = _Sequence.__dict__["__setitem__"]
+                        _native.protocol_indexer(type(self), "__setitem__", fn, group, list_index=True)
                 if isinstance(key, slice):
                     for i, v in _same_length_slice(self, key, value, "its length"):
                         _set(self, iface, i, v)
@@ -294,9 +306,10 @@ implementation_for("System.Collections.IList", rank=22)(
 def _mapping(iface: str, *, writable: bool, has_key: str) -> type:
     pairs = iface != "System.Collections.IDictionary"
 
-    # Proxy class -> the indexer's MethodGroup (False: an indexer without one). A pure memo of
-    # immutable facts published with setdefault.
+    # Proxy class -> the indexer's MethodGroup (False: an indexer without one), for get and for
+    # set. Pure memos of immutable facts published with setdefault.
     getters: dict[type, Any] = {}
+    setters: dict[type, Any] = {}
 
     class _Mapping:
         def __getitem__(self: Any, key: Any) -> Any:
@@ -307,6 +320,8 @@ def _mapping(iface: str, *, writable: bool, has_key: str) -> type:
                 group = getters.get(type(self))
                 if group is None:
                     group = _indexer_group(getters, self, iface)
+                    if group:  # a class's first get: a native indexer may serve the next ones
+                        _native.protocol_indexer(type(self), "__getitem__", _Mapping.__dict__["__getitem__"], group)
                 try:
                     h = self._h
                 except AttributeError:
@@ -348,6 +363,11 @@ def _mapping(iface: str, *, writable: bool, has_key: str) -> type:
         if writable:
 
             def __setitem__(self: Any, key: Any, value: Any) -> None:
+                if pairs and type(self) not in setters:  # a class's first set: a native indexer may serve the next ones
+                    raw = _member(self, iface, "__clr_setitem__")
+                    group = _remember(setters, type(self), getattr(raw, "__clr_group__", False))
+                    if group:
+                        _native.protocol_indexer(type(self), "__setitem__", _Mapping.__dict__["__setitem__"], group)
                 _set(self, iface, (key,) if isinstance(key, tuple) else key, value)  # one key, as in __getitem__
 
             def __delitem__(self: Any, key: Any) -> None:

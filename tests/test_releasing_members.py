@@ -370,3 +370,39 @@ def test_releasing_members_in_a_forked_child_raise_the_spawn_error(fixtures_dll:
     )
     assert_clean_exit(proc)
     assert proc.stdout.splitlines() == ["['spawn', 'spawn']", "child exit 0 parent 3"]
+
+
+_EDGE_TEXTS = [
+    "",
+    "a",
+    "a\x00b",
+    "\x00",
+    "x" * 255,
+    "x" * 256,
+    "x" * 257,
+    "x" * 255 + "\u00e9",
+    "\x7f" * 3,
+    "\u00e9",
+    "\ud800",
+    "a\udfffb",
+    "\U0001f600",
+    "h\u00e9llo \U0001f600",
+    None,
+]
+
+
+@pytest.mark.parametrize("text", _EDGE_TEXTS, ids=repr)
+def test_string_reads_at_the_edges_of_the_ascii_path(releasing: Any, fixtures: Any, text: str | None) -> None:
+    """A str read natively is built by an ASCII path (up to 256 chars, no NUL) or by UTF-16
+    decoding: the same value as the Python descriptor's, on a leaf member and a releasing one."""
+    from Fixtures.Direct import Gauge
+
+    for cls, name in ((releasing, "Text"), (Gauge, "Label")):
+        obj = cls()
+        setattr(obj, name, "warm")
+        _ = getattr(obj, name)  # the first access installs the native member
+        assert _native.is_native(cls.__dict__[name])
+        setattr(obj, name, text)
+        native = getattr(obj, name)
+        assert native == cls.__clr_members__[name].__get__(obj, cls) == text
+        assert type(native) is (str if text is not None else type(None))

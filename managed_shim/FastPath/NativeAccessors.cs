@@ -1,4 +1,6 @@
 using System;
+using System.Buffers;
+using System.Text;
 using System.Linq.Expressions;
 using System.Reflection;
 using System.Runtime.CompilerServices;
@@ -229,13 +231,43 @@ internal static unsafe partial class NativeMembers
     private static readonly byte[] SurrogatePass = "surrogatepass\0"u8.ToArray();
     private static readonly byte[] Utf16Le = "utf-16-le\0"u8.ToArray();
 
+    /// <summary>Texts up to this many chars that are ASCII take <see cref="Text"/>'s short path.</summary>
+    internal const int AsciiMax = 256;
+
+    /// <summary>A new Python str of <paramref name="chars"/> (lone surrogates kept). Short ASCII
+    /// text (most member values: names, hosts, keys) is narrowed to bytes on the stack
+    /// (<see cref="Ascii.FromUtf16"/>, vectorized) and made by <c>PyUnicode_FromString</c>, whose
+    /// ASCII path allocates the str at its final size and copies; UTF-16 decoding costs about
+    /// twice as much (it grows a writer and checks every code unit). A text with a NUL (which
+    /// would end the C string), non-ASCII or longer takes <c>PyUnicode_DecodeUTF16</c>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static IntPtr Text(ReadOnlySpan<char> chars)
     {
+        int n = chars.Length;
+        if (n <= AsciiMax)
+        {
+            byte* buffer = stackalloc byte[AsciiMax + 1];
+            var bytes = new Span<byte>(buffer, n);
+            if (Ascii.FromUtf16(chars, bytes, out _) == OperationStatus.Done && bytes.IndexOf((byte)0) < 0)
+            {
+                buffer[n] = 0;
+                return PyApi.PyUnicode_FromString(buffer);
+            }
+        }
         int order = -1;  // little-endian, no byte order mark
         fixed (char* p = chars)
         fixed (byte* errors = SurrogatePass)
-            return PyApi.PyUnicode_DecodeUTF16((byte*)p, chars.Length * 2, errors, &order);
+            return PyApi.PyUnicode_DecodeUTF16((byte*)p, n * 2, errors, &order);
+    }
+
+    /// <summary>Runs <see cref="Text"/>'s ASCII narrowing once without Python (compiles what it
+    /// reaches of the framework ahead, see <see cref="EnsureCompiled"/>).</summary>
+    internal static void WarmText()
+    {
+        byte* buffer = stackalloc byte[8];
+        _ = Ascii.FromUtf16("warm\u00e9", new Span<byte>(buffer, 5), out _);
+        _ = Ascii.FromUtf16("warm", new Span<byte>(buffer, 4), out _);
+        _ = new Span<byte>(buffer, 4).IndexOf((byte)0);
     }
 
     /// <summary>A .NET string of the UTF-16 bytes at <paramref name="data"/>: the one allocation a

@@ -91,6 +91,7 @@ internal static unsafe partial class NativeMembers
                     catch (Exception) { /* not compilable ahead (a runtime-implemented method): it has no body to compile */ }
                 }
             }
+            WarmText();
             Volatile.Write(ref _compiled, 1);
         }
     }

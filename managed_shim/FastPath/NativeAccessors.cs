@@ -44,10 +44,12 @@ internal static unsafe partial class NativeMembers
             if (ReferenceEquals(Volatile.Read(ref _refusedType), exact)) return false;
             // The proof may run class constructors and compile: never with the GIL held. The
             // slot's own references (the descriptor, the proxy, the target) stay valid meanwhile.
-            IntPtr state = PyApi.PyEval_SaveThread();
+            // Through Releasing, so a proof that ends after the interpreter began to exit parks
+            // the thread instead of taking the GIL back under this frame.
+            IntPtr state = Shim.Releasing.Release();
             bool leaf;
             try { leaf = LeafOn(MemberId, TypeCatalog.IdOf(exact)); }
-            finally { PyApi.PyEval_RestoreThread(state); }
+            finally { Shim.Releasing.Reacquire(state); }
             if (leaf) Volatile.Write(ref _leafType, exact);
             else Volatile.Write(ref _refusedType, exact);
             return leaf;

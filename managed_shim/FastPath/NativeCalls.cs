@@ -83,6 +83,21 @@ internal static unsafe class NativeCalls
         public NativeMembers.Kind Result;  // None: void
         public Type Owner = typeof(object);
         public Type? Exact;  // a guarded plan serves objects of exactly this type only
+        // The last exact type found to be an Owner (one reference, read and written atomically:
+        // a lost race only repeats the check), so the reflection check runs once per type.
+        private Type? _fits;
+
+        /// <summary>Whether an object of exactly type <paramref name="t"/> is one this plan's
+        /// compiled call may take (its cast cannot fail).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public bool Takes(Type t)
+        {
+            if (Exact != null) return t == Exact;
+            if (ReferenceEquals(Volatile.Read(ref _fits), t)) return true;
+            if (!Owner.IsAssignableFrom(t)) return false;
+            Volatile.Write(ref _fits, t);
+            return true;
+        }
 
         public override void DryRun()
         {
@@ -120,6 +135,9 @@ internal static unsafe class NativeCalls
     private static long Prepare(int memberId, Type? exact)
     {
         NativeMembers.EnsureCompiled();
+        // The UTF-8 decoder of string arguments runs first here, without the GIL (its class
+        // constructor and code), never first in a slot.
+        _ = System.Text.Encoding.UTF8.GetString("a\u00e9\U0001F600"u8);
         if (TypeCatalog.MemberOf(memberId) is not MethodInfo m || m.IsStatic || m.IsGenericMethodDefinition
             || m.ContainsGenericParameters) return 0;
         Type? owner = m.DeclaringType;
@@ -341,7 +359,7 @@ internal static unsafe class NativeCalls
                     break;
                 default:
                     if (type != PyApi.StrType) return IntPtr.Zero;
-                    if (NativeMembers.StringOf(item, out string? s) < 0) { taken = true; return IntPtr.Zero; }
+                    if (ArgumentText(item, out string? s) < 0) { taken = true; return IntPtr.Zero; }
                     if (i == 0) s0 = s; else s1 = s;
                     break;
             }
@@ -366,7 +384,7 @@ internal static unsafe class NativeCalls
     {
         taken = false;
         if (!Releasing.Open || !Handles.TryTarget(h, out object? target) || target == null || target is IPythonDerived
-            || (plan.Exact != null ? target.GetType() != plan.Exact : !plan.Owner.IsInstanceOfType(target))) return IntPtr.Zero;
+            || !plan.Takes(target.GetType())) return IntPtr.Zero;
         taken = true;
         Outcome outcome = default;
         Exception? failure = null;
@@ -390,6 +408,51 @@ internal static unsafe class NativeCalls
             NativeMembers.Kind.String => FromString(outcome.S),
             _ => FromChar((char)outcome.L),
         };
+    }
+
+    private static readonly byte[] Utf8Name = "utf-8\0"u8.ToArray();
+
+    /// <summary>The text of exact str argument <paramref name="value"/> as a .NET string: 0, or -1
+    /// with a Python error set. Through strict UTF-8, which CPython encodes without a codec
+    /// lookup (and copies as is for an ASCII string); a str holding a lone surrogate, which
+    /// strict UTF-8 refuses, takes <see cref="NativeMembers.StringOf"/>'s UTF-16 route
+    /// (surrogatepass). Strict UTF-8 never holds a surrogate, so decoding it gives exactly the
+    /// str's code points.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static int ArgumentText(IntPtr value, out string? text)
+    {
+        IntPtr bytes;
+        fixed (byte* encoding = Utf8Name)
+            bytes = PyApi.PyUnicode_AsEncodedString(value, encoding, null);
+        if (bytes == IntPtr.Zero)
+        {
+            PyApi.PyErr_Clear();  // UnicodeEncodeError (or out of memory, which the UTF-16 route meets again)
+            return NativeMembers.StringOf(value, out text);
+        }
+        try
+        {
+            byte* data = PyApi.PyBytes_AsString(bytes);
+            nint size = PyApi.PyBytes_Size(bytes);
+            text = null;
+            if (data == null) return -1;
+            text = Utf8String(data, size);
+            return 0;
+        }
+        finally
+        {
+            PyApi.Py_DecRef(bytes);
+        }
+    }
+
+    /// <summary>The .NET string of <paramref name="size"/> bytes of valid UTF-8 at
+    /// <paramref name="data"/>, made in a held section as <see cref="NativeMembers.NewString"/>
+    /// makes its own (the caller holds the immutable bytes object).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static string Utf8String(byte* data, nint size)
+    {
+        HeldCalls.Enter();
+        try { return System.Text.Encoding.UTF8.GetString(data, checked((int)size)); }
+        finally { HeldCalls.Exit(); }
     }
 
     /// <summary><c>tp_call</c> of NativeBound: the bound method's group's plan on its

@@ -1,4 +1,5 @@
 using System;
+using System.Runtime.CompilerServices;
 using System.Threading;
 
 namespace PyClrBridge.Shim;
@@ -44,10 +45,12 @@ internal static unsafe class Releasing
     public static long Parked => Interlocked.Read(ref _parked);
 
     /// <summary>Releases the GIL this thread holds: the saved thread state for <see cref="Reacquire"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]  // hot: optimized when NativeMembers.EnsureCompiled prepares it
     public static IntPtr Release() => PyApi.PyEval_SaveThread();
 
     /// <summary>Takes the GIL back with <paramref name="state"/> (from <see cref="Release"/>),
     /// or, once the interpreter is exiting, never returns (see the class comment).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Reacquire(IntPtr state)
     {
         Interlocked.Increment(ref _restoring);

@@ -444,8 +444,11 @@ def _shutdown(*, exiting: bool = False) -> None:
     (bounded, with the GIL released inside the shim) for callbacks already in flight.
     ``exiting``: the interpreter is exiting (atexit): a .NET thread that then enters a callback
     needing a value waits until the process ends instead of raising (``Callbacks.Refuse``)."""
-    if _bridge.SHUTTING_DOWN.is_set():
+    if _bridge.SHUTTING_DOWN.is_set() and not exiting:
         return
+    # After an explicit Runtime.shutdown() the exit still tells the shim, once more (atexit calls
+    # this once): a thread still inside a .NET call that released the GIL then parks instead of
+    # taking the GIL back after finalization began (see Releasing.cs); both closings are idempotent.
     _bridge.SHUTTING_DOWN.set()
     shim = _bridge.SHIM
     if shim is not None:

@@ -147,3 +147,43 @@ print("exiting")
     )
     assert_clean_exit(proc)
     assert "exiting" in proc.stdout
+
+
+def test_exit_after_an_explicit_shutdown_parks_a_thread_still_inside_a_releasing_call(fixtures_dll: Path) -> None:
+    # The exit after Runtime.shutdown() still marks the exit in the shim: the thread whose .NET
+    # call (a releasing native member, sleeping) ends during the exit parks instead of taking the
+    # GIL back. An atexit handler registered before load() runs after pyclrbridge's and waits.
+    proc = run_python(
+        """
+import atexit, os, threading, time
+import pyclrbridge
+
+def late():
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and clr.stats()["releasing_parked"] == 0:
+        time.sleep(0.02)
+    print("parked:", clr.stats()["releasing_parked"], flush=True)
+
+atexit.register(late)
+clr = pyclrbridge.load()
+clr.add_reference(os.environ["FIXTURES_DLL"])
+from Fixtures.FastPath import Releasing
+
+r = Releasing()
+r.Number = 1
+r.Number  # the first read makes the native member
+print("native:", type(Releasing.__dict__["Number"]).__name__ == "NativeMember")
+r.DelayMs = 1000
+inside = threading.Thread(target=lambda: r.Number, daemon=True)
+inside.start()
+time.sleep(0.3)
+clr.shutdown()
+print("exiting", flush=True)
+""",
+        fixtures_dll=fixtures_dll,
+        timeout=60,
+    )
+    assert_clean_exit(proc)
+    assert "native: True" in proc.stdout
+    assert "exiting" in proc.stdout
+    assert "parked: 1" in proc.stdout

@@ -88,6 +88,27 @@ def register_into(obj: Any, slot: Any) -> None:
         drain()
 
 
+def register_negated_into(obj: Any, cell: Any) -> None:
+    """:func:`register_into` for a ``ctypes.c_int64`` cell where .NET reads minus the id (the
+    typed-thunk maker's answer, where a positive value is an address): the negated id is stored
+    in the step that registers it. Whoever catches a later exception and writes the cell again
+    drops a negative value it finds there first (``forget_now(-cell.value)``)."""
+    global _since_drain
+    _ = _registry_lock.taken
+    try:
+        new_id = next(_next_id)
+        _registry[new_id] = obj
+        cell.value = -new_id
+        _since_drain += 1
+        drain_now = _since_drain >= _DRAIN_EVERY
+        if drain_now:
+            _since_drain = 0
+    finally:
+        _registry_lock.release()
+    if drain_now:
+        drain()
+
+
 def _protocol(op: int, obj: Any, other: Any) -> Any:
     """What a Python object held by .NET answers for Equals (op 0), GetHashCode (1), ToString (2)."""
     if op == 0:

@@ -111,11 +111,31 @@ print("outcomes", sorted(outcomes.items()))
 print("leaked", *(y - x for x, y in zip(before, after)))
 """
 
+_RESULT = """
+from System import Object
+class Held:  # the Python objects the callback hands to .NET inside its result
+    pass
+make = Func[Object](lambda: [Held(), (Held(), Held()), {{"k": Held(), "j": [Held()]}}, Held()])
+for _ in range(3):  # warm up: the delegate, the call, the conversions
+    make.Invoke()
+before = counts()
+outcomes = {{}}
+for first in range(1, {firsts}):
+    for second in (*range(1, {seconds}), 10**9):  # 10**9: the first signal only
+        out = trial(first, second, make.Invoke)
+        outcomes[out] = outcomes.get(out, 0) + 1
+after = counts()
+print("outcomes", sorted(outcomes.items()))
+print("leaked", *(y - x for x, y in zip(before, after)))
+"""
 
 #: Where the second signal lands: the callback layer's own code (the maker, the registry, the
 #: unraisable hook, the dispatcher). Not the error path of the call that then fails: see
 #: _ERROR_PATH_WINDOW.
-_CALLBACK_FILES = ("callbacks/typed.py", "callbacks/entry.py", "callbacks/dispatch.py", "values/objects.py")
+_CALLBACK_FILES = (
+    *("callbacks/typed.py", "callbacks/entry.py", "callbacks/dispatch.py"),
+    *("values/objects.py", "values/convert.py"),
+)
 
 
 def _run(body: str, **fmt: object) -> dict[str, str]:
@@ -129,5 +149,21 @@ def test_an_interrupted_typed_thunk_maker_leaves_no_registration() -> None:
     one at any later check (between registering it and writing its id where the shim reads it,
     in the unraisable hook that reports it again) leaves no registration without an owner."""
     lines = _run(_MAKER, first_in="typed.py", second_in=_CALLBACK_FILES, firsts=12, seconds=12)
+    assert "interrupted" in lines["outcomes"], lines
+    assert lines["leaked"] == "0 0 0", lines
+
+
+def test_a_callback_interrupted_while_its_result_is_converted_leaves_no_registration() -> None:
+    """A callback whose result (a list, a tuple, a dict) holds Python objects: each object is
+    registered for .NET as its item is written. A signal while the result is converted, or in
+    the report of that exception, makes the call fail; .NET reads nothing of the result then,
+    so every item already registered must be dropped, not only the result's own slot."""
+    lines = _run(
+        _RESULT,
+        first_in=("values/convert.py", "callbacks/dispatch.py"),
+        second_in=_CALLBACK_FILES,
+        firsts=40,
+        seconds=10,
+    )
     assert "interrupted" in lines["outcomes"], lines
     assert lines["leaked"] == "0 0 0", lines

@@ -136,19 +136,31 @@ def drop_owned(results: Any) -> None:
                 free(handle)
 
 
+def drop_kept(kept: Any) -> None:
+    """:func:`drop_owned` for every block of ``Value`` items in a failed result's keep list: the
+    items of a list, tuple or dict result, registered as they were written (a block is kept
+    before its first item is, see ``to_value``). .NET reads nothing of a failed callback's result."""
+    for block in kept:
+        if isinstance(block, ctypes.Array) and getattr(block, "_type_", None) is Value:
+            drop_owned(block)
+
+
 #: How many times :func:`report` tries before it gives up (each failure is a newer exception,
 #: a signal handler raising meanwhile, which it reports instead).
 _REPORT_TRIES = 16
 
 
-def report(exc: BaseException, results: Any) -> bool:
+def report(exc: BaseException, results: Any, kept: Any = ()) -> bool:
     """Write ``exc`` as the callback's error, dropping first whatever the callback or an earlier
     attempt left in ``results`` for .NET (:func:`drop_owned`: .NET reads nothing but the error
-    of a failed callback); when writing it raises (a signal landing meanwhile), that newer
-    exception is reported instead. False when nothing could be written: the results are then
-    dropped and the first is Missing (.NET says the error "could not be reported")."""
+    of a failed callback), and the registrations inside the result's blocks in ``kept`` (the
+    conversion's keep list, :func:`drop_kept`); when writing it raises (a signal landing
+    meanwhile), that newer exception is reported instead. False when nothing could be written:
+    the results are then dropped and the first is Missing (.NET says the error "could not be
+    reported")."""
     for _ in range(_REPORT_TRIES):
         try:
+            drop_kept(kept)
             drop_owned(results)
             _write_error(exc, results)
             return True
@@ -156,6 +168,7 @@ def report(exc: BaseException, results: Any) -> bool:
             exc = again
     for _ in range(_REPORT_TRIES):
         try:
+            drop_kept(kept)
             drop_owned(results)
             results[0].kind = _MISSING_KIND
             results[0].extra = 0
@@ -165,6 +178,8 @@ def report(exc: BaseException, results: Any) -> bool:
     return False
 
 
+#: ``keep`` of a callback that made no result yet (an empty tuple: never appended to).
+_NOTHING_KEPT: Any = ()
 _INT64, _DOUBLE = Kind.INT64, Kind.DOUBLE
 _I64_MIN, _I64_MAX = -(2**63), 2**63 - 1
 
@@ -184,6 +199,7 @@ def _dispatch(
     obj_id: int, args_at: int | None, nargs: int, ret_type: int, results_at: int | None, nresults: int
 ) -> int:
     try:
+        keep: list[Any] = _NOTHING_KEPT  # the result's keep list once made (see report's kept)
         views = _frames.get((args_at, results_at, nargs, nresults))
         if views is None:
             views = _frame_views(args_at, results_at, nargs, nresults)
@@ -213,7 +229,7 @@ def _dispatch(
             if _keepalive:  # nothing to keep: drop this thread's previous keepalive, if any
                 _keepalive.pop(threading.get_ident(), None)  # (only this thread adds its key)
             return 0
-        keep: list[Any] = []
+        keep = []
         if nresults > 1:
             if ret_type == 0:
                 outs = out if isinstance(out, tuple) else (out,)
@@ -241,12 +257,14 @@ def _dispatch(
             _keepalive.pop(threading.get_ident(), None)  # nothing to keep: drop this thread's last one
         return 0
     except BaseException as exc:  # everything, SystemExit too: it travels back through .NET
-        return 1 if report(exc, _views_at(results_at, max(2, nresults))) else 2
+        return 1 if report(exc, _views_at(results_at, max(2, nresults)), keep) else 2
 
 
 def _report_at_entry(frame_locals: dict[str, Any], exc: BaseException) -> None:
-    """An exception that escaped ``_dispatch`` (a signal at its entry): reported as its own."""
-    report(exc, _views_at(frame_locals["results_at"], max(2, frame_locals["nresults"])))
+    """An exception that escaped ``_dispatch`` (a signal at its entry, or at its except path's
+    call of report): reported as its own."""
+    views = _views_at(frame_locals["results_at"], max(2, frame_locals["nresults"]))
+    report(exc, views, frame_locals.get("keep", ()))
 
 
 add_entry(_dispatch.__code__, _report_at_entry)

@@ -85,10 +85,11 @@ _lock = SignalSafeLock("pyclrbridge.callbacks.typed._lock")
 _thunks: dict[str, tuple[Any, int]] = {}
 
 
-def _boxed(result: Any, slot: int) -> int:
-    """Hand ``result`` to .NET as a ``Value`` (Status = Void): the conversion rules decide."""
+def _boxed(result: Any, slot: int, keep: list[Any]) -> int:
+    """Hand ``result`` to .NET as a ``Value`` (Status = Void): the conversion rules decide.
+    ``keep`` is the thunk's (empty) list: when this fails, the thunk's report drops what the
+    conversion registered in it."""
     values = _views_at(slot, 2)
-    keep: list[Any] = []
     to_value(result, values[0], keep)
     if values[0].kind == Kind.OBJECT:
         # The proxy may die as soon as we return: .NET gets (and frees) its own handle, marked
@@ -102,9 +103,10 @@ def _boxed(result: Any, slot: int) -> int:
     return 0
 
 
-def _failed(exc: BaseException, slot: int) -> int:
-    """Report the callable's exception in the slot (Status = String), as the dispatcher does."""
-    if not report(exc, _views_at(slot, 2)):
+def _failed(exc: BaseException, slot: int, kept: Any = ()) -> int:
+    """Report the callable's exception in the slot (Status = String), as the dispatcher does
+    (``kept``: the keep list of a result conversion that failed)."""
+    if not report(exc, _views_at(slot, 2), kept):
         try:  # Status = Missing: the shim raises "could not be reported"
             ctypes.c_int32.from_address(slot + _SLOT_STATUS_OFFSET).value = Kind.MISSING
         except BaseException:
@@ -113,8 +115,9 @@ def _failed(exc: BaseException, slot: int) -> int:
 
 
 def _report_at_entry(frame_locals: dict[str, Any], exc: BaseException) -> None:
-    """An exception that escaped a thunk (a signal at its entry): reported as its own."""
-    _failed(exc, frame_locals["slot"])
+    """An exception that escaped a thunk (a signal at its entry or at its except path's call):
+    reported as its own."""
+    _failed(exc, frame_locals["slot"], frame_locals.get("k", ()))
 
 
 def _source(shape: str) -> str:
@@ -127,7 +130,7 @@ def _source(shape: str) -> str:
     if ret == "v":
         lines += [f"        {call}", "    except BaseException as exc:", "        _failed(exc, slot)"]
         return "\n".join(lines) + "\n"
-    lines.append(f"        r = {call}")
+    lines += ["        k = ()", f"        r = {call}"]  # k: the result's keep list, once made
     if ret in _RANGES:
         low, high = _RANGES[ret]
         native = f"type(r) is int and {low} <= r <= {high}"
@@ -145,9 +148,10 @@ def _source(shape: str) -> str:
     lines += [
         f"        if ({native}) and not _codecs.encoders:",
         f"            return {'ord(r)' if ret == 'c' else 'r'}",
-        "        return _boxed(r, slot)",
+        "        k = []",
+        "        return _boxed(r, slot, k)",
         "    except BaseException as exc:",
-        "        return _failed(exc, slot)",
+        "        return _failed(exc, slot, k)",
     ]
     return "\n".join(lines) + "\n"
 

@@ -371,6 +371,7 @@ def _list(items: Any, v: Value, keep: list[Any], element: int) -> None:
     # (a __len__ or a conversion that changes the sequence) is refused, never passed on.
     n = len(items)
     values = (Value * max(n, 1))()
+    keep.append(values)  # before any item: a caller that fails finds the items registered so far
     count = 0
     for i, item in enumerate(items):
         if i == n:
@@ -382,7 +383,6 @@ def _list(items: Any, v: Value, keep: list[Any], element: int) -> None:
         count = i + 1
     if count != n:
         raise _changed_size(items, n, count)
-    keep.append(values)
     # A tuple stays a tuple where .NET is given no sequence type (an object key): equal by value.
     v.kind = Kind.TUPLE if isinstance(items, tuple) else Kind.LIST
     v.p = ctypes.addressof(values)
@@ -397,6 +397,7 @@ def _nested(items: Any, v: Value, keep: list[Any], element: int, depth: int) -> 
         raise TypeError(f"a rectangular array needs sequences nested {depth} deep, got {type(items).__name__}")
     n = len(items)
     values = (Value * max(n, 1))()
+    keep.append(values)  # before any row, as in _list
     count = 0
     for i, row in enumerate(items):
         if i == n:
@@ -405,7 +406,6 @@ def _nested(items: Any, v: Value, keep: list[Any], element: int, depth: int) -> 
         count = i + 1
     if count != n:
         raise _changed_size(items, n, count)
-    keep.append(values)
     v.kind = Kind.LIST
     v.p = ctypes.addressof(values)
     v.extra = n
@@ -487,6 +487,7 @@ def _mapping(obj: Any, v: Value, keep: list[Any], t: _typeinfo.TypeInfo | None, 
             key_id, value_id = pairs
     n = len(obj)  # sized once, as in _list
     items = (Value * max(2 * n, 1))()
+    keep.append(items)  # before any item, as in _list
     count = 0
     for i, (key, value) in enumerate(obj.items()):
         if i == n:
@@ -496,7 +497,6 @@ def _mapping(obj: Any, v: Value, keep: list[Any], t: _typeinfo.TypeInfo | None, 
         count = i + 1
     if count != n:
         raise _changed_size(obj, n, count)
-    keep.append(items)
     v.kind = Kind.MAP
     v.p = ctypes.addressof(items)
     v.extra = n
@@ -578,7 +578,10 @@ def to_value(obj: Any, v: Value, keep: list[Any], type_id: int = 0) -> None:
     """Write ``obj`` into ``v`` for a parameter of type ``type_id`` (0: not known).
 
     Objects whose memory ``v`` points at are appended to ``keep``; the caller holds ``keep``
-    until the call returns. Values the parameter type cannot hold raise ``OverflowError``,
+    until the call returns. A block of ``Value`` items (a sequence's, a map's) is in ``keep``
+    before its first item is written, so a caller whose conversion fails part-way (a signal
+    handler raising) finds every Python object registered so far in it (the callback
+    dispatcher drops them). Values the parameter type cannot hold raise ``OverflowError``,
     ``TypeError`` or ``ValueError`` naming the type.
     """
     if _codecs.encoders:

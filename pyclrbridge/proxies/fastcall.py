@@ -162,11 +162,11 @@ def compile_invoker(member: int, param_types: tuple[int, ...], slow: Invoker, re
                 # A short member (a proved leaf: it never waits) keeps the GIL: no convoy (except
                 # while releasing_gil() is on: see GilRelease). The held call refuses (-1, nothing
                 # done) arguments that need more than a plain conversion: then it releases.
-                "rc = (frame.invoke if _gil.on else frame.invoke_held)(frame.address)",
-                "if rc != 0 and (rc > 0 or frame.invoke(frame.address) != 0):",
+                "rc = (frame.call if _gil.on else frame.call_held)(frame.buffer)",
+                "if rc != 0 and (rc > 0 or frame.call(frame.buffer) != 0):",
             ]
             if _bridge.is_short(member)
-            else ["if frame.invoke(frame.address) != 0:"]
+            else ["if frame.call(frame.buffer) != 0:"]
         ),
         "    _raise_error(frame.error)",  # not a copy: claiming the exception zeroes its handle there
         f"result = frame.slots[{n}]",

@@ -182,7 +182,7 @@ def _make_invoker(plan: Plan) -> Invoker:
                     convert(arg, slot, keep)
             _header(frame.buffer, 0, member, n, target, 1)
             try:
-                failed = frame.invoke(frame.address) != 0
+                failed = frame.call(frame.buffer) != 0
             except ctypes.ArgumentError as refused:  # at the recursion limit: see bridge.argument_error
                 raise _bridge.argument_error(refused) from None
             if failed:

@@ -269,7 +269,7 @@ class Property(ClassMember):
                         frame = _bridge.Frame()
                     try:
                         _header(frame.buffer, 0, member, 0, h, 1)
-                        if frame.invoke(frame.address) != 0:
+                        if frame.call(frame.buffer) != 0:
                             _bridge.raise_error(frame.error)  # claiming zeroes the handle there
                         result = frame.slots[0]
                         if result.kind == _INT64:  # the commonest result, decoded inline
@@ -335,7 +335,7 @@ class Property(ClassMember):
                         else:
                             to_value(value, slot, keep)
                         _header(frame.buffer, 0, member, 1, h, 1)
-                        if frame.invoke(frame.address) != 0:
+                        if frame.call(frame.buffer) != 0:
                             _bridge.raise_error(frame.error)  # claiming zeroes the handle there
                         return
                     finally:

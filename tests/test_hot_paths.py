@@ -143,7 +143,7 @@ def test_a_call_wider_than_a_pooled_frame_gets_its_own(clr: Any) -> None:
     frame = _bridge.acquire_frame(_bridge.FRAME_SLOTS + 10)
     assert len(frame.slots) == _bridge.FRAME_SLOTS + 10
     _bridge.release_frame(frame)  # not pooled: the pool keeps only standard frames
-    assert all(len(f.slots) == _bridge.FRAME_SLOTS for f in _bridge._frames)
+    assert all(len(f.slots) == _bridge.FRAME_SLOTS for f in _bridge.pooled_frames())
 
 
 def test_const_fields_read_their_value(clr: Any) -> None:

@@ -12,6 +12,8 @@ import ctypes
 import json
 import struct
 import sys
+import sysconfig
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any, NoReturn
 
@@ -75,6 +77,7 @@ def after_fork_in_child() -> None:
         ctypes.c_int32.from_address(FORK_FLAG).value = 1  # direct-call stubs fail from now on
     SHIM = None
     FRAMES.clear()  # pooled frames hold the bound entry point: new ones ask shim() first
+    OWN_FRAMES.free.clear()  # (the child's one thread; the others' pools did not survive the fork)
 
 
 def _no_exception_factory(error: Value) -> BaseException:
@@ -191,11 +194,73 @@ class Frame:
         self.memory = address_space()
 
 
-# Free frames. No lock and no per-thread storage: list.pop and list.append are atomic (also
-# on free-threaded builds), and a popped frame belongs to exactly one call until it is pushed
-# back, so a callback that calls .NET again during a call (same thread) simply pops another.
+#: A free-threaded build (no GIL): there each thread keeps its own free frames (OWN_FRAMES).
+FREE_THREADED = bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
+
+
+def _deferrer() -> Any:
+    """``PyUnstable_Object_EnableDeferredRefcount`` on a free-threaded build that has it, else None
+    (see :func:`defer_refcount`)."""
+    if not FREE_THREADED or sys.implementation.name != "cpython" or not hasattr(ctypes, "pythonapi"):
+        return None
+    try:
+        return ctypes.PYFUNCTYPE(ctypes.c_int, ctypes.py_object)(
+            ("PyUnstable_Object_EnableDeferredRefcount", ctypes.pythonapi)
+        )
+    except AttributeError:  # 3.13t has no such function
+        return None
+
+
+_DEFER = _deferrer()
+
+
+def defer_refcount(obj: Any) -> None:
+    """Give ``obj``, an object every thread loads at each call (a module global), a deferred
+    reference count on a free-threaded build: loading it then writes no count on its header,
+    which every thread would otherwise write (it is still freed, by the garbage collector, once
+    unreachable). A no-op with a GIL, without that unstable C-API function, or for an object the
+    collector does not track."""
+    if _DEFER is not None:
+        _DEFER(obj)
+
+
+# Free frames (builds with a GIL). No lock: list.pop and list.append are atomic, and a popped
+# frame belongs to exactly one call until it is pushed back, so a callback that calls .NET
+# again during a call (same thread) simply pops another.
 FRAMES: list[Frame] = []
-_frames = FRAMES
+
+
+class _OwnFrames(threading.local):
+    """This thread's free frames, on a free-threaded build. One shared list would be locked by
+    every call of every thread (a list's own lock, without a GIL) and would hand each frame, its
+    slots and its function objects from thread to thread, whose reference counts the next
+    thread then writes; a thread's own list is touched by that thread only (threading.local:
+    per thread by construction), and its frames go with it when the thread ends."""
+
+    def __init__(self) -> None:
+        self.free: list[Frame] = []
+
+
+OWN_FRAMES = _OwnFrames()
+defer_refcount(OWN_FRAMES)  # loaded by every frame call of every thread
+
+
+def _own_pop() -> Frame:
+    return OWN_FRAMES.free.pop()
+
+
+def _own_push(frame: Frame) -> None:
+    OWN_FRAMES.free.append(frame)
+
+
+def pooled_frames() -> list[Frame]:
+    """The free frames the calling thread takes its frames from (for inspection)."""
+    return OWN_FRAMES.free if FREE_THREADED else FRAMES
+
+
+#: Take a free frame (IndexError: none) and give it back, on the calling thread's pool.
+frames_pop: Callable[[], Frame] = _own_pop if FREE_THREADED else FRAMES.pop
+frames_push: Callable[[Frame], None] = _own_push if FREE_THREADED else FRAMES.append
 
 
 def acquire_frame(slots: int = FRAME_SLOTS) -> Frame:
@@ -204,14 +269,14 @@ def acquire_frame(slots: int = FRAME_SLOTS) -> Frame:
     if slots > FRAME_SLOTS:
         return Frame(slots)  # a rare wide call: its own frame, not pooled
     try:
-        return _frames.pop()
+        return frames_pop()
     except IndexError:
         return Frame()
 
 
 def release_frame(frame: Frame) -> None:
     if len(frame.slots) == FRAME_SLOTS:
-        _frames.append(frame)
+        frames_push(frame)
 
 
 def call_frame(frame: Frame, member_id: int, target: int, nargs: int, nresults: int) -> None:
@@ -238,7 +303,7 @@ def call_noargs(member_id: int, target: int, convert: Any) -> Any:
     """``convert(result)`` of a call without arguments (a getter): acquire, call and release
     in one function, the shortest path through a frame."""
     try:
-        frame = _frames.pop()
+        frame = frames_pop()
     except IndexError:
         frame = Frame()
     try:
@@ -264,7 +329,7 @@ def call_noargs(member_id: int, target: int, convert: Any) -> Any:
     except ctypes.ArgumentError as refused:
         raise argument_error(refused) from None
     finally:
-        _frames.append(frame)
+        frames_push(frame)
 
 
 class GilRelease:

@@ -148,7 +148,8 @@ def compile_invoker(member: int, param_types: tuple[int, ...], slow: Invoker, re
         "    return slow(target, args)",
         *_direct_lines(member, param_types),
         "try:",
-        "    frame = _frames_pop()",
+        # a free-threaded build's per-thread pool, inline (see _bridge.OWN_FRAMES)
+        "    frame = _own.free.pop()" if _bridge.FREE_THREADED else "    frame = _frames_pop()",
         "except IndexError:",
         "    frame = _Frame()",
         "try:",
@@ -215,7 +216,7 @@ def compile_invoker(member: int, param_types: tuple[int, ...], slow: Invoker, re
         "        unclaimed = error.i",
         "        error.i = 0",
         "        _free_handle(unclaimed)",
-        "    _frames_push(frame)",
+        "    _own.free.append(frame)" if _bridge.FREE_THREADED else "    _frames_push(frame)",
     ]
     # At the recursion limit ctypes refuses the arguments: raise Python's RecursionError.
     body = [
@@ -228,8 +229,9 @@ def compile_invoker(member: int, param_types: tuple[int, ...], slow: Invoker, re
     scope: dict[str, Any] = {
         "_codecs": _codecs,
         "slow": slow,
-        "_frames_pop": _bridge.FRAMES.pop,
-        "_frames_push": _bridge.FRAMES.append,
+        "_frames_pop": _bridge.frames_pop,
+        "_frames_push": _bridge.frames_push,
+        "_own": _bridge.OWN_FRAMES,
         "_Frame": _bridge.Frame,
         "_header": _bridge.FRAME_HEADER.pack_into,
         "_raise_error": _bridge.raise_error,
@@ -255,5 +257,7 @@ def compile_invoker(member: int, param_types: tuple[int, ...], slow: Invoker, re
         scope["_direct_fn"] = found[0]
         scope["_direct_free"] = _direct.releasing_twin(member)
     exec(compile(source, f"<pyclrbridge invoker {member}>", "exec"), scope)  # our own source: ints and fixed names
+    for value in scope.values():  # every thread loads these at each call (free-threaded: see defer_refcount)
+        _bridge.defer_refcount(value)
     run: Invoker = scope["run"]
     return run

@@ -24,8 +24,8 @@ from .fastcall import compile_invoker
 from .signatures import Overload, Plan
 
 _views = _declared._viewer  # pythonnet's interface views (compat), read on the general path
-_frames_pop = _bridge.FRAMES.pop  # the frame pool (see _bridge.acquire_frame), bound once
-_frames_push = _bridge.FRAMES.append
+_frames_pop = _bridge.frames_pop  # the frame pool (see _bridge.acquire_frame), bound once
+_frames_push = _bridge.frames_push
 _header = _bridge.FRAME_HEADER.pack_into
 _INT64 = Kind.INT64
 _DOUBLE = Kind.DOUBLE

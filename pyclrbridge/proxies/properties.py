@@ -19,8 +19,8 @@ from . import native as _native
 from .base import ClassMember
 from .member_errors import member_error
 
-_frames_pop = _bridge.FRAMES.pop  # the frame pool (see _bridge.acquire_frame), bound once
-_frames_push = _bridge.FRAMES.append
+_frames_pop = _bridge.frames_pop  # the frame pool (see _bridge.acquire_frame), bound once
+_frames_push = _bridge.frames_push
 _header = _bridge.FRAME_HEADER.pack_into
 _ArgumentError = ctypes.ArgumentError
 _INT64 = Kind.INT64

@@ -128,6 +128,45 @@ after = counts()
 print("outcomes", sorted(outcomes.items()))
 print("leaked", *(y - x for x, y in zip(before, after)))
 """
+_ERROR_PATH = """
+from System import Converter, Int32
+from System.Collections.Generic import List
+xs = List[Int32]([0] * 3)
+class Boom(Exception):
+    pass
+def loop_call():
+    # A loop across both heaps that only clearing the call's bridge frames breaks: kept -> Boom
+    # -> its traceback -> the callback's frame -> f_back: the frames of the call into .NET ->
+    # their locals: the delegate's proxy -> .NET's delegate -> cb -> kept.
+    kept = []
+    def cb(x):
+        e = Boom("x")
+        kept.append(e)
+        raise e
+    try:
+        xs.ConvertAll[Int32](Converter[Int32, Int32](cb))
+    except Boom:
+        pass
+def failing():  # a failed .NET call (a direct stub): its exception handed to Python
+    try:
+        Int32.Parse("x")
+    except Exception:
+        pass
+for _ in range(5):
+    loop_call()
+    failing()
+before = counts()
+outcomes = {{}}
+for first in (*range(1, {firsts}), 10**9):
+    for _ in range(3):
+        loop_call()
+        out = trial(first, 10**9, failing)
+        outcomes[out] = outcomes.get(out, 0) + 1
+        failing()
+after = counts()
+print("outcomes", sorted(outcomes.items()))
+print("leaked", *(y - x for x, y in zip(before, after)))
+"""
 
 #: Where the second signal lands: the callback layer's own code (the maker, the registry, the
 #: unraisable hook, the dispatcher). Not the error path of the call that then fails: see
@@ -165,5 +204,17 @@ def test_a_callback_interrupted_while_its_result_is_converted_leaves_no_registra
         firsts=40,
         seconds=10,
     )
+    assert "interrupted" in lines["outcomes"], lines
+    assert lines["leaked"] == "0 0 0", lines
+
+
+def test_a_signal_in_the_error_path_of_a_failed_call_leaks_nothing() -> None:
+    """A signal at each check of the path that turns a failed call's .NET exception into a
+    Python one (the direct stub's parked exception, raise_error, exception_from_error, the
+    clearing of bridge frames noted at earlier callback errors): the exception's handle is
+    claimed or freed, and no noted frame is lost (a lost one kept its loop across both heaps,
+    a delegate's handle and its callable, alive for ever)."""
+    files = ("proxies/exceptions.py", "proxies/direct.py", "host/bridge.py")
+    lines = _run(_ERROR_PATH, first_in=files, second_in=("nothing",), firsts=14)
     assert "interrupted" in lines["outcomes"], lines
     assert lines["leaked"] == "0 0 0", lines

@@ -25,7 +25,7 @@ import threading
 from typing import Any
 
 from ..host import bridge as _bridge
-from ..host.shim import _LOCAL, Value, _decode_utf16, prototype, read_string, thread_memory
+from ..host.shim import _LOCAL, KindInt, Value, _decode_utf16, prototype, read_string, thread_memory
 from ..values import codecs as _codecs
 from ..values.targets import INTEGER_RANGES, _target
 from .base import DERIVED_TYPE_IDS, EXCEPTION_TYPE_IDS, object_member, wrap
@@ -99,14 +99,26 @@ def releasing_twin(member: int, variant: int = 0) -> Any:
     return _prototype(found[1], False)(ctypes.cast(found[0], ctypes.c_void_p).value)
 
 
+#: ``Kind.OBJECT`` as a plain int, for the except path of :func:`failed` (no enum lookup there).
+_OBJECT_KIND = KindInt.OBJECT
+
+
 def failed() -> bool:
     """After a stub returned :data:`FAILED`: raise the .NET exception it parked; True when the
     call must be redone on the general path (an instance of a Python subclass), False when
     ``FAILED`` was the member's real result."""
     error = Value()
-    state: int = _bridge.shim().DirectPending(ctypes.byref(error))
-    if state == 1:
-        _bridge.raise_error(error)
+    try:
+        state: int = _bridge.shim().DirectPending(ctypes.byref(error))
+        if state == 1:
+            _bridge.raise_error(error)  # claiming the exception zeroes its handle there
+    except BaseException:
+        # A signal handler raising before a proxy claimed the parked exception (at the return
+        # of DirectPending, at raise_error's entry): its handle is freed here. Inline, with only
+        # attribute reads and compares before the export: no signal check before the free.
+        if error.kind == _OBJECT_KIND and error.i:
+            _bridge.SHIM.FreeHandle(error.i)  # type: ignore[union-attr]  # loaded: a stub ran
+        raise
     if state == 3:
         raise RuntimeError("a .NET call failed and its exception could not be handed to Python")
     return state == 2

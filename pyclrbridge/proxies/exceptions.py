@@ -59,7 +59,7 @@ _handed_back: weakref.WeakValueDictionary[int, _HandedBack] = weakref.WeakValueD
 # delegate) that keep the .NET side, and so the callback and its closure, alive: a loop across
 # both heaps that Python's collector cannot see. They are cleared once they have finished
 # (:func:`clear_finished_frames`, at the next failed call and every registry drain).
-# Owner: _frames_lock guards _frames_to_clear (appended at hand-over, swapped out to clear).
+# Owner: _frames_lock guards _frames_to_clear (appended at hand-over, cleared ones removed).
 _frames_lock = SignalSafeLock("pyclrbridge.proxies.exceptions._frames_lock")
 _frames_to_clear: list[types.FrameType] = []
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -199,25 +199,32 @@ def _note_bridge_frames(exc: BaseException) -> None:
 
 
 def clear_finished_frames() -> None:
-    """Clear the noted bridge frames that have finished (the others wait for the next time)."""
+    """Clear the noted bridge frames that have finished (the others wait for the next time).
+
+    A frame stays listed until it has been cleared: a signal handler that raises part-way (this
+    runs at every failed call and registry drain) leaves the rest listed for the next time, and
+    clearing a finished frame twice is harmless. Before, the list was swapped out first, and a
+    signal then lost the frames not yet cleared: each kept a loop across both heaps (a delegate's
+    handle and its callable) alive for ever."""
     _ = _frames_lock.taken
     try:
         pending = _frames_to_clear[:]
-        _frames_to_clear.clear()
     finally:
         _frames_lock.release()
-    waiting = []
+    if not pending:
+        return
+    cleared: set[int] = set()  # ids of frames in pending (alive while it is): no id reused
     for frame in pending:
         try:
             frame.clear()  # outside the lock: dropping locals may run __del__ methods
         except RuntimeError:
-            waiting.append(frame)  # still executing
-    if waiting:
-        _ = _frames_lock.taken
-        try:
-            _frames_to_clear.extend(waiting)
-        finally:
-            _frames_lock.release()
+            continue  # still executing
+        cleared.add(id(frame))
+    _ = _frames_lock.taken
+    try:
+        _frames_to_clear[:] = [f for f in _frames_to_clear if id(f) not in cleared]  # one slice store
+    finally:
+        _frames_lock.release()
 
 
 def _escaping(exc: BaseException) -> BaseException | None:
@@ -239,8 +246,8 @@ def _escaping(exc: BaseException) -> BaseException | None:
 
 def exception_from_error(error: Value) -> BaseException:
     """The Python exception for a failed call's .NET exception."""
+    exc = from_value(error)  # first: the error's handle is claimed before anything else runs
     clear_finished_frames()
-    exc = from_value(error)
     if not isinstance(exc, BaseException):
         return RuntimeError(f".NET call failed with {exc!r}")
     return original_exception(exc)

@@ -16,7 +16,12 @@ the hook's own first instruction (microseconds after the first) replaces the exc
 Python prints "Exception ignored in sys.unraisablehook" with it; the callback then fails with
 .NET's InvalidOperationException ("... could not be reported"). Nothing leaks there (no id
 or handle was written yet). Closing it needs the entry's exception caught outside Python code
-(the shim calling the dispatcher through the C API instead of a ctypes callback)."""
+(the shim calling the dispatcher through the C API instead of a ctypes callback, holding the
+exception itself and calling the report again until it returns). That is left: it replaces the
+entry of every callback (the dispatcher and each typed thunk shape, whose arguments ctypes
+converts today) and the thread-state handling ctypes does for a .NET thread, on every supported
+CPython version, free-threaded ones included, for a window of one instruction that loses no
+object."""
 
 from __future__ import annotations
 

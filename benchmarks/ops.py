@@ -284,6 +284,17 @@ def _indexer(lib: Lib) -> Callable[[int], None]:
     return run
 
 
+def _int_indexer(lib: Lib) -> Callable[[int], None]:
+    d = lib.Dictionary[lib.int_t, lib.int_t]()
+    d[1] = 1
+
+    def run(n: int) -> None:
+        for _ in range(n):
+            d[1]
+
+    return run
+
+
 _MILLION = 1_000_000
 
 
@@ -473,6 +484,7 @@ OPS: list[Op] = [
     Op("ctor with args (Version(1, 2, 3, 4))", "call", 1, 20_000, 2_000, _ctor_args, "call"),
     Op("generic method (Array.Empty[int]())", "call", 1, 20_000, 2_000, _generic_method, "call"),
     Op('indexer get (Dictionary[str, int]["key"])', "call", 1, 20_000, 2_000, _indexer, "call", target=1.0),
+    Op("int-keyed indexer get (Dictionary[int, int][1])", "call", 1, 20_000, 2_000, _int_indexer, "call", target=1.0),
     Op("iterate List[int] (100,000)", "item", 100_000, 3, 1, _iterate(100_000), "bulk"),
     Op("int[] -> list (1,000,000)", "item", _MILLION, 1, 1, _to_list("int"), "bulk"),
     Op("list -> int[] (1,000,000)", "item", _MILLION, 1, 1, _from_list("int"), "bulk"),

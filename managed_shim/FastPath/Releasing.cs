@@ -46,7 +46,7 @@ internal static unsafe class Releasing
 
     /// <summary>Releases the GIL this thread holds: the saved thread state for <see cref="Reacquire"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]  // hot: optimized when NativeMembers.EnsureCompiled prepares it
-    public static IntPtr Release() => PyApi.PyEval_SaveThread();
+    public static IntPtr Release() { Upper.Clean(); return PyApi.PyEval_SaveThread(); }
 
     /// <summary>Takes the GIL back with <paramref name="state"/> (from <see cref="Release"/>),
     /// or, once the interpreter is exiting, never returns (see the class comment).</summary>
@@ -59,6 +59,7 @@ internal static unsafe class Releasing
             Interlocked.Decrement(ref _restoring);
             ParkUntilExit();
         }
+        Upper.Clean();
         PyApi.PyEval_RestoreThread(state);  // no managed exception: a plain sequence
         Interlocked.Decrement(ref _restoring);
     }

@@ -66,7 +66,7 @@ public sealed class PythonException : Exception
 }
 
 /// <summary>The registry of Python objects .NET holds, seen from the .NET side.</summary>
-internal static class PyObjects
+internal static partial class PyObjects
 {
     // Concurrent: finalizer threads enqueue, Python threads drain.
     private static readonly ConcurrentQueue<long> _released = new();
@@ -118,12 +118,12 @@ internal static class PyObjects
     /// <summary>A <see cref="ValueKind.LazyIterable"/>: the lazy sequence for an
     /// <c>IEnumerable</c> parameter.</summary>
     public static object LazyToClr(long id, Type target) =>
-        PythonIterables.For(target, Take(id))
+        PythonIterables.For(target, TakeValue(id))
         ?? throw new InvalidCastException($"a lazy Python iterable cannot become {Signatures.TypeName(target)}");
 
     public static object ToClr(long id, Type target)
     {
-        PyObjectRef r = Take(id);
+        PyObjectRef r = TakeValue(id);
         if (DelegateFactory.IsDelegateType(target)) return DelegateFactory.Create(target, r);
         if (target.IsAssignableFrom(typeof(PyObjectRef))) return r;
         throw new InvalidCastException($"a Python object cannot become {Signatures.TypeName(target)}");
@@ -136,7 +136,7 @@ internal static class PyObjects
 /// (both full fences); <see cref="Close"/> sets the flag, then waits for the count to drain.
 /// So once Close returns zero, no thread is or will be inside Python.
 /// </summary>
-internal static unsafe class Callbacks
+internal static unsafe partial class Callbacks
 {
     // No lock: _dispatch is set once by Initialize before any callback; the flags and counters
     // are only touched through Interlocked/Volatile (the protocol above).
@@ -178,6 +178,7 @@ internal static unsafe class Callbacks
     {
         if (!TryCount()) return false;
         Interlocked.Increment(ref _calls);
+        PyObjects.NoteCallback();
         ThreadStates.Keep();  // a .NET thread's first entry: its Python thread state, kept from now on
         return true;
     }
@@ -276,6 +277,7 @@ internal static unsafe class Callbacks
         try
         {
             Interlocked.Increment(ref _calls);
+            PyObjects.NoteCallback();
             ThreadStates.Keep();  // a .NET thread's first entry: its Python thread state, kept from now on
             int nargs = args.Length;
             int nresults = Math.Max(2, 1 + byRefTypes.Length);
@@ -295,8 +297,7 @@ internal static unsafe class Callbacks
             var converted = new object?[1 + byRefTypes.Length];
             try
             {
-                if (returnType != typeof(void)) converted[0] = Values.ToClr(results[0], returnType);
-                for (int i = 0; i < byRefTypes.Length; i++) converted[1 + i] = Values.ToClr(results[1 + i], byRefTypes[i]);
+                ConvertResults(results, converted, returnType, byRefTypes);
             }
             finally
             {

@@ -212,7 +212,10 @@ internal static unsafe class TypedCallbacks
             case ValueKind.Void:
                 try
                 {
-                    return target.ReturnType == typeof(void) ? null : Values.ToClr(slot.Result, target.ReturnType);
+                    if (target.ReturnType == typeof(void)) return null;
+                    var converted = new object?[1];
+                    fixed (Value* result = &slot.Result) Callbacks.ConvertResults(result, converted, target.ReturnType, Type.EmptyTypes);
+                    return converted[0];
                 }
                 finally
                 {

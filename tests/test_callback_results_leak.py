@@ -107,7 +107,7 @@ def test_an_accepted_result_is_released_once_and_usable_while_held(fixtures: Any
         assert items[0] is a and items[1]["k"] is b
     del items
     held.clear()
-    System.Math.Abs(1)  # the last result's Python object is held only until the thread's next call
+    System.Text.StringBuilder("x").ToString()  # the last result's Python object is held until the next call
     assert _held(fixtures) == start  # each released once: back to the start, never below
 
 
@@ -124,3 +124,37 @@ def test_a_dict_result_with_python_keys_that_is_accepted_is_held_then_released(f
     assert _held(fixtures)[0] == start[0] + 3
     del made
     assert _held(fixtures) == start
+
+
+def test_threads_refusing_and_accepting_results_at_once_leave_nothing_registered(fixtures: Any) -> None:
+    """The log of ids taken is per thread: refusals on some threads never release what an
+    accepted result on another thread holds, and none leak."""
+    import System
+    from System import Array, Object
+
+    from pyclrbridge.testing import run_concurrently
+
+    keep = object()
+    make = System.Func[Array[Object]](lambda: [keep, object()])
+    refuse = System.Func[System.Double](lambda: [object(), {"a": (object(), keep)}])
+    refuse_generic = System.Func[System.Collections.Generic.List[System.Int32]](lambda: [1, object(), object()])
+    make.DynamicInvoke()
+    _outcome(refuse, ())
+    _outcome(refuse_generic, ())
+    before = _held(fixtures)
+
+    def work(index: int) -> list[Any]:
+        held = []
+        for _ in range(ROUNDS):
+            if index % 3 == 0:
+                held.append(make.DynamicInvoke())
+            else:
+                assert _outcome(refuse if index % 3 == 1 else refuse_generic, ()) == "InvalidCastException"
+        return held
+
+    results = run_concurrently(work, 6, pass_index=True)
+    assert all(items[0] is keep for held in results for items in held)
+    assert sum(len(held) for held in results) == 2 * ROUNDS
+    results.clear()
+    System.Text.StringBuilder("x").ToString()  # the last result's Python object is held until the next call
+    assert _held(fixtures) == before

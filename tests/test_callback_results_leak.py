@@ -158,3 +158,34 @@ def test_threads_refusing_and_accepting_results_at_once_leave_nothing_registered
     results.clear()
     System.Text.StringBuilder("x").ToString()  # the last result's Python object is held until the next call
     assert _held(fixtures) == before
+
+
+class _Key:
+    """A key whose hash .NET asks Python for while it converts the dict (a callback inside the
+    conversion of a callback's result)."""
+
+    def __init__(self, i: int) -> None:
+        self.i = i
+
+    def __hash__(self) -> int:
+        return self.i
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Key) and other.i == self.i
+
+
+def test_a_dict_result_with_python_keys_arrives_intact(fixtures: Any) -> None:
+    """The callbacks .NET makes for the keys' hashes while it reads the dict must not let go of
+    the memory the rest of the dict is written in (they did: the values read as garbage)."""
+    import System
+    from System.Collections.Generic import Dictionary
+
+    def text(k: _Key) -> str:
+        return f"value-{k.i}-" + "x" * (k.i % 50)
+
+    keys = [_Key(i) for i in range(200)]
+    f = System.Func[Dictionary[System.Object, System.String]](lambda: {k: text(k) for k in keys})
+    for _ in range(10):
+        made = f.DynamicInvoke()
+        assert made.Count == len(keys)
+        assert [made[k] for k in keys] == [text(k) for k in keys]

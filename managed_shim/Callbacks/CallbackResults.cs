@@ -80,6 +80,10 @@ internal static partial class PyObjects
     // while converting (a key's GetHashCode calling Python) watches its own and restores this.
     [ThreadStatic] private static List<long>? _taking;
 
+    /// <summary>True while a callback's result conversion runs on this thread (a callback
+    /// entered now must leave the memory of that result alone).</summary>
+    public static bool Converting => _taking != null;
+
     /// <summary>Take for a value being converted: the id is logged (before it is taken, so a
     /// logged id is never released behind a PyObjectRef's back) when a result conversion watches.</summary>
     private static PyObjectRef TakeValue(long id)

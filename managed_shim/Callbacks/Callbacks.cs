@@ -286,6 +286,9 @@ internal static unsafe partial class Callbacks
             Arena.Reset();
             for (int i = 0; i < nargs; i++) Values.FromClr(args[i], argv + i);
             int typeId = returnType == typeof(void) ? 0 : TypeCatalog.IdOf(returnType);
+            // Converting a result of this thread (a Python key's GetHashCode): negated, so Python
+            // keeps the memory that result points into (dispatch.py, "nested").
+            if (PyObjects.Converting) typeId = ~typeId;
             // The dispatcher writes results[0] on every path; when an exception escapes it (a
             // signal handler raising at its entry) rc is not set, so the results say what happened.
             results[0].Kind = ValueKind.Missing;

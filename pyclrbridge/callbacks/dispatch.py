@@ -200,6 +200,11 @@ def _dispatch(
 ) -> int:
     try:
         keep: list[Any] = _NOTHING_KEPT  # the result's keep list once made (see report's kept)
+        # A negative type: .NET is still reading an earlier result of this thread (this call is
+        # a Python key's hash during its conversion); what that result keeps must stay.
+        nested = ret_type < 0
+        if nested:
+            ret_type = ~ret_type
         views = _frames.get((args_at, results_at, nargs, nresults))
         if views is None:
             views = _frame_views(args_at, results_at, nargs, nresults)
@@ -226,7 +231,7 @@ def _dispatch(
             result = results[0]  # what to_value writes for this int, written inline
             result.kind = _INT64
             result.i = out
-            if _keepalive:  # nothing to keep: drop this thread's previous keepalive, if any
+            if _keepalive and not nested:  # nothing to keep: drop this thread's previous keepalive, if any
                 _keepalive.pop(threading.get_ident(), None)  # (only this thread adds its key)
             return 0
         keep = []
@@ -252,8 +257,12 @@ def _dispatch(
             results[0].kind = Kind.VOID
         if keep:
             keep.append(out)  # sequences and maps point into values that point at proxies in out
-            _keepalive[threading.get_ident()] = keep
-        elif _keepalive:
+            outer = _keepalive.get(threading.get_ident()) if nested else None
+            if outer is not None:
+                outer.append(keep)  # kept with the result .NET is still reading
+            else:
+                _keepalive[threading.get_ident()] = keep
+        elif _keepalive and not nested:
             _keepalive.pop(threading.get_ident(), None)  # nothing to keep: drop this thread's last one
         return 0
     except BaseException as exc:  # everything, SystemExit too: it travels back through .NET

@@ -189,3 +189,34 @@ def test_a_dict_result_with_python_keys_arrives_intact(fixtures: Any) -> None:
         made = f.DynamicInvoke()
         assert made.Count == len(keys)
         assert [made[k] for k in keys] == [text(k) for k in keys]
+
+
+def test_a_list_refused_for_an_array_element_leaves_nothing_registered(fixtures: Any) -> None:
+    """Storing into an array element converts in .NET too (Python does not check first)."""
+    import System
+    from System import Array, Int32, Object
+    from System.Collections.Generic import List
+
+    ints = Array[Int32]([1, 2])
+    lists = Array[List[Int32]](1)
+    objects = Array[Object](1)
+    a = object()
+    refusals = [
+        lambda: ints.__setitem__(0, [object(), object()]),
+        lambda: ints.__setitem__(1, {"a": (object(), a)}),
+        lambda: lists.__setitem__(0, [1, object(), object()]),
+    ]
+    for refuse in refusals:
+        with pytest.raises(TypeError):
+            refuse()
+    before = _held(fixtures)
+    for _ in range(ROUNDS):
+        for refuse in refusals:
+            with pytest.raises(TypeError):
+                refuse()
+        objects[0] = [a, object()]  # accepted: an object[] holding both
+    assert objects[0][0] is a
+    assert list(ints) == [1, 2]
+    objects[0] = None
+    System.Text.StringBuilder("x").ToString()  # the last result's Python object is held until the next call
+    assert _held(fixtures) == before

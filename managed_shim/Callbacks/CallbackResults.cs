@@ -9,7 +9,8 @@ internal static unsafe partial class Callbacks
     /// Converts a callback's results (<paramref name="returnType"/>, then the by-ref values).
     /// When a conversion fails, the Python objects registered in the results that no
     /// PyObjectRef took (the other items of a list or dict .NET refused, the values after the
-    /// one that failed) are handed back to Python: nothing else would ever release them.
+    /// one that failed) are handed back to Python: nothing else would ever release them. (Also
+    /// for a value stored into an array element, which Python does not check before.)
     /// Not when a callback ran on this thread during the conversion (a Python key's
     /// GetHashCode): Python then keeps the result's memory no longer, so its ids are not read
     /// again and stay registered (a leak, never a release of an id read from freed memory).

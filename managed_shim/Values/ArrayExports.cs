@@ -49,7 +49,10 @@ public static unsafe partial class Exports
         try
         {
             Array array = ArrayOf(handle);
-            array.SetValue(Values.ToClr(*value, array.GetType().GetElementType()!), Indices(indices, rank));
+            // A list or dict .NET refuses hands back the Python objects in it it never took.
+            var converted = new object?[1];
+            Callbacks.ConvertResults(value, converted, array.GetType().GetElementType()!, Type.EmptyTypes);
+            array.SetValue(converted[0], Indices(indices, rank));
             return 0;
         }
         catch (Exception e) { return Fail(e, error); }

@@ -262,7 +262,15 @@ def fresh_enum_type() -> Any:
             if t.IsEnum and not t.ContainsGenericParameters and t.GetEnumNames().Length > 1  # names: no value converted
         ]
         _ENUM_POOL.extend(reversed(found))
-    return _ENUM_POOL.pop()
+    from System import Enum
+
+    while True:
+        t = _ENUM_POOL.pop()
+        # Distinct values only (no aliases such as SpecialFolder.Personal == MyDocuments): the dict
+        # path makes the values keys. The underlying integers do not build the enum's class.
+        underlying = list(Enum.GetValuesAsUnderlyingType(t))
+        if len(set(underlying)) == len(underlying):
+            return t
 
 
 _ENUM_POOL: list[Any] = []

@@ -25,6 +25,7 @@ except ImportError:  # no hypothesis for this interpreter (e.g. a free-threaded 
     st = None
 
 from conftest import assert_clean_exit, run_python
+from pyclrbridge.host import bridge as _bridge
 from pyclrbridge.host.bridge import GilRelease
 from pyclrbridge.proxies import direct as _direct
 from pyclrbridge.proxies import native as _native
@@ -909,11 +910,11 @@ def test_native_objects_are_collected_types_with_shared_counts_where_threads_run
     free_threaded = not getattr(sys, "_is_gil_enabled", lambda: True)()
     has_deferral = hasattr(ctypes.pythonapi, "PyUnstable_Object_EnableDeferredRefcount")
     if free_threaded and has_deferral:
-        assert _native._DEFER is not None
+        assert _bridge._DEFER is not None
         # Enabling again answers 0: each already has a deferred count.
-        assert [_native._DEFER(o) for o in (member, indexer, group)] == [0, 0, 0]
+        assert [_bridge._DEFER(o) for o in (member, indexer, group)] == [0, 0, 0]
     elif not free_threaded:
-        assert _native._DEFER is None
+        assert _bridge._DEFER is None
     gc.collect()  # traverses them: they stay, and serve as before
     g, c = gauge(), counter()
     g.Level = 41
@@ -979,9 +980,9 @@ def test_method_groups_share_their_count_with_native_members_off() -> None:
         import pyclrbridge
         pyclrbridge.load()
         from System.Text import StringBuilder
-        from pyclrbridge.proxies import native
+        from pyclrbridge.host import bridge
         group = StringBuilder.__dict__["Append"]
-        print(type(group).__name__, native._DEFER(group))
+        print(type(group).__name__, bridge._DEFER(group))
         """,
         env={"PYCLRBRIDGE_NATIVE_MEMBERS": "0"},
     )

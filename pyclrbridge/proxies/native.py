@@ -27,7 +27,6 @@ from __future__ import annotations
 import ctypes
 import os
 import sys
-import sysconfig
 import weakref
 from typing import Any
 
@@ -97,25 +96,6 @@ class _Traversed:
     __slots__ = ()
 
 
-def _deferrer() -> Any:
-    """``PyUnstable_Object_EnableDeferredRefcount`` where the build has it (free-threaded 3.14+),
-    else None. Unstable C-API, so looked up and never required: without it everything works,
-    only slower on many threads."""
-    if sys.implementation.name != "cpython" or not hasattr(ctypes, "pythonapi"):
-        return None
-    if not sysconfig.get_config_var("Py_GIL_DISABLED"):
-        return None  # with a GIL no reference count is contended: nothing to gain
-    try:
-        return ctypes.PYFUNCTYPE(ctypes.c_int, ctypes.py_object)(
-            ("PyUnstable_Object_EnableDeferredRefcount", ctypes.pythonapi)
-        )
-    except AttributeError:  # 3.13t has no such function
-        return None
-
-
-_DEFER = _deferrer()
-
-
 def share(obj: Any) -> None:
     """Make ``obj`` (an object many threads find in a class dict: a method group, a native
     member or indexer) cheap to share on a free-threaded build. There every new reference to an
@@ -124,8 +104,7 @@ def share(obj: Any) -> None:
     With a deferred reference count the interpreter's attribute lookup takes none (it is still
     freed, by the garbage collector, once unreachable). A no-op on a build with a GIL or without
     that function; independent of ``PYCLRBRIDGE_NATIVE_MEMBERS`` (method groups gain either way)."""
-    if _DEFER is not None:
-        _DEFER(obj)
+    _bridge.defer_refcount(obj)
 
 
 _SETUP = ctypes.PYFUNCTYPE(ctypes.c_int32, _vp, ctypes.c_int32, _vp, ctypes.c_int32, _vp, _vp)

@@ -34,7 +34,7 @@ from ..host.shim import KindInt as Kind
 from ..host.shim import Value
 from ..values import codecs as _codecs
 from ..values.convert import to_value
-from ..values.objects import forget_now, register_negated_into, registry
+from ..values.objects import forget_now, register_into, registry
 from .dispatch import TRANSFERRED_HANDLE, _keepalive, _views_at, report
 from .entry import add_entry
 
@@ -212,7 +212,7 @@ def _make(shape_at: int | None, n: int, address_at: int | None) -> None:
 def _report_make_failure(exc: BaseException, address_at: int | None) -> None:
     """The maker's exception for the shim to raise: minus its registry id as the address.
 
-    The id is written in the step that registers it (``register_negated_into``), so a signal
+    The id is written in the step that registers it (``register_into(..., negated=True)``), so a signal
     handler that raises after that (at the registry lock's release, in a drain) leaves it where
     the shim reads it; the attempt that reports that newer exception (the unraisable hook calls
     this again) drops it first. Only field reads, a compare and a store come before that drop
@@ -222,7 +222,7 @@ def _report_make_failure(exc: BaseException, address_at: int | None) -> None:
     if old < 0:  # an interrupted attempt's registration: .NET will never read it
         cell.value = 0
         forget_now(-old, None)
-    register_negated_into(exc, cell)
+    register_into(exc, cell, negated=True)
 
 
 add_entry(_make.__code__, lambda frame_locals, exc: _report_make_failure(exc, frame_locals["address_at"]))

@@ -64,41 +64,29 @@ def register(obj: Any) -> int:
     return holder.i
 
 
-def register_into(obj: Any, slot: Any) -> None:
+def register_into(obj: Any, slot: Any, *, negated: bool = False) -> None:
     """Give ``obj`` an id that .NET will hold, written to ``slot.i`` (a ``Value``, or the holder
     :func:`register` reads it from) in the same signal-free step that registers it: a signal
     handler that raises (Ctrl-C, an alarm) runs at a call's return, and between
     ``register(obj)`` returning and its id being stored it would leave a registration no one
     can drop. Here the insertion and the store are a dict store
     and a ctypes field store (neither checks for signals), after ``next()`` (whose check comes
-    before anything was registered); whoever catches a later exception drops ``slot.i``."""
+    before anything was registered); whoever catches a later exception drops ``slot.i``.
+
+    With ``negated``, ``slot`` is a ``ctypes.c_int64`` cell where .NET reads minus the id (the
+    typed-thunk maker's answer, where a positive value is an address): ``slot.value`` gets the
+    negated id in the same step. Whoever catches a later exception and writes the cell again
+    drops a negative value it finds there first (``forget_now(-cell.value)``). The choice is a
+    forward branch, which checks for nothing either."""
     global _since_drain
     _ = _registry_lock.taken
     try:
         new_id = next(_next_id)
         _registry[new_id] = obj
-        slot.i = new_id
-        _since_drain += 1
-        drain_now = _since_drain >= _DRAIN_EVERY
-        if drain_now:
-            _since_drain = 0
-    finally:
-        _registry_lock.release()
-    if drain_now:
-        drain()
-
-
-def register_negated_into(obj: Any, cell: Any) -> None:
-    """:func:`register_into` for a ``ctypes.c_int64`` cell where .NET reads minus the id (the
-    typed-thunk maker's answer, where a positive value is an address): the negated id is stored
-    in the step that registers it. Whoever catches a later exception and writes the cell again
-    drops a negative value it finds there first (``forget_now(-cell.value)``)."""
-    global _since_drain
-    _ = _registry_lock.taken
-    try:
-        new_id = next(_next_id)
-        _registry[new_id] = obj
-        cell.value = -new_id
+        if negated:
+            slot.value = -new_id
+        else:
+            slot.i = new_id
         _since_drain += 1
         drain_now = _since_drain >= _DRAIN_EVERY
         if drain_now:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from pyclrbridge.testing import run_concurrently
+from conftest import assert_clean_exit, run_python
 
 
 @pytest.fixture(scope="module")
@@ -176,20 +176,45 @@ def test_exception_from_a_callback_on_worker_threads_reaches_the_caller(invoker:
     assert "callbacks failed" in str(caught.value)
 
 
-def test_sixteen_threads_compile_sixteen_delegate_types_once_each(fixtures: Any) -> None:
+_SIXTEEN_TYPES = """
+import pyclrbridge
+from pyclrbridge.testing import run_concurrently
+clr = pyclrbridge.load()
+from System import Func, Int16
+types = [Func[(Int16,) * (k + 1)] for k in range(16)]  # Func<short>, Func<short, short>, ...
+before = clr.stats()["delegate_factories"]
+
+def returning(k):
+    return lambda *args: len(args) + 100 * k
+
+def convert(i):
+    # Thread i asks for type i first (16 types compiled at once), then for every other type
+    # while the other threads may still be compiling it.
+    made = []
+    for k in [*range(i, 16), *range(i)]:
+        f = types[k](returning(k))
+        made.append((k, f(*range(k)), f.Method))
+    return made
+
+made = [m for per_thread in run_concurrently(convert, 16, pass_index=True) for m in per_thread]
+print("compiled", clr.stats()["delegate_factories"] - before)
+print("wrong results", [(k, r) for k, r, _ in made if r != k + 100 * k])
+first = {}
+for k, _, method in made:
+    first.setdefault(k, method)
+print("types with a second method", sorted({k for k, _, method in made if not method.Equals(first[k])}))
+"""
+
+
+def test_sixteen_threads_compile_sixteen_delegate_types_once_each() -> None:
     """Converting callables to 16 new delegate types on 16 threads at once compiles each
-    factory exactly once, and every delegate calls its own callable."""
-    from System import Func, Int16
-
-    types = [Func[(Int16,) * (k + 1)] for k in range(16)]
-    before = fixtures.stats()["delegate_factories"]
-
-    def convert(k: int) -> Any:
-        f = types[k](lambda *args: len(args) + 100 * k)
-        return f(*range(k))
-
-    assert run_concurrently(convert, 16, pass_index=True) == [k + 100 * k for k in range(16)]
-    assert fixtures.stats()["delegate_factories"] == before + 16
+    factory exactly once (the count of compiled factories grows by 16, and every delegate of a
+    type, whichever thread made it, has that one factory's ``Method``), and every delegate
+    calls its own callable. In a fresh process: there the types are surely new, whatever
+    another test of this session converted before."""
+    proc = run_python(_SIXTEEN_TYPES, timeout=120)
+    assert_clean_exit(proc)
+    assert proc.stdout.splitlines() == ["compiled 16", "wrong results []", "types with a second method []"]
 
 
 def test_task_run_of_an_action_runs_the_callable_on_the_pool(fixtures: Any) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ctypes
 import functools
+import operator
 import weakref
 from collections.abc import Callable
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 from ..host import bridge as _bridge
 from ..host import typeinfo as _typeinfo
 from ..host.errors import BUILTIN_FOR_EXCEPTION, ClrError
+from ..values.objects import HandleOwner
 from ..values.targets import type_id_for
 from . import catalog
 from . import native as _native
@@ -108,7 +110,26 @@ def _exception_namespace() -> dict[str, Any]:
             self._h = 0
             _free(h)
 
-    return {"__str__": __str__, "__del__": __del__, "__repr__": _represent_exception}
+    # The finalizer is the shim's FreeHandle export, called from C (HandleOwner's, installed at
+    # load, before any class is built): ctypes passes ``_as_parameter_``, read by a property
+    # whose getter is C too. A Python ``__del__`` can be cut short by a signal handler that
+    # raises at its first instruction, and then the handle leaks, with the Python exception a
+    # callback raised if the .NET exception carries one (the ``stress --signals`` end state
+    # "1 handle, 1 Python object held"). ``_h`` defaults to 0: an exception whose handle was
+    # never stored frees nothing. The Python ``__del__`` stays where no C finalizer is
+    # installed (32-bit).
+    native_free = HandleOwner.__dict__.get("__del__")
+    return {
+        "__str__": __str__,
+        "__repr__": _represent_exception,
+        "__del__": __del__ if native_free is None else native_free,
+        "_h": 0,
+        "_as_parameter_": _EXCEPTION_HANDLE,
+    }
+
+
+#: ``exc._as_parameter_`` of a .NET exception proxy: its handle, read from C (see _exception_namespace).
+_EXCEPTION_HANDLE = property(operator.attrgetter("_h"))
 
 
 def create(type_id: int) -> Any:

@@ -294,7 +294,7 @@ def test_native_member_in_a_forked_child_raises_the_spawn_error() -> None:
     # parent. That is the direct calls' matter, not this path's.)
 
 
-def test_constants_become_class_attributes() -> None:
+def test_constants_become_class_attributes(clr: Any) -> None:
     from System import BitConverter, Math, String
 
     assert math.pi == Math.PI

@@ -130,6 +130,7 @@ _EXPORTS: dict[str, tuple[Any, list[Any]]] = {
     "ListExtensionNames": (_i32, [ValuePtr, ValuePtr]),
     # ProxyFinalizer.cs: every proxy's finalizer, called by ctypes with the proxy itself.
     "ProxyFinalizerSetup": (_i32, [_i64, _i64, _i64, _i64, _i64, _i64, _i64]),
+    "ProxyFinalizerDescriptor": (_i64, [_i64, _i64, _i64, _i64]),
     "FreeProxy": (_i32, [ctypes.py_object]),
     "Stats": (_i32, [ValuePtr, ValuePtr]),
     "DrainReleased": (_i32, [_i64p, _i32]),
@@ -220,6 +221,7 @@ SHORT_EXPORTS = frozenset(
         "FreeHandle",
         "FreeProxy",
         "ProxyFinalizerSetup",
+        "ProxyFinalizerDescriptor",
         "DirectPending",
         "DirectMainThread",
         "FreeUnclaimedValues",
@@ -358,6 +360,7 @@ class Shim:
     Generation: Any
     ListExtensionNames: Any
     ProxyFinalizerSetup: Any
+    ProxyFinalizerDescriptor: Any
     FreeProxy: Any
     Stats: Any
     DrainReleased: Any

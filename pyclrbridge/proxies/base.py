@@ -682,12 +682,36 @@ def install_finalizer(shim: Any) -> None:
         return  # the Python finalizer stays
     if shim.ProxyFinalizerSetup(slot_get, id(slot), *addresses[1:], id(int)) != 0:
         return
-    address = ctypes.cast(shim.FreeProxy, ctypes.c_void_p).value or 0
-    free_proxy = ctypes.PYFUNCTYPE(ctypes.c_int32, ctypes.py_object)(address)
     address = ctypes.cast(shim.FreeHandle, ctypes.c_void_p).value or 0
     free = ctypes.PYFUNCTYPE(ctypes.c_int32, ctypes.c_void_p)(address)
-    ClrObject.__del__ = functools.lru_cache(maxsize=0)(free_proxy)  # type: ignore[method-assign]
+    ClrObject.__del__ = _native_finalizer(shim) or _ctypes_finalizer(shim)  # type: ignore[method-assign]
     HandleOwner.__del__ = functools.lru_cache(maxsize=0)(free)  # type: ignore[attr-defined]
+
+
+def _native_finalizer(shim: Any) -> Any:
+    """``ClrObject.__del__`` as a method descriptor of ClrObject made by the shim (a C function,
+    see ``managed_shim/Calls/ProxyFinalizer.cs``), or None where the shim cannot make it. CPython
+    calls it with the dying proxy straight from the finalizer slot: no ctypes call, so no
+    argument conversion and no shared ctypes object written by every dying proxy (on a
+    free-threaded build each such write is contended between threads)."""
+    try:
+        new_method = ctypes.cast(ctypes.pythonapi.PyDescr_NewMethod, ctypes.c_void_p).value or 0
+        incref = ctypes.cast(ctypes.pythonapi.Py_IncRef, ctypes.c_void_p).value or 0
+        made = shim.ProxyFinalizerDescriptor(new_method, id(ClrObject), incref, id(None))
+    except (AttributeError, OSError):  # no such symbol, an old shim
+        return None
+    if not made:
+        return None
+    # The shim keeps the reference it made (the descriptor lives for the process).
+    return ctypes.cast(ctypes.c_void_p(made), ctypes.py_object).value
+
+
+def _ctypes_finalizer(shim: Any) -> Any:
+    """``ClrObject.__del__`` as ``FreeProxy`` called through ctypes (``functools.lru_cache(
+    maxsize=0)`` binds like a method and calls it from C, with no Python frame)."""
+    address = ctypes.cast(shim.FreeProxy, ctypes.c_void_p).value or 0
+    free_proxy = ctypes.PYFUNCTYPE(ctypes.c_int32, ctypes.py_object)(address)
+    return functools.lru_cache(maxsize=0)(free_proxy)
 
 
 # typeslots.h: Py_tp_descr_get (the stable ABI's slot numbering).

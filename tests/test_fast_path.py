@@ -24,6 +24,8 @@ try:
 except ImportError:  # no hypothesis for this interpreter (e.g. a free-threaded build): that test skips
     st = None
 
+from native_checks import in_forked_child, release_race
+
 from conftest import assert_clean_exit, run_python
 from pyclrbridge.host import bridge as _bridge
 from pyclrbridge.host.bridge import GilRelease
@@ -195,47 +197,19 @@ def test_registered_encoders_take_the_python_path(gauge: Any) -> None:
     assert g.Level == 5
 
 
-def _note_unless_released(e: Exception, unexpected: list[str]) -> None:
-    """A release race may end in the bridge's "released" ValueError or .NET's
-    ObjectDisposedException; anything else goes into ``unexpected``."""
-    if isinstance(e, ValueError):
-        if "released" not in str(e):
-            unexpected.append(repr(e))
-    elif "ObjectDisposedException" not in type(e).__qualname__ + type(e).__name__ + str(type(e)):
-        unexpected.append(f"{type(e)}: {e}")
-
-
 def test_release_race_ends_in_clean_errors(gauge: Any) -> None:
     """Four threads read and write while a fifth releases the objects under them: every access
     either works or raises the released-object error; nothing else, no crash."""
-    import pyclrbridge
-
     objects = [gauge() for _ in range(200)]
     for o in objects:
         o.Level = 1
-    unexpected: list[str] = []
-    stop = threading.Event()
 
-    def work() -> None:
-        i = 0
-        while not stop.is_set():
-            o = objects[i % len(objects)]
-            i += 1
-            try:
-                o.Level = o.Level + 1 if o.Level < 1000 else 1
-                o.Label = "x"
-                _ = o.Label
-            except Exception as e:
-                _note_unless_released(e, unexpected)
+    def access(o: Any, i: int) -> None:
+        o.Level = o.Level + 1 if o.Level < 1000 else 1
+        o.Label = "x"
+        _ = o.Label
 
-    threads = [threading.Thread(target=work) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for o in objects:
-        pyclrbridge.release(o)
-    stop.set()
-    for t in threads:
-        t.join(60)
+    unexpected = release_race(objects, access)
     assert not unexpected, unexpected[:5]
 
 
@@ -255,40 +229,21 @@ def test_switch_off_keeps_python_descriptors(fixtures_dll: Any) -> None:
 
 
 def test_native_member_in_a_forked_child_raises_the_spawn_error() -> None:
-    proc = run_python(
+    lines = in_forked_child(
         """
-        import multiprocessing
-        import pyclrbridge
-        pyclrbridge.load()
         from System.Runtime.CompilerServices import StrongBox
         box = StrongBox[int](3)
         box.Value; box.Value = 3
         assert type(StrongBox[int].__dict__["Value"]).__name__ == "NativeMember"
-
-        def child(queue):
-            import gc
-            gc.collect()  # visits the native members with CPython's traverse: no .NET code runs
-            outcome = []
-            for use in (lambda: box.Value, lambda: setattr(box, "Value", 4)):
-                try:
-                    use()
-                    outcome.append("ran")
-                except RuntimeError as e:
-                    outcome.append("spawn" if "'spawn' start method" in str(e) else str(e))
-            queue.put(outcome)
-
-        ctx = multiprocessing.get_context("fork")
-        queue = ctx.Queue()
-        worker = ctx.Process(target=child, args=(queue,))
-        worker.start()
-        print(queue.get(timeout=60))
-        worker.join(60)
-        print("child exit", worker.exitcode, "parent", box.Value)
         """,
-        timeout=90,
+        '(lambda: box.Value, lambda: setattr(box, "Value", 4))',
+        "box.Value",
+        child_first="""
+        import gc
+        gc.collect()  # visits the native members with CPython's traverse: no .NET code runs
+        """,
     )
-    assert_clean_exit(proc)
-    assert proc.stdout.splitlines() == ["['spawn', 'spawn']", "child exit 0 parent 3"]
+    assert lines == ["['spawn', 'spawn']", "child exit 0 parent 3"]
     # (A member without a native member whose direct stub the parent resolved but never ran
     # is not safe in a child: the child compiles the stub into memory it shares with the
     # parent. That is the direct calls' matter, not this path's.)
@@ -597,71 +552,32 @@ def test_method_release_race_ends_in_clean_errors(clr: Any) -> None:
     under them: every call either works or raises the released-object error; no crash."""
     from System.Collections.Generic import List
 
-    import pyclrbridge
+    def access(o: Any, i: int) -> None:
+        contains = o.Contains
+        contains(2)
+        o.IndexOf(3)
+        o[0] = o[1]
 
-    objects = [List[int]([1, 2, 3]) for _ in range(200)]
-    unexpected: list[str] = []
-    stop = threading.Event()
-
-    def work() -> None:
-        i = 0
-        while not stop.is_set():
-            o = objects[i % len(objects)]
-            i += 1
-            try:
-                contains = o.Contains
-                contains(2)
-                o.IndexOf(3)
-                o[0] = o[1]
-            except Exception as e:
-                _note_unless_released(e, unexpected)
-
-    threads = [threading.Thread(target=work) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for o in objects:
-        pyclrbridge.release(o)
-    stop.set()
-    for t in threads:
-        t.join(60)
+    unexpected = release_race([List[int]([1, 2, 3]) for _ in range(200)], access)
     assert not unexpected, unexpected[:5]
 
 
 def test_method_groups_in_a_forked_child_bind_in_python() -> None:
     """A forked child runs no .NET code, not even the native binding: it binds through
     MethodGroup.__get__ again, and the call raises the error that names spawn."""
-    proc = run_python(
+    lines = in_forked_child(
         """
-        import multiprocessing
-        import pyclrbridge
-        pyclrbridge.load()
         from System.Collections.Generic import List
         from pyclrbridge.proxies.members import MethodGroup
         xs = List[int]([1])
         native_type = type(List[int].__dict__["Contains"])
         assert native_type is not MethodGroup and xs.Contains(1)
-
-        def child(queue):
-            outcome = [native_type.__get__ is MethodGroup.__get__, type(xs.Contains).__name__]
-            try:
-                xs.Contains(1)
-                outcome.append("ran")
-            except RuntimeError as e:
-                outcome.append("spawn" if "'spawn' start method" in str(e) else str(e))
-            queue.put(outcome)
-
-        ctx = multiprocessing.get_context("fork")
-        queue = ctx.Queue()
-        worker = ctx.Process(target=child, args=(queue,))
-        worker.start()
-        print(queue.get(timeout=60))
-        worker.join(60)
-        print("child exit", worker.exitcode, "parent", xs.Contains(1), native_type.__get__ is MethodGroup.__get__)
         """,
-        timeout=90,
+        "(lambda: xs.Contains(1),)",
+        "xs.Contains(1), native_type.__get__ is MethodGroup.__get__",
+        child_first="outcome += [native_type.__get__ is MethodGroup.__get__, type(xs.Contains).__name__]",
     )
-    assert_clean_exit(proc)
-    assert proc.stdout.splitlines() == ["[True, 'BoundMethod', 'spawn']", "child exit 0 parent True False"]
+    assert lines == ["[True, 'BoundMethod', 'spawn']", "child exit 0 parent True False"]
 
 
 def test_switch_off_keeps_python_method_groups(clr: Any) -> None:
@@ -826,72 +742,32 @@ else:
 def test_native_call_release_race_ends_in_clean_errors(counter: Any) -> None:
     """Four threads call leaf methods and indexers while a fifth releases the objects under
     them: every call either works or raises the released-object error; no crash."""
-    import pyclrbridge
 
-    objects = [counter() for _ in range(200)]
-    unexpected: list[str] = []
-    stop = threading.Event()
+    def access(o: Any, i: int) -> None:
+        add = o.Add
+        add(1)
+        o.Rename("x")
+        o[0] = o[1] % 100
 
-    def work() -> None:
-        i = 0
-        while not stop.is_set():
-            o = objects[i % len(objects)]
-            i += 1
-            try:
-                add = o.Add
-                add(1)
-                o.Rename("x")
-                o[0] = o[1] % 100
-            except Exception as e:
-                _note_unless_released(e, unexpected)
-
-    threads = [threading.Thread(target=work) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for o in objects:
-        pyclrbridge.release(o)
-    stop.set()
-    for t in threads:
-        t.join(60)
+    unexpected = release_race([counter() for _ in range(200)], access)
     assert not unexpected, unexpected[:5]
 
 
 def test_native_calls_in_a_forked_child_take_the_python_path(fixtures_dll: Any) -> None:
-    proc = run_python(
+    lines = in_forked_child(
         """
-        import multiprocessing
-        import os
-        import pyclrbridge
-        pyclrbridge.load().add_reference(os.environ["FIXTURES_DLL"])
         from Fixtures.FastPath import Counter
         c = Counter()
         c.Add(1); c[0] = c[0]
         assert type(Counter.__dict__["__getitem__"]).__name__ == "NativeIndexer"
         assert type(c.Add).__name__ == "NativeBound"
-
-        def child(queue):
-            outcome = [type(Counter.__dict__["__getitem__"]).__name__]
-            for use in (lambda: c.Add(1), lambda: c[0]):
-                try:
-                    use()
-                    outcome.append("ran")
-                except RuntimeError as e:
-                    outcome.append("spawn" if "'spawn' start method" in str(e) else str(e))
-            queue.put(outcome)
-
-        ctx = multiprocessing.get_context("fork")
-        queue = ctx.Queue()
-        worker = ctx.Process(target=child, args=(queue,))
-        worker.start()
-        print(queue.get(timeout=60))
-        worker.join(60)
-        print("child exit", worker.exitcode, "parent", c.Add(1), c[0])
         """,
-        timeout=90,
+        "(lambda: c.Add(1), lambda: c[0])",
+        "c.Add(1), c[0]",
+        child_first='outcome.append(type(Counter.__dict__["__getitem__"]).__name__)',
         fixtures_dll=fixtures_dll,
     )
-    assert_clean_exit(proc)
-    assert proc.stdout.splitlines() == ["['function', 'spawn', 'spawn']", "child exit 0 parent 2 2"]
+    assert lines == ["['function', 'spawn', 'spawn']", "child exit 0 parent 2 2"]
 
 
 def test_native_objects_are_collected_types_with_shared_counts_where_threads_run_free(gauge: Any, counter: Any) -> None:
@@ -929,38 +805,14 @@ def test_release_race_with_collections_ends_in_clean_errors(gauge: Any, counter:
     released-object error, and the native objects serve new objects afterwards."""
     import gc
 
-    import pyclrbridge
+    def access(pair: tuple[Any, Any], i: int) -> None:
+        g, c = pair
+        g.Level = g.Level + 1 if g.Level < 1000 else 1
+        _ = g.Label
+        c.Add(1)
+        c[0] = c[1] % 100
 
-    objects = [(gauge(), counter()) for _ in range(200)]
-    unexpected: list[str] = []
-    stop = threading.Event()
-
-    def work() -> None:
-        i = 0
-        while not stop.is_set():
-            g, c = objects[i % len(objects)]
-            i += 1
-            try:
-                g.Level = g.Level + 1 if g.Level < 1000 else 1
-                _ = g.Label
-                c.Add(1)
-                c[0] = c[1] % 100
-            except Exception as e:
-                _note_unless_released(e, unexpected)
-
-    def collect() -> None:
-        while not stop.is_set():
-            gc.collect()
-
-    threads = [threading.Thread(target=work) for _ in range(4)] + [threading.Thread(target=collect)]
-    for t in threads:
-        t.start()
-    for g, c in objects:
-        pyclrbridge.release(g)
-        pyclrbridge.release(c)
-    stop.set()
-    for t in threads:
-        t.join(60)
+    unexpected = release_race([(gauge(), counter()) for _ in range(200)], access, beside=gc.collect)
     assert not unexpected, unexpected[:5]
     g, c = gauge(), counter()
     g.Level = 5

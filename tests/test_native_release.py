@@ -24,6 +24,8 @@ try:
 except ImportError:  # no hypothesis for this interpreter (e.g. a free-threaded build): that test skips
     st = None
 
+from native_checks import release_race
+
 from conftest import assert_clean_exit, run_python
 from pyclrbridge.host import bridge as _bridge
 from pyclrbridge.proxies import native as _native
@@ -291,41 +293,20 @@ def test_release_race_ends_in_clean_errors(releaser: Any) -> None:
     under them: every call works or raises the released-object error; no crash."""
     from System.Collections.Generic import List
 
-    import pyclrbridge
-
     objects = [(releaser(), List[int]([1, 2, 3])) for _ in range(200)]
     for r, _ in objects:
         r.Hook = lambda x: x
-    unexpected: list[str] = []
-    stop = threading.Event()
 
-    def work() -> None:
-        i = 0
-        while not stop.is_set():
-            r, xs = objects[i % len(objects)]
-            i += 1
-            try:
-                describe = r.Describe
-                describe(i)
-                r.Call(i)
-                r["a"] = r["a"] + 1
-                xs.Contains(2)
-                xs[0] = xs[1]
-            except Exception as e:
-                released = isinstance(e, ValueError) and "released" in str(e)
-                if not (released or type(e).__name__ == "ObjectDisposedException"):
-                    unexpected.append(f"{type(e).__name__}: {e}")
+    def access(pair: tuple[Any, Any], i: int) -> None:
+        r, xs = pair
+        describe = r.Describe
+        describe(i)
+        r.Call(i)
+        r["a"] = r["a"] + 1
+        xs.Contains(2)
+        xs[0] = xs[1]
 
-    threads = [threading.Thread(target=work) for _ in range(4)]
-    for t in threads:
-        t.start()
-    time.sleep(0.05)
-    for r, xs in objects:
-        pyclrbridge.release(r)
-        pyclrbridge.release(xs)
-    stop.set()
-    for t in threads:
-        t.join(60)
+    unexpected = release_race(objects, access, pause=0.05)
     assert not unexpected, unexpected[:5]
 
 

@@ -21,7 +21,8 @@ try:
 except ImportError:  # no hypothesis for this interpreter (e.g. a free-threaded build): that test skips
     st = None
 
-from test_fast_path import _assert_both_paths_agree, _note_unless_released, _outcome, _python_descriptor_runs
+from native_checks import in_forked_child, release_race
+from test_fast_path import _assert_both_paths_agree, _outcome, _python_descriptor_runs
 
 from conftest import assert_clean_exit, run_python
 from pyclrbridge.proxies import native as _native
@@ -214,38 +215,18 @@ def test_release_race_on_releasing_members_ends_in_clean_errors(releasing: Any) 
     access works or raises the released-object error."""
     from System.Text import StringBuilder
 
-    import pyclrbridge
-
     objects = [releasing() for _ in range(150)]
     builders = [StringBuilder("ab") for _ in range(150)]
-    unexpected: list[str] = []
-    stop = threading.Event()
 
-    def work() -> None:
-        i = 0
-        while not stop.is_set():
-            o, sb = objects[i % len(objects)], builders[i % len(builders)]
-            i += 1
-            try:
-                o.Number = o.Number + 1
-                o.Text = "x"
-                _ = o.Text
-                sb.Capacity = 40 + i % 7
-                _ = sb.Capacity
-            except Exception as e:
-                _note_unless_released(e, unexpected)
+    def access(pair: tuple[Any, Any], i: int) -> None:
+        o, sb = pair
+        o.Number = o.Number + 1
+        o.Text = "x"
+        _ = o.Text
+        sb.Capacity = 40 + i % 7
+        _ = sb.Capacity
 
-    threads = [threading.Thread(target=work) for _ in range(4)]
-    for t in threads:
-        t.start()
-    time.sleep(0.05)
-    for o, sb in zip(objects, builders, strict=True):
-        pyclrbridge.release(o)
-        pyclrbridge.release(sb)
-    time.sleep(0.05)
-    stop.set()
-    for t in threads:
-        t.join(60)
+    unexpected = release_race(list(zip(objects, builders, strict=True)), access, pause=0.05)
     assert not unexpected, unexpected[:5]
     with pytest.raises(ValueError, match="released"):
         _ = objects[0].Number
@@ -337,39 +318,18 @@ def test_daemon_threads_in_releasing_accesses_while_the_interpreter_exits(fixtur
 
 
 def test_releasing_members_in_a_forked_child_raise_the_spawn_error(fixtures_dll: Any) -> None:
-    proc = run_python(
+    lines = in_forked_child(
         """
-        import multiprocessing, os
-        import pyclrbridge
-        pyclrbridge.load().add_reference(os.environ["FIXTURES_DLL"])
         from Fixtures.FastPath import Releasing
         r = Releasing()
         r.Number; r.Number = 3
         assert type(Releasing.__dict__["Number"]).__name__ == "NativeMember"
-
-        def child(queue):
-            outcome = []
-            for use in (lambda: r.Number, lambda: setattr(r, "Number", 4)):
-                try:
-                    use()
-                    outcome.append("ran")
-                except RuntimeError as e:
-                    outcome.append("spawn" if "'spawn' start method" in str(e) else str(e))
-            queue.put(outcome)
-
-        ctx = multiprocessing.get_context("fork")
-        queue = ctx.Queue()
-        worker = ctx.Process(target=child, args=(queue,))
-        worker.start()
-        print(queue.get(timeout=60))
-        worker.join(60)
-        print("child exit", worker.exitcode, "parent", r.Number)
         """,
-        timeout=90,
+        '(lambda: r.Number, lambda: setattr(r, "Number", 4))',
+        "r.Number",
         fixtures_dll=fixtures_dll,
     )
-    assert_clean_exit(proc)
-    assert proc.stdout.splitlines() == ["['spawn', 'spawn']", "child exit 0 parent 3"]
+    assert lines == ["['spawn', 'spawn']", "child exit 0 parent 3"]
 
 
 _EDGE_TEXTS = [

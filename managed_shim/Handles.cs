@@ -24,8 +24,9 @@ internal static class Handles
     private static readonly ConcurrentDictionary<long, object> _live =
         new(Math.Max(64, 4 * Environment.ProcessorCount), 1024);
     private static long _next;
-    private static long _allocated;
-    private static long _freed;
+    // Statistics, striped: every thread adds to its own cell (see StripedCounter).
+    private static readonly StripedCounter _allocated = new();
+    private static readonly StripedCounter _freed = new();
     private static long _refusedFrees;
 
     // Each thread draws handle numbers from its own block of HandleBlock numbers, taken from
@@ -47,7 +48,7 @@ internal static class Handles
         }
         _blockNext = h + 1;
         _live[h] = o;
-        Interlocked.Increment(ref _allocated);
+        _allocated.Increment();
         return h;
     }
 
@@ -71,12 +72,12 @@ internal static class Handles
             Interlocked.Increment(ref _refusedFrees);
             return false;
         }
-        Interlocked.Increment(ref _freed);
+        _freed.Increment();
         return true;
     }
 
     public static int Live => _live.Count;
-    public static long Allocated => Interlocked.Read(ref _allocated);
-    public static long Freed => Interlocked.Read(ref _freed);
+    public static long Allocated => _allocated.Read();
+    public static long Freed => _freed.Read();
     public static long RefusedFrees => Interlocked.Read(ref _refusedFrees);
 }

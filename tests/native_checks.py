@@ -1,9 +1,12 @@
 """Checks the native fast paths' test files share (test_fast_path, test_releasing_members,
-test_native_release): objects released under threads that use them, and a forked child.
+test_native_release): what an action gave, which Python functions ran during it, objects
+released under threads that use them, and a forked child.
 """
 
 from __future__ import annotations
 
+import math
+import sys
 import textwrap
 import threading
 import time
@@ -12,6 +15,35 @@ from pathlib import Path
 from typing import Any
 
 from conftest import assert_clean_exit, run_python
+
+
+def outcome_of(action: Callable[[], Any]) -> tuple[str, Any]:
+    """What ``action`` gave, comparable between two paths: ``("raised", "module.Type: message")``
+    or ``("value", (type, value))`` (a NaN as ``("value", "nan")``)."""
+    try:
+        value = action()
+    except Exception as e:
+        return ("raised", f"{type(e).__module__}.{type(e).__qualname__}: {e}")
+    if isinstance(value, float) and math.isnan(value):
+        return ("value", "nan")
+    return ("value", (type(value), value))
+
+
+def functions_run(action: Callable[[], Any], in_file: Callable[[str], bool]) -> list[str]:
+    """The names of the Python functions called during ``action`` (this thread) whose file
+    ``in_file`` accepts, in order."""
+    seen: list[str] = []
+
+    def profile(frame: Any, event: str, arg: Any) -> None:
+        if event == "call" and in_file(frame.f_code.co_filename):
+            seen.append(frame.f_code.co_name)
+
+    sys.setprofile(profile)
+    try:
+        action()
+    finally:
+        sys.setprofile(None)
+    return seen
 
 
 def note_unless_released(e: Exception, unexpected: list[str]) -> None:

@@ -24,7 +24,7 @@ try:
 except ImportError:  # no hypothesis for this interpreter (e.g. a free-threaded build): that test skips
     st = None
 
-from native_checks import in_forked_child, release_race
+from native_checks import functions_run, in_forked_child, outcome_of, release_race
 
 from conftest import assert_clean_exit, run_python
 from pyclrbridge.host import bridge as _bridge
@@ -52,16 +52,6 @@ def _warm(cls: Any, obj: Any) -> None:
             pass  # read-only
 
 
-def _outcome(action: Any) -> tuple[str, Any]:
-    try:
-        value = action()
-    except Exception as e:
-        return ("raised", f"{type(e).__module__}.{type(e).__qualname__}: {e}")
-    if isinstance(value, float) and math.isnan(value):
-        return ("value", "nan")
-    return ("value", (type(value), value))
-
-
 def _assert_both_paths_agree(
     native_obj: Any,
     python_obj: Any,
@@ -73,8 +63,8 @@ def _assert_both_paths_agree(
     ``python_obj`` through the reference (``step(obj, False)``), ends the same way (the same
     value, or the same exception type and message); then both objects' ``state`` is equal."""
     for step in steps:
-        native = _outcome(functools.partial(step, native_obj, True))
-        assert native == _outcome(functools.partial(step, python_obj, False))
+        native = outcome_of(functools.partial(step, native_obj, True))
+        assert native == outcome_of(functools.partial(step, python_obj, False))
     if state is not None:
         assert state(native_obj) == state(python_obj)
 
@@ -121,7 +111,7 @@ def test_native_get_set_and_errors_match_the_python_descriptor(gauge: Any) -> No
     with pytest.raises(Exception, match="Checked must not be negative") as python_error:
         gauge.__clr_members__["Checked"].__set__(g, -1)
     assert type(native_error.value) is type(python_error.value)
-    assert _outcome(lambda: g.Throwing) == _outcome(lambda: gauge.__dict__["Throwing"].read(g))
+    assert outcome_of(lambda: g.Throwing) == outcome_of(lambda: gauge.__dict__["Throwing"].read(g))
     with pytest.raises(AttributeError, match="cannot delete"):
         del g.Level
 
@@ -315,18 +305,7 @@ def _calls_through(**functions: Any) -> Iterator[dict[str, int]]:
 
 def _python_descriptor_runs(action: Any) -> list[str]:
     """The methods of the Python descriptor (proxies.properties) that ran during ``action``."""
-    seen: list[str] = []
-
-    def profile(frame: Any, event: str, arg: Any) -> None:
-        if event == "call" and frame.f_code.co_filename == _properties.__file__:
-            seen.append(frame.f_code.co_name)
-
-    sys.setprofile(profile)
-    try:
-        action()
-    finally:
-        sys.setprofile(None)
-    return seen
+    return functions_run(action, _properties.__file__.__eq__)
 
 
 def _releases_gil(fn: Any) -> bool:
@@ -350,7 +329,7 @@ def _accesses(g: Any, gauge: Any, served: bool = False) -> list[tuple[str, Any]]
         lambda: setattr(g, "Hits", "seven"),
         lambda: g.Throwing,
     ]
-    return [_outcome(step) for step in steps[: 7 if served else None]]
+    return [outcome_of(step) for step in steps[: 7 if served else None]]
 
 
 def test_native_members_and_accessor_stubs_release_the_gil_under_the_switch(gauge: Any) -> None:
@@ -682,8 +661,8 @@ def test_leaf_methods_and_indexers_call_natively(counter: Any) -> None:
     assert (c.Add(x=1), counter.Add(c, 1), _python_bound(c, "Add")(x=0)) == (6, 7, 7)
     for args, kwargs in (((), {"y": 1}), ((2**40,), {}), ((True,), {}), ((1, 2), {})):
         native_obj, python_obj = counter(), counter()
-        native = _outcome(lambda o=native_obj, a=args, k=kwargs: o.Add(*a, **k))
-        assert native == _outcome(lambda o=python_obj, a=args, k=kwargs: _python_bound(o, "Add")(*a, **k))
+        native = outcome_of(lambda o=native_obj, a=args, k=kwargs: o.Add(*a, **k))
+        assert native == outcome_of(lambda o=python_obj, a=args, k=kwargs: _python_bound(o, "Add")(*a, **k))
 
     class Sub(counter):  # a Python subclass instance takes the Python path, same results
         pass

@@ -9,8 +9,6 @@ class's Python indexer function), and the GIL is really released meanwhile.
 from __future__ import annotations
 
 import functools
-import math
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -24,7 +22,7 @@ try:
 except ImportError:  # no hypothesis for this interpreter (e.g. a free-threaded build): that test skips
     st = None
 
-from native_checks import release_race
+from native_checks import functions_run, outcome_of, release_race
 
 from conftest import assert_clean_exit, run_python
 from pyclrbridge.host import bridge as _bridge
@@ -55,33 +53,12 @@ def _python_bound(obj: Any, name: str) -> Any:
     return MethodGroup.__get__(group, obj, cls)
 
 
-def _outcome(action: Callable[[], Any]) -> tuple[str, Any]:
-    try:
-        value = action()
-    except Exception as e:
-        return ("raised", f"{type(e).__module__}.{type(e).__qualname__}: {e}")
-    if isinstance(value, float) and math.isnan(value):
-        return ("value", "nan")
-    return ("value", (type(value), value))
-
-
 def _python_frames(action: Callable[[], Any]) -> list[str]:
     """The pyclrbridge functions that ran in Python during ``action`` (this thread)."""
     import pyclrbridge
 
     root = pyclrbridge.__file__.rsplit("/", 1)[0]
-    seen: list[str] = []
-
-    def profile(frame: Any, event: str, arg: Any) -> None:
-        if event == "call" and frame.f_code.co_filename.startswith(root):
-            seen.append(frame.f_code.co_name)
-
-    sys.setprofile(profile)
-    try:
-        action()
-    finally:
-        sys.setprofile(None)
-    return seen
+    return functions_run(action, lambda path: path.startswith(root))
 
 
 @pytest.fixture(scope="module")
@@ -139,11 +116,11 @@ def test_dotnet_exceptions_are_the_python_paths(releaser: Any) -> None:
     ]
     r.Hook = None
     for name, args in cases:
-        native = _outcome(lambda n=name, a=args: getattr(r, n)(*a))
+        native = outcome_of(lambda n=name, a=args: getattr(r, n)(*a))
         assert native[0] == "raised", (name, native)
-        assert native == _outcome(lambda n=name, a=args: _python_bound(r, n)(*a)), name
-    missing = _outcome(lambda: r["nope"])
-    assert missing == _outcome(lambda: releaser.__getitem__(r, "nope"))
+        assert native == outcome_of(lambda n=name, a=args: _python_bound(r, n)(*a)), name
+    missing = outcome_of(lambda: r["nope"])
+    assert missing == outcome_of(lambda: releaser.__getitem__(r, "nope"))
     with pytest.raises(KeyError):
         r["nope"]
     with pytest.raises(IndexError):  # ArgumentOutOfRangeException is an IndexError, as on the Python path
@@ -195,11 +172,11 @@ if st is not None:
         if name == "[]=" and len(args) != 2:
             args = [*args, "a", 1][:2]
         native_obj, python_obj = releaser(), releaser()
-        native = _outcome(functools.partial(_native_call, native_obj, name, tuple(args)))
-        assert native == _outcome(functools.partial(_reference_call, python_obj, name, tuple(args)))
+        native = outcome_of(functools.partial(_native_call, native_obj, name, tuple(args)))
+        assert native == outcome_of(functools.partial(_reference_call, python_obj, name, tuple(args)))
         keys = [k for k in ("a", *(a for a in args if isinstance(a, str))) if isinstance(k, str)]
-        assert [_outcome(lambda o=native_obj, k=k: o[k]) for k in keys] == [
-            _outcome(lambda o=python_obj, k=k: o[k]) for k in keys
+        assert [outcome_of(lambda o=native_obj, k=k: o[k]) for k in keys] == [
+            outcome_of(lambda o=python_obj, k=k: o[k]) for k in keys
         ]
 
     @settings(max_examples=200, deadline=None)
@@ -209,8 +186,8 @@ if st is not None:
 
         xs = List[int]([1, 2, 3])
         xs.Contains(1)  # registered
-        assert _outcome(lambda: xs.Contains(value)) == _outcome(lambda: _python_bound(xs, "Contains")(value))
-        assert _outcome(lambda: xs[key]) == _outcome(lambda: type(xs).__getitem__(xs, key))
+        assert outcome_of(lambda: xs.Contains(value)) == outcome_of(lambda: _python_bound(xs, "Contains")(value))
+        assert outcome_of(lambda: xs[key]) == outcome_of(lambda: type(xs).__getitem__(xs, key))
 
 else:
 
@@ -265,9 +242,9 @@ def test_a_callback_into_python_from_inside_a_native_call(releaser: Any) -> None
     assert (r.Call(4), r.Ping(2)) == (40, None)
     assert (4, threading.current_thread().name) in seen and (-2, "event") in seen
     r.Hook = fail
-    native = _outcome(lambda: r.Call(3))
+    native = outcome_of(lambda: r.Call(3))
     assert native[0] == "raised" and "no 3" in native[1]
-    assert native == _outcome(lambda: _python_bound(r, "Call")(3))
+    assert native == outcome_of(lambda: _python_bound(r, "Call")(3))
 
     # From four threads at once, each calling back into Python inside its own native call.
     errors: list[BaseException] = []
@@ -444,7 +421,7 @@ def test_protocol_indexers_call_natively(clr: Any) -> None:
     # What the slot does not take is the protocol's: negative and out-of-range indexes, slices,
     # tuple keys, a missing key (the same exception objects' types and messages).
     for o, key in ((xs, 3), (xs, -4), (names, 2), (counts, "nope"), (labels, 9), (xs, slice(0, 2)), (counts, ("a",))):
-        assert _outcome(lambda o=o, k=key: o[k]) == _outcome(lambda o=o, k=key: type(o).__getitem__(o, k))
+        assert outcome_of(lambda o=o, k=key: o[k]) == outcome_of(lambda o=o, k=key: type(o).__getitem__(o, k))
     with pytest.raises(KeyError):
         counts["nope"]
     with pytest.raises(IndexError, match=r"out of range for a System\.Collections\.Generic\.List"):
@@ -464,10 +441,10 @@ if st is not None:
         for which, is_set, key, value in steps:
             n, p = native[which], python[which]
             if is_set:
-                got = _outcome(lambda o=n, k=key, v=value: _set_item(o, k, v))
-                assert got == _outcome(lambda o=p, k=key, v=value: type(o).__setitem__(o, k, v))
+                got = outcome_of(lambda o=n, k=key, v=value: _set_item(o, k, v))
+                assert got == outcome_of(lambda o=p, k=key, v=value: type(o).__setitem__(o, k, v))
             else:
-                assert _outcome(lambda o=n, k=key: o[k]) == _outcome(lambda o=p, k=key: type(o).__getitem__(o, k))
+                assert outcome_of(lambda o=n, k=key: o[k]) == outcome_of(lambda o=p, k=key: type(o).__getitem__(o, k))
         for n, p in zip(native, python, strict=True):
             if "Dictionary" in type(n).__clr_name__:
                 assert sorted(n.items(), key=repr) == sorted(p.items(), key=repr)

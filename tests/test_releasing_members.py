@@ -21,8 +21,8 @@ try:
 except ImportError:  # no hypothesis for this interpreter (e.g. a free-threaded build): that test skips
     st = None
 
-from native_checks import in_forked_child, release_race
-from test_fast_path import _assert_both_paths_agree, _outcome, _python_descriptor_runs
+from native_checks import in_forked_child, outcome_of, release_race
+from test_fast_path import _assert_both_paths_agree, _python_descriptor_runs
 
 from conftest import assert_clean_exit, run_python
 from pyclrbridge.proxies import native as _native
@@ -38,7 +38,7 @@ def releasing(fixtures: Any) -> Any:
 
     r = Releasing()
     for name in NAMES:
-        _outcome(lambda name=name: getattr(r, name))  # the first access through a live proxy upgrades
+        outcome_of(lambda name=name: getattr(r, name))  # the first access through a live proxy upgrades
     r.Number = 0
     Releasing.Total = 0
     _ = Releasing.Total  # a static member upgrades at its first read
@@ -202,8 +202,8 @@ def test_a_setter_that_calls_back_into_python(releasing: Any) -> None:
     r.OnSet = boom
     reference = releasing()
     reference.OnSet = boom
-    native = _outcome(lambda: setattr(r, "Hooked", 3))
-    python = _outcome(lambda: releasing.__clr_members__["Hooked"].__set__(reference, 3))
+    native = outcome_of(lambda: setattr(r, "Hooked", 3))
+    python = outcome_of(lambda: releasing.__clr_members__["Hooked"].__set__(reference, 3))
     assert native == python and native[0] == "raised" and "no 3" in native[1]
     r.OnSet = None
     r.Hooked = 7

@@ -6,10 +6,10 @@ view; docs/threads.md lists the shared objects that remain and why each is safe.
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 from pyclrbridge.host import shim
+from pyclrbridge.testing import run_concurrently
 
 THREADS = 6
 
@@ -20,25 +20,15 @@ def test_the_shim_module_exposes_no_shared_view_of_memory() -> None:
 
 
 def test_each_thread_reads_through_a_view_of_its_own() -> None:
-    views: dict[int, Any] = {}
-    lock = threading.Lock()  # guards views (written by every thread)
-    barrier = threading.Barrier(THREADS)
-
-    def run(index: int) -> None:
-        barrier.wait()  # all alive at once: no thread id reused
+    def view_of_this_thread() -> Any:
         view = shim.thread_memory()
         assert shim.thread_memory() is view  # the same one on every read of this thread
-        with lock:
-            views[index] = view
+        return view
 
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(THREADS)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert len({id(v) for v in views.values()}) == THREADS
+    views = run_concurrently(view_of_this_thread, THREADS)  # all alive at once: no thread id reused
+    assert len({id(v) for v in views}) == THREADS
     mine = shim.thread_memory()
-    assert not any(v is mine for v in views.values())  # (never ==: that compares all of memory)
+    assert not any(v is mine for v in views)  # (never ==: that compares all of memory)
 
 
 def test_pooled_frames_each_have_their_own_view(clr: Any) -> None:
@@ -62,32 +52,19 @@ def test_threads_reading_strings_at_once_all_read_them_right(clr: Any) -> None:
 
     words = List[str]([f"word {i} " * (i % 7) for i in range(300)])
     expected_words = [f"word {i} " * (i % 7) for i in range(300)]
-    errors: list[BaseException] = []
-    lock = threading.Lock()  # guards errors
-    barrier = threading.Barrier(THREADS)
 
     def run(index: int) -> None:
-        try:
-            barrier.wait()
-            sb = StringBuilder(f"thread {index}")
-            for i in range(3000):
-                a, b = f"t{index}-", str(i) * (i % 5)
-                got = String.Concat(a, b)
-                if got != a + b:
-                    raise AssertionError(f"Concat({a!r}, {b!r}) read {got!r}")
-                if i % 100 == 0:
-                    if sb.ToString() != f"thread {index}":
-                        raise AssertionError("ToString read wrong")
-                    if list(words) != expected_words:
-                        raise AssertionError("a bulk read of strings read wrong")
-        except BaseException as e:  # reported to the test's thread
-            with lock:
-                errors.append(e)
+        sb = StringBuilder(f"thread {index}")
+        for i in range(3000):
+            a, b = f"t{index}-", str(i) * (i % 5)
+            got = String.Concat(a, b)
+            if got != a + b:
+                raise AssertionError(f"Concat({a!r}, {b!r}) read {got!r}")
+            if i % 100 == 0:
+                if sb.ToString() != f"thread {index}":
+                    raise AssertionError("ToString read wrong")
+                if list(words) != expected_words:
+                    raise AssertionError("a bulk read of strings read wrong")
 
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(THREADS)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors, errors[:3]
+    run_concurrently(run, THREADS, pass_index=True, timeout=300)  # raises the first thread's failure
     assert String.Concat("still ", "readable") == "still readable"

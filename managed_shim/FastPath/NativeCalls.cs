@@ -1,7 +1,5 @@
 using System;
 using System.Collections.Concurrent;
-using System.Linq.Expressions;
-using System.Reflection;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Threading;
@@ -32,6 +30,12 @@ namespace PyClrBridge.Shim;
 /// lists, and also for keywords or any argument that is not an exact int (in range), float,
 /// bool or str of the parameter's kind.
 /// </para>
+/// <para>
+/// This class registers plans and holds the two types' slots, which run them. Step one (the
+/// shape check, the GIL policy, compiling, the dry run) is <see cref="NativeCallCompiler"/>;
+/// the plan it makes is a <see cref="NativeCallPlan"/>; argument and result conversions are
+/// <see cref="NativeConversions"/>.
+/// </para>
 /// </summary>
 internal static unsafe class NativeCalls
 {
@@ -42,253 +46,13 @@ internal static unsafe class NativeCalls
     // Plans by the address of the registered object (a method group, or a NativeIndexer).
     // Concurrent: slots on any thread read while registration adds. Registered objects are kept
     // alive by this table (a reference each, never dropped), so an address always names one.
-    private static readonly ConcurrentDictionary<IntPtr, Plan> _plans = new();
+    private static readonly ConcurrentDictionary<IntPtr, NativeCallPlan> _plans = new();
     private static volatile int _planCount;
 
     /// <summary>Whether method group <paramref name="group"/> has a plan (its bound methods
     /// are then NativeBound). Cheap when none is registered.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static bool HasPlan(IntPtr group) => _planCount != 0 && _plans.ContainsKey(group);
-
-    // Compiled plans waiting for their registration (made with the GIL), by token.
-    private static readonly ConcurrentDictionary<long, Plan> _prepared = new();
-    private static long _nextToken;
-
-    internal delegate IntPtr Invoker(object? target, long l0, long l1, double d0, double d1, string? s0, string? s1, bool dry);
-
-    /// <summary>A releasing call's result as C# values (built into Python after the GIL is back):
-    /// integers, bool and char in <see cref="L"/> (ulong as its bits), double and float in
-    /// <see cref="D"/>, a string in <see cref="S"/>.</summary>
-#pragma warning disable CS0649  // written by the compiled expression (Expression.Field), not by C# source
-    internal struct Outcome
-    {
-        public long L;
-        public double D;
-        public string? S;
-        public bool Refused;  // a guarded plan's guard failed: nothing ran, the Python path takes the call
-    }
-#pragma warning restore CS0649
-
-    internal delegate void ReleasingInvoker(object? target, long l0, long l1, double d0, double d1, string? s0, string? s1, bool dry, ref Outcome outcome);
-
-    internal sealed class Plan : NativeMembers.Accessor
-    {
-        public Invoker Invoke = null!;
-        public NativeMembers.Kind[] Params = Array.Empty<NativeMembers.Kind>();
-        public (long Min, long Max)[] Ranges = Array.Empty<(long, long)>();
-        public IntPtr Fallback;  // a NativeIndexer's Python function (a reference kept)
-        // A member the GIL policy does not prove leaf: called through Release (GIL released),
-        // its result built from Outcome after the GIL is back. Null for a leaf plan.
-        public ReleasingInvoker? Releasing;
-        public NativeMembers.Kind Result;  // None: void
-        public Type Owner = typeof(object);
-        public Type? Exact;  // a guarded plan serves objects of exactly this type only
-        // The last exact type found to be an Owner (one reference, read and written atomically:
-        // a lost race only repeats the check), so the reflection check runs once per type.
-        private Type? _fits;
-
-        /// <summary>Whether an object of exactly type <paramref name="t"/> is one this plan's
-        /// compiled call may take (its cast cannot fail).</summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public bool Takes(Type t)
-        {
-            if (Exact != null) return t == Exact;
-            if (ReferenceEquals(Volatile.Read(ref _fits), t)) return true;
-            if (!Owner.IsAssignableFrom(t)) return false;
-            Volatile.Write(ref _fits, t);
-            return true;
-        }
-
-        public override void DryRun()
-        {
-            if (Releasing != null)
-            {
-                Outcome o = default;
-                Releasing(null, 0, 0, 0, 0, null, null, true, ref o);
-            }
-            else Invoke(null, 0, 0, 0, 0, null, null, true);
-        }
-    }
-
-    /// <summary>Step one, without the GIL (the proof and the compiler may run class
-    /// constructors): compile method <paramref name="memberId"/> and run it once dry: held when
-    /// the GIL policy proves it leaf, else releasing (see <see cref="Releasing"/>). A token for
-    /// <see cref="Register"/>, or 0 when it does not qualify.</summary>
-    public static long Prepare(int memberId) => Prepare(memberId, null);
-
-    /// <summary><see cref="Prepare(int)"/> for the indexer getter or setter <paramref name="memberId"/>
-    /// of <c>IList&lt;T&gt;</c> as the list protocol calls it on an object of exactly type
-    /// <paramref name="typeId"/>, a <c>List&lt;T&gt;</c>: guarded (with the GIL released, the
-    /// index is checked against <c>Count</c> first, and a call out of range is left to the
-    /// Python path, which raises its IndexError; the accessor never runs for it). 0 when the
-    /// member or the type is not that.</summary>
-    public static long PrepareListIndexer(int memberId, int typeId)
-    {
-        Type exact = TypeCatalog.TypeOf(typeId);
-        if (!exact.IsGenericType || exact.GetGenericTypeDefinition() != typeof(System.Collections.Generic.List<>)) return 0;
-        Type item = exact.GetGenericArguments()[0];
-        Type iface = typeof(System.Collections.Generic.IList<>).MakeGenericType(item);
-        if (TypeCatalog.MemberOf(memberId) is not MethodInfo m || m.DeclaringType != iface || m.Name is not ("get_Item" or "set_Item")) return 0;
-        return Prepare(memberId, exact);
-    }
-
-    private static long Prepare(int memberId, Type? exact)
-    {
-        NativeMembers.EnsureCompiled();
-        // The UTF-8 decoder of string arguments runs first here, without the GIL (its class
-        // constructor and code), never first in a slot.
-        _ = System.Text.Encoding.UTF8.GetString("a\u00e9\U0001F600"u8);
-        if (TypeCatalog.MemberOf(memberId) is not MethodInfo m || m.IsStatic || m.IsGenericMethodDefinition
-            || m.ContainsGenericParameters) return 0;
-        Type? owner = m.DeclaringType;
-        if (owner == null || owner.ContainsGenericParameters || owner.IsByRefLike || owner.IsCollectible || owner.IsValueType
-            || typeof(IPythonDerived).IsAssignableFrom(owner)) return 0;
-        ParameterInfo[] ps = m.GetParameters();
-        if (ps.Length > 2) return 0;
-        var kinds = new NativeMembers.Kind[ps.Length];
-        var ranges = new (long, long)[ps.Length];
-        for (int i = 0; i < ps.Length; i++)
-        {
-            Type t = ps[i].ParameterType;
-            if (t.IsByRef || ps[i].IsOptional || ps[i].IsDefined(typeof(ParamArrayAttribute))) return 0;
-            NativeMembers.Kind k = NativeMembers.KindOf(t);
-            if (k is not (NativeMembers.Kind.Signed or NativeMembers.Kind.Bool or NativeMembers.Kind.Double or NativeMembers.Kind.String)
-                || (k == NativeMembers.Kind.Double && t != typeof(double))) return 0;
-            kinds[i] = k;
-            ranges[i] = k == NativeMembers.Kind.Signed ? NativeMembers.Accessor.RangeOf(t) : (0, 0);
-        }
-        NativeMembers.Kind resultKind = m.ReturnType == typeof(void) ? NativeMembers.Kind.None : NativeMembers.KindOf(m.ReturnType);
-        if (resultKind == NativeMembers.Kind.None && m.ReturnType != typeof(void)) return 0;
-        Plan plan;
-        if (exact != null)
-        {
-            Expression body = OutcomeOf(m, owner, kinds, resultKind, out ParameterExpression[] parameters);
-            // if (0 <= l0 < ((List<T>)target).Count) body else outcome.Refused = true
-            Expression count = Expression.Property(Expression.Convert(parameters[0], exact), "Count");
-            Expression inRange = Expression.LessThan(Expression.Convert(parameters[1], typeof(ulong)), Expression.Convert(count, typeof(ulong)));
-            Expression refuse = Expression.Assign(Expression.Field(parameters[8], nameof(Outcome.Refused)), Expression.Constant(true));
-            Expression guarded = Expression.IfThen(Expression.Not(parameters[7]), Expression.IfThenElse(inRange, body, refuse));
-            plan = new Plan { Releasing = Expression.Lambda<ReleasingInvoker>(guarded, parameters).Compile(), Exact = exact };
-        }
-        else if (GilPolicy.IsShort(memberId, 0))
-        {
-            Expression? result = ResultOf(m, owner, kinds, out ParameterExpression[] parameters);
-            if (result == null) return 0;
-            plan = new Plan
-            {
-                Invoke = Expression.Lambda<Invoker>(result, parameters).Compile(),
-                Virtual = m.IsVirtual && !m.IsFinal && !owner.IsSealed,
-            };
-        }
-        else
-        {
-            Expression body = OutcomeOf(m, owner, kinds, resultKind, out ParameterExpression[] parameters);
-            plan = new Plan { Releasing = Expression.Lambda<ReleasingInvoker>(body, parameters).Compile() };
-        }
-        plan.Params = kinds;
-        plan.Ranges = ranges;
-        plan.MemberId = memberId;
-        plan.Result = resultKind;
-        plan.Owner = owner;
-        plan.DryRun();
-        long token = Interlocked.Increment(ref _nextToken);
-        _prepared[token] = plan;
-        return token;
-    }
-
-    /// <summary>The call of <paramref name="m"/> on the converted arguments, over parameters
-    /// (target, l0, l1, d0, d1, s0, s1, dry[, outcome]).</summary>
-    private static Expression CallOf(MethodInfo m, Type owner, NativeMembers.Kind[] kinds, bool outcome, out ParameterExpression[] parameters)
-    {
-        ParameterExpression target = Expression.Parameter(typeof(object), "target");
-        ParameterExpression l0 = Expression.Parameter(typeof(long), "l0"), l1 = Expression.Parameter(typeof(long), "l1");
-        ParameterExpression d0 = Expression.Parameter(typeof(double), "d0"), d1 = Expression.Parameter(typeof(double), "d1");
-        ParameterExpression s0 = Expression.Parameter(typeof(string), "s0"), s1 = Expression.Parameter(typeof(string), "s1");
-        ParameterExpression dry = Expression.Parameter(typeof(bool), "dry");
-        parameters = outcome
-            ? new[] { target, l0, l1, d0, d1, s0, s1, dry, Expression.Parameter(typeof(Outcome).MakeByRefType(), "outcome") }
-            : new[] { target, l0, l1, d0, d1, s0, s1, dry };
-        ParameterInfo[] ps = m.GetParameters();
-        var args = new Expression[ps.Length];
-        for (int i = 0; i < ps.Length; i++)
-        {
-            Type t = ps[i].ParameterType;
-            ParameterExpression l = i == 0 ? l0 : l1, d = i == 0 ? d0 : d1, s = i == 0 ? s0 : s1;
-            args[i] = kinds[i] switch
-            {
-                NativeMembers.Kind.Signed => t == typeof(long) ? l : Expression.Convert(l, t),
-                NativeMembers.Kind.Bool => Expression.NotEqual(l, Expression.Constant(0L)),
-                NativeMembers.Kind.Double => d,
-                _ => s,
-            };
-        }
-        return Expression.Call(Expression.Convert(target, owner), m, args);
-    }
-
-    /// <summary>A releasing plan's body: the call, its result stored in the outcome (no Python
-    /// object: this runs with the GIL released).</summary>
-    private static Expression OutcomeOf(MethodInfo m, Type owner, NativeMembers.Kind[] kinds, NativeMembers.Kind result, out ParameterExpression[] parameters)
-    {
-        Expression call = CallOf(m, owner, kinds, true, out parameters);
-        ParameterExpression outcome = parameters[8];
-        Expression stored = result switch
-        {
-            NativeMembers.Kind.None => call,
-            NativeMembers.Kind.Bool => Expression.Assign(Expression.Field(outcome, nameof(Outcome.L)),
-                Expression.Condition(call, Expression.Constant(1L), Expression.Constant(0L))),
-            NativeMembers.Kind.Double or NativeMembers.Kind.Single => Expression.Assign(Expression.Field(outcome, nameof(Outcome.D)), Expression.Convert(call, typeof(double))),
-            NativeMembers.Kind.String => Expression.Assign(Expression.Field(outcome, nameof(Outcome.S)), call),
-            _ => Expression.Assign(Expression.Field(outcome, nameof(Outcome.L)), Expression.Convert(call, typeof(long))),  // Signed, UInt64 (its bits), Char
-        };
-        return Expression.IfThen(Expression.Not(parameters[7]), stored);
-    }
-
-    /// <summary>A held plan's body: the call and its Python result (NULL on a dry run).</summary>
-    private static Expression? ResultOf(MethodInfo m, Type owner, NativeMembers.Kind[] kinds, out ParameterExpression[] parameters)
-    {
-        Expression call = CallOf(m, owner, kinds, false, out parameters);
-        ParameterExpression dry = parameters[7];
-        Type r = m.ReturnType;
-        Expression? built;
-        if (r == typeof(void)) built = Expression.Block(call, Expression.Call(Helper(nameof(NoneRef))));
-        else
-        {
-            built = NativeMembers.KindOf(r) switch
-            {
-                NativeMembers.Kind.Signed => Expression.Call(Helper(nameof(FromLong)), Expression.Convert(call, typeof(long))),
-                NativeMembers.Kind.UInt64 => Expression.Call(Helper(nameof(FromULong)), call),
-                NativeMembers.Kind.Bool => Expression.Call(Helper(nameof(FromBool)), call),
-                NativeMembers.Kind.Double or NativeMembers.Kind.Single => Expression.Call(Helper(nameof(FromDouble)), Expression.Convert(call, typeof(double))),
-                NativeMembers.Kind.String => Expression.Call(Helper(nameof(FromString)), call),
-                NativeMembers.Kind.Char => Expression.Call(Helper(nameof(FromChar)), call),
-                _ => null,
-            };
-        }
-        return built == null ? null : Expression.Condition(dry, Expression.Constant(IntPtr.Zero), built);
-    }
-
-    private static MethodInfo Helper(string name) =>
-        typeof(NativeCalls).GetMethod(name, BindingFlags.NonPublic | BindingFlags.Public | BindingFlags.Static)!;
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static IntPtr NoneRef()
-    {
-        PyApi.Py_IncRef(PyApi.None);
-        return PyApi.None;
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static IntPtr FromLong(long v) => PyApi.PyLong_FromLongLong(v);
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static IntPtr FromULong(ulong v) => PyApi.PyLong_FromUnsignedLongLong(v);
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static IntPtr FromBool(bool v) => PyApi.PyBool_FromLong(new CLong(v ? 1 : 0));
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static IntPtr FromDouble(double v) => PyApi.PyFloat_FromDouble(v);
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static IntPtr FromString(string? s) => s == null ? NoneRef() : NativeMembers.Text(s);
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static IntPtr FromChar(char c) => NativeMembers.Text(new ReadOnlySpan<char>(&c, 1));
 
     /// <summary>Step two, with the GIL: registers the plan of <paramref name="token"/> for
     /// method group <paramref name="group"/> (<paramref name="fallback"/> zero), or makes a
@@ -297,7 +61,7 @@ internal static unsafe class NativeCalls
     public static IntPtr Register(long token, IntPtr group, IntPtr fallback)
     {
         if (IndexerType == IntPtr.Zero) throw new InvalidOperationException("native calls are not set up");
-        if (!_prepared.TryRemove(token, out Plan? plan)) throw new ArgumentException($"no prepared native call {token}");
+        if (!NativeCallCompiler.TryTake(token, out NativeCallPlan? plan)) throw new ArgumentException($"no prepared native call {token}");
         IntPtr key = group;
         if (fallback != IntPtr.Zero)
         {
@@ -320,7 +84,7 @@ internal static unsafe class NativeCalls
     /// from <paramref name="first"/>: the result (NULL with a Python error set), or
     /// <c>taken</c> false when the Python path must take the call (nothing happened).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]  // hot: optimized from the first call
-    private static IntPtr Run(Plan plan, IntPtr obj, IntPtr args, int first, out bool taken)
+    private static IntPtr Run(NativeCallPlan plan, IntPtr obj, IntPtr args, int first, out bool taken)
     {
         taken = false;
         NativeMembers.Kind[] kinds = plan.Params;
@@ -359,7 +123,7 @@ internal static unsafe class NativeCalls
                     break;
                 default:
                     if (type != PyApi.StrType) return IntPtr.Zero;
-                    if (ArgumentText(item, out string? s) < 0) { taken = true; return IntPtr.Zero; }
+                    if (NativeConversions.ArgumentText(item, out string? s) < 0) { taken = true; return IntPtr.Zero; }
                     if (i == 0) s0 = s; else s1 = s;
                     break;
             }
@@ -380,13 +144,13 @@ internal static unsafe class NativeCalls
     /// (a strong reference: a release of the proxy meanwhile cannot free it), the arguments
     /// are C# values, nothing reads or writes a Python object or calls the C-API.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static IntPtr RunReleasing(Plan plan, long h, long l0, long l1, double d0, double d1, string? s0, string? s1, out bool taken)
+    private static IntPtr RunReleasing(NativeCallPlan plan, long h, long l0, long l1, double d0, double d1, string? s0, string? s1, out bool taken)
     {
         taken = false;
         if (!Releasing.Open || !Handles.TryTarget(h, out object? target) || target == null || target is IPythonDerived
             || !plan.Takes(target.GetType())) return IntPtr.Zero;
         taken = true;
-        Outcome outcome = default;
+        NativeCallPlan.Outcome outcome = default;
         Exception? failure = null;
         IntPtr state = Releasing.Release();
         try { plan.Releasing!(target, l0, l1, d0, d1, s0, s1, false, ref outcome); }
@@ -400,59 +164,14 @@ internal static unsafe class NativeCalls
         }
         return plan.Result switch
         {
-            NativeMembers.Kind.None => NoneRef(),
-            NativeMembers.Kind.Signed => FromLong(outcome.L),
-            NativeMembers.Kind.UInt64 => FromULong(unchecked((ulong)outcome.L)),
-            NativeMembers.Kind.Bool => FromBool(outcome.L != 0),
-            NativeMembers.Kind.Double or NativeMembers.Kind.Single => FromDouble(outcome.D),
-            NativeMembers.Kind.String => FromString(outcome.S),
-            _ => FromChar((char)outcome.L),
+            NativeMembers.Kind.None => NativeConversions.NoneRef(),
+            NativeMembers.Kind.Signed => NativeConversions.FromLong(outcome.L),
+            NativeMembers.Kind.UInt64 => NativeConversions.FromULong(unchecked((ulong)outcome.L)),
+            NativeMembers.Kind.Bool => NativeConversions.FromBool(outcome.L != 0),
+            NativeMembers.Kind.Double or NativeMembers.Kind.Single => NativeConversions.FromDouble(outcome.D),
+            NativeMembers.Kind.String => NativeConversions.FromString(outcome.S),
+            _ => NativeConversions.FromChar((char)outcome.L),
         };
-    }
-
-    private static readonly byte[] Utf8Name = "utf-8\0"u8.ToArray();
-
-    /// <summary>The text of exact str argument <paramref name="value"/> as a .NET string: 0, or -1
-    /// with a Python error set. Through strict UTF-8, which CPython encodes without a codec
-    /// lookup (and copies as is for an ASCII string); a str holding a lone surrogate, which
-    /// strict UTF-8 refuses, takes <see cref="NativeMembers.StringOf"/>'s UTF-16 route
-    /// (surrogatepass). Strict UTF-8 never holds a surrogate, so decoding it gives exactly the
-    /// str's code points.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static int ArgumentText(IntPtr value, out string? text)
-    {
-        IntPtr bytes;
-        fixed (byte* encoding = Utf8Name)
-            bytes = PyApi.PyUnicode_AsEncodedString(value, encoding, null);
-        if (bytes == IntPtr.Zero)
-        {
-            PyApi.PyErr_Clear();  // UnicodeEncodeError (or out of memory, which the UTF-16 route meets again)
-            return NativeMembers.StringOf(value, out text);
-        }
-        try
-        {
-            byte* data = PyApi.PyBytes_AsString(bytes);
-            nint size = PyApi.PyBytes_Size(bytes);
-            text = null;
-            if (data == null) return -1;
-            text = Utf8String(data, size);
-            return 0;
-        }
-        finally
-        {
-            PyApi.Py_DecRef(bytes);
-        }
-    }
-
-    /// <summary>The .NET string of <paramref name="size"/> bytes of valid UTF-8 at
-    /// <paramref name="data"/>, made in a held section as <see cref="NativeMembers.NewString"/>
-    /// makes its own (the caller holds the immutable bytes object).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static string Utf8String(byte* data, nint size)
-    {
-        HeldCalls.Enter();
-        try { return System.Text.Encoding.UTF8.GetString(data, checked((int)size)); }
-        finally { HeldCalls.Exit(); }
     }
 
     /// <summary><c>tp_call</c> of NativeBound: the bound method's group's plan on its
@@ -467,7 +186,7 @@ internal static unsafe class NativeCalls
             {
                 IntPtr group = GroupGet(NativeGroups.GroupSlot, bound, IntPtr.Zero);
                 if (group == IntPtr.Zero) return IntPtr.Zero;  // AttributeError (never set: the binding sets it)
-                bool found = _plans.TryGetValue(group, out Plan? plan);
+                bool found = _plans.TryGetValue(group, out NativeCallPlan? plan);
                 PyApi.Py_DecRef(group);  // the table keeps the group alive
                 if (found)
                 {
@@ -502,7 +221,7 @@ internal static unsafe class NativeCalls
         }
     }
 
-    private static bool IndexerPlan(IntPtr self, out Plan? plan)
+    private static bool IndexerPlan(IntPtr self, out NativeCallPlan? plan)
     {
         if (_plans.TryGetValue(self, out plan)) return true;
         PyApi.SetError("pyclrbridge: unknown native indexer");
@@ -516,7 +235,7 @@ internal static unsafe class NativeCalls
     {
         try
         {
-            if (!IndexerPlan(self, out Plan? plan)) return IntPtr.Zero;
+            if (!IndexerPlan(self, out NativeCallPlan? plan)) return IntPtr.Zero;
             if (kwargs == IntPtr.Zero && PyApi.PyTuple_Size(args) >= 1)
             {
                 IntPtr r = Run(plan!, PyApi.PyTuple_GetItem(args, 0), args, 1, out bool taken);
@@ -536,7 +255,7 @@ internal static unsafe class NativeCalls
     {
         try
         {
-            if (!IndexerPlan(self, out Plan? plan)) return IntPtr.Zero;
+            if (!IndexerPlan(self, out NativeCallPlan? plan)) return IntPtr.Zero;
             IntPtr ftype = PyApi.TypeOf(plan!.Fallback);
             var get = (delegate* unmanaged[Cdecl]<IntPtr, IntPtr, IntPtr, IntPtr>)PyApi.PyType_GetSlot(ftype, PyApi.Slot.DescrGet);
             if (get == null)
@@ -555,14 +274,14 @@ internal static unsafe class NativeCalls
     [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
     private static IntPtr IndexerGetAttro(IntPtr self, IntPtr name)
     {
-        try { return IndexerPlan(self, out Plan? plan) ? PyApi.PyObject_GetAttr(plan!.Fallback, name) : IntPtr.Zero; }
+        try { return IndexerPlan(self, out NativeCallPlan? plan) ? PyApi.PyObject_GetAttr(plan!.Fallback, name) : IntPtr.Zero; }
         catch (Exception e) { return NativeMembers.Raise(e); }
     }
 
     [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
     private static IntPtr IndexerRepr(IntPtr self)
     {
-        try { return IndexerPlan(self, out Plan? plan) ? PyApi.PyObject_Repr(plan!.Fallback) : IntPtr.Zero; }
+        try { return IndexerPlan(self, out NativeCallPlan? plan) ? PyApi.PyObject_Repr(plan!.Fallback) : IntPtr.Zero; }
         catch (Exception e) { return NativeMembers.Raise(e); }
     }
 
@@ -592,21 +311,21 @@ internal static unsafe class NativeCalls
 
 public static unsafe partial class Exports
 {
-    /// <summary>Step one of a native call (<see cref="NativeCalls.Prepare"/>), with the GIL
+    /// <summary>Step one of a native call (<see cref="NativeCallCompiler.Prepare(int)"/>), with the GIL
     /// released: a token, 0 when the method does not qualify, -1 when preparing failed.</summary>
     [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
     public static long NativeCallPrepare(int memberId)
     {
-        try { return NativeCalls.Prepare(memberId); }
+        try { return NativeCallCompiler.Prepare(memberId); }
         catch (Exception) { return -1; }
     }
 
-    /// <summary>Step one of the list protocol's native indexers (<see cref="NativeCalls.PrepareListIndexer"/>),
+    /// <summary>Step one of the list protocol's native indexers (<see cref="NativeCallCompiler.PrepareListIndexer"/>),
     /// with the GIL released: a token, 0 when it does not qualify, -1 when preparing failed.</summary>
     [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
     public static long NativeCallPrepareListIndexer(int memberId, int typeId)
     {
-        try { return NativeCalls.PrepareListIndexer(memberId, typeId); }
+        try { return NativeCallCompiler.PrepareListIndexer(memberId, typeId); }
         catch (Exception) { return -1; }
     }
 

@@ -427,7 +427,7 @@ def protocol_indexer(cls: type, name: str, function: Any, group: MethodGroup, *,
     ``list_index``: ``function`` is the list protocol's ``__getitem__`` or ``__setitem__`` and
     ``group`` the ``IList<T>`` accessor's; only a ``List<T>`` gets one, guarded (an index the
     list does not hold goes to ``function``, which raises its IndexError;
-    NativeCalls.PrepareListIndexer). Called by
+    NativeCallCompiler.PrepareListIndexer). Called by
     the protocol at a class's first use of it; the proof and the compilation run with the GIL
     released. A class built from a Python class's type gets none (it must stay free to die)."""
     if not ENABLED or "__clr_mentions__" in cls.__dict__ or cls.__dict__.get(name) is not function:

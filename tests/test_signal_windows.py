@@ -260,3 +260,69 @@ def test_a_signal_while_an_exception_proxy_dies_leaks_nothing() -> None:
     handle and 1 Python object held. The finalizer is now the shim's export, called from C."""
     lines = _run(_EXCEPTION_DIES, first_in="proxies/classes.py", second_in=("nothing",), firsts=8)
     assert lines["leaked"] == "0 0 0", lines
+
+
+_FAILED_EXPORTS = """
+from System import Array, Func, Int32
+from System.Linq import Enumerable
+arr = Array[Int32]([1, 2, 3])
+def cb(x):
+    raise LookupError("raised in a callback")  # carried by the .NET exception: a Python object .NET holds
+select = Func[Int32, Int32](cb)
+def get():  # an element read .NET refuses
+    try:
+        arr[7]
+    except IndexError:
+        pass
+def put():  # an element store .NET refuses
+    try:
+        arr[7] = 1
+    except IndexError:
+        pass
+def cast():  # a cast .NET's Convert refuses (construction.convert)
+    try:
+        Int32("x")
+    except ValueError:
+        pass
+def walk():  # a chunk of an iteration whose MoveNext throws (bulk's IterNext)
+    try:
+        list(Enumerable.Select[Int32, Int32](arr, select))
+    except LookupError:
+        pass
+WORK = (get, put, cast, walk)
+for _ in range(3):
+    for work in WORK:
+        work()
+before = counts()
+outcomes = {{}}
+for work in WORK:
+    for first in range(1, {firsts}):
+        for second in (*range(1, {seconds}), 10**9):
+            out = trial(first, second, work)
+            outcomes[out] = outcomes.get(out, 0) + 1
+after = counts()
+print("outcomes", sorted(outcomes.items()))
+print("leaked", *(y - x for x, y in zip(before, after)))
+"""
+
+
+def test_a_signal_between_a_failed_export_and_its_exception_leaks_nothing() -> None:
+    """Exports that report a failure in an error value (an element read or store .NET refuses,
+    a cast, a chunk of an iteration whose enumerator throws), with a signal at each check from
+    the call to the exception's proxy, and a second one in what the first started: the .NET
+    exception's handle is claimed by its proxy or freed (values.exports). Before, a signal that
+    landed after the export returned, at the entry of raise_error or while the exception's
+    class was looked up, leaked the handle (and the Python exception a callback raised in it)."""
+    files = (
+        *("values/exports.py", "values/bulk.py", "proxies/arrays.py", "proxies/construction.py"),
+        *("proxies/exceptions.py", "proxies/base.py", "host/bridge.py"),
+    )
+    lines = _run(
+        _FAILED_EXPORTS,
+        first_in=files,
+        second_in=tuple(f for f in files if f != "proxies/arrays.py"),
+        firsts=40,
+        seconds=3,
+    )
+    assert "interrupted" in lines["outcomes"], lines
+    assert lines["leaked"] == "0 0 0", lines

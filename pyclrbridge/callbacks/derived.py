@@ -40,7 +40,7 @@ from ..host import bridge as _bridge
 from ..host import typeinfo as _typeinfo
 from ..host.errors import ClrError
 from ..host.locks import SignalSafeLock
-from ..host.shim import Value, utf16
+from ..host.shim import utf16
 from ..proxies import catalog as _catalog
 from ..proxies.base import DERIVED_CLASSES, DERIVED_TYPE_IDS, _release_lock
 from ..proxies.binder import DERIVED_BIND_KEYS, BindKey, choose
@@ -48,6 +48,7 @@ from ..proxies.catalog import class_for
 from ..proxies.catalog import forget as _forget_class
 from ..proxies.members import invoke_plan
 from ..proxies.signatures import callable_arity
+from ..values import exports as _exports
 from ..values import objects as _objects
 from ..values.targets import type_id_for
 
@@ -359,12 +360,10 @@ def prepare(cls: Any) -> None:
     )
     data, n = utf16(request)
     out = ctypes.c_int32()
-    error = Value()
-    if _bridge.shim().DefineDerived(data, n, ctypes.byref(out), ctypes.byref(error)) != 0:
-        try:
-            _bridge.raise_error(error)
-        except ClrError as exc:
-            raise TypeError(f"class {cls.__qualname__} cannot derive from .NET: {exc}") from exc
+    try:
+        _exports.call(_bridge.shim().DefineDerived, data, n, ctypes.byref(out))
+    except ClrError as exc:
+        raise TypeError(f"class {cls.__qualname__} cannot derive from .NET: {exc}") from exc
     type_id = out.value
     class_id = id(cls)
     ref = weakref.ref(cls, lambda _ref: _class_died(type_id, class_id))

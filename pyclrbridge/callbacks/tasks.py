@@ -25,12 +25,11 @@ from typing import Any
 
 from ..host import bridge as _bridge
 from ..host.locks import SignalSafeFlag, SignalSafeLock
-from ..host.shim import Kind, Value
 from ..proxies.base import release
 from ..proxies.catalog import class_by_name
 from ..proxies.protocols import _member, implementation_for
+from ..values import exports as _exports
 from ..values.objects import handle_of, register
-from ..values.results import from_value
 
 __all__ = ["Cancellation", "cancellation", "stats"]
 
@@ -76,9 +75,7 @@ def _ensure_sink() -> None:
     try:
         if _sink_ready.is_set():
             return
-        error = Value()
-        if _bridge.shim().TaskSetSink(register(_on_complete), ctypes.byref(error)) != 0:
-            _bridge.raise_error(error)
+        _exports.call(_bridge.shim().TaskSetSink, register(_on_complete))
         _sink_ready.set()
     finally:
         _sink_lock.release()
@@ -93,11 +90,7 @@ def _handle(task: Any) -> int:
 
 def _outcome(handle: int) -> Any:
     """The result of a completed task, or raise its (unwrapped) exception."""
-    result = Value()
-    error = Value()
-    if _bridge.shim().TaskOutcome(handle, ctypes.byref(result), ctypes.byref(error)) != 0:
-        _bridge.raise_error(error)
-    return None if result.kind == Kind.VOID else from_value(result)
+    return _exports.call_result(_bridge.shim().TaskOutcome, handle)  # VOID (a Task without a result) is None
 
 
 def _await_task(task: Any) -> Generator[Any, None, Any]:
@@ -113,14 +106,15 @@ def _await_task(task: Any) -> Generator[Any, None, Any]:
     finally:
         _pending_lock.release()
     completed = ctypes.c_int32()
-    error = Value()
-    if _bridge.shim().TaskWatchStart(handle, token, ctypes.byref(completed), ctypes.byref(error)) != 0:
+    try:
+        _exports.call(_bridge.shim().TaskWatchStart, handle, token, ctypes.byref(completed))
+    except BaseException:  # the watch failed to start (or a signal landed): nothing will complete it
         _ = _pending_lock.taken
         try:
             _pending.pop(token, None)
         finally:
             _pending_lock.release()
-        _bridge.raise_error(error)
+        raise
     if completed.value:
         _ = _pending_lock.taken
         try:
@@ -158,11 +152,7 @@ def _task_of(value_task: Any) -> Any:
         _as_task_lock.release()
     if task is not None:
         return task
-    result = Value()
-    error = Value()
-    if _bridge.shim().TaskFrom(_handle(value_task), ctypes.byref(result), ctypes.byref(error)) != 0:
-        _bridge.raise_error(error)
-    made = from_value(result)
+    made = _exports.call_result(_bridge.shim().TaskFrom, _handle(value_task))
     _ = _as_task_lock.taken
     try:
         task = _as_task.setdefault(key, made)

@@ -9,14 +9,13 @@ a Python thread (with the callable's traceback), and the process goes on.
 
 from __future__ import annotations
 
-import ctypes
 import threading
 from typing import Any
 
 from ..host import bridge as _bridge
-from ..host.shim import Value
 from ..proxies.catalog import class_by_name
 from ..proxies.exceptions import original_exception
+from ..values import exports as _exports
 from ..values.objects import handle_of
 
 #: The values of ``load(thread_exceptions=...)``.
@@ -35,9 +34,4 @@ def configure(mode: str) -> None:
         raise ValueError(f"thread_exceptions must be one of {', '.join(map(repr, MODES))}, not {mode!r}")
     action = class_by_name("System.Action`1")[class_by_name("System.Exception")]
     reporter = action(_report)  # .NET keeps the delegate (and through it _report) from now on
-    error = Value()
-    if (
-        _bridge.shim().SetThreadTopReporter(handle_of(reporter), 1 if mode == "fail-fast" else 0, ctypes.byref(error))
-        != 0
-    ):
-        _bridge.raise_error(error)
+    _exports.call(_bridge.shim().SetThreadTopReporter, handle_of(reporter), 1 if mode == "fail-fast" else 0)

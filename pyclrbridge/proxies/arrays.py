@@ -18,9 +18,10 @@ from typing import Any
 from ..host import bridge as _bridge
 from ..host import typeinfo as _typeinfo
 from ..host.shim import Value
+from ..values import exports as _exports
 from ..values.convert import to_value
 from ..values.objects import handle_of
-from ..values.results import from_value, from_values
+from ..values.results import from_values
 from ..values.targets import _BUFFER_CODES
 from .protocols import _Enumerable, _index, _same_length_slice, implementation_for
 
@@ -47,9 +48,7 @@ def _handle(arr: Any) -> int:
 def _length(arr: Any) -> int:
     """The element count (all dimensions), by one export call instead of a member call."""
     length = ctypes.c_int64()
-    error = Value()
-    if _bridge.shim().ArrayLength(_handle(arr), ctypes.byref(length), ctypes.byref(error)) != 0:
-        _bridge.raise_error(error)
+    _exports.call(_bridge.shim().ArrayLength, _handle(arr), ctypes.byref(length))
     return length.value
 
 
@@ -75,10 +74,8 @@ def _copy_out(arr: Any, start: int, count: int) -> list[Any] | None:
         return None
     block = array.array(code, [0]) * count  # (array(code, bytes(n)) costs ~70 ns/item more)
     if count:
-        error = Value()
         address, _ = block.buffer_info()
-        if _bridge.shim().ArrayCopy(_handle(arr), start, count, address, 0, ctypes.byref(error)) != 0:
-            _bridge.raise_error(error)
+        _exports.call(_bridge.shim().ArrayCopy, _handle(arr), start, count, address, 0)
     return _widen(block.tolist(), _typeinfo.info(type(arr).__clr_info__.element).type_code)
 
 
@@ -87,10 +84,15 @@ def _read_block(arr: Any, start: int, count: int) -> list[Any]:
     if not count:
         return []
     results = (Value * count)()
-    error = Value()
-    if _bridge.shim().ArrayRead(_handle(arr), start, count, results, ctypes.byref(error)) != 0:
-        _bridge.raise_error(error)
-    return from_values(results, count)
+    shim = _bridge.shim()
+    try:
+        _exports.call(shim.ArrayRead, _handle(arr), start, count, results)
+        return from_values(results, count)
+    except BaseException:
+        # Handles of elements no proxy took (a signal before from_values claimed them): one
+        # export call, nothing before it that checks for signals.
+        shim.FreeUnclaimedValues(results, count)
+        raise
 
 
 def _block(arr: Any, start: int, count: int) -> list[Any]:
@@ -119,13 +121,10 @@ def _blocks(arr: Any) -> Iterator[Iterable[Any]]:
     address = block.buffer_info()[0]
     view = memoryview(block)
     copy = _bridge.shim().ArrayCopy
-    error = Value()
-    error_ref = ctypes.byref(error)
     for start in range(0, n, size):
         count = min(size, n - start)
         # The handle is read per block: releasing the array mid-iteration raises, never reads freed memory.
-        if copy(_handle(arr), start, count, address, 0, error_ref) != 0:
-            _bridge.raise_error(error)
+        _exports.call(copy, _handle(arr), start, count, address, 0)
         items = block.tolist() if count == size else view[:count].tolist()
         yield _widen(items, type_code)
 
@@ -190,11 +189,7 @@ class _Array:
             if part is not None:
                 return part
         indices = _indices(self, key)
-        result = Value()
-        error = Value()
-        if _bridge.shim().ArrayGet(_handle(self), indices, len(indices), ctypes.byref(result), ctypes.byref(error)):
-            _bridge.raise_error(error)
-        return from_value(result)
+        return _exports.call_result(_bridge.shim().ArrayGet, _handle(self), indices, len(indices))
 
     def __setitem__(self: Any, key: Any, value: Any) -> None:
         if isinstance(key, slice):
@@ -205,9 +200,7 @@ class _Array:
         v = Value()
         keep: list[Any] = []
         to_value(value, v, keep, type(self).__clr_info__.element)
-        error = Value()
-        if _bridge.shim().ArraySet(_handle(self), positions, len(positions), ctypes.byref(v), ctypes.byref(error)):
-            _bridge.raise_error(error)
+        _exports.call(_bridge.shim().ArraySet, _handle(self), positions, len(positions), ctypes.byref(v))
 
     def __iter__(self: Any) -> Iterator[Any]:
         # chain walks each block's list in C: no generator step per element.

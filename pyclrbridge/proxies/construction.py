@@ -10,6 +10,7 @@ from typing import Any
 from ..host import bridge as _bridge
 from ..host import typeinfo as _typeinfo
 from ..host.shim import Kind, KindInt, Value
+from ..values import exports as _exports
 from ..values.buffers import array_from_buffer, array_from_list
 from ..values.convert import from_value, to_value
 from ..values.objects import forget_now, handle_of
@@ -116,12 +117,10 @@ def convert(obj: Any, type_id: int, *, as_class: Any = None, typed: bool = False
     keep: list[Any] = []
     out = Value()
     out.kind = _VOID  # stays VOID until .NET ran Convert (it writes NULL, OBJECT or the error)
-    error = Value()
     try:
         # A cast: .NET's Convert decides (System.Decimal("1.25") parses).
         to_value(obj, v, keep, type_id if typed else 0)
-        if _bridge.shim().Convert(ctypes.byref(v), type_id, ctypes.byref(out), ctypes.byref(error)) != 0:
-            _bridge.raise_error(error)
+        _exports.call(_bridge.shim().Convert, ctypes.byref(v), type_id, ctypes.byref(out))
         if out.kind == Kind.OBJECT and as_class is not None:
             made = wrap_as(out.i, as_class)
             out.i = 0  # claimed: the proxy owns the handle
@@ -170,11 +169,7 @@ def unbox(obj: Any) -> Any:
     h = handle_of(obj)
     if h is None:
         return None
-    out = Value()
-    error = Value()
-    if _bridge.shim().Unbox(h, ctypes.byref(out), ctypes.byref(error)) != 0:
-        _bridge.raise_error(error)
-    return None if out.kind == Kind.VOID else from_value(out)
+    return _exports.call_result(_bridge.shim().Unbox, h)  # VOID (not a primitive) is None
 
 
 def new_array(info: _typeinfo.TypeInfo, args: tuple[Any, ...]) -> Any:

@@ -18,10 +18,9 @@ from typing import Any
 from ..host import bridge as _bridge
 from ..host import typeinfo as _typeinfo
 from ..host.locks import SignalSafeFlag, SignalSafeLock
-from ..host.shim import Value
 from . import codecs as _codecs
+from . import exports as _exports
 from .objects import forget, handle_of, register
-from .results import from_value
 
 __all__ = ["ELEMENTS", "array_from_buffer", "array_from_list", "element_name", "lend"]
 
@@ -117,15 +116,10 @@ def array_from_buffer(obj: Any, element_id: int) -> Any | None:
         else:
             data = (ctypes.c_char * view.nbytes).from_buffer(view)
             address = ctypes.addressof(data)
-        result = Value()
-        error = Value()
         try:
-            rc = _bridge.shim().ArrayFromBuffer(address, len(view), code, ctypes.byref(result), ctypes.byref(error))
+            return _exports.call_result(_bridge.shim().ArrayFromBuffer, address, len(view), code)
         finally:
             del data  # end the buffer export before the view closes
-        if rc != 0:
-            _bridge.raise_error(error)
-    return from_value(result)
 
 
 # .NET element type name -> (array.array code, TypeCode) for the lists array_from_list packs block
@@ -168,12 +162,8 @@ def array_from_list(items: list[Any] | tuple[Any, ...], element_id: int) -> Any 
         return None
     code, type_code = fill
     shim = _bridge.shim()
-    result = Value()
-    error = Value()
-    error_ref = ctypes.byref(error)
-    if shim.ArrayFromBuffer(None, n, type_code, ctypes.byref(result), error_ref) != 0:  # zero-filled
-        _bridge.raise_error(error)
-    made = from_value(result)  # owns the new handle: dropping it (on a fallback) releases the array
+    # zero-filled; the proxy owns the new handle: dropping it (on a fallback) releases the array
+    made = _exports.call_result(shim.ArrayFromBuffer, None, n, type_code)
     handle = handle_of(made)
     copy = shim.ArrayCopy
     for start in range(0, n, _FILL_BLOCK):
@@ -184,8 +174,7 @@ def array_from_list(items: list[Any] | tuple[Any, ...], element_id: int) -> Any 
         count = len(packed)
         if count != min(_FILL_BLOCK, n - start):
             return None  # the list shrank while being packed (__index__/__float__ code, another thread)
-        if copy(handle, start, count, packed.buffer_info()[0], 1, error_ref) != 0:
-            _bridge.raise_error(error)
+        _exports.call(copy, handle, start, count, packed.buffer_info()[0], 1)
     if len(items) != n:
         return None  # it grew meanwhile
     return made
@@ -250,9 +239,7 @@ def _ensure_holder() -> None:
     try:
         if _holder_ready.is_set():
             return
-        error = Value()
-        if _bridge.shim().SetBufferHolder(register(_hold), ctypes.byref(error)) != 0:
-            _bridge.raise_error(error)
+        _exports.call(_bridge.shim().SetBufferHolder, register(_hold))
         _holder_ready.set()
     finally:
         _holder_lock.release()

@@ -41,7 +41,7 @@ internal static class GilPolicy
             if (TypeCatalog.MemberOf(memberId) is not MethodInfo m || m.IsStatic) return false;
             Type exact = TypeCatalog.TypeOf(typeId);
             if (exact.ContainsGenericParameters || exact.IsInterface || exact.IsAbstract) return false;
-            MethodBase? target = LeafProof.Implementation(exact, m);
+            MethodBase? target = LeafIlProof.Implementation(exact, m);
             return target != null && LeafProof.IsLeaf(target, exact, out _);
         }
         catch (Exception)

@@ -13,14 +13,13 @@
 
 from __future__ import annotations
 
-import ctypes
 from collections.abc import Iterator
 from typing import Any
 
 from ..host import bridge as _bridge
 from ..host.shim import Value, utf16
+from ..values import exports as _exports
 from ..values.convert import to_value
-from ..values.results import from_value
 from .base import ClrObject, ExtensionAttribute, missing_attribute
 from .protocols import _call, _get, _read, _set, implementation_for
 
@@ -127,14 +126,10 @@ def _dynamic(obj: Any, op: int, name: str, args: tuple[Any, ...] = ()) -> tuple[
     for i, arg in enumerate(args):
         to_value(arg, values[i], keep)
     data, length = utf16(name)
-    result = Value()
-    error = Value()
-    rc = _bridge.shim().DynamicMember(obj._h, op, data, length, values, n, ctypes.byref(result), ctypes.byref(error))
-    if rc == _NO_SUCH_MEMBER:
-        return False, None
-    if rc != 0:
-        _bridge.raise_error(error)
-    return True, from_value(result)
+    found = _exports.call_result(
+        _bridge.shim().DynamicMember, obj._h, op, data, length, values, n, absent=_NO_SUCH_MEMBER
+    )
+    return (False, None) if found is _exports.ABSENT else (True, found)
 
 
 def dynamic_names(obj: Any) -> list[str]:

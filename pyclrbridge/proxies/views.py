@@ -22,7 +22,7 @@ import weakref
 from typing import Any
 
 from ..host import bridge as _bridge
-from ..host.shim import Value
+from ..values import exports as _exports
 from ..values.buffers import ELEMENTS
 from ..values.objects import handle_of
 from .protocols import implementation_for
@@ -46,14 +46,9 @@ def _pin(arr: Any) -> tuple[int, int, int, int]:
         raise ValueError("the .NET array behind this proxy was already released")
     pin, address, length = ctypes.c_int64(), ctypes.c_int64(), ctypes.c_int64()
     code = ctypes.c_int32()
-    error = Value()
-    if (
-        _bridge.shim().ArrayPin(
-            h, ctypes.byref(pin), ctypes.byref(address), ctypes.byref(length), ctypes.byref(code), ctypes.byref(error)
-        )
-        != 0
-    ):
-        _bridge.raise_error(error)
+    _exports.call(
+        _bridge.shim().ArrayPin, h, ctypes.byref(pin), ctypes.byref(address), ctypes.byref(length), ctypes.byref(code)
+    )
     return pin.value, address.value, length.value, code.value
 
 

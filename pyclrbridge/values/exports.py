@@ -45,16 +45,24 @@ def call(export: Any, *args: Any) -> None:
         raise
 
 
-def call_result(export: Any, *args: Any) -> Any:
+#: What :func:`call_result` gives when the export answered ``absent``.
+ABSENT: Any = object()
+
+
+def call_result(export: Any, *args: Any, absent: int = 0) -> Any:
     """``from_value(result)`` of ``export(*args, &result, &error)``, or the .NET exception it
-    raised. After an exception (the export's, a signal's, one converting the result), the
-    handles no proxy took, of the result and of the error, are freed by one export call (two
-    would have a signal check between them)."""
+    raised; :data:`ABSENT` when it returned ``absent`` (a nonzero answer that is no failure).
+    After an exception (the export's, a signal's, one converting the result), the handles no
+    proxy took, of the result and of the error, are freed by one export call (two would have a
+    signal check between them)."""
     pair = _Pair()
     result = pair[0]  # views of the pair's memory
     error = pair[1]
     try:
-        if export(*args, ctypes.byref(result), ctypes.byref(error)) != 0:
+        rc = export(*args, ctypes.byref(result), ctypes.byref(error))
+        if rc != 0:
+            if rc == absent:
+                return ABSENT
             _bridge.raise_error(error)
         return from_value(result)  # a proxy that takes the result's handle zeroes it
     except BaseException:

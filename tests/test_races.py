@@ -265,7 +265,7 @@ def test_concurrent_delegate_type_compilation(clr: Any) -> None:
 def test_concurrent_derived_type_emission(fixtures: Any) -> None:
     """Threads define Python classes of the same name implementing a .NET interface at once.
 
-    Each Python class emits its own .NET type (``Derived.cs``, Reflection.Emit). Without the
+    Each Python class emits its own .NET type (``DerivedEmitter.cs``, Reflection.Emit). Without the
     emission lock, concurrent ``TypeBuilder``/``ModuleBuilder`` use corrupts the module or
     throws "Duplicate type name within an assembly" (the counter in the emitted name is read
     and bumped non-atomically). Here every thread gets a working type with a distinct name.

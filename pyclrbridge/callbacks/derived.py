@@ -1,9 +1,10 @@
 """Python classes deriving from .NET classes and implementing .NET interfaces.
 
 A class statement whose bases include a .NET proxy class (``class ByLength(IComparer[str])``,
-``class Square(Shape)``) gets its own .NET type, emitted once by the shim (``Derived.cs``):
-it derives from the .NET base, implements the interfaces, and every member the Python class
-defines (and every abstract one) calls back into Python through one trampoline.
+``class Square(Shape)``) gets its own .NET type, emitted once by the shim (``Derived.cs``,
+``DerivedEmitter.cs``): it derives from the .NET base, implements the interfaces, and every
+member the Python class defines (and every abstract one) calls back into Python through one
+trampoline.
 
 Identity: the .NET object holds the Python object (a registry id); whenever .NET hands the
 object to Python (a return value, a callback argument), Python gets that same object back.

@@ -15,7 +15,7 @@ from ._runtime import AssemblyInfo, Runtime, load
 from .callbacks.tasks import Cancellation, cancellation
 from .host.errors import ClrError, HostError
 from .packages import PackageError, PackageSet
-from .proxies.base import release
+from .proxies.release import release
 from .proxies.views import buffer
 from .values.codecs import register_codec
 

@@ -12,6 +12,7 @@ from . import _compat_classes
 from .proxies import base as _base
 from .proxies import events as _events
 from .proxies import member_errors as _member_errors
+from .proxies import missing as _missing
 from .proxies import properties as _properties
 from .proxies import protocols as _protocols
 from .proxies.catalog import class_by_name
@@ -97,7 +98,7 @@ def _accessor_lookup(obj: Any, name: str) -> Any:
 
 def install_accessors() -> None:
     """Chain the accessor lookup after the extension-method lookup for missing attributes."""
-    extensions, names = _base._extension_lookup, _base._extension_names
+    extensions, names = _missing._extension_lookup, _missing._extension_names
 
     def lookup(obj: Any, name: str) -> Any:
         found = extensions(obj, name)
@@ -105,7 +106,7 @@ def install_accessors() -> None:
             found = _accessor_lookup(obj, name)
         return found
 
-    _base.install_extensions(lookup, names)
+    _missing.install_extensions(lookup, names)
     _base.install_missing_hook()  # get_X and the like are no attribute of any class
 
 

@@ -25,11 +25,11 @@ from .host import bridge as _bridge
 from .host import hostfxr as _hostfxr
 from .host.locks import SignalSafeLock
 from .host.shim import ABI_VERSION, Shim, Value, default_shim_path, read_string, utf16
-from .proxies import base as _proxy_base
 from .proxies import catalog as _catalog
 from .proxies import direct as _direct
 from .proxies import events as _events
 from .proxies import extensions as _extensions
+from .proxies import finalizers as _proxy_finalizers
 from .proxies import views as _views
 from .values import bulk as _bulk
 from .values import objects as _objects
@@ -427,7 +427,7 @@ def _start(args: _LoadArgs) -> Runtime:
         )
     _bridge.FORK_FLAG = int(versions.get("forkFlag", 0))
     _bridge.SHIM = shim  # publish: the shim is fully bound
-    _proxy_base.install_finalizer(shim)
+    _proxy_finalizers.install_finalizer(shim)
     _bulk.install_finalizer(shim)
     _direct.install_unclaimed_cell(shim)
     _objects.install_protocol(shim)

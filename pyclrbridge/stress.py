@@ -36,8 +36,8 @@ from typing import Any
 from . import _importer, load, release
 from .host import typeinfo as _typeinfo
 from .host.locks import SignalSafeLock
-from .proxies import base as _proxy
 from .proxies import catalog as _catalog
+from .proxies import enum_values as _enum_values
 from .testing import contention
 
 __all__ = ["InvariantViolation", "Report", "Workload", "expected_members", "main"]
@@ -576,7 +576,7 @@ def run(
     report_lock = SignalSafeLock("pyclrbridge.stress.report_lock")
     workload.runtime.collect()
     before = workload.runtime.stats()
-    enum_values_before = len(_proxy._enum_values)
+    enum_values_before = len(_enum_values._enum_values)
     barrier = threading.Barrier(threads + 1)
     deadline = [0.0]
 
@@ -638,7 +638,7 @@ def run(
     workload.runtime.collect()
     workload.runtime.collect()
     after = workload.runtime.stats()
-    cached_handles = len(_proxy._enum_values) - enum_values_before
+    cached_handles = len(_enum_values._enum_values) - enum_values_before
     report.final = {"before": before, "after": after, "cached_enum_handles": cached_handles}
     if after["refused_frees"] != before["refused_frees"]:
         report.failures.append(

@@ -36,8 +36,8 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
-from pyclrbridge.proxies import base as _proxy
 from pyclrbridge.proxies import catalog as _types
+from pyclrbridge.proxies import enum_values as _enum_values
 from pyclrbridge.stress import DELEGATE_ARGS, InvariantViolation, Workload
 from pyclrbridge.testing import contention, run_concurrently
 
@@ -105,14 +105,14 @@ def check_end_state(workload: Workload, before: dict[str, Any], enum_values_befo
     workload.runtime.collect()
     after = workload.runtime.stats()
     assert after["refused_frees"] == before["refused_frees"], "a handle was freed twice"
-    cached = len(_proxy._enum_values) - enum_values_before
+    cached = len(_enum_values._enum_values) - enum_values_before
     assert after["live_handles"] == before["live_handles"] + cached
     assert after["callbacks_in_flight"] == 0
 
 
 def baseline(workload: Workload) -> tuple[dict[str, Any], int]:
     workload.runtime.collect()
-    return workload.runtime.stats(), len(_proxy._enum_values)
+    return workload.runtime.stats(), len(_enum_values._enum_values)
 
 
 def plans_of(op: st.SearchStrategy[Op], *, max_ops: int = 5) -> st.SearchStrategy[list[list[Op]]]:

@@ -161,7 +161,7 @@ def test_half_built_type_never_seen_by_another_thread(monkeypatch: pytest.Monkey
 def test_two_threads_releasing_one_handle_free_it_once(clr: Any) -> None:
     """Every thread calls ``pyclrbridge.release`` on the same objects at once.
 
-    Without the atomic claim of the slot (``_proxy._release_lock``: read ``_h`` and zero it
+    Without the atomic claim of the slot (``proxies.release._release_lock``: read ``_h`` and zero it
     in one step), two threads read the same handle and both free it: the second free hits a
     handle that may already belong to another object. The shim would refuse it
     (``refused_frees``), so that counter must stay where it was, and the freed count must grow

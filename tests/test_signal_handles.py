@@ -36,7 +36,7 @@ import pyclrbridge
 clr = pyclrbridge.load()
 from System.Text import StringBuilder
 from System import AttributeTargets, Converter, DayOfWeek, Environment
-from pyclrbridge.proxies import base as proxy_base  # its cache of enum values
+from pyclrbridge.proxies import enum_values  # its cache of enum values
 from System.Collections.Generic import List
 
 xs = List[int]()
@@ -130,7 +130,7 @@ for _ in range(20):  # warm up: classes and call paths built before counting
     xs.ConvertAll(plus_one)
     Converter[int, int](lambda x: x)
 gc.collect(); clr.collect()
-cached = len(proxy_base._enum_values)
+cached = len(enum_values._enum_values)
 before = clr.stats()
 signal.signal(signal.SIGALRM, on_alarm)
 signal.setitimer(signal.ITIMER_REAL, 0.0001, 0.0001)
@@ -165,7 +165,7 @@ gc.collect(); clr.collect()
 after = clr.stats()
 print("alarms", alarms[0], "interrupted", interrupted)
 print("unreported", unreported)
-kept = len(proxy_base._enum_values) - cached  # enum values made are cached with their handles
+kept = len(enum_values._enum_values) - cached  # enum values made are cached with their handles
 print("leaked", after["live_handles"] - before["live_handles"] - kept)
 held = "python_registry", "python_objects_held"
 print("pyleaked", *(after[k] - before[k] for k in held))

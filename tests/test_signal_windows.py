@@ -315,7 +315,7 @@ def test_a_signal_between_a_failed_export_and_its_exception_leaks_nothing() -> N
     class was looked up, leaked the handle (and the Python exception a callback raised in it)."""
     files = (
         *("values/exports.py", "values/bulk.py", "proxies/arrays.py", "proxies/construction.py"),
-        *("proxies/exceptions.py", "proxies/base.py", "host/bridge.py"),
+        *("proxies/exceptions.py", "proxies/base.py", "proxies/wrapping.py", "host/bridge.py"),
     )
     lines = _run(
         _FAILED_EXPORTS,

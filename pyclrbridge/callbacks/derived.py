@@ -43,17 +43,18 @@ from ..host.errors import ClrError
 from ..host.locks import SignalSafeLock
 from ..host.shim import utf16
 from ..proxies import catalog as _catalog
-from ..proxies.base import DERIVED_CLASSES, DERIVED_TYPE_IDS, _release_lock
 from ..proxies.binder import DERIVED_BIND_KEYS, BindKey, choose
 from ..proxies.catalog import class_for
 from ..proxies.catalog import forget as _forget_class
 from ..proxies.members import invoke_plan
+from ..proxies.release import _release_lock
 from ..proxies.signatures import callable_arity
+from ..proxies.wrapping import DERIVED_CLASSES, DERIVED_TYPE_IDS
 from ..values import exports as _exports
 from ..values import objects as _objects
 from ..values.targets import type_id_for
 
-# Owner: proxies.base._release_lock. It already makes claiming a proxy's ``_h`` atomic for
+# Owner: proxies.release._release_lock. It already makes claiming a proxy's ``_h`` atomic for
 # release(); adopt() and sweep() take and drop derived objects' handles under the same lock,
 # so a handle is never freed twice nor adopted while it is being dropped.
 _claim_lock = _release_lock
@@ -61,7 +62,7 @@ _claim_lock = _release_lock
 # Registry ids of derived Python objects (candidates for sweep). Guarded by _claim_lock.
 _derived_ids: set[int] = set()
 
-# Emitted type id -> a weak reference to the Python class (proxies.base.DERIVED_CLASSES: the
+# Emitted type id -> a weak reference to the Python class (proxies.wrapping.DERIVED_CLASSES: the
 # proxy classes of types built from it, List[S], read it to keep the class alive).
 _classes: dict[int, weakref.ref[Any]] = DERIVED_CLASSES
 

@@ -25,9 +25,9 @@ from typing import Any
 
 from ..host import bridge as _bridge
 from ..host.locks import SignalSafeFlag, SignalSafeLock
-from ..proxies.base import release
 from ..proxies.catalog import class_by_name
 from ..proxies.protocols import _member, implementation_for
+from ..proxies.release import release
 from ..values import exports as _exports
 from ..values.objects import handle_of, register
 

@@ -1,8 +1,10 @@
 """The proxy layer: Python classes standing for .NET types, and their members.
 
 Lowest first: ``signatures`` (what a method looks like), ``catalog`` (the one class per type),
-``inference`` and ``binder`` (choosing an overload), ``construction`` (calling a class), ``base``
-(the metaclass and base classes), ``direct``/``fastcall`` (compiled call paths), ``properties``,
+``inference`` and ``binder`` (choosing an overload), ``construction`` (calling a class),
+``wrapping``, ``enum_values`` and ``missing`` (handles made proxies, enum values, missing
+attributes), ``base`` (the metaclass and base classes; ``release`` and ``finalizers`` on top),
+``direct``/``fastcall`` (compiled call paths), ``properties``,
 ``events``, ``members``, ``protocols`` with ``arrays`` and ``views``, ``exceptions``, and
 ``classes``, which builds each class from those parts.
 
@@ -20,18 +22,20 @@ from . import base as _base
 from . import catalog as _catalog
 from . import classes as _classes
 from . import direct as _direct
+from . import enum_values as _enum_values
 from . import events as _events
 from . import exceptions as _exceptions
 from . import extensions as _extensions  # noqa: F401  (registers extension methods on instances)
 from . import shapes as _shapes  # noqa: F401  (registers the tuple and enumerator protocols)
 from . import views as _views  # noqa: F401  (registers the buffer protocol of primitive arrays)
+from . import wrapping as _wrapping
 
 _convert.install_proxy_rules(
     enum_class=_base.ClrEnum,
     proxy_metaclass=_base.ClrMeta,
-    wrap=_base.wrap,
-    wrap_value=_base.wrap_value,
-    enum_value=_base.enum_value,
+    wrap=_wrapping.wrap,
+    wrap_value=_wrapping.wrap_value,
+    enum_value=_enum_values.enum_value,
 )
 _bridge.install_exception_factory(_exceptions.exception_from_error)
 _objects.add_drain_hook(_exceptions.clear_finished_frames)

@@ -1,9 +1,12 @@
-"""Base classes of every proxy: the metaclass, the object base, enums, and ``wrap``."""
+"""Base classes of every proxy: the metaclass (class-level behaviour), the object base with
+its Python protocols (``str``, ``repr``, ``==``, ``hash``, ``dir``), and enums.
+
+Around them, in their own modules: turning handles into proxies (:mod:`.wrapping`), enum values
+(:mod:`.enum_values`), extension-method names and missing attributes (:mod:`.missing`), the
+native finalizers (:mod:`.finalizers`) and early release (:mod:`.release`)."""
 
 from __future__ import annotations
 
-import ctypes
-import functools
 import inspect
 from collections.abc import Callable
 from typing import Any
@@ -12,43 +15,46 @@ from ..host import bridge as _bridge
 from ..host import typeinfo as _typeinfo
 from ..host.errors import ClrError
 from ..host.locks import SignalSafeLock
-from ..host.shim import Kind, Value
-from ..values.objects import HandleOwner, handle_of
-from . import exceptions as _exceptions
+from ..values.objects import handle_of
+from . import missing as _missing
+from . import wrapping as _wrapping
 from .binder import arg_kind as _arg_kind
-from .catalog import class_by_name, class_for, instantiate
+from .catalog import class_by_name, instantiate
 from .construction import construct
+from .enum_values import enum_value
 from .member_errors import member_error
+from .missing import ExtensionAttribute, missing_attribute
+from .wrapping import DERIVED_TYPE_IDS, EXCEPTION_TYPE_IDS, wrap  # re-exported: proxies.direct imports them here
 
 __all__ = [
+    "DERIVED_TYPE_IDS",
+    "EXCEPTION_TYPE_IDS",
     "ClassMember",
     "ClrEnum",
     "ClrError",
     "ClrMeta",
     "ClrObject",
-    "enum_value",
     "handle_of",
     "install_derived",
-    "release",
     "wrap",
 ]
 
 
-def _no_derived(*args: Any) -> Any:
+def _no_derived(cls: Any) -> None:
     raise RuntimeError("Python subclasses of .NET types are not installed (import pyclrbridge first)")
 
 
-# How a Python class statement deriving from a .NET type emits its .NET type, and how a handle
-# of such a type becomes the Python object itself: the callbacks layer installs them at package
-# import (install_derived); module globals written once, then read.
+# How a Python class statement deriving from a .NET type emits its .NET type (a handle of such
+# a type becoming the Python object itself is wrapping's): the callbacks layer installs it at
+# package import (install_derived); a module global written once, then read.
 _prepare_derived: Callable[[Any], None] = _no_derived
-_adopt_derived: Callable[[int], Any] = _no_derived
 
 
 def install_derived(prepare: Callable[[Any], None], adopt: Callable[[int], Any]) -> None:
     """Registration from the callbacks layer: Python classes deriving from .NET types."""
-    global _prepare_derived, _adopt_derived
-    _prepare_derived, _adopt_derived = prepare, adopt
+    global _prepare_derived
+    _prepare_derived = prepare
+    _wrapping.install_adopt(adopt)
 
 
 class ClassMember:
@@ -161,8 +167,8 @@ class ClrMeta(type, metaclass=_ClrMetaType):
     #: A new instance with an empty handle slot, made by reading this attribute of the class:
     #: the property calls ``object.__new__`` from C, and an attribute read checks for no signals
     #: where a call's return does. So a proxy made this way has its slot set before anything
-    #: checks for signals (:func:`wrap_value`). (One dropped with an empty slot anyway, by a
-    #: failed construction, is freed silently: see :func:`install_finalizer`.)
+    #: checks for signals (``wrapping.wrap_value``). (One dropped with an empty slot anyway, by a
+    #: failed construction, is freed silently: see ``finalizers.install_finalizer``.)
     __clr_blank__ = property(object.__new__)
     #: The same for a .NET exception class (a Python exception): ``BaseException.__new__``,
     #: or ``OSError.__new__`` for one that is also an OSError.
@@ -328,52 +334,10 @@ def _call_object_member(name: str, obj: Any) -> Any:
 _object_call: Callable[[str, Any], Any] = _call_object_member
 
 
-def _no_extension(obj: Any, name: str) -> Any:
-    return None
-
-
-def _no_extension_names(obj: Any) -> tuple[str, ...]:
-    return ()
-
-
-# Extension methods in scope (registered by proxies.extensions at import; written once).
-_extension_lookup: Callable[[Any, str], Any] = _no_extension
-_extension_names: Callable[[Any], tuple[str, ...]] = _no_extension_names
-
-
-def install_extensions(lookup: Callable[[Any, str], Any], names: Callable[[Any], tuple[str, ...]]) -> None:
-    """Registration from :mod:`.extensions`: ``lookup(obj, name)`` is ``obj.name`` as an
-    extension method (or None); ``names(obj)`` lists those ``dir(obj)`` shows."""
-    global _extension_lookup, _extension_names
-    _extension_lookup, _extension_names = lookup, names
-
-
 def install_object_calls(call: Callable[[str, Any], Any]) -> None:
     """Registration from :mod:`.direct`: ``call(name, obj)`` runs ``ToString`` or ``GetHashCode``."""
     global _object_call
     _object_call = call
-
-
-def missing_attribute(obj: Any, name: str, refusal: str | None = None) -> Any:
-    """``obj.name`` once ordinary lookup found no member that answers: an extension method in
-    scope, else AttributeError (``refusal``: a protected member's message). What a ``__getattr__``
-    of a proxy class (dynamic objects, pyclrbridge.compat) and a refusing member call."""
-    if name == "_as_parameter_":
-        return 0  # the handle slot was never set (a signal landed before wrap set it)
-    if name[:1] != "_":
-        found = _extension_lookup(obj, name)
-        if found is not None:
-            return found
-        if refusal is None:  # reached from a __getattr__: a protected member refused from outside says so
-            for klass in type(obj).__mro__:
-                member = klass.__dict__.get(name)
-                if member is not None:
-                    if hasattr(member, "__clr_hidden_from__"):
-                        refusal = member.refusal()
-                    break
-    if refusal is not None:
-        raise AttributeError(refusal, name=name, obj=obj)
-    raise AttributeError(f"{type(obj).__name__!r} object has no attribute {name!r}", name=name, obj=obj)
 
 
 def _missing_hook(self: Any, name: str) -> Any:
@@ -389,56 +353,6 @@ def install_missing_hook() -> None:
         type.__setattr__(ClrObject, "__getattr__", _missing_hook)
     finally:
         _extension_names_lock.release()
-
-
-class ExtensionAttribute:
-    """The attribute ``name`` of every proxy, installed on :class:`ClrObject` for each name an
-    extension method of a loaded assembly has (see :mod:`.extensions`): reading it binds the
-    extension in scope that fits the object, or raises the AttributeError a missing name
-    raises. It sits on the root of every proxy class, so each .NET member of that name (on any
-    class of the object's) comes first in the MRO and wins, as C# prefers instance members; a
-    non-data descriptor, so an instance attribute of a Python subclass wins too. A class with a
-    ``__getattr__`` of its own (dynamic objects) gets the name there, as before."""
-
-    __slots__ = ("__name__",)
-    __clr_class_only__ = True  # dir() lists the extensions that apply, not every name
-
-    def __init__(self, name: str) -> None:
-        self.__name__ = name
-
-    def __get__(self, obj: Any, cls: type | None = None) -> Any:
-        name = self.__name__
-        klass = type(obj) if obj is not None else cls
-        if klass is not None:
-            # A Python base after ClrObject in the MRO (class C(NetClass, Mixin)) is ordinary lookup's.
-            later = _after_root(klass, name)
-            if later is not _NOTHING:
-                get = getattr(type(later), "__get__", None)
-                return later if get is None else get(later, obj, klass)
-        if obj is None:
-            raise AttributeError(f"type object {getattr(cls, '__name__', '?')!r} has no attribute {name!r}", name=name)
-        if getattr(klass, "__getattr__", None) is not None:
-            raise AttributeError(name, name=name, obj=obj)  # the class's own __getattr__ decides
-        return missing_attribute(obj, name)
-
-    def __repr__(self) -> str:
-        return f"<.NET extension method name {self.__name__!r}>"
-
-
-_NOTHING = object()
-
-
-def _after_root(klass: type, name: str) -> Any:
-    """``name`` in a class that follows ClrObject in ``klass``'s MRO (_NOTHING: none has it)."""
-    mro = klass.__mro__
-    try:
-        start = mro.index(ClrObject) + 1
-    except ValueError:
-        return _NOTHING
-    for k in mro[start:]:
-        if name in k.__dict__:
-            return k.__dict__[name]
-    return _NOTHING
 
 
 # Owner: _extension_names_lock guards installing ExtensionAttribute entries on ClrObject (each
@@ -523,49 +437,6 @@ def _enum_from(cls: Any, value: Any) -> Any:
     return enum_value(cls.__clr_type_id__, value)
 
 
-# Exactly-once release. __del__ runs when no other reference exists, so it needs no lock;
-# release() can race with itself on two threads, so it claims the slot under this lock.
-_release_lock = SignalSafeLock("pyclrbridge.proxies.base._release_lock")
-
-
-def release(obj: Any) -> None:
-    """Free the .NET object behind a proxy now, instead of when Python collects it.
-
-    A second release of the same proxy does nothing. Using a released proxy raises an error;
-    it never reaches another object.
-
-    Args:
-        obj: A .NET object proxy (an instance, not a class).
-
-    Raises:
-        TypeError: ``obj`` is a class, an enum value (those are shared, one object per value),
-            or not a .NET object at all.
-
-    Examples:
-        >>> from System.Text import StringBuilder
-        >>> sb = StringBuilder("big")
-        >>> pyclrbridge.release(sb)
-    """
-    if isinstance(obj, type) or not isinstance(obj, ClrObject) or isinstance(obj, ClrEnum):
-        what = f"the class {obj.__name__}" if isinstance(obj, type) else f"an object of type {type(obj).__name__}"
-        why = " (enum values are shared; there is nothing to release)" if isinstance(obj, ClrEnum) else ""
-        raise TypeError(f"pyclrbridge.release() takes a .NET object proxy, not {what}{why}")
-    shim = _bridge.SHIM
-    if shim is None or _bridge.SHUTTING_DOWN.is_set():
-        shim = None  # nothing may be called in .NET any more (see free_handle)
-    _ = _release_lock.taken
-    try:
-        h = getattr(obj, "_h", 0)
-        # Claim and free with nothing between that checks for signals (a store, a test and a
-        # jump, then the export itself): a signal handler that raises here cannot separate
-        # the proxy giving up its handle from .NET freeing it (the handle would leak).
-        obj._h = 0
-        if shim is not None:
-            shim.FreeHandle(h)
-    finally:
-        _release_lock.release()
-
-
 class ClrObject(metaclass=ClrMeta):
     """Base of every .NET object proxy. ``_h`` is the GCHandle this Python object owns."""
 
@@ -624,7 +495,7 @@ class ClrObject(metaclass=ClrMeta):
                 and not getattr(v, "__clr_class_only__", False)
                 and not (hasattr(v, "__clr_hidden_from__") and v.__clr_hidden_from__(type(self)))  # protected
             }
-            | set(_extension_names(self))
+            | set(_missing._extension_names(self))
             | {n for n in object.__dir__(self) if n[:2] == "__" == n[-2:] and not n.startswith("__clr")}  # dunders
         )
 
@@ -642,80 +513,7 @@ class ClrEnumMeta(ClrMeta):
 
 # The same member descriptor as ``_h``: reading ``proxy._as_parameter_`` reads its handle slot.
 ClrObject._as_parameter_ = ClrObject.__dict__["_h"]
-
-
-def install_finalizer(shim: Any) -> None:
-    """Make the shim's own exports the proxies' finalizers (at load, once the shim is bound). A
-    finalizer written in Python can be cut short by a signal handler that raises at its first
-    instruction (CPython checks for pending signals on entering every Python function), and then
-    the handle leaks: ``Exception ignored in __del__``, and the .NET object lives for ever.
-    ``functools.lru_cache(maxsize=0)`` binds like a method and calls the export directly from C
-    (no cache, no Python frame): no bytecode runs between the object dying and its handle being
-    freed.
-
-    ``ClrObject.__del__`` is ``FreeProxy``, which takes the proxy itself and reads its handle
-    slot through the slot's own C descriptor (an empty slot, left by a signal between allocation
-    and the slot's store or by a failed construction, frees nothing and reports nothing). So no
-    proxy class needs a ``__getattr__`` to answer for an empty slot. ``HandleOwner.__del__`` is
-    ``FreeHandle``, reading ``_as_parameter_`` (a class default of 0 under it), bound with a
-    pointer-sized parameter: ctypes converts an object to an int64 through its ``__index__``
-    first, while a pointer parameter takes only a real ``int`` or ``_as_parameter_``. Both free
-    nothing for 0 (a released proxy), in a forked child or once shutdown began (as Python's own
-    free_handle). Where a pointer cannot hold a handle (32-bit), the Python finalizers stay."""
-    if ctypes.sizeof(ctypes.c_void_p) != 8:
-        return
-    api = ctypes.pythonapi
-    slot = ClrObject.__dict__["_h"]
-    addresses = [
-        ctypes.cast(api.PyType_GetSlot, ctypes.c_void_p).value or 0,
-        ctypes.cast(api.PyErr_Clear, ctypes.c_void_p).value or 0,
-        ctypes.cast(api.Py_DecRef, ctypes.c_void_p).value or 0,
-        ctypes.cast(api.PyObject_Type, ctypes.c_void_p).value or 0,
-        ctypes.cast(api.PyLong_AsLongLongAndOverflow, ctypes.c_void_p).value or 0,
-    ]
-    get_slot = ctypes.PYFUNCTYPE(ctypes.c_void_p, ctypes.py_object, ctypes.c_int)(addresses[0])
-    try:
-        slot_get = get_slot(type(slot), _TP_DESCR_GET) or 0
-    except SystemError:  # before 3.10, PyType_GetSlot reads no static type
-        slot_get = 0
-    if 0 in addresses or not slot_get:
-        return  # the Python finalizer stays
-    if shim.ProxyFinalizerSetup(slot_get, id(slot), *addresses[1:], id(int)) != 0:
-        return
-    address = ctypes.cast(shim.FreeHandle, ctypes.c_void_p).value or 0
-    free = ctypes.PYFUNCTYPE(ctypes.c_int32, ctypes.c_void_p)(address)
-    ClrObject.__del__ = _native_finalizer(shim) or _ctypes_finalizer(shim)  # type: ignore[method-assign]
-    HandleOwner.__del__ = functools.lru_cache(maxsize=0)(free)  # type: ignore[attr-defined]
-
-
-def _native_finalizer(shim: Any) -> Any:
-    """``ClrObject.__del__`` as a method descriptor of ClrObject made by the shim (a C function,
-    see ``managed_shim/Calls/ProxyFinalizer.cs``), or None where the shim cannot make it. CPython
-    calls it with the dying proxy straight from the finalizer slot: no ctypes call, so no
-    argument conversion and no shared ctypes object written by every dying proxy (on a
-    free-threaded build each such write is contended between threads)."""
-    try:
-        new_method = ctypes.cast(ctypes.pythonapi.PyDescr_NewMethod, ctypes.c_void_p).value or 0
-        incref = ctypes.cast(ctypes.pythonapi.Py_IncRef, ctypes.c_void_p).value or 0
-        made = shim.ProxyFinalizerDescriptor(new_method, id(ClrObject), incref, id(None))
-    except (AttributeError, OSError):  # no such symbol, an old shim
-        return None
-    if not made:
-        return None
-    # The shim keeps the reference it made (the descriptor lives for the process).
-    return ctypes.cast(ctypes.c_void_p(made), ctypes.py_object).value
-
-
-def _ctypes_finalizer(shim: Any) -> Any:
-    """``ClrObject.__del__`` as ``FreeProxy`` called through ctypes (``functools.lru_cache(
-    maxsize=0)`` binds like a method and calls it from C, with no Python frame)."""
-    address = ctypes.cast(shim.FreeProxy, ctypes.c_void_p).value or 0
-    free_proxy = ctypes.PYFUNCTYPE(ctypes.c_int32, ctypes.py_object)(address)
-    return functools.lru_cache(maxsize=0)(free_proxy)
-
-
-# typeslots.h: Py_tp_descr_get (the stable ABI's slot numbering).
-_TP_DESCR_GET = 54
+_missing.install_root(ClrObject)
 
 
 class ClrEnum(ClrObject, metaclass=ClrEnumMeta):
@@ -799,100 +597,3 @@ class ClrEnum(ClrObject, metaclass=ClrEnumMeta):
 
 _SIGNED = frozenset({"SByte", "Int16", "Int32", "Int64"})
 _SIZES = {"SByte": 1, "Byte": 1, "Int16": 2, "UInt16": 2, "Int32": 4, "UInt32": 4, "Int64": 8, "UInt64": 8}
-
-
-def wrap(handle: int, type_id: int) -> Any:
-    """A proxy for a handle returned by .NET (the proxy now owns the handle)."""
-    if type_id in DERIVED_TYPE_IDS:
-        return _adopt_derived(handle)  # an instance of a Python class: the Python object itself
-    cls = class_for(type_id)
-    if type_id in EXCEPTION_TYPE_IDS:
-        try:
-            obj = cls.__clr_blank_oserror__ if OSError in cls.__mro__ else cls.__clr_blank_error__
-        except TypeError:  # a builtin base with a __new__ of its own (none is mapped today)
-            obj = cls.__new__(cls)
-        obj._h = handle
-        return _exceptions.adopt(obj)  # one Python object per .NET exception, a Python exception
-    obj = cls.__clr_blank__
-    obj._h = handle
-    return obj
-
-
-def wrap_value(v: Value) -> Any:
-    """:func:`wrap` for an OBJECT result value, claiming its handle: the proxy is made (by an
-    attribute read, see ``ClrMeta.__clr_blank__``), takes ``v.i`` and ``v.i`` becomes 0 with
-    nothing between that checks for signals, so whoever holds the value after an exception frees
-    exactly the handle no proxy owns, and no proxy dies with an empty slot. A handle for a
-    Python-derived object is claimed before it is adopted (an exception inside adopt may leak
-    it, never free the handle the object keeps)."""
-    type_id = v.extra
-    if type_id in DERIVED_TYPE_IDS:
-        handle = v.i
-        v.i = 0
-        return _adopt_derived(handle)
-    cls = class_for(type_id)
-    if type_id in EXCEPTION_TYPE_IDS:
-        try:
-            obj = cls.__clr_blank_oserror__ if OSError in cls.__mro__ else cls.__clr_blank_error__
-        except TypeError:  # a builtin base with a __new__ of its own (none is mapped today)
-            obj = cls.__new__(cls)
-        obj._h = v.i
-        v.i = 0
-        return _exceptions.adopt(obj)
-    obj = cls.__clr_blank__
-    obj._h = v.i
-    v.i = 0
-    return obj
-
-
-#: .NET types emitted for Python classes (written by _derived; set.add is atomic).
-DERIVED_TYPE_IDS: set[int] = set()
-
-#: Emitted type id -> weak reference to its Python class (each instance keeps its class alive).
-#: Written once per class by callbacks.derived.prepare before any instance exists, popped by
-#: its drain hook once the type is forgotten; single dict writes and pops are atomic.
-DERIVED_CLASSES: dict[int, Any] = {}
-
-#: .NET exception types (their classes derive from ClrError; written by classes.create as each
-#: class is made, before any instance is wrapped; set.add is atomic).
-EXCEPTION_TYPE_IDS: set[int] = set()
-
-
-# Enum values are immutable: one Python object per (enum type, value), boxed once.
-# Pure memo published with setdefault, so two threads always end up with the same object.
-_enum_values: dict[tuple[int, int], Any] = {}
-
-
-def enum_value(type_id: int, value: int) -> Any:
-    if value < 0 and class_for(type_id).__clr_info__.enum_underlying == "UInt64":
-        value += 1 << 64  # a UInt64 enum's payload above Int64.MaxValue arrives as its two's complement
-    key = (type_id, value)
-    found = _enum_values.get(key)
-    if found is not None:
-        return found
-    cls = class_for(type_id)
-    v = Value()
-    v.kind = Kind.ENUM
-    v.i = value
-    v.extra = type_id
-    boxed = Value()
-    boxed_at = ctypes.addressof(boxed)
-    error = Value()
-    shim = _bridge.shim()
-    free_unclaimed = shim.FreeUnclaimedValues
-    try:
-        if shim.Convert(ctypes.byref(v), type_id, ctypes.byref(boxed), ctypes.byref(error)) != 0:
-            _bridge.raise_error(error)
-        # Made by an attribute read and given the boxed value's handle, which is zeroed, with
-        # no signal check between (as wrap_value): the proxy owns it from there on.
-        obj = cls.__clr_blank__
-        obj._value = value
-        obj._h = boxed.i
-        boxed.i = 0
-    except BaseException:
-        # The boxed value no proxy took (a signal handler raising as Convert returned): the
-        # export itself, its arguments ready, so nothing before it checks for signals.
-        free_unclaimed(boxed_at, 1)
-        raise
-    # One object per value: a loser of a race dies here, and its finalizer frees its handle.
-    return _enum_values.setdefault(key, obj)

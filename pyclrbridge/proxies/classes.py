@@ -21,26 +21,19 @@ from ..values.targets import type_id_for
 from . import catalog
 from . import native as _native
 from . import pyterms as _pyterms
-from .base import (
-    DERIVED_CLASSES,
-    DERIVED_TYPE_IDS,
-    EXCEPTION_TYPE_IDS,
-    ClrEnum,
-    ClrMeta,
-    ClrObject,
-    clr_repr,
-    enum_value,
-    missing_attribute,
-)
+from .base import ClrEnum, ClrMeta, ClrObject, clr_repr
 from .binder import DERIVED_BIND_KEYS, BindKey
 from .casts import apply_casts
 from .catalog import class_by_name, class_for
+from .enum_values import enum_value
 from .events import Event
 from .members import MethodGroup, OverloadSelector
+from .missing import missing_attribute
 from .properties import Property
 from .protected import ProtectedMember, ProtectedMethodGroup, protected_indexer, reachable
 from .protocols import apply_protocols
 from .signatures import Overload, Param
+from .wrapping import DERIVED_CLASSES, DERIVED_TYPE_IDS, EXCEPTION_TYPE_IDS
 
 
 def _is_exception(info: _typeinfo.TypeInfo) -> bool:

@@ -13,7 +13,7 @@ assemblies; the method group memoizes its plans per argument kinds, as any metho
 
 Proxy classes have no ``__getattr__`` (it would slow every attribute read and stop CPython
 3.12+ from specialising them): each name an extension method of a loaded assembly has is an
-attribute of the proxies' root class (:class:`.base.ExtensionAttribute`) that binds the
+attribute of the proxies' root class (:class:`.missing.ExtensionAttribute`) that binds the
 extension in scope when read. :func:`sync` adds the names of assemblies loaded since it last
 ran; it runs when a namespace comes into scope, when the importer sees new assemblies, when an
 assembly is referenced, when a class is built and for ``dir()``.
@@ -30,6 +30,7 @@ from ..host.locks import SignalSafeLock
 from . import base as _base
 from . import declared as _declared
 from . import members as _members
+from . import missing as _missing
 from . import pyterms as _pyterms
 from .catalog import AFTER_BUILD, class_for
 from .members import MethodGroup
@@ -248,6 +249,6 @@ def _dir_names(obj: Any) -> tuple[str, ...]:
     return names_for(receiver) if receiver and _scopes else ()
 
 
-_base.install_extensions(bound, _dir_names)
+_missing.install_extensions(bound, _dir_names)
 AFTER_BUILD.append(sync)
 _members.install_extension_fallback(bound)

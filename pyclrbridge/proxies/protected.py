@@ -21,8 +21,9 @@ from collections.abc import Callable
 from typing import Any
 
 from ..values.objects import handle_of
-from .base import ClassMember, missing_attribute
+from .base import ClassMember
 from .members import MethodGroup
+from .missing import missing_attribute
 from .signatures import Overload
 
 # pythonnet's rule (every protected member reachable on every object), switched on by

@@ -20,7 +20,8 @@ from ..host import bridge as _bridge
 from ..host.shim import Value, utf16
 from ..values import exports as _exports
 from ..values.convert import to_value
-from .base import ClrObject, ExtensionAttribute, missing_attribute
+from .base import ClrObject
+from .missing import ExtensionAttribute, missing_attribute
 from .protocols import _call, _get, _read, _set, implementation_for
 
 _ITUPLE = "System.Runtime.CompilerServices.ITuple"

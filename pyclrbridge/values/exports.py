@@ -4,7 +4,7 @@ Such an export takes a pointer to an error :class:`~pyclrbridge.host.shim.Value`
 argument and returns nonzero when it failed; the value then holds a handle of the .NET exception
 it caught. The Python exception is made from it (:func:`~pyclrbridge.host.bridge.raise_error`):
 the exception's proxy claims the handle, taking ``i`` and zeroing it with nothing between that
-checks for signals (``proxies.base.wrap_value``). A signal handler that raises (Ctrl-C, an
+checks for signals (``proxies.wrapping.wrap_value``). A signal handler that raises (Ctrl-C, an
 alarm) can land anywhere else on that way: as the export returns, at the first instruction of
 ``raise_error``, while the exception's class is built or its message read. Written as
 ``if export(..., byref(error)) != 0: raise_error(error)``, each such landing leaked the

@@ -121,7 +121,7 @@ public static unsafe partial class Exports
             object? result = self is IPythonDerived ? Derived.Call(memberId, self, converted, invoker) : invoker.Call(self, converted);
             // An unfinished task: the buffers it writes into are copied back when it completes.
             AsyncWriteBack.Defer(ref result, args, Math.Min(nargs, converted.Length), converted);
-            for (int i = 0; i < nargs && i < converted.Length; i++) Values.CopyBack(args[i], converted[i]);
+            for (int i = 0; i < nargs && i < converted.Length; i++) BufferValues.CopyBack(args[i], converted[i]);
             Arena.Reset();
             if (invoker.ReturnsVoid) { results[0].Kind = ValueKind.Void; results[0].Payload = 0; }
             else Values.FromClr(result, results);

@@ -52,11 +52,11 @@ internal static unsafe class AsyncWriteBack
         for (int i = 0; i < nargs; i++)
         {
             if (args[i].Kind != ValueKind.BytesOut && args[i].Kind != ValueKind.BufferOut) continue;
-            if (Values.TakeLent(args[i], converted[i]) is not Array array) continue;
+            if (BufferValues.TakeLent(args[i], converted[i]) is not Array array) continue;
             long id = Callbacks.Invoke(holder, new object?[] { args[i].Payload }, typeof(long), Type.EmptyTypes)[0] is long got ? got : 0;
             if (id == 0)
             {
-                Values.CopyInto(array, args[i].Payload);  // not held: copied now, as for any call
+                BufferValues.CopyInto(array, args[i].Payload);  // not held: copied now, as for any call
                 continue;
             }
             (lent ??= new List<Lent>()).Add(new Lent(array, args[i].Payload, PyObjects.Take(id)));
@@ -85,7 +85,7 @@ internal static unsafe class AsyncWriteBack
                 // After Python shut down its objects may be gone: nothing is written then.
                 if (!Callbacks.IsClosed)
                 {
-                    Values.CopyInto(l.Array, l.Address);
+                    BufferValues.CopyInto(l.Array, l.Address);
                     // A void callback: skipped quietly once Python has shut down.
                     if (holder != null) Callbacks.Invoke(holder, new object?[] { -l.Hold.Id }, typeof(void), Type.EmptyTypes);
                 }

@@ -216,7 +216,7 @@ public static unsafe partial class Exports
             object? value;
             try { value = DynamicMembers.Run(op, self, Text(name, length), converted); }
             catch (DynamicMemberMissing) { return 3; }
-            for (int i = 0; i < nargs; i++) Values.CopyBack(args[i], converted[i]);
+            for (int i = 0; i < nargs; i++) BufferValues.CopyBack(args[i], converted[i]);
             if (ReferenceEquals(value, DynamicMembers.Missing)) return 3;
             Arena.Reset();
             Values.FromClr(value, result);

@@ -1,6 +1,5 @@
 using System;
 using System.Collections;
-using System.Collections.Generic;
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
@@ -46,70 +45,9 @@ public struct Value
     public int Extra;
 }
 
-/// <summary>
-/// Per-thread native scratch memory for strings handed to Python. The Python caller reads
-/// every string of a result before it makes its next call on the same thread, so the arena is
-/// reset each time a result is written. Thread-static, so no lock.
-/// </summary>
-internal static unsafe class Arena
-{
-    [ThreadStatic] private static char* _buffer;
-    [ThreadStatic] private static int _capacity;
-    [ThreadStatic] private static int _used;
-
-    // Python objects of the result being written: alive until the caller has read it (its
-    // registry id must not be released before Python looks it up). Thread-static, no lock.
-    [ThreadStatic] private static List<PyObjectRef>? _held;
-
-    public static void Reset()
-    {
-        _used = 0;
-        List<PyObjectRef>? held = _held;
-        if (held != null && held.Count != 0) held.Clear();
-    }
-
-    public static void Hold(PyObjectRef o) => (_held ??= new List<PyObjectRef>()).Add(o);
-
-    public static char* Store(string s)
-    {
-        char* dst = Reserve(s.Length + 1);
-        s.AsSpan().CopyTo(new Span<char>(dst, s.Length));
-        dst[s.Length] = '\0';
-        return dst;
-    }
-
-    /// <summary>Stores <paramref name="s"/> after an int64 holding its length (4 chars); returns
-    /// the address of the length.</summary>
-    public static char* StoreCounted(string s)
-    {
-        char* dst = Reserve(4 + s.Length + 1);
-        *(long*)dst = s.Length;
-        s.AsSpan().CopyTo(new Span<char>(dst + 4, s.Length));
-        dst[4 + s.Length] = '\0';
-        return dst;
-    }
-
-    private static char* Reserve(int count)
-    {
-        int need = _used + count;
-        if (need > _capacity)
-        {
-            // Growing moves the buffer; strings already handed out in this result stay valid
-            // because the old block is kept until the thread's next reset (leaked once per growth).
-            int cap = Math.Max(need * 2, 256);
-            char* fresh = (char*)NativeMemory.Alloc((nuint)cap, sizeof(char));
-            _buffer = fresh;
-            _capacity = cap;
-            _used = 0;
-            need = count;
-        }
-        char* dst = _buffer + _used;
-        _used = need;
-        return dst;
-    }
-}
-
-/// <summary>Converts between <see cref="Value"/> and .NET objects.</summary>
+/// <summary>Converts between <see cref="Value"/> and .NET objects: results for Python
+/// (<see cref="FromClr"/>) and Python-sent values (<see cref="ToClr"/>, scalars here; collections in
+/// <see cref="CollectionValues"/>, buffers in <see cref="BufferValues"/>).</summary>
 internal static unsafe class Values
 {
     public static void SetString(Value* v, string s, ValueKind kind = ValueKind.String)
@@ -255,22 +193,22 @@ internal static unsafe class Values
                 {
                     byte[] bytes = new byte[v.Extra];
                     if (v.Extra > 0) Marshal.Copy((IntPtr)v.Payload, bytes, 0, v.Extra);
-                    if (v.Kind == ValueKind.BytesOut) Lent(bytes, v.Payload);
+                    if (v.Kind == ValueKind.BytesOut) BufferValues.Lent(bytes, v.Payload);
                     return Coerce(bytes, target);
                 }
             case ValueKind.Buffer:
             case ValueKind.BufferOut:
-                return FromBuffer(v, target);
+                return BufferValues.FromBuffer(v, target);
             case ValueKind.Tuple:
                 // A key must compare by value, as the Python tuple does: an object[] would not.
                 if (target == typeof(object) || target == typeof(System.Runtime.CompilerServices.ITuple)
                     || target == typeof(IStructuralEquatable) || target == typeof(ValueType))
-                    return FromTuple((Value*)v.Payload, v.Extra);
-                return FromList((Value*)v.Payload, v.Extra, target);
+                    return CollectionValues.FromTuple((Value*)v.Payload, v.Extra);
+                return CollectionValues.FromList((Value*)v.Payload, v.Extra, target);
             case ValueKind.List:
-                return FromList((Value*)v.Payload, v.Extra, target);
+                return CollectionValues.FromList((Value*)v.Payload, v.Extra, target);
             case ValueKind.Map:
-                return FromMap((Value*)v.Payload, v.Extra, target);
+                return CollectionValues.FromMap((Value*)v.Payload, v.Extra, target);
             default:
                 throw new ArgumentException($"unknown value kind {(int)v.Kind}");
         }
@@ -336,227 +274,5 @@ internal static unsafe class Values
         throw new InvalidCastException(string.Format(CultureInfo.InvariantCulture,
             "cannot store {0} {1} as the enum {2}: give {3}an integer", o.GetType().FullName,
             o is string text ? $"'{text}'" : o, target.FullName, example));
-    }
-
-    private static Type ElementTypeFor(Type target, out bool makeArray, out bool makeList)
-    {
-        makeArray = false; makeList = false;
-        if (target.IsArray) { makeArray = true; return target.GetElementType()!; }
-        if (target == typeof(object) || target == typeof(Array) || target == typeof(IEnumerable) || target == typeof(IList) || target == typeof(ICollection))
-        { makeArray = true; return typeof(object); }
-        if (target.IsGenericType)
-        {
-            Type def = target.GetGenericTypeDefinition();
-            Type arg = target.GetGenericArguments()[0];
-            if (def == typeof(List<>)) { makeList = true; return arg; }
-            if (def == typeof(IEnumerable<>) || def == typeof(IReadOnlyList<>) || def == typeof(IReadOnlyCollection<>))
-            { makeArray = true; return arg; }
-            if (def == typeof(IList<>) || def == typeof(ICollection<>)) { makeList = true; return arg; }
-            if (def == typeof(HashSet<>) || def == typeof(ISet<>)) { return arg; }
-        }
-        throw new InvalidCastException($"a Python sequence cannot become {target.FullName}");
-    }
-
-    private static readonly Type[] _valueTuples =
-    {
-        typeof(ValueTuple<>), typeof(ValueTuple<,>), typeof(ValueTuple<,,>), typeof(ValueTuple<,,,>),
-        typeof(ValueTuple<,,,,>), typeof(ValueTuple<,,,,,>), typeof(ValueTuple<,,,,,,>), typeof(ValueTuple<,,,,,,,>),
-    };
-
-    /// <summary>A ValueTuple of the items (each as for an object parameter; typed by its runtime
-    /// type, object for null), nested through TRest past seven items: Equals and GetHashCode by value.</summary>
-    private static object FromTuple(Value* items, int count)
-    {
-        var converted = new object?[count];
-        for (int i = 0; i < count; i++) converted[i] = ToClr(items[i], typeof(object));
-        return MakeValueTuple(converted, 0);
-    }
-
-    private static object MakeValueTuple(object?[] items, int start)
-    {
-        int n = items.Length - start;
-        if (n == 0) return new ValueTuple();
-        int direct = Math.Min(n, 7);
-        bool rest = n > 7;
-        var args = new object?[rest ? 8 : direct];
-        var types = new Type[args.Length];
-        for (int i = 0; i < direct; i++)
-        {
-            args[i] = items[start + i];
-            types[i] = args[i]?.GetType() ?? typeof(object);
-        }
-        if (rest)
-        {
-            args[7] = MakeValueTuple(items, start + 7);
-            types[7] = args[7]!.GetType();
-        }
-        return Activator.CreateInstance(_valueTuples[args.Length - 1].MakeGenericType(types), args)!;
-    }
-
-    private static object FromList(Value* items, int count, Type target)
-    {
-        if (target.IsArray && target.GetArrayRank() > 1) return FromNestedList(items, count, target);
-        Type element = ElementTypeFor(target, out bool makeArray, out bool makeList);
-        Array array = Array.CreateInstance(element, count);
-        for (int i = 0; i < count; i++) array.SetValue(ToClr(items[i], element), i);
-        if (makeArray) return array;
-        if (makeList) return Activator.CreateInstance(typeof(List<>).MakeGenericType(element), array)!;
-        return Activator.CreateInstance(typeof(HashSet<>).MakeGenericType(element), array)!;
-    }
-
-    /// <summary>A rectangular T[,] (or higher rank) from nested Python sequences of equal length.</summary>
-    private static Array FromNestedList(Value* items, int count, Type target)
-    {
-        int rank = target.GetArrayRank();
-        Type element = target.GetElementType()!;
-        var lengths = new int[rank];
-        lengths[0] = count;
-        Value* probe = items;
-        for (int d = 1; d < rank; d++)
-        {
-            if (lengths[d - 1] == 0) break;
-            if (probe[0].Kind is not (ValueKind.List or ValueKind.Tuple))
-                throw new InvalidCastException($"a {rank}-dimensional array needs sequences nested {rank} deep");
-            lengths[d] = probe[0].Extra;
-            probe = (Value*)probe[0].Payload;
-        }
-        Array array = Array.CreateInstance(element, lengths);
-        var index = new int[rank];
-        Fill(items, count, 0);
-        return array;
-
-        void Fill(Value* level, int n, int depth)
-        {
-            if (n != lengths[depth])
-                throw new ArgumentException($"a rectangular array needs rows of equal length: dimension {depth} has rows of {lengths[depth]} and {n} items");
-            for (int i = 0; i < n; i++)
-            {
-                index[depth] = i;
-                if (depth == rank - 1) { array.SetValue(ToClr(level[i], element), index); continue; }
-                if (level[i].Kind is not (ValueKind.List or ValueKind.Tuple))
-                    throw new InvalidCastException($"a {rank}-dimensional array needs sequences nested {rank} deep");
-                Fill((Value*)level[i].Payload, level[i].Extra, depth + 1);
-            }
-        }
-    }
-
-    /// <summary>After a call: what .NET wrote into the array made from a BytesOut/BufferOut
-    /// argument goes back into the Python memory it came from (Stream.Read into a bytearray).</summary>
-    public static void CopyBack(in Value v, object? converted)
-    {
-        if (TakeLent(v, converted) is Array array) CopyInto(array, v.Payload);
-    }
-
-    /// <summary>The array made from the BytesOut/BufferOut argument <paramref name="v"/>, when
-    /// <paramref name="converted"/> is still that very array (then it is no longer lent: its
-    /// writes are to be copied back once, by the caller); null otherwise.</summary>
-    public static Array? TakeLent(in Value v, object? converted)
-    {
-        if (v.Kind != ValueKind.BytesOut && v.Kind != ValueKind.BufferOut) return null;
-        // A byte[] made from the buffer may reach the method wrapped (Memory<byte>, ArraySegment<byte>).
-        Array? array = converted switch
-        {
-            Array a => a,
-            Memory<byte> m when MemoryMarshal.TryGetArray<byte>(m, out ArraySegment<byte> segment) => segment.Array,
-            ReadOnlyMemory<byte> m when MemoryMarshal.TryGetArray(m, out ArraySegment<byte> segment) => segment.Array,
-            ArraySegment<byte> segment => segment.Array,
-            _ => null,
-        };
-        if (array == null || array.Rank != 1 || array.Length != v.Extra || v.Extra == 0) return null;
-        if (!_lent.TryGetValue(array, out StrongBox<long>? from) || from.Value != v.Payload) return null;
-        _lent.Remove(array);
-        return array.GetType().GetElementType()!.IsPrimitive ? array : null;
-    }
-
-    /// <summary>Copies a primitive array over the Python memory at <paramref name="address"/>
-    /// (the buffer the array was made from, of the same byte length).</summary>
-    public static void CopyInto(Array array, long address)
-    {
-        long bytes = Buffer.ByteLength(array);
-        GCHandle pin = GCHandle.Alloc(array, GCHandleType.Pinned);
-        try
-        {
-            Buffer.MemoryCopy((void*)pin.AddrOfPinnedObject(), (void*)address, bytes, bytes);
-        }
-        finally { pin.Free(); }
-    }
-
-    private static object FromBuffer(in Value v, Type target)
-    {
-        Type element = ElementTypeFor(target, out bool makeArray, out bool makeList);
-        Array array = Array.CreateInstance(element, v.Extra);
-        if (v.Extra > 0)
-        {
-            long bytes = Buffer.ByteLength(array); // throws for non-primitive elements
-            GCHandle pin = GCHandle.Alloc(array, GCHandleType.Pinned);
-            try
-            {
-                Buffer.MemoryCopy((void*)v.Payload, (void*)pin.AddrOfPinnedObject(), bytes, bytes);
-            }
-            finally { pin.Free(); }
-        }
-        if (makeArray)
-        {
-            if (v.Kind == ValueKind.BufferOut) Lent(array, v.Payload);
-            return array;
-        }
-        if (makeList) return Activator.CreateInstance(typeof(List<>).MakeGenericType(element), array)!;
-        return Activator.CreateInstance(typeof(HashSet<>).MakeGenericType(element), array)!;
-    }
-
-    /// <summary>Arrays made from a writable Python buffer -> that buffer's address. CopyBack
-    /// copies an argument back only when it is still the very array made from the caller's
-    /// buffer: a <c>ref</c> parameter .NET pointed at another array leaves the buffer as it was
-    /// (the new array comes back as the ref result). A ConditionalWeakTable: thread-safe, and an
-    /// entry dies with its array.</summary>
-    private static readonly ConditionalWeakTable<Array, StrongBox<long>> _lent = new();
-
-    private static void Lent(Array array, long address) => _lent.AddOrUpdate(array, new StrongBox<long>(address));
-
-    private static object FromMap(Value* items, int pairs, Type target)
-    {
-        Type key = typeof(object), value = typeof(object);
-        if (target.IsGenericType)
-        {
-            Type def = target.GetGenericTypeDefinition();
-            if (def == typeof(Dictionary<,>) || def == typeof(IDictionary<,>) || def == typeof(IReadOnlyDictionary<,>))
-            {
-                Type[] args = target.GetGenericArguments();
-                key = args[0]; value = args[1];
-            }
-            else if (PairSequence(target) is Type pair)
-                return FromPairs(items, pairs, pair);
-            else throw new InvalidCastException($"a Python dict cannot become {target.FullName}");
-        }
-        else if (target != typeof(object) && target != typeof(IDictionary))
-            throw new InvalidCastException($"a Python dict cannot become {target.FullName}");
-        var dict = (IDictionary)Activator.CreateInstance(typeof(Dictionary<,>).MakeGenericType(key, value))!;
-        for (int i = 0; i < pairs; i++)
-            dict[ToClr(items[2 * i], key)!] = ToClr(items[2 * i + 1], value);
-        return dict;
-    }
-
-    /// <summary>The <c>KeyValuePair&lt;K, V&gt;</c> type of a sequence of pairs a Python dict fills
-    /// (<c>IEnumerable&lt;KeyValuePair&lt;K, V&gt;&gt;</c>, <c>ICollection</c>, <c>IList</c>, their read-only
-    /// forms, <c>List</c>), or null.</summary>
-    private static Type? PairSequence(Type target)
-    {
-        Type def = target.GetGenericTypeDefinition();
-        if (def != typeof(IEnumerable<>) && def != typeof(ICollection<>) && def != typeof(IReadOnlyCollection<>)
-            && def != typeof(IList<>) && def != typeof(IReadOnlyList<>) && def != typeof(List<>))
-            return null;
-        Type pair = target.GetGenericArguments()[0];
-        return pair.IsGenericType && pair.GetGenericTypeDefinition() == typeof(KeyValuePair<,>) ? pair : null;
-    }
-
-    /// <summary>A dict's items as a <c>List&lt;KeyValuePair&lt;K, V&gt;&gt;</c>, in the dict's order
-    /// (which a .NET dictionary would not promise).</summary>
-    private static object FromPairs(Value* items, int pairs, Type pair)
-    {
-        Type[] kv = pair.GetGenericArguments();
-        var list = (IList)Activator.CreateInstance(typeof(List<>).MakeGenericType(pair), pairs)!;
-        for (int i = 0; i < pairs; i++)
-            list.Add(Activator.CreateInstance(pair, ToClr(items[2 * i], kv[0]), ToClr(items[2 * i + 1], kv[1])));
-        return list;
     }
 }

@@ -12,6 +12,7 @@ from ._compat_assemblies import GetClrType
 from .callbacks import derived as _derived
 from .proxies import base as _base
 from .proxies import classes as _classes
+from .proxies import meta as _meta
 from .proxies.catalog import class_by_name, class_for
 from .proxies.members import OverloadSelector
 
@@ -24,7 +25,7 @@ def _pythonnet_enum_call(cls: Any, *args: Any, **kwargs: Any) -> Any:
         if not args:
             raise TypeError(f"{cls.__name__}() needs a value: an enum has no constructor (pythonnet)")
         if len(args) in (1, 2) and isinstance(args[0], int) and not isinstance(args[0], bool):
-            made = _base.ClrMeta.__call__(cls, args[0])  # (one argument: never back here)
+            made = _meta.ClrMeta.__call__(cls, args[0])  # (one argument: never back here)
             allow = len(args) == 2 and bool(args[1])
             if (
                 not allow
@@ -36,15 +37,15 @@ def _pythonnet_enum_call(cls: Any, *args: Any, **kwargs: Any) -> Any:
                     "it)"
                 )
             return made
-    return _base.ClrMeta.__call__(cls, *args, **kwargs)
+    return _meta.ClrMeta.__call__(cls, *args, **kwargs)
 
 
 def pythonnet_enums(enabled: bool) -> None:
     """pythonnet's enum construction (`_pythonnet_enum_call`); ``enabled=False`` removes it."""
     if enabled:
-        type.__setattr__(_base.ClrEnumMeta, "__call__", _pythonnet_enum_call)
-    elif "__call__" in _base.ClrEnumMeta.__dict__:
-        type.__delattr__(_base.ClrEnumMeta, "__call__")
+        type.__setattr__(_meta.ClrEnumMeta, "__call__", _pythonnet_enum_call)
+    elif "__call__" in _meta.ClrEnumMeta.__dict__:
+        type.__delattr__(_meta.ClrEnumMeta, "__call__")
 
 
 class _FreshPicks:

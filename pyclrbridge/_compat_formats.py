@@ -10,6 +10,7 @@ from ._compat_assemblies import GetClrType
 from .proxies import base as _base
 from .proxies import classes as _classes
 from .proxies import members as _members
+from .proxies import meta as _meta
 from .proxies.catalog import class_by_name, class_for
 
 
@@ -20,7 +21,7 @@ def _namespace_doc(module: Any) -> str:
 
 
 # The native names, docstring and reprs compat replaces: kept to put back (``pythonnet_rules(False)``).
-_RENAMED = (_base.ClrMeta, _base.ClrEnumMeta, _importer.NamespaceModule)
+_RENAMED = (_meta.ClrMeta, _meta.ClrEnumMeta, _importer.NamespaceModule)
 _NATIVE_NAMES = {cls: (cls.__name__, cls.__qualname__, cls.__module__) for cls in _RENAMED}
 _NATIVE_NAMESPACE_DOC: Any = vars(_importer.NamespaceModule).get("__doc__")
 _NATIVE_REPRS = {cls: cls.__dict__["__repr__"] for cls in (_base.ClrObject, _base.ClrEnum)}

@@ -44,8 +44,8 @@ from .linearizability import (
     releasing_gil,
     state_key,
 )
-from .proxies.base import ClrMeta
 from .proxies.catalog import class_by_name, class_for
+from .proxies.meta import ClrMeta
 from .values.targets import DECIMAL_MAX, INTEGER_RANGES, type_id_for
 
 if TYPE_CHECKING:

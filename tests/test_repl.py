@@ -160,7 +160,7 @@ def test_doc_of_a_class_names_it_and_lists_constructors() -> None:
 def test_doc_of_a_property_gives_its_type_and_accessors() -> None:
     from Fixtures.Members import Widget
 
-    from pyclrbridge.proxies.base import _member
+    from pyclrbridge.proxies.meta import _member
 
     # The member's Python descriptor, also once a native member or (for a constant read
     # before) its value has taken its place in the class dict.

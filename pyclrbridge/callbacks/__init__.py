@@ -10,13 +10,13 @@ sweep into every drain of the object registry.
 
 from __future__ import annotations
 
-from ..proxies import base as _base
+from ..proxies import meta as _meta
 from ..values import objects as _objects
 from . import derived as _derived
 from . import entry as _entry
 from . import tasks as _tasks  # noqa: F401  (registers the Task and IAsyncEnumerable protocols)
 
-_base.install_derived(_derived.prepare, _derived.adopt)
+_meta.install_derived(_derived.prepare, _derived.adopt)
 _objects.add_drain_hook(_derived.sweep)
 _objects.add_drain_hook(_derived.forget_dead_classes)
 _entry.install()

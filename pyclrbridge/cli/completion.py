@@ -17,7 +17,8 @@ from typing import Any
 
 import __main__
 
-from ..proxies.base import ClassMember, ClrMeta, ClrObject
+from ..proxies.base import ClrObject
+from ..proxies.meta import ClassMember, ClrMeta
 
 _ATTRIBUTE = re.compile(r"(\w+(?:\.\w+)*)\.(\w*)$")
 

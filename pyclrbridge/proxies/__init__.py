@@ -3,8 +3,8 @@
 Lowest first: ``signatures`` (what a method looks like), ``catalog`` (the one class per type),
 ``inference`` and ``binder`` (choosing an overload), ``construction`` (calling a class),
 ``wrapping``, ``enum_values`` and ``missing`` (handles made proxies, enum values, missing
-attributes), ``base`` (the metaclass and base classes; ``release`` and ``finalizers`` on top),
-``direct``/``fastcall`` (compiled call paths), ``properties``,
+attributes), ``meta`` (the metaclass), ``base`` (the base classes; ``release`` and
+``finalizers`` on top), ``direct``/``fastcall`` (compiled call paths), ``properties``,
 ``events``, ``members``, ``protocols`` with ``arrays`` and ``views``, ``exceptions``, and
 ``classes``, which builds each class from those parts.
 
@@ -26,13 +26,14 @@ from . import enum_values as _enum_values
 from . import events as _events
 from . import exceptions as _exceptions
 from . import extensions as _extensions  # noqa: F401  (registers extension methods on instances)
+from . import meta as _meta
 from . import shapes as _shapes  # noqa: F401  (registers the tuple and enumerator protocols)
 from . import views as _views  # noqa: F401  (registers the buffer protocol of primitive arrays)
 from . import wrapping as _wrapping
 
 _convert.install_proxy_rules(
     enum_class=_base.ClrEnum,
-    proxy_metaclass=_base.ClrMeta,
+    proxy_metaclass=_meta.ClrMeta,
     wrap=_wrapping.wrap,
     wrap_value=_wrapping.wrap_value,
     enum_value=_enum_values.enum_value,

@@ -21,13 +21,14 @@ from ..values.targets import type_id_for
 from . import catalog
 from . import native as _native
 from . import pyterms as _pyterms
-from .base import ClrEnum, ClrMeta, ClrObject, clr_repr
+from .base import ClrEnum, ClrObject, clr_repr
 from .binder import DERIVED_BIND_KEYS, BindKey
 from .casts import apply_casts
 from .catalog import class_by_name, class_for
 from .enum_values import enum_value
 from .events import Event
 from .members import MethodGroup, OverloadSelector
+from .meta import ClrMeta
 from .missing import missing_attribute
 from .properties import Property
 from .protected import ProtectedMember, ProtectedMethodGroup, protected_indexer, reachable

@@ -9,6 +9,10 @@ from ..host import bridge as _bridge
 from ..host.shim import Kind, Value
 from .catalog import class_for
 
+#: The underlying types of enums that are signed, and the size in bytes of each.
+SIGNED = frozenset({"SByte", "Int16", "Int32", "Int64"})
+SIZES = {"SByte": 1, "Byte": 1, "Int16": 2, "UInt16": 2, "Int32": 4, "UInt32": 4, "Int64": 8, "UInt64": 8}
+
 # Enum values are immutable: one Python object per (enum type, value), boxed once.
 # Pure memo published with setdefault, so two threads always end up with the same object.
 _enum_values: dict[tuple[int, int], Any] = {}

@@ -15,10 +15,10 @@ from ..host.locks import SignalSafeLock
 from ..host.shim import Value
 from ..values.convert import to_value
 from ..values.objects import handle_of
-from .base import ClassMember
 from .catalog import class_for
 from .member_errors import member_error
 from .members import BoundMethod
+from .meta import ClassMember
 
 # Delegates handed to events, per (event, publisher identity, handler), so that ``-=`` passes
 # .NET the very delegate ``+=`` added. Owner: _subscriptions_lock (a list is read and changed

@@ -16,8 +16,8 @@ from ..values.results import from_value
 from ..values.targets import INTEGER_RANGES, _target
 from . import direct as _direct
 from . import native as _native
-from .base import ClassMember
 from .member_errors import member_error
+from .meta import ClassMember
 
 _frames_pop = _bridge.frames_pop  # the frame pool (see _bridge.acquire_frame), bound once
 _frames_push = _bridge.frames_push

@@ -21,8 +21,8 @@ from collections.abc import Callable
 from typing import Any
 
 from ..values.objects import handle_of
-from .base import ClassMember
 from .members import MethodGroup
+from .meta import ClassMember
 from .missing import missing_attribute
 from .signatures import Overload
 

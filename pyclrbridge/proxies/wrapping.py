@@ -17,12 +17,12 @@ def _no_derived(handle: int) -> Any:
 
 
 # How a handle of a type emitted for a Python class becomes the Python object itself: the
-# callbacks layer installs it at package import (base.install_derived); written once, then read.
+# callbacks layer installs it at package import (meta.install_derived); written once, then read.
 _adopt_derived: Callable[[int], Any] = _no_derived
 
 
 def install_adopt(adopt: Callable[[int], Any]) -> None:
-    """Registration from the callbacks layer (through base.install_derived)."""
+    """Registration from the callbacks layer (through meta.install_derived)."""
     global _adopt_derived
     _adopt_derived = adopt
 

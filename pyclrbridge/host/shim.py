@@ -221,7 +221,6 @@ SHORT_EXPORTS = frozenset(
         "FreeHandle",
         "FreeProxy",
         "ProxyFinalizerSetup",
-        "ProxyFinalizerDescriptor",
         "DirectPending",
         "DirectMainThread",
         "FreeUnclaimedValues",

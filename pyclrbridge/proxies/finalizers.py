@@ -64,7 +64,11 @@ def _native_finalizer(shim: Any) -> Any:
     try:
         new_method = ctypes.cast(ctypes.pythonapi.PyDescr_NewMethod, ctypes.c_void_p).value or 0
         incref = ctypes.cast(ctypes.pythonapi.Py_IncRef, ctypes.c_void_p).value or 0
-        made = shim.ProxyFinalizerDescriptor(new_method, id(ClrObject), incref, id(None))
+        address = ctypes.cast(shim.ProxyFinalizerDescriptor, ctypes.c_void_p).value or 0
+        # Always with the GIL held (a PYFUNCTYPE), whatever PYCLRBRIDGE_HOLD_GIL says: the export
+        # calls PyDescr_NewMethod.
+        make = ctypes.PYFUNCTYPE(ctypes.c_int64, *[ctypes.c_int64] * 4)(address)
+        made = make(new_method, id(ClrObject), incref, id(None)) if address else 0
     except (AttributeError, OSError):  # no such symbol, an old shim
         return None
     if not made:

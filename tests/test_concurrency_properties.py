@@ -36,9 +36,10 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
+from pyclrbridge._stress_checks import DELEGATE_ARGS
 from pyclrbridge.proxies import catalog as _types
 from pyclrbridge.proxies import enum_values as _enum_values
-from pyclrbridge.stress import DELEGATE_ARGS, InvariantViolation, Workload
+from pyclrbridge.stress import InvariantViolation, Workload
 from pyclrbridge.testing import contention, run_concurrently
 
 EXAMPLES = int(os.environ.get("PYCLRBRIDGE_STRESS_EXAMPLES", "4"))

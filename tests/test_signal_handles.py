@@ -242,7 +242,8 @@ _ENTRY_WINDOW = "could not be reported"
 
 #: Modules that may use the standard library's waiting primitives, and why.
 _WAITING_ALLOWED = {
-    "stress.py": "the stress runner's own start barrier and release_race's event: worker threads, no signal there",
+    "_stress_run.py": "the stress runner's own start barrier: worker threads, no signal there",
+    "_stress_workload.py": "the stress workload's release_race event: worker threads, no signal there",
     "testing.py": "run_threads' start barrier: worker threads (signal handlers run only in the main thread)",
     "linearizability.py": "the checker's start barrier: worker threads",
 }

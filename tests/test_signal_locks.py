@@ -270,7 +270,8 @@ def test_random_signals_while_threads_build_classes_leave_no_lock_held_and_no_ha
 import random, signal, sys, threading, time
 from pyclrbridge import load
 from pyclrbridge.proxies import catalog
-from pyclrbridge.stress import Workload, _held_locks, expected_members
+from pyclrbridge._stress_run import _held_locks
+from pyclrbridge.stress import Workload, expected_members
 
 clr = load()
 signal.signal(signal.SIGINT, signal.default_int_handler)  # whatever the parent ignored

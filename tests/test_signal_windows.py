@@ -37,12 +37,13 @@ ALARM = _Signal(signal.SIGALRM)
 st = {{"armed": False, "phase": 1, "n": 0, "first": 0, "second": 0, "raised": 0}}
 FIRST_IN = {first_in!r}
 SECOND_IN = {second_in!r}
+SKIP_IN = {skip_in!r}  # functions of those files whose checks are not counted (a known window elsewhere)
 
 def on_alarm(signum, frame):
     if not st["armed"]:
         return
     if st["phase"] == 1:
-        if frame is None or not frame.f_code.co_filename.endswith(FIRST_IN):
+        if frame is None or not frame.f_code.co_filename.endswith(FIRST_IN) or frame.f_code.co_name in SKIP_IN:
             ALARM.again
             return
         st["n"] += 1
@@ -55,7 +56,7 @@ def on_alarm(signum, frame):
             raise exc
         ALARM.again
         return
-    if frame is None or not frame.f_code.co_filename.endswith(SECOND_IN):
+    if frame is None or not frame.f_code.co_filename.endswith(SECOND_IN) or frame.f_code.co_name in SKIP_IN:
         ALARM.again
         return
     st["n"] += 1
@@ -178,6 +179,7 @@ _CALLBACK_FILES = (
 
 
 def _run(body: str, **fmt: object) -> dict[str, str]:
+    fmt.setdefault("skip_in", ())
     proc = run_python(_HARNESS.format(**fmt) + body.format(**fmt), timeout=300)
     assert_clean_exit(proc)
     return dict(line.split(" ", 1) for line in proc.stdout.splitlines())
@@ -322,6 +324,55 @@ def test_a_signal_between_a_failed_export_and_its_exception_leaks_nothing() -> N
         first_in=files,
         second_in=tuple(f for f in files if f != "proxies/arrays.py"),
         firsts=40,
+        seconds=3,
+    )
+    assert "interrupted" in lines["outcomes"], lines
+    assert lines["leaked"] == "0 0 0", lines
+
+
+_DERIVED = """
+from System.Collections.Generic import IComparer
+from pyclrbridge.values import objects as _objects
+class ByLength(IComparer[System.String]):
+    def Compare(self, a, b):
+        return len(a) - len(b)
+def make():  # each: a Python object .NET holds, and the handle of its .NET object
+    return [ByLength() for _ in range(3)]
+def sweep():  # dropped: a drain sweeps their handles, then .NET lets the Python objects go
+    objs = make()
+    del objs
+    _objects.drain()
+for _ in range(3):
+    sweep()
+before = counts()
+outcomes = {{}}
+for work in (make, sweep):
+    for first in range(1, {firsts}):
+        for second in (*range(1, {seconds}), 10**9):
+            out = trial(first, second, work)
+            outcomes[out] = outcomes.get(out, 0) + 1
+after = counts()
+print("outcomes", sorted(outcomes.items()))
+print("leaked", *(y - x for x, y in zip(before, after)))
+"""
+
+
+def test_signals_while_python_subclass_objects_are_made_and_swept_leak_nothing() -> None:
+    """Objects of a Python class deriving from .NET, made (the Python object is registered for
+    .NET before the base constructor runs) and swept (a drain takes the handle of each one only
+    the registry still references, so .NET can let both go), with a signal at each check of
+    the derived-object code and a second one in what the first started. Before, a signal between
+    registering and the constructor's try kept the Python object registered for ever, and one
+    in the middle of a sweep left handles taken from their objects unfreed: the .NET objects
+    and the Python objects they hold alive for ever (1 handle + 1 object each, the stress end
+    state). ``adopt`` is left out: its window is before it takes the handle, in its caller
+    (``proxies.base.wrap_value`` hands it the bare handle)."""
+    lines = _run(
+        _DERIVED,
+        first_in="callbacks/derived.py",
+        second_in=("callbacks/derived.py", "values/objects.py"),
+        skip_in=("adopt",),
+        firsts=80,
         seconds=3,
     )
     assert "interrupted" in lines["outcomes"], lines

@@ -156,24 +156,31 @@ class DerivedClass:
             return
         ctors = class_for(self.type_id).__dict__.get("__clr_ctors__", ())
         plan = choose(ctors, args, kwargs, lambda: f"{self.name}.__init__")
-        pid = _objects.register(obj)
-        _ = _claim_lock.taken
-        try:
-            _derived_ids.add(pid)
-        finally:
-            _claim_lock.release()
         shim = _bridge.shim()
-        shim.DerivedPending(pid)  # the constructor (same OS thread) binds the .NET object to obj
+        holder = _objects.IdHolder()
         try:
+            # Registered and its id stored in one signal-free step (register_into), so the
+            # except below always knows what to drop.
+            _objects.register_into(obj, holder)
+            _ = _claim_lock.taken
+            try:
+                _derived_ids.add(holder.i)
+            finally:
+                _claim_lock.release()
+            shim.DerivedPending(holder.i)  # the constructor (same OS thread) binds the .NET object to obj
             made = invoke_plan(plan, 0, args, kwargs)
         except BaseException:
+            # An exception (a signal too) before the .NET object took obj: its registration is
+            # dropped first, by one C call with only attribute reads before it (a second signal
+            # can skip what follows: a stale id in _derived_ids is dropped by the next sweep).
+            if not obj._h:
+                _objects.forget_now(holder.i, None)
             shim.DerivedPending(0)
             _ = _claim_lock.taken
             try:
-                _derived_ids.discard(pid)
+                _derived_ids.discard(holder.i)
             finally:
                 _claim_lock.release()
-            _objects.forget(pid)
             raise
         if made is not obj:  # pragma: no cover - the constructor always binds the pending object
             raise RuntimeError(f"the .NET constructor of {self.name} did not bind the Python object")
@@ -380,18 +387,22 @@ def prepare(cls: Any) -> None:
 def adopt(handle: int) -> Any:
     """The Python object behind a .NET object of an emitted type (``wrap`` for those types).
 
-    The Python object keeps ``handle`` when it has none (it had been swept), else it is freed.
+    The Python object keeps ``handle`` when it has none (it had been swept), else it is freed
+    (by the export itself, inside the lock: no signal check between the decision and the free).
+    A signal before the decision still leaks ``handle``: the caller took it out of its result
+    value before calling (``proxies.base.wrap_value``), so nobody else can free it.
     """
-    pid = int(_bridge.shim().DerivedSelf(handle))
+    shim = _bridge.shim()
+    pid = int(shim.DerivedSelf(handle))
     obj = _objects.lookup(pid)
     _ = _claim_lock.taken
     try:
         if not getattr(obj, "_h", 0):
             obj._h = handle
             return obj
+        shim.FreeHandle(handle)
     finally:
         _claim_lock.release()
-    _bridge.free_handle(handle)
     return obj
 
 
@@ -414,11 +425,17 @@ def sweep() -> int:
     """Drop the .NET handle of every derived object only the registry still references.
 
     Returns how many were dropped. .NET keeps such an object alive only if .NET holds it.
+
+    Each handle is moved from its object into a :class:`~pyclrbridge.values.objects.HandleOwner`
+    with no signal check between, and freed as that owner dies (its finalizer is the shim's
+    export, called from C): a signal handler that raises anywhere here cannot leave a handle
+    taken from its object and never freed (the .NET object, and the Python object it holds,
+    alive for ever). Before, the handles were freed one by one in a loop of Python calls.
     """
     if not _derived_ids:
         return 0
     registry = _objects.registry()
-    dropped: list[int] = []
+    dropped: list[_objects.HandleOwner] = []
     survivors: list[Any] = []  # released after the lock: a last reference may run __del__
     _ = _claim_lock.taken
     try:
@@ -429,18 +446,19 @@ def sweep() -> int:
             if _refcount(registry, pid) > _ONLY_REGISTRY:
                 continue
             obj: Any = registry.get(pid)
-            h = getattr(obj, "_h", 0)
-            if h:
-                obj._h = 0
-                dropped.append(h)
+            if getattr(obj, "_h", 0):
+                owner = _objects.HandleOwner()
+                owner._as_parameter_ = obj._h
+                obj._h = 0  # moved to owner: attribute reads and stores, no signal check between
+                dropped.append(owner)
             survivors.append(obj)
             obj = None
     finally:
         _claim_lock.release()
     survivors.clear()
-    for h in dropped:
-        _bridge.free_handle(h)
-    return len(dropped)
+    n = len(dropped)
+    dropped.clear()  # the owners die here (or with this frame): each frees its handle
+    return n
 
 
 def live_count() -> int:

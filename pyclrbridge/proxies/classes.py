@@ -98,25 +98,17 @@ def _exception_namespace() -> dict[str, Any]:
             return str(message)
         return str(self.args[0]) if self.args else ""
 
-    def __del__(self: Any, _free: Any = _bridge.free_handle) -> None:  # bound early: see ClrObject.__del__
-        h = self.__dict__.get("_h", 0)
-        if h:
-            self._h = 0
-            _free(h)
-
-    # The finalizer is the shim's FreeHandle export, called from C (HandleOwner's, installed at
-    # load, before any class is built): ctypes passes ``_as_parameter_``, read by a property
-    # whose getter is C too. A Python ``__del__`` can be cut short by a signal handler that
-    # raises at its first instruction, and then the handle leaks, with the Python exception a
-    # callback raised if the .NET exception carries one (the ``stress --signals`` end state
+    # The finalizer is HandleOwner's: the shim's FreeHandle export, called from C (installed at
+    # load, before any class is built), to which ctypes passes ``_as_parameter_``, read by a
+    # property whose getter is C too. A Python ``__del__`` can be cut short by a signal handler
+    # that raises at its first instruction, and then the handle leaks, with the Python exception
+    # a callback raised if the .NET exception carries one (the ``stress --signals`` end state
     # "1 handle, 1 Python object held"). ``_h`` defaults to 0: an exception whose handle was
-    # never stored frees nothing. The Python ``__del__`` stays where no C finalizer is
-    # installed (32-bit).
-    native_free = HandleOwner.__dict__.get("__del__")
+    # never stored frees nothing. (On 32-bit, HandleOwner's finalizer is a Python one.)
     return {
         "__str__": __str__,
         "__repr__": _represent_exception,
-        "__del__": __del__ if native_free is None else native_free,
+        "__del__": HandleOwner.__dict__["__del__"],
         "_h": 0,
         "_as_parameter_": _EXCEPTION_HANDLE,
     }

@@ -35,6 +35,18 @@ class HandleOwner:
     _as_parameter_ = 0
 
 
+def _free_owned(owner: HandleOwner, _free: Any = _bridge.free_handle) -> None:
+    """:class:`HandleOwner`'s finalizer until load replaces it with the shim's FreeHandle,
+    called from C (``proxies.base.install_finalizer``); it stays only where that cannot be
+    installed (32-bit). ``_free`` is bound early: at interpreter teardown this module's globals
+    may already be None."""
+    _free(owner._as_parameter_)
+
+
+# Set outside the class body: the loader replaces it (a finalizer the class does not declare).
+setattr(HandleOwner, "__del__", _free_owned)  # noqa: B010
+
+
 # Owner: _registry_lock guards _registry and the id counter (insert and delete as one step).
 _registry_lock = SignalSafeLock("pyclrbridge.values.objects._registry_lock")
 _registry: dict[int, Any] = {}
@@ -48,18 +60,21 @@ _DRAIN_EVERY = 256
 _drain_hooks: list[Callable[[], object]] = []
 
 
-class _IdHolder:
-    """Where :func:`register` has :func:`register_into` store a new id."""
+class IdHolder:
+    """Where :func:`register_into` stores a new id for a caller that keeps it in Python (``i``:
+    0 until then, so an except path can read it whether or not the registration happened)."""
 
     __slots__ = ("i",)
-    i: int
+
+    def __init__(self) -> None:
+        self.i = 0
 
 
 def register(obj: Any) -> int:
     """Give ``obj`` an id that .NET will hold (one reference per registration). A caller that
     stores the id where .NET reads it should use :func:`register_into`: between this returning
     and that store, a signal handler that raises leaves a registration no one can drop."""
-    holder = _IdHolder()
+    holder = IdHolder()
     register_into(obj, holder)
     return holder.i
 

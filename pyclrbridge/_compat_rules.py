@@ -10,6 +10,7 @@ from .proxies import events as _events
 from .proxies import member_errors as _member_errors
 from .proxies import protected as _protected
 from .values import convert as _convert
+from .values import scalars as _scalars
 
 
 def pythonnet_rules(enabled: bool) -> None:
@@ -21,7 +22,7 @@ def pythonnet_rules(enabled: bool) -> None:
     _binder.overflow_when_out_of_every_range(enabled)  # pythonnet's OverflowError for IntPtr(2**64)
     _protected.open_protected(enabled)  # pythonnet reaches protected members on every object
     _events.refuse_unknown_removal(enabled)  # pythonnet's ValueError for -= of a handler never added
-    _convert.accept_int_for_char(enabled)  # pythonnet's MethodTest.Overloaded.__overloads__[Char](65)
+    _scalars.accept_int_for_char(enabled)  # pythonnet's MethodTest.Overloaded.__overloads__[Char](65)
     _member_errors.pythonnet_member_errors(enabled)  # pythonnet's TypeError for read-only members
     _construction.casts_keep_objects(enabled)  # pythonnet's System.String("x") is a .NET String
     _construction.adapt_callables(_compat_calls.out_placeholders if enabled else None)

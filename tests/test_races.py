@@ -62,7 +62,7 @@ def test_callback_string_results_survive_until_dotnet_reads_them() -> None:
     """A string returned by a Python callback is written into the result Value by pointer.
 
     Without keeping the encoded bytes alive past the callback's return (``keep`` in
-    ``_convert._str``, held per OS thread by ``_callbacks``), the bytes are freed when the
+    ``values.scalars._str``, held per OS thread by ``_callbacks``), the bytes are freed when the
     callback returns and .NET reads freed memory: other threads' allocations show up as
     garbage strings.
     """

@@ -15,7 +15,8 @@ from typing import Any
 from ..host import typeinfo as _typeinfo
 from ..values import codecs as _codecs
 from ..values.buffers import element_name
-from ..values.convert import adapts_delegate_callables, int_fits_char
+from ..values.convert import adapts_delegate_callables
+from ..values.scalars import int_fits_char
 from ..values.targets import INTEGER_RANGES, _element_of, pair_types, span_of
 from ..values.targets import MAP_DEFS as _MAP_DEFS
 from ..values.targets import SEQUENCE_DEFS as _SEQUENCE_DEFS

@@ -7,7 +7,8 @@ the integer type, ``str`` against ``Char``, ``Decimal`` against ``System.Decimal
 sequences become packed buffers when the element type allows one block copy.
 ``from_value`` turns a result value back into a Python object.
 
-The rules, by Python type (``_RULES``; subclasses fall back to ``_FALLBACK_RULES``):
+The rules, by Python type (``_RULES``; subclasses fall back to ``_FALLBACK_RULES``; the rules for
+single values are in :mod:`.scalars`):
 
 =====================  =====================================================================
 Python                 .NET
@@ -45,32 +46,35 @@ from typing import Any
 
 from ..host import typeinfo as _typeinfo
 from ..host.shim import KindInt as Kind  # plain ints: IntEnum member reads are slow on every call
-from ..host.shim import Value, utf16
+from ..host.shim import Value
 from . import codecs as _codecs
 from . import results as _results
 from .buffers import array_from_buffer, array_from_list, lend
 from .iterables import bounded_list, is_lazy_target, write_lazy
 from .objects import handle_of, register_into
 from .results import from_value, from_values
+from .scalars import (
+    Rule,
+    _bool,
+    _datetime,
+    _decimal,
+    _float,
+    _int,
+    _none,
+    _python_type,
+    _str,
+    _timedelta,
+    _uuid,
+)
 from .targets import (
     _BUFFER_CODES,
-    _TIMESPAN_TICKS,
-    INT64_MAX,
-    INT64_MIN,
-    INTEGER_RANGES,
     MAP_DEFS,
     PYTHON_TYPE_NAMES,
     SINGLE_MAX,
-    UINT64_MAX,
-    _decimal_text,
     _element_of,
-    _integer_range_error,
     _target,
-    datetime_to_ticks,
     pair_types,
     span_of,
-    timedelta_to_ticks,
-    type_id_for,
     type_label,
 )
 
@@ -125,120 +129,7 @@ def mismatch(arg: Any, type_id: int) -> BaseException | None:
     return None
 
 
-# ---- the rules ----------------------------------------------------------------------------
-
-Rule = Callable[[Any, Value, list[Any], "_typeinfo.TypeInfo | None", bool], None]
-
-
-def _write_int(v: Value, x: int) -> None:
-    if INT64_MIN <= x <= INT64_MAX:
-        v.kind = Kind.INT64
-        v.i = x
-    elif 0 <= x <= UINT64_MAX:
-        v.kind = Kind.UINT64
-        v.u = x
-    else:
-        raise OverflowError(f"{x} does not fit in any .NET integer type (Int64 or UInt64)")
-
-
-def _none(obj: Any, v: Value, keep: list[Any], t: _typeinfo.TypeInfo | None, nullable: bool) -> None:
-    if not nullable and t is not None:
-        raise TypeError(
-            f"None cannot be passed as {type_label(t)}: it is a value type "
-            f"(a parameter of type {t.display}? would accept None)"
-        )
-    v.kind = Kind.NULL
-    v.i = 0
-
-
-def _bool(obj: Any, v: Value, keep: list[Any], t: _typeinfo.TypeInfo | None, nullable: bool) -> None:
-    v.kind = Kind.BOOL
-    v.i = 1 if obj else 0
-
-
-# pythonnet's rule (an int where a Char is wanted is its code point), switched on by
-# pyclrbridge.compat. One bool, replaced whole; read on each conversion and scoring.
-_int_as_char = [False]
-
-
-def accept_int_for_char(enabled: bool) -> bool:
-    """Take an ``int`` in 0..65535 where a ``System.Char`` is wanted, as its code point, as
-    pythonnet does (``True``), or refuse it (``False``, the default: a Char is a one-character
-    ``str``). Returns the previous setting."""
-    previous = _int_as_char[0]
-    _int_as_char[0] = bool(enabled)
-    return previous
-
-
-def int_fits_char(x: int) -> bool:
-    """Whether ``x`` passes as a ``System.Char`` (only under `accept_int_for_char`)."""
-    return _int_as_char[0] and 0 <= x <= 0xFFFF
-
-
-def _int(obj: Any, v: Value, keep: list[Any], t: _typeinfo.TypeInfo | None, nullable: bool) -> None:
-    x = int(obj)
-    if t is not None:
-        code = t.type_code
-        if code == "Char":
-            if not int_fits_char(x):
-                raise TypeError(f"an int cannot be passed as {type_label(t)} (pass a one-character str)")
-            _str(chr(x), v, keep, t, nullable)
-            return
-        if code == "Enum":  # checked against the underlying type, never wrapped (2**32 + 3 is not 3)
-            code = t.enum_underlying
-        rng = INTEGER_RANGES.get(code)
-        if rng is not None:
-            if not rng[0] <= x <= rng[1]:
-                raise _integer_range_error(x, t)
-        elif code == "Boolean":
-            raise TypeError(f"an int cannot be passed as {type_label(t)} (pass True or False, e.g. bool(n))")
-        elif code in ("Double", "Single"):
-            try:
-                d = float(x)
-            except OverflowError:
-                raise OverflowError(f"{x} is out of range for {type_label(t)}") from None
-            _float(d, v, keep, t, nullable)
-            return
-        elif code == "Decimal" and not INT64_MIN <= x <= UINT64_MAX:
-            _decimal(decimal.Decimal(x), v, keep, t, nullable)
-            return
-    _write_int(v, x)
-
-
-_NUMERIC_CODES = frozenset({*INTEGER_RANGES, "Double", "Single", "Decimal"})
-
-
-def _float(obj: Any, v: Value, keep: list[Any], t: _typeinfo.TypeInfo | None, nullable: bool) -> None:
-    d = float(obj)
-    if t is not None and (t.type_code in INTEGER_RANGES or t.type_code == "Enum"):
-        raise TypeError(f"a float cannot be passed as {type_label(t)} (no silent rounding: use int() or round())")
-    if t is not None and t.type_code == "Single" and math.isfinite(d) and abs(d) > SINGLE_MAX:
-        raise OverflowError(f"{d!r} is out of range for System.Single (±{SINGLE_MAX!r})")
-    v.kind = Kind.DOUBLE
-    v.d = d
-
-
-def _str(obj: Any, v: Value, keep: list[Any], t: _typeinfo.TypeInfo | None, nullable: bool) -> None:
-    data, n = utf16(str(obj))
-    if t is not None and (t.type_code in _NUMERIC_CODES or t.type_code == "Boolean") and t.kind != "enum":
-        raise TypeError(f"a str cannot be passed as {type_label(t)} (parse it first, e.g. int(text))")
-    if t is not None and t.type_code == "Char" and n != 1:
-        raise TypeError(f"a System.Char is one UTF-16 code unit; got a str of length {len(obj)}: {obj!r}")
-    keep.append(data)  # a callback result Value's own keepalive dies with the callback (use-after-free)
-    v.kind = Kind.STRING
-    v.s = data
-    v.extra = n
-
-
-def _decimal(obj: Any, v: Value, keep: list[Any], t: _typeinfo.TypeInfo | None, nullable: bool) -> None:
-    if t is not None and t.type_code in ("Double", "Single"):
-        _float(float(obj), v, keep, t, nullable)
-        return
-    data, n = utf16(_decimal_text(obj))
-    keep.append(data)
-    v.kind = Kind.DECIMAL
-    v.s = data
-    v.extra = n
+# ---- the rules for collections (those for single values: .scalars) -------------------------
 
 
 def _span_array(obj: Any, t: _typeinfo.TypeInfo | None) -> _typeinfo.TypeInfo | None:
@@ -314,28 +205,6 @@ def _writable_buffer(obj: Any, v: Value, keep: list[Any], element: int) -> bool:
     v.p = address
     v.extra = view.nbytes // view.itemsize
     return True
-
-
-def _datetime(obj: Any, v: Value, keep: list[Any], t: _typeinfo.TypeInfo | None, nullable: bool) -> None:
-    aware = obj.tzinfo is not None and obj.utcoffset() is not None
-    v.kind = Kind.DATETIME
-    v.i = datetime_to_ticks(obj)
-    v.extra = 1 if aware else 0  # DateTimeKind.Utc / Unspecified
-
-
-def _timedelta(obj: Any, v: Value, keep: list[Any], t: _typeinfo.TypeInfo | None, nullable: bool) -> None:
-    ticks = timedelta_to_ticks(obj)
-    if not _TIMESPAN_TICKS[0] <= ticks <= _TIMESPAN_TICKS[1]:
-        raise OverflowError(f"{obj} is out of range for System.TimeSpan")
-    v.kind = Kind.TIMESPAN
-    v.i = ticks
-
-
-def _uuid(obj: Any, v: Value, keep: list[Any], t: _typeinfo.TypeInfo | None, nullable: bool) -> None:
-    data = obj.bytes_le  # the byte order of System.Guid(byte[])
-    keep.append(data)
-    v.kind = Kind.GUID
-    v.s = data
 
 
 def _sequence(obj: Any, v: Value, keep: list[Any], t: _typeinfo.TypeInfo | None, nullable: bool) -> None:
@@ -500,11 +369,6 @@ def _mapping(obj: Any, v: Value, keep: list[Any], t: _typeinfo.TypeInfo | None, 
     v.kind = Kind.MAP
     v.p = ctypes.addressof(items)
     v.extra = n
-
-
-def _python_type(obj: Any, v: Value, keep: list[Any], t: _typeinfo.TypeInfo | None, nullable: bool) -> None:
-    v.kind = Kind.TYPE
-    v.extra = type_id_for(obj)
 
 
 # How a Python callable passed for a delegate parameter is adapted first (pyclrbridge.compat:

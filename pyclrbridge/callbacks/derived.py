@@ -20,15 +20,16 @@ the registry lets the Python object go. (A Python object that references itself,
 
 Classes die too: the registry of classes holds each weakly, every instance holds its class, and
 the .NET type goes into an assembly of its own that the runtime can unload (collectible). When
-the class is collected its type id is queued by the weakref callback (any thread, any time:
-it only appends), and :func:`forget_dead_classes` (a drain hook) tells the shim to let go of
-the type, after which .NET unloads the assembly once no instance of the type is left.
+the class is collected its type id is queued by a weakref callback (any thread, any time; a C
+callable, so no Python frame a signal handler could cut short), and :func:`forget_dead_classes`
+(a drain hook) tells the shim to let go of the type, after which .NET unloads the assembly once
+no instance of the type is left.
 """
 
 from __future__ import annotations
 
-import collections
 import ctypes
+import functools
 import json
 import re
 import sys
@@ -66,9 +67,11 @@ _derived_ids: set[int] = set()
 # proxy classes of types built from it, List[S], read it to keep the class alive).
 _classes: dict[int, weakref.ref[Any]] = DERIVED_CLASSES
 
-# Type ids of classes that died, appended by their weakref callbacks (which may run on any
-# thread, inside a garbage collection): a deque, whose append and popleft are thread-safe.
-_dead_classes: collections.deque[int] = collections.deque()
+# Type ids of classes that died (-> their dead weak reference), stored by their weakref callbacks
+# (which may run on any thread, inside a garbage collection): the callback is this dict's own
+# setdefault (one atomic dict operation, and no Python frame), and an id leaves it only once
+# forget_dead_classes has forgotten its type.
+_dead_classes: dict[int, Any] = {}
 
 # Owner: _setup_lock makes registering the trampoline one step (once per process).
 _setup_lock = SignalSafeLock("pyclrbridge.callbacks.derived._setup_lock")
@@ -108,13 +111,18 @@ def _new_from_dotnet(type_id: int) -> int:
         raise TypeError(f"the Python class of .NET type id {type_id} was collected: no new instance can be made")
     obj = cls.__new__(cls)
     obj._h = 0  # taken when the .NET object first reaches Python (adopt)
-    pid = _objects.register(obj)
-    _ = _claim_lock.taken
+    holder = _objects.IdHolder()
     try:
-        _derived_ids.add(pid)
-    finally:
-        _claim_lock.release()
-    return pid
+        _objects.register_into(obj, holder)  # registered and stored in one signal-free step
+        _ = _claim_lock.taken
+        try:
+            _derived_ids.add(holder.i)
+        finally:
+            _claim_lock.release()
+    except BaseException:
+        _objects.forget_now(holder.i, None)  # never handed to .NET: one C call drops it
+        raise
+    return holder.i
 
 
 def _ensure_trampoline() -> None:
@@ -279,12 +287,6 @@ def _namespace(cls: Any) -> str | None:
     return ns
 
 
-def _class_died(type_id: int, class_id: int) -> None:
-    """Weakref callback: a Python class is gone. Minimal work: queue it for the next drain."""
-    DERIVED_BIND_KEYS.pop(class_id, None)  # before the id can name another object
-    _dead_classes.append(type_id)
-
-
 def forget_dead_classes() -> int:
     """Let the shim drop the .NET types of Python classes that died (a drain hook).
 
@@ -300,29 +302,23 @@ def forget_dead_classes() -> int:
         return 0
     lock = _catalog.build_lock()
     n = 0
-    waiting: list[int] = []
     got = lock.taken_if_free  # no signal can land between taking it and the try (host.locks)
     try:
         if not got:
             return 0
-        try:
-            shim = _bridge.shim()
-            still_used = _catalog.live_mentions()
-            while True:
-                try:
-                    type_id = _dead_classes.popleft()
-                except IndexError:
-                    break
-                if type_id in still_used:
-                    waiting.append(type_id)
-                    continue
-                _classes.pop(type_id, None)
-                DERIVED_TYPE_IDS.discard(type_id)
-                _forget_class(type_id)  # the proxy class of the emitted type (its constructors' ids)
-                if shim.DerivedForget(type_id) == 1:
-                    n += 1
-        finally:
-            _dead_classes.extend(waiting)  # a signal's exception raised after it still reaches the release
+        shim = _bridge.shim()
+        still_used = _catalog.live_mentions()
+        for type_id in list(_dead_classes):
+            if type_id in still_used:
+                continue  # waits for a later drain
+            # Each step can be repeated: an exception part-way (a signal) leaves the id listed,
+            # and the next drain forgets it again; it is unlisted only once all are done.
+            _classes.pop(type_id, None)
+            DERIVED_TYPE_IDS.discard(type_id)
+            _forget_class(type_id)  # the proxy class of the emitted type (its constructors' ids)
+            if shim.DerivedForget(type_id) == 1:
+                n += 1
+            _dead_classes.pop(type_id, None)
     finally:
         if got:
             lock.release()
@@ -368,20 +364,31 @@ def prepare(cls: Any) -> None:
         }
     )
     data, n = utf16(request)
-    out = ctypes.c_int32()
+    out = ctypes.c_int32()  # 0 until DefineDerived made the type
     try:
         _exports.call(_bridge.shim().DefineDerived, data, n, ctypes.byref(out))
-    except ClrError as exc:
-        raise TypeError(f"class {cls.__qualname__} cannot derive from .NET: {exc}") from exc
-    type_id = out.value
-    class_id = id(cls)
-    ref = weakref.ref(cls, lambda _ref: _class_died(type_id, class_id))
-    DERIVED_BIND_KEYS[class_id] = (ref, BindKey(cls.__qualname__))
-    _classes[type_id] = ref
-    DERIVED_TYPE_IDS.add(type_id)
-    type.__setattr__(cls, "__clr_derived__", DerivedClass(cls.__qualname__, type_id))
-    type.__setattr__(cls, "__clr_type_id__", type_id)
-    type.__setattr__(cls, "__clr_name__", _typeinfo.info(type_id).full_name)
+        type_id = out.value
+        class_id = id(cls)
+        # When the class dies: its bind key goes before the id can name another object, and
+        # its type is listed for the next drain. Both callbacks are dict methods (the dead
+        # reference lands as their unused default / stored value): no Python frame runs, so no
+        # signal can cut them short and print "Exception ignored".
+        ref = weakref.ref(cls, functools.partial(_dead_classes.setdefault, type_id))
+        unkey = weakref.ref(cls, functools.partial(DERIVED_BIND_KEYS.pop, class_id))
+        DERIVED_BIND_KEYS[class_id] = (unkey, BindKey(cls.__qualname__))  # the entry keeps unkey alive
+        _classes[type_id] = ref  # keeps ref alive
+        DERIVED_TYPE_IDS.add(type_id)
+        type.__setattr__(cls, "__clr_derived__", DerivedClass(cls.__qualname__, type_id))
+        type.__setattr__(cls, "__clr_type_id__", type_id)
+        type.__setattr__(cls, "__clr_name__", _typeinfo.info(type_id).full_name)
+    except BaseException as exc:
+        # The class statement fails (a signal too): a type already made is forgotten by the
+        # next drain (one C call first; listing it twice, by its weakref too, is harmless).
+        if out.value:
+            _dead_classes.setdefault(out.value, None)
+        if isinstance(exc, ClrError):
+            raise TypeError(f"class {cls.__qualname__} cannot derive from .NET: {exc}") from exc
+        raise
 
 
 def adopt(handle: int) -> Any:

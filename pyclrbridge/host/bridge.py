@@ -109,6 +109,24 @@ def raise_error(error: Value) -> NoReturn:
     raise _exception_from_error(error)
 
 
+def call_export(export: Any, *args: Any) -> None:
+    """``export(*args, &error)``: raises the .NET exception when it returns nonzero. A handle of
+    that exception no proxy took (a signal handler raised after the export returned, at the
+    entry of raise_error, while the exception's class was looked up) is freed in the ``except``:
+    field reads, a store, then the export that frees, so no signal check comes before the free.
+    The one copy of this pattern; ``values.exports`` builds on it (and adds the result value)."""
+    error = Value()
+    try:
+        if export(*args, ctypes.byref(error)) != 0:
+            raise_error(error)
+    except BaseException:
+        if error.kind == _OBJECT and error.i:
+            unclaimed = error.i
+            error.i = 0
+            SHIM.FreeHandle(unclaimed)  # type: ignore[union-attr]  # loaded: the export ran
+        raise
+
+
 def _new_values(n: int) -> ctypes.Array[Value]:
     return (Value * max(n, 1))()
 
@@ -118,13 +136,10 @@ def invoke(
 ) -> ctypes.Array[Value]:
     """Call a member by id. Returns the results array ([return value, byref values...])."""
     results = _new_values(nresults)
-    error = Value()
     try:
-        rc = shim().Invoke(member_id, target, args, nargs, results, nresults, ctypes.byref(error))
+        call_export(shim().Invoke, member_id, target, args, nargs, results, nresults)
     except ctypes.ArgumentError as refused:
         raise argument_error(refused) from None
-    if rc != 0:
-        raise_error(error)
     return results
 
 
@@ -404,28 +419,21 @@ def short_reason(member_id: int, variant: int = 0) -> str:
     ``bounded``, ``no-throw``, ``no-allocation``, ``cctors-done``, ``prepared``), where, and the
     path of calls to it; "" when it is one."""
     result = Value()
-    error = Value()
-    if shim().MemberShortReason(member_id, variant, ctypes.byref(result), ctypes.byref(error)) != 0:
-        raise_error(error)
+    call_export(shim().MemberShortReason, member_id, variant, ctypes.byref(result))
     return read_string(result) or ""
 
 
 def json_call(fn: Any, *args: Any) -> Any:
     """Call an export that returns JSON text in its result value."""
     result = Value()
-    error = Value()
-    rc = fn(*args, ctypes.byref(result), ctypes.byref(error))
-    if rc != 0:
-        raise_error(error)
+    call_export(fn, *args, ctypes.byref(result))
     return json.loads(read_string(result))
 
 
 def find_type_id(name: str) -> int:
     data, n = utf16(name)
     out = ctypes.c_int32()
-    error = Value()
-    if shim().FindType(data, n, ctypes.byref(out), ctypes.byref(error)) != 0:
-        raise_error(error)
+    call_export(shim().FindType, data, n, ctypes.byref(out))
     return out.value
 
 

@@ -116,15 +116,12 @@ def id_by_name(name: str) -> int:
 def make_generic(def_id: int, arg_ids: list[int], *, method: bool = False) -> int:
     arr = (ctypes.c_int32 * max(len(arg_ids), 1))(*arg_ids)
     out = ctypes.c_int32()
-    error = _bridge.Value()
-    rc = _bridge.shim().MakeGeneric(
-        def_id, 1 if method else 0, arr, len(arg_ids), ctypes.byref(out), ctypes.byref(error)
-    )
-    if rc != 0:
-        try:
-            _bridge.raise_error(error)
-        except ValueError as refused:  # an ArgumentException: type arguments that break a constraint
-            raise TypeError(str(refused)) from refused
+    try:
+        _bridge.call_export(
+            _bridge.shim().MakeGeneric, def_id, 1 if method else 0, arr, len(arg_ids), ctypes.byref(out)
+        )
+    except ValueError as refused:  # an ArgumentException: type arguments that break a constraint
+        raise TypeError(str(refused)) from refused
     return out.value
 
 

@@ -14,7 +14,8 @@ exception (and, for one that carries a Python exception a callback raised, that 
 way, and their ``except`` frees exactly the handle no proxy claimed, as every frame call does
 (``host.bridge.call_frame``): field reads, a store and a compare, then the export that frees, so
 nothing between the exception and the free checks for signals and a second signal cannot skip it.
-Every module above the host layer calls failing exports through these two.
+Every module calls failing exports through these two (the host layer through :func:`call`'s
+own definition, ``host.bridge.call_export``).
 """
 
 from __future__ import annotations
@@ -23,26 +24,12 @@ import ctypes
 from typing import Any
 
 from ..host import bridge as _bridge
-from ..host.shim import KindInt as Kind
 from ..host.shim import Value
 from .results import from_value
 
-_OBJECT = Kind.OBJECT
-
-
-def call(export: Any, *args: Any) -> None:
-    """``export(*args, &error)``: raises the .NET exception when it returns nonzero. A handle
-    of that exception no proxy took (a signal landed first) is freed."""
-    error = Value()
-    try:
-        if export(*args, ctypes.byref(error)) != 0:
-            _bridge.raise_error(error)
-    except BaseException:
-        if error.kind == _OBJECT and error.i:
-            unclaimed = error.i
-            error.i = 0
-            _bridge.SHIM.FreeHandle(unclaimed)  # type: ignore[union-attr]  # loaded: the export ran
-        raise
+#: ``export(*args, &error)``: raises the .NET exception when it returns nonzero, and frees a
+#: handle of that exception no proxy took (the host layer's own helper, used there too).
+call = _bridge.call_export
 
 
 #: What :func:`call_result` gives when the export answered ``absent``.

@@ -90,11 +90,21 @@ public static unsafe partial class Exports
     public static int Invoke(int memberId, long target, Value* args, int nargs, Value* results, int nresults, Value* error) =>
         InvokeCore(memberId, target, args, nargs, results, nresults, error);
 
+    /// <summary>A bit of a call's result count: the caller holds the target's proxy, so a result that
+    /// is the target object itself (a fluent method: <c>sb.Append(x)</c> returns <c>sb</c>) comes
+    /// back as <see cref="ValueKind.Target"/>, with no new handle, and the caller answers its own
+    /// proxy. Set only by Python's compiled instance invokers, which handle that kind; every other
+    /// caller writes the plain count, so no other path ever sees it.</summary>
+    internal const int SelfResult = 0x4000_0000;
+
     /// <summary>The one implementation of a member call (<see cref="Invoke"/>, <see cref="InvokeFrame"/>,
     /// <see cref="InvokeFrameHeld"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]  // hot: optimized from the first call (see docs/performance.md)
     private static int InvokeCore(int memberId, long target, Value* args, int nargs, Value* results, int nresults, Value* error)
     {
+        // The caller may answer a result that is the target itself (see SelfResult).
+        bool selfOk = (nresults & SelfResult) != 0;
+        nresults &= ~SelfResult;
         try
         {
             Invoker invoker = Invokers.Get(memberId);
@@ -124,6 +134,10 @@ public static unsafe partial class Exports
             for (int i = 0; i < nargs && i < converted.Length; i++) BufferValues.CopyBack(args[i], converted[i]);
             Arena.Reset();
             if (invoker.ReturnsVoid) { results[0].Kind = ValueKind.Void; results[0].Payload = 0; }
+            else if (selfOk && self != null && ReferenceEquals(result, self) && !(self is IPythonDerived) && !self.GetType().IsValueType)
+            {
+                results[0].Kind = ValueKind.Target; results[0].Payload = 0; results[0].Extra = 0;  // no new handle
+            }
             else Values.FromClr(result, results);
             int k = 1;
             foreach (int i in invoker.ByRefPositions)

@@ -34,6 +34,7 @@ public enum ValueKind : int
     BufferOut = 31,  // as Buffer, the same way (array.array, a writable typed memoryview)
     LazyIterable = 21,  // Payload: id of a Python callable giving iter(obj).__next__ (for IEnumerable parameters)
     Tuple = 22,     // as List, from a Python tuple: a ValueTuple of its items where object or ITuple is asked for
+    Target = 23,    // a result that is the call's target object itself (only when asked: Exports.SelfResult)
 }
 
 /// <summary>The one value struct that crosses the boundary: 16 bytes, no references.</summary>

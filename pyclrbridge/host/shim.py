@@ -57,6 +57,7 @@ class Kind(enum.IntEnum):
     GUID = 20
     LAZY_ITERABLE = 21
     TUPLE = 22  # as LIST, from a Python tuple: a System.ValueTuple (equal by value) where object is asked for
+    TARGET = 23  # a result that is the call's target object itself (asked for by compiled invokers only)
     BYTES_OUT = 30  # as BYTES, in memory .NET's writes are copied back to after the call
     BUFFER_OUT = 31  # as BUFFER, the same way
 

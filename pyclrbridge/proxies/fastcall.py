@@ -27,7 +27,13 @@ from . import direct as _direct
 
 _I64_MAX = 2**63 - 1
 
-Invoker = Callable[[int, tuple[Any, ...]], Any]
+#: ``run(target, args[, obj])``: ``obj``, when given, is the target's proxy (see TARGET_RESULT).
+Invoker = Callable[..., Any]
+
+#: The result count's bit asking .NET to answer a result that is the target object itself as
+#: ``Kind.TARGET`` (no new handle): the invoker then returns ``obj``, the caller's own proxy
+#: (``Exports.SelfResult`` in managed_shim/Exports.cs). Set only when the caller passed ``obj``.
+TARGET_RESULT = 0x4000_0000
 
 
 def _param_code(i: int, type_id: int) -> list[str]:
@@ -188,6 +194,9 @@ def compile_invoker(member: int, param_types: tuple[int, ...], slow: Invoker, re
         "        return _read_utf16(result.p or 0, extra)",
         "    p = result.p or 0",
         "    return _dec(m[p:p + 2 * extra], 'surrogatepass', True)[0]",
+        # A fluent method's result: the target itself, as from_value would wrap it (no handle made).
+        f"if kind == {Kind.TARGET}:",
+        "    return _codecs.decode_result(obj) if _codecs.decoders else obj",
         "return from_value(result)",
     ]
     # From the header on, an exception (a signal handler raising right after the call, or while
@@ -196,7 +205,7 @@ def compile_invoker(member: int, param_types: tuple[int, ...], slow: Invoker, re
     # the slot's handle once a proxy owns it. Nothing in this handler checks for signals before
     # the free (attribute and item reads, a jump, then the export itself).
     inner += [
-        f"_header(frame.buffer, 0, {member}, {n}, target, 1)",
+        f"_header(frame.buffer, 0, {member}, {n}, target, 1 if obj is None else {1 | TARGET_RESULT})",
         "try:",
         *("    " + line for line in called),
         "except BaseException:",
@@ -225,7 +234,7 @@ def compile_invoker(member: int, param_types: tuple[int, ...], slow: Invoker, re
         "except _ArgumentError as refused:",
         "    raise _argument_error(refused) from None",
     ]
-    source = "def run(target, args):\n" + "".join(f"    {line}\n" for line in body)
+    source = "def run(target, args, obj=None):\n" + "".join(f"    {line}\n" for line in body)
     scope: dict[str, Any] = {
         "_codecs": _codecs,
         "slow": slow,

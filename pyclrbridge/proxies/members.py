@@ -124,7 +124,9 @@ def _converter(type_id: int) -> Callable[[Any, Value, list[Any]], None]:
     return general
 
 
-Invoker = Callable[[int, tuple[Any, ...]], Any]
+#: ``run(target, args[, obj])``: ``obj``, when given, is the target's proxy, which a compiled
+#: invoker returns for a result that is the target itself (proxies.fastcall.TARGET_RESULT).
+Invoker = Callable[..., Any]
 
 
 def make_invoker(plan: Plan) -> Invoker:
@@ -137,12 +139,14 @@ def make_invoker(plan: Plan) -> Invoker:
         if _views[0] is None or not _declared.viewed(ret):
             return run
 
-        def viewing(target: int, args: tuple[Any, ...]) -> Any:  # an array of an interface type (compat)
+        def viewing(
+            target: int, args: tuple[Any, ...], obj: Any = None
+        ) -> Any:  # an array of an interface type (compat)
             return _declared.view(run(target, args), ret)
 
         return viewing
 
-    def noting(target: int, args: tuple[Any, ...]) -> Any:
+    def noting(target: int, args: tuple[Any, ...], obj: Any = None) -> Any:  # (a new proxy per result: no obj)
         result = run(target, args)
         if result is not None:
             return _declared.returned(result, ret)
@@ -159,7 +163,7 @@ def _make_invoker(plan: Plan) -> Invoker:
     n = len(ov.params)
     if plan.params_from >= 0 or ov.byref_count or n + 1 > _bridge.FRAME_SLOTS or plan.sources != tuple(range(n)):
 
-        def general(target: int, args: tuple[Any, ...]) -> Any:
+        def general(target: int, args: tuple[Any, ...], obj: Any = None) -> Any:
             return invoke_plan(plan, target, args, {})
 
         return general
@@ -167,7 +171,7 @@ def _make_invoker(plan: Plan) -> Invoker:
     converters = tuple(_converter(p.type_id) for p in ov.params)
     first = converters[0] if n == 1 else None
 
-    def run(target: int, args: tuple[Any, ...]) -> Any:
+    def run(target: int, args: tuple[Any, ...], obj: Any = None) -> Any:
         try:
             frame = _frames_pop()
         except IndexError:
@@ -331,7 +335,7 @@ class MethodGroup:
             run = self._invokers.setdefault(kinds, make_invoker(plan))
             for hook in FIRST_CALL_HOOKS:  # proxies.native: a leaf method may get a native call
                 hook(self)
-        return run(h, args)
+        return run(h, args, target)
 
     def __get__(self, obj: Any, cls: type | None = None) -> Any:
         if obj is None:
@@ -511,7 +515,7 @@ class BoundMethod:
                     )
                 run = group._invokers.get(kinds)
                 if run is not None:
-                    return run(h, args)
+                    return run(h, args, self.__self__)
                 return group._instance_call(h, args, self.__self__)
         return self._group.call(self.__self__, args, kwargs)
 

@@ -18,12 +18,12 @@ import ctypes
 import errno
 import os
 import types
-import weakref
 from typing import Any
 
 from ..host import bridge as _bridge
 from ..host.locks import SignalSafeLock
 from ..host.shim import Value
+from ..host.weakvalues import WeakValues
 from ..values.objects import forget, lookup
 from ..values.results import from_value
 
@@ -34,7 +34,8 @@ AGGREGATE_EXCEPTION = "System.AggregateException"
 # looking up and publishing an object is one step under it. Weak values: an entry lives as
 # long as Python holds the object.
 _identity_lock = SignalSafeLock("pyclrbridge.proxies.exceptions._identity_lock")
-_identities: weakref.WeakValueDictionary[int, BaseException] = weakref.WeakValueDictionary()
+# (Entries die with no Python code running: see host.weakvalues.)
+_identities: WeakValues[BaseException] = WeakValues()
 
 
 class _HandedBack:
@@ -52,7 +53,7 @@ class _HandedBack:
 # from .NET closes a loop across both heaps as soon as the exception reaches (its traceback,
 # a callback's closure) a proxy that keeps the .NET side alive. The PythonException still finds
 # the object through this table while Python holds it. Guarded by _identity_lock.
-_handed_back: weakref.WeakValueDictionary[int, _HandedBack] = weakref.WeakValueDictionary()
+_handed_back: WeakValues[_HandedBack] = WeakValues()
 
 # Bridge frames a handed-back Python exception's traceback still reaches (through the callback
 # frames' f_back): the frames of the call into .NET, whose locals hold the proxies (the
@@ -96,7 +97,7 @@ def _publish(token: int, obj: BaseException, *, replace: bool = False) -> BaseEx
     try:
         found = None if replace else _identities.get(token)
         if found is None:
-            _identities[token] = obj
+            _identities.set(token, obj)
             return obj
     finally:
         _identity_lock.release()
@@ -167,7 +168,7 @@ def original_of(exc: BaseException) -> BaseException | None:
             original.__clr_handed_back__ = token  # type: ignore[attr-defined]
         except AttributeError:
             return original  # (no __dict__: .NET keeps holding it)
-        _handed_back[obj_id] = token
+        _handed_back.set(obj_id, token)
         forget(obj_id)  # (nothing is freed here: original is still referenced)
     finally:
         _identity_lock.release()

@@ -4,12 +4,12 @@ no new proxy and no finalizer call later."""
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 import pytest
 
 import pyclrbridge
+from pyclrbridge.testing import run_concurrently
 
 try:
     from hypothesis import given, settings
@@ -122,25 +122,16 @@ def test_many_threads_chain_their_own_builders(fixtures: Any) -> None:
     from Fixtures.Fluent import Chain
 
     live = fixtures.stats()["live_handles"]
-    errors: list[BaseException] = []
 
     def work() -> None:
-        try:
-            c = Chain()
-            for i in range(500):
-                if c.Add(i) is not c:
-                    raise AssertionError("a fluent result was not the target's proxy")
-            if c.Sum != sum(range(500)):
-                raise AssertionError(f"lost items: {c.Sum}")
-        except BaseException as exc:  # pragma: no cover - reported below
-            errors.append(exc)
+        c = Chain()
+        for i in range(500):
+            if c.Add(i) is not c:
+                raise AssertionError("a fluent result was not the target's proxy")
+        if c.Sum != sum(range(500)):
+            raise AssertionError(f"lost items: {c.Sum}")
 
-    threads = [threading.Thread(target=work) for _ in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    run_concurrently(work, 8)  # raises the first thread's failure
     fixtures.collect()
     assert fixtures.stats()["live_handles"] == live
 

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import ctypes
 import sys
-import threading
 from typing import Any
 
 import pytest
 
 from pyclrbridge.proxies.base import ClrObject
+from pyclrbridge.testing import run_concurrently
 
 pytestmark = pytest.mark.skipif(ctypes.sizeof(ctypes.c_void_p) != 8, reason="the native finalizer needs 64-bit handles")
 
@@ -44,21 +44,12 @@ def test_proxies_dying_on_many_threads_free_every_handle_once(fixtures: Any) -> 
     from System.Text import StringBuilder
 
     freed, refused, live = _freed(fixtures)
-    errors: list[BaseException] = []
 
     def work() -> None:
-        try:
-            for _ in range(300):
-                StringBuilder().Append("y").ToString()  # one proxy dies per round (Append returns it)
-        except BaseException as exc:  # pragma: no cover - reported below
-            errors.append(exc)
+        for _ in range(300):
+            StringBuilder().Append("y").ToString()  # one proxy dies per round (Append returns it)
 
-    threads = [threading.Thread(target=work) for _ in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    run_concurrently(work, 8)  # raises the first thread's failure
     after = _freed(fixtures)
     assert after[0] - freed == 8 * 300
     assert after[1] == refused

@@ -105,6 +105,7 @@ public static unsafe partial class Exports
         // The caller may answer a result that is the target itself (see SelfResult).
         bool selfOk = (nresults & SelfResult) != 0;
         nresults &= ~SelfResult;
+        int read = -1;  // the last argument the conversion started to read (see Unsent.Settle)
         try
         {
             Invoker invoker = Invokers.Get(memberId);
@@ -117,6 +118,7 @@ public static unsafe partial class Exports
             {
                 for (int i = 0; i < converted.Length; i++)
                 {
+                    read = i;
                     converted[i] = i < nargs && args[i].Kind != ValueKind.Missing
                         ? Values.ToClr(args[i], invoker.ParameterTypes[i], strictBool: true)
                         : invoker.DefaultFor(i);
@@ -145,6 +147,7 @@ public static unsafe partial class Exports
             return 0;
         }
         catch (Exception e) { return Fail(e, error); }
+        finally { Unsent.Settle(args, nargs, read); }
     }
 
     /// <summary>"Type.Member" when <paramref name="memberId"/> writes a field or a property

@@ -271,8 +271,10 @@ public static unsafe partial class Exports
         try
         {
             Value* slots = (Value*)(frame + 1);
-            return InvokeCore(frame->MemberId, frame->Target, slots, frame->NArgs, slots + frame->NArgs,
+            int rc = InvokeCore(frame->MemberId, frame->Target, slots, frame->NArgs, slots + frame->NArgs,
                 frame->NResults, &frame->Error);
+            if (rc == 0) { frame->MemberId = 0; frame->NArgs = 0; }  // returned: as InvokeFrame says it
+            return rc;
         }
         finally { HeldCalls.Exit(); }
     }

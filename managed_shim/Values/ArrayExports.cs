@@ -46,16 +46,19 @@ public static unsafe partial class Exports
     [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
     public static int ArraySet(long handle, long* indices, int rank, Value* value, Value* error)
     {
+        int read = -1;  // 0 once the value is being read (see Unsent.Settle)
         try
         {
             Array array = ArrayOf(handle);
             // A list or dict .NET refuses hands back the Python objects in it it never took.
             var converted = new object?[1];
+            read = 0;
             Callbacks.ConvertResults(value, converted, array.GetType().GetElementType()!, Type.EmptyTypes);
             array.SetValue(converted[0], Indices(indices, rank));
             return 0;
         }
         catch (Exception e) { return Fail(e, error); }
+        finally { Unsent.Settle(value, 1, read); }
     }
 
     /// <summary>

@@ -208,11 +208,16 @@ public static unsafe partial class Exports
     [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
     public static int DynamicMember(long target, int op, char* name, int length, Value* args, int nargs, Value* result, Value* error)
     {
+        int read = -1;  // the last argument being read (see Unsent.Settle)
         try
         {
             object self = Handles.Target(target);
             var converted = new object?[nargs];
-            for (int i = 0; i < nargs; i++) converted[i] = Values.ToClr(args[i], typeof(object));
+            for (int i = 0; i < nargs; i++)
+            {
+                read = i;
+                converted[i] = Values.ToClr(args[i], typeof(object));
+            }
             object? value;
             try { value = DynamicMembers.Run(op, self, Text(name, length), converted); }
             catch (DynamicMemberMissing) { return 3; }
@@ -223,6 +228,7 @@ public static unsafe partial class Exports
             return 0;
         }
         catch (Exception e) { return Fail(e, error); }
+        finally { Unsent.Settle(args, nargs, read); }
     }
 
     /// <summary>The object's dynamic member names as a JSON array of strings.</summary>

@@ -91,6 +91,7 @@ internal static unsafe class Values
             case PyObjectRef py:  // back to Python as the same object
                 v->Kind = ValueKind.PyObject;
                 v->Payload = py.Id;
+                v->Extra = Unsent.HeldResult;  // held by py: a walk for unsent ids skips it
                 Arena.Hold(py);
                 return;
             default:

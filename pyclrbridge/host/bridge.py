@@ -151,7 +151,7 @@ OBJECT_KIND = _OBJECT
 # ``Frame`` in managed_shim/Values/Bulk.cs: MemberId, NArgs (int32), Target (int64), NResults (int32),
 # then padding up to 32 bytes, then the error Value; the slots follow.
 FRAME_HEADER = _FRAME_HEADER = struct.Struct("<iiqi")
-_HEADER_VALUES = 3  # 32-byte header + 16-byte error, in Value-sized units
+HEADER_VALUES = _HEADER_VALUES = 3  # 32-byte header + 16-byte error, in Value-sized units
 
 
 class _FrameCall(_ctypes.CFuncPtr):
@@ -193,7 +193,19 @@ class Frame:
     are the shared typed ones, taking ``address``.
     """
 
-    __slots__ = ("address", "buffer", "call", "call_held", "error", "free", "invoke", "invoke_held", "memory", "slots")
+    __slots__ = (
+        "abandon",
+        "address",
+        "buffer",
+        "call",
+        "call_held",
+        "error",
+        "free",
+        "invoke",
+        "invoke_held",
+        "memory",
+        "slots",
+    )
 
     def __init__(self, size: int = FRAME_SLOTS) -> None:
         s = shim()
@@ -206,6 +218,9 @@ class Frame:
         self.call = _FrameCall(_entry(s.InvokeFrame))
         self.call_held = _FrameCallHeld(_entry(s.InvokeFrameHeld))
         self.free = s.FreeHandle  # an unclaimed result's handle, after an exception
+        # frame.abandon(frame.buffer, nargs): an except path hands back the registry ids in the
+        # first nargs slots that no call took (Unsent.cs); bare, as call_held, keeping the GIL.
+        self.abandon = _FrameCallHeld(_entry(s.AbandonFrame))
         self.memory = address_space()
 
 

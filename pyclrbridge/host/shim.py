@@ -194,6 +194,9 @@ _EXPORTS: dict[str, tuple[Any, list[Any]]] = {
     "DirectMainThread": (_i64, []),
     "FreeUnclaimedValues": (_i32, [ctypes.c_void_p, _i32]),
     "DirectFreeUnclaimed": (_i32, []),
+    # Unsent.cs: registry ids in argument values no call took, handed back (except paths).
+    "AbandonValues": (_i32, [ctypes.c_void_p, _i32]),
+    "AbandonFrame": (_i32, [ctypes.c_void_p, _i32]),
     # GilPolicy.cs: whether a member may be called with the GIL held.
     "MemberIsShort": (_i32, [_i32, _i32]),
     "MemberShortReason": (_i32, [_i32, _i32, ValuePtr, ValuePtr]),
@@ -226,6 +229,8 @@ SHORT_EXPORTS = frozenset(
         "DirectMainThread",
         "FreeUnclaimedValues",
         "DirectFreeUnclaimed",
+        "AbandonValues",
+        "AbandonFrame",
         "NativeGilRelease",
         "DrainReleased",
         "DrainDeadIdentities",
@@ -370,6 +375,8 @@ class Shim:
     SweepThreadStates: Any
     InvokeFrame: Any
     InvokeFrameHeld: Any
+    AbandonValues: Any
+    AbandonFrame: Any
     HeldSetup: Any
     IterStart: Any
     IterNext: Any

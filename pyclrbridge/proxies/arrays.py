@@ -199,8 +199,14 @@ class _Array:
         positions = _indices(self, key)
         v = Value()
         keep: list[Any] = []
-        to_value(value, v, keep, type(self).__clr_info__.element)
-        _exports.call(_bridge.shim().ArraySet, _handle(self), positions, len(positions), ctypes.byref(v))
+        shim = _bridge.shim()
+        abandon = shim.AbandonValues
+        try:
+            to_value(value, v, keep, type(self).__clr_info__.element)
+            _exports.call(shim.ArraySet, _handle(self), positions, len(positions), ctypes.byref(v))
+        except BaseException:
+            abandon(ctypes.byref(v), 1)  # an id no call took (see bridge.Frame.abandon)
+            raise
 
     def __iter__(self: Any) -> Iterator[Any]:
         # chain walks each block's list in C: no generator step per element.

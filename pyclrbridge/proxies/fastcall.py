@@ -215,6 +215,18 @@ def compile_invoker(member: int, param_types: tuple[int, ...], slow: Invoker, re
         "            _free_handle(unclaimed.i)",
         "    raise",
     ]
+    if n:
+        # Registry ids written into the argument slots for a call that never took them (a signal
+        # handler raising after a conversion registered a callable, before the call): handed back
+        # by one export, after attribute reads only (see bridge.Frame.abandon). Once the call has
+        # run, its slots carry no id and this does nothing.
+        inner = [
+            "try:",
+            *("    " + line for line in inner),
+            "except BaseException:",
+            f"    frame.abandon(frame.buffer, {n})",
+            "    raise",
+        ]
     body += ["    " + line for line in inner]
     # An error handle no exception proxy took (a signal cut the raise short) is freed here:
     # only field reads and stores come before the export (see bridge.FREE_ERROR_NOTE).

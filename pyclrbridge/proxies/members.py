@@ -27,6 +27,9 @@ _views = _declared._viewer  # pythonnet's interface views (compat), read on the 
 _frames_pop = _bridge.frames_pop  # the frame pool (see _bridge.acquire_frame), bound once
 _frames_push = _bridge.frames_push
 _header = _bridge.FRAME_HEADER.pack_into
+_OBJECT = _bridge.OBJECT_KIND
+_HEADER_VALUES = _bridge.HEADER_VALUES
+_VALUE_SIZE = ctypes.sizeof(Value)
 _INT64 = Kind.INT64
 _DOUBLE = Kind.DOUBLE
 _STRING = Kind.STRING
@@ -44,35 +47,65 @@ def invoke_plan(plan: Plan, target: int, args: tuple[Any, ...], kwargs: dict[str
     try:
         values = frame.slots
         keep: list[Any] = []
-        for i, source in enumerate(plan.sources):
-            if source is None:
-                if plan.params_from >= 0 and ov.params[i].is_params:  # expanded (not always last: a setter)
-                    to_value(list(args[plan.params_from :]), values[i], keep, ov.params[i].type_id)
+        try:
+            for i, source in enumerate(plan.sources):
+                if source is None:
+                    if plan.params_from >= 0 and ov.params[i].is_params:  # expanded (not always last: a setter)
+                        to_value(list(args[plan.params_from :]), values[i], keep, ov.params[i].type_id)
+                    else:
+                        values[i].kind = Kind.MISSING
+                elif type(source) is int:
+                    to_value(args[source], values[i], keep, ov.params[i].type_id)
                 else:
-                    values[i].kind = Kind.MISSING
-            elif type(source) is int:
-                to_value(args[source], values[i], keep, ov.params[i].type_id)
-            else:
-                to_value(kwargs[source], values[i], keep, ov.params[i].type_id)  # type: ignore[index]
-        _bridge.call_frame(frame, ov.id, target, n, nresults)
-        if nresults == 1:
-            result = from_value(values[n])
-            if result is not None and ov.returns_interface:
-                result = _declared.returned(result, ov.ret)
-            elif _views[0] is not None and _declared.viewed(ov.ret):
-                result = _declared.view(result, ov.ret)  # an array of an interface type (compat)
-            return result
-        result, *rest = from_values(values[n:], nresults)
-        if _views[0] is not None:  # pythonnet's views of interface-typed results and out values (compat)
-            result = _declared.view(result, ov.ret) if _declared.viewed(ov.ret) else result
-            byrefs = [p.type_id for p in ov.params if p.byref]
-            rest = [_declared.view(o, t) if _declared.viewed(t) else o for o, t in zip(rest, byrefs, strict=True)]
-        outs = tuple(rest)
-        if values[n].kind == Kind.VOID:
-            return outs[0] if len(outs) == 1 else outs
-        return (result, *outs)
+                    to_value(kwargs[source], values[i], keep, ov.params[i].type_id)  # type: ignore[index]
+            _header(frame.buffer, 0, ov.id, n, target, nresults)
+            try:
+                if frame.call(frame.buffer) != 0:
+                    _bridge.raise_error(frame.error)  # not a copy: claiming the exception zeroes its handle there
+                return _results(ov, values, n, nresults)
+            except BaseException:
+                # The call failed: an error handle no exception proxy took (a signal cut the raise
+                # short). Or it returned (the shim zeroed the header's first word): the handles
+                # of results no proxy took yet. Field reads, then one export, in either case.
+                error = frame.error
+                if error.kind == _OBJECT and error.i:
+                    unclaimed = error.i
+                    error.i = 0
+                    frame.free(unclaimed)
+                elif not frame.buffer[0].i:
+                    _bridge.SHIM.FreeUnclaimedValues(frame.address + _VALUE_SIZE * (_HEADER_VALUES + n), nresults)  # type: ignore[union-attr]
+                raise
+        except ctypes.ArgumentError as refused:  # at the recursion limit: see bridge.argument_error
+            frame.abandon(frame.buffer, n)
+            raise _bridge.argument_error(refused) from None
+        except BaseException:
+            # Registry ids written for a call that never took them (see bridge.Frame.abandon):
+            # attribute reads, then the export, so no signal check comes before it. Once the
+            # call has run, the argument slots carry no id and this does nothing.
+            frame.abandon(frame.buffer, n)
+            raise
     finally:
         _bridge.release_frame(frame)
+
+
+def _results(ov: Overload, values: Any, n: int, nresults: int) -> Any:
+    """What a call of ``ov`` returns, from its result slots ``values[n:n + nresults]``."""
+    if nresults == 1:
+        result = from_value(values[n])
+        if result is not None and ov.returns_interface:
+            result = _declared.returned(result, ov.ret)
+        elif _views[0] is not None and _declared.viewed(ov.ret):
+            result = _declared.view(result, ov.ret)  # an array of an interface type (compat)
+        return result
+    result, *rest = from_values(values[n:], nresults)
+    if _views[0] is not None:  # pythonnet's views of interface-typed results and out values (compat)
+        result = _declared.view(result, ov.ret) if _declared.viewed(ov.ret) else result
+        byrefs = [p.type_id for p in ov.params if p.byref]
+        rest = [_declared.view(o, t) if _declared.viewed(t) else o for o, t in zip(rest, byrefs, strict=True)]
+    outs = tuple(rest)
+    if values[n].kind == Kind.VOID:
+        return outs[0] if len(outs) == 1 else outs
+    return (result, *outs)
 
 
 def _converter(type_id: int) -> Callable[[Any, Value, list[Any]], None]:
@@ -179,16 +212,20 @@ def _make_invoker(plan: Plan) -> Invoker:
         try:
             slots = frame.slots
             keep: list[Any] = []  # alive until the call returns: memory the slots point at
-            if first is not None:  # one argument (the commonest): no loop
-                first(args[0], slots[0], keep)
-            else:
-                for convert, arg, slot in zip(converters, args, slots, strict=False):  # slots: the pool size
-                    convert(arg, slot, keep)
-            _header(frame.buffer, 0, member, n, target, 1)
             try:
-                failed = frame.call(frame.buffer) != 0
-            except ctypes.ArgumentError as refused:  # at the recursion limit: see bridge.argument_error
-                raise _bridge.argument_error(refused) from None
+                if first is not None:  # one argument (the commonest): no loop
+                    first(args[0], slots[0], keep)
+                else:
+                    for convert, arg, slot in zip(converters, args, slots, strict=False):  # slots: the pool size
+                        convert(arg, slot, keep)
+                _header(frame.buffer, 0, member, n, target, 1)
+                try:
+                    failed = frame.call(frame.buffer) != 0
+                except ctypes.ArgumentError as refused:  # at the recursion limit: see bridge.argument_error
+                    raise _bridge.argument_error(refused) from None
+            except BaseException:
+                frame.abandon(frame.buffer, n)  # ids no call took (see invoke_plan)
+                raise
             if failed:
                 _bridge.raise_error(frame.error)  # not a copy: claiming zeroes the handle there
             result = slots[n]

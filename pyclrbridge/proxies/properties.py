@@ -228,8 +228,12 @@ class Property(ClassMember):
         frame = _bridge.acquire_frame(2)
         try:
             keep: list[Any] = []  # alive until the call returns: memory the slot points at
-            to_value(value, frame.slots[0], keep)
-            _bridge.call_frame(frame, self._set, target, 1, 1)
+            try:
+                to_value(value, frame.slots[0], keep)
+                _bridge.call_frame(frame, self._set, target, 1, 1)
+            except BaseException:
+                frame.abandon(frame.buffer, 1)  # an id no call took (see bridge.Frame.abandon)
+                raise
         finally:
             _bridge.release_frame(frame)
 
@@ -338,6 +342,9 @@ class Property(ClassMember):
                         if frame.call(frame.buffer) != 0:
                             _bridge.raise_error(frame.error)  # claiming zeroes the handle there
                         return
+                    except BaseException:
+                        frame.abandon(frame.buffer, 1)  # an id no call took (see bridge.Frame.abandon)
+                        raise
                     finally:
                         error = frame.error  # an error handle no exception took (a signal cut the raise short)
                         if error.kind == _bridge.OBJECT_KIND and error.i:  # only field reads before the free

@@ -124,12 +124,16 @@ def _dynamic(obj: Any, op: int, name: str, args: tuple[Any, ...] = ()) -> tuple[
     n = len(args)
     values = (Value * max(n, 1))()
     keep: list[Any] = []  # what the argument values point at, alive until the call returns
-    for i, arg in enumerate(args):
-        to_value(arg, values[i], keep)
-    data, length = utf16(name)
-    found = _exports.call_result(
-        _bridge.shim().DynamicMember, obj._h, op, data, length, values, n, absent=_NO_SUCH_MEMBER
-    )
+    shim = _bridge.shim()
+    abandon = shim.AbandonValues
+    try:
+        for i, arg in enumerate(args):
+            to_value(arg, values[i], keep)
+        data, length = utf16(name)
+        found = _exports.call_result(shim.DynamicMember, obj._h, op, data, length, values, n, absent=_NO_SUCH_MEMBER)
+    except BaseException:
+        abandon(values, n)  # ids no call took (see bridge.Frame.abandon)
+        raise
     return (False, None) if found is _exports.ABSENT else (True, found)
 
 

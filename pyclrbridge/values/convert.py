@@ -241,6 +241,10 @@ def _list(items: Any, v: Value, keep: list[Any], element: int) -> None:
     n = len(items)
     values = (Value * max(n, 1))()
     keep.append(values)  # before any item: a caller that fails finds the items registered so far
+    # v points at the block before any item is written (the block is zeroed: Null items), so an
+    # except path that hands back unsent ids (Unsent.cs) reaches the items registered so far.
+    # A tuple stays a tuple where .NET is given no sequence type (an object key): equal by value.
+    _point(v, Kind.TUPLE if isinstance(items, tuple) else Kind.LIST, values, n)
     count = 0
     for i, item in enumerate(items):
         if i == n:
@@ -252,10 +256,14 @@ def _list(items: Any, v: Value, keep: list[Any], element: int) -> None:
         count = i + 1
     if count != n:
         raise _changed_size(items, n, count)
-    # A tuple stays a tuple where .NET is given no sequence type (an object key): equal by value.
-    v.kind = Kind.TUPLE if isinstance(items, tuple) else Kind.LIST
-    v.p = ctypes.addressof(values)
+
+
+def _point(v: Value, kind: int, block: Any, n: int) -> None:
+    """``v`` becomes a list, tuple or map of the ``n`` items in ``block``: three field stores, with
+    no signal check between them (the payload never pairs with another kind)."""
+    v.p = ctypes.addressof(block)
     v.extra = n
+    v.kind = kind
 
 
 def _nested(items: Any, v: Value, keep: list[Any], element: int, depth: int) -> None:
@@ -267,6 +275,7 @@ def _nested(items: Any, v: Value, keep: list[Any], element: int, depth: int) -> 
     n = len(items)
     values = (Value * max(n, 1))()
     keep.append(values)  # before any row, as in _list
+    _point(v, Kind.LIST, values, n)  # before any row, as in _list
     count = 0
     for i, row in enumerate(items):
         if i == n:
@@ -275,9 +284,6 @@ def _nested(items: Any, v: Value, keep: list[Any], element: int, depth: int) -> 
         count = i + 1
     if count != n:
         raise _changed_size(items, n, count)
-    v.kind = Kind.LIST
-    v.p = ctypes.addressof(values)
-    v.extra = n
 
 
 def _buffer(obj: Any, v: Value, keep: list[Any], element: int) -> bool:
@@ -357,6 +363,7 @@ def _mapping(obj: Any, v: Value, keep: list[Any], t: _typeinfo.TypeInfo | None, 
     n = len(obj)  # sized once, as in _list
     items = (Value * max(2 * n, 1))()
     keep.append(items)  # before any item, as in _list
+    _point(v, Kind.MAP, items, n)  # before any item, as in _list
     count = 0
     for i, (key, value) in enumerate(obj.items()):
         if i == n:
@@ -366,9 +373,6 @@ def _mapping(obj: Any, v: Value, keep: list[Any], t: _typeinfo.TypeInfo | None, 
         count = i + 1
     if count != n:
         raise _changed_size(obj, n, count)
-    v.kind = Kind.MAP
-    v.p = ctypes.addressof(items)
-    v.extra = n
 
 
 # How a Python callable passed for a delegate parameter is adapted first (pyclrbridge.compat:
@@ -393,6 +397,11 @@ def _pyobject(obj: Any, v: Value, keep: list[Any], t: _typeinfo.TypeInfo | None,
     adapt = _delegate_adapter[0]
     if adapt is not None and t is not None and t.kind == "delegate" and callable(obj):
         obj = adapt(obj, t.id)
+    # The id field is zeroed before the kind says "Python object": an except path that hands back
+    # unsent ids (Unsent.cs) must never find an old payload under this kind (a signal handler can
+    # raise at register_into's entry). Extra 0: an argument, not a result .NET holds.
+    v.i = 0
+    v.extra = 0
     v.kind = Kind.PYOBJECT
     if isinstance(keep, _DryRun):
         return

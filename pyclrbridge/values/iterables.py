@@ -44,6 +44,7 @@ class _Opener:
 
 
 def write_lazy(obj: Iterable[Any], v: Value, dry_run: bool) -> None:
+    v.i = 0  # no old payload under this kind (see convert._pyobject)
     v.kind = Kind.LAZY_ITERABLE
     if not dry_run:
         register_into(_Opener(obj), v)  # the id lands in v in the step that registers it

@@ -48,6 +48,37 @@ public static unsafe partial class Exports
     }
 
     /// <summary>
+    /// Python's except path after it packed a frame's header for a call: frees the handle of a
+    /// .NET exception no exception proxy took (the call failed; a signal cut the raise short),
+    /// or, when the call returned (<see cref="InvokeFrame"/> zeroed MemberId and NArgs), the
+    /// handles of the object results no proxy took (a proxy zeroes the one it takes). Each freed
+    /// handle is zeroed where it was. One call, with no signal check before it in Python; valid
+    /// only once this call packed the header (before that, a zero header is an earlier call's).
+    /// </summary>
+    [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
+    public static int FreeUnclaimedFrame(Frame* frame, int nargs, int nresults)
+    {
+        if (frame == null || FreesRefused) return 0;
+        if (frame->Error.Kind == ValueKind.Object && frame->Error.Payload != 0)
+        {
+            long handle = frame->Error.Payload;
+            frame->Error.Payload = 0;
+            return Handles.Free(handle) ? 1 : 0;
+        }
+        if (frame->MemberId != 0 || frame->NArgs != 0) return 0;
+        Value* results = (Value*)(frame + 1) + nargs;
+        int freed = 0;
+        for (int i = 0; i < nresults; i++)
+        {
+            if (results[i].Kind != ValueKind.Object || results[i].Payload == 0) continue;
+            long handle = results[i].Payload;
+            results[i].Payload = 0;
+            if (Handles.Free(handle)) freed++;
+        }
+        return freed;
+    }
+
+    /// <summary>
     /// Starts a chunked iteration over the IEnumerable behind <paramref name="handle"/>.
     /// <paramref name="result"/> gets a handle to the iteration state (free it with
     /// <see cref="IterClose"/>); <paramref name="flags"/> gets the element mode (0 values,

@@ -151,7 +151,7 @@ OBJECT_KIND = _OBJECT
 # ``Frame`` in managed_shim/Values/Bulk.cs: MemberId, NArgs (int32), Target (int64), NResults (int32),
 # then padding up to 32 bytes, then the error Value; the slots follow.
 FRAME_HEADER = _FRAME_HEADER = struct.Struct("<iiqi")
-HEADER_VALUES = _HEADER_VALUES = 3  # 32-byte header + 16-byte error, in Value-sized units
+_HEADER_VALUES = 3  # 32-byte header + 16-byte error, in Value-sized units
 
 
 class _FrameCall(_ctypes.CFuncPtr):
@@ -201,6 +201,7 @@ class Frame:
         "call_held",
         "error",
         "free",
+        "free_unclaimed",
         "invoke",
         "invoke_held",
         "memory",
@@ -221,6 +222,9 @@ class Frame:
         # frame.abandon(frame.buffer, nargs): an except path hands back the registry ids in the
         # first nargs slots that no call took (Unsent.cs); bare, as call_held, keeping the GIL.
         self.abandon = _FrameCallHeld(_entry(s.AbandonFrame))
+        # frame.free_unclaimed(frame.buffer, nargs, nresults): an except path, once the header is
+        # packed, frees the error or the results no proxy took (FreeUnclaimedFrame), bare as well.
+        self.free_unclaimed = _FrameCallHeld(_entry(s.FreeUnclaimedFrame))
         self.memory = address_space()
 
 
@@ -346,15 +350,7 @@ def call_noargs(member_id: int, target: int, convert: Any) -> Any:
             # The call returned (the shim zeroed the header) and no proxy took the object it
             # gave, or the exception it raised: free it. Nothing here checks for signals before
             # the export is called.
-            error = frame.error
-            if error.kind == _OBJECT and error.i:
-                handle = error.i
-                error.i = 0
-                frame.free(handle)
-            if not frame.buffer[0].i:
-                unclaimed = frame.slots[0]
-                if unclaimed.kind == _OBJECT:
-                    frame.free(unclaimed.i)
+            frame.free_unclaimed(frame.buffer, 0, 1)
             raise
     except ctypes.ArgumentError as refused:
         raise argument_error(refused) from None

@@ -197,6 +197,8 @@ _EXPORTS: dict[str, tuple[Any, list[Any]]] = {
     # Unsent.cs: registry ids in argument values no call took, handed back (except paths).
     "AbandonValues": (_i32, [ctypes.c_void_p, _i32]),
     "AbandonFrame": (_i32, [ctypes.c_void_p, _i32]),
+    # Bulk.cs: a frame call's error or results no proxy took, freed (except paths).
+    "FreeUnclaimedFrame": (_i32, [ctypes.c_void_p, _i32, _i32]),
     # GilPolicy.cs: whether a member may be called with the GIL held.
     "MemberIsShort": (_i32, [_i32, _i32]),
     "MemberShortReason": (_i32, [_i32, _i32, ValuePtr, ValuePtr]),
@@ -231,6 +233,7 @@ SHORT_EXPORTS = frozenset(
         "DirectFreeUnclaimed",
         "AbandonValues",
         "AbandonFrame",
+        "FreeUnclaimedFrame",
         "NativeGilRelease",
         "DrainReleased",
         "DrainDeadIdentities",
@@ -377,6 +380,7 @@ class Shim:
     InvokeFrameHeld: Any
     AbandonValues: Any
     AbandonFrame: Any
+    FreeUnclaimedFrame: Any
     HeldSetup: Any
     IterStart: Any
     IterNext: Any

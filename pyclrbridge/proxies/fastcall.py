@@ -200,19 +200,16 @@ def compile_invoker(member: int, param_types: tuple[int, ...], slow: Invoker, re
         "return from_value(result)",
     ]
     # From the header on, an exception (a signal handler raising right after the call, or while
-    # the result is wrapped) frees a handle the call returned that no proxy took yet: the shim
-    # zeroes the header's first word when the call returned its results, and from_value zeroes
-    # the slot's handle once a proxy owns it. Nothing in this handler checks for signals before
-    # the free (attribute and item reads, a jump, then the export itself).
+    # the result is wrapped) frees a handle the call returned that no proxy took yet, or the
+    # error's: the shim zeroes the header's first word when the call returned its results, and
+    # from_value zeroes the slot's handle once a proxy owns it. Nothing in this handler checks
+    # for signals before the free (attribute reads, then the export: bridge.Frame.free_unclaimed).
     inner += [
         f"_header(frame.buffer, 0, {member}, {n}, target, 1 if obj is None else {1 | TARGET_RESULT})",
         "try:",
         *("    " + line for line in called),
         "except BaseException:",
-        "    if not frame.buffer[0].i:",
-        f"        unclaimed = frame.slots[{n}]",
-        f"        if unclaimed.kind == {Kind.OBJECT}:",
-        "            _free_handle(unclaimed.i)",
+        f"    frame.free_unclaimed(frame.buffer, {n}, 1)",
         "    raise",
     ]
     if n:

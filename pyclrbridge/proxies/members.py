@@ -27,9 +27,6 @@ _views = _declared._viewer  # pythonnet's interface views (compat), read on the 
 _frames_pop = _bridge.frames_pop  # the frame pool (see _bridge.acquire_frame), bound once
 _frames_push = _bridge.frames_push
 _header = _bridge.FRAME_HEADER.pack_into
-_OBJECT = _bridge.OBJECT_KIND
-_HEADER_VALUES = _bridge.HEADER_VALUES
-_VALUE_SIZE = ctypes.sizeof(Value)
 _INT64 = Kind.INT64
 _DOUBLE = Kind.DOUBLE
 _STRING = Kind.STRING
@@ -65,15 +62,9 @@ def invoke_plan(plan: Plan, target: int, args: tuple[Any, ...], kwargs: dict[str
                 return _results(ov, values, n, nresults)
             except BaseException:
                 # The call failed: an error handle no exception proxy took (a signal cut the raise
-                # short). Or it returned (the shim zeroed the header's first word): the handles
-                # of results no proxy took yet. Field reads, then one export, in either case.
-                error = frame.error
-                if error.kind == _OBJECT and error.i:
-                    unclaimed = error.i
-                    error.i = 0
-                    frame.free(unclaimed)
-                elif not frame.buffer[0].i:
-                    _bridge.SHIM.FreeUnclaimedValues(frame.address + _VALUE_SIZE * (_HEADER_VALUES + n), nresults)  # type: ignore[union-attr]
+                # short). Or it returned: the handles of results no proxy took yet. Attribute
+                # reads, then one export (see bridge.Frame.free_unclaimed).
+                frame.free_unclaimed(frame.buffer, n, nresults)
                 raise
         except ctypes.ArgumentError as refused:  # at the recursion limit: see bridge.argument_error
             frame.abandon(frame.buffer, n)

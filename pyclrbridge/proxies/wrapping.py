@@ -27,16 +27,21 @@ def install_adopt(adopt: Callable[[int], Any]) -> None:
     _adopt_derived = adopt
 
 
+def _blank_exception(cls: Any) -> Any:
+    """A new, empty proxy of the .NET exception class ``cls`` (its handle slot still 0)."""
+    try:
+        return cls.__clr_blank_oserror__ if OSError in cls.__mro__ else cls.__clr_blank_error__
+    except TypeError:  # a builtin base with a __new__ of its own (none is mapped today)
+        return cls.__new__(cls)
+
+
 def wrap(handle: int, type_id: int) -> Any:
     """A proxy for a handle returned by .NET (the proxy now owns the handle)."""
     if type_id in DERIVED_TYPE_IDS:
         return _adopt_derived(handle)  # an instance of a Python class: the Python object itself
     cls = class_for(type_id)
     if type_id in EXCEPTION_TYPE_IDS:
-        try:
-            obj = cls.__clr_blank_oserror__ if OSError in cls.__mro__ else cls.__clr_blank_error__
-        except TypeError:  # a builtin base with a __new__ of its own (none is mapped today)
-            obj = cls.__new__(cls)
+        obj = _blank_exception(cls)
         obj._h = handle
         return _exceptions.adopt(obj)  # one Python object per .NET exception, a Python exception
     obj = cls.__clr_blank__
@@ -58,10 +63,7 @@ def wrap_value(v: Value) -> Any:
         return _adopt_derived(handle)
     cls = class_for(type_id)
     if type_id in EXCEPTION_TYPE_IDS:
-        try:
-            obj = cls.__clr_blank_oserror__ if OSError in cls.__mro__ else cls.__clr_blank_error__
-        except TypeError:  # a builtin base with a __new__ of its own (none is mapped today)
-            obj = cls.__new__(cls)
+        obj = _blank_exception(cls)  # made before the claim: v.i stays set until obj takes it
         obj._h = v.i
         v.i = 0
         return _exceptions.adopt(obj)
